@@ -1,0 +1,142 @@
+"""The command line: arguments in, one call, an exit code out. No logic lives here.
+
+Exit codes (spec section 4): 0 success / no changes; 1 an expected error,
+nothing changed; 2 changes exist (plan --detailed-exitcode, drift); 3 a bug;
+130 interrupted. Expected errors print one clear message, no traceback
+(``-v`` shows it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from erpsync import __version__
+from erpsync.commands import validate as validate_cmd
+from erpsync.config import Project, load_project
+from erpsync.errors import ISSUES_URL, ErpsyncError
+
+EXIT_INTERRUPTED = 130
+
+
+@dataclass
+class Options:
+    """Global options, filled by the group callback and read by every command."""
+
+    config: Path | None = None
+    target: str | None = None
+    db: str | None = None
+    no_color: bool = False
+    verbose: int = 0
+
+    def project(self) -> Project:
+        return load_project(self.config)
+
+    def console(self, stderr: bool = False) -> Console:
+        no_color = self.no_color or bool(os.environ.get("NO_COLOR"))
+        return Console(stderr=stderr, no_color=no_color, highlight=False, soft_wrap=True)
+
+
+pass_options = click.make_pass_decorator(Options)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="erpsync.yaml to use (default: found by walking up from the cwd).",
+)
+@click.option("--target", help="Target from erpsync.yaml (default: default_target).")
+@click.option("--db", metavar="URL", help="Database URL; overrides the target's url.")
+@click.option("--no-color", is_flag=True, help="No colour (also NO_COLOR).")
+@click.option("-v", "--verbose", count=True, help="More detail; tracebacks on errors.")
+@click.option("-q", "--quiet", count=True, help="Less output.")
+@click.version_option(__version__, prog_name="erpsync")
+@click.pass_context
+def cli(
+    ctx: click.Context,
+    config: Path | None,
+    target: str | None,
+    db: str | None,
+    no_color: bool,
+    verbose: int,
+    quiet: int,
+) -> None:
+    """Permissions-as-code for ERP systems: validate, plan, apply and drift."""
+    options = ctx.ensure_object(Options)
+    options.config, options.target, options.db = config, target, db
+    options.no_color, options.verbose = no_color, verbose - quiet
+
+
+@cli.command()
+@click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--format", "fmt", type=click.Choice(validate_cmd.FORMATS), default="text", show_default=True
+)
+@pass_options
+def validate(options: Options, directory: Path | None, fmt: str) -> None:
+    """Check the policy (no database needed). DIRECTORY defaults to the configured policies/."""
+    project = options.project()
+    path = directory or _relative(project.policy_dir)
+    code = validate_cmd.run(
+        path,
+        fmt,
+        options.console(),
+        dt.date.today(),
+        project.config.settings.max_file_mib * 1024 * 1024,
+    )
+    raise SystemExit(code)
+
+
+def _relative(path: Path) -> Path:
+    """``path`` relative to the cwd when it lies below it, for shorter messages."""
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve())
+    except ValueError:
+        return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``erpsync`` command; returns the exit code."""
+    options = Options()
+    try:
+        cli.main(args=argv, prog_name="erpsync", standalone_mode=False, obj=options)
+    except SystemExit as exc:
+        return int(exc.code or 0) if not isinstance(exc.code, str) else 1
+    except click.exceptions.Abort:
+        _err(options, "interrupted")
+        return EXIT_INTERRUPTED
+    except click.ClickException as exc:
+        exc.show()
+        return 1
+    except KeyboardInterrupt:
+        _err(options, "interrupted")
+        return EXIT_INTERRUPTED
+    except ErpsyncError as exc:
+        if options.verbose > 0:
+            traceback.print_exc()
+        _err(options, f"error: {exc}")
+        return exc.exit_code
+    except Exception:
+        if options.verbose > 0:
+            traceback.print_exc()
+        where = traceback.extract_tb(sys.exc_info()[2])[-1]
+        _err(
+            options,
+            f"internal error in erpsync {__version__} ({Path(where.filename).name}:"
+            f"{where.lineno}): {sys.exc_info()[1]!r}\n"
+            f"This is a bug; please report it at {ISSUES_URL} (run with -v for details).",
+        )
+        return 3
+    return 0
+
+
+def _err(options: Options, message: str) -> None:
+    options.console(stderr=True).print(message, markup=False, style="red")

@@ -1,0 +1,226 @@
+"""The project configuration, ``erpsync.yaml``: where the policies are, which
+ERP databases (targets) to talk to, and the settings that bound what erpsync
+may touch.
+
+String values may read the environment: ``${VAR}`` or ``${VAR:-default}``
+(``$$`` is a literal ``$``), so passwords stay out of git. A database URL is
+only ever shown through :func:`redact_url`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+from erpsync import diagnostics as diag
+from erpsync.errors import ConfigError, UsageError
+from erpsync.policy.loader import did_you_mean, schema_diagnostics
+from erpsync.policy.model import Key
+from erpsync.yamlsafe import YamlList, YamlLoadError, YamlMap, load_file
+
+CONFIG_NAME = "erpsync.yaml"
+DEFAULT_ADAPTER = "reference"
+
+RemovalLimit = int | Annotated[str, StringConstraints(pattern=r"^\d+(\.\d+)?%$")]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Target(_Strict):
+    adapter: str = Field(DEFAULT_ADAPTER, description="reference | ruoyi | tryton")
+    url: str = Field(description="SQLAlchemy database URL; use ${VAR} for secrets.")
+
+
+class IgnoreSettings(_Strict):
+    users: list[str] = Field(default_factory=list, description="Glob patterns of logins.")
+    roles: list[str] = Field(default_factory=list, description="Glob patterns of role keys.")
+    departments: list[str] = Field(default_factory=list, description="Glob patterns of keys.")
+
+
+class ScopeSettings(_Strict):
+    departments: list[Key] = Field(
+        default_factory=list, description="Manage only these departments and those below them."
+    )
+
+
+class Settings(_Strict):
+    removed_users: Literal["deactivate", "delete"] = "deactivate"
+    protected_users: list[str] = Field(
+        default_factory=list, description="Logins never created, changed or removed."
+    )
+    protected_roles: list[str] = Field(
+        default_factory=list, description="Role keys never created, changed or removed."
+    )
+    ignore: IgnoreSettings = Field(default_factory=IgnoreSettings)
+    scope: ScopeSettings | None = None
+    max_removals: RemovalLimit = Field(
+        "20%",
+        description="Refuse a plan removing more than this share ('20%') or number of "
+        "managed users or memberships, unless --allow-mass-removal.",
+    )
+    max_file_mib: int = Field(50, ge=1, description="Size limit of one policy file.")
+    state_url: str | None = Field(
+        None, description="Database for erpsync's own tables (default: the ERP database)."
+    )
+
+
+class Config(_Strict):
+    policies: str = Field("policies", description="Policy directory, relative to this file.")
+    targets: dict[Key, Target] = Field(default_factory=dict)
+    default_target: Key | None = None
+    settings: Settings = Field(default_factory=Settings)
+
+
+@dataclass(frozen=True)
+class ResolvedTarget:
+    name: str
+    adapter: str
+    url: str
+
+    @property
+    def display_url(self) -> str:
+        return redact_url(self.url)
+
+
+@dataclass(frozen=True)
+class Project:
+    """A loaded configuration and the directory it belongs to."""
+
+    config: Config
+    root: Path
+    path: Path | None = None  # None: no erpsync.yaml was found; defaults apply
+
+    @property
+    def policy_dir(self) -> Path:
+        return self.root / self.config.policies
+
+    def target(self, name: str | None = None, db_url: str | None = None) -> ResolvedTarget:
+        """The named (or default) target; ``db_url`` (``--db``) overrides its URL."""
+        targets = self.config.targets
+        name = name or self.config.default_target
+        if name is None and len(targets) == 1:
+            name = next(iter(targets))
+        if name is None:
+            if db_url:
+                return ResolvedTarget("cli", DEFAULT_ADAPTER, db_url)
+            raise UsageError("no target: give --target NAME or --db URL, or set default_target")
+        if name not in targets:
+            if db_url:
+                return ResolvedTarget(name, DEFAULT_ADAPTER, db_url)
+            hint = did_you_mean(name, targets)
+            raise UsageError(
+                f"unknown target '{name}'{hint}; erpsync.yaml defines: "
+                f"{', '.join(sorted(targets)) or 'none'}"
+            )
+        target = targets[name]
+        return ResolvedTarget(name, target.adapter, db_url or target.url)
+
+
+def find_config(start: Path) -> Path | None:
+    """The nearest erpsync.yaml in ``start`` or a directory above it."""
+    for directory in (start, *start.parents):
+        candidate = directory / CONFIG_NAME
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_project(config_path: Path | None = None, cwd: Path | None = None) -> Project:
+    """Load ``config_path``, or the erpsync.yaml found from ``cwd`` upwards, or defaults."""
+    cwd = cwd or Path.cwd()
+    path = config_path or find_config(cwd)
+    if path is None:
+        return Project(Config(), cwd, None)
+    return Project(load_config(path), path.parent, path)
+
+
+def load_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
+    name = str(path)
+    try:
+        raw = load_file(path)
+    except YamlLoadError as exc:
+        where = diag.Position(name, *(exc.mark or (0, 0)))
+        raise ConfigError(f"{where}: error: {exc.message}") from None
+    if raw is None:
+        raw = YamlMap()
+    problems: list[diag.Diagnostic] = []
+    raw = _interpolate(raw, os.environ if env is None else env, name, problems)
+    if not problems:
+        try:
+            return Config.model_validate(raw)
+        except ValidationError as exc:
+            problems.extend(schema_diagnostics(exc, name, raw, Config, {"targets": Target}))
+    raise ConfigError("invalid configuration:\n" + diag.to_text(diag.ordered(problems)).rstrip())
+
+
+_VAR = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+def interpolate_string(text: str, env: Mapping[str, str], missing: list[str] | None = None) -> str:
+    """Replace ``${VAR}`` and ``${VAR:-default}``; names of unset variables go to ``missing``."""
+
+    def sub(match: re.Match[str]) -> str:
+        if match.group(0) == "$$":
+            return "$"
+        var, default = match.group(1), match.group(2)
+        value = env.get(var)
+        if value is None or (value == "" and default is not None):
+            if default is None:
+                if missing is not None:
+                    missing.append(var)
+                return ""
+            return default
+        return value
+
+    return _VAR.sub(sub, text)
+
+
+def _interpolate(
+    node: Any,
+    env: Mapping[str, str],
+    file: str,
+    problems: list[diag.Diagnostic],
+    mark: tuple[int, int] = (0, 0),
+) -> Any:
+    if isinstance(node, YamlMap):
+        for key in list(node):
+            node[key] = _interpolate(node[key], env, file, problems, node.key_marks[key])
+        return node
+    if isinstance(node, YamlList):
+        for i, item in enumerate(node):
+            node[i] = _interpolate(item, env, file, problems, node.item_marks[i])
+        return node
+    if isinstance(node, str) and "$" in node:
+        missing: list[str] = []
+        value = interpolate_string(node, env, missing)
+        for var in missing:
+            problems.append(
+                diag.error(
+                    "environment",
+                    diag.Position(file, *mark),
+                    "",
+                    f"environment variable {var} is not set "
+                    f"(use ${{{var}:-default}} for a default)",
+                )
+            )
+        return value
+    return node
+
+
+def redact_url(url: str) -> str:
+    """The URL with its password replaced by ``***``; never the secret itself."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        return re.sub(r"//[^/@]*@", "//***@", url) if "@" in url else "<unparsable URL>"

@@ -1,0 +1,57 @@
+"""The one exception tree of erpsync.
+
+The library raises these; only :mod:`erpsync.cli` turns them into exit codes::
+
+    ErpsyncError                 exit 1  (an expected failure; nothing was changed)
+    ├── UsageError               bad arguments or a missing file
+    ├── ConfigError              erpsync.yaml is missing or invalid
+    ├── PolicyError              the policy did not load or validate (carries diagnostics)
+    ├── DatabaseError            the ERP database could not be read or written
+    └── InternalError            exit 3  (a bug in erpsync)
+
+Every message is written for the person at the terminal: it names the file,
+the object and what to do, and never contains a secret.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, ClassVar
+
+if TYPE_CHECKING:
+    from erpsync.diagnostics import Diagnostic
+
+ISSUES_URL = "https://github.com/erpsync/erpsync/issues"
+
+
+class ErpsyncError(Exception):
+    """Base of every error erpsync raises on purpose."""
+
+    exit_code: ClassVar[int] = 1
+
+
+class UsageError(ErpsyncError):
+    """The command line asked for something that cannot be done."""
+
+
+class ConfigError(ErpsyncError):
+    """The project configuration (erpsync.yaml) is missing or invalid."""
+
+
+class PolicyError(ErpsyncError):
+    """The policy failed to load or validate; ``diagnostics`` says where and why."""
+
+    def __init__(self, diagnostics: Sequence[Diagnostic]) -> None:
+        self.diagnostics = list(diagnostics)
+        errors = sum(1 for d in self.diagnostics if d.is_error)
+        super().__init__(f"policy is invalid: {errors} error(s)")
+
+
+class DatabaseError(ErpsyncError):
+    """The ERP database could not be reached, read or written."""
+
+
+class InternalError(ErpsyncError):
+    """A bug in erpsync: the message says where to report it."""
+
+    exit_code: ClassVar[int] = 3

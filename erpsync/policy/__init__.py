@@ -1,0 +1,2 @@
+"""The policy: its schema (model), reading it from YAML (loader) and its cross-object rules
+(validate)."""

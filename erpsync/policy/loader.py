@@ -1,0 +1,275 @@
+"""Read every policy file below a directory into one validated :class:`Policy`.
+
+Each file is parsed by :mod:`erpsync.yamlsafe` (positions kept), checked
+against :class:`PolicyDocument`, and merged: the same object key in two
+places is an error naming both. All problems of all files are collected
+before anything is raised, so one run shows every mistake.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from erpsync import diagnostics as diag
+from erpsync.diagnostics import Diagnostic, Position
+from erpsync.errors import PolicyError
+from erpsync.policy import model
+from erpsync.policy.model import KEYED_SECTIONS, NOUN, PolicyDocument
+from erpsync.yamlsafe import DEFAULT_MAX_BYTES, YamlLoadError, YamlMap, load_file, locate
+
+SECTION_MODELS: dict[str, type[BaseModel]] = {
+    "modules": model.Module,
+    "departments": model.Department,
+    "roles": model.Role,
+    "users": model.User,
+    "sod_rules": model.SodRule,
+    "sod_exceptions": model.SodException,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where one object was declared: its file, the file's YAML tree and its path there."""
+
+    file: str
+    root: Any
+    loc: tuple[Any, ...]
+
+
+@dataclass
+class LoadedPolicy:
+    """The merged policy plus, for every object, where it was written."""
+
+    policy: PolicyDocument
+    files: list[str] = field(default_factory=list)
+    origins: dict[tuple[str, Any], Origin] = field(default_factory=dict)
+
+    def position(self, section: str, key: Any, *path: Any) -> Position:
+        """Position of an object (``key``) of ``section``, or of a field below it."""
+        origin = self.origins.get((section, key))
+        if origin is None:
+            return Position("<unknown>")
+        mark = locate(origin.root, (*origin.loc, *path)) or (0, 0)
+        return Position(origin.file, *mark)
+
+
+def policy_files(directory: Path) -> list[Path]:
+    """Every *.yaml / *.yml below ``directory`` (hidden entries skipped), in a stable order."""
+    if not directory.is_dir():
+        raise PolicyError(
+            [diag.error("no-policies", Position(str(directory)), "", "policy directory not found")]
+        )
+    found = [
+        p
+        for p in directory.rglob("*")
+        if p.suffix in (".yaml", ".yml")
+        and p.is_file()
+        and not any(part.startswith(".") for part in p.relative_to(directory).parts)
+    ]
+    return sorted(found, key=lambda p: p.relative_to(directory).as_posix())
+
+
+def load_policy(directory: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> LoadedPolicy:
+    """Load and merge the policy directory; raise :class:`PolicyError` listing every problem."""
+    loaded = LoadedPolicy(PolicyDocument())
+    problems: list[Diagnostic] = []
+    merged: dict[str, Any] = {section: {} for section in KEYED_SECTIONS}
+    exceptions: list[model.SodException] = []
+    for path in policy_files(directory):
+        name = str(path)
+        loaded.files.append(name)
+        document, root = _load_document(path, name, max_bytes, problems)
+        if document is None:
+            continue
+        for section in KEYED_SECTIONS:
+            for key, obj in getattr(document, section).items():
+                origin = Origin(name, root, (section, key))
+                first = loaded.origins.get((section, key))
+                if first is not None:
+                    problems.append(_declared_twice(section, key, origin, first))
+                    continue
+                loaded.origins[(section, key)] = origin
+                merged[section][key] = obj
+        for index, exc in enumerate(document.sod_exceptions):
+            loaded.origins[("sod_exceptions", len(exceptions))] = Origin(
+                name, root, ("sod_exceptions", index)
+            )
+            exceptions.append(exc)
+    if diag.has_errors(problems):
+        raise PolicyError(diag.ordered(problems))
+    loaded.policy = PolicyDocument.model_construct(**merged, sod_exceptions=exceptions)
+    return loaded
+
+
+def _load_document(
+    path: Path, name: str, max_bytes: int, problems: list[Diagnostic]
+) -> tuple[PolicyDocument | None, Any]:
+    try:
+        root = load_file(path, max_bytes)
+    except YamlLoadError as exc:
+        problems.append(diag.error("yaml", Position(name, *(exc.mark or (0, 0))), "", exc.message))
+        return None, None
+    if root is None:
+        return PolicyDocument(), YamlMap()
+    if not isinstance(root, YamlMap):
+        problems.append(
+            diag.error("schema", Position(name, 1, 1), "", "a policy file must be a mapping")
+        )
+        return None, None
+    try:
+        return PolicyDocument.model_validate(root), root
+    except ValidationError as exc:
+        problems.extend(schema_diagnostics(exc, name, root, PolicyDocument, SECTION_MODELS))
+        return None, None
+
+
+def _declared_twice(section: str, key: Any, here: Origin, first: Origin) -> Diagnostic:
+    where_first = Position(first.file, *(locate(first.root, first.loc) or (0, 0)))
+    where_here = Position(here.file, *(locate(here.root, here.loc) or (0, 0)))
+    return diag.error(
+        "duplicate-key",
+        where_here,
+        f"{NOUN[section]} {key}",
+        f"declared twice: here and at {where_first}",
+    )
+
+
+# --- pydantic errors → diagnostics ----------------------------------------------------------
+
+_YAML_TYPE = {
+    "int": "a number",
+    "float": "a number",
+    "bool": "true/false",
+    "str": "a string",
+    "NoneType": "null",
+    "YamlMap": "a mapping",
+    "YamlList": "a list",
+    "date": "a date",
+    "datetime": "a date and time",
+}
+
+_EXPECTED = {
+    "string_type": "a string",
+    "dict_type": "a mapping",
+    "model_type": "a mapping",
+    "model_attributes_type": "a mapping",
+    "list_type": "a list",
+    "bool_type": "true or false",
+    "date_type": "a date (YYYY-MM-DD)",
+    "date_parsing": "a date (YYYY-MM-DD)",
+    "date_from_datetime_parsing": "a date (YYYY-MM-DD)",
+    "date_from_datetime_inexact": "a date without a time",
+}
+
+_PATTERN_MEANING = {
+    model.KEY_PATTERN: "keys are 1-64 characters without whitespace or control characters",
+    model.NAME_PATTERN: "names are 1-128 characters without whitespace, ':' or control characters",
+    model.PERMISSION_PATTERN: "write a permission as module:action",
+    model.EMAIL_PATTERN: "not an email address",
+}
+
+
+def schema_diagnostics(
+    exc: ValidationError,
+    file: str,
+    root: Any,
+    top: type[BaseModel],
+    sections: dict[str, type[BaseModel]],
+) -> Iterator[Diagnostic]:
+    """Turn pydantic's errors on one YAML document into positioned diagnostics."""
+    for err in exc.errors(include_url=False):
+        loc = tuple(err["loc"])
+        key_error = bool(loc) and loc[-1] == "[key]"
+        data_loc = loc[:-1] if key_error else loc
+        mark = locate(root, data_loc) or (0, 0)
+        names_a_field = err["type"] in ("extra_forbidden", "missing")
+        obj, field_path = _subject(data_loc[:-1] if names_a_field else data_loc, sections)
+        message = _message(err, loc, key_error, top, sections)
+        if field_path and not key_error:
+            message = f"{field_path}: {message}"
+        yield diag.error("schema", Position(file, *mark), obj, message)
+
+
+def _subject(loc: Sequence[Any], sections: dict[str, type[BaseModel]]) -> tuple[str, str]:
+    """('user li.na', 'roles[0]') for loc ('users', 'li.na', 'roles', 0)."""
+    if len(loc) >= 2 and loc[0] in sections:
+        noun = NOUN.get(str(loc[0]), str(loc[0]).removesuffix("s"))
+        ident = f"#{loc[1] + 1}" if isinstance(loc[1], int) else str(loc[1])
+        return f"{noun} {ident}", field_path(loc[2:])
+    return "", field_path(loc)
+
+
+def field_path(parts: Sequence[Any]) -> str:
+    """``roles[0]``, ``settings.max_removals``, ``permissions[finance.payment][1]``."""
+    text = ""
+    for part in parts:
+        if isinstance(part, str) and part.isidentifier():
+            text += f".{part}" if text else part
+        else:
+            text += f"[{part}]"
+    return text
+
+
+def _message(
+    err: Any,
+    loc: tuple[Any, ...],
+    key_error: bool,
+    top: type[BaseModel],
+    sections: dict[str, type[BaseModel]],
+) -> str:
+    kind, value, ctx = err["type"], err.get("input"), err.get("ctx") or {}
+    if kind == "extra_forbidden":
+        return _unknown_field(loc, top, sections)
+    if kind == "missing":
+        return f"missing required field '{loc[-1]}'"
+    if kind == "string_pattern_mismatch":
+        meaning = _PATTERN_MEANING.get(str(ctx.get("pattern")), "has the wrong form")
+        what = "invalid key" if key_error else "invalid value"
+        return f"{what} {value!r}: {meaning}"
+    if kind in _EXPECTED:
+        got = _YAML_TYPE.get(type(value).__name__, type(value).__name__)
+        return f"expected {_EXPECTED[kind]}, got {got}"
+    if kind == "literal_error":
+        return f"invalid value {value!r}: expected {ctx.get('expected')}"
+    if kind in ("too_short", "string_too_short"):
+        return "must not be empty" if ctx.get("min_length") == 1 else err["msg"].lower()
+    if kind == "string_too_long":
+        return f"longer than {ctx.get('max_length')} characters"
+    return str(err["msg"])
+
+
+def _unknown_field(
+    loc: tuple[Any, ...], top: type[BaseModel], sections: dict[str, type[BaseModel]]
+) -> str:
+    name = str(loc[-1])
+    if len(loc) == 1:
+        allowed: Iterable[str] = top.model_fields
+        text = f"unknown top-level key '{name}'"
+    else:
+        cls = sections.get(str(loc[0]))
+        nested = _nested_model(cls, loc[2:-1]) if cls else None
+        allowed = nested.model_fields if nested else ()
+        text = f"unknown field '{name}'"
+    return text + did_you_mean(name, allowed)
+
+
+def _nested_model(cls: type[BaseModel], path: Sequence[Any]) -> type[BaseModel] | None:
+    for part in path:
+        info = cls.model_fields.get(str(part))
+        ann = info.annotation if info else None
+        if not (isinstance(ann, type) and issubclass(ann, BaseModel)):
+            return None
+        cls = ann
+    return cls
+
+
+def did_you_mean(name: str, candidates: Iterable[str]) -> str:
+    """' (did you mean 'x'?)' for a near miss among ``candidates``, else ''."""
+    close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""

@@ -1,0 +1,291 @@
+"""Cross-object rules of a loaded policy, reported as diagnostics.
+
+The schema (:mod:`erpsync.policy.model`) has already checked each object's
+shape; here the objects are checked against each other: references,
+cycles, the module catalogue, separation of duties and the calendar. Every
+finding is collected; nothing stops at the first.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+from erpsync import access, sod
+from erpsync.diagnostics import Diagnostic, error, ordered, warning
+from erpsync.policy.loader import LoadedPolicy, did_you_mean, field_path
+from erpsync.policy.model import ALL_ACTIONS, NOUN, PolicyDocument
+
+EXPIRY_WARNING_DAYS = 14
+
+
+def validate(
+    loaded: LoadedPolicy, today: dt.date, catalogue: access.Catalogue | None = None
+) -> list[Diagnostic]:
+    """All findings for the policy, errors first. ``catalogue`` defaults to ``modules``."""
+    policy = loaded.policy
+    if catalogue is None and policy.modules:
+        catalogue = {key: module.actions for key, module in policy.modules.items()}
+    checks = _Checks(loaded, policy, today, catalogue)
+    return ordered(checks.run())
+
+
+class _Checks:
+    def __init__(
+        self,
+        loaded: LoadedPolicy,
+        policy: PolicyDocument,
+        today: dt.date,
+        catalogue: access.Catalogue | None,
+    ) -> None:
+        self.loaded = loaded
+        self.policy = policy
+        self.today = today
+        self.catalogue = catalogue
+
+    def run(self) -> Iterator[Diagnostic]:
+        yield from self.departments()
+        yield from self.roles()
+        yield from self.users()
+        yield from self.sod_rules()
+        yield from self.sod_exceptions()
+        yield from self.separation_of_duties()
+        yield from self.unused()
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _ref(
+        self,
+        section: str,
+        key: Any,
+        path: tuple[Any, ...],
+        target: str,
+        value: str,
+        known: Mapping[str, Any],
+    ) -> Iterator[Diagnostic]:
+        """An error when ``value`` is not a key of ``known`` (the ``target`` kind)."""
+        if value in known:
+            return
+        obj = f"{NOUN[section]} #{key + 1}" if isinstance(key, int) else f"{NOUN[section]} {key}"
+        yield error(
+            "unknown-reference",
+            self.loaded.position(section, key, *path),
+            obj,
+            f"{field_path(path)}: unknown {target} '{value}'{did_you_mean(value, known)}",
+        )
+
+    # -- checks ----------------------------------------------------------------------------
+
+    def departments(self) -> Iterator[Diagnostic]:
+        p = self.policy
+        for key, dept in p.departments.items():
+            if dept.parent is not None:
+                yield from self._ref(
+                    "departments", key, ("parent",), "department", dept.parent, p.departments
+                )
+            if dept.manager is not None:
+                yield from self._ref(
+                    "departments", key, ("manager",), "user", dept.manager, p.users
+                )
+            for i, role in enumerate(dept.default_roles):
+                yield from self._ref(
+                    "departments", key, ("default_roles", i), "role", role, p.roles
+                )
+        edges = {k: [d.parent] if d.parent else [] for k, d in p.departments.items()}
+        for cycle in access.find_cycles(edges):
+            yield error(
+                "cycle",
+                self.loaded.position("departments", cycle[0], "parent"),
+                f"department {cycle[0]}",
+                "departments form a cycle: " + " -> ".join([*cycle, cycle[0]]),
+            )
+
+    def roles(self) -> Iterator[Diagnostic]:
+        p = self.policy
+        for key, role in p.roles.items():
+            for i, inc in enumerate(role.includes):
+                yield from self._ref("roles", key, ("includes", i), "role", inc, p.roles)
+            for i, dept in enumerate(role.data_departments):
+                yield from self._ref(
+                    "roles", key, ("data_departments", i), "department", dept, p.departments
+                )
+            if role.data_departments and role.data_scope != "custom":
+                yield error(
+                    "data-scope",
+                    self.loaded.position("roles", key, "data_departments"),
+                    f"role {key}",
+                    "data_departments needs data_scope: custom",
+                )
+            elif role.data_scope == "custom" and not role.data_departments:
+                yield warning(
+                    "data-scope",
+                    self.loaded.position("roles", key, "data_scope"),
+                    f"role {key}",
+                    "data_scope custom with no data_departments: the role sees no records",
+                )
+            for module, actions in role.permissions.items():
+                yield from self._catalogue(
+                    ("roles", key, "permissions", module), f"role {key}", module, actions
+                )
+        for cycle in access.find_cycles({k: r.includes for k, r in p.roles.items()}):
+            yield error(
+                "cycle",
+                self.loaded.position("roles", cycle[0], "includes"),
+                f"role {cycle[0]}",
+                "role includes form a cycle: " + " -> ".join([*cycle, cycle[0]]),
+            )
+
+    def _catalogue(
+        self, where: tuple[Any, ...], obj: str, module: str, actions: Iterable[str]
+    ) -> Iterator[Diagnostic]:
+        if self.catalogue is None:
+            return
+        section, key, *path = where
+        if module not in self.catalogue:
+            yield error(
+                "unknown-module",
+                self.loaded.position(section, key, *path),
+                obj,
+                f"unknown module '{module}'{did_you_mean(module, self.catalogue)}",
+            )
+            return
+        known = self.catalogue[module]
+        for i, action in enumerate(actions):
+            if action != ALL_ACTIONS and action not in known:
+                yield error(
+                    "unknown-action",
+                    self.loaded.position(section, key, *path, i),
+                    obj,
+                    f"module '{module}' has no action '{action}'{did_you_mean(action, known)}"
+                    f" (it has: {', '.join(known)})",
+                )
+
+    def users(self) -> Iterator[Diagnostic]:
+        p = self.policy
+        for login, user in p.users.items():
+            if user.department is not None:
+                yield from self._ref(
+                    "users", login, ("department",), "department", user.department, p.departments
+                )
+            for i, role in enumerate(user.roles):
+                yield from self._ref("users", login, ("roles", i), "role", role, p.roles)
+            if user.active and user.expires is not None:
+                days = (user.expires - self.today).days
+                if days <= 0:
+                    yield warning(
+                        "expired",
+                        self.loaded.position("users", login, "expires"),
+                        f"user {login}",
+                        f"expired {user.expires}: planned as deactivated",
+                    )
+                elif days <= EXPIRY_WARNING_DAYS:
+                    yield warning(
+                        "expiring",
+                        self.loaded.position("users", login, "expires"),
+                        f"user {login}",
+                        f"expires {user.expires}, in {days} day(s)",
+                    )
+
+    def sod_rules(self) -> Iterator[Diagnostic]:
+        for key, rule in self.policy.sod_rules.items():
+            for g, group in enumerate(rule.conflicts):
+                for i, perm in enumerate(group):
+                    module, action = access.split_permission(perm)
+                    yield from self._catalogue(
+                        ("sod_rules", key, "conflicts", g, i), f"sod_rule {key}", module, [action]
+                    )
+
+    def sod_exceptions(self) -> Iterator[Diagnostic]:
+        p = self.policy
+        for index, exc in enumerate(p.sod_exceptions):
+            yield from self._ref(
+                "sod_exceptions", index, ("rule",), "SoD rule", exc.rule, p.sod_rules
+            )
+            yield from self._ref("sod_exceptions", index, ("user",), "user", exc.user, p.users)
+            yield from self._ref(
+                "sod_exceptions", index, ("approved_by",), "user", exc.approved_by, p.users
+            )
+            obj = f"sod_exception #{index + 1}"
+            if exc.approved_by == exc.user:
+                yield warning(
+                    "self-approved",
+                    self.loaded.position("sod_exceptions", index, "approved_by"),
+                    obj,
+                    f"{exc.user} approved their own exception",
+                )
+            if exc.expires is None:
+                continue
+            days = (exc.expires - self.today).days
+            where = self.loaded.position("sod_exceptions", index, "expires")
+            if days <= 0:
+                yield warning(
+                    "expired",
+                    where,
+                    obj,
+                    f"expired {exc.expires}: no longer covers {exc.rule} for {exc.user}",
+                )
+            elif days <= EXPIRY_WARNING_DAYS:
+                yield warning("expiring", where, obj, f"expires {exc.expires}, in {days} day(s)")
+
+    def separation_of_duties(self) -> Iterator[Diagnostic]:
+        p = self.policy
+        flat = access.flatten_roles(p.roles, self.catalogue)
+        holders = self.memberships()
+        holdings = {
+            login: frozenset().union(*(flat.get(r, frozenset()) for r in roles))
+            for login, roles in holders.items()
+        }
+        for v in sod.find_violations(p.sod_rules, holdings, p.sod_exceptions, self.today):
+            if v.mitigated:
+                continue
+            make = error if v.severity in sod.BLOCKING else warning
+            via = "; ".join(self._via(holders[v.user], flat, group[0]) for group in v.held)
+            note = " (its exception has expired)" if v.exception_expired else ""
+            yield make(
+                "sod-violation",
+                self.loaded.position("users", v.user),
+                f"user {v.user}",
+                f"violates {v.severity} SoD rule {v.rule}{note}: {via}; "
+                "change the roles or add an entry to sod_exceptions",
+            )
+
+    @staticmethod
+    def _via(roles: Mapping[str, str | None], flat: Mapping[str, frozenset[str]], perm: str) -> str:
+        for role in sorted(roles):
+            if access.holds(flat.get(role, frozenset()), perm):
+                return f"{perm} (role {role})"
+        return perm
+
+    def memberships(self) -> dict[str, dict[str, str | None]]:
+        """Active users' roles: role -> department the default came from (None if explicit)."""
+        p = self.policy
+        out = {}
+        for login, user in p.users.items():
+            if not user.active or (user.expires is not None and user.expires <= self.today):
+                continue
+            out[login] = access.role_sources(user.roles, user.department, p.departments)
+        return out
+
+    def unused(self) -> Iterator[Diagnostic]:
+        p = self.policy
+        held = {role for roles in self.memberships().values() for role in roles}
+        for key in p.roles:
+            if key not in held:
+                yield warning(
+                    "unused-role",
+                    self.loaded.position("roles", key),
+                    f"role {key}",
+                    "no active user holds this role",
+                )
+        populated: set[str] = set()
+        for user in p.users.values():
+            populated.update(access.department_chain(p.departments, user.department))
+        for key in p.departments:
+            if key not in populated:
+                yield warning(
+                    "empty-department",
+                    self.loaded.position("departments", key),
+                    f"department {key}",
+                    "no user in this department or below it",
+                )

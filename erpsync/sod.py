@@ -1,0 +1,85 @@
+"""Separation of duties: who holds a forbidden combination of permissions.
+
+A rule lists two or more permission sets; a user holding at least one
+permission of EACH set violates it. An exception for (rule, user) covers the
+violation until its ``expires`` date (from that date on it no longer does).
+Used on the desired state by validation and apply, and on the live state by
+drift and the reports.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from erpsync.access import holds
+from erpsync.policy.model import SodException, SodRule
+
+BLOCKING = frozenset({"high", "critical"})
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    rule: str
+    severity: str
+    user: str
+    held: tuple[tuple[str, ...], ...]  # for each conflict set, the permissions the user holds
+    exception: int | None = None  # index into sod_exceptions of the exception that names it
+    exception_expired: bool = False
+
+    @property
+    def mitigated(self) -> bool:
+        return self.exception is not None and not self.exception_expired
+
+    @property
+    def blocking(self) -> bool:
+        """An unmitigated high/critical violation: validation and apply refuse it."""
+        return self.severity in BLOCKING and not self.mitigated
+
+
+def exception_expired(exc: SodException, today: dt.date) -> bool:
+    return exc.expires is not None and exc.expires <= today
+
+
+def _match(rule: SodRule, perms: frozenset[str]) -> tuple[tuple[str, ...], ...] | None:
+    held = []
+    for group in rule.conflicts:
+        hits = tuple(sorted(p for p in group if holds(perms, p)))
+        if not hits:
+            return None
+        held.append(hits)
+    return tuple(held)
+
+
+def find_violations(
+    rules: Mapping[str, SodRule],
+    holdings: Mapping[str, frozenset[str]],
+    exceptions: Iterable[SodException],
+    today: dt.date,
+) -> list[Violation]:
+    """Every (rule, user) violation, sorted by rule then user, with its exception status."""
+    by_pair: dict[tuple[str, str], int] = {}
+    excs = list(exceptions)
+    for index, exc in enumerate(excs):
+        by_pair.setdefault((exc.rule, exc.user), index)
+        if not exception_expired(exc, today):
+            by_pair[(exc.rule, exc.user)] = index  # a current exception wins over an expired one
+    cache: dict[frozenset[str], list[tuple[str, tuple[tuple[str, ...], ...]]]] = {}
+    found: list[Violation] = []
+    for user in sorted(holdings):
+        perms = holdings[user]
+        matches = cache.get(perms)
+        if matches is None:
+            matches = [
+                (key, held)
+                for key, rule in rules.items()
+                if (held := _match(rule, perms)) is not None
+            ]
+            cache[perms] = matches
+        for key, held in matches:
+            exc_index = by_pair.get((key, user))
+            expired = exc_index is not None and exception_expired(excs[exc_index], today)
+            found.append(Violation(key, rules[key].severity, user, held, exc_index, expired))
+    found.sort(key=lambda v: (v.rule, v.user))
+    return found
