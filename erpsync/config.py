@@ -157,7 +157,7 @@ def load_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
         try:
             return Config.model_validate(raw)
         except ValidationError as exc:
-            problems.extend(schema_diagnostics(exc, name, raw, Config, {"targets": Target}))
+            problems.extend(schema_diagnostics(exc, name, raw, Config, ("targets",)))
     raise ConfigError("invalid configuration:\n" + diag.to_text(diag.ordered(problems)).rstrip())
 
 
@@ -223,4 +223,4 @@ def redact_url(url: str) -> str:
     try:
         return make_url(url).render_as_string(hide_password=True)
     except (ArgumentError, ValueError):
-        return re.sub(r"//[^/@]*@", "//***@", url) if "@" in url else "<unparsable URL>"
+        return "<unparsable URL>"

@@ -9,10 +9,11 @@ before anything is raised, so one run shows every mistake.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from types import UnionType
+from typing import Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
@@ -23,14 +24,8 @@ from erpsync.policy import model
 from erpsync.policy.model import KEYED_SECTIONS, NOUN, PolicyDocument
 from erpsync.yamlsafe import DEFAULT_MAX_BYTES, YamlLoadError, YamlMap, load_file, locate
 
-SECTION_MODELS: dict[str, type[BaseModel]] = {
-    "modules": model.Module,
-    "departments": model.Department,
-    "roles": model.Role,
-    "users": model.User,
-    "sod_rules": model.SodRule,
-    "sod_exceptions": model.SodException,
-}
+# Sections whose entries are named objects (``user li.na``, ``sod_exception #2``) in messages.
+OBJECT_SECTIONS = (*KEYED_SECTIONS, "sod_exceptions")
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +120,7 @@ def _load_document(
     try:
         return PolicyDocument.model_validate(root), root
     except ValidationError as exc:
-        problems.extend(schema_diagnostics(exc, name, root, PolicyDocument, SECTION_MODELS))
+        problems.extend(schema_diagnostics(exc, name, root, PolicyDocument, OBJECT_SECTIONS))
         return None, None
 
 
@@ -180,7 +175,7 @@ def schema_diagnostics(
     file: str,
     root: Any,
     top: type[BaseModel],
-    sections: dict[str, type[BaseModel]],
+    sections: Collection[str],
 ) -> Iterator[Diagnostic]:
     """Turn pydantic's errors on one YAML document into positioned diagnostics."""
     for err in exc.errors(include_url=False):
@@ -190,13 +185,13 @@ def schema_diagnostics(
         mark = locate(root, data_loc) or (0, 0)
         names_a_field = err["type"] in ("extra_forbidden", "missing")
         obj, field_path = _subject(data_loc[:-1] if names_a_field else data_loc, sections)
-        message = _message(err, loc, key_error, top, sections)
+        message = _message(err, loc, key_error, top)
         if field_path and not key_error:
             message = f"{field_path}: {message}"
         yield diag.error("schema", Position(file, *mark), obj, message)
 
 
-def _subject(loc: Sequence[Any], sections: dict[str, type[BaseModel]]) -> tuple[str, str]:
+def _subject(loc: Sequence[Any], sections: Collection[str]) -> tuple[str, str]:
     """('user li.na', 'roles[0]') for loc ('users', 'li.na', 'roles', 0)."""
     if len(loc) >= 2 and loc[0] in sections:
         noun = NOUN.get(str(loc[0]), str(loc[0]).removesuffix("s"))
@@ -221,11 +216,10 @@ def _message(
     loc: tuple[Any, ...],
     key_error: bool,
     top: type[BaseModel],
-    sections: dict[str, type[BaseModel]],
 ) -> str:
     kind, value, ctx = err["type"], err.get("input"), err.get("ctx") or {}
     if kind == "extra_forbidden":
-        return _unknown_field(loc, top, sections)
+        return _unknown_field(loc, top)
     if kind == "missing":
         return f"missing required field '{loc[-1]}'"
     if kind == "string_pattern_mismatch":
@@ -244,29 +238,34 @@ def _message(
     return str(err["msg"])
 
 
-def _unknown_field(
-    loc: tuple[Any, ...], top: type[BaseModel], sections: dict[str, type[BaseModel]]
-) -> str:
+def _unknown_field(loc: tuple[Any, ...], top: type[BaseModel]) -> str:
     name = str(loc[-1])
     if len(loc) == 1:
-        allowed: Iterable[str] = top.model_fields
-        text = f"unknown top-level key '{name}'"
-    else:
-        cls = sections.get(str(loc[0]))
-        nested = _nested_model(cls, loc[2:-1]) if cls else None
-        allowed = nested.model_fields if nested else ()
-        text = f"unknown field '{name}'"
-    return text + did_you_mean(name, allowed)
+        return f"unknown top-level key '{name}'" + did_you_mean(name, top.model_fields)
+    owner = _model_at(top, loc[:-1])
+    return f"unknown field '{name}'" + did_you_mean(name, owner.model_fields if owner else ())
 
 
-def _nested_model(cls: type[BaseModel], path: Sequence[Any]) -> type[BaseModel] | None:
+def _model_at(cls: type[BaseModel], path: Sequence[Any]) -> type[BaseModel] | None:
+    """The model that validates the mapping at ``path`` below ``cls``, if one does."""
+    current: Any = cls
     for part in path:
-        info = cls.model_fields.get(str(part))
-        ann = info.annotation if info else None
-        if not (isinstance(ann, type) and issubclass(ann, BaseModel)):
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            info = current.model_fields.get(str(part))
+            current = _unwrap(info.annotation) if info else None
+        elif get_origin(current) is dict:
+            current = _unwrap(get_args(current)[1])  # ``part`` is a key of the dict
+        else:
             return None
-        cls = ann
-    return cls
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def _unwrap(annotation: Any) -> Any:
+    """``X`` for ``X | None``; anything else unchanged."""
+    args = [a for a in get_args(annotation) if a is not type(None)]
+    if get_origin(annotation) in (Union, UnionType) and len(args) == 1:
+        return args[0]
+    return annotation
 
 
 def did_you_mean(name: str, candidates: Iterable[str]) -> str:

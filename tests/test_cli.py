@@ -1,0 +1,104 @@
+"""The command line maps outcomes to the spec's exit codes and never shows a traceback
+for an expected error."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from erpsync import cli
+from erpsync.commands import validate as validate_cmd
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_sample_policies_validate(capsys: pytest.CaptureFixture[str]) -> None:
+    code = cli.main(["--no-color", "validate", str(REPO / "policies")])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "valid (0 error(s)" in out
+
+
+def test_invalid_policy_exits_1_with_file_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "u.yaml").write_text("users:\n  li.na: {name: 李娜, roles: [ghost]}\n")
+    code = cli.main(["--no-color", "validate", str(tmp_path)])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert f"{tmp_path}/u.yaml:2:29: error: user li.na: roles[0]: unknown role 'ghost'" in (
+        captured.out
+    )
+    assert "Traceback" not in captured.out + captured.err
+
+
+def test_config_error_exits_1_without_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "erpsync.yaml"
+    config.write_text("targets:\n  prod: {url: '${NOPE_NOT_SET}'}\n")
+    code = cli.main(["--config", str(config), "validate"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "NOPE_NOT_SET is not set" in err
+    assert "Traceback" not in err
+
+
+def test_bad_usage_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["validate", "--format", "yaml"]) == 1
+    assert "Invalid value for '--format'" in capsys.readouterr().err
+
+
+def test_internal_error_exits_3_and_says_where_to_report(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def boom(*args: object, **kwargs: object) -> int:
+        raise RuntimeError("kaput")
+
+    monkeypatch.setattr(validate_cmd, "run", boom)
+    assert cli.main(["validate", str(REPO / "policies")]) == 3
+    err = capsys.readouterr().err
+    assert "internal error" in err
+    assert "report" in err
+    assert "Traceback" not in err
+    assert cli.main(["-v", "validate", str(REPO / "policies")]) == 3
+    assert "Traceback" in capsys.readouterr().err
+
+
+def test_interrupt_exits_130(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def interrupted(*args: object, **kwargs: object) -> int:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(validate_cmd, "run", interrupted)
+    assert cli.main(["validate", str(REPO / "policies")]) == 130
+    assert "interrupted" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("fmt", ["json", "github"])
+def test_machine_formats(tmp_path: Path, fmt: str, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "r.yaml").write_text("roles:\n  a: {name: A, includes: [a]}\n")
+    assert cli.main(["validate", "--format", fmt, str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    if fmt == "json":
+        import json
+
+        doc = json.loads(out)
+        assert doc["valid"] is False
+        assert doc["diagnostics"][0]["code"] == "cycle"
+        assert doc["diagnostics"][0]["position"]["line"] == 2
+    else:
+        assert out.startswith("::error file=")
+        assert ",line=2,col=" in out
+
+
+def test_python_dash_m_works() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "erpsync", "--version"], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0
+    assert "erpsync, version 0.1.0" in result.stdout
