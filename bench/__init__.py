@@ -1,0 +1,1 @@
+"""Benchmarks: synthetic organisations and the measurements in docs/benchmarks.md."""
