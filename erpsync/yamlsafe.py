@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 from yaml.constructor import SafeConstructor
-from yaml.nodes import MappingNode, Node, SequenceNode
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 
@@ -73,6 +73,12 @@ class _PolicyLoader(yaml.CSafeLoader):
         raise YamlLoadError(
             f"YAML tag {tag!r} is not allowed: policies are plain YAML", _mark(node)
         )
+
+    def construct_policy_timestamp(self, node: ScalarNode) -> Any:
+        try:
+            return SafeConstructor.construct_yaml_timestamp(self, node)
+        except ValueError as exc:
+            raise YamlLoadError(f"invalid date {node.value!r}: {exc}", _mark(node)) from None
 
     def construct_policy_map(self, node: MappingNode) -> Any:
         data = YamlMap(_mark(node))
@@ -135,6 +141,9 @@ _PolicyLoader.yaml_constructors = {
     f"tag:yaml.org,2002:{name}": SafeConstructor.yaml_constructors[f"tag:yaml.org,2002:{name}"]
     for name in _PLAIN_TAGS
 }
+_PolicyLoader.yaml_constructors["tag:yaml.org,2002:timestamp"] = (
+    _PolicyLoader.construct_policy_timestamp
+)
 _PolicyLoader.yaml_constructors[_MAP] = _PolicyLoader.construct_policy_map
 _PolicyLoader.yaml_constructors[_SEQ] = _PolicyLoader.construct_policy_seq
 _PolicyLoader.yaml_constructors[None] = _PolicyLoader.construct_undefined
@@ -183,6 +192,10 @@ def decode(data: bytes) -> str:
     """Strict UTF-8 (a byte-order mark is allowed); the error says where it broke."""
     try:
         return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:  # again without the BOM handling, so the offsets count from the file's first byte
+        return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         line_start = data.rfind(b"\n", 0, exc.start) + 1
@@ -208,6 +221,11 @@ def loads(text: str) -> Any:
         mark = exc.problem_mark or exc.context_mark
         where = (mark.line + 1, mark.column + 1) if mark else None
         problem = exc.problem or exc.context or "invalid YAML"
+        start = exc.context_mark
+        if exc.problem and exc.context and start is not None and start is not mark:
+            problem += (
+                f" ({exc.context} started at line {start.line + 1}, column {start.column + 1})"
+            )
         raise YamlLoadError(f"invalid YAML: {problem}", where) from None
     except yaml.YAMLError as exc:
         raise YamlLoadError(f"invalid YAML: {exc}") from None

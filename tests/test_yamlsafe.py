@@ -123,3 +123,19 @@ def test_multiple_documents_are_refused() -> None:
 def test_non_scalar_key_is_refused() -> None:
     with pytest.raises(YamlLoadError, match="plain value"):
         loads("? [a, b]\n: 1\n")
+
+
+def test_impossible_date_is_a_positioned_error() -> None:
+    with pytest.raises(YamlLoadError) as info:
+        loads("users:\n  li.na: {name: x, expires: 2026-02-30}\n")
+    assert info.value.mark == (2, 29)
+    assert "invalid date '2026-02-30'" in info.value.message
+
+
+def test_invalid_utf8_after_bom_counts_from_the_first_byte(tmp_path: Path) -> None:
+    path = tmp_path / "bom.yaml"
+    path.write_bytes(b"\xef\xbb\xbfusers:\n  li.na: {name: \xff}\n")
+    with pytest.raises(YamlLoadError) as info:
+        load_file(path)
+    assert "byte 0xff at offset 26" in info.value.message
+    assert info.value.mark == (2, 17)

@@ -184,20 +184,38 @@ def schema_diagnostics(
         data_loc = loc[:-1] if key_error else loc
         mark = locate(root, data_loc) or (0, 0)
         names_a_field = err["type"] in ("extra_forbidden", "missing")
-        obj, field_path = _subject(data_loc[:-1] if names_a_field else data_loc, sections)
+        obj, path = _subject(data_loc[:-1] if names_a_field else data_loc, sections, root)
+        if key_error and len(data_loc) == 2:  # pydantic's loc shows True as 1: use the key itself
+            obj = f"{obj.split(' ')[0]} {err.get('input')!r}"
         message = _message(err, loc, key_error, top)
-        if field_path and not key_error:
-            message = f"{field_path}: {message}"
+        if path and not key_error:
+            message = f"{path}: {message}"
         yield diag.error("schema", Position(file, *mark), obj, message)
 
 
-def _subject(loc: Sequence[Any], sections: Collection[str]) -> tuple[str, str]:
+def _subject(loc: Sequence[Any], sections: Collection[str], root: Any) -> tuple[str, str]:
     """('user li.na', 'roles[0]') for loc ('users', 'li.na', 'roles', 0)."""
     if len(loc) >= 2 and loc[0] in sections:
-        noun = NOUN.get(str(loc[0]), str(loc[0]).removesuffix("s"))
-        ident = f"#{loc[1] + 1}" if isinstance(loc[1], int) else str(loc[1])
+        section, key = str(loc[0]), loc[1]
+        noun = NOUN.get(section, section.removesuffix("s"))
+        if section == "sod_exceptions":
+            entries = root.get(section) if isinstance(root, dict) else None
+            entry = entries[key] if isinstance(entries, list) and key < len(entries) else None
+            return exception_name(entry, key), field_path(loc[2:])
+        ident = key if isinstance(key, str) and key else repr(key)
         return f"{noun} {ident}", field_path(loc[2:])
     return "", field_path(loc)
+
+
+def exception_name(entry: Any, index: int) -> str:
+    """``sod_exception RULE/USER``, or ``sod_exception #N`` (N counted in its file)."""
+    if (
+        isinstance(entry, dict)
+        and isinstance(entry.get("rule"), str)
+        and isinstance(entry.get("user"), str)
+    ):
+        return f"sod_exception {entry['rule']}/{entry['user']}"
+    return f"sod_exception #{index + 1}"
 
 
 def field_path(parts: Sequence[Any]) -> str:
@@ -226,13 +244,16 @@ def _message(
         meaning = _PATTERN_MEANING.get(str(ctx.get("pattern")), "has the wrong form")
         what = "invalid key" if key_error else "invalid value"
         return f"{what} {value!r}: {meaning}"
+    if key_error and kind == "string_type":
+        return f"key {value!r} must be a string: quote it ('{value}')"
     if kind in _EXPECTED:
         got = _YAML_TYPE.get(type(value).__name__, type(value).__name__)
         return f"expected {_EXPECTED[kind]}, got {got}"
     if kind == "literal_error":
         return f"invalid value {value!r}: expected {ctx.get('expected')}"
     if kind in ("too_short", "string_too_short"):
-        return "must not be empty" if ctx.get("min_length") == 1 else err["msg"].lower()
+        least = ctx.get("min_length")
+        return "must not be empty" if least == 1 else f"needs at least {least} items"
     if kind == "string_too_long":
         return f"longer than {ctx.get('max_length')} characters"
     return str(err["msg"])
@@ -255,6 +276,8 @@ def _model_at(cls: type[BaseModel], path: Sequence[Any]) -> type[BaseModel] | No
             current = _unwrap(info.annotation) if info else None
         elif get_origin(current) is dict:
             current = _unwrap(get_args(current)[1])  # ``part`` is a key of the dict
+        elif get_origin(current) is list:
+            current = _unwrap(get_args(current)[0])  # ``part`` is an index
         else:
             return None
     return current if isinstance(current, type) and issubclass(current, BaseModel) else None

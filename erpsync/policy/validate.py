@@ -14,7 +14,7 @@ from typing import Any
 
 from erpsync import access, sod
 from erpsync.diagnostics import Diagnostic, error, ordered, warning
-from erpsync.policy.loader import LoadedPolicy, did_you_mean, field_path
+from erpsync.policy.loader import LoadedPolicy, did_you_mean, exception_name, field_path
 from erpsync.policy.model import ALL_ACTIONS, NOUN, PolicyDocument
 
 EXPIRY_WARNING_DAYS = 14
@@ -67,13 +67,19 @@ class _Checks:
         """An error when ``value`` is not a key of ``known`` (the ``target`` kind)."""
         if value in known:
             return
-        obj = f"{NOUN[section]} #{key + 1}" if isinstance(key, int) else f"{NOUN[section]} {key}"
+        obj = self._name(section, key)
         yield error(
             "unknown-reference",
             self.loaded.position(section, key, *path),
             obj,
             f"{field_path(path)}: unknown {target} '{value}'{did_you_mean(value, known)}",
         )
+
+    def _name(self, section: str, key: Any) -> str:
+        if section == "sod_exceptions":
+            exc = self.policy.sod_exceptions[key]
+            return exception_name({"rule": exc.rule, "user": exc.user}, key)
+        return f"{NOUN[section]} {key}"
 
     # -- checks ----------------------------------------------------------------------------
 
@@ -206,13 +212,13 @@ class _Checks:
             yield from self._ref(
                 "sod_exceptions", index, ("approved_by",), "user", exc.approved_by, p.users
             )
-            obj = f"sod_exception #{index + 1}"
+            obj = self._name("sod_exceptions", index)
             if exc.approved_by == exc.user:
-                yield warning(
+                yield error(
                     "self-approved",
                     self.loaded.position("sod_exceptions", index, "approved_by"),
                     obj,
-                    f"{exc.user} approved their own exception",
+                    f"{exc.user} cannot approve an exception that covers themselves",
                 )
             if exc.expires is None:
                 continue
@@ -250,11 +256,22 @@ class _Checks:
                 "change the roles or add an entry to sod_exceptions",
             )
 
-    @staticmethod
-    def _via(roles: Mapping[str, str | None], flat: Mapping[str, frozenset[str]], perm: str) -> str:
+    def _via(
+        self, roles: Mapping[str, str | None], flat: Mapping[str, frozenset[str]], perm: str
+    ) -> str:
+        """``perm (role X via Y, default of department D)``: how the user got it."""
         for role in sorted(roles):
-            if access.holds(flat.get(role, frozenset()), perm):
-                return f"{perm} (role {role})"
+            if not access.holds(flat.get(role, frozenset()), perm):
+                continue
+            path = [f"role {role}"]
+            for source in access.included_roles(self.policy.roles, role)[1:]:
+                own = access.own_permissions(self.policy.roles[source], self.catalogue)
+                if access.holds(own, perm):
+                    path.append(f"via {source}")
+                    break
+            if roles[role] is not None:
+                path.append(f"default of department {roles[role]}")
+            return f"{perm} ({', '.join(path)})"
         return perm
 
     def memberships(self) -> dict[str, dict[str, str | None]]:
@@ -269,14 +286,15 @@ class _Checks:
 
     def unused(self) -> Iterator[Diagnostic]:
         p = self.policy
-        held = {role for roles in self.memberships().values() for role in roles}
+        direct = {role for roles in self.memberships().values() for role in roles}
+        held = {inc for role in direct for inc in access.included_roles(p.roles, role)}
         for key in p.roles:
             if key not in held:
                 yield warning(
                     "unused-role",
                     self.loaded.position("roles", key),
                     f"role {key}",
-                    "no active user holds this role",
+                    "no active user holds this role, directly or through includes",
                 )
         populated: set[str] = set()
         for user in p.users.values():

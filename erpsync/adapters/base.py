@@ -1,0 +1,61 @@
+"""The adapter contract: how erpsync reads (and later writes) one ERP's tables.
+
+An adapter is the only code that knows an ERP's schema. It maps the
+canonical :class:`~erpsync.state.State` onto tables with SQLAlchemy Core,
+reading the whole live state with one set-based query per table — never one
+query per object — and identifying rows by natural keys, never ids. It
+declares what it can store (:class:`Capabilities`) and which built-in
+accounts and roles erpsync must never touch.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from sqlalchemy import Connection, Engine
+
+from erpsync.state import State
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What the ERP can store; a policy using something else is a validation error."""
+
+    departments: bool = True
+    department_manager: bool = True
+    email: bool = True
+    data_scope: bool = True
+    custom_data_scope: bool = True
+    role_inheritance: bool = False  # True: the ERP stores includes itself (not flattened)
+    delete_users: bool = True
+
+
+@dataclass(frozen=True)
+class LiveSnapshot:
+    """What one read of the ERP returned."""
+
+    state: State
+    catalogue: Mapping[str, tuple[str, ...]]  # module -> actions, in the ERP's order
+    problems: tuple[str, ...] = field(default=())  # dirty data found (never "fixed" silently)
+
+
+class Adapter(ABC):
+    name: ClassVar[str]
+    capabilities: ClassVar[Capabilities] = Capabilities()
+    builtin_users: ClassVar[frozenset[str]] = frozenset()  # never created, changed or removed
+    builtin_roles: ClassVar[frozenset[str]] = frozenset()
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def read(self) -> LiveSnapshot:
+        """The whole live state, read in one transaction (a consistent snapshot)."""
+        with self.engine.connect() as conn, conn.begin():
+            return self.read_from(conn)
+
+    @abstractmethod
+    def read_from(self, conn: Connection) -> LiveSnapshot:
+        """Read everything erpsync manages through ``conn``, one query per table."""

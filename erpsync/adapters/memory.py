@@ -1,0 +1,124 @@
+"""An ERP that lives in memory: the official fake of the database boundary.
+
+It holds a :class:`LiveSnapshot` and applies changes to it with the same
+semantics a database adapter must have, so the pure pipeline (state, diff,
+plan, views) is tested fast and without a server. It is not a substitute for
+the database adapters' own tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from typing import Any
+
+from sqlalchemy import Connection
+
+from erpsync.adapters.base import Adapter, LiveSnapshot
+from erpsync.plan import Action, Change, Kind
+from erpsync.state import DepartmentRec, RoleRec, State, UserRec, replace_record
+
+
+class MemoryAdapter(Adapter):
+    name = "memory"
+
+    def __init__(self, snapshot: LiveSnapshot) -> None:
+        self.snapshot = snapshot
+
+    def read(self) -> LiveSnapshot:
+        return self.snapshot
+
+    def read_from(self, conn: Connection) -> LiveSnapshot:
+        return self.snapshot
+
+    def write(self, changes: Iterable[Change]) -> None:
+        self.snapshot = replace(self.snapshot, state=apply_changes(self.snapshot.state, changes))
+
+
+class _Working:
+    """Mutable copies of a State's parts while changes are applied."""
+
+    def __init__(self, state: State) -> None:
+        self.departments = dict(state.departments)
+        self.users = dict(state.users)
+        self.roles = dict(state.roles)
+        self.grants = set(state.grants)
+        self.memberships = set(state.memberships)
+
+    def freeze(self) -> State:
+        return State(
+            self.departments,
+            self.users,
+            self.roles,
+            frozenset(self.grants),
+            frozenset(self.memberships),
+        )
+
+
+def _record(kind: Kind, key: str, after: dict[str, Any]) -> DepartmentRec | RoleRec | UserRec:
+    if kind is Kind.DEPARTMENT:
+        return DepartmentRec(key, after["name"], after.get("parent"), after.get("manager"))
+    if kind is Kind.ROLE:
+        scope_depts = tuple(after.get("data_departments") or ())
+        return RoleRec(
+            key, after["name"], after.get("description"), after.get("data_scope"), scope_depts
+        )
+    return UserRec(
+        key, after["name"], after.get("email"), after.get("department"), after.get("active", True)
+    )
+
+
+def _table(w: _Working, kind: Kind) -> dict[str, Any]:
+    tables: dict[Kind, dict[str, Any]] = {
+        Kind.DEPARTMENT: w.departments,
+        Kind.ROLE: w.roles,
+        Kind.USER: w.users,
+    }
+    return tables[kind]
+
+
+def _create(w: _Working, c: Change) -> None:
+    _table(w, c.kind)[c.key] = _record(c.kind, c.key, c.after or {})
+
+
+def _update(w: _Working, c: Change) -> None:
+    table = _table(w, c.kind)
+    after = {k: tuple(v) if isinstance(v, list) else v for k, v in (c.after or {}).items()}
+    table[c.key] = replace_record(table[c.key], **after)
+
+
+def _delete(w: _Working, c: Change) -> None:
+    del _table(w, c.kind)[c.key]
+
+
+def _set_active(active: bool) -> Callable[[_Working, Change], None]:
+    def run(w: _Working, c: Change) -> None:
+        user = w.users[c.key]
+        w.users[c.key] = UserRec(user.login, user.name, user.email, user.department, active)
+
+    return run
+
+
+def _pair(c: Change) -> tuple[str, str]:
+    return c.parts()
+
+
+HANDLERS: dict[tuple[Kind, Action], Callable[[_Working, Change], None]] = {
+    **{(k, Action.CREATE): _create for k in (Kind.DEPARTMENT, Kind.ROLE, Kind.USER)},
+    **{(k, Action.UPDATE): _update for k in (Kind.DEPARTMENT, Kind.ROLE, Kind.USER)},
+    **{(k, Action.DELETE): _delete for k in (Kind.DEPARTMENT, Kind.ROLE, Kind.USER)},
+    (Kind.USER, Action.DEACTIVATE): _set_active(False),
+    (Kind.USER, Action.REACTIVATE): _set_active(True),
+    (Kind.PERMISSION, Action.GRANT): lambda w, c: w.grants.add(_pair(c)),
+    (Kind.PERMISSION, Action.REVOKE): lambda w, c: w.grants.discard(_pair(c)),
+    (Kind.MEMBERSHIP, Action.GRANT): lambda w, c: w.memberships.add(_pair(c)),
+    (Kind.MEMBERSHIP, Action.REVOKE): lambda w, c: w.memberships.discard(_pair(c)),
+}
+
+
+def apply_changes(state: State, changes: Iterable[Change]) -> State:
+    """The state after ``changes``, applied in order (a new State; ``state`` is unchanged)."""
+    working = _Working(state)
+    for change in changes:
+        HANDLERS[(change.kind, change.action)](working, change)
+    return working.freeze()

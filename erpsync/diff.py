@@ -1,0 +1,251 @@
+"""diff(desired, live) -> changes: pure, no I/O.
+
+Key-set algebra first (``desired - live`` is created, ``live - desired`` is
+removed, ``&`` is compared), then a field comparison of the shared records
+that differ — DeepDiff only names the changed attributes of those few. Objects
+outside the managed scope never become changes; they are reported as
+unmanaged. The result is ordered so that applying it in order is valid:
+departments (parents first), roles, permissions, users, memberships; then the
+removals in the reverse order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from deepdiff import DeepDiff
+
+from erpsync.plan import Action, Change, Kind, Unmanaged
+from erpsync.scope import Scope
+from erpsync.state import DepartmentRec, Desired, Record, State, UserRec, attributes
+
+REMOVED = "not declared: removed by policy"
+
+
+@dataclass
+class DiffResult:
+    changes: list[Change] = field(default_factory=list)
+    unmanaged: list[Unmanaged] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def diff(desired: Desired, live: State, scope: Scope) -> DiffResult:
+    return _Differ(desired, live, scope).run()
+
+
+def changed_attributes(
+    before: Record, after: Record
+) -> tuple[dict[str, object], dict[str, object]]:
+    """Only the attributes that differ, old and new."""
+    old, new = attributes(before), attributes(after)
+    keys = DeepDiff(old, new, ignore_order=True).affected_root_keys
+    return {k: old[k] for k in sorted(keys)}, {k: new[k] for k in sorted(keys)}
+
+
+def depth(departments: Mapping[str, DepartmentRec], key: str) -> int:
+    seen: set[str] = set()
+    while key in departments and key not in seen:
+        seen.add(key)
+        parent = departments[key].parent
+        if parent is None:
+            break
+        key = parent
+    return len(seen)
+
+
+class _Differ:
+    def __init__(self, desired: Desired, live: State, scope: Scope) -> None:
+        self.d = desired
+        self.want = desired.state
+        self.live = live
+        self.scope = scope
+        self.out = DiffResult()
+        self.forward: dict[Kind, list[Change]] = {k: [] for k in Kind}
+        self.backward: dict[Kind, list[Change]] = {k: [] for k in Kind}
+
+    def run(self) -> DiffResult:
+        users = self.managed_users()
+        roles = self.managed_roles()
+        self.departments(users)
+        self.roles(roles)
+        self.grants(roles)
+        removed_users = self.users(users)
+        self.memberships(users, roles, removed_users)
+        order = list(Kind)
+        for kind in order:
+            self.out.changes.extend(self.forward[kind])
+        for kind in reversed(order):
+            self.out.changes.extend(self.backward[kind])
+        self.out.unmanaged.sort(key=lambda u: (list(Kind).index(u.kind), u.key))
+        return self.out
+
+    def unmanaged(self, kind: Kind, key: str, reason: str, declared: bool) -> None:
+        self.out.unmanaged.append(Unmanaged(kind, key, reason))
+        if declared:
+            self.out.warnings.append(
+                f"{kind} {key} is declared in the policy but {reason}: erpsync leaves it alone"
+            )
+
+    # -- scope ------------------------------------------------------------------------------
+
+    def managed_users(self) -> set[str]:
+        managed = set()
+        for login in sorted(self.want.users.keys() | self.live.users.keys()):
+            rec = self.want.users.get(login) or self.live.users[login]
+            reason = self.scope.user_reason(
+                login, rec.department, self.want.departments, self.live.departments
+            )
+            if reason is None:
+                managed.add(login)
+            elif login in self.live.users or login in self.want.users:
+                self.unmanaged(Kind.USER, login, reason, login in self.want.users)
+        return managed
+
+    def managed_roles(self) -> set[str]:
+        managed = set()
+        for key in sorted(self.want.roles.keys() | self.live.roles.keys()):
+            reason = self.scope.role_reason(key, key in self.want.roles)
+            if reason is None:
+                managed.add(key)
+            else:
+                self.unmanaged(Kind.ROLE, key, reason, key in self.want.roles)
+        return managed
+
+    # -- objects ----------------------------------------------------------------------------
+
+    def departments(self, managed_users: set[str]) -> None:
+        want, live = self.want.departments, self.live.departments
+        managed = set()
+        for key in sorted(want.keys() | live.keys()):
+            reason = self.scope.department_reason(key, want, live)
+            if reason is None:
+                managed.add(key)
+            else:
+                self.unmanaged(Kind.DEPARTMENT, key, reason, key in want)
+        for key in sorted(managed & want.keys(), key=lambda k: (depth(want, k), k)):
+            self.create_or_update(Kind.DEPARTMENT, key, want[key], live.get(key))
+        # Users erpsync keeps where they are (deactivated, or unmanaged) keep their department.
+        still_used = {
+            u.department
+            for u in self.live.users.values()
+            if u.login not in managed_users or u.login not in self.want.users
+        }
+        still_used |= {d.parent for k, d in live.items() if k not in managed}
+        gone = sorted(managed & (live.keys() - want.keys()), key=lambda k: (-depth(live, k), k))
+        for key in gone:
+            if key in still_used:
+                self.out.warnings.append(
+                    f"department {key} is not declared but still holds users or departments "
+                    "that erpsync does not remove; it is kept"
+                )
+                continue
+            self.backward[Kind.DEPARTMENT].append(
+                Change(Action.DELETE, Kind.DEPARTMENT, key, REMOVED, attributes(live[key]), None)
+            )
+
+    def roles(self, managed: set[str]) -> None:
+        want, live = self.want.roles, self.live.roles
+        for key in sorted(managed & want.keys()):
+            self.create_or_update(Kind.ROLE, key, want[key], live.get(key))
+        for key in sorted(managed & (live.keys() - want.keys())):
+            self.backward[Kind.ROLE].append(
+                Change(Action.DELETE, Kind.ROLE, key, REMOVED, attributes(live[key]), None)
+            )
+
+    def create_or_update(self, kind: Kind, key: str, want: Record, live: Record | None) -> None:
+        where = self.d.origin.get((str(kind), key), "the policy")
+        if live is None:
+            after = attributes(want)
+            if isinstance(want, UserRec):
+                after["active"] = want.active
+            self.forward[kind].append(
+                Change(Action.CREATE, kind, key, f"declared in {where}", None, after)
+            )
+        elif attributes(want) != attributes(live):
+            before, after = changed_attributes(live, want)
+            self.forward[kind].append(
+                Change(Action.UPDATE, kind, key, f"differs from {where}", before, after)
+            )
+
+    def grants(self, managed: set[str]) -> None:
+        want = {g for g in self.want.grants if g[0] in managed}
+        live = {g for g in self.live.grants if g[0] in managed}
+        for role, perm in sorted(want - live):
+            self.forward[Kind.PERMISSION].append(
+                Change(
+                    Action.GRANT,
+                    Kind.PERMISSION,
+                    f"{role}/{perm}",
+                    self.d.grant_reason.get((role, perm), f"role {role} declares it"),
+                )
+            )
+        for role, perm in sorted(live - want):
+            reason = REMOVED if role in self.want.roles else f"role {role} is removed"
+            self.backward[Kind.PERMISSION].append(
+                Change(Action.REVOKE, Kind.PERMISSION, f"{role}/{perm}", reason)
+            )
+
+    def users(self, managed: set[str]) -> dict[str, str]:
+        """Plan user changes; returns login -> why its memberships go (removed users)."""
+        want, live = self.want.users, self.live.users
+        gone: dict[str, str] = {}
+        for login in sorted(managed & want.keys()):
+            target, current = want[login], live.get(login)
+            self.create_or_update(Kind.USER, login, target, current)
+            if current is not None and current.active != target.active:
+                where = self.d.origin.get(("user", login), "the policy")
+                if target.active:
+                    self.forward[Kind.USER].append(
+                        Change(Action.REACTIVATE, Kind.USER, login, f"declared active in {where}")
+                    )
+                else:
+                    why = self.d.inactive_reason.get(login, "declared inactive")
+                    self.backward[Kind.USER].append(
+                        Change(Action.DEACTIVATE, Kind.USER, login, why)
+                    )
+            if not target.active:
+                gone[login] = f"user {login} is deactivated: {self.d.inactive_reason.get(login)}"
+        for login in sorted(managed & (live.keys() - want.keys())):
+            gone[login] = f"user {login} is removed: not declared"
+            if self.scope.delete_removed_users:
+                self.backward[Kind.USER].append(
+                    Change(
+                        Action.DELETE,
+                        Kind.USER,
+                        login,
+                        REMOVED + " (settings.removed_users: delete)",
+                        attributes(live[login]),
+                        None,
+                    )
+                )
+            elif live[login].active:
+                self.backward[Kind.USER].append(
+                    Change(Action.DEACTIVATE, Kind.USER, login, REMOVED)
+                )
+        return gone
+
+    def memberships(self, users: set[str], roles: set[str], gone: Mapping[str, str]) -> None:
+        def managed(pairs: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+            return {p for p in pairs if p[0] in users and p[1] in roles}
+
+        want, live = managed(self.want.memberships), managed(self.live.memberships)
+        for login, role in sorted(want - live):
+            self.forward[Kind.MEMBERSHIP].append(
+                Change(
+                    Action.GRANT,
+                    Kind.MEMBERSHIP,
+                    f"{login}/{role}",
+                    self.d.membership_reason.get((login, role), "declared in the policy"),
+                )
+            )
+        for login, role in sorted(live - want):
+            if login in gone:
+                reason = gone[login]
+            elif role not in self.want.roles:
+                reason = f"role {role} is removed: not declared"
+            else:
+                reason = "not declared in the policy"
+            self.backward[Kind.MEMBERSHIP].append(
+                Change(Action.REVOKE, Kind.MEMBERSHIP, f"{login}/{role}", reason)
+            )

@@ -1,0 +1,176 @@
+"""The plan: the changes that make the live ERP match the policy, as data.
+
+One change per fact (spec section 5). What ``before`` and ``after`` hold::
+
+    action       kind                         before              after
+    create       department | role | user     None                every own attribute
+    update       department | role | user     changed attrs, old  changed attrs, new
+    delete       department | role | user     every own attribute None
+    deactivate   user                         None                None
+    reactivate   user                         None                None
+    grant        permission | membership      None                None
+    revoke       permission | membership      None                None
+
+Keys: a department or role key, a login, ``ROLE/MODULE:ACTION`` for a
+permission, ``LOGIN/ROLE`` for a membership. ``reason`` is for people only.
+The JSON form (:meth:`Plan.to_dict`) is the source of every view and of a
+saved plan file; ``format_version`` changes when that form does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from erpsync import __version__
+from erpsync.errors import UsageError
+
+FORMAT_VERSION = "1"
+
+
+class Action(StrEnum):
+    CREATE = "create"
+    UPDATE = "update"
+    DELETE = "delete"
+    DEACTIVATE = "deactivate"
+    REACTIVATE = "reactivate"
+    GRANT = "grant"
+    REVOKE = "revoke"
+
+    @property
+    def removes(self) -> bool:
+        return self in (Action.DELETE, Action.DEACTIVATE, Action.REVOKE)
+
+
+class Kind(StrEnum):
+    DEPARTMENT = "department"
+    ROLE = "role"
+    PERMISSION = "permission"
+    USER = "user"
+    MEMBERSHIP = "membership"
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    action: Action
+    kind: Kind
+    key: str
+    reason: str
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "action": str(self.action),
+            "kind": str(self.kind),
+            "key": self.key,
+            "before": self.before,
+            "after": self.after,
+            "reason": self.reason,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Change:
+        return cls(
+            Action(data["action"]),
+            Kind(data["kind"]),
+            data["key"],
+            data.get("reason", ""),
+            data.get("before"),
+            data.get("after"),
+        )
+
+    def parts(self) -> tuple[str, str]:
+        """``(owner, item)`` of a permission or membership key: ("li.na", "ap-clerk")."""
+        owner, _, item = self.key.partition("/")
+        return owner, item
+
+
+@dataclass(frozen=True, slots=True)
+class Unmanaged:
+    """A live object erpsync leaves alone, and why."""
+
+    kind: Kind
+    key: str
+    reason: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"kind": str(self.kind), "key": self.key, "reason": self.reason}
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    name: str
+    adapter: str
+    url: str  # always redacted
+
+    def to_dict(self) -> dict[str, str]:
+        return {"name": self.name, "adapter": self.adapter, "url": self.url}
+
+
+SUMMARY_ORDER = tuple(Action)
+
+
+@dataclass(frozen=True)
+class Plan:
+    target: Target
+    created_at: dt.datetime
+    policy_digest: str
+    live_digest: str
+    changes: tuple[Change, ...] = ()
+    unmanaged: tuple[Unmanaged, ...] = ()
+    warnings: tuple[str, ...] = ()
+    erpsync_version: str = __version__
+    notes: tuple[str, ...] = field(default=())  # what the apply will tell the operator
+
+    @property
+    def summary(self) -> dict[str, int]:
+        counts = Counter(c.action for c in self.changes)
+        return {str(a): counts.get(a, 0) for a in SUMMARY_ORDER}
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format_version": FORMAT_VERSION,
+            "erpsync_version": self.erpsync_version,
+            "target": self.target.to_dict(),
+            "created_at": self.created_at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "policy_digest": self.policy_digest,
+            "live_digest": self.live_digest,
+            "summary": self.summary,
+            "changes": [c.to_dict() for c in self.changes],
+            "unmanaged": [u.to_dict() for u in self.unmanaged],
+            "warnings": list(self.warnings),
+            "notes": list(self.notes),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Plan:
+        version = data.get("format_version")
+        if version != FORMAT_VERSION:
+            raise UsageError(
+                f"plan format {version!r} is not supported (this erpsync reads {FORMAT_VERSION!r})"
+            )
+        try:
+            target = data["target"]
+            return cls(
+                target=Target(target["name"], target["adapter"], target["url"]),
+                created_at=dt.datetime.fromisoformat(data["created_at"].replace("Z", "+00:00")),
+                policy_digest=data["policy_digest"],
+                live_digest=data["live_digest"],
+                changes=tuple(Change.from_dict(c) for c in data["changes"]),
+                unmanaged=tuple(
+                    Unmanaged(Kind(u["kind"]), u["key"], u["reason"]) for u in data["unmanaged"]
+                ),
+                warnings=tuple(data.get("warnings", ())),
+                erpsync_version=data["erpsync_version"],
+                notes=tuple(data.get("notes", ())),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise UsageError(f"not an erpsync plan file: {exc}") from None

@@ -1,0 +1,73 @@
+"""From a loaded policy and a live snapshot to a :class:`Plan`.
+
+This is the whole pipeline between reading and rendering: check the policy
+against the live catalogue, resolve the desired state, diff it against the
+live state within the managed scope, and stamp the result with both digests.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+
+from erpsync import diagnostics as diag
+from erpsync.adapters.base import Adapter, LiveSnapshot
+from erpsync.config import ResolvedTarget, Settings
+from erpsync.diff import diff
+from erpsync.errors import PolicyError
+from erpsync.plan import Plan, Target
+from erpsync.policy.loader import LoadedPolicy
+from erpsync.policy.validate import validate
+from erpsync.scope import Scope
+from erpsync.state import desired_state
+
+
+def catalogue_warnings(
+    written: Mapping[str, tuple[str, ...]], live: Mapping[str, tuple[str, ...]]
+) -> list[str]:
+    """Where the policy's catalog.yaml and the ERP's own catalogue disagree."""
+    if not written:
+        return []
+    out = []
+    for module in sorted(written.keys() | live.keys()):
+        if set(written.get(module, ())) != set(live.get(module, ())):
+            out.append(
+                f"catalogue: module {module} differs between the policy and the ERP "
+                "(run `erpsync catalog` to refresh catalog.yaml)"
+            )
+    return out
+
+
+def make_plan(
+    loaded: LoadedPolicy,
+    snapshot: LiveSnapshot,
+    settings: Settings,
+    adapter: type[Adapter],
+    target: ResolvedTarget,
+    today: dt.date,
+    now: dt.datetime,
+) -> Plan:
+    """The plan that makes ``snapshot`` match the policy; raises PolicyError when invalid."""
+    catalogue = dict(snapshot.catalogue) or None
+    found = validate(loaded, today, catalogue)
+    if diag.has_errors(found):
+        raise PolicyError(found)
+    desired = desired_state(loaded, catalogue, today)
+    scope = Scope.from_settings(settings, adapter.builtin_users, adapter.builtin_roles)
+    result = diff(desired, snapshot.state, scope)
+    written = {k: tuple(m.actions) for k, m in loaded.policy.modules.items()}
+    warnings = [
+        *(f"live data: {p}" for p in snapshot.problems),
+        *catalogue_warnings(written, snapshot.catalogue),
+        *result.warnings,
+        *(str(d) for d in found),
+    ]
+    return Plan(
+        target=Target(target.name, target.adapter, target.display_url),
+        created_at=now,
+        policy_digest=desired.state.digest(),
+        live_digest=snapshot.state.digest(),
+        changes=tuple(result.changes),
+        unmanaged=tuple(result.unmanaged),
+        warnings=tuple(warnings),
+    )
