@@ -19,10 +19,12 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from erpsync import __version__
+from erpsync import __version__, diagnostics
+from erpsync.commands import catalog as catalog_cmd
+from erpsync.commands import plan as plan_cmd
 from erpsync.commands import validate as validate_cmd
 from erpsync.config import Project, load_project
-from erpsync.errors import ISSUES_URL, ErpsyncError
+from erpsync.errors import ISSUES_URL, ErpsyncError, PolicyError
 
 EXIT_INTERRUPTED = 130
 
@@ -96,6 +98,67 @@ def validate(options: Options, directory: Path | None, fmt: str) -> None:
     raise SystemExit(code)
 
 
+@cli.command()
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Save the plan (JSON) for `erpsync apply FILE`.",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(plan_cmd.FORMATS), default="text", show_default=True
+)
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes.")
+@click.option("--target", "target_name", help="Target from erpsync.yaml.")
+@pass_options
+def plan(
+    options: Options, out: Path | None, fmt: str, detailed_exitcode: bool, target_name: str | None
+) -> None:
+    """Show what apply would change in the live ERP."""
+    project = options.project()
+    target = project.target(target_name or options.target, options.db)
+    code = plan_cmd.run(
+        project,
+        target,
+        _relative(project.policy_dir),
+        fmt,
+        out,
+        detailed_exitcode,
+        options.console(),
+    )
+    raise SystemExit(code)
+
+
+@cli.command()
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write (default: catalog.yaml in the policy directory).",
+)
+@pass_options
+def catalog(options: Options, out: Path | None) -> None:
+    """Write the live ERP's module/action catalogue."""
+    project = options.project()
+    target = project.target(options.target, options.db)
+    path = out or _relative(project.policy_dir) / "catalog.yaml"
+    raise SystemExit(catalog_cmd.run(target, path, options.console()))
+
+
+@cli.group()
+def refdb() -> None:
+    """The reference ERP: erpsync's own schema for in-house ERPs and the demo."""
+
+
+@refdb.command("init")
+@click.argument("url")
+@click.option("--sample", is_flag=True, help="Load the demo company's as-is live state.")
+@pass_options
+def refdb_init(options: Options, url: str, sample: bool) -> None:
+    """Create the reference ERP schema and its catalogue at URL."""
+    from erpsync.adapters.reference import init_database
+
+    options.console().print(init_database(url, sample), markup=False)
+
+
 def _relative(path: Path) -> Path:
     """``path`` relative to the cwd when it lies below it, for shorter messages."""
     try:
@@ -133,6 +196,10 @@ def _run(argv: list[str] | None, options: Options) -> int:
     except KeyboardInterrupt:
         _err(options, "interrupted")
         return EXIT_INTERRUPTED
+    except PolicyError as exc:
+        _err(options, diagnostics.to_text(exc.diagnostics).rstrip())
+        _err(options, f"error: {exc}; nothing was changed")
+        return exc.exit_code
     except ErpsyncError as exc:
         if options.verbose > 0:
             traceback.print_exc()

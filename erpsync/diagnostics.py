@@ -33,6 +33,11 @@ class Position:
             return self.file
         return f"{self.file}:{self.line}:{self.col}"
 
+    @property
+    def file_line(self) -> str:
+        """``file:line``, the short form used in a plan's reasons."""
+        return f"{self.file}:{self.line}" if self.line > 0 else self.file
+
 
 @dataclass(frozen=True, slots=True)
 class Diagnostic:

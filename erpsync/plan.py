@@ -25,8 +25,11 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from pydantic import ValidationError
+
 from erpsync import __version__
 from erpsync.errors import UsageError
+from erpsync.plan_schema import PlanDocument
 
 FORMAT_VERSION = "1"
 
@@ -157,6 +160,12 @@ class Plan:
             raise UsageError(
                 f"plan format {version!r} is not supported (this erpsync reads {FORMAT_VERSION!r})"
             )
+        try:
+            PlanDocument.model_validate(data)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise UsageError(f"not a valid erpsync plan: {where}: {first['msg']}") from None
         try:
             target = data["target"]
             return cls(

@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from erpsync.config import Config
+from erpsync.plan_schema import PlanDocument
 from erpsync.policy.model import PolicyDocument
 
 BASE_URL = "https://erpsync.dev/schemas"
@@ -23,6 +24,7 @@ BASE_URL = "https://erpsync.dev/schemas"
 SCHEMAS: dict[str, tuple[type[BaseModel], str]] = {
     "policy.schema.json": (PolicyDocument, "erpsync policy file (policies/*.yaml)"),
     "config.schema.json": (Config, "erpsync project configuration (erpsync.yaml)"),
+    "plan.schema.json": (PlanDocument, "erpsync plan (erpsync plan --format json / --out)"),
 }
 
 

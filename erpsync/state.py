@@ -113,25 +113,26 @@ def desired_state(
     departments = {}
     for key, d in policy.departments.items():
         departments[key] = DepartmentRec(key, d.name, d.parent, d.manager)
-        origin[("department", key)] = str(loaded.position("departments", key))
+        origin[("department", key)] = loaded.position("departments", key).file_line
     roles = {}
     for key, r in policy.roles.items():
         roles[key] = RoleRec(
             key, r.name, r.description, r.data_scope, tuple(sorted(r.data_departments))
         )
-        origin[("role", key)] = str(loaded.position("roles", key))
+        origin[("role", key)] = loaded.position("roles", key).file_line
     grants = _grant_reasons(loaded, catalogue)
     users = {}
     memberships: dict[tuple[str, str], str] = {}
     inactive: dict[str, str] = {}
     for login, u in policy.users.items():
-        where = loaded.position("users", login)
-        origin[("user", login)] = str(where)
+        origin[("user", login)] = loaded.position("users", login).file_line
         expired = u.expires is not None and u.expires <= today
         active = u.active and not expired
         users[login] = UserRec(login, u.name, u.email, u.department, active)
         if not u.active:
-            inactive[login] = f"active: false in {loaded.position('users', login, 'active')}"
+            inactive[login] = (
+                f"active: false in {loaded.position('users', login, 'active').file_line}"
+            )
         elif expired:
             inactive[login] = f"expired {u.expires}"
         if not active:
@@ -139,7 +140,7 @@ def desired_state(
         for role, dept in access.role_sources(u.roles, u.department, policy.departments).items():
             if dept is None:
                 index = u.roles.index(role)
-                reason = f"declared in {loaded.position('users', login, 'roles', index)}"
+                reason = f"declared in {loaded.position('users', login, 'roles', index).file_line}"
             else:
                 reason = f"default role of department {dept}"
             memberships[(login, role)] = reason
@@ -162,7 +163,7 @@ def _grant_reasons(
                 if source == key:
                     module = access.split_permission(perm)[0]
                     where = loaded.position("roles", key, "permissions", module)
-                    reasons[(key, perm)] = f"declared in {where}"
+                    reasons[(key, perm)] = f"declared in {where.file_line}"
                 else:
                     reasons[(key, perm)] = f"included from role {source}"
     return reasons

@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
 
+from erpsync.errors import DatabaseError
 from erpsync.state import State
 
 
@@ -40,6 +42,7 @@ class LiveSnapshot:
     state: State
     catalogue: Mapping[str, tuple[str, ...]]  # module -> actions, in the ERP's order
     problems: tuple[str, ...] = field(default=())  # dirty data found (never "fixed" silently)
+    module_names: Mapping[str, str] = field(default_factory=dict)  # module -> display name
 
 
 class Adapter(ABC):
@@ -53,8 +56,19 @@ class Adapter(ABC):
 
     def read(self) -> LiveSnapshot:
         """The whole live state, read in one transaction (a consistent snapshot)."""
-        with self.engine.connect() as conn, conn.begin():
-            return self.read_from(conn)
+        try:
+            with self.engine.connect() as conn, conn.begin():
+                return self.read_from(conn)
+        except SQLAlchemyError as exc:
+            raise DatabaseError(
+                f"reading the {self.name} ERP failed: {self.explain(exc)}"
+            ) from None
+
+    def explain(self, exc: SQLAlchemyError) -> str:
+        """The driver's own message, first line only, with no password in it."""
+        text = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        password = self.engine.url.password
+        return text.replace(str(password), "***") if password else text
 
     @abstractmethod
     def read_from(self, conn: Connection) -> LiveSnapshot:

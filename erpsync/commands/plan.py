@@ -1,0 +1,70 @@
+"""``erpsync plan``: the change that would make the live ERP match the policy."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from erpsync.adapters import adapter_class, open_adapter
+from erpsync.config import Project, ResolvedTarget
+from erpsync.plan import Plan
+from erpsync.planner import make_plan
+from erpsync.policy.loader import load_policy
+
+FORMATS = ("text", "json", "markdown")
+
+
+def compute(project: Project, target: ResolvedTarget, policy_dir: Path) -> Plan:
+    """Load the policy, read the ERP and diff them (no output)."""
+    settings = project.config.settings
+    loaded = load_policy(policy_dir, settings.max_file_mib * 1024 * 1024)
+    snapshot = open_adapter(target).read()
+    now = dt.datetime.now(dt.UTC)
+    return make_plan(
+        loaded, snapshot, settings, adapter_class(target.adapter), target, now.date(), now
+    )
+
+
+def write_plan(plan: dict[str, Any], path: Path) -> None:
+    """Save the plan's JSON form (written to a temporary file first, then renamed)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(plan, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    tmp.replace(path)
+
+
+def show(plan: dict[str, Any], fmt: str, console: Console) -> None:
+    """Print one view of the plan, rendered from its JSON form."""
+    if fmt == "json":
+        console.out(json.dumps(plan, ensure_ascii=False, indent=2), highlight=False)
+    elif fmt == "markdown":
+        from erpsync.render.markdown import markdown_view
+
+        console.out(markdown_view(plan), end="", highlight=False)
+    else:
+        from erpsync.render.text import text_view
+
+        console.print(text_view(plan), soft_wrap=True)
+
+
+def run(
+    project: Project,
+    target: ResolvedTarget,
+    policy_dir: Path,
+    fmt: str,
+    out: Path | None,
+    detailed_exitcode: bool,
+    console: Console,
+) -> int:
+    plan = compute(project, target, policy_dir)
+    doc = plan.to_dict()
+    if out is not None:
+        write_plan(doc, out)
+    show(doc, fmt, console)
+    if out is not None and fmt == "text":
+        console.print(f"\nSaved the plan to {out}; apply exactly it with `erpsync apply {out}`.")
+    return 2 if detailed_exitcode and plan.has_changes else 0
