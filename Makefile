@@ -57,7 +57,8 @@ $(DEV_STAMP): | $(BIN)/python
 # --- the two main commands ------------------------------------------------------------------
 
 demo: $(RUN_STAMP)
-	$(BIN)/erpsync validate policies/
+	$(BIN)/erpsync validate
+	$(BIN)/erpsync demo
 
 # Start a throwaway PostgreSQL, run every check (all of them, even after one fails), stop the
 # server whatever happened, and exit with the status of the first check that failed.

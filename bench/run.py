@@ -13,18 +13,22 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import gc
+import json
 import os
 import platform
 import re
 import resource
+import sqlite3
 import statistics
 import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import yaml
+from sqlalchemy import create_engine
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
@@ -32,6 +36,10 @@ DOC = ROOT / "docs" / "benchmarks.md"
 sys.path.insert(0, str(ROOT))
 
 from bench.generate import organisation, write  # noqa: E402
+from erpsync.adapters.reference import create_schema, load_state  # noqa: E402
+from erpsync.catalogue import REFERENCE_CATALOGUE  # noqa: E402
+from erpsync.policy.loader import load_policy  # noqa: E402
+from erpsync.state import State, desired_state  # noqa: E402
 
 
 def median_seconds(fn: Callable[[], object], repeat: int) -> float:
@@ -112,7 +120,85 @@ def update_doc(section: str, body: str) -> None:
     DOC.write_text(text.rstrip() + "\n", encoding="utf-8")
 
 
-BENCHMARKS = {"validate": bench_validate}
+def drifted(state: State, share: float = 0.01) -> State:
+    """``state`` as a live ERP that drifted: ``share`` of the users renamed and missing a role,
+    and a few roles holding an extra grant."""
+    step = max(1, round(1 / share))
+    users = dict(state.users)
+    for login in sorted(users)[::step]:
+        users[login] = replace(users[login], name=users[login].name + "（旧）")
+    victims = set(sorted(users)[::step])
+    memberships = {m for m in state.memberships if not (m[0] in victims and m[1].endswith("0"))}
+    extra = {(role, "system.user:create") for role in sorted(state.roles)[::step]}
+    return replace(
+        state,
+        users=users,
+        memberships=frozenset(memberships),
+        grants=state.grants | frozenset(extra),
+    )
+
+
+def ensure_erp(size: int, directory: Path) -> Path:
+    """A reference ERP (SQLite) holding the drifted organisation, and a config naming it."""
+    base = directory.parent
+    database, config = base / "erp.db", base / "erpsync.yaml"
+    if not database.exists():
+        engine = create_engine(f"sqlite:///{database}")
+        create_schema(engine)
+        desired = desired_state(load_policy(directory), REFERENCE_CATALOGUE, dt.date.today())
+        load_state(engine, drifted(desired.state))
+        engine.dispose()
+    config.write_text(
+        f"policies: policies\ntargets:\n  bench: {{adapter: reference, url: 'sqlite:///{database}'}}\n"
+        "settings: {max_removals: 100%}\n",
+        encoding="utf-8",
+    )
+    return config
+
+
+def select_floor(database: Path) -> None:
+    gc.disable()
+    try:
+        with sqlite3.connect(database) as conn:
+            tables = [
+                r[0] for r in conn.execute("select name from sqlite_master where type='table'")
+            ]
+            for table in tables:
+                conn.execute(f"select * from {table}").fetchall()
+    finally:
+        gc.enable()
+
+
+def bench_plan(sizes: list[int]) -> str:
+    rows = []
+    for size in sizes:
+        directory = ensure_org(size)
+        config = ensure_erp(size, directory)
+        database = directory.parent / "erp.db"
+        repeat = 5 if size <= 10_000 else 3
+        floor = median_seconds(
+            lambda d=directory, db=database: (yaml_floor(d), select_floor(db)), repeat
+        )
+        out = directory.parent / "plan.json"
+        args = ["--config", str(config), "plan", "--format", "json", "--out", str(out)]
+        runs = [run_cli(args) for _ in range(repeat)]
+        if {code for _, _, code in runs} != {0}:
+            raise SystemExit(f"plan of the {size}-user organisation failed")
+        wall = statistics.median(r[0] for r in runs)
+        rss = max(r[1] for r in runs)
+        changes = len(json.loads(out.read_text(encoding="utf-8"))["changes"])
+        rows.append(
+            f"| {size:,} | {changes:,} | {floor:.2f} | {wall:.2f} | {wall / floor:.2f}x "
+            f"| {rss:.0f} |"
+        )
+    header = (
+        "| users | changes (1% drift) | floor: YAML parse + SELECT every row, s "
+        "| `erpsync plan`, s | ratio | peak RSS, MiB |\n|---:|---:|---:|---:|---:|---:|"
+    )
+    return header + "\n" + "\n".join(rows)
+
+
+BENCHMARKS = {"validate": bench_validate, "plan": bench_plan}
 
 
 def main() -> None:

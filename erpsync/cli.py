@@ -159,6 +159,25 @@ def refdb_init(options: Options, url: str, sample: bool) -> None:
     options.console().print(init_database(url, sample), markup=False)
 
 
+@cli.command()
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("demo"),
+    show_default=True,
+    help="Where to create the demo ERP.",
+)
+@pass_options
+def demo(options: Options, directory: Path) -> None:
+    """Create a sample ERP on SQLite and show the plan that brings it in line."""
+    from erpsync.commands import demo as demo_cmd
+
+    project = options.project()
+    policies = _relative(project.policy_dir)
+    raise SystemExit(demo_cmd.run(project, policies, directory, options.console()))
+
+
 def _relative(path: Path) -> Path:
     """``path`` relative to the cwd when it lies below it, for shorter messages."""
     try:

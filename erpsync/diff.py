@@ -14,11 +14,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from deepdiff import DeepDiff
-
 from erpsync.plan import Action, Change, Kind, Unmanaged
 from erpsync.scope import Scope
-from erpsync.state import DepartmentRec, Desired, Record, State, UserRec, attributes
+from erpsync.state import (
+    DepartmentRec,
+    Desired,
+    Record,
+    State,
+    UserRec,
+    attributes,
+    same_attributes,
+)
 
 REMOVED = "not declared: removed by policy"
 
@@ -38,6 +44,8 @@ def changed_attributes(
     before: Record, after: Record
 ) -> tuple[dict[str, object], dict[str, object]]:
     """Only the attributes that differ, old and new."""
+    from deepdiff import DeepDiff  # imported when a record differs: it is slow to import
+
     old, new = attributes(before), attributes(after)
     keys = DeepDiff(old, new, ignore_order=True).affected_root_keys
     return {k: old[k] for k in sorted(keys)}, {k: new[k] for k in sorted(keys)}
@@ -154,7 +162,7 @@ class _Differ:
             )
 
     def create_or_update(self, kind: Kind, key: str, want: Record, live: Record | None) -> None:
-        where = self.d.origin.get((str(kind), key), "the policy")
+        where = self.d.origin(f"{kind}s", key)
         if live is None:
             after = attributes(want)
             if isinstance(want, UserRec):
@@ -162,7 +170,7 @@ class _Differ:
             self.forward[kind].append(
                 Change(Action.CREATE, kind, key, f"declared in {where}", None, after)
             )
-        elif attributes(want) != attributes(live):
+        elif not same_attributes(want, live):
             before, after = changed_attributes(live, want)
             self.forward[kind].append(
                 Change(Action.UPDATE, kind, key, f"differs from {where}", before, after)
@@ -177,7 +185,7 @@ class _Differ:
                     Action.GRANT,
                     Kind.PERMISSION,
                     f"{role}/{perm}",
-                    self.d.grant_reason.get((role, perm), f"role {role} declares it"),
+                    self.d.grant_reason(role, perm),
                 )
             )
         for role, perm in sorted(live - want):
@@ -194,7 +202,7 @@ class _Differ:
             target, current = want[login], live.get(login)
             self.create_or_update(Kind.USER, login, target, current)
             if current is not None and current.active != target.active:
-                where = self.d.origin.get(("user", login), "the policy")
+                where = self.d.origin("users", login)
                 if target.active:
                     self.forward[Kind.USER].append(
                         Change(Action.REACTIVATE, Kind.USER, login, f"declared active in {where}")
@@ -236,7 +244,7 @@ class _Differ:
                     Action.GRANT,
                     Kind.MEMBERSHIP,
                     f"{login}/{role}",
-                    self.d.membership_reason.get((login, role), "declared in the policy"),
+                    self.d.membership_reason(login, role),
                 )
             )
         for login, role in sorted(live - want):

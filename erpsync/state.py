@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
+from operator import attrgetter
 from typing import Any
 
 from erpsync import access
@@ -59,6 +59,15 @@ ATTRIBUTES: dict[type[Any], tuple[str, ...]] = {
 }
 
 
+_GETTERS = {cls: attrgetter(*names) for cls, names in ATTRIBUTES.items()}
+
+
+def same_attributes(a: Record, b: Record) -> bool:
+    """True when the two records' own attributes (see ATTRIBUTES) are equal."""
+    getter = _GETTERS[type(a)]
+    return type(a) is type(b) and bool(getter(a) == getter(b))
+
+
 def attributes(record: Record) -> dict[str, Any]:
     """The record's own attributes as plain JSON-ready values."""
     out = {}
@@ -66,6 +75,11 @@ def attributes(record: Record) -> dict[str, Any]:
         value = getattr(record, name)
         out[name] = list(value) if isinstance(value, tuple) else value
     return out
+
+
+def _row(record: Record) -> tuple[Any, ...]:
+    """The record's fields in declaration order (dataclasses.astuple is 10x slower)."""
+    return tuple(getattr(record, name) for name in record.__slots__)
 
 
 @dataclass(frozen=True)
@@ -81,27 +95,59 @@ class State:
     def canonical(self) -> dict[str, Any]:
         """A deterministic plain-data form (sorted), the input of :meth:`digest`."""
         return {
-            "departments": [asdict(self.departments[k]) for k in sorted(self.departments)],
-            "users": [asdict(self.users[k]) for k in sorted(self.users)],
-            "roles": [asdict(self.roles[k]) for k in sorted(self.roles)],
+            "departments": [_row(self.departments[k]) for k in sorted(self.departments)],
+            "users": [_row(self.users[k]) for k in sorted(self.users)],
+            "roles": [_row(self.roles[k]) for k in sorted(self.roles)],
             "grants": sorted(self.grants),
             "memberships": sorted(self.memberships),
         }
 
     def digest(self) -> str:
-        text = json.dumps(self.canonical(), ensure_ascii=False, separators=(",", ":"))
-        return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+        """sha256 of the canonical form; repr() of str/bool/None tuples is deterministic."""
+        return "sha256:" + hashlib.sha256(repr(self.canonical()).encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)
 class Desired:
-    """The desired State plus why each fact is there, for the plan's reasons."""
+    """The desired State plus what is needed to say why each fact is there.
+
+    Reasons are worked out only for the facts that become changes (a few), not
+    for every fact of a large organisation.
+    """
 
     state: State
-    origin: Mapping[tuple[str, str], str]  # (kind, key) -> "policies/users/x.yaml:14"
-    membership_reason: Mapping[tuple[str, str], str]  # (login, role) -> reason
-    grant_reason: Mapping[tuple[str, str], str]  # (role, permission) -> reason
-    inactive_reason: Mapping[str, str]  # login -> why the user is planned inactive
+    loaded: LoadedPolicy | None = None
+    catalogue: access.Catalogue | None = None
+    membership_source: Mapping[tuple[str, str], str | None] = field(default_factory=dict)
+    inactive_reason: Mapping[str, str] = field(default_factory=dict)
+
+    def origin(self, section: str, key: str) -> str:
+        """``file:line`` where the object is declared (``section`` as in the policy)."""
+        if self.loaded is None:
+            return "the policy"
+        return self.loaded.position(section, key).file_line
+
+    def membership_reason(self, login: str, role: str) -> str:
+        dept = self.membership_source.get((login, role))
+        if dept is not None:
+            return f"default role of department {dept}"
+        if self.loaded is None:
+            return "declared in the policy"
+        index = self.loaded.policy.users[login].roles.index(role)
+        return f"declared in {self.loaded.position('users', login, 'roles', index).file_line}"
+
+    def grant_reason(self, role: str, perm: str) -> str:
+        if self.loaded is None:
+            return f"role {role} declares it"
+        roles = self.loaded.policy.roles
+        for source in access.included_roles(roles, role):
+            if access.holds(access.own_permissions(roles[source], self.catalogue), perm):
+                if source != role:
+                    return f"included from role {source}"
+                module = access.split_permission(perm)[0]
+                where = self.loaded.position("roles", role, "permissions", module)
+                return f"declared in {where.file_line}"
+        return f"role {role} declares it"
 
 
 def desired_state(
@@ -109,64 +155,38 @@ def desired_state(
 ) -> Desired:
     """Resolve the policy's effective access (spec section 2) into a :class:`Desired`."""
     policy = loaded.policy
-    origin: dict[tuple[str, str], str] = {}
-    departments = {}
-    for key, d in policy.departments.items():
-        departments[key] = DepartmentRec(key, d.name, d.parent, d.manager)
-        origin[("department", key)] = loaded.position("departments", key).file_line
-    roles = {}
-    for key, r in policy.roles.items():
-        roles[key] = RoleRec(
-            key, r.name, r.description, r.data_scope, tuple(sorted(r.data_departments))
-        )
-        origin[("role", key)] = loaded.position("roles", key).file_line
-    grants = _grant_reasons(loaded, catalogue)
+    departments = {
+        key: DepartmentRec(key, d.name, d.parent, d.manager)
+        for key, d in policy.departments.items()
+    }
+    roles = {
+        key: RoleRec(key, r.name, r.description, r.data_scope, tuple(sorted(r.data_departments)))
+        for key, r in policy.roles.items()
+    }
+    grants = frozenset(
+        (role, perm)
+        for role, perms in access.flatten_roles(policy.roles, catalogue).items()
+        for perm in perms
+    )
     users = {}
-    memberships: dict[tuple[str, str], str] = {}
+    memberships: dict[tuple[str, str], str | None] = {}
     inactive: dict[str, str] = {}
     for login, u in policy.users.items():
-        origin[("user", login)] = loaded.position("users", login).file_line
         expired = u.expires is not None and u.expires <= today
         active = u.active and not expired
         users[login] = UserRec(login, u.name, u.email, u.department, active)
         if not u.active:
-            inactive[login] = (
-                f"active: false in {loaded.position('users', login, 'active').file_line}"
-            )
+            where = loaded.position("users", login, "active").file_line
+            inactive[login] = f"active: false in {where}"
         elif expired:
             inactive[login] = f"expired {u.expires}"
-        if not active:
-            continue
-        for role, dept in access.role_sources(u.roles, u.department, policy.departments).items():
-            if dept is None:
-                index = u.roles.index(role)
-                reason = f"declared in {loaded.position('users', login, 'roles', index).file_line}"
-            else:
-                reason = f"default role of department {dept}"
-            memberships[(login, role)] = reason
-    state = State(departments, users, roles, frozenset(grants), frozenset(memberships))
-    return Desired(state, origin, memberships, grants, inactive)
-
-
-def _grant_reasons(
-    loaded: LoadedPolicy, catalogue: access.Catalogue | None
-) -> dict[tuple[str, str], str]:
-    """Every (role, permission) of the flattened roles, with where it comes from."""
-    roles = loaded.policy.roles
-    own = {key: access.own_permissions(role, catalogue) for key, role in roles.items()}
-    reasons: dict[tuple[str, str], str] = {}
-    for key in roles:
-        for source in access.included_roles(roles, key):
-            for perm in own[source]:
-                if (key, perm) in reasons:
-                    continue
-                if source == key:
-                    module = access.split_permission(perm)[0]
-                    where = loaded.position("roles", key, "permissions", module)
-                    reasons[(key, perm)] = f"declared in {where.file_line}"
-                else:
-                    reasons[(key, perm)] = f"included from role {source}"
-    return reasons
+        if active:
+            for role, dept in access.role_sources(
+                u.roles, u.department, policy.departments
+            ).items():
+                memberships[(login, role)] = dept
+    state = State(departments, users, roles, grants, frozenset(memberships))
+    return Desired(state, loaded, catalogue, memberships, inactive)
 
 
 def replace_record(record: Record, **changes: Any) -> Record:

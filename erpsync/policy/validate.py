@@ -238,10 +238,24 @@ class _Checks:
         p = self.policy
         flat = access.flatten_roles(p.roles, self.catalogue)
         holders = self.memberships()
-        holdings = {
-            login: frozenset().union(*(flat.get(r, frozenset()) for r in roles))
-            for login, roles in holders.items()
+        # Only permissions of modules some rule names can matter; keep just those.
+        modules = {
+            access.split_permission(perm)[0]
+            for rule in p.sod_rules.values()
+            for group in rule.conflicts
+            for perm in group
         }
+        flat = {
+            role: frozenset(x for x in perms if access.split_permission(x)[0] in modules)
+            for role, perms in flat.items()
+        }
+        union: dict[frozenset[str], frozenset[str]] = {}  # role set -> permissions, shared
+        holdings = {}
+        for login, roles in holders.items():
+            key = frozenset(roles)
+            if key not in union:
+                union[key] = frozenset().union(*(flat.get(r, frozenset()) for r in key))
+            holdings[login] = union[key]
         for v in sod.find_violations(p.sod_rules, holdings, p.sod_exceptions, self.today):
             if v.mitigated:
                 continue

@@ -62,4 +62,4 @@ def states(draw: st.DrawFn, consistent_memberships: bool) -> State:
 
 
 def desired(state: State) -> Desired:
-    return Desired(state, {}, {}, {}, {})
+    return Desired(state)

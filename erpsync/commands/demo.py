@@ -1,0 +1,61 @@
+"""``erpsync demo``: a sample ERP on embedded SQLite, and the plan that would fix it.
+
+The demo company's ERP has drifted from its policy the way real ones do; the
+walk-through shows the plan a reviewer would see in a pull request.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.console import Console
+from rich.panel import Panel
+from rich.text import Text
+
+from erpsync.adapters.reference import init_database
+from erpsync.commands import plan as plan_cmd
+from erpsync.config import Project, ResolvedTarget
+
+INTRO = """\
+华东精密机械 is a manufacturing and trading company. Its access policy
+lives in {policies}/ as YAML: departments, users, roles and module
+permissions, reviewed in git like code.
+
+Its ERP ({url}) was run the usual way, by clicking in the admin UI,
+and has drifted from that policy:
+  • a leaver is still active; a transfer was done on paper only
+  • a new hire is missing; someone granted a role by hand
+  • a clerk role was widened out of band, so one person can now both
+    maintain vendors and approve payments (a separation-of-duties breach)
+
+`erpsync plan` reads the live ERP, compares it with the policy and
+shows the change a reviewer would approve:"""
+
+OUTRO = """\
+How to read it: `+` creates or grants, `~` updates (old -> new), `-`
+revokes or deletes, `x` deactivates; every line says why. The admin
+account and role are built-ins erpsync never touches (unmanaged).
+Nothing has been changed yet.
+
+Try next:
+  erpsync plan --format markdown   the plan as a pull-request comment
+  erpsync plan --format json       the plan as data (--out saves it)
+  erpsync validate                 check the policy, no database needed
+  edit {policies}/users/*.yaml, then plan again"""
+
+
+def run(project: Project, policies: Path, directory: Path, console: Console) -> int:
+    database = directory / "erp.db"
+    if database.exists():
+        database.unlink()
+    url = f"sqlite:///{database}"
+    console.print(Text(init_database(url, sample=True), style="dim"))
+    intro = INTRO.format(policies=policies, url=database)
+    console.print(Panel(intro, title="erpsync demo"), soft_wrap=False)
+    target = ResolvedTarget("demo", "reference", url)
+    plan = plan_cmd.compute(project, target, policies).to_dict()
+    plan_cmd.show(plan, "text", console)
+    console.print(
+        Panel(OUTRO.format(policies=policies), title="what you are seeing"), soft_wrap=False
+    )
+    return 0

@@ -1,0 +1,65 @@
+"""Human views of a plan: text for the terminal, Markdown for a pull-request comment.
+
+Every view is rendered from the plan's JSON form (:meth:`erpsync.plan.Plan.to_dict`),
+never from ``Plan`` objects or the database, so a saved plan file renders exactly
+like a fresh one. :mod:`erpsync.render.text` builds a Terraform-like ``rich`` text;
+:mod:`erpsync.render.markdown` prepares table rows in Python and lays them out
+with the Jinja2 templates in ``templates/``. This module holds the few helpers
+both views share.
+"""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from collections.abc import Mapping
+from typing import Any
+
+# The order of the summary and of the final "Plan:" sentence (spec section 5).
+ACTIONS = ("create", "update", "delete", "deactivate", "reactivate", "grant", "revoke")
+REMOVALS = frozenset({"delete", "deactivate", "revoke"})
+NO_CHANGES = "No changes. The ERP matches the policy."
+
+
+def summary_counts(plan: Mapping[str, Any]) -> dict[str, int]:
+    """The plan's count per action, in :data:`ACTIONS` order (missing actions count 0)."""
+    summary = plan.get("summary") or {}
+    return {action: int(summary.get(action, 0)) for action in ACTIONS}
+
+
+def summary_sentence(plan: Mapping[str, Any], thousands: bool = False) -> str:
+    """``Plan: 3 to create, 4 to revoke.``: only the non-zero counts, or :data:`NO_CHANGES`.
+
+    ``thousands`` groups digits (``3,000``); the terminal view, like Terraform's, does not.
+    """
+    spec = "," if thousands else ""
+    parts = [f"{n:{spec}} to {action}" for action, n in summary_counts(plan).items() if n]
+    return f"Plan: {', '.join(parts)}." if parts else NO_CHANGES
+
+
+def split_key(key: str) -> tuple[str, str]:
+    """``("ap-clerk", "finance.payment:read")`` from a permission or membership key."""
+    owner, _, item = key.partition("/")
+    return owner, item
+
+
+def show(value: Any) -> str:
+    """An attribute value as it is printed: JSON, Chinese kept readable (``"李娜"``, ``null``)."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+def clean(text: object) -> str:
+    """One printable line: control, line-separator and format characters become escapes.
+
+    A name or reason holding a newline or a terminal escape sequence must not be
+    able to forge a line of the plan or recolour the terminal.
+    """
+    text = "" if text is None else str(text)
+    if text.isprintable():
+        return text
+    return "".join(
+        ch.encode("unicode_escape").decode("ascii")
+        if unicodedata.category(ch) in {"Cc", "Cf", "Zl", "Zp"}
+        else ch
+        for ch in text
+    )
