@@ -76,8 +76,8 @@ class _Differ:
         users = self.managed_users()
         roles = self.managed_roles()
         self.departments(users)
-        self.roles(roles)
-        self.grants(roles)
+        kept = self.roles(roles, users)
+        self.grants(roles - kept)
         removed_users = self.users(users)
         self.memberships(users, roles, removed_users)
         order = list(Kind)
@@ -129,37 +129,71 @@ class _Differ:
             reason = self.scope.department_reason(key, want, live)
             if reason is None:
                 managed.add(key)
-            else:
+            elif key in live:
                 self.unmanaged(Kind.DEPARTMENT, key, reason, key in want)
+            else:
+                self.out.warnings.append(
+                    f"department {key} is {reason} and not in the ERP: departments declared "
+                    "below it cannot be created"
+                )
         for key in sorted(managed & want.keys(), key=lambda k: (depth(want, k), k)):
             self.create_or_update(Kind.DEPARTMENT, key, want[key], live.get(key))
-        # Users erpsync keeps where they are (deactivated, or unmanaged) keep their department.
-        still_used = {
-            u.department
-            for u in self.live.users.values()
-            if u.login not in managed_users or u.login not in self.want.users
-        }
-        still_used |= {d.parent for k, d in live.items() if k not in managed}
+        kept = self.anchored_departments(managed, managed_users)
         gone = sorted(managed & (live.keys() - want.keys()), key=lambda k: (-depth(live, k), k))
         for key in gone:
-            if key in still_used:
+            if key in kept:
                 self.out.warnings.append(
                     f"department {key} is not declared but still holds users or departments "
-                    "that erpsync does not remove; it is kept"
+                    "that erpsync keeps; it is kept"
                 )
                 continue
             self.backward[Kind.DEPARTMENT].append(
                 Change(Action.DELETE, Kind.DEPARTMENT, key, REMOVED, attributes(live[key]), None)
             )
 
-    def roles(self, managed: set[str]) -> None:
+    def anchored_departments(self, managed: set[str], managed_users: set[str]) -> set[str]:
+        """Live departments that must stay: those holding a user erpsync keeps there
+        (unmanaged, or deactivated rather than deleted) or a department that stays, and
+        every department above them."""
+        live = self.live.departments
+        keeps_user = not self.scope.delete_removed_users
+        roots = {
+            u.department
+            for u in self.live.users.values()
+            if u.login not in managed_users or (u.login not in self.want.users and keeps_user)
+        }
+        roots |= {k for k in live if k not in managed}
+        kept: set[str] = set()
+        for root in roots:
+            key = root
+            while key is not None and key in live and key not in kept:
+                kept.add(key)
+                key = live[key].parent
+        return kept - self.want.departments.keys()
+
+    def roles(self, managed: set[str], managed_users: set[str]) -> set[str]:
+        """Plan role changes; returns the undeclared roles that are kept (still held)."""
         want, live = self.want.roles, self.live.roles
         for key in sorted(managed & want.keys()):
             self.create_or_update(Kind.ROLE, key, want[key], live.get(key))
+        held_elsewhere: dict[str, list[str]] = {}
+        for login, role in self.live.memberships:
+            if login not in managed_users:
+                held_elsewhere.setdefault(role, []).append(login)
+        kept = set()
         for key in sorted(managed & (live.keys() - want.keys())):
+            if key in held_elsewhere:
+                kept.add(key)
+                holders = ", ".join(sorted(held_elsewhere[key]))
+                self.out.warnings.append(
+                    f"role {key} is not declared but users erpsync does not manage hold it "
+                    f"({holders}); it is kept"
+                )
+                continue
             self.backward[Kind.ROLE].append(
                 Change(Action.DELETE, Kind.ROLE, key, REMOVED, attributes(live[key]), None)
             )
+        return kept
 
     def create_or_update(self, kind: Kind, key: str, want: Record, live: Record | None) -> None:
         where = self.d.origin(f"{kind}s", key)
@@ -217,13 +251,14 @@ class _Differ:
         for login in sorted(managed & (live.keys() - want.keys())):
             gone[login] = f"user {login} is removed: not declared"
             if self.scope.delete_removed_users:
+                before = {**attributes(live[login]), "active": live[login].active}
                 self.backward[Kind.USER].append(
                     Change(
                         Action.DELETE,
                         Kind.USER,
                         login,
                         REMOVED + " (settings.removed_users: delete)",
-                        attributes(live[login]),
+                        before,
                         None,
                     )
                 )
@@ -251,9 +286,9 @@ class _Differ:
             if login in gone:
                 reason = gone[login]
             elif role not in self.want.roles:
-                reason = f"role {role} is removed: not declared"
+                reason = f"role {role} is not declared"
             else:
-                reason = "not declared in the policy"
+                reason = f"not among the roles the policy gives {login}"
             self.backward[Kind.MEMBERSHIP].append(
                 Change(Action.REVOKE, Kind.MEMBERSHIP, f"{login}/{role}", reason)
             )

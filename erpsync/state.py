@@ -160,7 +160,9 @@ def desired_state(
         for key, d in policy.departments.items()
     }
     roles = {
-        key: RoleRec(key, r.name, r.description, r.data_scope, tuple(sorted(r.data_departments)))
+        key: RoleRec(
+            key, r.name, r.description, r.data_scope, tuple(sorted(set(r.data_departments)))
+        )
         for key, r in policy.roles.items()
     }
     grants = frozenset(
