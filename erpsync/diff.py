@@ -168,6 +168,8 @@ class _Differ:
             key = root
             while key is not None and key in live and key not in kept:
                 kept.add(key)
+                if key in self.want.departments:
+                    break  # declared: its ancestors after the apply are the declared ones
                 key = live[key].parent
         return kept - self.want.departments.keys()
 

@@ -69,3 +69,12 @@ def test_protected_and_ignored_objects_are_never_changed(want: State, live: Stat
     unmanaged = {(u.kind, u.key) for u in result.unmanaged}
     if "li.na" in live.users:
         assert (Kind.USER, "li.na") in unmanaged
+
+
+@settings(max_examples=300, deadline=None)
+@given(states(consistent_memberships=True), states(consistent_memberships=False))
+def test_delete_mode_converges_in_one_step(want: State, live: State) -> None:
+    scope = Scope(delete_removed_users=True)
+    final = apply_changes(live, diff(desired(want), live, scope).changes)
+    assert final.users.keys() == want.users.keys()
+    assert diff(desired(want), final, scope).changes == []
