@@ -16,8 +16,6 @@ import os
 from pathlib import Path
 
 import pytest
-from erpsync.render.markdown import markdown_view
-from erpsync.render.text import text_view
 
 from erpsync.adapters.base import LiveSnapshot
 from erpsync.adapters.memory import MemoryAdapter, apply_changes
@@ -27,6 +25,8 @@ from erpsync.livefile import load as load_live
 from erpsync.plan import Plan
 from erpsync.planner import make_plan
 from erpsync.policy.loader import load_policy
+from erpsync.render.markdown import markdown_view
+from erpsync.render.text import text_view
 from erpsync.yamlsafe import load_file
 from tests.casefiles import case_dirs, check_golden
 
