@@ -263,10 +263,18 @@ def read_catalogue(conn: Connection) -> dict[str, tuple[str, ...]]:
     return _catalogue(_permissions(conn))
 
 
-def _permissions(conn: Connection) -> dict[int, tuple[str, str]]:
+def _permissions(
+    conn: Connection, names: dict[str, str] | None = None
+) -> dict[int, tuple[str, str]]:
+    """Permission id -> (module, action), in catalogue order; fills ``names`` (module -> name)."""
     t = erp_permission
-    rows = conn.execute(select(t.c.id, t.c.module, t.c.action).order_by(t.c.id))
-    return {pid: (module, action) for pid, module, action in rows}
+    rows = conn.execute(select(t.c.id, t.c.module, t.c.action, t.c.module_name).order_by(t.c.id))
+    out = {}
+    for pid, module, action, module_name in rows:
+        out[pid] = (module, action)
+        if names is not None:
+            names.setdefault(module, module_name)
+    return out
 
 
 def _catalogue(permissions: Mapping[int, tuple[str, str]]) -> dict[str, tuple[str, ...]]:
@@ -507,7 +515,8 @@ def read_snapshot(conn: Connection) -> LiveSnapshot:
     department_ids, departments = _read_departments(conn, problems)
     user_ids, users = _read_users(conn, department_ids, problems)
     role_ids, roles = _read_roles(conn, department_ids, problems)
-    permissions = _permissions(conn)
+    names: dict[str, str] = {}
+    permissions = _permissions(conn, names)
     permission_keys = {pid: f"{m}:{a}" for pid, (m, a) in permissions.items()}
     rp = erp_role_permission
     grants = _links(
@@ -526,7 +535,7 @@ def read_snapshot(conn: Connection) -> LiveSnapshot:
         problems,
     )
     state = State(departments, users, roles, frozenset(grants), frozenset(memberships))
-    return LiveSnapshot(state, _catalogue(permissions), tuple(sorted(problems)))
+    return LiveSnapshot(state, _catalogue(permissions), tuple(sorted(problems)), names)
 
 
 def _read_departments(
