@@ -11,14 +11,15 @@ accounts and roles erpsync must never touch.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from erpsync.errors import DatabaseError
+from erpsync.errors import DatabaseError, UsageError
+from erpsync.plan import Change
 from erpsync.state import State
 
 
@@ -73,3 +74,17 @@ class Adapter(ABC):
     @abstractmethod
     def read_from(self, conn: Connection) -> LiveSnapshot:
         """Read everything erpsync manages through ``conn``, one query per table."""
+
+    def write(self, conn: Connection, changes: Sequence[Change], actor: str) -> None:
+        """Apply ``changes`` in order inside the caller's transaction on ``conn``.
+
+        Batched (a few executemany statements per kind of change, never one
+        round trip per object); ``actor`` goes into the ERP's own who-changed
+        columns. Raises :class:`DatabaseError` (the caller rolls back).
+        """
+        raise UsageError(f"the {self.name} adapter cannot apply changes yet")
+
+    def after_commit(self, changes: Sequence[Change]) -> list[str]:
+        """Tell the running ERP about the change (drop caches); return what to tell the
+        operator about when the changes take effect."""
+        return []

@@ -31,7 +31,8 @@ class MemoryAdapter(Adapter):
     def read_from(self, conn: Connection) -> LiveSnapshot:
         return self.snapshot
 
-    def write(self, changes: Iterable[Change]) -> None:
+    def apply(self, changes: Iterable[Change]) -> None:
+        """Apply ``changes`` to the held state (the in-memory stand-in for a transaction)."""
         self.snapshot = replace(self.snapshot, state=apply_changes(self.snapshot.state, changes))
 
 
