@@ -7,6 +7,11 @@ The library raises these; only :mod:`erpsync.cli` turns them into exit codes::
     ├── ConfigError              erpsync.yaml is missing or invalid
     ├── PolicyError              the policy did not load or validate (carries diagnostics)
     ├── DatabaseError            the ERP database could not be read or written
+    ├── ApplyRefused             apply refused before writing anything
+    │   ├── StalePlanError       the ERP changed since the plan was made
+    │   ├── GuardError           a guard tripped (max_removals, SoD, protected objects)
+    │   └── LockTimeout          another apply holds the lock
+    ├── AuditError               the audit trail is missing or does not verify
     └── InternalError            exit 3  (a bug in erpsync)
 
 Every message is written for the person at the terminal: it names the file,
@@ -49,6 +54,26 @@ class PolicyError(ErpsyncError):
 
 class DatabaseError(ErpsyncError):
     """The ERP database could not be reached, read or written."""
+
+
+class ApplyRefused(ErpsyncError):
+    """apply refused before its first write: nothing was changed."""
+
+
+class StalePlanError(ApplyRefused):
+    """The live ERP (or the policy) changed since the plan was made."""
+
+
+class GuardError(ApplyRefused):
+    """A safety guard tripped; the message names it and how to override it, if one can."""
+
+
+class LockTimeout(ApplyRefused):
+    """Another apply held the lock for longer than --lock-timeout; the message names it."""
+
+
+class AuditError(ErpsyncError):
+    """The audit trail is missing, unreadable or fails verification."""
 
 
 class InternalError(ErpsyncError):
