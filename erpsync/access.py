@@ -114,16 +114,28 @@ def flatten_roles(
     return flat
 
 
+def inherited_defaults(departments: Mapping[str, Department]) -> dict[str, list[tuple[str, str]]]:
+    """Department -> its members' default roles, as (role, department that gives it),
+    nearest department first. Worked out once per policy, not once per user."""
+    out: dict[str, list[tuple[str, str]]] = {}
+    for key in departments:
+        pairs: list[tuple[str, str]] = []
+        for dept in department_chain(departments, key):
+            pairs.extend((role, dept) for role in departments[dept].default_roles)
+        out[key] = pairs
+    return out
+
+
 def role_sources(
     explicit: Iterable[str],
     department: str | None,
-    departments: Mapping[str, Department],
+    defaults: Mapping[str, list[tuple[str, str]]],
 ) -> dict[str, str | None]:
-    """Role -> the department whose default gave it (``None`` when explicit)."""
+    """Role -> the department whose default gave it (``None`` when explicit); ``defaults``
+    comes from :func:`inherited_defaults`."""
     out: dict[str, str | None] = dict.fromkeys(explicit)
-    for dept in department_chain(departments, department):
-        for role in departments[dept].default_roles:
-            out.setdefault(role, dept)
+    for role, dept in defaults.get(department, ()) if department is not None else ():
+        out.setdefault(role, dept)
     return out
 
 

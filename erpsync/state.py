@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from operator import attrgetter
 from typing import Any
@@ -92,19 +92,25 @@ class State:
     grants: frozenset[tuple[str, str]] = frozenset()  # (role, "module:action")
     memberships: frozenset[tuple[str, str]] = frozenset()  # (login, role)
 
-    def canonical(self) -> dict[str, Any]:
-        """A deterministic plain-data form (sorted), the input of :meth:`digest`."""
-        return {
-            "departments": [_row(self.departments[k]) for k in sorted(self.departments)],
-            "users": [_row(self.users[k]) for k in sorted(self.users)],
-            "roles": [_row(self.roles[k]) for k in sorted(self.roles)],
-            "grants": sorted(self.grants),
-            "memberships": sorted(self.memberships),
-        }
+    def canonical_lines(self) -> Iterator[str]:
+        """The state as sorted text lines, one per fact: the input of :meth:`digest`.
+
+        repr() of a record's fields (str, bool, None, tuples) is deterministic; keys
+        and pairs hold no NUL, which separates the parts of a pair. Sorting strings
+        is faster than sorting tuples, which matters at 10^6 facts.
+        """
+        for name in ("departments", "users", "roles"):
+            records: Mapping[str, Record] = getattr(self, name)
+            yield f"[{name}]"
+            yield from sorted(repr(_row(r)) for r in records.values())
+        for name in ("grants", "memberships"):
+            pairs: frozenset[tuple[str, str]] = getattr(self, name)
+            yield f"[{name}]"
+            yield from sorted(f"{a}\x00{b}" for a, b in pairs)
 
     def digest(self) -> str:
-        """sha256 of the canonical form; repr() of str/bool/None tuples is deterministic."""
-        return "sha256:" + hashlib.sha256(repr(self.canonical()).encode("utf-8")).hexdigest()
+        text = "\n".join(self.canonical_lines())
+        return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -170,6 +176,7 @@ def desired_state(
         for role, perms in access.flatten_roles(policy.roles, catalogue).items()
         for perm in perms
     )
+    defaults = access.inherited_defaults(policy.departments)
     users = {}
     memberships: dict[tuple[str, str], str | None] = {}
     inactive: dict[str, str] = {}
@@ -183,9 +190,7 @@ def desired_state(
         elif expired:
             inactive[login] = f"expired {u.expires}"
         if active:
-            for role, dept in access.role_sources(
-                u.roles, u.department, policy.departments
-            ).items():
+            for role, dept in access.role_sources(u.roles, u.department, defaults).items():
                 memberships[(login, role)] = dept
     state = State(departments, users, roles, grants, frozenset(memberships))
     return Desired(state, loaded, catalogue, memberships, inactive)

@@ -43,6 +43,7 @@ class _Checks:
         self.policy = policy
         self.today = today
         self.catalogue = catalogue
+        self._memberships: dict[str, dict[str, str | None]] | None = None
 
     def run(self) -> Iterator[Diagnostic]:
         yield from self.departments()
@@ -290,12 +291,16 @@ class _Checks:
 
     def memberships(self) -> dict[str, dict[str, str | None]]:
         """Active users' roles: role -> department the default came from (None if explicit)."""
+        if self._memberships is not None:
+            return self._memberships
         p = self.policy
+        defaults = access.inherited_defaults(p.departments)
         out = {}
         for login, user in p.users.items():
             if not user.active or (user.expires is not None and user.expires <= self.today):
                 continue
-            out[login] = access.role_sources(user.roles, user.department, p.departments)
+            out[login] = access.role_sources(user.roles, user.department, defaults)
+        self._memberships = out
         return out
 
     def unused(self) -> Iterator[Diagnostic]:
