@@ -11,7 +11,7 @@ removals in the reverse order.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from erpsync.plan import Action, Change, Kind, Unmanaged
@@ -47,7 +47,10 @@ def changed_attributes(
     from deepdiff import DeepDiff  # imported when a record differs: it is slow to import
 
     old, new = attributes(before), attributes(after)
-    keys = DeepDiff(old, new, ignore_order=True).affected_root_keys
+    keys = [k for k in old if old[k] != new[k] and not isinstance(old[k], list)]
+    lists = {k: old[k] for k in old if isinstance(old[k], list)}
+    if lists:  # list attributes compare as sets: DeepDiff names what really differs
+        keys += DeepDiff(lists, {k: new[k] for k in lists}, ignore_order=True).affected_root_keys
     return {k: old[k] for k in sorted(keys)}, {k: new[k] for k in sorted(keys)}
 
 
@@ -179,9 +182,10 @@ class _Differ:
         for key in sorted(managed & want.keys()):
             self.create_or_update(Kind.ROLE, key, want[key], live.get(key))
         held_elsewhere: dict[str, list[str]] = {}
-        for login, role in self.live.memberships:
-            if login not in managed_users:
-                held_elsewhere.setdefault(role, []).append(login)
+        if self.live.users.keys() - managed_users:
+            for login, role in self.live.memberships:
+                if login not in managed_users:
+                    held_elsewhere.setdefault(role, []).append(login)
         kept = set()
         for key in sorted(managed & (live.keys() - want.keys())):
             if key in held_elsewhere:
@@ -198,6 +202,8 @@ class _Differ:
         return kept
 
     def create_or_update(self, kind: Kind, key: str, want: Record, live: Record | None) -> None:
+        if live is not None and same_attributes(want, live):
+            return
         where = self.d.origin(f"{kind}s", key)
         if live is None:
             after = attributes(want)
@@ -206,7 +212,7 @@ class _Differ:
             self.forward[kind].append(
                 Change(Action.CREATE, kind, key, f"declared in {where}", None, after)
             )
-        elif not same_attributes(want, live):
+        else:
             before, after = changed_attributes(live, want)
             self.forward[kind].append(
                 Change(Action.UPDATE, kind, key, f"differs from {where}", before, after)
@@ -271,8 +277,14 @@ class _Differ:
         return gone
 
     def memberships(self, users: set[str], roles: set[str], gone: Mapping[str, str]) -> None:
-        def managed(pairs: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
-            return {p for p in pairs if p[0] in users and p[1] in roles}
+        all_managed = not (self.want.users.keys() | self.live.users.keys()) - users and not (
+            (self.want.roles.keys() | self.live.roles.keys()) - roles
+        )
+
+        def managed(pairs: frozenset[tuple[str, str]]) -> frozenset[tuple[str, str]]:
+            if all_managed:
+                return pairs
+            return frozenset(p for p in pairs if p[0] in users and p[1] in roles)
 
         want, live = managed(self.want.memberships), managed(self.live.memberships)
         for login, role in sorted(want - live):

@@ -19,7 +19,7 @@ from erpsync.plan import Plan, Target
 from erpsync.policy.loader import LoadedPolicy
 from erpsync.policy.validate import validate
 from erpsync.scope import Scope
-from erpsync.state import desired_state
+from erpsync.state import desired_state, policy_digest
 
 
 def catalogue_warnings(
@@ -65,7 +65,7 @@ def make_plan(
     return Plan(
         target=Target(target.name, target.adapter, target.display_url),
         created_at=now,
-        policy_digest=desired.state.digest(),
+        policy_digest=policy_digest(loaded, catalogue, today),
         live_digest=snapshot.state.digest(),
         changes=tuple(result.changes),
         unmanaged=tuple(result.unmanaged),

@@ -156,6 +156,22 @@ class Desired:
         return f"role {role} declares it"
 
 
+def policy_digest(loaded: LoadedPolicy, catalogue: access.Catalogue | None, today: dt.date) -> str:
+    """What the desired state depends on: the policy files, the catalogue that expands
+    ``*``, and which users have expired by ``today``. Cheap, unlike digesting the state."""
+    expired = sorted(
+        login
+        for login, user in loaded.policy.users.items()
+        if user.expires is not None and user.expires <= today
+    )
+    parts = [
+        loaded.sources_digest,
+        repr(sorted((m, tuple(a)) for m, a in (catalogue or {}).items())),
+        "\n".join(expired),
+    ]
+    return "sha256:" + hashlib.sha256("\x00".join(parts).encode("utf-8")).hexdigest()
+
+
 def desired_state(
     loaded: LoadedPolicy, catalogue: access.Catalogue | None, today: dt.date
 ) -> Desired:

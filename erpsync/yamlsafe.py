@@ -235,16 +235,20 @@ def loads(text: str) -> Any:
 
 def load_file(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Any:
     """Read, check and parse one YAML file; raises :class:`YamlLoadError`."""
+    return loads(decode(read_checked(path, max_bytes)))
+
+
+def read_checked(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
+    """The file's bytes, refusing a file over ``max_bytes`` before reading it."""
     try:
         size = path.stat().st_size
         if size > max_bytes:
             raise YamlLoadError(
                 f"file is {size / 1048576:.1f} MiB, over the {max_bytes / 1048576:.0f} MiB limit"
             )
-        data = path.read_bytes()
+        return path.read_bytes()
     except OSError as exc:
         raise YamlLoadError(f"cannot read file: {exc.strerror}") from None
-    return loads(decode(data))
 
 
 def locate(root: Any, loc: Iterable[Any]) -> Mark | None:

@@ -9,6 +9,7 @@ before anything is raised, so one run shows every mistake.
 from __future__ import annotations
 
 import difflib
+import hashlib
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +23,15 @@ from erpsync.diagnostics import Diagnostic, Position
 from erpsync.errors import PolicyError
 from erpsync.policy import model
 from erpsync.policy.model import KEYED_SECTIONS, NOUN, PolicyDocument
-from erpsync.yamlsafe import DEFAULT_MAX_BYTES, YamlLoadError, YamlMap, load_file, locate
+from erpsync.yamlsafe import (
+    DEFAULT_MAX_BYTES,
+    YamlLoadError,
+    YamlMap,
+    decode,
+    loads,
+    locate,
+    read_checked,
+)
 
 # Sections whose entries are named objects (``user li.na``, ``sod_exception #2``) in messages.
 OBJECT_SECTIONS = (*KEYED_SECTIONS, "sod_exceptions")
@@ -43,6 +52,7 @@ class LoadedPolicy:
 
     policy: PolicyDocument
     files: list[str] = field(default_factory=list)
+    sources_digest: str = ""  # sha256 of the files' names and bytes
     origins: dict[tuple[str, Any], Origin] = field(default_factory=dict)
 
     def position(self, section: str, key: Any, *path: Any) -> Position:
@@ -73,13 +83,14 @@ def policy_files(directory: Path) -> list[Path]:
 def load_policy(directory: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> LoadedPolicy:
     """Load and merge the policy directory; raise :class:`PolicyError` listing every problem."""
     loaded = LoadedPolicy(PolicyDocument())
+    sources = hashlib.sha256()  # every file's name and bytes, in load order
     problems: list[Diagnostic] = []
     merged: dict[str, Any] = {section: {} for section in KEYED_SECTIONS}
     exceptions: list[model.SodException] = []
     for path in policy_files(directory):
         name = str(path)
         loaded.files.append(name)
-        document, root = _load_document(path, name, max_bytes, problems)
+        document, root = _load_document(path, name, max_bytes, problems, sources)
         if document is None:
             continue
         for section in KEYED_SECTIONS:
@@ -99,14 +110,17 @@ def load_policy(directory: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> LoadedPo
     if diag.has_errors(problems):
         raise PolicyError(diag.ordered(problems))
     loaded.policy = PolicyDocument.model_construct(**merged, sod_exceptions=exceptions)
+    loaded.sources_digest = sources.hexdigest()
     return loaded
 
 
 def _load_document(
-    path: Path, name: str, max_bytes: int, problems: list[Diagnostic]
+    path: Path, name: str, max_bytes: int, problems: list[Diagnostic], sources: Any
 ) -> tuple[PolicyDocument | None, Any]:
     try:
-        root = load_file(path, max_bytes)
+        data = read_checked(path, max_bytes)
+        sources.update(f"{name}\x00{len(data)}\x00".encode() + data)
+        root = loads(decode(data))
     except YamlLoadError as exc:
         problems.append(diag.error("yaml", Position(name, *(exc.mark or (0, 0))), "", exc.message))
         return None, None

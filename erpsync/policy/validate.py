@@ -250,10 +250,13 @@ class _Checks:
             role: frozenset(x for x in perms if access.split_permission(x)[0] in modules)
             for role, perms in flat.items()
         }
+        relevant = {role for role, perms in flat.items() if perms}
         union: dict[frozenset[str], frozenset[str]] = {}  # role set -> permissions, shared
         holdings = {}
         for login, roles in holders.items():
-            key = frozenset(roles)
+            key = frozenset(r for r in roles if r in relevant)
+            if not key:
+                continue  # holds nothing any rule names
             if key not in union:
                 union[key] = frozenset().union(*(flat.get(r, frozenset()) for r in key))
             holdings[login] = union[key]
