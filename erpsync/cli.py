@@ -143,6 +143,111 @@ def catalog(options: Options, out: Path | None) -> None:
     raise SystemExit(catalog_cmd.run(target, path, options.console()))
 
 
+@cli.command()
+@click.argument("plan_file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation (CI).")
+@click.option("--allow-mass-removal", is_flag=True, help="Override settings.max_removals.")
+@click.option(
+    "--lock-timeout",
+    type=float,
+    default=60.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long to wait for another apply to finish.",
+)
+@click.option("--target", "target_name", help="Target from erpsync.yaml.")
+@pass_options
+def apply(
+    options: Options,
+    plan_file: Path | None,
+    auto_approve: bool,
+    allow_mass_removal: bool,
+    lock_timeout: float,
+    target_name: str | None,
+) -> None:
+    """Make the live ERP match the policy (or apply exactly the saved PLAN_FILE)."""
+    from erpsync.apply import ApplyOptions
+    from erpsync.commands import apply as apply_cmd
+
+    project = options.project()
+    target = project.target(target_name or options.target, options.db)
+    apply_options = ApplyOptions(lock_timeout=lock_timeout, allow_mass_removal=allow_mass_removal)
+    code = apply_cmd.run(
+        project,
+        target,
+        _relative(project.policy_dir),
+        plan_file,
+        auto_approve,
+        apply_options,
+        options.console(),
+    )
+    raise SystemExit(code)
+
+
+@cli.command("force-unlock")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@pass_options
+def force_unlock(options: Options, yes: bool) -> None:
+    """Remove a stale apply lock left by a crashed erpsync."""
+    from erpsync.commands import audit as audit_cmd
+
+    project = options.project()
+    target = project.target(options.target, options.db)
+    raise SystemExit(audit_cmd.force_unlock(target, yes, options.console()))
+
+
+@cli.group("audit")
+def audit_group() -> None:
+    """The hash-chained record of every apply."""
+
+
+@audit_group.command("log")
+@pass_options
+def audit_log(options: Options) -> None:
+    """List the applies recorded for the target."""
+    from erpsync.commands import audit as audit_cmd
+
+    target = options.project().target(options.target, options.db)
+    raise SystemExit(audit_cmd.log(target, options.console()))
+
+
+@audit_group.command("show")
+@click.argument("record_id", type=int)
+@pass_options
+def audit_show(options: Options, record_id: int) -> None:
+    """Show one apply: who, when, which commit, every change with before and after."""
+    from erpsync.commands import audit as audit_cmd
+
+    target = options.project().target(options.target, options.db)
+    raise SystemExit(audit_cmd.show(target, record_id, options.console()))
+
+
+@audit_group.command("verify")
+@pass_options
+def audit_verify(options: Options) -> None:
+    """Check the hash chain: detects edited, deleted or reordered records."""
+    from erpsync.commands import audit as audit_cmd
+
+    target = options.project().target(options.target, options.db)
+    raise SystemExit(audit_cmd.verify(target, options.console()))
+
+
+@audit_group.command("revert")
+@click.argument("record_id", type=int)
+@click.option(
+    "--format", "fmt", type=click.Choice(plan_cmd.FORMATS), default="text", show_default=True
+)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Save the plan.")
+@pass_options
+def audit_revert(options: Options, record_id: int, fmt: str, out: Path | None) -> None:
+    """Plan the inverse of an applied change set against today's live ERP."""
+    from erpsync.commands import audit as audit_cmd
+
+    project = options.project()
+    target = project.target(options.target, options.db)
+    raise SystemExit(audit_cmd.revert(project, target, record_id, fmt, out, options.console()))
+
+
 @cli.group()
 def refdb() -> None:
     """The reference ERP: erpsync's own schema for in-house ERPs and the demo."""

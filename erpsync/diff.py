@@ -34,6 +34,7 @@ class DiffResult:
     changes: list[Change] = field(default_factory=list)
     unmanaged: list[Unmanaged] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # the plan cannot be made as declared
 
 
 def diff(desired: Desired, live: State, scope: Scope) -> DiffResult:
@@ -72,6 +73,7 @@ class _Differ:
         self.live = live
         self.scope = scope
         self.out = DiffResult()
+        self.outside: set[str] = set()  # declared departments outside the scope, not in the ERP
         self.forward: dict[Kind, list[Change]] = {k: [] for k in Kind}
         self.backward: dict[Kind, list[Change]] = {k: [] for k in Kind}
 
@@ -135,11 +137,16 @@ class _Differ:
             elif key in live:
                 self.unmanaged(Kind.DEPARTMENT, key, reason, key in want)
             else:
-                self.out.warnings.append(
-                    f"department {key} is {reason} and not in the ERP: departments declared "
-                    "below it cannot be created"
-                )
+                self.outside.add(key)
         for key in sorted(managed & want.keys(), key=lambda k: (depth(want, k), k)):
+            parent = want[key].parent
+            if parent in self.outside and key not in live:
+                self.out.errors.append(
+                    f"department {key} cannot be created: its parent {parent} is outside "
+                    "settings.scope and does not exist in the ERP (widen the scope or create "
+                    f"{parent} first)"
+                )
+                continue
             self.create_or_update(Kind.DEPARTMENT, key, want[key], live.get(key))
         kept = self.anchored_departments(managed, managed_users)
         gone = sorted(managed & (live.keys() - want.keys()), key=lambda k: (-depth(live, k), k))

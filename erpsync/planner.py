@@ -14,7 +14,7 @@ from erpsync import diagnostics as diag
 from erpsync.adapters.base import Adapter, LiveSnapshot
 from erpsync.config import ResolvedTarget, Settings
 from erpsync.diff import diff
-from erpsync.errors import PolicyError
+from erpsync.errors import PolicyError, UsageError
 from erpsync.plan import Plan, Target
 from erpsync.policy.loader import LoadedPolicy
 from erpsync.policy.validate import validate
@@ -55,6 +55,8 @@ def make_plan(
     desired = desired_state(loaded, catalogue, today)
     scope = Scope.from_settings(settings, adapter.builtin_users, adapter.builtin_roles)
     result = diff(desired, snapshot.state, scope)
+    if result.errors:
+        raise UsageError("cannot plan:\n" + "\n".join(f"  {e}" for e in result.errors))
     written = {k: tuple(m.actions) for k, m in loaded.policy.modules.items()}
     warnings = [
         *(f"live data: {p}" for p in snapshot.problems),

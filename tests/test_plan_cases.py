@@ -21,6 +21,7 @@ from erpsync.adapters.base import LiveSnapshot
 from erpsync.adapters.memory import MemoryAdapter, apply_changes
 from erpsync.catalogue import REFERENCE_CATALOGUE
 from erpsync.config import ResolvedTarget, Settings
+from erpsync.errors import UsageError
 from erpsync.livefile import load as load_live
 from erpsync.plan import Plan
 from erpsync.planner import make_plan
@@ -68,3 +69,17 @@ def test_applying_the_plan_leaves_nothing_to_do(case: Path) -> None:
     plan = plan_case(case, snapshot)
     after = LiveSnapshot(apply_changes(snapshot.state, plan.changes), snapshot.catalogue)
     assert plan_case(case, after).changes == ()
+
+
+def test_a_department_under_an_absent_out_of_scope_parent_cannot_be_planned(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "policy").mkdir()
+    (tmp_path / "policy" / "p.yaml").write_text(
+        "departments:\n  hq: {name: 总部}\n  finance: {name: 财务部, parent: hq}\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "live.yaml").write_text("{}\n", encoding="utf-8")
+    (tmp_path / "settings.yaml").write_text("scope: {departments: [finance]}\n", encoding="utf-8")
+    with pytest.raises(UsageError, match=r"parent hq is outside settings\.scope"):
+        plan_case(tmp_path, snapshot_of(tmp_path))

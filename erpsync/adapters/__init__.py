@@ -8,6 +8,8 @@ reported the same way everywhere and never show a password.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import create_engine
@@ -31,6 +33,16 @@ def adapter_class(name: str) -> type[Adapter]:
     module, _, cls = ADAPTERS[name].partition(":")
     found: type[Adapter] = getattr(importlib.import_module(module), cls)
     return found
+
+
+@contextmanager
+def connected(target: ResolvedTarget) -> Iterator[Adapter]:
+    """A connected adapter whose database connections are closed afterwards."""
+    adapter = open_adapter(target)
+    try:
+        yield adapter
+    finally:
+        adapter.engine.dispose()
 
 
 def open_adapter(target: ResolvedTarget) -> Adapter:

@@ -123,3 +123,26 @@ def apply_changes(state: State, changes: Iterable[Change]) -> State:
     for change in changes:
         HANDLERS[(change.kind, change.action)](working, change)
     return working.freeze()
+
+
+def apply_where_possible(state: State, changes: Iterable[Change]) -> tuple[State, list[Change]]:
+    """Apply each change that still makes sense on ``state``; return the result and the
+    changes skipped (creating what exists, changing what is gone, linking to what is gone)."""
+    working = _Working(state)
+    skipped = []
+    for change in changes:
+        if _applicable(working, change):
+            HANDLERS[(change.kind, change.action)](working, change)
+        else:
+            skipped.append(change)
+    return working.freeze(), skipped
+
+
+def _applicable(w: _Working, c: Change) -> bool:
+    if c.kind in (Kind.DEPARTMENT, Kind.ROLE, Kind.USER):
+        exists = c.key in _table(w, c.kind)
+        return not exists if c.action is Action.CREATE else exists
+    owner, item = c.parts()
+    if c.kind is Kind.MEMBERSHIP:
+        return c.action is Action.REVOKE or (owner in w.users and item in w.roles)
+    return c.action is Action.REVOKE or owner in w.roles

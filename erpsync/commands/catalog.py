@@ -8,7 +8,7 @@ from pathlib import Path
 import yaml
 from rich.console import Console
 
-from erpsync.adapters import open_adapter
+from erpsync.adapters import connected
 from erpsync.config import ResolvedTarget
 
 
@@ -30,7 +30,8 @@ def catalogue_yaml(
 
 
 def run(target: ResolvedTarget, out: Path, console: Console) -> int:
-    snapshot = open_adapter(target).read()
+    with connected(target) as adapter:
+        snapshot = adapter.read()
     text = catalogue_yaml(dict(snapshot.catalogue), dict(snapshot.module_names), target)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")

@@ -1,7 +1,8 @@
-"""``erpsync demo``: a sample ERP on embedded SQLite, and the plan that would fix it.
+"""``erpsync demo``: a sample ERP on embedded SQLite, walked through plan and apply.
 
 The demo company's ERP has drifted from its policy the way real ones do; the
-walk-through shows the plan a reviewer would see in a pull request.
+walk-through shows the plan a reviewer would see in a pull request, applies
+it, and shows that a second plan is clean.
 """
 
 from __future__ import annotations
@@ -12,9 +13,13 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.text import Text
 
+from erpsync.adapters import connected
 from erpsync.adapters.reference import init_database
+from erpsync.apply import ApplyOptions, execute
+from erpsync.commands import apply as apply_cmd
 from erpsync.commands import plan as plan_cmd
 from erpsync.config import Project, ResolvedTarget
+from erpsync.policy.loader import load_policy
 
 INTRO = """\
 华东精密机械 is a manufacturing and trading company. Its access policy
@@ -31,11 +36,17 @@ and has drifted from that policy:
 `erpsync plan` reads the live ERP, compares it with the policy and
 shows the change a reviewer would approve:"""
 
-OUTRO = """\
+READ = """\
 How to read it: `+` creates or grants, `~` updates (old -> new), `-`
 revokes or deletes, `x` deactivates; every line says why. The admin
 account and role are built-ins erpsync never touches (unmanaged).
-Nothing has been changed yet.
+
+After review, `erpsync apply` makes the ERP match: one transaction,
+under a lock, with a hash-chained audit record. The demo applies it now:"""
+
+OUTRO = """\
+The second plan is clean: the ERP matches the policy. `erpsync audit log`
+shows who applied what and when; `erpsync audit verify` checks the chain.
 
 Try next:
   erpsync plan --format markdown   the plan as a pull-request comment
@@ -53,9 +64,16 @@ def run(project: Project, policies: Path, directory: Path, console: Console) -> 
     intro = INTRO.format(policies=policies, url=database)
     console.print(Panel(intro, title="erpsync demo"), soft_wrap=False)
     target = ResolvedTarget("demo", "reference", url)
-    plan = plan_cmd.compute(project, target, policies).to_dict()
-    plan_cmd.show(plan, "text", console)
-    console.print(
-        Panel(OUTRO.format(policies=policies), title="what you are seeing"), soft_wrap=False
-    )
+    plan = plan_cmd.compute(project, target, policies)
+    plan_cmd.show(plan.to_dict(), "text", console)
+    console.print(Panel(READ, title="what you are seeing"), soft_wrap=False)
+    loaded = load_policy(policies)
+    options = ApplyOptions(actor="erpsync-demo")
+    settings = project.config.settings
+    with connected(target) as adapter:
+        result = execute(adapter, target, loaded, settings, options, plan)
+    apply_cmd.report(result, console)
+    console.print("\n$ erpsync plan", style="bold")
+    plan_cmd.show(plan_cmd.compute(project, target, policies).to_dict(), "text", console)
+    console.print(Panel(OUTRO.format(policies=policies), title="done"), soft_wrap=False)
     return 0

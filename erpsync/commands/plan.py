@@ -9,7 +9,7 @@ from typing import Any
 
 from rich.console import Console
 
-from erpsync.adapters import adapter_class, open_adapter
+from erpsync.adapters import adapter_class, connected
 from erpsync.config import Project, ResolvedTarget
 from erpsync.plan import Plan
 from erpsync.planner import make_plan
@@ -22,7 +22,8 @@ def compute(project: Project, target: ResolvedTarget, policy_dir: Path) -> Plan:
     """Load the policy, read the ERP and diff them (no output)."""
     settings = project.config.settings
     loaded = load_policy(policy_dir, settings.max_file_mib * 1024 * 1024)
-    snapshot = open_adapter(target).read()
+    with connected(target) as adapter:
+        snapshot = adapter.read()
     now = dt.datetime.now(dt.UTC)
     return make_plan(
         loaded, snapshot, settings, adapter_class(target.adapter), target, now.date(), now

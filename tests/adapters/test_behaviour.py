@@ -1,33 +1,59 @@
 """The behaviour every adapter must show, run against each adapter on each database it supports.
 
 A harness seeds an ERP with a canonical State in the adapter's own way and
-hands back a connected adapter. Adding an adapter means adding a harness here;
-the behaviours stay the same. (Writing behaviours — create, update, move,
-deactivate, idempotence — join when adapters can apply plans.)
+hands back a connected adapter, and applies a list of changes to it the way
+``erpsync apply`` does (for a database adapter: ``write`` in one transaction).
+Adding an adapter means adding a harness here; the behaviours stay the same.
+
+Writing behaviours plan with :func:`erpsync.diff.diff`, apply the plan, read
+the ERP back and check that it now holds exactly the desired state, that no
+dangling rows were left, and that planning again gives no changes. The memory
+fake runs them too (through :func:`~erpsync.adapters.memory.apply_changes`),
+which keeps the fake's semantics and the database adapters' in step.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, select
 
 from erpsync import livefile
 from erpsync.adapters.base import Adapter, LiveSnapshot
 from erpsync.adapters.memory import MemoryAdapter
-from erpsync.adapters.reference import ReferenceAdapter, create_schema, load_state
+from erpsync.adapters.reference import METADATA, ReferenceAdapter, create_schema, load_state
 from erpsync.catalogue import REFERENCE_CATALOGUE
 from erpsync.config import ResolvedTarget, Settings
 from erpsync.diff import diff
+from erpsync.errors import DatabaseError
+from erpsync.plan import Action, Change, Kind
 from erpsync.planner import make_plan
 from erpsync.policy.loader import load_policy
 from erpsync.scope import Scope
-from erpsync.state import Desired, State
+from erpsync.state import Desired, RoleRec, State
 
-Harness = Callable[[State], Adapter]
+ACTOR = "test"
+
+
+def read_state(adapter: Adapter) -> object:
+    return adapter.read().state
+
+
+@dataclass(frozen=True)
+class Harness:
+    """An ERP of one adapter on one database: ``harness(state)`` seeds it."""
+
+    seed: Callable[[State], Adapter]
+    apply: Callable[[Adapter, Sequence[Change]], None]  # all or nothing, as erpsync apply
+    contents: Callable[[Adapter], object] = read_state  # everything it holds, to compare
+
+    def __call__(self, state: State) -> Adapter:
+        return self.seed(state)
+
 
 LIVE = """\
 departments:
@@ -68,11 +94,40 @@ def memory(state: State) -> Adapter:
     return MemoryAdapter(LiveSnapshot(state, dict(REFERENCE_CATALOGUE)))
 
 
+def memory_apply(adapter: Adapter, changes: Sequence[Change]) -> None:
+    assert isinstance(adapter, MemoryAdapter)
+    adapter.apply(changes)
+
+
+def database_apply(adapter: Adapter, changes: Sequence[Change]) -> None:
+    with adapter.engine.begin() as conn:
+        adapter.write(conn, changes, ACTOR)
+
+
+def reference_rows(adapter: Adapter) -> object:
+    """Every row of every reference table, stamps and password hashes included."""
+    with adapter.engine.connect() as conn:
+        return {
+            table.name: sorted((tuple(row) for row in conn.execute(select(table))), key=repr)
+            for table in METADATA.sorted_tables
+        }
+
+
 @pytest.fixture(params=["memory", "reference-sqlite", "reference-postgresql"])
 def harness(request: pytest.FixtureRequest, tmp_path: Path) -> Harness:
-    if request.param == "memory":
-        return memory
-    if request.param == "reference-sqlite":
+    return make_harness(request.param, request, tmp_path)
+
+
+@pytest.fixture(params=["reference-sqlite", "reference-postgresql"])
+def db_harness(request: pytest.FixtureRequest, tmp_path: Path) -> Harness:
+    """Only the adapters backed by a database, which enforces references."""
+    return make_harness(request.param, request, tmp_path)
+
+
+def make_harness(name: str, request: pytest.FixtureRequest, tmp_path: Path) -> Harness:
+    if name == "memory":
+        return Harness(memory, memory_apply)
+    if name == "reference-sqlite":
         engine = create_engine(f"sqlite:///{tmp_path / 'erp.db'}")
     else:
         engine = request.getfixturevalue("pg_engine")
@@ -82,7 +137,7 @@ def harness(request: pytest.FixtureRequest, tmp_path: Path) -> Harness:
         load_state(engine, state)
         return ReferenceAdapter(engine)
 
-    return seed
+    return Harness(seed, database_apply, reference_rows)
 
 
 def test_reads_back_what_was_seeded(harness: Harness) -> None:
@@ -130,3 +185,276 @@ def test_a_different_live_state_is_seen(harness: Harness) -> None:
     assert [(str(c.action), c.key, c.after) for c in changes] == [
         ("update", "chen.jing", {"name": "陈静"})
     ]
+
+
+# --------------------------------------------------------------------------------------------
+# Writing
+# --------------------------------------------------------------------------------------------
+
+# A three-level department tree, custom data scope, an inactive user, Unicode everywhere.
+FULL = """\
+departments:
+  集团: {name: 集团总部 🏢, manager: wang.jianguo}
+  finance: {name: 财务部, parent: 集团, manager: chen.jing}
+  treasury: {name: "Trésorerie 资金科", parent: finance}
+  sales: {name: 销售部 (Zürich), parent: 集团}
+roles:
+  ap-clerk:
+    name: 应付会计 'AP'
+    description: |-
+      录入供应商发票。
+      Second line with "quotes".
+    data_scope: custom
+    data_departments: [finance, treasury]
+    permissions: [finance.ap_invoice:create, finance.ap_invoice:read, finance.payment:read]
+  viewer:
+    name: 只读
+    data_scope: department_tree
+    permissions: [system.user:read, finance.report:read]
+  空角色: {name: 空角色}
+users:
+  wang.jianguo: {name: 王建国, email: wang@example.com, department: 集团, roles: [viewer]}
+  chen.jing:
+    {name: 陈静, email: chen.jing@example.com, department: finance, roles: [ap-clerk, viewer]}
+  zoë.müller: {name: Zoë Müller, email: zoe@example.com, department: treasury, roles: [ap-clerk]}
+  no-dept: {name: Nobody, roles: [viewer]}
+  li.si: {name: 李四, department: sales, active: false}
+"""
+
+# FULL with attributes of every kind changed, set and cleared, and grants moved.
+UPDATED = """\
+departments:
+  集团: {name: 集团总部 (新), manager: chen.jing}
+  finance: {name: 财务部, parent: 集团}
+  treasury: {name: "Trésorerie 资金科", parent: finance}
+  sales: {name: 销售部 (Zürich), parent: 集团}
+roles:
+  ap-clerk:
+    name: 应付会计
+    data_scope: custom
+    data_departments: [finance]
+    permissions: [finance.ap_invoice:create, finance.ap_invoice:read, finance.payment:read]
+  viewer:
+    name: 只读
+    data_scope: custom
+    data_departments: [sales]
+    permissions: [system.user:read, hr.employee:read]
+  空角色: {name: 空角色, description: 现在有描述}
+users:
+  wang.jianguo: {name: 王建國, department: 集团, roles: [viewer]}
+  chen.jing:
+    {name: 陈静, email: chen.jing@example.com, department: finance, roles: [viewer, 空角色]}
+  zoë.müller: {name: Zoë Müller, email: zoe@example.com, department: treasury, roles: [ap-clerk]}
+  no-dept: {name: Nobody, email: nobody@example.com, roles: [viewer]}
+  li.si: {name: 李四, department: sales, active: false}
+"""
+
+ADMIN = """\
+roles:
+  admin: {name: 超级管理员, permissions: [system.user:create, system.role:update]}
+users:
+  admin: {name: 系统管理员, email: root@example.com, roles: [admin, viewer]}
+"""
+
+
+ALL = Scope()
+
+
+def parsed(text: str) -> State:
+    return livefile.parse(text)[0]
+
+
+def edit(text: str, *replacements: tuple[str, str]) -> str:
+    """``text`` with each ``(old, new)`` replaced; every ``old`` must be there."""
+    for old, new in replacements:
+        assert old in text, old
+        text = text.replace(old, new)
+    return text
+
+
+def merged(a: State, b: State) -> State:
+    return State(
+        {**a.departments, **b.departments},
+        {**a.users, **b.users},
+        {**a.roles, **b.roles},
+        a.grants | b.grants,
+        a.memberships | b.memberships,
+    )
+
+
+def converge(
+    harness: Harness,
+    live: State,
+    want: State,
+    scope: Scope = ALL,
+    expected: State | None = None,
+) -> list[Change]:
+    """Plan ``live`` -> ``want``, apply, and check the ERP holds ``expected`` (default
+    ``want``), with no dangling rows, and that planning again changes nothing."""
+    adapter = harness(live)
+    changes = diff(Desired(want), adapter.read().state, scope).changes
+    assert changes, "the behaviour has nothing to write"
+    harness.apply(adapter, changes)
+    after = adapter.read()
+    assert after.state == (want if expected is None else expected)
+    assert after.problems == ()
+    assert diff(Desired(want), after.state, scope).changes == []
+    return changes
+
+
+def actions(changes: Sequence[Change]) -> set[tuple[str, str, str]]:
+    return {(str(c.action), str(c.kind), c.key) for c in changes}
+
+
+def test_creates_everything_in_an_empty_erp(harness: Harness) -> None:
+    changes = converge(harness, State(), parsed(FULL))
+    departments = [c.key for c in changes[:4]]
+    assert departments == ["集团", "finance", "sales", "treasury"]  # one batch, three levels
+    assert {("create", "user", "li.si"), ("grant", "membership", "chen.jing/ap-clerk")} <= (
+        actions(changes)
+    )
+
+
+def test_updates_attributes(harness: Harness) -> None:
+    changes = converge(harness, parsed(FULL), parsed(UPDATED))
+    updated = {(str(c.kind), c.key) for c in changes if c.action is Action.UPDATE}
+    assert updated == {
+        ("department", "集团"),
+        ("department", "finance"),
+        ("role", "ap-clerk"),
+        ("role", "viewer"),
+        ("role", "空角色"),
+        ("user", "wang.jianguo"),
+        ("user", "no-dept"),
+    }
+
+
+def test_moves_a_user_and_a_department_under_a_new_parent(harness: Harness) -> None:
+    moved = edit(
+        FULL,
+        (
+            "  集团: {name: 集团总部 🏢,",
+            "  控股: {name: 控股公司}\n  集团: {name: 集团总部 🏢, parent: 控股,",
+        ),
+        (
+            '  treasury: {name: "Trésorerie 资金科", parent: finance}',
+            "  asia: {name: 亚太区, parent: 集团}\n"
+            '  treasury: {name: "Trésorerie 资金科", parent: asia}',
+        ),
+        (
+            "department: finance, roles: [ap-clerk, viewer]",
+            "department: sales, roles: [ap-clerk, viewer]",
+        ),
+    )
+    changes = converge(harness, parsed(FULL), parsed(moved))
+    assert actions(changes) == {
+        ("create", "department", "控股"),
+        ("update", "department", "集团"),
+        ("create", "department", "asia"),
+        ("update", "department", "treasury"),
+        ("update", "user", "chen.jing"),
+    }
+
+
+def test_deactivates_and_reactivates_users(harness: Harness) -> None:
+    flipped = edit(
+        FULL,
+        ("department: finance, roles: [ap-clerk, viewer]}", "department: finance, active: false}"),
+        ("department: sales, active: false}", "department: sales, roles: [viewer]}"),
+    )
+    changes = converge(harness, parsed(FULL), parsed(flipped))
+    assert actions(changes) == {
+        ("deactivate", "user", "chen.jing"),
+        ("revoke", "membership", "chen.jing/ap-clerk"),
+        ("revoke", "membership", "chen.jing/viewer"),
+        ("reactivate", "user", "li.si"),
+        ("grant", "membership", "li.si/viewer"),
+    }
+
+
+def test_deletes_removed_users_in_delete_mode(harness: Harness) -> None:
+    fewer = edit(
+        FULL,
+        ("  sales: {name: 销售部 (Zürich), parent: 集团}\n", ""),
+        (
+            "  zoë.müller: {name: Zoë Müller, email: zoe@example.com, department: treasury, "
+            "roles: [ap-clerk]}\n",
+            "",
+        ),
+        ("  li.si: {name: 李四, department: sales, active: false}\n", ""),
+    )
+    changes = converge(harness, parsed(FULL), parsed(fewer), Scope(delete_removed_users=True))
+    assert {
+        ("delete", "user", "zoë.müller"),
+        ("delete", "user", "li.si"),
+        ("delete", "department", "sales"),
+        ("revoke", "membership", "zoë.müller/ap-clerk"),
+    } <= actions(changes)
+
+
+def test_deactivates_removed_users_by_default(harness: Harness) -> None:
+    want = parsed(FULL)
+    zoe = want.users["zoë.müller"]
+    want = replace(
+        want,
+        users={k: u for k, u in want.users.items() if k != zoe.login},
+        memberships=frozenset(m for m in want.memberships if m[0] != zoe.login),
+    )
+    expected = replace(want, users={**want.users, zoe.login: replace(zoe, active=False)})
+    changes = converge(harness, parsed(FULL), want, expected=expected)
+    assert actions(changes) == {
+        ("deactivate", "user", "zoë.müller"),
+        ("revoke", "membership", "zoë.müller/ap-clerk"),
+    }
+
+
+def test_deletes_a_role_with_its_grants_holders_and_data_scope(harness: Harness) -> None:
+    want = parsed(FULL)
+    want = replace(
+        want,
+        roles={k: r for k, r in want.roles.items() if k != "ap-clerk"},
+        grants=frozenset(g for g in want.grants if g[0] != "ap-clerk"),
+        memberships=frozenset(m for m in want.memberships if m[1] != "ap-clerk"),
+    )
+    changes = converge(harness, parsed(FULL), want)
+    assert ("delete", "role", "ap-clerk") in actions(changes)
+    assert changes[-1].action is Action.DELETE  # after every revoke of its grants and holders
+
+
+def test_leaves_protected_users_and_roles_alone(harness: Harness) -> None:
+    """The admin user is not declared (delete mode would delete it), the admin role is
+    declared differently (it would be updated): both stay exactly as they were."""
+    admin = parsed(ADMIN)
+    want = parsed(UPDATED)
+    want = replace(want, roles={**want.roles, "admin": RoleRec("admin", "不是管理员")})
+    scope = Scope(
+        protected_users=frozenset({"admin"}),
+        protected_roles=frozenset({"admin"}),
+        delete_removed_users=True,
+    )
+    expected = merged(parsed(UPDATED), admin)
+    changes = converge(harness, merged(parsed(FULL), admin), want, scope, expected)
+    assert not any(c.key == "admin" or c.key.startswith("admin/") for c in changes)
+
+
+GHOST = Change(Action.GRANT, Kind.MEMBERSHIP, "ghost/viewer", "a login the ERP lacks")
+DUPLICATE = Change(
+    Action.CREATE,
+    Kind.USER,
+    "chen.jing",
+    "a login the ERP already has",
+    None,
+    {"name": "陈静", "email": None, "department": None, "active": True},
+)
+
+
+@pytest.mark.parametrize("last", [GHOST, DUPLICATE], ids=["unknown-login", "duplicate-login"])
+def test_a_failing_write_changes_nothing(db_harness: Harness, last: Change) -> None:
+    harness = db_harness
+    adapter = harness(parsed(FULL))
+    before = harness.contents(adapter)
+    changes = [*diff(Desired(parsed(UPDATED)), adapter.read().state, Scope()).changes, last]
+    with pytest.raises(DatabaseError) as raised:
+        harness.apply(adapter, changes)
+    assert f"{last.action} {last.kind} {last.key}" in str(raised.value)
+    assert harness.contents(adapter) == before

@@ -1,0 +1,89 @@
+"""``erpsync apply [PLANFILE]``: make the live ERP match, exactly as reviewed."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from erpsync import audit
+from erpsync.adapters import connected
+from erpsync.apply import ApplyOptions, ApplyResult, check_origin, execute
+from erpsync.commands import plan as plan_cmd
+from erpsync.config import Project, ResolvedTarget
+from erpsync.errors import UsageError
+from erpsync.plan import Plan
+from erpsync.policy.loader import load_policy
+
+
+def read_plan_file(path: Path) -> Plan:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"cannot read plan file {path}: {exc.strerror}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path} is not a plan file (invalid JSON: {exc})") from None
+    if not isinstance(data, dict):
+        raise UsageError(f"{path} is not a plan file")
+    return Plan.from_dict(data)
+
+
+def confirm(plan: Plan, target: ResolvedTarget, console: Console) -> bool:
+    if not sys.stdin.isatty():
+        raise UsageError(
+            "refusing to ask for confirmation: standard input is not a terminal; "
+            "use --auto-approve (CI) or apply a reviewed plan file"
+        )
+    console.print(
+        f"\nApply these {len(plan.changes)} changes to target {target.name} "
+        f"({target.display_url})? Only 'yes' is accepted."
+    )
+    answer: str = click.prompt("Enter a value", default="", show_default=False)
+    return answer.strip() == "yes"
+
+
+def run(
+    project: Project,
+    target: ResolvedTarget,
+    policy_dir: Path,
+    plan_file: Path | None,
+    auto_approve: bool,
+    options: ApplyOptions,
+    console: Console,
+) -> int:
+    settings = project.config.settings
+    loaded = load_policy(policy_dir, settings.max_file_mib * 1024 * 1024)
+    plan = None
+    if plan_file is not None:
+        plan = read_plan_file(plan_file)
+        check_origin(plan, target)
+
+    def review(made: Plan) -> bool:
+        plan_cmd.show(made.to_dict(), "text", console)
+        return auto_approve or confirm(made, target, console)
+
+    git_commit, git_branch = audit.git_info(policy_dir)
+    options = ApplyOptions(
+        options.lock_timeout, options.allow_mass_removal, audit.actor(), git_commit, git_branch
+    )
+    with connected(target) as adapter:
+        result = execute(adapter, target, loaded, settings, options, plan, review)
+    if result.cancelled:
+        console.print("Apply cancelled; nothing was changed.")
+        return 1
+    if not result.applied:
+        console.print("No changes. The ERP already matches the policy; nothing was applied.")
+        return 0
+    report(result, console)
+    return 0
+
+
+def report(result: ApplyResult, console: Console) -> None:
+    record = result.record
+    ref = f" (audit record #{record.id})" if record else ""
+    console.print(f"Apply complete: {result.applied} changes committed in one transaction{ref}.")
+    for note in result.notes:
+        console.print(f"  {note}")

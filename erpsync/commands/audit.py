@@ -1,0 +1,156 @@
+"""``erpsync audit log | show ID | verify | revert ID`` and ``erpsync force-unlock``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import Engine, inspect
+
+from erpsync import audit, lock, owntables
+from erpsync.adapters import adapter_class, connected
+from erpsync.apply import LOCK_NAME
+from erpsync.commands import plan as plan_cmd
+from erpsync.config import Project, ResolvedTarget
+from erpsync.errors import AuditError
+from erpsync.revert import revert_plan
+
+
+def _records(target: ResolvedTarget) -> list[audit.AuditRecord]:
+    with connected(target) as adapter, adapter.engine.connect() as conn:
+        if not inspect(conn).has_table(owntables.AUDIT_TABLE_NAME):
+            return []
+        return audit.records(conn)
+
+
+def _get(target: ResolvedTarget, record_id: int) -> audit.AuditRecord:
+    with connected(target) as adapter, adapter.engine.connect() as conn:
+        if not inspect(conn).has_table(owntables.AUDIT_TABLE_NAME):
+            raise AuditError(f"target {target.name} has no audit trail yet (nothing applied)")
+        return audit.get(conn, record_id)
+
+
+def log(target: ResolvedTarget, console: Console) -> int:
+    found = _records(target)
+    if not found:
+        console.print(f"No applies recorded for target {target.name} yet.")
+        return 0
+    table = Table("id", "applied (UTC)", "actor", "target", "commit", "changes")
+    for r in found:
+        e = r.entry
+        summary = ", ".join(f"{n} {a}" for a, n in _summary(e.changes).items())
+        table.add_row(
+            str(r.id),
+            e.applied_at.strftime("%Y-%m-%d %H:%M:%S"),
+            e.actor,
+            e.target,
+            (e.git_commit or "")[:10],
+            summary,
+        )
+    console.print(table)
+    return 0
+
+
+def _summary(changes: list[dict[str, object]]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for change in changes:
+        action = str(change["action"])
+        counts[action] = counts.get(action, 0) + 1
+    return counts
+
+
+def show(target: ResolvedTarget, record_id: int, console: Console) -> int:
+    r = _get(target, record_id)
+    e = r.entry
+    console.print(f"Audit record #{r.id}", style="bold")
+    for label, value in (
+        ("applied at", e.applied_at.isoformat()),
+        ("actor", e.actor),
+        ("target", e.target),
+        ("adapter", e.adapter),
+        ("git commit", e.git_commit or "-"),
+        ("git branch", e.git_branch or "-"),
+        ("erpsync", e.erpsync_version),
+        ("policy digest", e.policy_digest),
+        ("live digest", e.live_digest),
+        ("hash", r.hash),
+        ("previous hash", r.prev_hash or "-"),
+    ):
+        console.print(f"  {label:14} {value}", markup=False)
+    console.print(f"  changes ({len(e.changes)}):")
+    for change in e.changes:
+        detail = json.dumps(
+            {k: change.get(k) for k in ("before", "after") if change.get(k)}, ensure_ascii=False
+        )
+        console.print(
+            f"    {change['action']} {change['kind']} {change['key']} {detail}", markup=False
+        )
+    return 0
+
+
+def verify(target: ResolvedTarget, console: Console) -> int:
+    with connected(target) as adapter, adapter.engine.connect() as conn:
+        if not inspect(conn).has_table(owntables.AUDIT_TABLE_NAME):
+            console.print("No audit trail yet: nothing to verify.")
+            return 0
+        problems = audit.verify(conn)
+        count = len(audit.records(conn))
+    if problems:
+        raise AuditError(
+            "the audit trail does not verify:\n" + "\n".join(f"  {p}" for p in problems)
+        )
+    console.print(f"Audit trail verified: {count} record(s), hash chain intact.")
+    return 0
+
+
+def revert(
+    project: Project,
+    target: ResolvedTarget,
+    record_id: int,
+    fmt: str,
+    out: Path | None,
+    console: Console,
+) -> int:
+    record = _get(target, record_id)
+    with connected(target) as adapter:
+        snapshot = adapter.read()
+    now = dt.datetime.now(dt.UTC)
+    plan, _ = revert_plan(
+        record.entry.changes,
+        record_id,
+        snapshot,
+        project.config.settings,
+        adapter_class(target.adapter),
+        target,
+        now,
+    )
+    doc = plan.to_dict()
+    if out is not None:
+        plan_cmd.write_plan(doc, out)
+    plan_cmd.show(doc, fmt, console)
+    return 0
+
+
+def force_unlock(target: ResolvedTarget, yes: bool, console: Console) -> int:
+    with connected(target) as adapter:
+        return _force_unlock(adapter.engine, target, yes, console)
+
+
+def _force_unlock(engine: Engine, target: ResolvedTarget, yes: bool, console: Console) -> int:
+    holder = lock.status(engine, LOCK_NAME)
+    if holder is None:
+        console.print(f"Target {target.name} is not locked.")
+        return 0
+    console.print(
+        f"The apply lock of target {target.name} is held by {holder.describe()}.", markup=False
+    )
+    if not yes and not click.confirm("Remove it? Only do this if that apply is dead"):
+        console.print("Lock kept.")
+        return 1
+    lock.force_unlock(engine, LOCK_NAME)
+    console.print("Lock removed.")
+    return 0

@@ -1,0 +1,72 @@
+"""Undo an applied change set through review: the inverse of an audit record, planned
+against today's live state.
+
+Each change has an inverse (create <-> delete, grant <-> revoke, deactivate <->
+reactivate, update with before and after swapped). The inverses that still
+make sense today are applied to the live state in memory, in reverse order,
+and the result is diffed against the live state like any desired state, so the
+revert is shown and saved as an ordinary plan.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+from typing import Any
+
+from erpsync.adapters.base import Adapter, LiveSnapshot
+from erpsync.adapters.memory import apply_where_possible
+from erpsync.config import ResolvedTarget, Settings
+from erpsync.diff import diff
+from erpsync.plan import Action, Change, Plan, Target
+from erpsync.scope import Scope
+from erpsync.state import Desired
+
+INVERSE = {
+    Action.CREATE: Action.DELETE,
+    Action.DELETE: Action.CREATE,
+    Action.UPDATE: Action.UPDATE,
+    Action.DEACTIVATE: Action.REACTIVATE,
+    Action.REACTIVATE: Action.DEACTIVATE,
+    Action.GRANT: Action.REVOKE,
+    Action.REVOKE: Action.GRANT,
+}
+
+
+def inverse(change: Change) -> Change:
+    return Change(
+        INVERSE[change.action], change.kind, change.key, change.reason, change.after, change.before
+    )
+
+
+def revert_plan(
+    changes: list[dict[str, Any]],
+    record_id: int,
+    snapshot: LiveSnapshot,
+    settings: Settings,
+    adapter: type[Adapter],
+    target: ResolvedTarget,
+    now: dt.datetime,
+) -> tuple[Plan, list[Change]]:
+    """The plan that undoes ``changes`` today, and the inverses that no longer apply."""
+    undo = [inverse(Change.from_dict(c)) for c in reversed(changes)]
+    wanted, skipped = apply_where_possible(snapshot.state, undo)
+    scope = Scope.from_settings(settings, adapter.builtin_users, adapter.builtin_roles)
+    result = diff(Desired(wanted), snapshot.state, scope)
+    reason = f"undoes audit record #{record_id}"
+    plan = Plan(
+        target=Target(target.name, target.adapter, target.display_url),
+        created_at=now,
+        policy_digest=wanted.digest(),
+        live_digest=snapshot.state.digest(),
+        changes=tuple(replace(c, reason=reason) for c in result.changes),
+        unmanaged=tuple(result.unmanaged),
+        warnings=tuple(
+            f"not reverted (no longer applies): {c.action} {c.kind} {c.key}" for c in skipped
+        ),
+        notes=(
+            f"This plan undoes audit record #{record_id} in the live ERP. The policy still "
+            "says otherwise: revert the policy change in git too, or the next apply redoes it.",
+        ),
+    )
+    return plan, skipped

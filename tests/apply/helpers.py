@@ -1,0 +1,56 @@
+"""Shared pieces of the apply tests: real reference ERPs on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine
+
+from erpsync.adapters.reference import ReferenceAdapter, create_schema, load_state
+from erpsync.apply import ApplyOptions, ApplyResult, execute
+from erpsync.config import ResolvedTarget, Settings
+from erpsync.plan import Plan
+from erpsync.planner import make_plan
+from erpsync.policy.loader import load_policy
+from erpsync.state import State
+
+TARGET = ResolvedTarget("test", "reference", "sqlite://")
+OPTIONS = ApplyOptions(lock_timeout=5.0, allow_mass_removal=True, actor="test")
+
+
+def engine_for(request: pytest.FixtureRequest, tmp_path: Path) -> Engine:
+    if request.param == "sqlite":
+        return create_engine(f"sqlite:///{tmp_path / 'erp.db'}")
+    found: Engine = request.getfixturevalue("pg_engine")
+    return found
+
+
+def seeded(engine: Engine, state: State) -> ReferenceAdapter:
+    create_schema(engine)
+    load_state(engine, state)
+    return ReferenceAdapter(engine)
+
+
+def plan_for(adapter: ReferenceAdapter, policy: Path, settings: Settings | None = None) -> Plan:
+    now = dt.datetime.now(dt.UTC)
+    return make_plan(
+        load_policy(policy),
+        adapter.read(),
+        settings or Settings(),
+        ReferenceAdapter,
+        TARGET,
+        now.date(),
+        now,
+    )
+
+
+def apply_policy(
+    adapter: ReferenceAdapter,
+    policy: Path,
+    settings: Settings | None = None,
+    plan: Plan | None = None,
+    options: ApplyOptions = OPTIONS,
+) -> ApplyResult:
+    return execute(adapter, TARGET, load_policy(policy), settings or Settings(), options, plan)
