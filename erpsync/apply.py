@@ -19,7 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from erpsync import __version__, audit, lock, owntables
 from erpsync import diagnostics as diag
-from erpsync.adapters.base import Adapter
+from erpsync.adapters.base import Adapter, Progress
 from erpsync.config import ResolvedTarget, Settings
 from erpsync.errors import DatabaseError, PolicyError, StalePlanError, UsageError
 from erpsync.guards import check_mass_removal, check_protected
@@ -95,6 +95,7 @@ def execute(
     options: ApplyOptions,
     plan: Plan | None = None,
     review: Review | None = None,
+    progress: Progress | None = None,
 ) -> ApplyResult:
     """Apply ``plan`` exactly, or raise and change nothing.
 
@@ -118,7 +119,9 @@ def execute(
         check_protected(plan.changes, scope)
         try:
             with engine.begin() as conn:
-                record = _in_transaction(conn, adapter, plan, loaded, settings, options, now.date())
+                record = _in_transaction(
+                    conn, adapter, plan, loaded, settings, options, now.date(), progress
+                )
         except SQLAlchemyError as exc:
             raise DatabaseError(
                 f"apply failed and was rolled back, nothing was changed: {adapter.explain(exc)}"
@@ -135,6 +138,7 @@ def _in_transaction(
     settings: Settings,
     options: ApplyOptions,
     today: dt.date,
+    progress: Progress | None,
 ) -> audit.AuditRecord | None:
     owntables.ensure_tables(conn)
     snapshot = adapter.read_from(conn)
@@ -155,7 +159,7 @@ def _in_transaction(
     check_mass_removal(plan, snapshot.state, settings, options.allow_mass_removal)
     if not plan.changes:
         return None
-    adapter.write(conn, plan.changes, options.actor)
+    adapter.write(conn, plan.changes, options.actor, progress)
     entry = audit.entry_from_plan(
         plan.to_dict(), options.actor, (options.git_commit, options.git_branch)
     )

@@ -11,7 +11,7 @@ accounts and roles erpsync must never touch.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -21,6 +21,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from erpsync.errors import DatabaseError, UsageError
 from erpsync.plan import Change
 from erpsync.state import State
+
+Progress = Callable[[int], None]
 
 
 @dataclass(frozen=True)
@@ -75,12 +77,19 @@ class Adapter(ABC):
     def read_from(self, conn: Connection) -> LiveSnapshot:
         """Read everything erpsync manages through ``conn``, one query per table."""
 
-    def write(self, conn: Connection, changes: Sequence[Change], actor: str) -> None:
+    def write(
+        self,
+        conn: Connection,
+        changes: Sequence[Change],
+        actor: str,
+        progress: Progress | None = None,
+    ) -> None:
         """Apply ``changes`` in order inside the caller's transaction on ``conn``.
 
         Batched (a few executemany statements per kind of change, never one
         round trip per object); ``actor`` goes into the ERP's own who-changed
-        columns. Raises :class:`DatabaseError` (the caller rolls back).
+        columns; ``progress(n)`` is told after each batch of ``n`` changes.
+        Raises :class:`DatabaseError` (the caller rolls back).
         """
         raise UsageError(f"the {self.name} adapter cannot apply changes yet")
 

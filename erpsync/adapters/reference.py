@@ -80,7 +80,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from erpsync import livefile
-from erpsync.adapters.base import Adapter, Capabilities, LiveSnapshot
+from erpsync.adapters.base import Adapter, Capabilities, LiveSnapshot, Progress
 from erpsync.catalogue import REFERENCE_MODULES
 from erpsync.config import redact_url
 from erpsync.errors import DatabaseError
@@ -532,8 +532,14 @@ class ReferenceAdapter(Adapter):
     def read_from(self, conn: Connection) -> LiveSnapshot:
         return read_snapshot(conn)
 
-    def write(self, conn: Connection, changes: Sequence[Change], actor: str) -> None:
-        write_changes(conn, changes, actor)
+    def write(
+        self,
+        conn: Connection,
+        changes: Sequence[Change],
+        actor: str,
+        progress: Progress | None = None,
+    ) -> None:
+        write_changes(conn, changes, actor, progress)
 
     def after_commit(self, changes: Sequence[Change]) -> list[str]:
         """No cache to drop: the reference ERP reads permissions on every request."""
@@ -939,7 +945,9 @@ _WRITERS: dict[tuple[Kind, Action], Callable[[_Writer, Batch], None]] = {
 }
 
 
-def write_changes(conn: Connection, changes: Iterable[Change], actor: str) -> None:
+def write_changes(
+    conn: Connection, changes: Iterable[Change], actor: str, progress: Progress | None = None
+) -> None:
     """Apply ``changes`` in order through ``conn``, inside the caller's transaction.
 
     Each run of consecutive changes of one (kind, action) is one batch. New
@@ -961,6 +969,8 @@ def write_changes(conn: Connection, changes: Iterable[Change], actor: str) -> No
         except SQLAlchemyError as exc:
             message = f"{_described(batch)} failed: {_reason(exc)}"
             raise DatabaseError(_scrub(message, conn.engine.url)) from None
+        if progress is not None:
+            progress(len(batch))
 
 
 def _label(change: Change) -> str:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.progress import Progress, TaskID
 
 from erpsync import audit
 from erpsync.adapters import connected
@@ -45,6 +46,31 @@ def confirm(plan: Plan, target: ResolvedTarget, console: Console) -> bool:
     return answer.strip() == "yes"
 
 
+class ProgressBar:
+    """A bar for long applies, on a terminal only; fed batch by batch by the adapter."""
+
+    MIN_CHANGES = 200
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.bar: Progress | None = None
+        self.task: TaskID | None = None
+
+    def start(self, total: int) -> None:
+        if self.console.is_terminal and total >= self.MIN_CHANGES and self.bar is None:
+            self.bar = Progress(console=self.console, transient=True)
+            self.task = self.bar.add_task("Applying (one transaction)", total=total)
+            self.bar.start()
+
+    def __call__(self, done: int) -> None:
+        if self.bar is not None and self.task is not None:
+            self.bar.advance(self.task, done)
+
+    def stop(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
 def run(
     project: Project,
     target: ResolvedTarget,
@@ -61,16 +87,26 @@ def run(
         plan = read_plan_file(plan_file)
         check_origin(plan, target)
 
+    bar = ProgressBar(console)
+
     def review(made: Plan) -> bool:
         plan_cmd.show(made.to_dict(), "text", console)
-        return auto_approve or confirm(made, target, console)
+        approved = auto_approve or confirm(made, target, console)
+        if approved:
+            bar.start(len(made.changes))
+        return approved
 
     git_commit, git_branch = audit.git_info(policy_dir)
     options = ApplyOptions(
         options.lock_timeout, options.allow_mass_removal, audit.actor(), git_commit, git_branch
     )
-    with connected(target) as adapter:
-        result = execute(adapter, target, loaded, settings, options, plan, review)
+    if plan is not None:
+        bar.start(len(plan.changes))
+    try:
+        with connected(target) as adapter:
+            result = execute(adapter, target, loaded, settings, options, plan, review, bar)
+    finally:
+        bar.stop()
     if result.cancelled:
         console.print("Apply cancelled; nothing was changed.")
         return 1
