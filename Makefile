@@ -99,7 +99,7 @@ schemas: $(RUN_STAMP)
 	$(BIN)/python -m erpsync.schema_export schemas/
 
 bench: $(DEV_STAMP)
-	$(BIN)/python bench/run.py $(BENCH_ARGS)
+	@trap '$(TESTDB) stop' EXIT; $(TESTDB) start && eval "$$($(TESTDB) env)" && $(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
 	$(TESTDB) stop

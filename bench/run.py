@@ -18,6 +18,7 @@ import os
 import platform
 import re
 import resource
+import shutil
 import sqlite3
 import statistics
 import subprocess
@@ -26,18 +27,27 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from urllib.parse import quote
 
 import yaml
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
+
 DOC = ROOT / "docs" / "benchmarks.md"
 sys.path.insert(0, str(ROOT))
 
 from bench.generate import organisation, write  # noqa: E402
-from erpsync.adapters.reference import create_schema, load_state  # noqa: E402
+from erpsync.adapters.reference import (  # noqa: E402
+    ReferenceAdapter,
+    create_schema,
+    load_state,
+)
+from erpsync.apply import ApplyOptions, execute  # noqa: E402
 from erpsync.catalogue import REFERENCE_CATALOGUE  # noqa: E402
+from erpsync.config import ResolvedTarget, Settings  # noqa: E402
+from erpsync.planner import make_plan  # noqa: E402
 from erpsync.policy.loader import load_policy  # noqa: E402
 from erpsync.state import State, desired_state  # noqa: E402
 
@@ -121,21 +131,18 @@ def update_doc(section: str, body: str) -> None:
 
 
 def drifted(state: State, share: float = 0.01) -> State:
-    """``state`` as a live ERP that drifted: ``share`` of the users renamed and missing a role,
-    and a few roles holding an extra grant."""
+    """``state`` as a live ERP that drifted: ``share`` of the users renamed and stripped of
+    their roles (about 1,000 user updates and 5,000 membership grants at 100k users), and
+    the same share of roles holding an extra grant."""
     step = max(1, round(1 / share))
-    users = dict(state.users)
-    for login in sorted(users)[::step]:
-        users[login] = replace(users[login], name=users[login].name + "（旧）")
-    victims = set(sorted(users)[::step])
-    memberships = {m for m in state.memberships if not (m[0] in victims and m[1].endswith("0"))}
+    victims = set(sorted(state.users)[::step])
+    users = {
+        login: replace(user, name=user.name + "（旧）") if login in victims else user
+        for login, user in state.users.items()
+    }
+    memberships = frozenset(m for m in state.memberships if m[0] not in victims)
     extra = {(role, "system.user:create") for role in sorted(state.roles)[::step]}
-    return replace(
-        state,
-        users=users,
-        memberships=frozenset(memberships),
-        grants=state.grants | frozenset(extra),
-    )
+    return replace(state, users=users, memberships=memberships, grants=state.grants | extra)
 
 
 def ensure_erp(size: int, directory: Path) -> Path:
@@ -198,7 +205,84 @@ def bench_plan(sizes: list[int]) -> str:
     return header + "\n" + "\n".join(rows)
 
 
-BENCHMARKS = {"validate": bench_validate, "plan": bench_plan}
+def timed_apply(url: str, directory: Path) -> tuple[float, float, int]:
+    """Seconds to read the live state, seconds for the whole apply of a saved plan (stale
+    check, guards, writes, audit, commit) and the number of changes, in-process."""
+    engine = create_engine(url)
+    try:
+        adapter = ReferenceAdapter(engine)
+        loaded = load_policy(directory)
+        now = dt.datetime.now(dt.UTC)
+        target = ResolvedTarget("bench", "reference", url)
+        plan = make_plan(
+            loaded, adapter.read(), Settings(), ReferenceAdapter, target, now.date(), now
+        )
+        gc.disable()
+        start = time.perf_counter()
+        adapter.read()
+        read = time.perf_counter() - start
+        start = time.perf_counter()
+        execute(adapter, target, loaded, Settings(), APPLY_OPTIONS, plan)
+        return read, time.perf_counter() - start, len(plan.changes)
+    finally:
+        gc.enable()
+        engine.dispose()
+
+
+def postgres_copy(size: int, directory: Path) -> str | None:
+    """The drifted organisation in a fresh schema of the test PostgreSQL, if one runs."""
+    base = os.environ.get("ERPSYNC_TEST_PG_URL")
+    if not base:
+        return None
+    schema = f"bench_{size}"
+    admin = create_engine(base)
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    admin.dispose()
+    url = f"{base}?options={quote(f'-csearch_path={schema}')}"
+    engine = create_engine(url)
+    create_schema(engine)
+    desired = desired_state(load_policy(directory), REFERENCE_CATALOGUE, dt.date.today())
+    load_state(engine, drifted(desired.state))
+    engine.dispose()
+    return url
+
+
+def bench_apply(sizes: list[int]) -> str:
+    rows = []
+    for size in sizes:
+        directory = ensure_org(size)
+        ensure_erp(size, directory)
+        source = directory.parent / "erp.db"
+        runs = []
+        for _ in range(3):
+            copy = directory.parent / "apply.db"
+            shutil.copyfile(source, copy)
+            runs.append(timed_apply(f"sqlite:///{copy}", directory))
+        rows.append(apply_row(size, "SQLite", runs))
+        url = postgres_copy(size, directory)
+        if url is not None:
+            rows.append(apply_row(size, "PostgreSQL", [timed_apply(url, directory)]))
+    header = (
+        "| users | database | changes | read live state, s | whole apply of the saved plan, s "
+        "| added to the read, s |\n|---:|---|---:|---:|---:|---:|"
+    )
+    return header + "\n" + "\n".join(rows)
+
+
+def apply_row(size: int, database: str, runs: list[tuple[float, float, int]]) -> str:
+    read = statistics.median(r[0] for r in runs)
+    whole = statistics.median(r[1] for r in runs)
+    changes = runs[0][2]
+    return (
+        f"| {size:,} | {database} | {changes:,} | {read:.2f} | {whole:.2f} | {whole - read:.2f} |"
+    )
+
+
+APPLY_OPTIONS = ApplyOptions(lock_timeout=10.0, allow_mass_removal=True, actor="bench")
+
+BENCHMARKS = {"validate": bench_validate, "plan": bench_plan, "apply": bench_apply}
 
 
 def main() -> None:
