@@ -1,0 +1,186 @@
+"""Reading the reference ERP: the live state (:func:`read_snapshot`) and the module
+catalogue (:func:`read_catalogue`), one flat ``SELECT`` per table, ids mapped to natural
+keys in Python; dirty rows are reported, never fatal."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from sqlalchemy import Connection, select
+
+from erpsync.adapters.base import LiveSnapshot
+from erpsync.adapters.reference.schema import (
+    erp_department,
+    erp_permission,
+    erp_role,
+    erp_role_department,
+    erp_role_permission,
+    erp_user,
+    erp_user_role,
+)
+from erpsync.state import DepartmentRec, RoleRec, State, UserRec
+
+
+def read_snapshot(conn: Connection) -> LiveSnapshot:
+    """The live state, catalogue and dirty-data problems, in seven queries."""
+    problems: list[str] = []
+    department_ids, departments = _read_departments(conn, problems)
+    user_ids, users = _read_users(conn, department_ids, problems)
+    role_ids, roles = _read_roles(conn, department_ids, problems)
+    names: dict[str, str] = {}
+    permissions = _permissions(conn, names)
+    permission_keys = {pid: f"{m}:{a}" for pid, (m, a) in permissions.items()}
+    rp = erp_role_permission
+    grants = _links(
+        conn.execute(select(rp.c.role_id, rp.c.permission_id)),
+        rp.name,
+        ("role_id", "role", role_ids),
+        ("permission_id", "permission", permission_keys),
+        problems,
+    )
+    ur = erp_user_role
+    memberships = _links(
+        conn.execute(select(ur.c.user_id, ur.c.role_id)),
+        ur.name,
+        ("user_id", "user", user_ids),
+        ("role_id", "role", role_ids),
+        problems,
+    )
+    state = State(departments, users, roles, frozenset(grants), frozenset(memberships))
+    return LiveSnapshot(state, _catalogue(permissions), tuple(sorted(problems)), names)
+
+
+def _read_departments(
+    conn: Connection, problems: list[str]
+) -> tuple[dict[int, str], dict[str, DepartmentRec]]:
+    t = erp_department
+    rows = conn.execute(select(t.c.id, t.c.code, t.c.name, t.c.parent_id, t.c.manager_login)).all()
+    ids = {row.id: row.code for row in rows}
+    records = {}
+    for row in rows:
+        parent = _follow(ids, row.parent_id, problems, t.name, row.id, row.code)
+        records[row.code] = DepartmentRec(row.code, row.name, parent, row.manager_login)
+    return ids, records
+
+
+def _read_users(
+    conn: Connection, department_ids: Mapping[int, str], problems: list[str]
+) -> tuple[dict[int, str], dict[str, UserRec]]:
+    t = erp_user
+    rows = conn.execute(
+        select(t.c.id, t.c.login, t.c.name, t.c.email, t.c.department_id, t.c.active)
+    )
+    ids, records = {}, {}
+    for uid, login, name, email, department_id, active in rows:
+        ids[uid] = login
+        department = _follow(department_ids, department_id, problems, t.name, uid, login)
+        records[login] = UserRec(login, name, email, department, bool(active))
+    return ids, records
+
+
+def _read_roles(
+    conn: Connection, department_ids: Mapping[int, str], problems: list[str]
+) -> tuple[dict[int, str], dict[str, RoleRec]]:
+    t, rd = erp_role, erp_role_department
+    rows = conn.execute(select(t.c.id, t.c.code, t.c.name, t.c.description, t.c.data_scope)).all()
+    ids = {row.id: row.code for row in rows}
+    scoped = _links(
+        conn.execute(select(rd.c.role_id, rd.c.department_id)),
+        rd.name,
+        ("role_id", "role", ids),
+        ("department_id", "department", department_ids),
+        problems,
+    )
+    scopes: dict[str, list[str]] = {}
+    for role, department in scoped:
+        scopes.setdefault(role, []).append(department)
+    records = {
+        row.code: RoleRec(
+            row.code,
+            row.name,
+            row.description,
+            row.data_scope,
+            tuple(sorted(scopes.get(row.code, ()))),
+        )
+        for row in rows
+    }
+    return ids, records
+
+
+def _follow(
+    department_ids: Mapping[int, str],
+    department_id: int | None,
+    problems: list[str],
+    table: str,
+    row_id: int,
+    key: str,
+) -> str | None:
+    """The department a row points at; a dangling reference is reported and read as none."""
+    if department_id is None:
+        return None
+    found = department_ids.get(department_id)
+    if found is None:
+        problems.append(
+            f"{table}: row (id={row_id}, {key!r}) points at missing department "
+            f"{department_id}; read as no department"
+        )
+    return found
+
+
+LinkSide = tuple[str, str, Mapping[int, str]]  # column, kind of row it points at, id -> key
+
+
+def _links(
+    rows: Iterable[tuple[int, int]],
+    table: str,
+    left: LinkSide,
+    right: LinkSide,
+    problems: list[str],
+) -> list[tuple[str, str]]:
+    """Map a link table's id pairs to key pairs, skipping (and reporting) dangling rows."""
+    left_ids, right_ids = left[2], right[2]
+    out = []
+    for a, b in rows:
+        left_key, right_key = left_ids.get(a), right_ids.get(b)
+        if left_key is not None and right_key is not None:
+            out.append((left_key, right_key))
+        else:
+            problems.append(_dangling(table, left, right, a, b))
+    return out
+
+
+def _dangling(table: str, left: LinkSide, right: LinkSide, a: int, b: int) -> str:
+    missing = [
+        f"missing {kind} {value}"
+        for (_, kind, ids), value in ((left, a), (right, b))
+        if value not in ids
+    ]
+    return (
+        f"{table}: row ({left[0]}={a}, {right[0]}={b}) points at {' and '.join(missing)}; skipped"
+    )
+
+
+def read_catalogue(conn: Connection) -> dict[str, tuple[str, ...]]:
+    """The stored catalogue: module -> actions, both in permission id order."""
+    return _catalogue(_permissions(conn))
+
+
+def _permissions(
+    conn: Connection, names: dict[str, str] | None = None
+) -> dict[int, tuple[str, str]]:
+    """Permission id -> (module, action), in catalogue order; fills ``names`` (module -> name)."""
+    t = erp_permission
+    rows = conn.execute(select(t.c.id, t.c.module, t.c.action, t.c.module_name).order_by(t.c.id))
+    out = {}
+    for pid, module, action, module_name in rows:
+        out[pid] = (module, action)
+        if names is not None:
+            names.setdefault(module, module_name)
+    return out
+
+
+def _catalogue(permissions: Mapping[int, tuple[str, str]]) -> dict[str, tuple[str, ...]]:
+    modules: dict[str, list[str]] = {}
+    for module, action in permissions.values():
+        modules.setdefault(module, []).append(action)
+    return {module: tuple(actions) for module, actions in modules.items()}
