@@ -10,6 +10,7 @@ accounts and roles erpsync must never touch.
 
 from __future__ import annotations
 
+import datetime as dt
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -39,6 +40,14 @@ class Capabilities:
 
 
 @dataclass(frozen=True)
+class Attribution:
+    """Who last changed a row and when, as the ERP itself recorded it (None: not recorded)."""
+
+    by: str | None = None
+    at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
 class LiveSnapshot:
     """What one read of the ERP returned."""
 
@@ -46,6 +55,8 @@ class LiveSnapshot:
     catalogue: Mapping[str, tuple[str, ...]]  # module -> actions, in the ERP's order
     problems: tuple[str, ...] = field(default=())  # dirty data found (never "fixed" silently)
     module_names: Mapping[str, str] = field(default_factory=dict)  # module -> display name
+    # ("department" | "user" | "role", key) -> last change, where the ERP records it
+    attribution: Mapping[tuple[str, str], Attribution] = field(default_factory=dict)
 
 
 class Adapter(ABC):
