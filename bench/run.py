@@ -122,11 +122,30 @@ def machine() -> str:
     )
 
 
+def size_of(row: str) -> int:
+    return int(row.split("|")[1].strip().replace(",", ""))
+
+
+def merged_rows(old_block: str, body: str) -> str:
+    """``body``'s table, plus the rows of ``old_block`` for sizes this run did not measure."""
+    header, new_rows = body.split("\n")[:2], body.split("\n")[2:]
+    measured = {size_of(r) for r in new_rows}
+    kept = [
+        line
+        for line in old_block.split("\n")
+        if re.match(r"^\| [\d,]+ \|", line) and size_of(line) not in measured
+    ]
+    rows = sorted(kept + new_rows, key=size_of)
+    return "\n".join(header + rows)
+
+
 def update_doc(section: str, body: str) -> None:
     text = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Benchmarks\n"
-    block = f"<!-- {section}:begin -->\n_Measured {machine()}._\n\n{body}\n<!-- {section}:end -->"
     pattern = re.compile(rf"<!-- {section}:begin -->.*?<!-- {section}:end -->", re.S)
-    text = pattern.sub(lambda _: block, text) if pattern.search(text) else text + "\n" + block
+    found = pattern.search(text)
+    table = merged_rows(found.group(0), body) if found else body
+    block = f"<!-- {section}:begin -->\n_Measured {machine()}._\n\n{table}\n<!-- {section}:end -->"
+    text = pattern.sub(lambda _: block, text) if found else text + "\n" + block
     DOC.write_text(text.rstrip() + "\n", encoding="utf-8")
 
 
