@@ -23,7 +23,7 @@ from erpsync import __version__, diagnostics
 from erpsync.commands import catalog as catalog_cmd
 from erpsync.commands import plan as plan_cmd
 from erpsync.commands import validate as validate_cmd
-from erpsync.config import Project, load_project
+from erpsync.config import Project, ResolvedTarget, load_project
 from erpsync.errors import ISSUES_URL, ErpsyncError, PolicyError
 
 EXIT_INTERRUPTED = 130
@@ -246,6 +246,169 @@ def audit_revert(options: Options, record_id: int, fmt: str, out: Path | None) -
     project = options.project()
     target = project.target(options.target, options.db)
     raise SystemExit(audit_cmd.revert(project, target, record_id, fmt, out, options.console()))
+
+
+@cli.command("import")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Directory to write (default: the configured policy directory).",
+)
+@click.option("--force", is_flag=True, help="Overwrite policy files written by an earlier import.")
+@pass_options
+def import_(options: Options, out: Path | None, force: bool) -> None:
+    """Write policies from the live ERP (the first step of adopting erpsync)."""
+    from erpsync.commands import import_cmd
+
+    project = options.project()
+    target = project.target(options.target, options.db)
+    path = out or _relative(project.policy_dir)
+    raise SystemExit(import_cmd.run(project, target, path, force, options.console()))
+
+
+@cli.command()
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(("text", "json", "markdown", "html")),
+    default="text",
+    show_default=True,
+)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE.")
+@pass_options
+def drift(options: Options, fmt: str, out: Path | None) -> None:
+    """Report out-of-band changes, SoD violations and expired access (exit 2 on drift)."""
+    from erpsync.commands import drift as drift_cmd
+
+    project = options.project()
+    target = project.target(options.target, options.db)
+    policy_dir = _relative(project.policy_dir)
+    raise SystemExit(drift_cmd.run(project, target, policy_dir, fmt, out, options.console()))
+
+
+DESIRED_HELP = "The policy's view instead of the live ERP's (no database needed)."
+
+
+@cli.group()
+def show() -> None:
+    """Effective access of one user or role, with where each permission comes from."""
+
+
+@show.command("user")
+@click.argument("login")
+@click.option("--desired", is_flag=True, help=DESIRED_HELP)
+@click.option(
+    "--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True
+)
+@pass_options
+def show_user(options: Options, login: str, desired: bool, fmt: str) -> None:
+    """Effective access of the user LOGIN."""
+    from erpsync.commands import show as show_cmd
+
+    project, target = _project_and_target(options, desired)
+    raise SystemExit(
+        show_cmd.user(
+            project, target, _relative(project.policy_dir), login, desired, fmt, options.console()
+        )
+    )
+
+
+@show.command("role")
+@click.argument("key")
+@click.option("--desired", is_flag=True, help=DESIRED_HELP)
+@click.option(
+    "--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True
+)
+@pass_options
+def show_role(options: Options, key: str, desired: bool, fmt: str) -> None:
+    """Permissions of the role KEY (own and included) and who holds it."""
+    from erpsync.commands import show as show_cmd
+
+    project, target = _project_and_target(options, desired)
+    raise SystemExit(
+        show_cmd.role(
+            project, target, _relative(project.policy_dir), key, desired, fmt, options.console()
+        )
+    )
+
+
+@cli.command("who-can")
+@click.argument("permission", metavar="MODULE:ACTION")
+@click.option("--desired", is_flag=True, help=DESIRED_HELP)
+@click.option(
+    "--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True
+)
+@pass_options
+def who_can(options: Options, permission: str, desired: bool, fmt: str) -> None:
+    """Every user holding MODULE:ACTION, and through which path."""
+    from erpsync.commands import show as show_cmd
+
+    project, target = _project_and_target(options, desired)
+    raise SystemExit(
+        show_cmd.who_can(
+            project,
+            target,
+            _relative(project.policy_dir),
+            permission,
+            desired,
+            fmt,
+            options.console(),
+        )
+    )
+
+
+@cli.command()
+@click.argument("kind", type=click.Choice(("access", "sod", "expiring")))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(("text", "csv", "json", "html")),
+    default="text",
+    show_default=True,
+)
+@click.option(
+    "--days", type=int, default=30, show_default=True, help="With expiring: how far ahead to look."
+)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE.")
+@click.option("--desired", is_flag=True, help=DESIRED_HELP)
+@pass_options
+def report(
+    options: Options, kind: str, fmt: str, days: int, out: Path | None, desired: bool
+) -> None:
+    """Reports auditors ask for: access (user x permission), sod, expiring."""
+    from erpsync.commands import report as report_cmd
+
+    project, target = _project_and_target(options, desired)
+    raise SystemExit(
+        report_cmd.run(
+            project,
+            target,
+            _relative(project.policy_dir),
+            kind,
+            fmt,
+            days,
+            out,
+            desired,
+            options.console(),
+        )
+    )
+
+
+@cli.command()
+@pass_options
+def doctor(options: Options) -> None:
+    """Check connectivity, schema, erpsync's tables, lock, audit chain and last apply."""
+    from erpsync.commands import doctor as doctor_cmd
+
+    raise SystemExit(doctor_cmd.run(options.config, options.target, options.db, options.console()))
+
+
+def _project_and_target(options: Options, desired: bool) -> tuple[Project, ResolvedTarget | None]:
+    project = options.project()
+    if desired and not options.db and not options.target:
+        return project, None
+    return project, project.target(options.target, options.db)
 
 
 @cli.group()

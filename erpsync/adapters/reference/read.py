@@ -1,14 +1,20 @@
 """Reading the reference ERP: the live state (:func:`read_snapshot`) and the module
 catalogue (:func:`read_catalogue`), one flat ``SELECT`` per table, ids mapped to natural
-keys in Python; dirty rows are reported, never fatal."""
+keys in Python; dirty rows are reported, never fatal.
+
+The same ``SELECT`` of departments, users and roles also reads who last changed each
+row and when (``updated_by``/``updated_at``, stored as UTC without a zone) into
+:attr:`LiveSnapshot.attribution`, for drift. ``password_hash`` is never read.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Mapping
 
-from sqlalchemy import Connection, select
+from sqlalchemy import ColumnElement, Connection, String, Table, select, type_coerce
 
-from erpsync.adapters.base import LiveSnapshot
+from erpsync.adapters.base import Attribution, LiveSnapshot
 from erpsync.adapters.reference.schema import (
     erp_department,
     erp_permission,
@@ -24,9 +30,10 @@ from erpsync.state import DepartmentRec, RoleRec, State, UserRec
 def read_snapshot(conn: Connection) -> LiveSnapshot:
     """The live state, catalogue and dirty-data problems, in seven queries."""
     problems: list[str] = []
-    department_ids, departments = _read_departments(conn, problems)
-    user_ids, users = _read_users(conn, department_ids, problems)
-    role_ids, roles = _read_roles(conn, department_ids, problems)
+    stamps = _Stamps(problems)
+    department_ids, departments = _read_departments(conn, problems, stamps)
+    user_ids, users = _read_users(conn, department_ids, problems, stamps)
+    role_ids, roles = _read_roles(conn, department_ids, problems, stamps)
     names: dict[str, str] = {}
     permissions = _permissions(conn, names)
     permission_keys = {pid: f"{m}:{a}" for pid, (m, a) in permissions.items()}
@@ -47,42 +54,114 @@ def read_snapshot(conn: Connection) -> LiveSnapshot:
         problems,
     )
     state = State(departments, users, roles, frozenset(grants), frozenset(memberships))
-    return LiveSnapshot(state, _catalogue(permissions), tuple(sorted(problems)), names)
+    catalogue = _catalogue(permissions)
+    return LiveSnapshot(state, catalogue, tuple(sorted(problems)), names, stamps.found)
+
+
+class _Stamps:
+    """Collects (kind, key) -> :class:`Attribution`; rows sharing a stamp (a bulk load, one
+    apply) share one object, so a large ERP costs one parse per distinct stamp."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        self.found: dict[tuple[str, str], Attribution] = {}
+        self._made: dict[tuple[str | None, object], Attribution] = {}
+
+    def add(self, kind: str, key: str, by: str | None, at: object, table: str) -> None:
+        if by is None and at is None:
+            return  # the ERP recorded nothing for this row
+        made = self._made.get((by, at))
+        if made is None:
+            made = self._made[(by, at)] = Attribution(by, self._when(at, table, key))
+        self.found[(kind, key)] = made
+
+    def _when(self, at: object, table: str, key: str) -> dt.datetime | None:
+        """``updated_at`` as an aware UTC time: a datetime (PostgreSQL) or ISO text
+        (SQLite); text that is not a time is reported and read as not recorded."""
+        if at is None:
+            return None
+        try:
+            when = at if isinstance(at, dt.datetime) else dt.datetime.fromisoformat(str(at))
+        except ValueError:
+            self.problems.append(f"{table}: row {key!r} has an unreadable updated_at {at!r}")
+            return None
+        if when.tzinfo is None:
+            return when.replace(tzinfo=dt.UTC)
+        return when.astimezone(dt.UTC)
+
+
+def _updated_at(table: Table) -> ColumnElement[str]:
+    """``updated_at`` as its raw value: SQLite's text is parsed here, so a hand-written
+    value in another format is a reported problem, not a failed read."""
+    return type_coerce(table.c.updated_at, String).label("updated_at")
 
 
 def _read_departments(
-    conn: Connection, problems: list[str]
+    conn: Connection, problems: list[str], stamps: _Stamps
 ) -> tuple[dict[int, str], dict[str, DepartmentRec]]:
     t = erp_department
-    rows = conn.execute(select(t.c.id, t.c.code, t.c.name, t.c.parent_id, t.c.manager_login)).all()
+    rows = conn.execute(
+        select(
+            t.c.id,
+            t.c.code,
+            t.c.name,
+            t.c.parent_id,
+            t.c.manager_login,
+            t.c.updated_by,
+            _updated_at(t),
+        )
+    ).all()
     ids = {row.id: row.code for row in rows}
     records = {}
     for row in rows:
         parent = _follow(ids, row.parent_id, problems, t.name, row.id, row.code)
         records[row.code] = DepartmentRec(row.code, row.name, parent, row.manager_login)
+        stamps.add("department", row.code, row.updated_by, row.updated_at, t.name)
     return ids, records
 
 
 def _read_users(
-    conn: Connection, department_ids: Mapping[int, str], problems: list[str]
+    conn: Connection, department_ids: Mapping[int, str], problems: list[str], stamps: _Stamps
 ) -> tuple[dict[int, str], dict[str, UserRec]]:
     t = erp_user
     rows = conn.execute(
-        select(t.c.id, t.c.login, t.c.name, t.c.email, t.c.department_id, t.c.active)
+        select(
+            t.c.id,
+            t.c.login,
+            t.c.name,
+            t.c.email,
+            t.c.department_id,
+            t.c.active,
+            t.c.updated_by,
+            _updated_at(t),
+        )
     )
     ids, records = {}, {}
-    for uid, login, name, email, department_id, active in rows:
+    for uid, login, name, email, department_id, active, updated_by, updated_at in rows:
         ids[uid] = login
         department = _follow(department_ids, department_id, problems, t.name, uid, login)
         records[login] = UserRec(login, name, email, department, bool(active))
+        stamps.add("user", login, updated_by, updated_at, t.name)
     return ids, records
 
 
 def _read_roles(
-    conn: Connection, department_ids: Mapping[int, str], problems: list[str]
+    conn: Connection, department_ids: Mapping[int, str], problems: list[str], stamps: _Stamps
 ) -> tuple[dict[int, str], dict[str, RoleRec]]:
     t, rd = erp_role, erp_role_department
-    rows = conn.execute(select(t.c.id, t.c.code, t.c.name, t.c.description, t.c.data_scope)).all()
+    rows = conn.execute(
+        select(
+            t.c.id,
+            t.c.code,
+            t.c.name,
+            t.c.description,
+            t.c.data_scope,
+            t.c.updated_by,
+            _updated_at(t),
+        )
+    ).all()
+    for row in rows:
+        stamps.add("role", row.code, row.updated_by, row.updated_at, t.name)
     ids = {row.id: row.code for row in rows}
     scoped = _links(
         conn.execute(select(rd.c.role_id, rd.c.department_id)),

@@ -1,0 +1,107 @@
+"""``erpsync drift``: how the live ERP differs from the policy (spec section 7).
+
+Exit 0 when there is no drift, 2 when there is; errors raise (the CLI maps
+them to 1). The report is rendered in the asked format to the terminal, or
+written to ``--out`` with a one-line summary on the terminal.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from erpsync import audit, driftignore
+from erpsync.adapters import adapter_class, connected
+from erpsync.config import Project, ResolvedTarget
+from erpsync.drift import DriftReport, build_report
+from erpsync.errors import UsageError
+from erpsync.policy.loader import load_policy
+
+FORMATS = ("text", "json", "markdown", "html")
+EXIT_DRIFT = 2
+
+
+def compute(
+    project: Project,
+    target: ResolvedTarget,
+    policy_dir: Path,
+    now: dt.datetime | None = None,
+) -> DriftReport:
+    """Load the policy and ``.erpsyncignore``, read the ERP and its last audited apply."""
+    settings = project.config.settings
+    loaded = load_policy(policy_dir, settings.max_file_mib * 1024 * 1024)
+    ignore = driftignore.load(project.root / driftignore.FILE_NAME, driftignore.FILE_NAME)
+    with connected(target) as adapter:
+        snapshot = adapter.read()
+        with adapter.engine.connect() as conn:
+            last = audit.last(conn)  # None when erpsync's audit table does not exist
+    now = now or dt.datetime.now(dt.UTC)
+    return build_report(
+        loaded,
+        snapshot,
+        settings,
+        adapter_class(target.adapter),
+        target,
+        last,
+        ignore,
+        now.date(),
+        now,
+    )
+
+
+def render(report: dict[str, Any], fmt: str) -> str:
+    """One view of the report's JSON form, as text (the terminal view without colour)."""
+    if fmt == "json":
+        return json.dumps(report, ensure_ascii=False, indent=2) + "\n"
+    if fmt == "markdown":
+        from erpsync.render.drift_markdown import markdown_view
+
+        return markdown_view(report)
+    if fmt == "html":
+        from erpsync.render.drift_html import html_view
+
+        return html_view(report)
+    if fmt == "text":
+        from erpsync.render.drift_text import text_view
+
+        return text_view(report).plain + "\n"
+    raise UsageError(f"unknown drift format {fmt!r} (known: {', '.join(FORMATS)})")
+
+
+def write_report(text: str, path: Path) -> None:
+    """Write a rendered report (to a temporary file first, then renamed)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
+def run(
+    project: Project,
+    target: ResolvedTarget,
+    policy_dir: Path,
+    fmt: str,
+    out: Path | None,
+    console: Console,
+) -> int:
+    """``erpsync drift [--format FMT] [--out FILE]``: 0 no drift, 2 drift."""
+    if fmt not in FORMATS:
+        raise UsageError(f"unknown drift format {fmt!r} (known: {', '.join(FORMATS)})")
+    report = compute(project, target, policy_dir)
+    doc = report.to_dict()
+    if out is not None:
+        write_report(render(doc, fmt), out)
+        from erpsync.render.drift_text import summary_sentence
+
+        console.print(f"Wrote the drift report ({fmt}) to {out}. {summary_sentence(doc)}")
+    elif fmt == "text":
+        from erpsync.render.drift_text import text_view
+
+        console.print(text_view(doc), soft_wrap=True)
+    else:
+        console.out(render(doc, fmt), end="", highlight=False)
+    return EXIT_DRIFT if report.has_drift else 0

@@ -1,0 +1,169 @@
+"""``erpsync import``: write policies from the live ERP, where adopting erpsync starts.
+
+It reads the ERP once, turns what it finds into policy files
+(:mod:`erpsync.importer`), writes them as YAML (:mod:`erpsync.policy.dump`)
+and says what it inferred and what it could not write exactly. It never
+overwrites a non-empty directory unless told to (``force``); then it
+replaces the files an earlier import wrote and keeps every other file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+
+from rich.console import Console
+
+from erpsync.adapters import connected
+from erpsync.config import Project, ResolvedTarget
+from erpsync.errors import UsageError
+from erpsync.importer import Imported, Note, import_policy
+from erpsync.policy.dump import Source, dump_document, import_header
+from erpsync.scope import Scope
+
+HEADER_START = "# Imported from the live ERP"  # how a file written by an import begins
+MAX_LISTED = 10
+
+_Say = Callable[[str], None]
+
+
+def run(
+    project: Project,
+    target: ResolvedTarget,
+    out: Path,
+    force: bool,
+    console: Console,
+    today: dt.date | None = None,
+) -> int:
+    """Import the ERP of ``target`` into ``out``; 0 on success (errors raise)."""
+    check_output(out, force)
+    with connected(target) as adapter:
+        snapshot = adapter.read()
+        scope = Scope.from_settings(
+            project.config.settings, adapter.builtin_users, adapter.builtin_roles
+        )
+    imported = import_policy(snapshot, scope)
+    source = Source(target.name, target.adapter, target.url, today or dt.date.today())
+    texts = render(imported, source)
+    kept = write_files(texts, out)
+    show_summary(imported, texts, kept, project, target, out, console)
+    return 0
+
+
+def check_output(out: Path, force: bool) -> None:
+    """Refuse a file, and a non-empty directory unless ``force``."""
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"{out} exists and is not a directory")
+    if out.is_dir() and any(out.iterdir()) and not force:
+        raise UsageError(
+            f"{out} is not empty: erpsync import writes a new policy directory; choose an "
+            "empty one with --out, or overwrite with --force (files an earlier import "
+            "wrote are replaced, other files are kept)"
+        )
+
+
+def render(imported: Imported, source: Source) -> dict[str, str]:
+    """Relative path -> the file's text, header first."""
+    header = import_header(source)
+    return {path: dump_document(doc, header) for path, doc in imported.files.items()}
+
+
+def write_files(texts: Mapping[str, str], out: Path) -> list[str]:
+    """Write every file (each through a temporary file and a rename); remove the files an
+    earlier import wrote that this one does not; return the other policy files found."""
+    out.mkdir(parents=True, exist_ok=True)
+    kept = []
+    for path in _policy_files(out):
+        rel = path.relative_to(out).as_posix()
+        if rel in texts:
+            continue
+        if _written_by_import(path):
+            path.unlink()
+        else:
+            kept.append(rel)
+    for rel, text in texts.items():
+        path = out / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(text, encoding="utf-8", newline="\n")
+        tmp.replace(path)
+    return kept
+
+
+def _policy_files(directory: Path) -> list[Path]:
+    """The *.yaml / *.yml files erpsync would read below ``directory`` (no hidden ones)."""
+    return sorted(
+        p
+        for p in directory.rglob("*")
+        if p.suffix in (".yaml", ".yml")
+        and p.is_file()
+        and not any(part.startswith(".") for part in p.relative_to(directory).parts)
+    )
+
+
+def _written_by_import(path: Path) -> bool:
+    with path.open("rb") as handle:
+        return handle.read(len(HEADER_START)) == HEADER_START.encode()
+
+
+# -- the summary --------------------------------------------------------------------------------
+
+
+def show_summary(
+    imported: Imported,
+    texts: Mapping[str, str],
+    kept: list[str],
+    project: Project,
+    target: ResolvedTarget,
+    out: Path,
+    console: Console,
+) -> None:
+    def say(text: str) -> None:
+        console.print(text, markup=False, highlight=False)
+
+    say(f"Imported target {target.name} ({target.adapter}, {target.display_url}) into {out}:")
+    counts = [f"{imported.count(s)} {s}" for s in ("departments", "users", "roles", "modules")]
+    say(f"  {', '.join(counts)} in {len(texts)} files")
+    if imported.defaults:
+        say("Department default roles inferred (not repeated on each member):")
+        defaults = [f"{dept}: {', '.join(roles)}" for dept, roles in imported.defaults.items()]
+        _show_list(say, defaults)
+    _show_notes(say, "Left out (erpsync leaves them alone):", imported.left_out)
+    _show_notes(say, "Written only because managed objects refer to them:", imported.context)
+    warnings = [
+        *imported.warnings,
+        *(f"{rel} was not written by erpsync import and is read with it" for rel in kept),
+    ]
+    if warnings:
+        say(f"Warnings ({len(warnings)}):")
+        _show_list(say, warnings)
+    say("")
+    say(_next_step(project, out, exact=not warnings))
+
+
+def _show_notes(say: _Say, title: str, notes: Iterable[Note]) -> None:
+    lines = [f"{kind} {key}: {why}" for kind, key, why in notes]
+    if lines:
+        say(title)
+        _show_list(say, lines)
+
+
+def _show_list(say: _Say, lines: list[str]) -> None:
+    for line in lines[:MAX_LISTED]:
+        say(f"  - {line}")
+    if len(lines) > MAX_LISTED:
+        say(f"  ... and {len(lines) - MAX_LISTED} more")
+
+
+def _next_step(project: Project, out: Path, exact: bool) -> str:
+    same = out.resolve() == project.policy_dir.resolve()
+    where = "" if same else f" (after pointing `policies:` in erpsync.yaml at {out})"
+    if exact:
+        return (
+            f"Next: review and commit the files; `erpsync plan`{where} should now show no changes."
+        )
+    return (
+        f"Next: review and commit the files; `erpsync plan`{where} should now show no "
+        "changes except for the warnings above."
+    )

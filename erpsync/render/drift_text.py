@@ -1,0 +1,303 @@
+"""The terminal view of a drift report, and the phrases every drift view shares.
+
+:func:`text_view` turns the report's JSON form (:meth:`erpsync.drift.DriftReport.to_dict`)
+into a ``rich`` :class:`~rich.text.Text`: a header naming the target and the last
+apply, the summary counts, then one section per non-empty category, and last a
+``Drift: …`` sentence. Markers say what colour repeats: ``~`` changed, ``+``
+missing, ``-`` extra, ``!`` an SoD violation that counts, ``x`` expired but active.
+
+The helpers above :func:`text_view` (:func:`summary_sentence`, :func:`when`,
+:func:`sod_status`…) word things once for the Markdown and HTML views too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from rich.text import Text
+
+from erpsync.render import clean, show
+
+# Summary counts in the order they are shown: (key in "summary", label, plural label).
+COUNTS = (
+    ("changed", "changed", "changed"),
+    ("missing", "missing", "missing"),
+    ("extra", "extra", "extra"),
+    ("sod_violations", "SoD violation", "SoD violations"),
+    ("expired_active", "expired but active", "expired but active"),
+)
+NO_DRIFT = "No drift: the ERP matches the policy."
+# An accepted item's category (a key of "summary"), as a person reads it.
+CATEGORIES = {key: one for key, one, _ in COUNTS}
+UNMANAGED_SHOWN = 20
+OBJECT = "  "
+DETAIL = "      "
+
+
+# -- shared wording ------------------------------------------------------------------------
+
+
+def summary_sentence(report: Mapping[str, Any]) -> str:
+    """``Drift: 1 changed, 2 extra; 1 out of band.``: the non-zero counts, or :data:`NO_DRIFT`."""
+    summary = report.get("summary") or {}
+    parts = [counted(summary, key) for key, *_ in COUNTS if summary.get(key)]
+    if not parts:
+        return NO_DRIFT
+    oob = int(summary.get("out_of_band", 0))
+    tail = f"; {oob:,} out of band" if oob else ""
+    return f"Drift: {', '.join(parts)}{tail}."
+
+
+def counted(summary: Mapping[str, Any], key: str) -> str:
+    """``1 SoD violation``, ``3 changed``: a summary count with its label."""
+    n = int(summary.get(key, 0))
+    for name, one, many in COUNTS:
+        if name == key:
+            return f"{n:,} {one if n == 1 else many}"
+    return f"{n:,} {key.replace('_', ' ')}"
+
+
+def category(item: Mapping[str, Any]) -> str:
+    """``SoD violation`` for an accepted item of category ``sod_violations``."""
+    key = clean(item.get("category"))
+    return CATEGORIES.get(key, key)
+
+
+def when(text: object) -> str:
+    """``2026-11-28T09:30:00Z`` as ``2026-11-28 09:30 UTC``; other text as it is."""
+    value = clean(text)
+    if len(value) == 20 and value.endswith("Z") and value[10] == "T":
+        return f"{value[:10]} {value[11:16]} UTC"
+    return value
+
+
+def attribution(item: Mapping[str, Any]) -> str:
+    """``ui-admin, 2026-11-28 09:30 UTC``, or what the ERP did not record."""
+    by, at = item.get("changed_by"), item.get("changed_at")
+    if by is None and at is None:
+        return "who and when not recorded"
+    if at is None:
+        return f"{clean(by)}, time not recorded"
+    return f"{clean(by) if by is not None else 'someone'}, {when(at)}"
+
+
+def out_of_band(item: Mapping[str, Any]) -> str:
+    """``out of band``, ``before the last apply`` or ``timing unknown`` (no time recorded)."""
+    value = item.get("out_of_band")
+    if value is True:
+        return "out of band"
+    if value is False:
+        return "before the last apply"
+    return "timing unknown"
+
+
+def last_apply(report: Mapping[str, Any]) -> str:
+    last = report.get("last_apply")
+    if not last:
+        return "erpsync has never applied to this ERP"
+    text = (
+        f"#{clean(last.get('id'))} at {when(last.get('applied_at'))} by {clean(last.get('actor'))}"
+    )
+    commit = last.get("git_commit")
+    return f"{text} (commit {clean(commit)[:10]})" if commit else text
+
+
+def coverage(report: Mapping[str, Any]) -> str:
+    """``40 of 43 live users managed (93.0%)``."""
+    cov = report.get("coverage") or {}
+    managed, live = int(cov.get("managed_users", 0)), int(cov.get("live_users", 0))
+    percent = cov.get("percent")
+    share = f" ({percent}%)" if percent is not None else ""
+    return f"{managed:,} of {live:,} live users managed{share}"
+
+
+def percent(report: Mapping[str, Any]) -> str:
+    value = (report.get("coverage") or {}).get("percent")
+    return "—" if value is None else f"{value}%"
+
+
+def held(finding: Mapping[str, Any]) -> str:
+    """The conflicting permissions a user holds: ``a:create, a:update + b:approve``."""
+    groups = finding.get("held") or []
+    return " + ".join(", ".join(clean(p) for p in group) for group in groups)
+
+
+def sod_status(finding: Mapping[str, Any]) -> str:
+    exc = finding.get("exception") or {}
+    status = finding.get("status")
+    if status == "exception":
+        until = exc.get("expires")
+        return f"exception until {clean(until)}" if until else "exception (no expiry)"
+    if status == "exception_expired":
+        return f"exception expired {clean(exc.get('expires'))}"
+    return "no exception"
+
+
+def field_change(change: Mapping[str, Any]) -> str:
+    """``department: "finance" -> "sales"`` (policy -> ERP)."""
+    name = clean(change.get("field"))
+    return f"{name}: {show(change.get('declared'))} -> {show(change.get('live'))}"
+
+
+def label(item: Mapping[str, Any]) -> str:
+    """``user li.na (李娜)``: kind, key and display name."""
+    name = item.get("name")
+    text = f"{clean(item.get('kind'))} {clean(item.get('key'))}"
+    return f"{text} ({clean(name)})" if name else text
+
+
+# -- the terminal view ---------------------------------------------------------------------
+
+
+def text_view(report: Mapping[str, Any]) -> Text:
+    """The whole report as text; the last line is the ``Drift:`` sentence."""
+    out = Text()
+    _header(out, report)
+    _changed(out, report.get("changed") or [])
+    _missing(out, report.get("missing") or [])
+    _extra(out, report.get("extra") or [])
+    _sod(out, report.get("sod") or [])
+    _expired(out, report.get("expired_active") or [])
+    _unmanaged(out, report.get("unmanaged") or [])
+    _accepted(out, report.get("accepted") or [], report.get("ignore_file"))
+    _listing(out, "Warnings:", report.get("warnings") or [])
+    out.append(summary_sentence(report), style="bold red" if _drift(report) else "bold green")
+    return out
+
+
+def _drift(report: Mapping[str, Any]) -> bool:
+    return bool((report.get("summary") or {}).get("drift"))
+
+
+def _line(out: Text, *parts: tuple[str, str]) -> None:
+    for text, style in parts:
+        out.append(text, style=style)
+    out.append("\n")
+
+
+def _comment(reason: object) -> tuple[str, str]:
+    return (f"  # {clean(reason)}" if reason else "", "dim")
+
+
+def _header(out: Text, report: Mapping[str, Any]) -> None:
+    target = report.get("target") or {}
+    name, adapter, url = (clean(target.get(k, "?")) for k in ("name", "adapter", "url"))
+    _line(out, (f"erpsync drift for target {name} (adapter {adapter}, {url})", "bold"))
+    _line(out, (f"Checked {when(report.get('created_at'))}; last apply: {last_apply(report)}", ""))
+    out.append("\n")
+    summary = report.get("summary") or {}
+    counts = [counted(summary, key) for key, *_ in COUNTS]
+    _line(out, (OBJECT + " · ".join(counts), "bold"))
+    extras = [
+        f"{int(summary.get('out_of_band', 0)):,} out of band",
+        f"{int(summary.get('unmanaged', 0)):,} unmanaged",
+        f"{int(summary.get('accepted', 0)):,} accepted",
+        f"coverage: {coverage(report)}",
+    ]
+    _line(out, (OBJECT + " · ".join(extras), ""))
+    out.append("\n")
+
+
+def _stamp(item: Mapping[str, Any]) -> tuple[str, str]:
+    flag = item.get("out_of_band")
+    text = f"  [{out_of_band(item)}: {attribution(item)}]"
+    return (text, "bold red" if flag is True else "dim")
+
+
+def _changed(out: Text, items: Sequence[Mapping[str, Any]]) -> None:
+    if not items:
+        return
+    _line(out, ("Changed in the ERP (policy -> ERP):", "bold"))
+    for item in items:
+        _line(out, (OBJECT, ""), (f"~ {label(item)}", "yellow"), _stamp(item))
+        for change in item.get("fields") or []:
+            _line(out, (DETAIL, ""), (f"~ {field_change(change)}", "yellow"))
+    out.append("\n")
+
+
+def _missing(out: Text, items: Sequence[Mapping[str, Any]]) -> None:
+    if not items:
+        return
+    _line(out, ("Missing from the ERP (declared, absent):", "bold"))
+    for item in items:
+        _line(out, (OBJECT, ""), (f"+ {label(item)}", "green"), _comment(item.get("reason")))
+    out.append("\n")
+
+
+def _extra(out: Text, items: Sequence[Mapping[str, Any]]) -> None:
+    if not items:
+        return
+    _line(out, ("Extra in the ERP (not declared; apply would remove):", "bold"))
+    for item in items:
+        what = f"- {label(item)}: apply would {clean(item.get('apply_action'))}"
+        stamp = _stamp(item) if item.get("kind") in ("department", "role", "user") else ("", "")
+        _line(out, (OBJECT, ""), (what, "red"), stamp, _comment(item.get("reason")))
+    out.append("\n")
+
+
+def _sod(out: Text, items: Sequence[Mapping[str, Any]]) -> None:
+    if not items:
+        return
+    counting = [i for i in items if i.get("counts_as_drift")]
+    others = [i for i in items if not i.get("counts_as_drift")]
+    _line(out, ("Separation-of-duties violations in the live state:", "bold"))
+    for item in counting:
+        _line(out, (OBJECT, ""), (f"! {_violation(item)}", "bold red"))
+    if others:
+        _line(out, (f"{OBJECT}Also found, not counted as drift:", ""))
+        for item in others:
+            _line(out, (f"{OBJECT}  · {_violation(item)}", ""), _comment(item.get("note")))
+    out.append("\n")
+
+
+def _violation(item: Mapping[str, Any]) -> str:
+    rule, severity, user = (clean(item.get(k)) for k in ("rule", "severity", "user"))
+    return f"{rule} ({severity}) {user}: {held(item)}; {sod_status(item)}"
+
+
+def _expired(out: Text, items: Sequence[Mapping[str, Any]]) -> None:
+    if not items:
+        return
+    _line(out, ("Expired in the policy but still active in the ERP:", "bold"))
+    for item in items:
+        name = item.get("name")
+        who = f"{clean(item.get('login'))} ({clean(name)})" if name else clean(item.get("login"))
+        roles = ", ".join(clean(r) for r in item.get("roles") or []) or "no roles"
+        text = f"x user {who}: expired {clean(item.get('expires'))}, still holds {roles}"
+        _line(out, (OBJECT, ""), (text, "red"))
+    out.append("\n")
+
+
+def _unmanaged(out: Text, items: Sequence[Mapping[str, Any]]) -> None:
+    if not items:
+        return
+    _line(out, ("Unmanaged (erpsync leaves these alone):", "bold"))
+    for item in items[:UNMANAGED_SHOWN]:
+        text = f"{OBJECT}{clean(item.get('kind'))} {clean(item.get('key'))}"
+        _line(out, (text, ""), _comment(item.get("reason")))
+    if len(items) > UNMANAGED_SHOWN:
+        _line(out, (f"{OBJECT}… and {len(items) - UNMANAGED_SHOWN:,} more", "dim"))
+    out.append("\n")
+
+
+def _accepted(out: Text, items: Sequence[Mapping[str, Any]], source: object) -> None:
+    if not items:
+        return
+    _line(out, (f"Accepted drift (listed in {clean(source or '.erpsyncignore')}):", "bold"))
+    for item in items:
+        text = f"{OBJECT}{category(item)}: {clean(item.get('kind'))} "
+        text += clean(item.get("key"))
+        why = f"line {clean(item.get('line'))} `{clean(item.get('entry'))}`"
+        reason = item.get("reason")
+        _line(out, (text, ""), _comment(f"{why}: {clean(reason)}" if reason else why))
+    out.append("\n")
+
+
+def _listing(out: Text, title: str, items: Sequence[object]) -> None:
+    if not items:
+        return
+    _line(out, (title, "bold yellow"))
+    for item in items:
+        _line(out, (f"{OBJECT}! {clean(item)}", "yellow"))
+    out.append("\n")

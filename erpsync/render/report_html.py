@@ -1,0 +1,37 @@
+"""The HTML view of a report: one self-contained page for people who do not use a terminal.
+
+The page is the same :class:`~erpsync.render.report_layout.Layout` as the text
+view, laid out by ``templates/report.html.j2`` with the facts (the summary)
+first. Jinja2 autoescapes every value; the style sheet is inline and the page
+refers to nothing outside itself (its Content-Security-Policy forbids loading
+anything), so it can be mailed, archived or opened offline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cache
+from typing import Any
+
+import jinja2
+
+from erpsync import __version__
+from erpsync.render.report_layout import layout
+
+
+def html_view(doc: Mapping[str, Any]) -> str:
+    """The report as a complete HTML document."""
+    return _template().render(page=layout(doc), version=__version__)
+
+
+@cache
+def _template() -> jinja2.Template:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("erpsync", "render/templates"),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    return env.get_template("report.html.j2")

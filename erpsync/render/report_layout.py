@@ -1,0 +1,293 @@
+"""What a report shows, as prepared strings: a title, facts and tables.
+
+:func:`layout` reads a report's JSON form (``to_dict()`` of the dataclasses in
+:mod:`erpsync.reports`, plus the ``target`` and ``generated_at`` a command
+adds) and returns a :class:`Layout`. The text and HTML views only lay it out,
+so both say the same thing; every string has passed :func:`erpsync.render.clean`
+(no control character can forge a line or recolour a terminal).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from erpsync.render import clean
+
+Row = tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Section:
+    """One table: a caption, column headers and rows (``empty`` is said when it has none)."""
+
+    title: str
+    headers: Row
+    rows: tuple[Row, ...]
+    empty: str = "none"
+    count: int | None = None  # how many things the rows show, when not one per row
+
+    @property
+    def caption(self) -> str:
+        return f"{self.title} ({len(self.rows) if self.count is None else self.count})"
+
+
+@dataclass(frozen=True)
+class Layout:
+    title: str
+    facts: tuple[tuple[str, str], ...]  # (label, value), the summary shown first
+    sections: tuple[Section, ...]
+
+
+def layout(doc: Mapping[str, Any]) -> Layout:
+    """The layout of any report's JSON form, chosen by its ``report`` field."""
+    build = _BUILDERS[str(doc["report"])]
+    title, facts, sections = build(doc)
+    return Layout(clean(title), tuple(_origin(doc)) + tuple(_facts(facts)), tuple(sections))
+
+
+def _facts(pairs: Sequence[tuple[str, Any]]) -> list[tuple[str, str]]:
+    return [(label, _text(value)) for label, value in pairs if value not in (None, "", [])]
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple):
+        return ", ".join(clean(v) for v in value)
+    return clean(value)
+
+
+def _section(
+    title: str,
+    headers: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    empty: str = "none",
+    count: int | None = None,
+) -> Section:
+    cells = tuple(tuple(_text(c) for c in row) for row in rows)
+    return Section(title, tuple(headers), cells, empty, count)
+
+
+_LIVE_NOTE = {
+    "sod": "; the rules and exceptions from the policy",
+    "expiring": " (who is still active); the expiry dates from the policy",
+}
+
+
+def _origin(doc: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Where the data comes from: the live ERP (which target) or the policy."""
+    if doc.get("view") == "live":
+        target = doc.get("target") or {}
+        where = f"live ERP, target {target['name']} ({target['url']})" if target else "live ERP"
+        source = where + _LIVE_NOTE.get(str(doc["report"]), "; roles as stored (flattened)")
+    else:
+        source = "policy (desired state)"
+    facts = [("Source", clean(source))]
+    if doc.get("generated_at"):
+        facts.append(("Generated", clean(doc["generated_at"])))
+    return facts
+
+
+def _department(key: Any, name: Any) -> str:
+    if key is None:
+        return ""
+    return f"{key} ({name})" if name else str(key)
+
+
+# --- one builder per report ------------------------------------------------------------------
+
+Built = tuple[str, list[tuple[str, Any]], list[Section]]
+
+
+def _user(doc: Mapping[str, Any]) -> Built:
+    status = doc["status"] + (f" ({doc['status_reason']})" if doc.get("status_reason") else "")
+    facts: list[tuple[str, Any]] = [
+        ("Login", doc["login"]),
+        ("Name", doc["name"]),
+        ("Email", doc.get("email")),
+        ("Department", _department(doc.get("department"), doc.get("department_name"))),
+        ("Status", status),
+        ("Expires", doc.get("expires")),
+        ("Permissions", str(len(doc["permissions"]))),
+    ]
+    roles = [(r["role"], r.get("name") or "", r["text"]) for r in doc["roles"]]
+    perms = [
+        (p["permission"] if i == 0 else "", path["text"])
+        for p in doc["permissions"]
+        for i, path in enumerate(p["paths"])
+    ]
+    sections = [
+        _section("Roles", ("Role", "Name", "Held as"), roles),
+        _section(
+            "Effective permissions",
+            ("Permission", "Path"),
+            perms,
+            _none_held(doc),
+            len(doc["permissions"]),
+        ),
+    ]
+    if doc.get("dormant_permissions"):
+        dormant = [(p,) for p in doc["dormant_permissions"]]
+        title = "Dormant: granted by stored memberships, not held while inactive"
+        sections.append(_section(title, ("Permission",), dormant))
+    return f"User {doc['login']}", facts, sections
+
+
+def _none_held(doc: Mapping[str, Any]) -> str:
+    return "none (inactive users hold nothing)" if not doc["active"] else "none"
+
+
+def _role(doc: Mapping[str, Any]) -> Built:
+    facts: list[tuple[str, Any]] = [
+        ("Role", doc["key"]),
+        ("Name", doc["name"]),
+        ("Description", doc.get("description")),
+        ("Risk", doc.get("risk")),
+        ("Data scope", doc.get("data_scope")),
+        ("Includes", doc["includes"]),
+        ("Included by", doc["included_by"]),
+        ("Permissions", f"{len(doc['permissions'])} ({len(doc['own'])} its own)"),
+        ("Holders", str(len({h["login"] for h in doc["holders"]}))),
+    ]
+    own = [(p,) for p in doc["own"]]
+    included = [(i["permission"], i["from"]) for i in doc["included"]]
+    holders = [
+        (h["login"], h["name"], _department(h.get("department"), None), h["active"], h["text"])
+        for h in doc["holders"]
+    ]
+    sections = [_section("Own permissions", ("Permission",), own)]
+    if doc["view"] == "desired":
+        sections.append(
+            _section("Included permissions", ("Permission", "From included role"), included)
+        )
+    headers = ("Login", "Name", "Department", "Active", "Held as")
+    count = len({h["login"] for h in doc["holders"]})
+    sections.append(_section("Holders", headers, holders, count=count))
+    return f"Role {doc['key']}", facts, sections
+
+
+def _who_can(doc: Mapping[str, Any]) -> Built:
+    wanted = doc["permission"]
+    rows = []
+    for h in doc["holders"]:
+        for i, path in enumerate(h["paths"]):
+            via = path["text"]
+            if path["permission"] != wanted:
+                via = f"{path['permission']}: {via}"
+            first = i == 0
+            dept = _department(h.get("department"), h.get("department_name"))
+            rows.append(
+                (
+                    h["login"] if first else "",
+                    h["name"] if first else "",
+                    dept if first else "",
+                    via,
+                )
+            )
+    facts: list[tuple[str, Any]] = [("Permission", wanted), ("Users", str(doc["count"]))]
+    headers = ("Login", "Name", "Department", "Path")
+    section = _section("Users holding it", headers, rows, "nobody", doc["count"])
+    return f"Who can {wanted}", facts, [section]
+
+
+def _access(doc: Mapping[str, Any]) -> Built:
+    s = doc["summary"]
+    facts: list[tuple[str, Any]] = [
+        ("Users", f"{s['users']} ({s['active_users']} active)"),
+        ("Permissions", str(s["permissions"])),
+        ("Rows", str(s["rows"])),
+    ]
+    rows = [
+        (
+            r["login"],
+            r["name"],
+            _department(r.get("department"), r.get("department_name")),
+            r["active"],
+            r["permission"],
+            r["roles"],
+        )
+        for r in doc["rows"]
+    ]
+    headers = ("Login", "Name", "Department", "Active", "Permission", "Roles")
+    return "Access listing", facts, [_section("User × permission", headers, rows)]
+
+
+def _sod(doc: Mapping[str, Any]) -> Built:
+    s = doc["summary"]
+    facts: list[tuple[str, Any]] = [
+        ("Date", doc["today"]),
+        ("Violations", str(s["violations"])),
+        ("Unmitigated", str(s["unmitigated"])),
+        ("Exception expired", str(s["exception_expired"])),
+        ("Mitigated by an exception", str(s["mitigated"])),
+        ("Blocking (high/critical, unmitigated)", str(s["blocking"])),
+    ]
+    rows = [
+        (
+            v["severity"],
+            v["rule"],
+            f"{v['user']} ({v['name']})" if v.get("name") else v["user"],
+            _held(v),
+            v["status"],
+            _exception(v.get("exception")),
+        )
+        for v in doc["violations"]
+    ]
+    headers = ("Severity", "Rule", "User", "Holds", "Status", "Exception")
+    return "Separation of duties", facts, [_section("Violations", headers, rows)]
+
+
+def _held(v: Mapping[str, Any]) -> str:
+    groups = []
+    for group in v["held"]:
+        parts = [f"{p} (role {', '.join(v['roles'].get(p, []))})" for p in group]
+        groups.append(", ".join(parts))
+    return " + ".join(groups)
+
+
+def _exception(exc: Mapping[str, Any] | None) -> str:
+    if exc is None:
+        return ""
+    until = f", expires {exc['expires']}" if exc.get("expires") else ", no expiry"
+    return f"approved by {exc['approved_by']}{until}: {exc['reason']}"
+
+
+def _expiring(doc: Mapping[str, Any]) -> Built:
+    s = doc["summary"]
+    facts: list[tuple[str, Any]] = [
+        ("Date", doc["today"]),
+        ("Window", f"{doc['days']} days"),
+        ("Already expired", str(s["expired"])),
+        ("Expiring", str(s["expiring"])),
+    ]
+    live = doc["view"] == "live"
+    headers = ["Status", "Kind", "Key", "Expires", "Days left", "Detail"]
+    if live:
+        headers.append("Active in the ERP")
+    rows = []
+    for e in doc["entries"]:
+        row: list[Any] = [
+            e["status"],
+            e["kind"].replace("_", " "),
+            e["key"],
+            e["expires"],
+            str(e["days_left"]),
+            e["detail"],
+        ]
+        if live:
+            row.append("" if e["live_active"] is None else e["live_active"])
+        rows.append(row)
+    title = f"Expiring within {doc['days']} days, or expired"
+    return title, facts, [_section("Users and SoD exceptions", headers, rows)]
+
+
+_BUILDERS: dict[str, Callable[[Mapping[str, Any]], Built]] = {
+    "user": _user,
+    "role": _role,
+    "who-can": _who_can,
+    "access": _access,
+    "sod": _sod,
+    "expiring": _expiring,
+}

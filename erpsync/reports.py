@@ -1,0 +1,718 @@
+"""Access reports: who holds what, and through which path.
+
+An :class:`AccessModel` is one picture of an organisation's access, taken
+either from the LIVE ERP (:func:`live_model`, from a
+:class:`~erpsync.adapters.base.LiveSnapshot`) or from the DESIRED state
+(:func:`desired_model`, from the loaded policy through
+:func:`erpsync.state.desired_state`, the plan's own computation). Every
+permission a user holds carries every :class:`Path` by which it arrives:
+
+- live: ``via role X`` only, since the ERP stores each role flattened;
+- desired: the role the user holds, why they hold it (explicit, or a default
+  role of which department), and the chain of included roles that brings the
+  permission (``gl-reviewer`` includes ``finance-viewer``, which declares it).
+
+The report functions (:func:`show_user`, :func:`show_role`, :func:`who_can`,
+:func:`access_listing`, :func:`sod_report`, :func:`expiring`) are pure and
+return small dataclasses whose ``to_dict()`` is the JSON form every view is
+rendered from. An inactive user holds nothing: such a user's stored
+memberships are shown as dormant, never as access.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from erpsync import access, sod
+from erpsync.adapters.base import LiveSnapshot
+from erpsync.errors import UsageError
+from erpsync.policy.loader import did_you_mean
+from erpsync.policy.model import ALL_ACTIONS, PolicyDocument, Role, SodException, SodRule
+from erpsync.state import DepartmentRec, Desired, UserRec
+
+LIVE = "live"
+DESIRED = "desired"
+
+# Source of a membership.
+EXPLICIT = "explicit"
+DEFAULT = "department default"
+STORED = "live membership"
+
+SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3}
+Chain = tuple[str, ...]  # included roles from the held role to the declaring one; () = own
+
+
+class Report(Protocol):
+    """What every report function returns: plain data with a JSON form."""
+
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+# --- the model ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Path:
+    """One way a permission reaches a user: the role they hold, why, and the include chain."""
+
+    role: str
+    source: str  # EXPLICIT | DEFAULT | STORED
+    department: str | None = None  # with DEFAULT: the department whose default_roles give it
+    chain: Chain = ()
+
+    @property
+    def declared_by(self) -> str:
+        """The role whose own permissions list it."""
+        return self.chain[-1] if self.chain else self.role
+
+    def text(self) -> str:
+        if self.source == STORED:
+            return f"via role {self.role}"
+        out = f"role {self.role}"
+        if self.chain:
+            noun = "role" if len(self.chain) == 1 else "roles"
+            out += f" via included {noun} {' -> '.join(self.chain)}"
+        return out + f" ({source_text(self.source, self.department)})"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "role": self.role,
+            "source": self.source,
+            "department": self.department,
+            "included": list(self.chain),
+            "declared_by": self.declared_by,
+            "text": self.text(),
+        }
+
+
+def source_text(source: str, department: str | None) -> str:
+    """``explicit``, ``default of department hq`` or ``live membership``."""
+    if source == DEFAULT:
+        return f"default of department {department}"
+    return source
+
+
+@dataclass(frozen=True)
+class RoleInfo:
+    """A role as the model sees it: its own and its flattened permissions, and where each
+    flattened permission comes from (``chains``: permission -> include chains)."""
+
+    key: str
+    name: str
+    description: str | None
+    data_scope: str | None
+    risk: str | None
+    includes: tuple[str, ...]  # declared directly
+    carries: tuple[str, ...]  # itself and every role it includes, transitively
+    own: frozenset[str]
+    chains: Mapping[str, tuple[Chain, ...]]
+
+    @property
+    def permissions(self) -> frozenset[str]:
+        return frozenset(self.chains)
+
+
+@dataclass(frozen=True)
+class AccessModel:
+    """Users, their memberships and the roles' permissions, from one side (live or desired)."""
+
+    view: str  # LIVE | DESIRED
+    users: Mapping[str, UserRec]
+    departments: Mapping[str, DepartmentRec]
+    roles: Mapping[str, RoleInfo]
+    memberships: Mapping[str, Mapping[str, Path]]  # login -> role -> how it is held
+    catalogue: access.Catalogue | None = None
+    expires: Mapping[str, dt.date] = field(default_factory=dict)  # desired: users' expiry
+    inactive_reason: Mapping[str, str] = field(default_factory=dict)
+
+    def user(self, login: str) -> UserRec:
+        found = self.users.get(login)
+        if found is None:
+            raise UsageError(f"unknown user '{login}'{did_you_mean(login, self.users)}")
+        return found
+
+    def role(self, key: str) -> RoleInfo:
+        found = self.roles.get(key)
+        if found is None:
+            raise UsageError(f"unknown role '{key}'{did_you_mean(key, self.roles)}")
+        return found
+
+    def granted(self, login: str) -> dict[str, list[Path]]:
+        """Permission -> paths, from the user's memberships, whether active or not."""
+        out: dict[str, list[Path]] = {}
+        for key, held in sorted(self.memberships.get(login, {}).items()):
+            info = self.roles.get(key)
+            for perm, chains in info.chains.items() if info else ():
+                paths = out.setdefault(perm, [])
+                paths.extend(Path(held.role, held.source, held.department, c) for c in chains)
+        return out
+
+    def effective(self, login: str) -> dict[str, list[Path]]:
+        """What the user holds: nothing when inactive, else :meth:`granted`."""
+        user = self.users.get(login)
+        return self.granted(login) if user is not None and user.active else {}
+
+    def holdings(self) -> dict[str, frozenset[str]]:
+        """Every active user's permissions (for separation of duties)."""
+        return {login: frozenset(self.effective(login)) for login in self.users}
+
+
+def _chains(roles: Mapping[str, Role], key: str) -> dict[str, Chain]:
+    """Each role reached from ``key`` (access.included_roles) -> the include chain to it."""
+    members = access.included_roles(roles, key)
+    chains: dict[str, Chain] = {key: ()}
+    for member in members:
+        for inc in roles[member].includes:
+            if inc in members and inc not in chains:
+                chains[inc] = (*chains[member], inc)
+    return chains
+
+
+def desired_model(desired: Desired) -> AccessModel:
+    """The policy's view, from :func:`erpsync.state.desired_state` (the plan's computation)."""
+    if desired.loaded is None:
+        raise ValueError("desired_model needs the Desired of a loaded policy")
+    policy = desired.loaded.policy
+    catalogue = desired.catalogue
+    own = {key: access.own_permissions(role, catalogue) for key, role in policy.roles.items()}
+    roles = {}
+    for key, role in policy.roles.items():
+        chains = _chains(policy.roles, key)
+        found: dict[str, list[Chain]] = {}
+        for member, chain in chains.items():
+            for perm in own[member]:
+                found.setdefault(perm, []).append(chain)
+        roles[key] = RoleInfo(
+            key,
+            role.name,
+            role.description,
+            role.data_scope,
+            role.risk,
+            tuple(role.includes),
+            tuple(chains),
+            frozenset(own[key]),
+            {
+                perm: tuple(sorted(c, key=lambda x: (len(x), x)))
+                for perm, c in sorted(found.items())
+            },
+        )
+    memberships: dict[str, dict[str, Path]] = {}
+    for login, held in desired.state.memberships:
+        dept = desired.membership_source.get((login, held))
+        source = EXPLICIT if dept is None else DEFAULT
+        memberships.setdefault(login, {})[held] = Path(held, source, dept)
+    expires = {k: u.expires for k, u in policy.users.items() if u.expires is not None}
+    return AccessModel(
+        DESIRED,
+        desired.state.users,
+        desired.state.departments,
+        roles,
+        memberships,
+        catalogue,
+        expires,
+        desired.inactive_reason,
+    )
+
+
+def live_model(snapshot: LiveSnapshot) -> AccessModel:
+    """The live ERP's view: roles are stored flattened, so every path is ``via role X``."""
+    state = snapshot.state
+    perms: dict[str, set[str]] = {}
+    for role, perm in state.grants:
+        perms.setdefault(role, set()).add(perm)
+    roles = {
+        key: RoleInfo(
+            key,
+            r.name,
+            r.description,
+            r.data_scope,
+            None,
+            (),
+            (key,),
+            frozenset(perms.get(key, ())),
+            dict.fromkeys(sorted(perms.get(key, ())), ((),)),
+        )
+        for key, r in state.roles.items()
+    }
+    memberships: dict[str, dict[str, Path]] = {}
+    for login, role in state.memberships:
+        memberships.setdefault(login, {})[role] = Path(role, STORED)
+    return AccessModel(
+        LIVE, state.users, state.departments, roles, memberships, dict(snapshot.catalogue)
+    )
+
+
+# --- show user ------------------------------------------------------------------------------
+
+
+def _department_name(model: AccessModel, key: str | None) -> str | None:
+    dept = model.departments.get(key) if key is not None else None
+    return dept.name if dept else None
+
+
+def _status(model: AccessModel, user: UserRec) -> tuple[str, str]:
+    """(status, why) of a user: active, or inactive with the reason where known."""
+    if user.active:
+        return "active", ""
+    return "inactive", model.inactive_reason.get(user.login, "")
+
+
+@dataclass(frozen=True)
+class UserReport:
+    view: str
+    user: UserRec
+    department_name: str | None
+    status: str
+    status_reason: str
+    expires: dt.date | None
+    roles: tuple[tuple[Path, str | None], ...]  # how each role is held, and its name
+    permissions: tuple[tuple[str, tuple[Path, ...]], ...]
+    dormant: tuple[str, ...]  # inactive: what its stored memberships would grant
+
+    def to_dict(self) -> dict[str, Any]:
+        u = self.user
+        return {
+            "report": "user",
+            "view": self.view,
+            "login": u.login,
+            "name": u.name,
+            "email": u.email,
+            "department": u.department,
+            "department_name": self.department_name,
+            "active": u.active,
+            "status": self.status,
+            "status_reason": self.status_reason,
+            "expires": self.expires.isoformat() if self.expires else None,
+            "roles": [
+                {
+                    "role": p.role,
+                    "name": name,
+                    "source": p.source,
+                    "department": p.department,
+                    "text": source_text(p.source, p.department),
+                }
+                for p, name in self.roles
+            ],
+            "permissions": [
+                {"permission": perm, "paths": [p.to_dict() for p in paths]}
+                for perm, paths in self.permissions
+            ],
+            "dormant_permissions": list(self.dormant),
+        }
+
+
+def show_user(model: AccessModel, login: str) -> UserReport:
+    """A user's status, department, roles (with their source) and every effective
+    permission with all its paths."""
+    user = model.user(login)
+    status, why = _status(model, user)
+    held = sorted(model.memberships.get(login, {}).values(), key=lambda p: p.role)
+    roles = tuple((p, model.roles[p.role].name if p.role in model.roles else None) for p in held)
+    effective = model.effective(login)
+    dormant = () if user.active else tuple(sorted(model.granted(login)))
+    return UserReport(
+        model.view,
+        user,
+        _department_name(model, user.department),
+        status,
+        why,
+        model.expires.get(login),
+        roles,
+        tuple((perm, tuple(effective[perm])) for perm in sorted(effective)),
+        dormant,
+    )
+
+
+# --- show role ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Holder:
+    """A user holding a role, directly (``through`` None) or through a role including it."""
+
+    user: UserRec
+    path: Path
+    through: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "login": self.user.login,
+            "name": self.user.name,
+            "department": self.user.department,
+            "active": self.user.active,
+            "source": self.path.source,
+            "department_default": self.path.department,
+            "through": self.through,
+            "text": self.text(),
+        }
+
+    def text(self) -> str:
+        how = source_text(self.path.source, self.path.department)
+        return f"through role {self.through} ({how})" if self.through else how
+
+
+@dataclass(frozen=True)
+class RoleReport:
+    view: str
+    role: RoleInfo
+    included_by: tuple[str, ...]
+    holders: tuple[Holder, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        r = self.role
+        included = [
+            {
+                "permission": perm,
+                "from": [" -> ".join(c) for c in chains if c],
+            }
+            for perm, chains in r.chains.items()
+            if perm not in r.own
+        ]
+        return {
+            "report": "role",
+            "view": self.view,
+            "key": r.key,
+            "name": r.name,
+            "description": r.description,
+            "risk": r.risk,
+            "data_scope": r.data_scope,
+            "includes": list(r.includes),
+            "included_by": list(self.included_by),
+            "own": sorted(r.own),
+            "included": included,
+            "permissions": sorted(r.permissions),
+            "holders": [h.to_dict() for h in self.holders],
+        }
+
+
+def show_role(model: AccessModel, key: str) -> RoleReport:
+    """A role's own and included permissions, the roles that include it, and its holders
+    (active or not, directly or through an including role)."""
+    role = model.role(key)
+    including = {other for other, info in model.roles.items() if key in info.carries[1:]}
+    holders = []
+    for login in sorted(model.memberships):
+        user = model.users.get(login)
+        if user is None:
+            continue
+        for held_key, path in sorted(model.memberships[login].items()):
+            if held_key == key:
+                holders.append(Holder(user, path))
+            elif held_key in including:
+                holders.append(Holder(user, path, held_key))
+    holders.sort(key=lambda h: (h.user.login, h.through or ""))
+    return RoleReport(model.view, role, tuple(sorted(including)), tuple(holders))
+
+
+# --- who can -------------------------------------------------------------------------------
+
+
+def known_permissions(model: AccessModel) -> set[str]:
+    """What the model can name: the catalogue's permissions and every granted one."""
+    known = {
+        access.permission(module, action)
+        for module, actions in (model.catalogue or {}).items()
+        for action in actions
+    }
+    for info in model.roles.values():
+        known |= info.permissions
+    return known
+
+
+def check_permission(model: AccessModel, wanted: str) -> None:
+    """A UsageError for a permission that is malformed or that nothing knows."""
+    module, action = access.split_permission(wanted)
+    if not module or not action or ":" in module or any(ch.isspace() for ch in wanted):
+        raise UsageError(f"'{wanted}' is not a permission: write it as MODULE:ACTION")
+    known = known_permissions(model)
+    if wanted in known:
+        return
+    modules = {access.split_permission(p)[0] for p in known}
+    if module in modules and (action == ALL_ACTIONS or f"{module}:{ALL_ACTIONS}" in known):
+        return
+    if module not in modules:
+        raise UsageError(f"unknown module '{module}'{did_you_mean(module, modules)}")
+    actions = sorted({a for m, a in map(access.split_permission, known) if m == module})
+    raise UsageError(
+        f"module '{module}' has no action '{action}'{did_you_mean(action, actions)}"
+        f" (it has: {', '.join(actions)})"
+    )
+
+
+@dataclass(frozen=True)
+class WhoCanEntry:
+    user: UserRec
+    department_name: str | None
+    paths: tuple[tuple[str, Path], ...]  # (the permission held that grants it, path)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "login": self.user.login,
+            "name": self.user.name,
+            "department": self.user.department,
+            "department_name": self.department_name,
+            "paths": [{"permission": perm, **p.to_dict()} for perm, p in self.paths],
+        }
+
+
+@dataclass(frozen=True)
+class WhoCanReport:
+    view: str
+    permission: str
+    holders: tuple[WhoCanEntry, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "report": "who-can",
+            "view": self.view,
+            "permission": self.permission,
+            "count": len(self.holders),
+            "holders": [h.to_dict() for h in self.holders],
+        }
+
+
+def who_can(model: AccessModel, wanted: str) -> WhoCanReport:
+    """Every active user holding ``wanted`` (``*`` as in :func:`erpsync.access.holds`),
+    with every path; raises UsageError for an unknown permission."""
+    check_permission(model, wanted)
+    granting = {key for key, info in model.roles.items() if access.holds(info.permissions, wanted)}
+    entries = []
+    for login in sorted(model.memberships):
+        user = model.users.get(login)
+        if user is None or not user.active or not granting & model.memberships[login].keys():
+            continue
+        paths = [
+            (perm, path)
+            for perm, found in sorted(model.effective(login).items())
+            if access.holds({perm}, wanted)
+            for path in found
+        ]
+        entries.append(WhoCanEntry(user, _department_name(model, user.department), tuple(paths)))
+    return WhoCanReport(model.view, wanted, tuple(entries))
+
+
+# --- access listing ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AccessRow:
+    login: str
+    name: str
+    department: str | None
+    department_name: str | None
+    active: bool
+    permission: str
+    roles: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "login": self.login,
+            "name": self.name,
+            "department": self.department,
+            "department_name": self.department_name,
+            "active": self.active,
+            "permission": self.permission,
+            "roles": list(self.roles),
+        }
+
+
+@dataclass(frozen=True)
+class AccessListing:
+    view: str
+    rows: tuple[AccessRow, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        active = {r.login for r in self.rows if r.active}
+        return {
+            "report": "access",
+            "view": self.view,
+            "summary": {
+                "rows": len(self.rows),
+                "users": len({r.login for r in self.rows}),
+                "active_users": len(active),
+                "permissions": len({r.permission for r in self.rows}),
+            },
+            "rows": [r.to_dict() for r in self.rows],
+        }
+
+
+def access_listing(model: AccessModel) -> AccessListing:
+    """One row per (user, permission): an active user's effective permissions, and for an
+    inactive user the permissions its stored memberships would grant (``active`` false)."""
+    rows = []
+    for login in sorted(model.users):
+        user = model.users[login]
+        dept_name = _department_name(model, user.department)
+        for perm, paths in sorted(model.granted(login).items()):
+            roles = tuple(sorted({p.role for p in paths}))
+            rows.append(
+                AccessRow(login, user.name, user.department, dept_name, user.active, perm, roles)
+            )
+    return AccessListing(model.view, tuple(rows))
+
+
+# --- separation of duties ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SodEntry:
+    violation: sod.Violation
+    rule: SodRule
+    user: UserRec | None
+    exception: SodException | None
+    roles: Mapping[str, tuple[str, ...]]  # held permission -> roles granting it
+
+    @property
+    def status(self) -> str:
+        if self.violation.mitigated:
+            return "mitigated"
+        return "exception expired" if self.violation.exception_expired else "unmitigated"
+
+    def to_dict(self) -> dict[str, Any]:
+        v, exc = self.violation, self.exception
+        return {
+            "rule": v.rule,
+            "description": self.rule.description,
+            "severity": v.severity,
+            "user": v.user,
+            "name": self.user.name if self.user else None,
+            "department": self.user.department if self.user else None,
+            "held": [list(group) for group in v.held],
+            "roles": {perm: list(roles) for perm, roles in sorted(self.roles.items())},
+            "status": self.status,
+            "blocking": v.blocking,
+            "exception": None
+            if exc is None
+            else {
+                "reason": exc.reason,
+                "approved_by": exc.approved_by,
+                "expires": exc.expires.isoformat() if exc.expires else None,
+            },
+        }
+
+
+@dataclass(frozen=True)
+class SodReport:
+    view: str
+    today: dt.date
+    entries: tuple[SodEntry, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        statuses = [e.status for e in self.entries]
+        return {
+            "report": "sod",
+            "view": self.view,
+            "today": self.today.isoformat(),
+            "summary": {
+                "violations": len(self.entries),
+                "unmitigated": statuses.count("unmitigated"),
+                "exception_expired": statuses.count("exception expired"),
+                "mitigated": statuses.count("mitigated"),
+                "blocking": sum(1 for e in self.entries if e.violation.blocking),
+            },
+            "violations": [e.to_dict() for e in self.entries],
+        }
+
+
+def sod_report(
+    rules: Mapping[str, SodRule],
+    exceptions: Sequence[SodException],
+    model: AccessModel,
+    today: dt.date,
+) -> SodReport:
+    """Every violation among the model's active users (erpsync.sod.find_violations), most
+    severe first, with the permissions held per conflict set and the exception's status."""
+    entries = []
+    for v in sod.find_violations(rules, model.holdings(), exceptions, today):
+        paths = model.effective(v.user)
+        roles = {
+            perm: tuple(sorted({p.role for p in paths.get(perm, ())}))
+            for group in v.held
+            for perm in group
+        }
+        exc = exceptions[v.exception] if v.exception is not None else None
+        entries.append(SodEntry(v, rules[v.rule], model.users.get(v.user), exc, roles))
+    entries.sort(key=lambda e: (SEVERITY_ORDER.get(e.violation.severity, 9), e.violation.rule))
+    return SodReport(model.view, today, tuple(entries))
+
+
+# --- expiring ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Expiry:
+    kind: str  # "user" | "sod_exception"
+    key: str
+    detail: str
+    expires: dt.date
+    days_left: int
+    live_active: bool | None = None  # a user: still active in the live ERP (None: not known)
+
+    @property
+    def status(self) -> str:
+        return "expired" if self.days_left <= 0 else "expiring"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "key": self.key,
+            "detail": self.detail,
+            "expires": self.expires.isoformat(),
+            "days_left": self.days_left,
+            "status": self.status,
+            "live_active": self.live_active,
+        }
+
+
+@dataclass(frozen=True)
+class ExpiringReport:
+    view: str
+    today: dt.date
+    days: int
+    entries: tuple[Expiry, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "report": "expiring",
+            "view": self.view,
+            "today": self.today.isoformat(),
+            "days": self.days,
+            "summary": {
+                "expired": sum(1 for e in self.entries if e.status == "expired"),
+                "expiring": sum(1 for e in self.entries if e.status == "expiring"),
+            },
+            "entries": [e.to_dict() for e in self.entries],
+        }
+
+
+def expiring(
+    policy: PolicyDocument, today: dt.date, days: int, live: AccessModel | None = None
+) -> ExpiringReport:
+    """Active users and SoD exceptions whose ``expires`` falls within ``days`` days, and
+    those already expired; with ``live``, whether each user is still active there."""
+    if days < 0:
+        raise UsageError("--days must be 0 or more")
+    entries = []
+    for login, user in policy.users.items():
+        if user.expires is None or not user.active:
+            continue
+        left = (user.expires - today).days
+        if left <= days:
+            live_user = live.users.get(login) if live is not None else None
+            live_active = None if live is None else bool(live_user and live_user.active)
+            entries.append(Expiry("user", login, user.name, user.expires, left, live_active))
+    for exc in policy.sod_exceptions:
+        if exc.expires is None:
+            continue
+        left = (exc.expires - today).days
+        if left <= days:
+            detail = f"{exc.rule} for {exc.user}, approved by {exc.approved_by}: {exc.reason}"
+            entries.append(
+                Expiry("sod_exception", f"{exc.rule}/{exc.user}", detail, exc.expires, left)
+            )
+    entries.sort(key=lambda e: (e.expires, e.kind, e.key))
+    view = LIVE if live is not None else DESIRED
+    return ExpiringReport(view, today, days, tuple(entries))
