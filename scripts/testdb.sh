@@ -26,14 +26,16 @@
 # and <repo>/.testdb/pg is a symlink to <runtime>, which is how `stop` finds it again. The
 # runtime directory's name carries a hash of the repository path, so each checkout has its own
 # and a server orphaned by a deleted .testdb/ is still found and stopped by the next run.
-# Checkouts share the port, though: run one at a time, or give each its own ERPSYNC_TEST_PG_PORT
-# (the same value for `start` and `env`).
+# Checkouts and concurrent runs share the default port, though: run one at a time, or give each
+# its own ERPSYNC_TEST_PG_PORT (the same value for `start`, `env` and `stop`).
 # The same layout is used when not root, so there is one code path to test.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
-STATE_DIR="$REPO/.testdb"
-REPO_HASH=$(printf '%s' "$REPO" | sha256sum | cut -c1-12)
+# Keyed by the port too, so runs on different ERPSYNC_TEST_PG_PORTs never stop each other.
+INSTANCE=${ERPSYNC_TEST_PG_PORT:-54329}
+STATE_DIR="$REPO/.testdb/$INSTANCE"
+REPO_HASH=$(printf '%s:%s' "$REPO" "$INSTANCE" | sha256sum | cut -c1-12)
 TIMEOUT=${ERPSYNC_TESTDB_TIMEOUT:-60}
 
 # Servers that `start`, `stop` and `env` handle, in start order. Each NAME here has three
