@@ -15,6 +15,8 @@ import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
+from rich.text import Text
+
 # The order of the summary and of the final "Plan:" sentence (spec section 5).
 ACTIONS = ("create", "update", "delete", "deactivate", "reactivate", "grant", "revoke")
 REMOVALS = frozenset({"delete", "deactivate", "revoke"})
@@ -63,3 +65,15 @@ def clean(text: object) -> str:
         else ch
         for ch in text
     )
+
+
+def line(out: Text, *parts: tuple[str, str]) -> None:
+    """Append to a terminal view one line made of ``(text, style)`` parts."""
+    for text, style in parts:
+        out.append(text, style=style)
+    out.append("\n")
+
+
+def comment(reason: object) -> tuple[str, str]:
+    """A dim ``  # reason`` part for :func:`line` (nothing when there is no reason)."""
+    return (f"  # {clean(reason)}" if reason else "", "dim")

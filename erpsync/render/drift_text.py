@@ -17,7 +17,7 @@ from typing import Any
 
 from rich.text import Text
 
-from erpsync.render import clean, show
+from erpsync.render import clean, comment, line, show
 
 # Summary counts in the order they are shown: (key in "summary", label, plural label).
 COUNTS = (
@@ -170,32 +170,22 @@ def _drift(report: Mapping[str, Any]) -> bool:
     return bool((report.get("summary") or {}).get("drift"))
 
 
-def _line(out: Text, *parts: tuple[str, str]) -> None:
-    for text, style in parts:
-        out.append(text, style=style)
-    out.append("\n")
-
-
-def _comment(reason: object) -> tuple[str, str]:
-    return (f"  # {clean(reason)}" if reason else "", "dim")
-
-
 def _header(out: Text, report: Mapping[str, Any]) -> None:
     target = report.get("target") or {}
     name, adapter, url = (clean(target.get(k, "?")) for k in ("name", "adapter", "url"))
-    _line(out, (f"erpsync drift for target {name} (adapter {adapter}, {url})", "bold"))
-    _line(out, (f"Checked {when(report.get('created_at'))}; last apply: {last_apply(report)}", ""))
+    line(out, (f"erpsync drift for target {name} (adapter {adapter}, {url})", "bold"))
+    line(out, (f"Checked {when(report.get('created_at'))}; last apply: {last_apply(report)}", ""))
     out.append("\n")
     summary = report.get("summary") or {}
     counts = [counted(summary, key) for key, *_ in COUNTS]
-    _line(out, (OBJECT + " · ".join(counts), "bold"))
+    line(out, (OBJECT + " · ".join(counts), "bold"))
     extras = [
         f"{int(summary.get('out_of_band', 0)):,} out of band",
         f"{int(summary.get('unmanaged', 0)):,} unmanaged",
         f"{int(summary.get('accepted', 0)):,} accepted",
         f"coverage: {coverage(report)}",
     ]
-    _line(out, (OBJECT + " · ".join(extras), ""))
+    line(out, (OBJECT + " · ".join(extras), ""))
     out.append("\n")
 
 
@@ -208,31 +198,31 @@ def _stamp(item: Mapping[str, Any]) -> tuple[str, str]:
 def _changed(out: Text, items: Sequence[Mapping[str, Any]]) -> None:
     if not items:
         return
-    _line(out, ("Changed in the ERP (policy -> ERP):", "bold"))
+    line(out, ("Changed in the ERP (policy -> ERP):", "bold"))
     for item in items:
-        _line(out, (OBJECT, ""), (f"~ {label(item)}", "yellow"), _stamp(item))
+        line(out, (OBJECT, ""), (f"~ {label(item)}", "yellow"), _stamp(item))
         for change in item.get("fields") or []:
-            _line(out, (DETAIL, ""), (f"~ {field_change(change)}", "yellow"))
+            line(out, (DETAIL, ""), (f"~ {field_change(change)}", "yellow"))
     out.append("\n")
 
 
 def _missing(out: Text, items: Sequence[Mapping[str, Any]]) -> None:
     if not items:
         return
-    _line(out, ("Missing from the ERP (declared, absent):", "bold"))
+    line(out, ("Missing from the ERP (declared, absent):", "bold"))
     for item in items:
-        _line(out, (OBJECT, ""), (f"+ {label(item)}", "green"), _comment(item.get("reason")))
+        line(out, (OBJECT, ""), (f"+ {label(item)}", "green"), comment(item.get("reason")))
     out.append("\n")
 
 
 def _extra(out: Text, items: Sequence[Mapping[str, Any]]) -> None:
     if not items:
         return
-    _line(out, ("Extra in the ERP (not declared; apply would remove):", "bold"))
+    line(out, ("Extra in the ERP (not declared; apply would remove):", "bold"))
     for item in items:
         what = f"- {label(item)}: apply would {clean(item.get('apply_action'))}"
         stamp = _stamp(item) if item.get("kind") in ("department", "role", "user") else ("", "")
-        _line(out, (OBJECT, ""), (what, "red"), stamp, _comment(item.get("reason")))
+        line(out, (OBJECT, ""), (what, "red"), stamp, comment(item.get("reason")))
     out.append("\n")
 
 
@@ -241,13 +231,13 @@ def _sod(out: Text, items: Sequence[Mapping[str, Any]]) -> None:
         return
     counting = [i for i in items if i.get("counts_as_drift")]
     others = [i for i in items if not i.get("counts_as_drift")]
-    _line(out, ("Separation-of-duties violations in the live state:", "bold"))
+    line(out, ("Separation-of-duties violations in the live state:", "bold"))
     for item in counting:
-        _line(out, (OBJECT, ""), (f"! {_violation(item)}", "bold red"))
+        line(out, (OBJECT, ""), (f"! {_violation(item)}", "bold red"))
     if others:
-        _line(out, (f"{OBJECT}Also found, not counted as drift:", ""))
+        line(out, (f"{OBJECT}Also found, not counted as drift:", ""))
         for item in others:
-            _line(out, (f"{OBJECT}  · {_violation(item)}", ""), _comment(item.get("note")))
+            line(out, (f"{OBJECT}  · {_violation(item)}", ""), comment(item.get("note")))
     out.append("\n")
 
 
@@ -259,45 +249,45 @@ def _violation(item: Mapping[str, Any]) -> str:
 def _expired(out: Text, items: Sequence[Mapping[str, Any]]) -> None:
     if not items:
         return
-    _line(out, ("Expired in the policy but still active in the ERP:", "bold"))
+    line(out, ("Expired in the policy but still active in the ERP:", "bold"))
     for item in items:
         name = item.get("name")
         who = f"{clean(item.get('login'))} ({clean(name)})" if name else clean(item.get("login"))
         roles = ", ".join(clean(r) for r in item.get("roles") or []) or "no roles"
         text = f"x user {who}: expired {clean(item.get('expires'))}, still holds {roles}"
-        _line(out, (OBJECT, ""), (text, "red"))
+        line(out, (OBJECT, ""), (text, "red"))
     out.append("\n")
 
 
 def _unmanaged(out: Text, items: Sequence[Mapping[str, Any]]) -> None:
     if not items:
         return
-    _line(out, ("Unmanaged (erpsync leaves these alone):", "bold"))
+    line(out, ("Unmanaged (erpsync leaves these alone):", "bold"))
     for item in items[:UNMANAGED_SHOWN]:
         text = f"{OBJECT}{clean(item.get('kind'))} {clean(item.get('key'))}"
-        _line(out, (text, ""), _comment(item.get("reason")))
+        line(out, (text, ""), comment(item.get("reason")))
     if len(items) > UNMANAGED_SHOWN:
-        _line(out, (f"{OBJECT}… and {len(items) - UNMANAGED_SHOWN:,} more", "dim"))
+        line(out, (f"{OBJECT}… and {len(items) - UNMANAGED_SHOWN:,} more", "dim"))
     out.append("\n")
 
 
 def _accepted(out: Text, items: Sequence[Mapping[str, Any]], source: object) -> None:
     if not items:
         return
-    _line(out, (f"Accepted drift (listed in {clean(source or '.erpsyncignore')}):", "bold"))
+    line(out, (f"Accepted drift (listed in {clean(source or '.erpsyncignore')}):", "bold"))
     for item in items:
         text = f"{OBJECT}{category(item)}: {clean(item.get('kind'))} "
         text += clean(item.get("key"))
         why = f"line {clean(item.get('line'))} `{clean(item.get('entry'))}`"
         reason = item.get("reason")
-        _line(out, (text, ""), _comment(f"{why}: {clean(reason)}" if reason else why))
+        line(out, (text, ""), comment(f"{why}: {clean(reason)}" if reason else why))
     out.append("\n")
 
 
 def _listing(out: Text, title: str, items: Sequence[object]) -> None:
     if not items:
         return
-    _line(out, (title, "bold yellow"))
+    line(out, (title, "bold yellow"))
     for item in items:
-        _line(out, (f"{OBJECT}! {clean(item)}", "yellow"))
+        line(out, (f"{OBJECT}! {clean(item)}", "yellow"))
     out.append("\n")

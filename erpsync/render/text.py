@@ -17,7 +17,7 @@ from typing import Any
 
 from rich.text import Text
 
-from erpsync.render import ACTIONS, clean, show, split_key, summary_sentence
+from erpsync.render import ACTIONS, clean, comment, line, show, split_key, summary_sentence
 
 MARKERS = {
     "create": "+",
@@ -73,21 +73,10 @@ def text_view(plan: Mapping[str, Any]) -> Text:
     return out
 
 
-def _line(out: Text, *parts: tuple[str, str]) -> None:
-    """Append one line made of ``(text, style)`` parts."""
-    for text, style in parts:
-        out.append(text, style=style)
-    out.append("\n")
-
-
-def _comment(reason: object) -> tuple[str, str]:
-    return (f"  # {clean(reason)}" if reason else "", "dim")
-
-
 def _header(out: Text, plan: Mapping[str, Any]) -> None:
     target = plan.get("target") or {}
     name, adapter, url = (clean(target.get(k, "?")) for k in ("name", "adapter", "url"))
-    _line(out, (f"erpsync plan for target {name} (adapter {adapter}, {url})", "bold"))
+    line(out, (f"erpsync plan for target {name} (adapter {adapter}, {url})", "bold"))
     out.append("\n")
 
 
@@ -97,9 +86,9 @@ def _legend(out: Text, changes: Iterable[Mapping[str, Any]]) -> None:
     for action in ACTIONS:
         if action in used:
             by_marker.setdefault(MARKERS[action], []).append(action)
-    _line(out, ("Changes are marked with these symbols:", ""))
+    line(out, ("Changes are marked with these symbols:", ""))
     for marker, actions in by_marker.items():
-        _line(out, (OBJECT, ""), (marker, STYLES[actions[0]]), (f" {', '.join(actions)}", ""))
+        line(out, (OBJECT, ""), (marker, STYLES[actions[0]]), (f" {', '.join(actions)}", ""))
     out.append("\n")
 
 
@@ -125,7 +114,7 @@ def _sections(changes: Iterable[Mapping[str, Any]]) -> list[tuple[str, list[_Ent
 
 
 def _section(out: Text, title: str, entries: list[_Entry]) -> None:
-    _line(out, (title, "bold"))
+    line(out, (title, "bold"))
     for entry in entries:
         _entry(out, entry)
     out.append("\n")
@@ -133,28 +122,28 @@ def _section(out: Text, title: str, entries: list[_Entry]) -> None:
 
 def _entry(out: Text, entry: _Entry) -> None:
     if not entry.own:  # only its permissions or memberships change
-        _line(out, (f"{OBJECT}  {entry.kind} {entry.key}", ""))
+        line(out, (f"{OBJECT}  {entry.kind} {entry.key}", ""))
     for change in entry.own:
         action = str(change.get("action"))
         style = STYLES.get(action, "")
-        _line(
+        line(
             out,
             (OBJECT, ""),
             (f"{MARKERS.get(action, '?')} {entry.kind} {entry.key}", style),
-            _comment(change.get("reason")),
+            comment(change.get("reason")),
         )
         _attributes(out, action, change)
     for heading, items in entry.nested.items():
-        _line(out, (f"{DETAIL}{heading}:", ""))
+        line(out, (f"{DETAIL}{heading}:", ""))
         for change in items:
             action = str(change.get("action"))
             _, item = split_key(clean(change.get("key")))
             marker = MARKERS.get(action, "?")
-            _line(
+            line(
                 out,
                 (ITEM, ""),
                 (f"{marker} {item}", STYLES.get(action, "")),
-                _comment(change.get("reason")),
+                comment(change.get("reason")),
             )
 
 
@@ -165,33 +154,33 @@ def _attributes(out: Text, action: str, change: Mapping[str, Any]) -> None:
     if action == "update":
         for name in dict.fromkeys([*before, *after]):
             old, new = show(before.get(name)), show(after.get(name))
-            _line(out, (DETAIL, ""), (f"~ {clean(name)}: {old} -> {new}", style))
+            line(out, (DETAIL, ""), (f"~ {clean(name)}: {old} -> {new}", style))
         return
     values, marker = (after, "+") if action == "create" else (before, "-")
     for name, value in values.items():
         if value is not None:
-            _line(out, (DETAIL, ""), (f"{marker} {clean(name)}: {show(value)}", style))
+            line(out, (DETAIL, ""), (f"{marker} {clean(name)}: {show(value)}", style))
 
 
 def _unmanaged(out: Text, unmanaged: list[Mapping[str, Any]]) -> None:
     if not unmanaged:
         return
-    _line(out, ("Unmanaged (erpsync leaves these alone):", "bold"))
+    line(out, ("Unmanaged (erpsync leaves these alone):", "bold"))
     for item in unmanaged[:UNMANAGED_SHOWN]:
-        _line(
+        line(
             out,
             (f"{OBJECT}{clean(item.get('kind'))} {clean(item.get('key'))}", ""),
-            _comment(item.get("reason")),
+            comment(item.get("reason")),
         )
     if len(unmanaged) > UNMANAGED_SHOWN:
-        _line(out, (f"{OBJECT}… and {len(unmanaged) - UNMANAGED_SHOWN} more", "dim"))
+        line(out, (f"{OBJECT}… and {len(unmanaged) - UNMANAGED_SHOWN} more", "dim"))
     out.append("\n")
 
 
 def _listing(out: Text, title: str, bullet: str, items: list[str], style: str) -> None:
     if not items:
         return
-    _line(out, (title, f"bold {style}".strip()))
+    line(out, (title, f"bold {style}".strip()))
     for item in items:
-        _line(out, (f"{OBJECT}{bullet} {clean(item)}", style))
+        line(out, (f"{OBJECT}{bullet} {clean(item)}", style))
     out.append("\n")
