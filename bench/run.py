@@ -299,9 +299,54 @@ def apply_row(size: int, database: str, runs: list[tuple[float, float, int]]) ->
     )
 
 
+def bench_adoption(sizes: list[int]) -> str:
+    """import and drift of the drifted ERP, next to plan on the same ERP (same run)."""
+    rows = []
+    for size in sizes:
+        directory = ensure_org(size)
+        config = ensure_erp(size, directory)
+        repeat = 3
+        base = ["--config", str(config)]
+        imported = directory.parent / "imported"
+        commands = {
+            "plan": [*base, "plan", "--format", "json", "--out", str(directory.parent / "p.json")],
+            "import": [*base, "import", "--out", str(imported), "--force"],
+            "drift": [
+                *base,
+                "drift",
+                "--format",
+                "json",
+                "--out",
+                str(directory.parent / "d.json"),
+            ],
+        }
+        wall: dict[str, float] = {}
+        for name, args in commands.items():
+            runs = [run_cli(args) for _ in range(repeat)]
+            codes = {code for _, _, code in runs}
+            if not codes <= {0, 2}:  # drift exits 2 when there is drift
+                raise SystemExit(f"{name} of the {size}-user organisation exited {codes}")
+            wall[name] = statistics.median(r[0] for r in runs)
+        plan = wall["plan"]
+        rows.append(
+            f"| {size:,} | {plan:.2f} | {wall['import']:.2f} ({wall['import'] / plan:.2f}x) "
+            f"| {wall['drift']:.2f} ({wall['drift'] / plan:.2f}x) |"
+        )
+    header = (
+        "| users | `erpsync plan`, s | `erpsync import`, s (x plan) | `erpsync drift`, s (x plan) |"
+        "\n|---:|---:|---:|---:|"
+    )
+    return header + "\n" + "\n".join(rows)
+
+
 APPLY_OPTIONS = ApplyOptions(lock_timeout=10.0, allow_mass_removal=True, actor="bench")
 
-BENCHMARKS = {"validate": bench_validate, "plan": bench_plan, "apply": bench_apply}
+BENCHMARKS = {
+    "validate": bench_validate,
+    "plan": bench_plan,
+    "apply": bench_apply,
+    "adoption": bench_adoption,
+}
 
 
 def main() -> None:
