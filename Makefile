@@ -99,7 +99,8 @@ schemas: $(RUN_STAMP)
 	$(BIN)/python -m erpsync.schema_export schemas/
 
 bench: $(DEV_STAMP)
-	@trap '$(TESTDB) stop' EXIT; $(TESTDB) start && eval "$$($(TESTDB) env)" && $(BIN)/python bench/run.py $(BENCH_ARGS)
+	@export ERPSYNC_TESTDB_SERVERS=$${ERPSYNC_TESTDB_SERVERS:-pg}; \
+	trap '$(TESTDB) stop' EXIT; $(TESTDB) start && eval "$$($(TESTDB) env)" && $(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
 	$(TESTDB) stop

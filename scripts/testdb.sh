@@ -5,13 +5,19 @@
 #   scripts/testdb.sh stop    stop them and delete their data; a no-op when nothing is running
 #   scripts/testdb.sh env     print `export ...` lines for the tests; use: eval "$(scripts/testdb.sh env)"
 #
-# Servers listen on 127.0.0.1 only, with trust auth and durability switched off: they hold
-# nothing but test data and must never be used for anything else.
+# Servers: PostgreSQL (pg) and MariaDB (mariadb, for the MySQL-family adapters such as RuoYi).
+# They listen on 127.0.0.1 only, with trust auth (PostgreSQL) or a fixed test password (MariaDB)
+# and durability switched off: they hold nothing but test data and must never be used for
+# anything else. As root, a missing server is installed from the distribution's packages.
 #
 # Settings (environment):
 #   ERPSYNC_TEST_PG_PORT      TCP port of the PostgreSQL server (default 54329)
+#   ERPSYNC_TEST_MYSQL_PORT   TCP port of the MariaDB server (default 33069)
+#   ERPSYNC_TESTDB_SERVERS    servers that `start` and `env` handle (default: "pg mariadb");
+#                             `stop` always stops all of them
 #   ERPSYNC_TESTDB_OSUSER     OS account that runs the servers when this script runs as root
-#                             (default: `postgres` if it exists, else a system user `erpsync-test`)
+#                             (default: for PostgreSQL `postgres` if it exists, else a system user
+#                             `erpsync-test`; for MariaDB `mysql`, created if absent)
 #   ERPSYNC_TESTDB_TIMEOUT    seconds to wait for a server to accept connections (default 60)
 #
 # Layout. PostgreSQL refuses to run as root, so as root the server runs under an unprivileged
@@ -23,11 +29,13 @@
 #   <runtime>/sock      its unix socket directory (a short path: sockets are limited to ~100 bytes)
 #   <runtime>/server.log
 #
-# and <repo>/.testdb/pg is a symlink to <runtime>, which is how `stop` finds it again. The
-# runtime directory's name carries a hash of the repository path, so each checkout has its own
-# and a server orphaned by a deleted .testdb/ is still found and stopped by the next run.
-# Checkouts and concurrent runs share the default port, though: run one at a time, or give each
-# its own ERPSYNC_TEST_PG_PORT (the same value for `start`, `env` and `stop`).
+# and <repo>/.testdb/<port>/pg is a symlink to <runtime>, which is how `stop` finds it again. The
+# runtime directory's name carries a hash of the repository path and the port, so each checkout
+# has its own and a server orphaned by a deleted .testdb/ is still found and stopped by the next
+# run. Checkouts and concurrent runs share the default port, though: run one at a time, or give
+# each its own ERPSYNC_TEST_PG_PORT (the same value for `start`, `env` and `stop`).
+# MariaDB is laid out the same way (<runtime>/data, <runtime>/mysqld.sock, <runtime>/server.log,
+# <repo>/.testdb/<its port>/mariadb), keyed by ERPSYNC_TEST_MYSQL_PORT.
 # The same layout is used when not root, so there is one code path to test.
 set -euo pipefail
 
@@ -39,10 +47,25 @@ REPO_HASH=$(printf '%s:%s' "$REPO" "$INSTANCE" | sha256sum | cut -c1-12)
 TIMEOUT=${ERPSYNC_TESTDB_TIMEOUT:-60}
 
 # Servers that `start`, `stop` and `env` handle, in start order. Each NAME here has three
-# functions below: NAME_start, NAME_stop and NAME_env. To add one (e.g. MariaDB for the MySQL
+# functions below: NAME_start, NAME_stop and NAME_env. To add one (as MariaDB was, for the MySQL
 # adapters), write those three functions in a section of their own and add NAME to this list;
 # the generic helpers (log, die, server_user, as_owner_of, new_runtime_dir, ...) are shared.
-SERVERS=(pg)
+SERVERS=(pg mariadb)
+# The subset that `start` and `env` handle (ERPSYNC_TESTDB_SERVERS), in the order of SERVERS.
+SELECTED=()
+select_servers() {
+	local want=" ${ERPSYNC_TESTDB_SERVERS:-${SERVERS[*]}} " name known known_name
+	for name in ${ERPSYNC_TESTDB_SERVERS:-}; do
+		known=0
+		for known_name in "${SERVERS[@]}"; do
+			[ "$name" != "$known_name" ] || known=1
+		done
+		[ "$known" -eq 1 ] || die "ERPSYNC_TESTDB_SERVERS: unknown server $name (known: ${SERVERS[*]})"
+	done
+	for name in "${SERVERS[@]}"; do
+		case $want in *" $name "*) SELECTED+=("$name") ;; esac
+	done
+}
 
 # --------------------------------------------------------------------------------------------
 # Generic helpers
@@ -319,6 +342,272 @@ pg_env() {
 }
 
 # --------------------------------------------------------------------------------------------
+# MariaDB (the MySQL-family adapters, e.g. RuoYi)
+# --------------------------------------------------------------------------------------------
+#
+# A mariadbd of its own (--no-defaults: no /etc/mysql config, never the distribution's service),
+# run as the `mysql` OS account when root. root@localhost has an empty password and is reached
+# over the unix socket only (mariadb-install-db's root accounts for TCP are dropped); the tests
+# connect over TCP as MY_USER, who may do anything (tests create a database each).
+
+MY_PORT=${ERPSYNC_TEST_MYSQL_PORT:-33069}
+MY_HOST=127.0.0.1
+MY_DATABASE=erpsync_test
+MY_USER=erpsync
+MY_PASSWORD=erpsync-test
+# Keyed like PostgreSQL's but by MariaDB's own port: .testdb/<port>/mariadb and the hash in the
+# runtime directory's name. my_start and my_stop shadow STATE_DIR and REPO_HASH with these
+# (bash's `local` is dynamically scoped, so the generic helpers they call see them).
+MY_STATE_DIR=$REPO/.testdb/$MY_PORT
+MY_REPO_HASH=$(printf '%s:%s' "$REPO" "$MY_PORT" | sha256sum | cut -c1-12)
+MY_SERVERD=
+MY_INSTALL_DB=
+MY_ADMIN=
+MY_CLIENT=
+
+# Print the path of the first of the named programs found on PATH or in the usual bin and sbin
+# directories (mariadbd lives in /usr/sbin, which is not on every PATH); 1 if none is.
+my_lookup() {
+	local name dir
+	for name in "$@"; do
+		if command -v "$name" 2>/dev/null; then
+			return
+		fi
+		for dir in /usr/sbin /usr/local/sbin /usr/bin /usr/local/bin; do
+			if [ -x "$dir/$name" ]; then
+				printf '%s\n' "$dir/$name"
+				return
+			fi
+		done
+	done
+	return 1
+}
+
+# Find the server, mariadb-install-db, mariadb-admin and the client; as root on Debian/Ubuntu
+# with no server, install the distribution's mariadb-server package.
+# With --no-install, return 1 instead of installing.
+my_find_bins() {
+	if [ -n "$MY_SERVERD" ]; then
+		return
+	fi
+	if ! my_lookup mariadbd mysqld >/dev/null; then
+		if [ "${1:-}" = --no-install ]; then
+			return 1
+		fi
+		if is_root && command -v apt-get >/dev/null 2>&1; then
+			my_install
+		fi
+	fi
+	MY_SERVERD=$(my_lookup mariadbd mysqld) ||
+		die "MariaDB server (mariadbd) not found on PATH or in /usr/sbin; install MariaDB (Debian: mariadb-server)"
+	MY_INSTALL_DB=$(my_lookup mariadb-install-db mysql_install_db) || die "mariadb-install-db not found"
+	MY_ADMIN=$(my_lookup mariadb-admin mysqladmin) || die "mariadb-admin not found"
+	MY_CLIENT=$(my_lookup mariadb mysql) || die "the mariadb client not found"
+}
+
+# apt-get install mariadb-server without leaving the distribution's own service running: a
+# policy-rc.d that forbids starting services is put in place for the install when none is there
+# (container images usually have one already), and a service that starts anyway is stopped.
+# Serialised by a lock so that concurrent runs on one machine don't race over apt and policy-rc.d.
+my_install() {
+	local lock_dir=/run/lock
+	[ -d "$lock_dir" ] || lock_dir=/tmp
+	log "MariaDB server binaries not found; installing the distribution's mariadb-server package"
+	(
+		flock -w 900 9 || exit 1
+		if my_lookup mariadbd mysqld >/dev/null; then
+			exit 0 # installed by a concurrent run while we waited
+		fi
+		policy=/usr/sbin/policy-rc.d
+		if [ ! -e "$policy" ]; then
+			trap 'rm -f -- "$policy"' EXIT
+			printf '#!/bin/sh\n# scripts/testdb.sh (erpsync): start no service during its apt-get install\nexit 101\n' >"$policy" || exit 1
+			chmod 0755 "$policy" || exit 1
+		fi
+		export DEBIAN_FRONTEND=noninteractive
+		apt-get -q -o DPkg::Lock::Timeout=600 update >&2 || exit 1
+		apt-get -y -q -o DPkg::Lock::Timeout=600 -o Dpkg::Options::=--force-confdef \
+			-o Dpkg::Options::=--force-confold install --no-install-recommends mariadb-server >&2 || exit 1
+	) 9>"$lock_dir/erpsync-testdb-apt.lock" || die "installing mariadb-server with apt-get failed (see above)"
+	my_stop_distribution_service
+}
+
+# Stop the distribution's MariaDB service (datadir /var/lib/mysql) if the install started it.
+my_stop_distribution_service() {
+	local pid
+	pid=$(cat /run/mysqld/mysqld.pid 2>/dev/null) || pid=
+	if [ -d /run/systemd/system ] && systemctl is-active --quiet mariadb 2>/dev/null; then
+		log "stopping the distribution's MariaDB service that the package install started"
+		systemctl stop mariadb >&2 || true
+	elif [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+		log "stopping the distribution's MariaDB service that the package install started"
+		service mariadb stop >&2 || kill "$pid" 2>/dev/null || true
+	fi
+}
+
+# The account that runs mariadbd (sets SERVER_USER, which the caller has made local): the caller
+# itself, or as root ERPSYNC_TESTDB_OSUSER, else `mysql` (a system user, created if absent).
+my_server_user() {
+	if ! is_root || [ -n "${ERPSYNC_TESTDB_OSUSER:-}" ]; then
+		server_user
+		return
+	fi
+	SERVER_USER=mysql
+	if ! id -u "$SERVER_USER" >/dev/null 2>&1; then
+		log "creating system user $SERVER_USER to run the MariaDB test server"
+		useradd --system --user-group --no-create-home --home-dir /nonexistent \
+			--shell /usr/sbin/nologin "$SERVER_USER"
+	fi
+}
+
+# Process ids of the live mariadbd (or mysqld) serving runtime directory $1, found by their
+# --datadir argument: no pid file needed, so a server whose files were deleted is found too.
+my_server_pids() {
+	local want="--datadir=$1/data" proc comm state
+	for proc in /proc/[0-9]*; do
+		comm=
+		read -r comm 2>/dev/null <"$proc/comm" || continue
+		case $comm in
+		mariadbd | mysqld) ;;
+		*) continue ;;
+		esac
+		state=$(sed 's/.*) //' "$proc/stat" 2>/dev/null | cut -c1) || continue
+		[ "$state" != Z ] || continue
+		if tr '\0' '\n' 2>/dev/null <"$proc/cmdline" | grep -Fxq -- "$want"; then
+			printf '%s\n' "${proc#/proc/}"
+		fi
+	done
+}
+
+# Wait up to $2 seconds for the server of runtime directory $1 to exit.
+my_wait_gone() {
+	local dir=$1 deadline=$((SECONDS + $2))
+	while [ -n "$(my_server_pids "$dir")" ]; do
+		[ "$SECONDS" -lt "$deadline" ] || return 1
+		sleep 0.2
+	done
+}
+
+# mariadb-admin as root@localhost over the unix socket of runtime directory $1.
+my_admin() {
+	local dir=$1
+	shift
+	"$MY_ADMIN" --no-defaults --socket="$dir/mysqld.sock" --user=root --connect-timeout=2 "$@"
+}
+
+# Stop the server of runtime directory $1, if one is running: a clean shutdown through
+# mariadb-admin, else SIGTERM (which also shuts down cleanly), else SIGKILL.
+my_stop_server() {
+	local dir=$1 pids
+	mapfile -t pids < <(my_server_pids "$dir")
+	[ "${#pids[@]}" -gt 0 ] || return 0
+	log "stopping MariaDB in $dir"
+	if [ -S "$dir/mysqld.sock" ] && my_find_bins --no-install &&
+		timeout "$TIMEOUT" "$MY_ADMIN" --no-defaults --socket="$dir/mysqld.sock" --user=root \
+			--connect-timeout=5 --shutdown-timeout="$TIMEOUT" shutdown >/dev/null 2>&1 &&
+		my_wait_gone "$dir" "$TIMEOUT"; then
+		return
+	fi
+	log "MariaDB in $dir: no clean shutdown through its socket; sending SIGTERM to ${pids[*]}"
+	kill -TERM "${pids[@]}" 2>/dev/null || true
+	my_wait_gone "$dir" "$TIMEOUT" && return
+	log "MariaDB in $dir still running: sending SIGKILL to ${pids[*]}"
+	kill -KILL "${pids[@]}" 2>/dev/null || true
+	my_wait_gone "$dir" 10 || die "could not stop MariaDB in $dir (pids ${pids[*]})"
+}
+
+mariadb_stop() {
+	local STATE_DIR=$MY_STATE_DIR REPO_HASH=$MY_REPO_HASH dir dirs
+	mapfile -t dirs < <(runtime_dir_candidates mariadb)
+	for dir in "${dirs[@]}"; do
+		my_stop_server "$dir"
+	done
+	forget_runtime_dirs mariadb
+}
+
+# Does anything accept TCP connections on $MY_HOST:$MY_PORT?
+my_port_in_use() {
+	# shellcheck disable=SC2016 # expanded by the inner bash
+	timeout 5 bash -c 'exec 3<>"/dev/tcp/$0/$1"' "$MY_HOST" "$MY_PORT" 2>/dev/null
+}
+
+mariadb_start() {
+	local STATE_DIR=$MY_STATE_DIR REPO_HASH=$MY_REPO_HASH SERVER_USER='' dir data owner started rc
+	my_find_bins
+	my_server_user
+	# A server left by an earlier (possibly killed) run: stop it and start from scratch.
+	mariadb_stop
+	if my_port_in_use; then
+		die "something else already listens on $MY_HOST:$MY_PORT; stop it or set ERPSYNC_TEST_MYSQL_PORT"
+	fi
+
+	new_runtime_dir mariadb
+	dir=$RUNTIME_DIR
+	data=$dir/data
+	log "initialising MariaDB ($MY_SERVERD) in $dir as OS user $SERVER_USER"
+	# (Run as the server account already, so no --user: with it, it tries to chown a PAM helper.)
+	if ! as_owner_of "$dir" "$MY_INSTALL_DB" --no-defaults --datadir="$data" \
+		--auth-root-authentication-method=normal --skip-test-db --skip-name-resolve \
+		>"$dir/install-db.log" 2>&1; then
+		cat "$dir/install-db.log" >&2
+		die "mariadb-install-db failed (see above)"
+	fi
+
+	log "starting MariaDB on $MY_HOST:$MY_PORT"
+	# In the background, detached (a session of its own, so no terminal signal reaches it);
+	# it logs to stderr, i.e. to server.log.
+	owner=$(stat -c %U "$dir")
+	set -- "$MY_SERVERD" --no-defaults \
+		--datadir="$data" --socket="$dir/mysqld.sock" --pid-file="$dir/mariadbd.pid" \
+		--tmpdir="$dir" --port="$MY_PORT" --bind-address="$MY_HOST" --skip-name-resolve \
+		--character-set-server=utf8mb4 --collation-server=utf8mb4_general_ci \
+		--skip-log-bin --innodb-flush-log-at-trx-commit=0 --innodb-doublewrite=0 \
+		--skip-symbolic-links
+	# Raise the soft limit of open files to the hard one first (runuser's PAM session resets it,
+	# often to 1024, which would shrink mariadbd's table cache).
+	# shellcheck disable=SC2016 # expanded by that sh
+	set -- sh -c 'ulimit -n "$(ulimit -Hn)" 2>/dev/null || true; exec "$@"' mariadbd "$@"
+	if is_root && [ "$owner" != root ]; then
+		set -- runuser -u "$owner" -- "$@"
+	fi
+	(cd / && exec setsid "$@" </dev/null >>"$dir/server.log" 2>&1 &)
+
+	started=$SECONDS
+	until my_admin "$dir" ping >/dev/null 2>&1; do
+		# (Until the launcher has exec'd mariadbd there is no process to find: allow it 3s.)
+		if [ $((SECONDS - started)) -ge 3 ] && [ -z "$(my_server_pids "$dir")" ]; then
+			tail -n 30 "$dir/server.log" >&2 || true
+			die "MariaDB exited during start-up (end of its log above; full log: $dir/server.log)"
+		fi
+		if [ $((SECONDS - started)) -ge "$TIMEOUT" ]; then
+			tail -n 30 "$dir/server.log" >&2 || true
+			die "MariaDB on $MY_HOST:$MY_PORT did not accept connections within ${TIMEOUT}s (full log: $dir/server.log)"
+		fi
+		sleep 0.2
+	done
+
+	rc=0
+	"$MY_CLIENT" --no-defaults --socket="$dir/mysqld.sock" --user=root --batch <<-EOF || rc=$?
+		DROP USER IF EXISTS 'root'@'127.0.0.1', 'root'@'::1', 'root'@'$(uname -n)';
+		CREATE DATABASE \`$MY_DATABASE\` CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci;
+		CREATE USER '$MY_USER'@'$MY_HOST' IDENTIFIED BY '$MY_PASSWORD';
+		GRANT ALL PRIVILEGES ON *.* TO '$MY_USER'@'$MY_HOST';
+	EOF
+	[ "$rc" -eq 0 ] || die "could not create database $MY_DATABASE and user $MY_USER in MariaDB"
+	# What the tests do: log in as the test user over TCP.
+	"$MY_CLIENT" --no-defaults --host="$MY_HOST" --port="$MY_PORT" --user="$MY_USER" \
+		--password="$MY_PASSWORD" --database="$MY_DATABASE" --batch -e 'SELECT 1' >/dev/null ||
+		die "MariaDB is up but $MY_USER cannot log in over $MY_HOST:$MY_PORT"
+	log "MariaDB ready: database $MY_DATABASE on $MY_HOST:$MY_PORT (user $MY_USER)"
+}
+
+mariadb_env() {
+	# Quoted: the URL has a `?`, a glob character to a shell that evaluates the line unquoted.
+	printf "export ERPSYNC_TEST_MYSQL_URL='mysql+pymysql://%s:%s@%s:%s/%s?charset=utf8mb4'\n" \
+		"$MY_USER" "$MY_PASSWORD" "$MY_HOST" "$MY_PORT" "$MY_DATABASE"
+}
+
+# --------------------------------------------------------------------------------------------
 # (Further servers go here, one section each: NAME_start, NAME_stop, NAME_env.)
 # --------------------------------------------------------------------------------------------
 
@@ -335,7 +624,8 @@ main() {
 	local cmd=${1:-} server i
 	case $cmd in
 	start)
-		for server in "${SERVERS[@]}"; do
+		select_servers
+		for server in "${SELECTED[@]}"; do
 			"${server}_start"
 		done
 		;;
@@ -348,7 +638,8 @@ main() {
 		return "$rc"
 		;;
 	env)
-		for server in "${SERVERS[@]}"; do
+		select_servers
+		for server in "${SELECTED[@]}"; do
 			"${server}_env"
 		done
 		;;
