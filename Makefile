@@ -66,6 +66,7 @@ test: $(DEV_STAMP)
 	@trap '$(TESTDB) stop' EXIT; trap 'exit 130' INT TERM; \
 	$(TESTDB) start || exit $$?; \
 	eval "$$($(TESTDB) env)"; \
+	export ERPSYNC_ACTIONLINT="$(CURDIR)/scripts/actionlint.sh"; \
 	failed=0; \
 	step() { \
 		echo "==> $$*"; \

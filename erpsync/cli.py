@@ -454,6 +454,10 @@ def _relative(path: Path) -> Path:
         return path
 
 
+# Commands defined in their own modules register themselves on `cli` when imported.
+from erpsync import cli_ci  # noqa: E402, F401
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``erpsync`` command; returns the exit code."""
     options = Options()

@@ -1,0 +1,153 @@
+"""Command-line wiring of the repository scaffolding and the CI steps: ``erpsync init``,
+``erpsync codeowners`` and the ``erpsync ci …`` steps the generated workflows run.
+
+Kept apart from :mod:`erpsync.cli` (which imports this module to register them) so each
+file stays readable; the same rule applies: arguments in, one call, an exit code out.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from erpsync.ci.sticky_comment import BOT_LOGIN
+from erpsync.cli import Options, _relative, cli, pass_options
+
+FILE = click.Path(dir_okay=False, path_type=Path)
+
+
+@cli.command("init")
+@click.argument(
+    "directory", required=False, default=".", type=click.Path(file_okay=False, path_type=Path)
+)
+@click.option("--force", is_flag=True, help="Overwrite files that differ from erpsync's templates.")
+@pass_options
+def init(options: Options, directory: Path, force: bool) -> None:
+    """Scaffold a policy repository: erpsync.yaml, policies/, CI workflows, pre-commit."""
+    from erpsync.commands import init_cmd
+
+    raise SystemExit(init_cmd.run(directory, force, options.console()))
+
+
+@cli.command()
+@click.option(
+    "--out",
+    type=FILE,
+    help="CODEOWNERS to write (default: the one GitHub reads, else .github/CODEOWNERS).",
+)
+@click.option("--check", is_flag=True, help="Only check that it is up to date (exit 1 if not).")
+@pass_options
+def codeowners(options: Options, out: Path | None, check: bool) -> None:
+    """Write the CODEOWNERS section: each policy file goes to the owners of what it declares."""
+    from erpsync.commands import codeowners as codeowners_cmd
+
+    project = options.project()
+    raise SystemExit(
+        codeowners_cmd.run(project, _relative(project.policy_dir), out, check, options.console())
+    )
+
+
+@cli.group()
+def ci() -> None:
+    """Steps of the GitHub workflows that `erpsync init` writes."""
+
+
+@ci.command("guards")
+@click.argument("plan_file", type=FILE)
+@click.option("--report", type=FILE, help="Write the result as JSON, for `ci plan-comment`.")
+@click.option("--allow-mass-removal", is_flag=True, help="Do not check settings.max_removals.")
+@pass_options
+def ci_guards(
+    options: Options, plan_file: Path, report: Path | None, allow_mass_removal: bool
+) -> None:
+    """Check a saved plan against apply's guards (reads the live ERP)."""
+    from erpsync.commands import ci_cmd
+
+    project = options.project()
+    target = project.target(options.target, options.db)
+    raise SystemExit(
+        ci_cmd.guards(project, target, plan_file, report, allow_mass_removal, options.console())
+    )
+
+
+@ci.command("plan-comment")
+@click.option("--plan", "plan_file", type=FILE, default=Path("plan.json"), show_default=True)
+@click.option("--guards", "guards_report", type=FILE, help="The report of `ci guards --report`.")
+@click.option("--pr", "pull", type=int, help="Pull request number (default: the event's).")
+@click.option("--out", type=FILE, help="Also write the comment to FILE.")
+@click.option("--dry-run", is_flag=True, help="Do not contact GitHub.")
+@click.option("--bot", default=BOT_LOGIN, show_default=True, help="Login of the workflow's token.")
+@pass_options
+def ci_plan_comment(
+    options: Options,
+    plan_file: Path,
+    guards_report: Path | None,
+    pull: int | None,
+    out: Path | None,
+    dry_run: bool,
+    bot: str,
+) -> None:
+    """Post or update the pull request's plan comment and its labels."""
+    from erpsync.commands import ci_cmd
+
+    project = options.project()
+    raise SystemExit(
+        ci_cmd.plan_comment(
+            project,
+            _relative(project.policy_dir),
+            plan_file,
+            guards_report,
+            pull,
+            out,
+            dry_run,
+            options.console(),
+            bot,
+        )
+    )
+
+
+@ci.command("reviewed-plan")
+@click.option("--sha", help="The pushed commit (default: GITHUB_SHA).")
+@click.option("--bot", default=BOT_LOGIN, show_default=True, help="Login of the workflow's token.")
+@pass_options
+def ci_reviewed_plan(options: Options, sha: str | None, bot: str) -> None:
+    """Find the plan reviewed on the pull request merged as the pushed commit."""
+    from erpsync.commands import ci_cmd
+
+    raise SystemExit(ci_cmd.reviewed(sha, options.console(), bot))
+
+
+@ci.command("compare-plans")
+@click.argument("reviewed", type=FILE)
+@click.argument("new", type=FILE)
+@click.option("--expect-changeset", metavar="DIGEST", help="The reviewed change set's digest.")
+@pass_options
+def ci_compare_plans(
+    options: Options, reviewed: Path, new: Path, expect_changeset: str | None
+) -> None:
+    """Exit 1 unless NEW makes exactly the change set of REVIEWED."""
+    from erpsync.commands import ci_cmd
+
+    raise SystemExit(ci_cmd.compare_plans(reviewed, new, expect_changeset, options.console()))
+
+
+@ci.command("drift-issue")
+@click.argument("report", type=FILE)
+@click.option("--markdown", type=FILE, help="Also write the Markdown report.")
+@click.option("--html", type=FILE, help="Also write the HTML report.")
+@click.option("--dry-run", is_flag=True, help="Do not contact GitHub.")
+@click.option("--bot", default=BOT_LOGIN, show_default=True, help="Login of the workflow's token.")
+@pass_options
+def ci_drift_issue(
+    options: Options,
+    report: Path,
+    markdown: Path | None,
+    html: Path | None,
+    dry_run: bool,
+    bot: str,
+) -> None:
+    """Open, update or close the drift issue after `erpsync drift --format json`."""
+    from erpsync.commands import ci_cmd
+
+    raise SystemExit(ci_cmd.drift_issue(report, markdown, html, dry_run, options.console(), bot))

@@ -1,0 +1,337 @@
+"""``erpsync ci …``: the steps erpsync's GitHub workflows run (see ``erpsync init``).
+
+- ``ci guards PLAN``: check a saved plan against apply's guards, reading the live ERP.
+- ``ci plan-comment``: post or update the pull request's one plan comment and its labels.
+- ``ci reviewed-plan``: after a merge, find the plan reviewed on the merged pull request.
+- ``ci compare-plans REVIEWED NEW``: refuse when the change sets differ.
+- ``ci drift-issue REPORT``: open, update or close the one drift issue.
+
+Each ``run``-style function returns the exit code; expected failures raise
+:class:`~erpsync.errors.ErpsyncError` (exit 1). GitHub is reached with the token in
+``GITHUB_TOKEN``, which is never printed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from erpsync import diagnostics as diag
+from erpsync.ci import drift_issue as issue_logic
+from erpsync.ci import plan_compare
+from erpsync.ci import sticky_comment as comment_logic
+from erpsync.ci.github import GitHub, RunContext, write_outputs
+from erpsync.ci.reviewed import check_run, merged_pull, reviewed_plan
+from erpsync.commands.apply import read_plan_file
+from erpsync.config import Project, ResolvedTarget
+from erpsync.errors import GuardError, UsageError
+
+
+def _env(env: Mapping[str, str] | None) -> Mapping[str, str]:
+    return os.environ if env is None else env
+
+
+def _say(console: Console, text: str) -> None:
+    console.print(text, markup=False, highlight=False, soft_wrap=True)
+
+
+# -- ci guards -----------------------------------------------------------------------------
+
+
+def guards(
+    project: Project,
+    target: ResolvedTarget,
+    plan_file: Path,
+    report: Path | None,
+    allow_mass_removal: bool,
+    console: Console,
+) -> int:
+    """Check ``plan_file`` against the guards apply will check; 1 when one refuses it.
+
+    ``report`` receives ``{"passed": bool, "problems": [...], "live_changed": bool}``
+    for ``ci plan-comment``. Guards need the live state (how many users are managed),
+    so this reads the ERP, with the same read-only access as ``plan``.
+    """
+    from erpsync.adapters import connected
+    from erpsync.guards import check_mass_removal, check_protected
+    from erpsync.scope import Scope
+
+    plan = read_plan_file(plan_file)
+    if (plan.target.name, plan.target.adapter) != (target.name, target.adapter):
+        raise UsageError(
+            f"{plan_file} is a plan for target {plan.target.name} ({plan.target.adapter}), "
+            f"not {target.name} ({target.adapter})"
+        )
+    settings = project.config.settings
+    with connected(target) as adapter:
+        snapshot = adapter.read()
+        scope = Scope.from_settings(settings, adapter.builtin_users, adapter.builtin_roles)
+    problems: list[str] = []
+    try:
+        check_protected(plan.changes, scope)
+    except GuardError as exc:
+        problems.append(str(exc))
+    try:
+        check_mass_removal(plan, snapshot.state, settings, allow_mass_removal)
+    except GuardError as exc:
+        problems.append(str(exc))
+    live_changed = snapshot.state.digest() != plan.live_digest
+    if report is not None:
+        result = {"passed": not problems, "problems": problems, "live_changed": live_changed}
+        _write(report, json.dumps(result, ensure_ascii=False, indent=2) + "\n")
+    for problem in problems:
+        _say(console, f"::error title=erpsync guard::{_annotation(problem)}")
+    if live_changed:
+        _say(console, "note: the ERP changed since the plan was made; checked against it as now")
+    if problems:
+        _say(console, f"erpsync: {len(problems)} guard(s) refuse this plan; apply would too.")
+        return 1
+    _say(console, f"erpsync: the guards pass for the plan's {len(plan.changes):,} changes.")
+    return 0
+
+
+def _annotation(text: str) -> str:
+    """A workflow-command message: ``%``, CR and LF escaped as GitHub expects."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+# -- ci plan-comment -----------------------------------------------------------------------
+
+
+def plan_comment(
+    project: Project,
+    policy_dir: Path,
+    plan_file: Path,
+    guards_report: Path | None,
+    pull: int | None,
+    out: Path | None,
+    dry_run: bool,
+    console: Console,
+    bot: str = comment_logic.BOT_LOGIN,
+    env: Mapping[str, str] | None = None,
+    today: dt.date | None = None,
+) -> int:
+    """Post or update the pull request's plan comment and set its labels.
+
+    The verdict is rebuilt from what the earlier steps left: the policy is validated
+    again (offline, cheap), ``plan_file`` exists only when the plan step succeeded and
+    ``guards_report`` only when the guards ran. ``out`` receives the comment body;
+    ``dry_run`` contacts nobody. The pull request is ``pull``, else the event's.
+    """
+    from erpsync.commands.validate import check
+
+    environ = _env(env)
+    context = RunContext.from_env(environ)
+    event_pull = context.pull_request()
+    number = pull if pull is not None else (event_pull[0] if event_pull else None)
+    head_sha = event_pull[1] if event_pull else context.sha
+    if number is None and not dry_run:
+        raise UsageError("no pull request: give --pr NUMBER or run on a pull_request event")
+    max_bytes = project.config.settings.max_file_mib * 1024 * 1024
+    found, _ = check(policy_dir, today or dt.date.today(), max_bytes)
+    problems = tuple(_problem_line(d) for d in found if d.is_error)
+    plan = read_plan_file(plan_file) if plan_file.is_file() and not problems else None
+    outcome = comment_logic.Outcome(problems, plan, _guard_problems(guards_report))
+    body = comment_logic.render_body(outcome, head_sha, context.run_id, context.run_url)
+    labels = comment_logic.wanted_labels(plan)
+    if out is not None:
+        _write(out, body)
+    if dry_run or number is None:
+        shown = ", ".join(sorted(labels)) or "none"
+        _say(console, f"Plan comment ({outcome.status}, {len(body):,} characters, labels: {shown})")
+        _say(console, "dry run: GitHub was not contacted.")
+        return 0
+    client = GitHub.from_env(environ, context)
+    comments = [comment_logic.Comment.from_api(c) for c in client.issue_comments(number)]
+    action = comment_logic.decide_comment(comments, body, bot)
+    if action.kind == "create":
+        client.create_comment(number, body)
+    elif action.kind == "update" and action.comment_id is not None:
+        client.update_comment(action.comment_id, body)
+    change = comment_logic.decide_labels(client.issue_labels(number), plan)
+    if change.add:
+        for name in change.add:
+            client.ensure_label(name, *comment_logic.LABEL_STYLE[name])
+        client.add_labels(number, list(change.add))
+    for name in change.remove:
+        client.remove_label(number, name)
+    verb = {"create": "Posted", "update": "Updated", "keep": "Kept (unchanged)"}[action.kind]
+    edits = [f"+{n}" for n in change.add] + [f"-{n}" for n in change.remove]
+    _say(
+        console,
+        f"{verb} the plan comment on #{number} (status {outcome.status}); "
+        f"labels: {', '.join(edits) or 'unchanged'}.",
+    )
+    return 0
+
+
+def _problem_line(d: diag.Diagnostic) -> str:
+    return f"{d.position}: {d.object}: {d.message}" if d.object else f"{d.position}: {d.message}"
+
+
+def _guard_problems(path: Path | None) -> tuple[str, ...]:
+    if path is None or not path.is_file():
+        return ()
+    data = _read_json(path, "guards report")
+    problems = data.get("problems") if isinstance(data, dict) else None
+    if not isinstance(problems, list):
+        raise UsageError(f"{path} is not a guards report of `erpsync ci guards`")
+    return tuple(str(p) for p in problems)
+
+
+# -- ci reviewed-plan ----------------------------------------------------------------------
+
+
+def reviewed(
+    sha: str | None,
+    console: Console,
+    bot: str = comment_logic.BOT_LOGIN,
+    env: Mapping[str, str] | None = None,
+) -> int:
+    """Find the plan reviewed on the pull request merged as ``sha`` (default: GITHUB_SHA).
+
+    Sets the step outputs ``pr``, ``head-sha``, ``run-id``, ``artifact`` and
+    ``changeset``; raises (exit 1) when no reviewed, applicable plan exists.
+    """
+    environ = _env(env)
+    context = RunContext.from_env(environ)
+    commit = sha or context.sha
+    if not commit:
+        raise UsageError("no commit: give --sha or run inside GitHub Actions (GITHUB_SHA)")
+    client = GitHub.from_env(environ, context)
+    pull = merged_pull(client.commit_pulls(commit), commit)
+    comments = [comment_logic.Comment.from_api(c) for c in client.issue_comments(pull["number"])]
+    found = reviewed_plan(pull, comments, bot)
+    check_run(client.workflow_run(int(found.run_id)), found)
+    outputs = {
+        "pr": str(found.pull),
+        "head-sha": found.head_sha,
+        "run-id": found.run_id,
+        "artifact": found.artifact,
+        "changeset": found.changeset,
+    }
+    if context.output_file is not None:
+        write_outputs(context.output_file, outputs)
+    _say(
+        console,
+        f"Reviewed: pull request #{found.pull}, commit {found.head_sha[:12]}, "
+        f"plan of workflow run {found.run_id}, change set {found.changeset}.",
+    )
+    return 0
+
+
+# -- ci compare-plans ----------------------------------------------------------------------
+
+
+def compare_plans(
+    reviewed_file: Path, new_file: Path, expect_changeset: str | None, console: Console
+) -> int:
+    """0 when ``new_file`` makes exactly the change set of ``reviewed_file``, else 1.
+
+    ``expect_changeset`` (from the pull request's comment) must be the reviewed file's
+    digest: it proves the file is the plan the reviewers saw.
+    """
+    old, new = read_plan_file(reviewed_file), read_plan_file(new_file)
+    digest = plan_compare.changeset_digest(old)
+    if expect_changeset and digest != expect_changeset:
+        _say(
+            console,
+            f"::error title=erpsync::{reviewed_file} has change set {digest}, but the "
+            f"pull request's comment shows {expect_changeset}; refusing to apply.",
+        )
+        return 1
+    result = plan_compare.compare(old, new)
+    if result.same:
+        _say(
+            console,
+            f"The new plan makes exactly the reviewed change set ({len(new.changes):,} "
+            f"changes, {digest}).",
+        )
+        return 0
+    _say(
+        console,
+        f"::error title=erpsync::the new plan differs from the reviewed one in "
+        f"{result.count:,} changes; nothing was applied. Review the change in a new pull "
+        "request.",
+    )
+    for line in plan_compare.describe(result):
+        _say(console, f"  {line}")
+    return 1
+
+
+# -- ci drift-issue ------------------------------------------------------------------------
+
+
+def drift_issue(
+    report_file: Path,
+    markdown_out: Path | None,
+    html_out: Path | None,
+    dry_run: bool,
+    console: Console,
+    bot: str = comment_logic.BOT_LOGIN,
+    env: Mapping[str, str] | None = None,
+) -> int:
+    """Open, update or close the drift issue after ``erpsync drift --format json``.
+
+    Also renders the report's Markdown and HTML views from the same JSON (one read of
+    the ERP for all three). 0 whether or not there is drift: the issue is the signal.
+    """
+    report = _read_json(report_file, "drift report")
+    if not isinstance(report, dict) or report.get("report") != "drift":
+        raise UsageError(f"{report_file} is not a report of `erpsync drift --format json`")
+    if markdown_out is not None:
+        from erpsync.render.drift_markdown import markdown_view
+
+        _write(markdown_out, markdown_view(report))
+    if html_out is not None:
+        from erpsync.render.drift_html import html_view
+
+        _write(html_out, html_view(report))
+    environ = _env(env)
+    context = RunContext.from_env(environ)
+    drifting = issue_logic.has_drift(report)
+    if dry_run:
+        _say(console, f"{'Drift' if drifting else 'No drift'}; dry run: GitHub was not contacted.")
+        return 0
+    client = GitHub.from_env(environ, context)
+    issues = [issue_logic.Issue.from_api(i) for i in client.issues(issue_logic.LABEL)]
+    action = issue_logic.decide_issue(issues, report, context.run_url, bot)
+    if action.kind == "create":
+        client.ensure_label(issue_logic.LABEL, *issue_logic.LABEL_STYLE)
+        created = client.create_issue(action.title, action.body, [issue_logic.LABEL])
+        _say(console, f"Drift: opened issue #{created.get('number')}.")
+    elif action.kind == "update" and action.number is not None:
+        client.update_issue(action.number, title=action.title, body=action.body)
+        _say(console, f"Drift: updated issue #{action.number}.")
+    elif action.kind == "close" and action.number is not None:
+        client.create_comment(action.number, action.body)
+        client.update_issue(action.number, state="closed", state_reason="completed")
+        _say(console, f"No drift: closed issue #{action.number}.")
+    elif action.kind == "keep":
+        _say(console, f"Drift unchanged: issue #{action.number} is up to date.")
+    else:
+        _say(console, "No drift, and no drift issue is open.")
+    return 0
+
+
+# -- files ---------------------------------------------------------------------------------
+
+
+def _read_json(path: Path, what: str) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"cannot read the {what} {path}: {exc.strerror}") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path} is not a {what} (invalid JSON: {exc})") from None
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
