@@ -23,6 +23,7 @@ from erpsync.errors import DatabaseError, UsageError
 # name -> "module:Class", imported on first use (an adapter may need an optional driver).
 ADAPTERS = {
     "reference": "erpsync.adapters.reference:ReferenceAdapter",
+    "ruoyi": "erpsync.adapters.ruoyi:RuoYiAdapter",
 }
 
 

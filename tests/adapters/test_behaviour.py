@@ -35,6 +35,7 @@ from erpsync.planner import make_plan
 from erpsync.policy.loader import load_policy
 from erpsync.scope import Scope
 from erpsync.state import Desired, RoleRec, State
+from tests.adapters import ruoyi_fixture
 
 ACTOR = "test"
 
@@ -113,12 +114,16 @@ def reference_rows(adapter: Adapter) -> object:
         }
 
 
-@pytest.fixture(params=["memory", "reference-sqlite", "reference-postgresql"])
+# RuoYi (ruoyi_fixture): our own DDL of each variant, on each database it runs on.
+RUOYI = ["ruoyi-vue-postgresql", "ruoyi-vue-mariadb", "ruoyi-shiro-mariadb"]
+
+
+@pytest.fixture(params=["memory", "reference-sqlite", "reference-postgresql", *RUOYI])
 def harness(request: pytest.FixtureRequest, tmp_path: Path) -> Harness:
     return make_harness(request.param, request, tmp_path)
 
 
-@pytest.fixture(params=["reference-sqlite", "reference-postgresql"])
+@pytest.fixture(params=["reference-sqlite", "reference-postgresql", *RUOYI])
 def db_harness(request: pytest.FixtureRequest, tmp_path: Path) -> Harness:
     """Only the adapters backed by a database, which enforces references."""
     return make_harness(request.param, request, tmp_path)
@@ -127,6 +132,15 @@ def db_harness(request: pytest.FixtureRequest, tmp_path: Path) -> Harness:
 def make_harness(name: str, request: pytest.FixtureRequest, tmp_path: Path) -> Harness:
     if name == "memory":
         return Harness(memory, memory_apply)
+    if name.startswith("ruoyi-"):
+        _, flavour, database = name.split("-")
+        fixture = "pg_engine" if database == "postgresql" else "mysql_engine"
+        ruoyi_engine = request.getfixturevalue(fixture)
+        return Harness(
+            ruoyi_fixture.suite_seeder(ruoyi_engine, flavour),  # type: ignore[arg-type]
+            database_apply,
+            lambda _adapter: ruoyi_fixture.everything(ruoyi_engine),
+        )
     if name == "reference-sqlite":
         engine = create_engine(f"sqlite:///{tmp_path / 'erp.db'}")
     else:
