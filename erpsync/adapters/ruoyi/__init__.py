@@ -1,0 +1,106 @@
+"""The ``ruoyi`` adapter: the RuoYi family (若依), on MySQL/MariaDB and PostgreSQL.
+
+RuoYi is an MIT-licensed Java admin framework under many Chinese in-house ERP,
+OA and admin systems. Both variants are supported and told apart from the live
+schema (:mod:`~erpsync.adapters.ruoyi.schema`): RuoYi-Vue (``sys_user.user_name``
+is the login, ``nick_name`` the display name) and RuoYi with Shiro
+(``login_name`` / ``user_name``, a ``salt``). How the canonical model maps::
+
+    department  sys_dept       key: the name path (keys.department_key); name = dept_name;
+                               parent = parent_id; manager = leader, when it holds a login
+    user        sys_user       login, display name, email; active = status '0';
+                               del_flag '2' (soft delete) = absent
+    role        sys_role       key = role_key; name = role_name; description = remark;
+                               data_scope '1'..'5' = all, custom, department,
+                               department_tree, self; custom: sys_role_dept
+    permission  sys_role_menu  through sys_menu.perms: system:user:add = system.user:add
+    membership  sys_user_role
+
+``leader`` is free text in RuoYi (the seed data says 若依, a person's name):
+it is read as the department's manager only when it is exactly the login of a
+live user, and otherwise left alone; a policy's manager is written there as
+the login. A role's ``data_scope`` left out of the policy is stored as NULL
+(RuoYi writes '1', all data, for a role created in its UI): declare it.
+
+The super administrator (``user_id`` 1), its role (``role_id`` 1) and any role
+keyed ``admin`` are never touched, and password, salt and login-tracking
+columns are never read or written. The modules: :mod:`~.schema` (reflection,
+variant), :mod:`~.keys` (natural keys and codes), :mod:`~.model` (rows in
+memory, the canonical state), :mod:`~.read`, :mod:`~.invariants` (RuoYi's rules,
+checked before writing), :mod:`~.write` and :mod:`~.notes` (what to tell the
+operator).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import ClassVar
+
+from sqlalchemy import Connection
+
+from erpsync.adapters.base import Adapter, Capabilities, LiveSnapshot, Progress
+from erpsync.adapters.ruoyi.keys import department_key, permission_of, perms_of
+from erpsync.adapters.ruoyi.notes import apply_notes, new_user_notes
+from erpsync.adapters.ruoyi.read import load, snapshot
+from erpsync.adapters.ruoyi.schema import RuoYiSchema, Variant, reflect, schema_problems
+from erpsync.adapters.ruoyi.write import write_changes
+from erpsync.plan import Change
+
+__all__ = [
+    "RuoYiAdapter",
+    "RuoYiSchema",
+    "Variant",
+    "department_key",
+    "permission_of",
+    "perms_of",
+    "reflect",
+    "schema_problems",
+]
+
+
+class RuoYiAdapter(Adapter):
+    """Reads RuoYi with one ``SELECT`` per table and writes plans to it in batches."""
+
+    name: ClassVar[str] = "ruoyi"
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        departments=True,
+        department_manager=True,
+        email=True,
+        data_scope=True,
+        custom_data_scope=True,
+        role_inheritance=False,
+        delete_users=True,
+    )
+    builtin_users: ClassVar[frozenset[str]] = frozenset({"admin"})
+    builtin_roles: ClassVar[frozenset[str]] = frozenset({"admin"})
+
+    _schema: RuoYiSchema | None = None
+
+    def schema(self, conn: Connection) -> RuoYiSchema:
+        """The live schema, reflected on first use (once per adapter, i.e. per run)."""
+        if self._schema is None:
+            self._schema = reflect(conn)
+        return self._schema
+
+    def read_from(self, conn: Connection) -> LiveSnapshot:
+        return snapshot(load(conn, self.schema(conn)))
+
+    def write(
+        self,
+        conn: Connection,
+        changes: Sequence[Change],
+        actor: str,
+        progress: Progress | None = None,
+    ) -> None:
+        write_changes(conn, self.schema(conn), changes, actor, progress)
+
+    def after_commit(self, changes: Sequence[Change]) -> list[str]:
+        """What to tell the operator: new users have no password, and when RuoYi's caches
+        let the changes reach logged-in users (RuoYi-Vue: Redis; Shiro: the JVM)."""
+        return apply_notes(changes, self._schema.variant if self._schema else None)
+
+    @classmethod
+    def plan_notes(cls, changes: Sequence[Change]) -> list[str]:
+        """What a plan should say before it is applied (new users have no password); a
+        class method, as the planner knows the adapter's class only."""
+        return new_user_notes(changes)

@@ -1,0 +1,475 @@
+"""RuoYi's rules, enforced before anything is written.
+
+:class:`Rules` applies a plan's changes one at a time to a
+:class:`~erpsync.adapters.ruoyi.model.Model` the way RuoYi's own services
+would, and refuses (:class:`DatabaseError` naming the change) what RuoYi would
+refuse or what would corrupt it:
+
+- never the super administrator (``user_id`` 1), its role (``role_id`` 1) or a
+  role keyed ``admin``, and never a second role keyed ``admin``;
+- uniqueness among live rows, case-insensitively as ``utf8mb4_general_ci``
+  compares: logins, role keys, role names, department names among siblings;
+- column lengths, as the live schema declares them (``dept_name`` 30,
+  ``role_name`` 30, ``leader`` 20, ``ancestors`` 50, …);
+- a department's key is its name path (creating ``若依科技/深圳总公司/研发部``
+  under ``若依科技/深圳总公司`` named 研发部); no department moves below itself;
+- a department is deleted only when no live department or user is left in it
+  and no role's custom data scope names it; a role only when nobody holds it;
+- a login is never renamed on RuoYi with Shiro (the password hash is
+  ``md5(login + password + salt)``: the user could no longer log in);
+- granting a button writes the directory and page rows above it; a page row
+  carrying perms of its own grants those too, so the plan must declare them,
+  and a revoke may not take away a page a granted button still needs.
+
+The writer (:mod:`~erpsync.adapters.ruoyi.write`) runs the whole plan through
+:class:`Rules` on a copy of the model first; only when every change passes
+does it write, applying the changes to the live model again, batch by batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from erpsync.adapters.ruoyi.keys import (
+    ADMIN_ROLE_ID,
+    ADMIN_ROLE_KEY,
+    ADMIN_USER_ID,
+    CODE_BY_SCOPE,
+    CUSTOM,
+    SCOPE_BY_CODE,
+    department_key,
+)
+from erpsync.adapters.ruoyi.model import ROOT, Dept, Model, Role, User
+from erpsync.adapters.ruoyi.schema import RuoYiSchema
+from erpsync.errors import DatabaseError
+from erpsync.plan import Action, Change, Kind
+
+_ATTRIBUTES: dict[Kind, frozenset[str]] = {
+    Kind.DEPARTMENT: frozenset({"name", "parent", "manager"}),
+    Kind.USER: frozenset({"name", "email", "department", "active", "login"}),
+    Kind.ROLE: frozenset({"name", "description", "data_scope", "data_departments"}),
+}
+
+
+class Refused(DatabaseError):
+    """A change RuoYi's rules do not allow; nothing was written."""
+
+
+def label(change: Change) -> str:
+    return f"{change.action} {change.kind} {change.key}"
+
+
+def _fold(value: str) -> str:
+    """How RuoYi's case-insensitive collation compares (close enough: case only)."""
+    return value.casefold()
+
+
+class Rules:
+    """Applies changes to ``model`` (mutating it), refusing what RuoYi does not allow."""
+
+    def __init__(self, model: Model, schema: RuoYiSchema) -> None:
+        self.model = model
+        self.schema = schema
+        self.declared: dict[int, set[str]] = {}  # role id -> permissions the plan leaves it
+        self.held_before: dict[int, set[int]] = {}  # role id -> menus held before the plan
+        self.moved: set[int] = set()  # departments created or moved (their ancestors change)
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def refuse(self, change: Change, why: str) -> Refused:
+        return Refused(f"cannot {label(change)}: {why}")
+
+    def length(self, change: Change, table: str, column: str, value: str | None) -> None:
+        limit = self.schema.length(table, column)
+        if value is not None and limit is not None and len(value) > limit:
+            raise self.refuse(
+                change,
+                f"{value!r} is {len(value)} characters; RuoYi's {table}.{column} holds {limit}",
+            )
+
+    def attributes(self, change: Change) -> dict[str, Any]:
+        after = dict(change.after or {})
+        unknown = sorted(set(after) - _ATTRIBUTES[change.kind])
+        if unknown:
+            raise self.refuse(change, f"unknown attribute(s) {', '.join(unknown)}")
+        return after
+
+    def dept(self, change: Change, key: str | None) -> int:
+        """The id of department ``key`` (ROOT for None)."""
+        if key is None:
+            return ROOT
+        found = self.model.dept_id(key)
+        if found is None:
+            raise self.refuse(change, f"the ERP has no department {key!r}")
+        return found
+
+    def user(self, change: Change, login: str) -> User:
+        found = self.model.user_by_login(login)
+        if found is None:
+            raise self.refuse(change, f"the ERP has no user {login!r}")
+        if found.id == ADMIN_USER_ID:
+            raise self.refuse(
+                change, "user_id 1 is RuoYi's super administrator; erpsync never touches it"
+            )
+        return found
+
+    def role(self, change: Change, key: str) -> Role:
+        found = self.model.role_by_key(key)
+        if found is None:
+            raise self.refuse(change, f"the ERP has no role {key!r}")
+        if found.id == ADMIN_ROLE_ID or _fold(found.key) == ADMIN_ROLE_KEY:
+            raise self.refuse(
+                change, "the admin role (role_id 1, key admin) is RuoYi's; erpsync never touches it"
+            )
+        return found
+
+    # -- departments ------------------------------------------------------------------------
+
+    def _dept_name(self, change: Change, name: Any, parent: int, itself: int | None) -> str:
+        if not isinstance(name, str) or not name.strip():
+            raise self.refuse(change, "a department needs a name")
+        self.length(change, "sys_dept", "dept_name", name)
+        for other in self.model.depts.values():
+            if other.parent == parent and other.id != itself and _fold(other.name) == _fold(name):
+                where = "at the top" if parent == ROOT else f"under {self.model.dept_key(parent)}"
+                raise self.refuse(
+                    change, f"a department named {other.name!r} already exists {where}"
+                )
+        return name
+
+    def _leader(self, change: Change, manager: Any) -> str | None:
+        if manager is not None:
+            self.length(change, "sys_dept", "leader", str(manager))
+        return None if manager is None else str(manager)
+
+    def create_department(self, change: Change) -> Dept:
+        after = self.attributes(change)
+        parent = self.dept(change, after.get("parent"))
+        name = self._dept_name(change, after.get("name"), parent, None)
+        path = [self.model.depts[i].name for i in self.model.path(parent)] if parent else []
+        expected = department_key([*path, name])
+        if change.key != expected:
+            raise self.refuse(
+                change,
+                f"RuoYi identifies a department by its name path: the key of {name!r} "
+                f"{'at the top' if parent == ROOT else 'under ' + self.model.dept_key(parent)} "
+                f"is {expected!r}",
+            )
+        siblings = [d.order for d in self.model.depts.values() if d.parent == parent]
+        dept = Dept(
+            self.model.provisional_id(),
+            name,
+            parent,
+            self._leader(change, after.get("manager")),
+            max(siblings, default=0) + 1,
+        )
+        self.model.depts[dept.id] = dept
+        self.model.dept_added(dept.id)
+        self.moved.add(dept.id)
+        return dept
+
+    def update_department(self, change: Change) -> Dept:
+        after = self.attributes(change)
+        dept = self.model.depts[self.dept(change, change.key)]
+        parent = self.dept(change, after["parent"]) if "parent" in after else dept.parent
+        if parent != ROOT and dept.id in self.model.path(parent):
+            raise self.refuse(change, "a department cannot move below itself")
+        if "name" in after or parent != dept.parent:
+            dept.name = self._dept_name(change, after.get("name", dept.name), parent, dept.id)
+        if parent != dept.parent:
+            dept.parent = parent
+            self.moved.add(dept.id)
+        if "manager" in after:
+            dept.leader = self._leader(change, after["manager"])
+        self.model.tree_changed()
+        return dept
+
+    def delete_department(self, change: Change) -> Dept:
+        dept = self.model.depts[self.dept(change, change.key)]
+        children = self.model.children(dept.id)
+        if children:
+            names = ", ".join(sorted(self.model.dept_key(c) for c in children))
+            raise self.refuse(change, f"it still has departments ({names}); RuoYi refuses")
+        members = sorted(u.login for u in self.model.users.values() if u.dept == dept.id)
+        if members:
+            raise self.refuse(change, f"it still has users ({', '.join(members)}); RuoYi refuses")
+        scoped = sorted(r.key for r in self.model.roles.values() if dept.id in r.depts)
+        if scoped:
+            raise self.refuse(change, f"the data scope of role(s) {', '.join(scoped)} names it")
+        del self.model.depts[dept.id]
+        self.model.tree_changed()
+        return dept
+
+    # -- users ------------------------------------------------------------------------------
+
+    def _login(self, change: Change, login: str, itself: int | None) -> None:
+        if not login:
+            raise self.refuse(change, "a user needs a login")
+        self.length(change, "sys_user", self.schema.login, login)
+        other = self.model.user_by_login(login, exact=False)
+        if other is not None and other.id != itself:
+            raise self.refuse(
+                change,
+                f"the login is taken by user {other.login!r} (RuoYi compares logins "
+                "case-insensitively)",
+            )
+
+    def _user_fields(self, change: Change, user: User, after: Mapping[str, Any]) -> None:
+        if "name" in after:
+            name = after["name"]
+            if not isinstance(name, str) or not name:
+                raise self.refuse(change, "a user needs a name")
+            self.length(change, "sys_user", self.schema.display, name)
+            user.name = name
+        if "email" in after:
+            self.length(change, "sys_user", "email", after["email"])
+            user.email = after["email"]
+        if "department" in after:
+            dept = self.dept(change, after["department"])
+            user.dept = dept if dept != ROOT else None
+
+    def create_user(self, change: Change) -> User:
+        after = self.attributes(change)
+        self._login(change, change.key, None)
+        user = User(self.model.provisional_id(), change.key, "", active=after.get("active", True))
+        self._user_fields(change, user, {"name": after.get("name"), **after})
+        self.model.add_user(user)
+        return user
+
+    def update_user(self, change: Change) -> User:
+        after = self.attributes(change)
+        user = self.user(change, change.key)
+        if "login" in after and after["login"] != user.login:
+            if self.schema.variant == "ruoyi":
+                raise self.refuse(
+                    change,
+                    "RuoYi (Shiro) hashes the password with the login (md5(login + password + "
+                    "salt)): renaming the login would lock the user out",
+                )
+            self._login(change, str(after["login"]), user.id)
+            self.model.rename_user(user, str(after["login"]))
+        self._user_fields(change, user, after)
+        if "active" in after:
+            user.active = bool(after["active"])
+        return user
+
+    def set_active(self, change: Change, active: bool) -> User:
+        user = self.user(change, change.key)
+        user.active = active
+        return user
+
+    def delete_user(self, change: Change) -> User:
+        user = self.user(change, change.key)
+        return self.model.remove_user(user.id)
+
+    # -- roles ------------------------------------------------------------------------------
+
+    def _role_fields(self, change: Change, role: Role, after: Mapping[str, Any]) -> None:
+        if "name" in after:
+            name = after["name"]
+            if not isinstance(name, str) or not name:
+                raise self.refuse(change, "a role needs a name")
+            self.length(change, "sys_role", "role_name", name)
+            for other in self.model.roles.values():
+                if other.id != role.id and _fold(other.name) == _fold(name):
+                    raise self.refuse(
+                        change, f"role {other.key!r} already has the name {other.name!r}"
+                    )
+            role.name = name
+        if "description" in after:
+            self.length(change, "sys_role", "remark", after["description"])
+            role.remark = after["description"]
+        if "data_scope" in after:
+            scope = after["data_scope"]
+            if scope is not None and scope not in CODE_BY_SCOPE:
+                raise self.refuse(change, f"unknown data scope {scope!r}")
+            role.scope = None if scope is None else CODE_BY_SCOPE[scope]
+        if "data_departments" in after:
+            role.depts = {self.dept(change, d) for d in after["data_departments"] or ()}
+        if role.depts and SCOPE_BY_CODE.get(role.scope or "") != CUSTOM:
+            raise self.refuse(change, "data departments need data_scope custom")
+
+    def create_role(self, change: Change) -> Role:
+        after = self.attributes(change)
+        key = change.key
+        if _fold(key) == ADMIN_ROLE_KEY:
+            raise self.refuse(change, "RuoYi has exactly one admin role; erpsync never makes one")
+        if not key:
+            raise self.refuse(change, "a role needs a key")
+        self.length(change, "sys_role", "role_key", key)
+        other = self.model.role_by_key(key, exact=False)
+        if other is not None:
+            raise self.refuse(
+                change,
+                f"the key is taken by role {other.key!r} (RuoYi compares role keys "
+                "case-insensitively)",
+            )
+        sort = max((r.sort for r in self.model.roles.values()), default=0) + 1
+        role = Role(self.model.provisional_id(), key, "", sort=sort)
+        self._role_fields(change, role, {"name": after.get("name"), **after})
+        self.model.add_role(role)
+        self.declared[role.id] = set()
+        self.held_before[role.id] = set()
+        return role
+
+    def update_role(self, change: Change) -> Role:
+        after = self.attributes(change)
+        role = self.role(change, change.key)
+        self._role_fields(change, role, after)
+        return role
+
+    def delete_role(self, change: Change) -> Role:
+        role = self.role(change, change.key)
+        holders = self.model.holders(role.id)
+        if holders:
+            raise self.refuse(
+                change, f"users still hold it ({', '.join(holders)}); RuoYi refuses to delete it"
+            )
+        self.model.remove_role(role.id)
+        self.declared.pop(role.id, None)
+        return role
+
+    # -- grants -----------------------------------------------------------------------------
+
+    def _permission(self, change: Change) -> tuple[Role, str, tuple[int, ...]]:
+        owner, permission = change.parts()
+        role = self.role(change, owner)
+        menus = self.model.menus_of(permission)
+        if not menus:
+            raise self.refuse(change, f"no menu of the ERP has the perms of {permission!r}")
+        if role.id not in self.declared:
+            self.declared[role.id] = self.model.permissions_of(role.id)
+            self.held_before[role.id] = set(self.model.role_menus.get(role.id, ()))
+        return role, permission, menus
+
+    def grant_permission(self, change: Change) -> list[tuple[int, int]]:
+        """Grant; returns the sys_role_menu rows added (the button's and the rows above it)."""
+        role, permission, menus = self._permission(change)
+        self.declared[role.id].add(permission)
+        wanted = {m for menu in menus for m in (menu, *self.model.menu_ancestors(menu))}
+        held = self.model.role_menus.setdefault(role.id, set())
+        added = sorted((role.id, m) for m in wanted - held)
+        held.update(wanted)
+        return added
+
+    def revoke_permission(self, change: Change) -> list[tuple[int, int]]:
+        """Revoke; returns the sys_role_menu rows removed: the permission's, and directory
+        or page rows (without perms) above them that no menu the role keeps needs."""
+        role, permission, menus = self._permission(change)
+        self.declared[role.id].discard(permission)
+        held = self.model.role_menus.setdefault(role.id, set())
+        gone = held & set(menus)
+        above = {
+            a
+            for m in gone
+            for a in self.model.menu_ancestors(m)
+            if a in held and self.model.menus[a].permission is None
+        }
+        anchors = held - gone - above  # rows kept for their own sake
+        needed = {a for m in anchors for a in self.model.menu_ancestors(m)}
+        gone |= above - needed
+        held -= gone
+        return sorted((role.id, m) for m in gone)
+
+    # -- memberships ------------------------------------------------------------------------
+
+    def membership(self, change: Change) -> tuple[int, int]:
+        login, key = change.parts()
+        return self.user(change, login).id, self.role(change, key).id
+
+    def grant_membership(self, change: Change) -> tuple[int, int]:
+        pair = self.membership(change)
+        self.model.user_roles.setdefault(pair[0], set()).add(pair[1])
+        return pair
+
+    def revoke_membership(self, change: Change) -> tuple[int, int]:
+        pair = self.membership(change)
+        self.model.user_roles.get(pair[0], set()).discard(pair[1])
+        return pair
+
+    # -- the whole plan ---------------------------------------------------------------------
+
+    def apply(self, change: Change) -> object:
+        handler = _HANDLERS.get((change.kind, change.action))
+        if handler is None:
+            raise self.refuse(change, f"RuoYi has no way to {change.action} a {change.kind}")
+        return handler(self, change)
+
+    def finish(self) -> None:
+        """The checks that need the whole plan: what grants mean, and ``ancestors``."""
+        for role_id, declared in sorted(self.declared.items()):
+            role = self.model.roles[role_id]
+            extra = sorted(self.model.permissions_of(role_id) - declared)
+            if extra:
+                raise Refused(
+                    f"cannot grant the permissions of role {role.key}: in RuoYi a button needs "
+                    "the page above it, and that page grants "
+                    f"{', '.join(extra)} as well: declare {'them' if len(extra) > 1 else 'it'} "
+                    "for the role too"
+                )
+            held = self.model.role_menus.get(role_id, set())
+            lost = self.held_before.get(role_id, set()) - held
+            for menu in sorted(held):
+                if self.model.menus[menu].permission is None:
+                    continue
+                missing = [a for a in self.model.menu_ancestors(menu) if a in lost]
+                if missing:
+                    page = self.model.menus[missing[0]]
+                    raise Refused(
+                        f"cannot revoke {page.permission} from role {role.key}: its menu "
+                        f"{page.name} is the page above {self.model.menus[menu].permission}, "
+                        "which the role keeps"
+                    )
+        self.check_ancestors(self.subtrees(self.moved), provisional=True)
+
+    def subtrees(self, roots: Iterable[int]) -> list[int]:
+        out: dict[int, None] = {}
+        for root in roots:
+            if root in self.model.depts:
+                out.update(dict.fromkeys(self.model.subtree(root)))
+        return list(out)
+
+    def check_ancestors(self, dept_ids: Iterable[int], provisional: bool = False) -> None:
+        """Refuse ``ancestors`` values longer than the column (provisional ids counted at
+        the width the next ids will have)."""
+        limit = self.schema.length("sys_dept", "ancestors")
+        if limit is None or not self.schema.has("sys_dept", "ancestors"):
+            return
+        width = len(str(max((i for i in self.model.depts if i > 0), default=0) + 1000))
+        for dept_id in dept_ids:
+            value = self.model.ancestors(dept_id, width if provisional else 0)
+            if len(value) > limit:
+                raise Refused(
+                    f"cannot place department {self.model.dept_key(dept_id)}: its ancestors "
+                    f"{value!r} would be {len(value)} characters, RuoYi's sys_dept.ancestors "
+                    f"holds {limit} (the tree is too deep)"
+                )
+
+
+_HANDLERS: dict[tuple[Kind, Action], Callable[[Rules, Change], object]] = {
+    (Kind.DEPARTMENT, Action.CREATE): Rules.create_department,
+    (Kind.DEPARTMENT, Action.UPDATE): Rules.update_department,
+    (Kind.DEPARTMENT, Action.DELETE): Rules.delete_department,
+    (Kind.USER, Action.CREATE): Rules.create_user,
+    (Kind.USER, Action.UPDATE): Rules.update_user,
+    (Kind.USER, Action.DEACTIVATE): lambda rules, c: rules.set_active(c, False),
+    (Kind.USER, Action.REACTIVATE): lambda rules, c: rules.set_active(c, True),
+    (Kind.USER, Action.DELETE): Rules.delete_user,
+    (Kind.ROLE, Action.CREATE): Rules.create_role,
+    (Kind.ROLE, Action.UPDATE): Rules.update_role,
+    (Kind.ROLE, Action.DELETE): Rules.delete_role,
+    (Kind.PERMISSION, Action.GRANT): Rules.grant_permission,
+    (Kind.PERMISSION, Action.REVOKE): Rules.revoke_permission,
+    (Kind.MEMBERSHIP, Action.GRANT): Rules.grant_membership,
+    (Kind.MEMBERSHIP, Action.REVOKE): Rules.revoke_membership,
+}
+
+
+def check_plan(model: Model, schema: RuoYiSchema, changes: Iterable[Change]) -> None:
+    """Run every change through :class:`Rules` on a copy of ``model``; raise on the first
+    change RuoYi would refuse. Nothing is written."""
+    rules = Rules(model.copy(), schema)
+    for change in changes:
+        rules.apply(change)
+    rules.finish()

@@ -1,0 +1,340 @@
+"""Reading RuoYi: one ``SELECT`` per table into a :class:`~erpsync.adapters.ruoyi.model.Model`,
+dirty data reported (never fatal, never "fixed"), and the :class:`LiveSnapshot` it gives.
+
+What counts as live: rows whose ``del_flag`` is ``'0'`` (or NULL); ``'2'`` is
+RuoYi's soft delete, and such rows are absent from the state. Dirty data, each
+reported in :attr:`LiveSnapshot.problems`:
+
+- link rows (``sys_user_role``, ``sys_role_menu``, ``sys_role_dept``) pointing
+  at missing or deleted users, roles, menus or departments: skipped;
+- a user or department pointing at a missing or deleted department: read
+  without it (a root department, a user without department), so a plan updates
+  the row rather than creating a duplicate;
+- duplicate logins, role keys or sibling department names (RuoYi keeps them
+  unique among live rows, case-insensitively): exact duplicates of a login or
+  role key are skipped after the first (lowest id); a department path shared
+  by two rows keeps the later one apart with ``#id``;
+- an ``ancestors`` value that disagrees with the parent chain, a ``perms``
+  value that is no ``module:action``, an unknown ``data_scope`` code.
+
+Who last changed a row (``update_by``/``update_time``, else ``create_by``/
+``create_time``) becomes :attr:`LiveSnapshot.attribution`. RuoYi stamps local
+wall-clock time, so the stamps are read in the database session's time zone
+(one query asks the database for its clock) and handed on in UTC.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, Table, func, literal_column, select
+
+from erpsync.adapters.base import Attribution, LiveSnapshot
+from erpsync.adapters.ruoyi.keys import (
+    ADMIN_ROLE_ID,
+    ADMIN_ROLE_KEY,
+    ADMIN_USER_ID,
+    CUSTOM,
+    NORMAL,
+    PRESENT,
+    SCOPE_BY_CODE,
+    permission_of,
+)
+from erpsync.adapters.ruoyi.model import ROOT, Dept, Menu, Model, Role, User
+from erpsync.adapters.ruoyi.schema import RuoYiSchema
+
+Stamp = tuple[str | None, Any]  # (by, at) as stored
+
+
+@dataclass
+class Loaded:
+    """One read: the model, what is dirty, who changed what (by id), the session's UTC offset."""
+
+    model: Model
+    problems: list[str] = field(default_factory=list)
+    stamps: dict[tuple[str, int], Stamp] = field(default_factory=dict)
+    utc_offset: dt.timedelta = dt.timedelta(0)
+
+
+def clock(conn: Connection) -> tuple[dt.datetime, dt.timedelta]:
+    """The database's local time now (what RuoYi stamps rows with) and its UTC offset."""
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        utc: Any = func.timezone("UTC", func.now())
+    elif dialect in ("mysql", "mariadb"):
+        utc = func.utc_timestamp()
+    else:
+        utc = func.current_timestamp()
+    local, now_utc = conn.execute(select(literal_column("LOCALTIMESTAMP"), utc)).one()
+    if isinstance(local, str):  # SQLite returns text
+        local, now_utc = dt.datetime.fromisoformat(local), dt.datetime.fromisoformat(now_utc)
+    local = local.replace(tzinfo=None, microsecond=0)
+    minutes = round((local - now_utc.replace(tzinfo=None)).total_seconds() / 900) * 15
+    return local, dt.timedelta(minutes=minutes)
+
+
+def _live(row: Any) -> bool:
+    flag = getattr(row, "del_flag", PRESENT)
+    return flag is None or str(flag).strip() == PRESENT
+
+
+def _text(value: Any) -> str | None:
+    """A text column: '' and NULL both mean nothing."""
+    return None if value is None or value == "" else str(value)
+
+
+def _select(table: Table) -> Any:
+    return select(*table.c)
+
+
+def load(conn: Connection, schema: RuoYiSchema) -> Loaded:
+    """Read every table erpsync manages (one ``SELECT`` each) into a :class:`Loaded`."""
+    loaded = Loaded(Model())
+    deleted: dict[str, set[int]] = {"department": set(), "user": set(), "role": set()}
+    _departments(conn, schema, loaded, deleted["department"])
+    _users(conn, schema, loaded, deleted)
+    _roles(conn, schema, loaded, deleted["role"])
+    _menus(conn, schema, loaded)
+    _links(conn, schema, loaded, deleted)
+    if loaded.stamps:
+        loaded.utc_offset = clock(conn)[1]
+    loaded.problems.sort()
+    return loaded
+
+
+def _stamp(loaded: Loaded, kind: str, row: Any) -> None:
+    by, at = _text(getattr(row, "update_by", None)), getattr(row, "update_time", None)
+    if by is None and at is None:
+        by, at = _text(getattr(row, "create_by", None)), getattr(row, "create_time", None)
+    if by is not None or at is not None:
+        loaded.stamps[(kind, row[0])] = (by, at)
+
+
+def _departments(conn: Connection, schema: RuoYiSchema, loaded: Loaded, deleted: set[int]) -> None:
+    model, problems = loaded.model, loaded.problems
+    rows = conn.execute(_select(schema.tables["sys_dept"])).all()
+    stored: dict[int, str | None] = {}
+    for row in rows:
+        if not _live(row):
+            deleted.add(row.dept_id)
+            continue
+        model.depts[row.dept_id] = Dept(
+            row.dept_id,
+            row.dept_name or "",
+            row.parent_id or ROOT,
+            _text(getattr(row, "leader", None)),
+            getattr(row, "order_num", None) or 0,
+            getattr(row, "ancestors", None),
+        )
+        stored[row.dept_id] = getattr(row, "ancestors", None)
+        _stamp(loaded, "department", row)
+    broken: set[int] = set()
+    for dept in model.depts.values():
+        parent = dept.parent
+        if parent != ROOT and parent not in model.depts:
+            state = "deleted" if parent in deleted else "missing"
+            problems.append(
+                f"sys_dept: department {dept.id} ({dept.name}) points at {state} parent "
+                f"department {parent}; read as a top-level department"
+            )
+            broken.add(dept.id)
+    for dept in model.depts.values():
+        top = model.depts[model.path(dept.id)[0]]
+        if top.parent in model.depts:  # the walk up stopped at a department it had seen
+            problems.append(
+                f"sys_dept: department {dept.id} ({dept.name}) is in a cycle of parents"
+            )
+        elif "ancestors" in schema.tables["sys_dept"].c and top.id not in broken:
+            expected = model.ancestors(dept.id)
+            if (stored[dept.id] or "") != expected:
+                problems.append(
+                    f"sys_dept: department {dept.id} ({dept.name}) has ancestors "
+                    f"{stored[dept.id]!r} but its parents give {expected!r}"
+                )
+    siblings: dict[tuple[int, str], list[int]] = {}
+    for dept in model.depts.values():
+        siblings.setdefault((dept.parent, dept.name.casefold()), []).append(dept.id)
+    for (_, name), ids in sorted(siblings.items()):
+        if len(ids) > 1:
+            problems.append(
+                f"sys_dept: departments {', '.join(map(str, sorted(ids)))} share the name "
+                f"{name!r} under one parent (RuoYi keeps sibling names unique)"
+            )
+
+
+def _users(
+    conn: Connection, schema: RuoYiSchema, loaded: Loaded, deleted: dict[str, set[int]]
+) -> None:
+    model, problems = loaded.model, loaded.problems
+    t = schema.tables["sys_user"]
+    seen: dict[str, int] = {}
+    folded: dict[str, int] = {}
+    for row in conn.execute(_select(t).order_by(t.c.user_id)):
+        if not _live(row):
+            deleted["user"].add(row.user_id)
+            continue
+        login = str(row._mapping[schema.login] or "")
+        if login in seen:
+            problems.append(
+                f"sys_user: users {seen[login]} and {row.user_id} share the login {login!r}; "
+                f"user {row.user_id} is left out"
+            )
+            continue
+        other = folded.get(login.casefold())
+        if other is not None:
+            problems.append(
+                f"sys_user: logins of users {other} and {row.user_id} differ only in case "
+                f"({model.users[other].login!r}, {login!r}); RuoYi treats them as one"
+            )
+        seen[login] = folded[login.casefold()] = row.user_id
+        dept = getattr(row, "dept_id", None) or None
+        if dept is not None and dept not in model.depts:
+            state = "deleted" if dept in deleted["department"] else "missing"
+            problems.append(
+                f"sys_user: user {row.user_id} ({login}) points at {state} department {dept}; "
+                "read as no department"
+            )
+            dept = None
+        status = getattr(row, "status", NORMAL)
+        model.users[row.user_id] = User(
+            row.user_id,
+            login,
+            str(row._mapping[schema.display] or ""),
+            _text(getattr(row, "email", None)),
+            dept,
+            status is None or str(status).strip() == NORMAL,
+        )
+        _stamp(loaded, "user", row)
+    admin = model.users.get(ADMIN_USER_ID)
+    if admin is not None and admin.login != "admin":
+        problems.append(
+            f"sys_user: user 1 (the super administrator) has the login {admin.login!r}: "
+            "erpsync never touches it; list it in settings.protected_users"
+        )
+
+
+def _roles(conn: Connection, schema: RuoYiSchema, loaded: Loaded, deleted: set[int]) -> None:
+    model, problems = loaded.model, loaded.problems
+    t = schema.tables["sys_role"]
+    seen: dict[str, int] = {}
+    folded: dict[str, int] = {}
+    for row in conn.execute(_select(t).order_by(t.c.role_id)):
+        if not _live(row):
+            deleted.add(row.role_id)
+            continue
+        key = str(row.role_key or "")
+        if key in seen:
+            problems.append(
+                f"sys_role: roles {seen[key]} and {row.role_id} share the key {key!r}; "
+                f"role {row.role_id} is left out"
+            )
+            continue
+        other = folded.get(key.casefold())
+        if other is not None:
+            problems.append(
+                f"sys_role: keys of roles {other} and {row.role_id} differ only in case "
+                f"({model.roles[other].key!r}, {key!r}); RuoYi treats them as one"
+            )
+        seen[key] = folded[key.casefold()] = row.role_id
+        code = _text(getattr(row, "data_scope", None))
+        code = code.strip() if code else None
+        if code is not None and code not in SCOPE_BY_CODE:
+            problems.append(
+                f"sys_role: role {key} has an unknown data_scope {code!r}; read as none"
+            )
+        model.roles[row.role_id] = Role(
+            row.role_id,
+            key,
+            str(row.role_name or ""),
+            _text(getattr(row, "remark", None)),
+            code,
+            set(),
+            getattr(row, "role_sort", None) or 0,
+        )
+        _stamp(loaded, "role", row)
+    admin = model.roles.get(ADMIN_ROLE_ID)
+    if admin is not None and admin.key != ADMIN_ROLE_KEY:
+        problems.append(
+            f"sys_role: role 1 (the super administrator's) has the key {admin.key!r}: "
+            "erpsync never touches it; list it in settings.protected_roles"
+        )
+
+
+def _menus(conn: Connection, schema: RuoYiSchema, loaded: Loaded) -> None:
+    for row in conn.execute(_select(schema.tables["sys_menu"])):
+        perms = _text(row.perms)
+        permission = permission_of(perms) if perms is not None else None
+        name = str(getattr(row, "menu_name", "") or "")
+        if perms is not None and permission is None:
+            loaded.problems.append(
+                f"sys_menu: menu {row.menu_id} ({name}) has perms {perms!r}, which is no "
+                "module:action permission erpsync can manage; left out"
+            )
+        loaded.model.menus[row.menu_id] = Menu(
+            row.menu_id, row.parent_id or ROOT, str(row.menu_type or "").strip(), name, permission
+        )
+
+
+def _links(
+    conn: Connection, schema: RuoYiSchema, loaded: Loaded, deleted: dict[str, set[int]]
+) -> None:
+    model = loaded.model
+    known: dict[str, Mapping[int, object]] = {
+        "user": model.users,
+        "role": model.roles,
+        "menu": model.menus,
+        "department": model.depts,
+    }
+
+    def pairs(table: str, left: str, right: str) -> Iterable[tuple[int, int]]:
+        t = schema.tables[table]
+        columns = {"user": "user_id", "role": "role_id", "menu": "menu_id", "department": "dept_id"}
+        for a, b in conn.execute(select(t.c[columns[left]], t.c[columns[right]])):
+            bad = [
+                f"{'deleted' if value in deleted.get(kind, ()) else 'missing'} {kind} {value}"
+                for kind, value in ((left, a), (right, b))
+                if value not in known[kind]
+            ]
+            if bad:
+                loaded.problems.append(
+                    f"{table}: row ({columns[left]}={a}, {columns[right]}={b}) points at "
+                    f"{' and '.join(bad)}; skipped"
+                )
+            else:
+                yield a, b
+
+    for user_id, role_id in pairs("sys_user_role", "user", "role"):
+        model.user_roles.setdefault(user_id, set()).add(role_id)
+    for role_id, menu_id in pairs("sys_role_menu", "role", "menu"):
+        model.role_menus.setdefault(role_id, set()).add(menu_id)
+    for role_id, dept_id in pairs("sys_role_dept", "role", "department"):
+        model.roles[role_id].depts.add(dept_id)
+    for role in model.roles.values():
+        if role.depts and SCOPE_BY_CODE.get(role.scope or "") != CUSTOM:
+            loaded.problems.append(
+                f"sys_role_dept: role {role.key} has data-scope departments but its data_scope "
+                f"is {role.scope!r}, not custom ('2'); they have no effect and are not read"
+            )
+
+
+def snapshot(loaded: Loaded) -> LiveSnapshot:
+    """The :class:`LiveSnapshot` of one read."""
+    model = loaded.model
+    catalogue, names = model.catalogue()
+    keys: dict[str, Mapping[int, str]] = {
+        "department": model.dept_keys(),
+        "user": {u.id: u.login for u in model.users.values()},
+        "role": {r.id: r.key for r in model.roles.values()},
+    }
+    zone = dt.timezone(loaded.utc_offset)
+    attribution: dict[tuple[str, str], Attribution] = {}
+    for (kind, row_id), (by, at) in loaded.stamps.items():
+        key = keys[kind].get(row_id)
+        if key is None:
+            continue
+        when = at.replace(tzinfo=zone).astimezone(dt.UTC) if isinstance(at, dt.datetime) else None
+        attribution[(kind, key)] = Attribution(by, when)
+    return LiveSnapshot(model.state(), catalogue, tuple(loaded.problems), names, attribution)
