@@ -137,7 +137,7 @@ def make_harness(name: str, request: pytest.FixtureRequest, tmp_path: Path) -> H
         fixture = "pg_engine" if database == "postgresql" else "mysql_engine"
         ruoyi_engine = request.getfixturevalue(fixture)
         return Harness(
-            ruoyi_fixture.suite_seeder(ruoyi_engine, flavour),  # type: ignore[arg-type]
+            ruoyi_fixture.suite_seeder(ruoyi_engine, flavour),
             database_apply,
             lambda _adapter: ruoyi_fixture.everything(ruoyi_engine),
         )
