@@ -38,6 +38,7 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from erpsync import audit, diagnostics, lock, owntables
 from erpsync.adapters import adapter_class, open_adapter
 from erpsync.adapters.base import Adapter, LiveSnapshot
+from erpsync.adapters.ruoyi.schema import schema_problems as ruoyi_schema_problems
 from erpsync.apply import LOCK_NAME
 from erpsync.config import Project, ResolvedTarget, load_project
 from erpsync.errors import ErpsyncError, PolicyError
@@ -316,6 +317,11 @@ SCHEMA_CHECKS: dict[str, tuple[SchemaCheck, str]] = {
         reference_schema_problems,
         "create the schema with `erpsync refdb init URL`, or point the target at the "
         "database that holds it",
+    ),
+    "ruoyi": (
+        ruoyi_schema_problems,
+        "point the target at the RuoYi (RuoYi-Vue or RuoYi Shiro) database, with sys_user, "
+        "sys_role, sys_dept, sys_menu and their link tables",
     ),
 }
 

@@ -72,4 +72,5 @@ def make_plan(
         changes=tuple(result.changes),
         unmanaged=tuple(result.unmanaged),
         warnings=tuple(warnings),
+        notes=tuple(adapter.plan_notes(result.changes)),
     )

@@ -104,6 +104,12 @@ class Adapter(ABC):
         """
         raise UsageError(f"the {self.name} adapter cannot apply changes yet")
 
+    @classmethod
+    def plan_notes(cls, changes: Sequence[Change]) -> list[str]:
+        """What the plan should tell its reviewer about these changes in this ERP (e.g. that
+        new users get no password); a class method, as the planner knows only the class."""
+        return []
+
     def after_commit(self, changes: Sequence[Change]) -> list[str]:
         """Tell the running ERP about the change (drop caches); return what to tell the
         operator about when the changes take effect."""
