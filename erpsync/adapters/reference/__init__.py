@@ -57,6 +57,7 @@ from typing import ClassVar
 from sqlalchemy import Connection
 
 from erpsync.adapters.base import Adapter, Capabilities, LiveSnapshot, Progress
+from erpsync.adapters.batches import Batch
 from erpsync.adapters.reference.database import init_database
 from erpsync.adapters.reference.load import (
     SAMPLE_ACTOR,
@@ -80,7 +81,7 @@ from erpsync.adapters.reference.schema import (
     erp_user,
     erp_user_role,
 )
-from erpsync.adapters.reference.write import Batch, write_changes
+from erpsync.adapters.reference.write import write_changes
 from erpsync.plan import Change
 
 __all__ = [

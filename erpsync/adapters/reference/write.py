@@ -6,14 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from itertools import groupby
 from typing import Any
 
 from sqlalchemy import Column, Connection, Table, bindparam, delete, insert, select, update
-from sqlalchemy.exc import SQLAlchemyError
 
 from erpsync.adapters.base import Progress
-from erpsync.adapters.reference.messages import _named, _reason, _scrub
+from erpsync.adapters.batches import Batch, label, write_batches
+from erpsync.adapters.reference.messages import _named, _reason
 from erpsync.adapters.reference.read import _permissions
 from erpsync.adapters.reference.schema import (
     _utcnow,
@@ -120,7 +119,7 @@ class _Writer:
             ids = self._ids[table.name] = load(self.conn)
         found = ids.get(key)
         if found is None:
-            raise DatabaseError(f"cannot {_label(change)}: the ERP has no {what} {key!r}")
+            raise DatabaseError(f"cannot {label(change)}: the ERP has no {what} {key!r}")
         return found
 
     def resolve(self, target: Table | None, value: Any, change: Change) -> Any:
@@ -133,7 +132,7 @@ class _Writer:
         out: dict[str, Any] = {}
         for name, value in attributes.items():
             if name not in fields:
-                raise DatabaseError(f"cannot {_label(change)}: unknown attribute {name!r}")
+                raise DatabaseError(f"cannot {label(change)}: unknown attribute {name!r}")
             field = fields[name]
             if field is None:
                 continue  # stored in a table of its own
@@ -159,9 +158,6 @@ class _Writer:
         if ids:
             statement = delete(column.table).where(column == bindparam("row_id"))
             self.conn.execute(statement, [{"row_id": i} for i in ids])
-
-
-Batch = list[Change]
 
 
 def _create(w: _Writer, batch: Batch) -> None:
@@ -296,29 +292,8 @@ def write_changes(
     that failed; the caller rolls back.
     """
     writer = _Writer(conn, actor)
-    for (kind, action), run in groupby(changes, key=lambda c: (c.kind, c.action)):
-        batch = list(run)
-        handler = _WRITERS.get((kind, action))
-        if handler is None:
-            raise DatabaseError(
-                f"cannot {_label(batch[0])}: the reference ERP cannot {action} {kind}s"
-            )
-        try:
-            handler(writer, batch)
-        except SQLAlchemyError as exc:
-            message = f"{_described(batch)} failed: {_reason(exc)}"
-            raise DatabaseError(_scrub(message, conn.engine.url)) from None
-        if progress is not None:
-            progress(len(batch))
 
-
-def _label(change: Change) -> str:
-    return f"{change.action} {change.kind} {change.key}"
-
-
-def _described(batch: Batch) -> str:
-    """The change, or the batch of changes, that one failed statement wrote."""
-    if len(batch) == 1:
-        return _label(batch[0])
-    first = batch[0]
-    return f"{len(batch)} {first.action} {first.kind} changes ({first.key} … {batch[-1].key})"
+    password = conn.engine.url.password
+    write_batches(
+        changes, _WRITERS, writer, _reason, "reference ERP", progress, password and str(password)
+    )

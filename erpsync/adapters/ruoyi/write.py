@@ -34,22 +34,20 @@ database's local time (RuoYi stamps local time too).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from itertools import groupby
 from typing import Any
 
 from sqlalchemy import Connection, Table, bindparam, delete, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from erpsync.adapters.base import Progress
-from erpsync.adapters.ruoyi.invariants import Refused, Rules, check_plan, label
+from erpsync.adapters.batches import Batch, write_batches
+from erpsync.adapters.ruoyi.invariants import Refused, Rules, check_plan
 from erpsync.adapters.ruoyi.keys import DELETED, DISABLED, NORMAL, PRESENT
 from erpsync.adapters.ruoyi.model import Dept, Role, User
 from erpsync.adapters.ruoyi.read import clock, load
 from erpsync.adapters.ruoyi.schema import RuoYiSchema
 from erpsync.errors import DatabaseError
 from erpsync.plan import Action, Change, Kind
-
-Batch = list[Change]
 
 
 class _Writer:
@@ -392,21 +390,16 @@ def write_changes(
     _check_required(schema, changes)
     check_plan(loaded.model, schema, changes)
     writer = _Writer(conn, schema, Rules(loaded.model, schema), actor)
-    for (kind, action), run in groupby(changes, key=lambda c: (c.kind, c.action)):
-        batch = list(run)
-        try:
-            _WRITERS[(kind, action)](writer, batch)
-        except SQLAlchemyError as exc:
-            raise DatabaseError(f"{_described(batch)} failed: {_reason(exc, conn)}") from None
-        if progress is not None:
-            progress(len(batch))
-
-
-def _described(batch: Batch) -> str:
-    if len(batch) == 1:
-        return label(batch[0])
-    first = batch[0]
-    return f"{len(batch)} {first.action} {first.kind} changes ({first.key} … {batch[-1].key})"
+    password = conn.engine.url.password
+    write_batches(
+        changes,
+        _WRITERS,
+        writer,
+        lambda exc: _reason(exc, conn),
+        "RuoYi ERP",
+        progress,
+        password and str(password),
+    )
 
 
 def _reason(exc: SQLAlchemyError, conn: Connection) -> str:

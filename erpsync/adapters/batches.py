@@ -1,0 +1,59 @@
+"""Applying a plan's changes in batches: the loop every database adapter shares.
+
+A batch is a run of consecutive changes with the same (kind, action); the plan's order
+is kept. Each batch goes to the adapter's handler for its (kind, action), which writes
+it with a few executemany statements. A failed statement becomes a DatabaseError naming
+the change, or the batch, that it wrote; the caller rolls the transaction back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from itertools import groupby
+from typing import TypeVar
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from erpsync.adapters.base import Progress
+from erpsync.errors import DatabaseError
+from erpsync.plan import Action, Change, Kind
+
+Batch = list[Change]
+W = TypeVar("W")
+
+
+def label(change: Change) -> str:
+    return f"{change.action} {change.kind} {change.key}"
+
+
+def described(batch: Batch) -> str:
+    """The change, or the batch of changes, that one failed statement wrote."""
+    if len(batch) == 1:
+        return label(batch[0])
+    first = batch[0]
+    return f"{len(batch)} {first.action} {first.kind} changes ({first.key} … {batch[-1].key})"
+
+
+def write_batches(
+    changes: Iterable[Change],
+    handlers: Mapping[tuple[Kind, Action], Callable[[W, Batch], None]],
+    writer: W,
+    reason: Callable[[SQLAlchemyError], str],
+    erp: str,
+    progress: Progress | None = None,
+    password: str | None = None,
+) -> None:
+    """Hand each batch to its handler; ``reason`` words a driver error. ``password`` (the
+    database's) is masked in every message, keys and driver text included."""
+    for (kind, action), run in groupby(changes, key=lambda c: (c.kind, c.action)):
+        batch = list(run)
+        handler = handlers.get((kind, action))
+        if handler is None:
+            raise DatabaseError(f"cannot {label(batch[0])}: the {erp} cannot {action} {kind}s")
+        try:
+            handler(writer, batch)
+        except SQLAlchemyError as exc:
+            message = f"{described(batch)} failed: {reason(exc)}"
+            raise DatabaseError(message.replace(password, "***") if password else message) from None
+        if progress is not None:
+            progress(len(batch))
