@@ -24,6 +24,7 @@ from erpsync.errors import DatabaseError, UsageError
 ADAPTERS = {
     "reference": "erpsync.adapters.reference:ReferenceAdapter",
     "ruoyi": "erpsync.adapters.ruoyi:RuoYiAdapter",
+    "tryton": "erpsync.adapters.tryton:TrytonAdapter",
 }
 
 

@@ -1,0 +1,107 @@
+"""The ``tryton`` adapter: the Tryton ERP (``trytond``), on SQLite and PostgreSQL.
+
+How the canonical model maps (see :mod:`.read` and :mod:`.write` for details)::
+
+    user        res_user               login, name, email, active (never password_hash)
+    role        res_group              key = name = the group's name (its identity)
+    membership  "res_user-res_group"   no unique constraint: erpsync never duplicates a row
+    permission  ir_model_access        module = model name (sale.sale); read/create/
+                                       update/delete = perm_read/perm_create/perm_write/
+                                       perm_delete on the group's own rows
+    catalogue   ir_model               every model, with read/create/update/delete
+
+Tryton has no departments and no data scope (record rules are out of scope):
+the capabilities say so, so a policy relying on them fails validation, and
+departments stay policy-only (they still drive default roles and reports).
+Users are never deleted, only deactivated. ``admin`` (an administrator, who
+bypasses model access) and the internal ``root`` are never touched, nor are
+global access rows (no group). Groups created by Tryton modules (``Sales``,
+``Stock`` …) are ordinary groups here; their access rows are reset by
+``trytond-admin -u``, so declare access on groups of your own.
+
+Each trytond process caches groups and model access in memory: the apply
+transaction upserts ``ir_cache`` (polling servers drop the caches within their
+``[cache] clean_timeout``), and after commit on PostgreSQL erpsync sends
+``pg_notify('ir_cache', …)`` for servers in channel mode (``clean_timeout = 0``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import ClassVar
+
+from sqlalchemy import Connection, text
+from sqlalchemy.exc import SQLAlchemyError
+
+from erpsync.adapters.base import Adapter, Capabilities, LiveSnapshot, Progress
+from erpsync.adapters.tryton.read import snapshot
+from erpsync.adapters.tryton.tables import CACHE_NAMES, POLICY_ONLY_NOTE, schema_problems
+from erpsync.adapters.tryton.write import write_changes
+from erpsync.plan import Action, Change, Kind
+
+__all__ = ["CACHE_NAMES", "POLICY_ONLY_NOTE", "TrytonAdapter", "schema_problems"]
+
+
+class TrytonAdapter(Adapter):
+    """Reads Tryton with one ``SELECT`` per table and writes plans to it in batches."""
+
+    name: ClassVar[str] = "tryton"
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        departments=False,
+        department_manager=False,
+        email=True,
+        data_scope=False,
+        custom_data_scope=False,
+        role_inheritance=False,
+        delete_users=False,
+    )
+    builtin_users: ClassVar[frozenset[str]] = frozenset({"admin", "root"})
+    builtin_roles: ClassVar[frozenset[str]] = frozenset()
+
+    def read_from(self, conn: Connection) -> LiveSnapshot:
+        return snapshot(conn)
+
+    def write(
+        self,
+        conn: Connection,
+        changes: Sequence[Change],
+        actor: str,
+        progress: Progress | None = None,
+    ) -> None:
+        write_changes(conn, changes, progress)
+
+    def after_commit(self, changes: Sequence[Change]) -> list[str]:
+        """Signal channel-mode servers (PostgreSQL) and say when the changes take effect."""
+        if not changes:
+            return []
+        notes = []
+        if self.engine.dialect.name == "postgresql":
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(
+                        text("SELECT pg_notify('ir_cache', :names)"),
+                        {"names": json.dumps(list(CACHE_NAMES))},
+                    )
+                notes.append("Tryton servers in channel mode (clean_timeout = 0) were notified.")
+            except SQLAlchemyError as exc:
+                notes.append(f"could not notify Tryton servers: {self.explain(exc)}")
+        notes.append(
+            "Changes reach running Tryton servers within their [cache] clean_timeout "
+            "(default 300 seconds); new server processes see them at once."
+        )
+        if any(c.kind is Kind.USER and c.action is Action.CREATE for c in changes):
+            notes.append("New Tryton users have no password: set one in Tryton (or reset it).")
+        return notes
+
+    @classmethod
+    def plan_notes(cls, changes: Sequence[Change]) -> list[str]:
+        notes = []
+        if any(c.kind is Kind.USER and c.action is Action.CREATE for c in changes):
+            notes.append("New Tryton users get no password; an administrator sets one in Tryton.")
+        if any(c.kind is Kind.PERMISSION and c.action is Action.GRANT for c in changes):
+            notes.append(
+                "A Tryton model with no access rows is open to everyone: the first grant on such "
+                "a model closes it to every group that is not granted it."
+            )
+        return notes

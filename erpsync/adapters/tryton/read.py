@@ -1,0 +1,145 @@
+"""Reading Tryton: one ``SELECT`` per table into a :class:`LiveSnapshot`.
+
+- users: every ``res_user`` row but ``root`` (id 0, internal); a user without a
+  name is read with its login as name.
+- roles: active ``res_group`` rows, keyed and named by ``name`` (its identity);
+  an inactive group, or a group that inherits accesses from a parent, is
+  reported in ``problems`` (erpsync manages a group's own access rows only).
+- memberships: ``"res_user-res_group"``; duplicate rows are reported.
+- grants: active ``ir_model_access`` rows of an active group, one
+  ``model:action`` per true ``perm_*``; rows of no group (global) are never
+  erpsync's and are not read as grants; rows for a model that is not in
+  ``ir_model`` are reported and skipped.
+- catalogue: every ``ir_model`` name with read/create/update/delete.
+- attribution: ``write_uid``/``write_date`` (else ``create_*``) of users and groups.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from erpsync.adapters.base import Attribution, LiveSnapshot
+from erpsync.adapters.tryton.tables import (
+    ACTIONS,
+    PERM_COLUMNS,
+    ROOT_ID,
+    ir_model,
+    model_access,
+    res_group,
+    res_user,
+    user_group,
+)
+from erpsync.state import RoleRec, State, UserRec
+
+
+def _utc(value: Any) -> dt.datetime | None:
+    """Tryton stores naive UTC timestamps (SQLite hands them back as text)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    return None
+
+
+def _catalogue(conn: Connection) -> tuple[dict[str, tuple[str, ...]], dict[str, str]]:
+    catalogue: dict[str, tuple[str, ...]] = {}
+    names: dict[str, str] = {}
+    for name, string in conn.execute(select(ir_model.c.name, ir_model.c.string)):
+        catalogue[name] = ACTIONS
+        names[name] = string or name
+    return catalogue, names
+
+
+def snapshot(conn: Connection) -> LiveSnapshot:
+    problems: list[str] = []
+    catalogue, names = _catalogue(conn)
+
+    logins: dict[int, str] = {}
+    users: dict[str, UserRec] = {}
+    attribution: dict[tuple[str, str], Attribution] = {}
+    stamps: list[tuple[str, str, Any, Any]] = []
+    for row in conn.execute(select(res_user).order_by(res_user.c.id)):
+        logins[row.id] = row.login
+        if row.id == ROOT_ID:
+            continue
+        users[row.login] = UserRec(
+            row.login, row.name or row.login, row.email or None, None, bool(row.active)
+        )
+        written = row.write_date is not None
+        who = row.write_uid if written else row.create_uid
+        stamps.append(("user", row.login, who, row.write_date if written else row.create_date))
+
+    groups: dict[int, str] = {}
+    every_group: set[int] = set()
+    roles: dict[str, RoleRec] = {}
+    for row in conn.execute(select(res_group).order_by(res_group.c.id)):
+        every_group.add(row.id)
+        if not row.active:
+            problems.append(f"group {row.name!r} is inactive: not managed by erpsync")
+            continue
+        groups[row.id] = row.name
+        roles[row.name] = RoleRec(row.name, row.name)
+        when = row.write_date if row.write_date is not None else row.create_date
+        who = row.write_uid if row.write_date is not None else row.create_uid
+        stamps.append(("role", row.name, who, when))
+    parents = conn.execute(
+        select(res_group.c.name, res_group.c.parent).where(res_group.c.parent.is_not(None))
+    ).all()
+    for name, parent in parents:
+        if name in roles:
+            problems.append(
+                f"group {name!r} inherits accesses from group id {parent}: "
+                "erpsync reads and writes its own access rows only"
+            )
+    for kind, key, uid, when in stamps:
+        attribution[(kind, key)] = Attribution(
+            logins.get(uid) if uid is not None else None, _utc(when)
+        )
+
+    pairs: Counter[tuple[str, str]] = Counter()
+    for uid, gid in conn.execute(select(user_group.c.user, user_group.c.group)):
+        login, group = logins.get(uid), groups.get(gid)
+        if login is None or gid not in every_group:
+            problems.append(f"membership row (user {uid}, group {gid}) points at a missing row")
+            continue
+        if group is None or uid == ROOT_ID:
+            continue
+        pairs[(login, group)] += 1
+    for (login, group), count in sorted(pairs.items()):
+        if count > 1:
+            problems.append(f"user {login} is in group {group!r} {count} times (duplicate rows)")
+
+    grants = _grants(conn, groups, catalogue, problems)
+    state = State({}, users, roles, frozenset(grants), frozenset(pairs))
+    return LiveSnapshot(state, catalogue, tuple(problems), names, attribution)
+
+
+def _grants(
+    conn: Connection,
+    groups: dict[int, str],
+    catalogue: dict[str, tuple[str, ...]],
+    problems: list[str],
+) -> set[tuple[str, str]]:
+    grants: set[tuple[str, str]] = set()
+    columns = [model_access.c[PERM_COLUMNS[a]] for a in ACTIONS]
+    query = select(model_access.c.model, model_access.c.group, *columns).where(
+        model_access.c.active.is_(True), model_access.c.group.is_not(None)
+    )
+    for model, gid, *perms in conn.execute(query):
+        group = groups.get(gid)
+        if group is None:
+            continue  # an inactive group's rows (reported above) or a dangling row
+        if model not in catalogue:
+            problems.append(f"access row of group {group!r} names unknown model {model!r}")
+            continue
+        grants.update(
+            (group, f"{model}:{action}") for action, on in zip(ACTIONS, perms, strict=True) if on
+        )
+
+    return grants

@@ -1,0 +1,370 @@
+"""The ``tryton`` adapter against a real Tryton 8.2 database, checked by Tryton itself.
+
+trytond comes with the ``dev`` extras (through ``tryton-test``); where it is missing the
+module is skipped, except under CI (``CI=true``), where that is an error.
+See :mod:`tests.adapters.tryton_db`.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import itertools
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, func, make_url, select, text
+from sqlalchemy.pool import NullPool
+
+from erpsync.adapters import adapter_class
+from erpsync.adapters.tryton import CACHE_NAMES, TrytonAdapter, schema_problems
+from erpsync.adapters.tryton import write as tryton_write
+from erpsync.diff import diff
+from erpsync.errors import DatabaseError
+from erpsync.plan import Action, Change, Kind
+from erpsync.scope import Scope
+from erpsync.state import Desired, RoleRec, State, UserRec
+from tests.adapters import tryton_db
+
+for _needed in ("trytond", "psycopg_pool"):
+    if importlib.util.find_spec(_needed) is None:
+        _reason = f"{_needed} is not installed (pip install -e '.[dev]')"
+        if os.environ.get("CI", "").lower() in ("true", "1"):
+            raise RuntimeError(_reason)
+        pytest.skip(_reason, allow_module_level=True)
+
+SCOPE = Scope(
+    protected_users=TrytonAdapter.builtin_users, protected_roles=TrytonAdapter.builtin_roles
+)
+CLERKS = "Sale Clerks"
+_names = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def tryton_conf(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tryton_db.create_template(tmp_path_factory.mktemp("tryton"))
+
+
+@dataclass(frozen=True)
+class Erp:
+    conf: Path
+    database: str
+    adapter: TrytonAdapter
+
+    def apply(self, changes: list[Change]) -> list[str]:
+        with self.adapter.engine.begin() as conn:
+            self.adapter.write(conn, changes, "test")
+        return self.adapter.after_commit(changes)
+
+    isolated: bool = False  # ask a fresh trytond process rather than this one
+
+    def access(self, login: str, model: str) -> dict[str, bool]:
+        if not self.isolated:
+            return tryton_db.tryton_access(self.conf, self.database, login, model)
+        server = tryton_db.Server(self.conf, self.database)
+        try:
+            return server.access(login, model)
+        finally:
+            server.close()
+
+
+@pytest.fixture
+def erp(tryton_conf: Path) -> Iterator[Erp]:
+    name = f"t{next(_names)}"
+    engine = create_engine(tryton_db.copy_database(tryton_conf, name))
+    yield Erp(tryton_conf, name, TrytonAdapter(engine))
+    engine.dispose()
+
+
+def plus(
+    live: State, users: dict[str, UserRec], roles: dict[str, RoleRec], **sets: set[tuple[str, str]]
+) -> State:
+    return State(
+        {},
+        {**live.users, **users},
+        {**live.roles, **roles},
+        live.grants | frozenset(sets.get("grants", set())),
+        live.memberships | frozenset(sets.get("memberships", set())),
+    )
+
+
+def test_is_registered() -> None:
+    assert adapter_class("tryton") is TrytonAdapter
+    assert not TrytonAdapter.capabilities.departments
+    assert not TrytonAdapter.capabilities.data_scope
+
+
+def test_a_fresh_database_reads_cleanly_and_plans_nothing(erp: Erp) -> None:
+    live = erp.adapter.read()
+    assert set(live.state.users) == {"admin"}  # root (id 0) is internal
+    assert "Sales" in live.state.roles
+    assert live.catalogue["sale.sale"] == ("read", "create", "update", "delete")
+    assert ("Sales", "sale.sale:read") in live.state.grants
+    assert all(
+        module in live.catalogue
+        for _, perm in live.state.grants
+        for module in [perm.rpartition(":")[0]]
+    )
+    assert not any("unknown model" in p or "points at" in p for p in live.problems)
+    assert live.attribution[("user", "admin")].by == "root"
+    assert diff(Desired(live.state), live.state, SCOPE).changes == []
+    assert erp.adapter.read().state.digest() == live.state.digest()
+    with erp.adapter.engine.connect() as conn:
+        assert schema_problems(conn) == []
+
+
+def test_a_declared_group_is_granted_by_tryton_itself(erp: Erp) -> None:
+    live = erp.adapter.read().state
+    want = plus(
+        live,
+        {
+            "li.na": UserRec("li.na", "Li Na", "li.na@example.com"),
+            "nobody": UserRec("nobody", "No Body"),
+        },
+        {CLERKS: RoleRec(CLERKS, CLERKS)},
+        grants={(CLERKS, f"sale.sale:{a}") for a in ("read", "create", "update")},
+        memberships={("li.na", CLERKS)},
+    )
+    changes = diff(Desired(want), live, SCOPE).changes
+    assert {(c.action, c.kind) for c in changes} == {
+        (Action.CREATE, Kind.USER),
+        (Action.CREATE, Kind.ROLE),
+        (Action.GRANT, Kind.PERMISSION),
+        (Action.GRANT, Kind.MEMBERSHIP),
+    }
+    notes = erp.apply(changes)
+    assert any("clean_timeout" in n for n in notes)
+
+    assert erp.access("li.na", "sale.sale") == {
+        "read": True,
+        "create": True,
+        "write": True,
+        "delete": False,
+    }
+    assert not any(erp.access("nobody", "sale.sale").values())
+    assert all(erp.access("admin", "sale.sale").values())  # administrator: untouched
+
+    after = erp.adapter.read()
+    assert after.state == want
+    assert diff(Desired(want), after.state, SCOPE).changes == []
+    with erp.adapter.engine.connect() as conn:
+        stamped = conn.execute(
+            text("SELECT count(*) FROM ir_cache WHERE name = 'ir_model_access.get_access'")
+        ).scalar()
+        hashes = conn.execute(
+            text("SELECT count(*) FROM res_user WHERE password_hash IS NOT NULL")
+        ).scalar()
+    assert stamped == 1
+    assert hashes == 1  # admin's only: erpsync never writes one
+
+
+def test_revoke_deactivate_and_no_duplicate_memberships(erp: Erp) -> None:
+    live = erp.adapter.read().state
+    want = plus(
+        live,
+        {"li.na": UserRec("li.na", "Li Na")},
+        {CLERKS: RoleRec(CLERKS, CLERKS)},
+        grants={(CLERKS, "sale.sale:read"), (CLERKS, "sale.sale:delete")},
+        memberships={("li.na", CLERKS), ("li.na", "Sales")},
+    )
+    erp.apply(diff(Desired(want), live, SCOPE).changes)
+    # granting again what is held writes no second membership row
+    erp.apply([Change(Action.GRANT, Kind.MEMBERSHIP, f"li.na/{CLERKS}", "again")])
+    with erp.adapter.engine.connect() as conn:
+        rows = conn.execute(text('SELECT count(*) FROM "res_user-res_group"')).scalar()
+        uid = conn.execute(text("SELECT id FROM res_user WHERE login = 'li.na'")).scalar()
+        conn.execute(text("INSERT INTO ir_session (create_uid, key) VALUES (:u, 'k')"), {"u": uid})
+        conn.commit()
+    assert rows == 2
+
+    less = plus(
+        State({}, dict(live.users), dict(live.roles), live.grants, live.memberships),
+        {"li.na": UserRec("li.na", "Li Na", active=False)},
+        {CLERKS: RoleRec(CLERKS, CLERKS)},
+        grants={(CLERKS, "sale.sale:read")},
+        memberships={("li.na", CLERKS)},
+    )
+    changes = diff(Desired(less), erp.adapter.read().state, SCOPE).changes
+    erp.apply(changes)
+    assert erp.adapter.read().state == less
+    with erp.adapter.engine.connect() as conn:
+        sessions = conn.execute(text("SELECT count(*) FROM ir_session")).scalar()
+    assert sessions == 0
+
+
+def test_refuses_what_tryton_cannot_store(erp: Erp) -> None:
+    bad = [
+        Change(Action.CREATE, Kind.ROLE, "x", "r", None, {"name": "Other", "description": None}),
+        Change(Action.DELETE, Kind.USER, "admin", "r"),
+        Change(Action.DEACTIVATE, Kind.USER, "admin", "r"),
+        Change(Action.CREATE, Kind.DEPARTMENT, "hq", "r", None, {"name": "HQ"}),
+    ]
+    for change in bad:
+        with pytest.raises(DatabaseError):
+            erp.apply([change])
+    with erp.adapter.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(text("res_group"))).scalar() == 14
+
+
+def test_deleting_a_group_never_opens_a_model(erp: Erp) -> None:
+    """Sales holds the only sale.sale row once the global one is gone: deleting Sales
+    would leave the model with no rows, which Tryton reads as open to everyone."""
+    with erp.adapter.engine.begin() as conn:
+        conn.execute(
+            text("DELETE FROM ir_model_access WHERE model = 'sale.sale' AND \"group\" IS NULL")
+        )
+    delete_sales = Change(Action.DELETE, Kind.ROLE, "Sales", "r", {"name": "Sales"})
+    with pytest.raises(DatabaseError, match="open to everyone"):
+        erp.apply([delete_sales])
+    assert "Sales" in erp.adapter.read().state.roles
+
+
+def test_deletes_a_group_with_its_rows(erp: Erp) -> None:
+    delete_sales = Change(Action.DELETE, Kind.ROLE, "Sales Administrator", "r", {})
+    erp.apply([delete_sales])
+    live = erp.adapter.read()
+    assert "Sales Administrator" not in live.state.roles
+    with erp.adapter.engine.connect() as conn:
+        dangling = conn.execute(
+            text(
+                'SELECT count(*) FROM ir_model_access a WHERE a."group" IS NOT NULL '
+                'AND NOT EXISTS (SELECT 1 FROM res_group g WHERE g.id = a."group")'
+            )
+        ).scalar()
+    assert dangling == 0
+
+
+def poll(server: tryton_db.Server, seconds: float) -> bool:
+    """Whether the running process grants li.na create on sale.sale within ``seconds``."""
+    deadline = time.monotonic() + seconds
+    seen = server.access("li.na", "sale.sale")["create"]
+    while not seen and time.monotonic() < deadline:
+        time.sleep(0.5)
+        seen = server.access("li.na", "sale.sale")["create"]
+    return seen
+
+
+@pytest.mark.parametrize("signal", [True, False], ids=["with-ir_cache", "without"])
+def test_a_running_tryton_process_sees_the_change_after_the_cache_signal(
+    erp: Erp, signal: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Polling mode: the apply upserts ir_cache, and a process that cached the old access
+    drops it within clean_timeout (1 s here). Without the upsert it keeps the old one."""
+    live = erp.adapter.read().state
+    before = plus(
+        live,
+        {"li.na": UserRec("li.na", "Li Na")},
+        {CLERKS: RoleRec(CLERKS, CLERKS)},
+        grants={(CLERKS, "sale.sale:read")},
+        memberships={("li.na", CLERKS)},
+    )
+    erp.apply(diff(Desired(before), live, SCOPE).changes)
+    server = tryton_db.Server(erp.conf, erp.database)
+    try:
+        # A process's first look at ir_cache clears every cache it never cleared before:
+        # let it look (after clean_timeout) and cache the old access again, so that only
+        # the signal can make it drop that.
+        for _ in range(3):
+            assert server.access("li.na", "sale.sale")["create"] is False
+            time.sleep(1.2)
+        if not signal:
+            monkeypatch.setattr(tryton_write._Writer, "touch_caches", lambda _self: None)
+        want = plus(before, {}, {}, grants={(CLERKS, "sale.sale:create")})
+        erp.apply(diff(Desired(want), erp.adapter.read().state, SCOPE).changes)
+        assert poll(server, 15 if signal else 4) is signal
+        assert erp.access("li.na", "sale.sale")["create"]  # a new process sees it at once
+    finally:
+        server.close()
+
+
+def test_cache_names_cover_groups_and_access() -> None:
+    assert {"res_user.get_groups", "ir_model_access.get_access"} <= set(CACHE_NAMES)
+
+
+# --- PostgreSQL: the same database made by trytond-admin (about a minute), copied per test
+# with CREATE DATABASE ... TEMPLATE; Tryton runs in channel mode (clean_timeout = 0).
+
+PG_TEMPLATE = "erpsync_tryton_template"
+
+
+@pytest.fixture(scope="session")
+def tryton_pg(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
+    """(trytond.conf, server URL without database) of a Tryton template database."""
+    url = make_url(pg_url)
+    server = url.set(drivername="postgresql", database="").render_as_string(hide_password=False)
+    conf = tryton_db.write_conf(tmp_path_factory.mktemp("tryton-pg"), server, 0)
+    admin = create_engine(pg_url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {PG_TEMPLATE} WITH (FORCE)"))
+        conn.execute(text(f"CREATE DATABASE {PG_TEMPLATE}"))
+    try:
+        tryton_db.create_database(conf, PG_TEMPLATE)
+        yield conf, pg_url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {PG_TEMPLATE} WITH (FORCE)"))
+        admin.dispose()
+
+
+@pytest.fixture
+def pg_erp(tryton_pg: tuple[Path, str]) -> Iterator[Erp]:
+    conf, pg_url = tryton_pg
+    name = f"erpsync_tryton_{next(_names)}"
+    admin = create_engine(pg_url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name} TEMPLATE {PG_TEMPLATE}"))
+    engine = create_engine(make_url(pg_url).set(database=name), poolclass=NullPool)
+    try:
+        # trytond picks its backend once per process (SQLite here, for the tests above)
+        yield Erp(conf, name, TrytonAdapter(engine), isolated=True)
+    finally:
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()
+
+
+@pytest.mark.postgres
+def test_postgresql_acceptance_and_channel_mode(pg_erp: Erp) -> None:
+    """Import is clean; a granted group is granted by Tryton itself; a running process in
+    channel mode sees a change only once after_commit has sent pg_notify."""
+    live = pg_erp.adapter.read()
+    assert diff(Desired(live.state), live.state, SCOPE).changes == []
+    want = plus(
+        live.state,
+        {"li.na": UserRec("li.na", "Li Na"), "nobody": UserRec("nobody", "No Body")},
+        {CLERKS: RoleRec(CLERKS, CLERKS)},
+        grants={(CLERKS, f"sale.sale:{a}") for a in ("read", "create", "update")},
+        memberships={("li.na", CLERKS)},
+    )
+    notes = pg_erp.apply(diff(Desired(want), live.state, SCOPE).changes)
+    assert any("notified" in n for n in notes)
+    assert pg_erp.access("li.na", "sale.sale") == {
+        "read": True,
+        "create": True,
+        "write": True,
+        "delete": False,
+    }
+    assert not any(pg_erp.access("nobody", "sale.sale").values())
+    assert diff(Desired(want), pg_erp.adapter.read().state, SCOPE).changes == []
+
+    server = tryton_db.Server(pg_erp.conf, pg_erp.database)
+    try:
+        for _ in range(3):  # the process starts listening on its second transaction
+            assert server.access("li.na", "sale.sale")["delete"] is False
+            time.sleep(0.5)
+        grant = [Change(Action.GRANT, Kind.PERMISSION, f"{CLERKS}/sale.sale:delete", "test")]
+        with pg_erp.adapter.engine.begin() as conn:
+            pg_erp.adapter.write(conn, grant, "test")
+        time.sleep(2)
+        assert server.access("li.na", "sale.sale")["delete"] is False  # no signal yet
+        pg_erp.adapter.after_commit(grant)
+        deadline = time.monotonic() + 10
+        while not server.access("li.na", "sale.sale")["delete"]:
+            assert time.monotonic() < deadline, "pg_notify was not seen"
+            time.sleep(0.2)
+    finally:
+        server.close()

@@ -1,0 +1,142 @@
+"""A real Tryton database for the ``tryton`` adapter's tests, and Tryton's own access check.
+
+:func:`create_template` runs ``trytond-admin`` once per session on SQLite
+(base, then company, party, product and sale with their dependencies, about
+20 s); each test gets a copy (:func:`copy_database`). Tryton names an SQLite
+database by its file in the configured ``path``, and its configuration is
+global to the process, so every copy lives in the one session directory.
+
+:func:`tryton_access` asks trytond itself, in this process, through its
+``Pool``/``Transaction`` as the given user, what ``ir.model.access`` grants.
+trytond is imported only inside these functions: the tests skip when it is
+not installed (``pip install -e '.[tryton-test]'``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+from typing import Any
+
+MODULES = ("company", "party", "product", "sale")
+MODES = ("read", "create", "write", "delete")
+TEMPLATE = "template"
+_READY: set[str] = set()  # databases whose Pool this process initialised
+
+
+def _admin(conf: Path, *args: str, env: dict[str, str]) -> None:
+    command = [str(Path(sys.executable).parent / "trytond-admin"), "-c", str(conf), *args]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed:\n{done.stdout}\n{done.stderr}")
+
+
+def write_conf(directory: Path, uri: str, clean_timeout: int) -> Path:
+    """``trytond.conf`` in ``directory`` for the database server at ``uri``."""
+    conf = directory / "trytond.conf"
+    conf.write_text(
+        f"[database]\nuri = {uri}\npath = {directory}\n[cache]\nclean_timeout = {clean_timeout}\n",
+        encoding="utf-8",
+    )
+    return conf
+
+
+def create_database(conf: Path, name: str) -> None:
+    """Create Tryton database ``name`` (base, then MODULES with their dependencies)."""
+    passfile = conf.parent / "passfile"
+    passfile.write_text("admin-password\n", encoding="utf-8")
+    env = {**os.environ, "TRYTONPASSFILE": str(passfile)}
+    _admin(conf, "-d", name, "--all", "--email", "admin@example.com", env=env)
+    _admin(conf, "-d", name, "-u", *MODULES, "--activate-dependencies", env=env)
+
+
+def create_template(directory: Path) -> Path:
+    """A Tryton config file in ``directory`` and a fresh SQLite database ``template`` beside it.
+
+    ``[cache] clean_timeout = 1``: a running process looks at ``ir_cache`` every second
+    (Tryton's default is 300), so the cache-signal test is quick.
+    """
+    conf = write_conf(directory, "sqlite://", 1)
+    (directory / f"{TEMPLATE}.sqlite").touch()  # the SQLite backend refuses a missing file
+    create_database(conf, TEMPLATE)
+    return conf
+
+
+def copy_database(conf: Path, name: str) -> str:
+    """An SQLAlchemy URL of a copy of the template named ``name``."""
+    target = conf.parent / f"{name}.sqlite"
+    shutil.copyfile(conf.parent / f"{TEMPLATE}.sqlite", target)
+    return f"sqlite:///{target}"
+
+
+def _trytond(conf: Path) -> tuple[Any, Any]:
+    """trytond's Pool and Transaction, configured for ``conf`` (once per process)."""
+    with warnings.catch_warnings():
+        # trytond 8.2 imports its own deprecated ``trytond.config.config``.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from trytond import config
+
+        config.update_etc(str(conf))
+        from trytond.pool import Pool
+        from trytond.transaction import Transaction
+    return Pool, Transaction
+
+
+def tryton_access(conf: Path, database: str, login: str, model: str) -> dict[str, bool]:
+    """What Tryton's ``ir.model.access`` grants ``login`` on ``model``, mode by mode."""
+    pool_class, transaction = _trytond(conf)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pool = pool_class(database)
+        if database not in _READY:  # init() again would drop the process's caches
+            pool.init()
+            _READY.add(database)
+        with transaction().start(database, 0, readonly=True):
+            (user,) = pool.get("res.user").search([("login", "=", login)])
+            uid = user.id
+        # as an RPC call does: access is checked only when the context asks for it
+        with transaction().start(database, uid, readonly=True, context={"_check_access": True}):
+            access = pool.get("ir.model.access")
+            return {mode: bool(access.check(model, mode, raise_exception=False)) for mode in MODES}
+
+
+class Server:
+    """A long-running trytond process (its caches live as long as it does) that answers
+    :func:`tryton_access` questions: one line ``login model`` in, one JSON line out."""
+
+    def __init__(self, conf: Path, database: str) -> None:
+        command = [sys.executable, "-m", "tests.adapters.tryton_db", str(conf), database]
+        root = Path(__file__).resolve().parents[2]
+        self.process = subprocess.Popen(
+            command, cwd=root, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+
+    def access(self, login: str, model: str) -> dict[str, bool]:
+        assert self.process.stdin is not None
+        assert self.process.stdout is not None
+        self.process.stdin.write(f"{login} {model}\n")
+        self.process.stdin.flush()
+        answer: dict[str, bool] = json.loads(self.process.stdout.readline())
+        return answer
+
+    def close(self) -> None:
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+        self.process.wait(timeout=30)
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+
+
+def _serve(conf: Path, database: str) -> None:
+    for line in sys.stdin:
+        login, model = line.split()
+        print(json.dumps(tryton_access(conf, database, login, model)), flush=True)
+
+
+if __name__ == "__main__":
+    _serve(Path(sys.argv[1]), sys.argv[2])
