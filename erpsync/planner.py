@@ -16,6 +16,7 @@ from erpsync.config import ResolvedTarget, Settings
 from erpsync.diff import diff
 from erpsync.errors import PolicyError, UsageError
 from erpsync.plan import Plan, Target
+from erpsync.policy import capabilities
 from erpsync.policy.loader import LoadedPolicy
 from erpsync.policy.validate import validate
 from erpsync.scope import Scope
@@ -50,6 +51,7 @@ def make_plan(
     """The plan that makes ``snapshot`` match the policy; raises PolicyError when invalid."""
     catalogue = dict(snapshot.catalogue) or None
     found = validate(loaded, today, catalogue)
+    found += capabilities.check(loaded, adapter.capabilities, adapter.name)
     if diag.has_errors(found):
         raise PolicyError(found)
     desired = desired_state(loaded, catalogue, today)
