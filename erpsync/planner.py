@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 
+from erpsync import access
 from erpsync import diagnostics as diag
 from erpsync.adapters.base import Adapter, LiveSnapshot
 from erpsync.config import ResolvedTarget, Settings
@@ -50,11 +51,12 @@ def make_plan(
 ) -> Plan:
     """The plan that makes ``snapshot`` match the policy; raises PolicyError when invalid."""
     catalogue = dict(snapshot.catalogue) or None
-    found = validate(loaded, today, catalogue)
+    resolution = access.Resolution(loaded.policy, catalogue, today)
+    found = validate(loaded, today, catalogue, resolution)
     found += capabilities.check(loaded, adapter.capabilities, adapter.name)
     if diag.has_errors(found):
         raise PolicyError(found)
-    desired = desired_state(loaded, catalogue, today)
+    desired = desired_state(loaded, catalogue, today, resolution)
     scope = Scope.from_settings(settings, adapter.builtin_users, adapter.builtin_roles)
     result = diff(desired, snapshot.state, scope)
     if result.errors:

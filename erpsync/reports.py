@@ -201,7 +201,7 @@ def desired_model(desired: Desired) -> AccessModel:
         )
     memberships: dict[str, dict[str, Path]] = {}
     for login, held in desired.state.memberships:
-        dept = desired.membership_source.get((login, held))
+        dept = desired.membership_department(login, held)
         source = EXPLICIT if dept is None else DEFAULT
         memberships.setdefault(login, {})[held] = Path(held, source, dept)
     expires = {k: u.expires for k, u in policy.users.items() if u.expires is not None}

@@ -52,6 +52,30 @@ def _match(rule: SodRule, perms: frozenset[str]) -> tuple[tuple[str, ...], ...] 
     return tuple(held)
 
 
+def suspects(
+    rules: Mapping[str, SodRule],
+    role_perms: Mapping[str, frozenset[str]],
+    holders: Mapping[str, Iterable[str]],
+) -> set[str]:
+    """The users (keys of ``holders``, each mapped to their roles) who hold, for every
+    conflict set of some rule, a role granting one of its permissions: exactly those
+    :func:`find_violations` can report. Worked out per role and with set operations,
+    so that 10^5 users cost no per-user permission unions."""
+    by_role: dict[str, list[str]] = {}
+    for login, roles in holders.items():
+        for role in roles:
+            by_role.setdefault(role, []).append(login)
+    out: set[str] = set()
+    for rule in rules.values():
+        found: set[str] | None = None
+        for group in rule.conflicts:
+            granting = [r for r, perms in role_perms.items() if any(holds(perms, p) for p in group)]
+            users = set().union(*(by_role.get(r, ()) for r in granting))
+            found = users if found is None else found & users
+        out |= found or set()
+    return out
+
+
 def find_violations(
     rules: Mapping[str, SodRule],
     holdings: Mapping[str, frozenset[str]],

@@ -21,13 +21,23 @@ EXPIRY_WARNING_DAYS = 14
 
 
 def validate(
-    loaded: LoadedPolicy, today: dt.date, catalogue: access.Catalogue | None = None
+    loaded: LoadedPolicy,
+    today: dt.date,
+    catalogue: access.Catalogue | None = None,
+    resolution: access.Resolution | None = None,
 ) -> list[Diagnostic]:
-    """All findings for the policy, errors first. ``catalogue`` defaults to ``modules``."""
+    """All findings for the policy, errors first. ``catalogue`` defaults to ``modules``;
+    ``resolution`` is reused when it was made for the same policy, catalogue and day."""
     policy = loaded.policy
     if catalogue is None and policy.modules:
         catalogue = {key: module.actions for key, module in policy.modules.items()}
-    checks = _Checks(loaded, policy, today, catalogue)
+    if resolution is None or (resolution.policy, resolution.catalogue, resolution.today) != (
+        policy,
+        catalogue,
+        today,
+    ):
+        resolution = access.Resolution(policy, catalogue, today)
+    checks = _Checks(loaded, policy, today, catalogue, resolution)
     return ordered(checks.run())
 
 
@@ -38,12 +48,13 @@ class _Checks:
         policy: PolicyDocument,
         today: dt.date,
         catalogue: access.Catalogue | None,
+        resolution: access.Resolution,
     ) -> None:
         self.loaded = loaded
         self.policy = policy
         self.today = today
         self.catalogue = catalogue
-        self._memberships: dict[str, dict[str, str | None]] | None = None
+        self.resolution = resolution
 
     def run(self) -> Iterator[Diagnostic]:
         yield from self.departments()
@@ -170,13 +181,15 @@ class _Checks:
 
     def users(self) -> Iterator[Diagnostic]:
         p = self.policy
-        for login, user in p.users.items():
-            if user.department is not None:
+        roles = p.roles.keys()
+        for login, user in p.users.items():  # 10^5 users: the common case is kept cheap
+            if user.department is not None and user.department not in p.departments:
                 yield from self._ref(
                     "users", login, ("department",), "department", user.department, p.departments
                 )
-            for i, role in enumerate(user.roles):
-                yield from self._ref("users", login, ("roles", i), "role", role, p.roles)
+            if not roles >= set(user.roles):
+                for i, role in enumerate(user.roles):
+                    yield from self._ref("users", login, ("roles", i), "role", role, p.roles)
             if user.active and user.expires is not None:
                 days = (user.expires - self.today).days
                 if days <= 0:
@@ -237,8 +250,7 @@ class _Checks:
 
     def separation_of_duties(self) -> Iterator[Diagnostic]:
         p = self.policy
-        flat = access.flatten_roles(p.roles, self.catalogue)
-        holders = self.memberships()
+        holders = self.resolution.holdings
         # Only permissions of modules some rule names can matter; keep just those.
         modules = {
             access.split_permission(perm)[0]
@@ -246,17 +258,13 @@ class _Checks:
             for group in rule.conflicts
             for perm in group
         }
-        flat = {
-            role: frozenset(x for x in perms if access.split_permission(x)[0] in modules)
-            for role, perms in flat.items()
-        }
-        relevant = {role for role, perms in flat.items() if perms}
+        every = frozenset().union(*self.resolution.flat.values())
+        named = frozenset(x for x in every if access.split_permission(x)[0] in modules)
+        flat = {role: perms & named for role, perms in self.resolution.flat.items()}
         union: dict[frozenset[str], frozenset[str]] = {}  # role set -> permissions, shared
         holdings = {}
-        for login, roles in holders.items():
-            key = frozenset(r for r in roles if r in relevant)
-            if not key:
-                continue  # holds nothing any rule names
+        for login in sod.suspects(p.sod_rules, flat, holders):
+            key = frozenset(holders[login])
             if key not in union:
                 union[key] = frozenset().union(*(flat.get(r, frozenset()) for r in key))
             holdings[login] = union[key]
@@ -292,23 +300,9 @@ class _Checks:
             return f"{perm} ({', '.join(path)})"
         return perm
 
-    def memberships(self) -> dict[str, dict[str, str | None]]:
-        """Active users' roles: role -> department the default came from (None if explicit)."""
-        if self._memberships is not None:
-            return self._memberships
-        p = self.policy
-        defaults = access.inherited_defaults(p.departments)
-        out = {}
-        for login, user in p.users.items():
-            if not user.active or (user.expires is not None and user.expires <= self.today):
-                continue
-            out[login] = access.role_sources(user.roles, user.department, defaults)
-        self._memberships = out
-        return out
-
     def unused(self) -> Iterator[Diagnostic]:
         p = self.policy
-        direct = {role for roles in self.memberships().values() for role in roles}
+        direct: set[str] = set().union(*self.resolution.holdings.values())
         held = {inc for role in direct for inc in access.included_roles(p.roles, role)}
         for key in p.roles:
             if key not in held:
@@ -319,8 +313,8 @@ class _Checks:
                     "no active user holds this role, directly or through includes",
                 )
         populated: set[str] = set()
-        for user in p.users.values():
-            populated.update(access.department_chain(p.departments, user.department))
+        for department in {user.department for user in p.users.values()}:
+            populated.update(access.department_chain(p.departments, department))
         for key in p.departments:
             if key not in populated:
                 yield warning(
