@@ -55,6 +55,15 @@ def changed_attributes(
     return {k: old[k] for k in sorted(keys)}, {k: new[k] for k in sorted(keys)}
 
 
+def split_difference(
+    want: frozenset[tuple[str, str]], live: frozenset[tuple[str, str]]
+) -> tuple[frozenset[tuple[str, str]], frozenset[tuple[str, str]]]:
+    """(want - live, live - want), from one pass over the large sets: the symmetric
+    difference is small when little changed, and is split cheaply."""
+    both = want ^ live
+    return both & want, both & live
+
+
 def depth(departments: Mapping[str, DepartmentRec], key: str) -> int:
     seen: set[str] = set()
     while key in departments and key not in seen:
@@ -103,17 +112,18 @@ class _Differ:
     # -- scope ------------------------------------------------------------------------------
 
     def managed_users(self) -> set[str]:
-        managed = set()
-        for login in sorted(self.want.users.keys() | self.live.users.keys()):
+        everyone = self.want.users.keys() | self.live.users.keys()
+        left_alone = {}
+        for login in self.scope.users_to_check(everyone):
             rec = self.want.users.get(login) or self.live.users[login]
             reason = self.scope.user_reason(
                 login, rec.department, self.want.departments, self.live.departments
             )
-            if reason is None:
-                managed.add(login)
-            elif login in self.live.users or login in self.want.users:
-                self.unmanaged(Kind.USER, login, reason, login in self.want.users)
-        return managed
+            if reason is not None:
+                left_alone[login] = reason
+        for login in sorted(left_alone):
+            self.unmanaged(Kind.USER, login, left_alone[login], login in self.want.users)
+        return everyone - left_alone.keys()
 
     def managed_roles(self) -> set[str]:
         managed = set()
@@ -226,9 +236,8 @@ class _Differ:
             )
 
     def grants(self, managed: set[str]) -> None:
-        want = {g for g in self.want.grants if g[0] in managed}
-        live = {g for g in self.live.grants if g[0] in managed}
-        for role, perm in sorted(want - live):
+        granted, revoked = split_difference(self.want.grants, self.live.grants)
+        for role, perm in sorted(g for g in granted if g[0] in managed):
             self.forward[Kind.PERMISSION].append(
                 Change(
                     Action.GRANT,
@@ -237,7 +246,7 @@ class _Differ:
                     self.d.grant_reason(role, perm),
                 )
             )
-        for role, perm in sorted(live - want):
+        for role, perm in sorted(g for g in revoked if g[0] in managed):
             reason = REMOVED if role in self.want.roles else f"role {role} is removed"
             self.backward[Kind.PERMISSION].append(
                 Change(Action.REVOKE, Kind.PERMISSION, f"{role}/{perm}", reason)
@@ -247,7 +256,13 @@ class _Differ:
         """Plan user changes; returns login -> why its memberships go (removed users)."""
         want, live = self.want.users, self.live.users
         gone: dict[str, str] = {}
-        for login in sorted(managed & want.keys()):
+        # Only users that differ, or are inactive (their roles go), need a look.
+        differ = [
+            login
+            for login in managed & want.keys()
+            if (target := want[login]) != live.get(login) or not target.active
+        ]
+        for login in sorted(differ):
             target, current = want[login], live.get(login)
             self.create_or_update(Kind.USER, login, target, current)
             if current is not None and current.active != target.active:
@@ -293,8 +308,8 @@ class _Differ:
                 return pairs
             return frozenset(p for p in pairs if p[0] in users and p[1] in roles)
 
-        want, live = managed(self.want.memberships), managed(self.live.memberships)
-        for login, role in sorted(want - live):
+        granted, revoked = split_difference(self.want.memberships, self.live.memberships)
+        for login, role in sorted(managed(granted)):
             self.forward[Kind.MEMBERSHIP].append(
                 Change(
                     Action.GRANT,
@@ -303,7 +318,7 @@ class _Differ:
                     self.d.membership_reason(login, role),
                 )
             )
-        for login, role in sorted(live - want):
+        for login, role in sorted(managed(revoked)):
             if login in gone:
                 reason = gone[login]
             elif role not in self.want.roles:

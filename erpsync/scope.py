@@ -77,6 +77,13 @@ class Scope:
             key = next((t[key].parent for t in trees if key in t), None)
         return False
 
+    def users_to_check(self, logins: set[str]) -> set[str]:
+        """Those of ``logins`` that :meth:`user_reason` may leave unmanaged; it manages
+        the rest. Without ignore patterns or a department scope, only the protected."""
+        if self.departments is None and not self.ignore_users:
+            return logins & self.protected_users
+        return logins
+
     def user_reason(
         self, login: str, department: str | None, *trees: Mapping[str, DepartmentRec]
     ) -> str | None:
