@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from erpsync.ci.sticky_comment import BOT_LOGIN
+from erpsync.ci import BOT_LOGIN
 from erpsync.cli import Options, _relative, cli, pass_options
 
 FILE = click.Path(dir_okay=False, path_type=Path)

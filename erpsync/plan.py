@@ -25,11 +25,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from pydantic import ValidationError
-
 from erpsync import __version__
 from erpsync.errors import UsageError
-from erpsync.plan_schema import PlanDocument
 
 FORMAT_VERSION = "1"
 
@@ -160,6 +157,10 @@ class Plan:
             raise UsageError(
                 f"plan format {version!r} is not supported (this erpsync reads {FORMAT_VERSION!r})"
             )
+        from pydantic import ValidationError  # only reading a saved plan needs the schema
+
+        from erpsync.plan_schema import PlanDocument
+
         try:
             PlanDocument.model_validate(data)
         except ValidationError as exc:

@@ -27,10 +27,10 @@ import pytest
 import yaml
 from rich.console import Console
 
-from erpsync.ci import drift_issue, plan_compare, sticky_comment
+from erpsync.ci import BOT_LOGIN, drift_issue, plan_compare, sticky_comment
 from erpsync.ci.github import GitHub, GitHubError, RunContext, write_outputs
 from erpsync.ci.reviewed import NotReviewed, check_run, merged_pull, reviewed_plan
-from erpsync.ci.sticky_comment import BOT_LOGIN, Comment, Metadata, Outcome
+from erpsync.ci.sticky_comment import Comment, Metadata, Outcome
 from erpsync.commands import ci_cmd
 from erpsync.commands import drift as drift_cmd
 from erpsync.config import ResolvedTarget, load_project

@@ -12,6 +12,7 @@ is made with a fixed clock and compared with ``drift.json``, ``drift.txt`` and
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import os
 from collections.abc import Iterator
@@ -45,6 +46,7 @@ from erpsync.state import State, UserRec
 from erpsync.yamlsafe import load_file
 from tests.apply.helpers import engine_for
 from tests.casefiles import case_dirs, check_golden
+from tests.output import captured
 
 NOW = dt.datetime(2026, 11, 28, 9, 30, tzinfo=dt.UTC)
 TARGET = ResolvedTarget("golden", "memory", "postgresql://erpsync:secret@db/erp")
@@ -384,9 +386,9 @@ def run_drift(
 ) -> tuple[int, str]:
     """The command's exit code and what it printed."""
     target = ResolvedTarget("sample", "reference", url)
-    console = Console(record=True, width=200)
+    console = Console(file=io.StringIO(), width=200)
     code = drift_cmd.run(project, target, project.policy_dir, fmt, out, console)
-    return code, console.export_text()
+    return code, captured(console)
 
 
 def test_the_sample_erp_after_apply_has_no_drift_then_sql_edits_show(

@@ -10,6 +10,7 @@ department defaults, what is left out, the file layout, the header, quoting.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import tempfile
 from pathlib import Path
 
@@ -41,6 +42,7 @@ from erpsync.scope import Scope
 from erpsync.state import State
 from tests.apply.helpers import engine_for
 from tests.casefiles import case_dirs
+from tests.output import captured
 from tests.pipeline.strategies import LOGINS, states
 from tests.test_plan_cases import settings_of
 from tests.test_policy_roundtrip import policies
@@ -131,13 +133,13 @@ def test_the_command_on_postgresql_never_writes_the_password(
     url = url.update_query_dict({"options": f"-csearch_path={schema}"})
     target = ResolvedTarget("pg", "reference", url.render_as_string(hide_password=False))
     out = tmp_path / "policies"
-    console = Console(record=True, width=120)
+    console = Console(file=io.StringIO(), width=120)
     assert import_cmd.run(Project(Config(), tmp_path), target, out, False, console) == 0
     written = [p.read_text(encoding="utf-8") for p in sorted(out.rglob("*.yaml"))]
     assert written
     assert all(text.startswith("# Imported from the live ERP of target pg") for text in written)
     assert all(SECRET not in text and "***" in text.splitlines()[0] for text in written)
-    assert SECRET not in console.export_text()
+    assert SECRET not in captured(console)
     plan = plan_against(out, ReferenceAdapter(pg_engine).read())
     assert plan.changes == ()
 
@@ -494,7 +496,7 @@ def test_the_command_refuses_a_non_empty_directory_unless_forced(
 ) -> None:
     project = Project(Config(), tmp_path)
     out = tmp_path / "policies"
-    console = Console(record=True, width=200)
+    console = Console(file=io.StringIO(), width=200)
     assert import_cmd.run(project, sample_target, out, False, console) == 0
     before = {p: p.read_bytes() for p in out.rglob("*.yaml")}
     with pytest.raises(UsageError, match="is not empty"):
@@ -506,7 +508,7 @@ def test_the_command_refuses_a_non_empty_directory_unless_forced(
     assert import_cmd.run(project, sample_target, out, True, console) == 0
     assert {p: p.read_bytes() for p in out.rglob("*.yaml") if p.name != "sod.yaml"} == before
     assert (out / "sod.yaml").exists()
-    output = console.export_text()
+    output = captured(console)
     assert "`erpsync plan` should now show no changes except for the warnings above" in output
     assert "sod.yaml was not written by erpsync import" in output
 
@@ -523,9 +525,9 @@ def test_the_command_refuses_a_file_as_output(
 def test_the_command_summary_names_counts_and_defaults(
     sample_target: ResolvedTarget, tmp_path: Path
 ) -> None:
-    console = Console(record=True, width=200)
+    console = Console(file=io.StringIO(), width=200)
     import_cmd.run(Project(Config(), tmp_path), sample_target, tmp_path / "out", False, console)
-    output = console.export_text()
+    output = captured(console)
     assert "(after pointing `policies:` in erpsync.yaml at" in output
     assert "12 departments, 41 users, 30 roles, 21 modules in 16 files" in output
     assert "hq: employee" in output

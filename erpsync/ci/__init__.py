@@ -12,3 +12,5 @@
 The first three modules are pure functions over plain data; only the client talks to
 the network, and ``erpsync.commands.ci_cmd`` ties them together.
 """
+
+BOT_LOGIN = "github-actions[bot]"  # the login GitHub Actions' token comments as

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from erpsync.ci.sticky_comment import BOT_LOGIN
+from erpsync.ci import BOT_LOGIN
 from erpsync.render import clean
 from erpsync.render.drift_markdown import ISSUE_LIMIT, markdown_view
 from erpsync.render.drift_text import summary_sentence

@@ -13,7 +13,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from erpsync.ci.sticky_comment import BOT_LOGIN, Comment, Metadata, find_marked
+from erpsync.ci import BOT_LOGIN
+from erpsync.ci.sticky_comment import Comment, Metadata, find_marked
 from erpsync.errors import ApplyRefused
 
 

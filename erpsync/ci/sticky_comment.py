@@ -25,13 +25,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from erpsync.ci import BOT_LOGIN
 from erpsync.ci.plan_compare import changeset_digest
 from erpsync.plan import Plan
 from erpsync.render.markdown import COMMENT_LIMIT, cell, code, markdown_view
 
 MARKER = "erpsync:plan-comment"
 METADATA_VERSION = 1
-BOT_LOGIN = "github-actions[bot]"
 ARTIFACT = "erpsync-plan"
 LABEL_REMOVES = "removes access"
 LABEL_NO_CHANGES = "no changes"

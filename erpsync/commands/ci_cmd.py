@@ -23,8 +23,8 @@ from typing import Any
 from rich.console import Console
 
 from erpsync import diagnostics as diag
+from erpsync.ci import BOT_LOGIN, plan_compare
 from erpsync.ci import drift_issue as issue_logic
-from erpsync.ci import plan_compare
 from erpsync.ci import sticky_comment as comment_logic
 from erpsync.ci.github import GitHub, RunContext, write_outputs
 from erpsync.ci.reviewed import check_run, merged_pull, reviewed_plan
@@ -113,7 +113,7 @@ def plan_comment(
     out: Path | None,
     dry_run: bool,
     console: Console,
-    bot: str = comment_logic.BOT_LOGIN,
+    bot: str = BOT_LOGIN,
     env: Mapping[str, str] | None = None,
     today: dt.date | None = None,
 ) -> int:
@@ -191,7 +191,7 @@ def _guard_problems(path: Path | None) -> tuple[str, ...]:
 def reviewed(
     sha: str | None,
     console: Console,
-    bot: str = comment_logic.BOT_LOGIN,
+    bot: str = BOT_LOGIN,
     env: Mapping[str, str] | None = None,
 ) -> int:
     """Find the plan reviewed on the pull request merged as ``sha`` (default: GITHUB_SHA).
@@ -274,7 +274,7 @@ def drift_issue(
     html_out: Path | None,
     dry_run: bool,
     console: Console,
-    bot: str = comment_logic.BOT_LOGIN,
+    bot: str = BOT_LOGIN,
     env: Mapping[str, str] | None = None,
 ) -> int:
     """Open, update or close the drift issue after ``erpsync drift --format json``.

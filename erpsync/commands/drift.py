@@ -16,6 +16,7 @@ from rich.console import Console
 
 from erpsync import audit, driftignore
 from erpsync.adapters import adapter_class, connected
+from erpsync.commands import write_raw
 from erpsync.config import Project, ResolvedTarget
 from erpsync.drift import DriftReport, build_report
 from erpsync.errors import UsageError
@@ -103,5 +104,5 @@ def run(
 
         console.print(text_view(doc), soft_wrap=True)
     else:
-        console.out(render(doc, fmt), end="", highlight=False)
+        write_raw(console, render(doc, fmt))
     return EXIT_DRIFT if report.has_drift else 0

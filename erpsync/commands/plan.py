@@ -10,6 +10,7 @@ from typing import Any
 from rich.console import Console
 
 from erpsync.adapters import adapter_class, connected
+from erpsync.commands import write_raw
 from erpsync.config import Project, ResolvedTarget
 from erpsync.plan import Plan
 from erpsync.planner import make_plan
@@ -41,11 +42,11 @@ def write_plan(plan: dict[str, Any], path: Path) -> None:
 def show(plan: dict[str, Any], fmt: str, console: Console) -> None:
     """Print one view of the plan, rendered from its JSON form."""
     if fmt == "json":
-        console.out(json.dumps(plan, ensure_ascii=False, indent=2), highlight=False)
+        write_raw(console, json.dumps(plan, ensure_ascii=False, indent=2) + "\n")
     elif fmt == "markdown":
         from erpsync.render.markdown import markdown_view
 
-        console.out(markdown_view(plan), end="", highlight=False)
+        write_raw(console, markdown_view(plan))
     else:
         from erpsync.render.text import text_view
 

@@ -18,7 +18,7 @@ from typing import Any
 from rich.console import Console
 
 from erpsync import reports
-from erpsync.commands import show
+from erpsync.commands import show, write_raw
 from erpsync.config import Project, ResolvedTarget
 from erpsync.errors import UsageError
 
@@ -108,10 +108,7 @@ def run(
         write(buffer.getvalue(), out)
     elif out is None:
         text = render(doc, fmt)
-        if fmt == "csv":
-            console.file.write(text)  # as is: rich would not keep the CSV's \r\n
-        else:
-            console.out(text, end="", highlight=False)
+        write_raw(console, text)  # as is: rich would not keep the CSV's \r\n
         return 0
     else:
         write(render(doc, fmt), out)

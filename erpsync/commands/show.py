@@ -16,6 +16,7 @@ from rich.console import Console
 
 from erpsync import reports
 from erpsync.adapters import connected
+from erpsync.commands import write_raw
 from erpsync.config import Project, ResolvedTarget
 from erpsync.errors import UsageError
 from erpsync.policy.loader import LoadedPolicy, load_policy
@@ -72,7 +73,7 @@ def emit(doc: dict[str, Any], fmt: str, console: Console) -> None:
     if fmt == "json":
         from erpsync.render.report_json import json_view
 
-        console.out(json_view(doc), end="", highlight=False)
+        write_raw(console, json_view(doc))
     elif fmt == "text":
         from erpsync.render.report_text import text_view
 

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.text import Text
 
 from erpsync import diagnostics as diag
+from erpsync.commands import write_raw
 from erpsync.errors import PolicyError
 from erpsync.policy.loader import load_policy
 from erpsync.policy.validate import validate
@@ -34,10 +35,10 @@ def check(directory: Path, today: dt.date, max_bytes: int) -> tuple[list[diag.Di
 def run(directory: Path, fmt: str, console: Console, today: dt.date, max_bytes: int) -> int:
     found, described = check(directory, today, max_bytes)
     if fmt == "json":
-        console.out(diag.to_json(found), end="", highlight=False)
+        write_raw(console, diag.to_json(found))
     elif fmt == "github":
-        console.out(diag.to_github(found), end="", highlight=False)
-        console.out(f"erpsync validate: {diag.summary_line(found)}", highlight=False)
+        write_raw(console, diag.to_github(found))
+        write_raw(console, f"erpsync validate: {diag.summary_line(found)}\n")
     else:
         for d in found:
             line = Text(f"{d.position}: ")

@@ -11,6 +11,7 @@ with RuoYi's own effective-permission query.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +46,7 @@ from erpsync.policy.loader import load_policy
 from erpsync.scope import Scope
 from erpsync.state import DepartmentRec, Desired, RoleRec, State, UserRec
 from tests.adapters import ruoyi_fixture as fx
+from tests.output import captured
 
 NOW = dt.datetime(2026, 11, 28, 9, 30, tzinfo=dt.UTC)
 OPTIONS = ApplyOptions(lock_timeout=5.0, allow_mass_removal=True, actor="erpsync-test")
@@ -392,11 +394,9 @@ def test_dirty_data_is_reported_never_fatal_and_never_fixed(erp: Erp, tmp_path: 
     made = plan(erp, tmp_path / "p")
     assert any("live data: sys_role_menu" in w for w in made.warnings)
     project = Project(Config(policies=str(tmp_path / "p")), tmp_path)
-    console = Console(record=True, width=300)
+    console = Console(file=io.StringIO(), width=300)
     drift_cmd.run(project, erp.target, tmp_path / "p", "json", None, console)
-    assert any(
-        "live data: sys_user_role" in w for w in json.loads(console.export_text())["warnings"]
-    )
+    assert any("live data: sys_user_role" in w for w in json.loads(captured(console))["warnings"])
     config = tmp_path / "erpsync.yaml"
     config.write_text(
         f"policies: p/\ntargets:\n  ry: {{adapter: ruoyi, url: '{erp.url}'}}\n", encoding="utf-8"
@@ -845,7 +845,7 @@ def test_an_out_of_band_update_shows_in_drift_with_who_and_when(erp: Erp, tmp_pa
     policies = tmp_path / "policies"
     import_to(erp, policies)
     project = Project(Config(policies=str(policies)), tmp_path)
-    console = Console(record=True, width=200)
+    console = Console(file=io.StringIO(), width=200)
     assert drift_cmd.run(project, erp.target, policies, "json", None, console) == 0
     login, display = fx.login_columns(erp.flavour)
     at = dt.datetime(2026, 11, 27, 18, 5, 0)
@@ -854,9 +854,9 @@ def test_an_out_of_band_update_shows_in_drift_with_who_and_when(erp: Erp, tmp_pa
         f"where {login} = 'ry'",
         at=at,
     )
-    console = Console(record=True, width=200)
+    console = Console(file=io.StringIO(), width=200)
     assert drift_cmd.run(project, erp.target, policies, "json", None, console) == 2
-    [changed] = json.loads(console.export_text())["changed"]
+    [changed] = json.loads(captured(console))["changed"]
     offset = erp.scalar(
         "select timestampdiff(second, utc_timestamp(), now())"
         if erp.engine.dialect.name != "postgresql"
