@@ -10,7 +10,8 @@ row and when (``updated_by``/``updated_at``, stored as UTC without a zone) into
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
+from typing import cast
 
 from sqlalchemy import ColumnElement, Connection, String, Table, select, type_coerce
 
@@ -39,7 +40,7 @@ def read_snapshot(conn: Connection) -> LiveSnapshot:
     permission_keys = {pid: f"{m}:{a}" for pid, (m, a) in permissions.items()}
     rp = erp_role_permission
     grants = _links(
-        conn.execute(select(rp.c.role_id, rp.c.permission_id)),
+        conn.execute(select(rp.c.role_id, rp.c.permission_id)).all(),
         rp.name,
         ("role_id", "role", role_ids),
         ("permission_id", "permission", permission_keys),
@@ -47,7 +48,7 @@ def read_snapshot(conn: Connection) -> LiveSnapshot:
     )
     ur = erp_user_role
     memberships = _links(
-        conn.execute(select(ur.c.user_id, ur.c.role_id)),
+        conn.execute(select(ur.c.user_id, ur.c.role_id)).all(),
         ur.name,
         ("user_id", "user", user_ids),
         ("role_id", "role", role_ids),
@@ -135,11 +136,14 @@ def _read_users(
             t.c.updated_by,
             _updated_at(t),
         )
-    )
+    ).all()
     ids, records = {}, {}
+    department_of = department_ids.get
     for uid, login, name, email, department_id, active, updated_by, updated_at in rows:
         ids[uid] = login
-        department = _follow(department_ids, department_id, problems, t.name, uid, login)
+        department = department_of(department_id)  # the common case, without a call
+        if department is None and department_id is not None:
+            _follow(department_ids, department_id, problems, t.name, uid, login)
         records[login] = UserRec(login, name, email, department, bool(active))
         stamps.add("user", login, updated_by, updated_at, t.name)
     return ids, records
@@ -164,7 +168,7 @@ def _read_roles(
         stamps.add("role", row.code, row.updated_by, row.updated_at, t.name)
     ids = {row.id: row.code for row in rows}
     scoped = _links(
-        conn.execute(select(rd.c.role_id, rd.c.department_id)),
+        conn.execute(select(rd.c.role_id, rd.c.department_id)).all(),
         rd.name,
         ("role_id", "role", ids),
         ("department_id", "department", department_ids),
@@ -210,19 +214,21 @@ LinkSide = tuple[str, str, Mapping[int, str]]  # column, kind of row it points a
 
 
 def _links(
-    rows: Iterable[tuple[int, int]],
+    rows: Sequence[tuple[int, int]],
     table: str,
     left: LinkSide,
     right: LinkSide,
     problems: list[str],
 ) -> list[tuple[str, str]]:
     """Map a link table's id pairs to key pairs, skipping (and reporting) dangling rows."""
-    left_ids, right_ids = left[2], right[2]
+    left_key, right_key = left[2].get, right[2].get
+    pairs = [(left_key(a), right_key(b)) for a, b in rows]  # one pass, no branches
+    if all(map(all, pairs)):  # keys are non-empty strings: a falsy one is a missing id
+        return cast(list[tuple[str, str]], pairs)
     out = []
-    for a, b in rows:
-        left_key, right_key = left_ids.get(a), right_ids.get(b)
-        if left_key is not None and right_key is not None:
-            out.append((left_key, right_key))
+    for (a, b), (left_found, right_found) in zip(rows, pairs, strict=True):
+        if left_found is not None and right_found is not None:
+            out.append((left_found, right_found))
         else:
             problems.append(_dangling(table, left, right, a, b))
     return out
