@@ -70,19 +70,27 @@ def yaml_floor(directory: Path) -> None:
         gc.enable()
 
 
+_launcher: subprocess.Popen[str] | None = None
+
+
 def run_cli(args: list[str]) -> tuple[float, float, int]:
-    """Wall seconds, peak RSS in MiB and exit code of one erpsync process."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "erpsync", "--no-color", *args],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        cwd=ROOT,
-    )
-    _, status, usage = os.wait4(proc.pid, 0)
-    elapsed = time.perf_counter() - start
-    code = os.waitstatus_to_exitcode(status)
-    return elapsed, usage.ru_maxrss / 1024, code
+    """Wall seconds, peak RSS in MiB and exit code of one erpsync process, started by
+    ``bench/launcher.py`` so that this process's own size is not counted as its peak."""
+    global _launcher  # noqa: PLW0603 - one launcher for the whole run
+    if _launcher is None:
+        _launcher = subprocess.Popen(
+            [sys.executable, str(ROOT / "bench" / "launcher.py")],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+    assert _launcher.stdin is not None
+    assert _launcher.stdout is not None
+    argv = [sys.executable, "-m", "erpsync", "--no-color", *args]
+    _launcher.stdin.write(json.dumps([argv, str(ROOT)]) + "\n")
+    _launcher.stdin.flush()
+    elapsed, rss, code = json.loads(_launcher.stdout.readline())
+    return float(elapsed), float(rss), int(code)
 
 
 def ensure_org(size: int) -> Path:
