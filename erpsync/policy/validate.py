@@ -181,13 +181,13 @@ class _Checks:
 
     def users(self) -> Iterator[Diagnostic]:
         p = self.policy
-        roles = p.roles.keys()
+        roles = frozenset(p.roles)
         for login, user in p.users.items():  # 10^5 users: the common case is kept cheap
             if user.department is not None and user.department not in p.departments:
                 yield from self._ref(
                     "users", login, ("department",), "department", user.department, p.departments
                 )
-            if not roles >= set(user.roles):
+            if not roles.issuperset(user.roles):
                 for i, role in enumerate(user.roles):
                     yield from self._ref("users", login, ("roles", i), "role", role, p.roles)
             if user.active and user.expires is not None:
