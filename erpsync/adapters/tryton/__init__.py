@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import SQLAlchemyError
@@ -58,6 +58,9 @@ class TrytonAdapter(Adapter):
     )
     builtin_users: ClassVar[frozenset[str]] = frozenset({"admin", "root"})
     builtin_roles: ClassVar[frozenset[str]] = frozenset()
+    # A fresh database holds a dozen groups made by Tryton's modules (Administration,
+    # Sales …): a policy declaring its own groups leaves them alone.
+    undeclared_roles: ClassVar[Literal["all", "declared"]] = "declared"
 
     def read_from(self, conn: Connection) -> LiveSnapshot:
         return snapshot(conn)
