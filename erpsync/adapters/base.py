@@ -37,6 +37,8 @@ class Capabilities:
     custom_data_scope: bool = True
     role_inheritance: bool = False  # True: the ERP stores includes itself (not flattened)
     delete_users: bool = True
+    role_names: bool = True  # False: a role's name is its identity and must equal its key
+    role_descriptions: bool = True
 
 
 @dataclass(frozen=True)

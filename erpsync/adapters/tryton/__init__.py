@@ -55,6 +55,8 @@ class TrytonAdapter(Adapter):
         custom_data_scope=False,
         role_inheritance=False,
         delete_users=False,
+        role_names=False,
+        role_descriptions=False,
     )
     builtin_users: ClassVar[frozenset[str]] = frozenset({"admin", "root"})
     builtin_roles: ClassVar[frozenset[str]] = frozenset()
