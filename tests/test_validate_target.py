@@ -81,8 +81,7 @@ def test_a_tryton_target_refuses_departments_and_data_scope_with_positions(
     ]
     for line in expected:
         assert line in out
-    assert "(for the tryton adapter)" in out
-    assert "5 error(s)" in out
+    assert "invalid (5 error(s), 0 warning(s)); checked for the tryton adapter" in out
 
 
 def test_the_same_diagnostics_as_plan(
@@ -163,7 +162,7 @@ def test_without_a_default_every_target_is_checked(
     config = project(tmp_path, POLICY, targets, default=None)
     code, out = run(["--config", str(config), "validate"], capsys)
     assert code == 1
-    assert "(for the reference, tryton adapter)" in out
+    assert "; checked for the reference, tryton adapter" in out
 
 
 @pytest.mark.parametrize(

@@ -61,8 +61,6 @@ def check(
     found = validate(loaded, today)
     for adapter in adapters:
         found += capabilities.check(loaded, adapter.capabilities, adapter.name)
-    if adapters:
-        counts += f" (for the {', '.join(a.name for a in adapters)} adapter)"
     return diag.ordered(found), counts
 
 
@@ -87,5 +85,8 @@ def run(
             line.append(f": {d.object}: {d.message}" if d.object else f": {d.message}")
             console.print(line, soft_wrap=True)
         verdict = "invalid" if diag.has_errors(found) else "valid"
-        console.print(Text(f"{described}: {verdict} ({diag.summary_line(found)})"), soft_wrap=True)
+        checked = f"{described}: {verdict} ({diag.summary_line(found)})"
+        if adapters:
+            checked += f"; checked for the {', '.join(a.name for a in adapters)} adapter"
+        console.print(Text(checked), soft_wrap=True)
     return 1 if diag.has_errors(found) else 0
