@@ -116,7 +116,7 @@ def execute(
                 return ApplyResult(0, cancelled=True, plan=plan)
         if not plan.changes:
             return ApplyResult(0, plan=plan)
-        scope = Scope.from_settings(settings, adapter.builtin_users, adapter.builtin_roles)
+        scope = Scope.for_adapter(settings, adapter)
         check_protected(plan.changes, scope)
         try:
             with engine.begin() as conn:

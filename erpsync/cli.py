@@ -83,17 +83,23 @@ def cli(
 @click.option(
     "--format", "fmt", type=click.Choice(validate_cmd.FORMATS), default="text", show_default=True
 )
+@click.option("--target", "target_name", help="Target from erpsync.yaml whose adapter to suit.")
 @pass_options
-def validate(options: Options, directory: Path | None, fmt: str) -> None:
-    """Check the policy (no database needed). DIRECTORY defaults to the configured policies/."""
+def validate(options: Options, directory: Path | None, fmt: str, target_name: str | None) -> None:
+    """Check the policy (no database needed). DIRECTORY defaults to the configured policies/.
+
+    With an erpsync.yaml, also checks that the target's adapter can store what the policy
+    uses (departments, data scopes ...), as plan does."""
     project = options.project()
     path = directory or _relative(project.policy_dir)
+    adapters = validate_cmd.target_adapters(project, target_name or options.target, options.db)
     code = validate_cmd.run(
         path,
         fmt,
         options.console(),
         dt.date.today(),
         project.config.settings.max_file_mib * 1024 * 1024,
+        adapters,
     )
     raise SystemExit(code)
 

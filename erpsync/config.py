@@ -28,6 +28,7 @@ CONFIG_NAME = "erpsync.yaml"
 DEFAULT_ADAPTER = "reference"
 
 RemovalLimit = int | Annotated[str, StringConstraints(pattern=r"^\d+(\.\d+)?%$")]
+RoleScope = Literal["all", "declared"]  # which live roles erpsync manages: see ScopeSettings
 
 
 class _Strict(BaseModel):
@@ -46,8 +47,15 @@ class IgnoreSettings(_Strict):
 
 
 class ScopeSettings(_Strict):
-    departments: list[Key] = Field(
-        default_factory=list, description="Manage only these departments and those below them."
+    departments: list[Key] | None = Field(
+        None, description="Manage only these departments and those below them (default: all)."
+    )
+    roles: RoleScope | None = Field(
+        None,
+        description="Which live roles erpsync manages: 'all' (a role the policy does not "
+        "declare is deleted) or 'declared' (it is left alone and reported as unmanaged). "
+        "Default: 'declared' when departments is set or the adapter leaves undeclared roles "
+        "alone (tryton), else 'all'.",
     )
 
 

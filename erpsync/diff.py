@@ -318,6 +318,7 @@ class _Differ:
                     self.d.membership_reason(login, role),
                 )
             )
+        self.kept_by_inactive(users, roles, gone)
         for login, role in sorted(managed(revoked)):
             if login in gone:
                 reason = gone[login]
@@ -327,4 +328,21 @@ class _Differ:
                 reason = f"not among the roles the policy gives {login}"
             self.backward[Kind.MEMBERSHIP].append(
                 Change(Action.REVOKE, Kind.MEMBERSHIP, f"{login}/{role}", reason)
+            )
+
+    def kept_by_inactive(self, users: set[str], roles: set[str], gone: Mapping[str, str]) -> None:
+        """Warn where a user loses its roles (deactivated) but keeps those erpsync leaves
+        alone: their memberships are not erpsync's to revoke."""
+        if not gone or not (self.live.roles.keys() - roles):
+            return
+        kept: dict[str, list[str]] = {}
+        for login, role in self.live.memberships:
+            if login in gone and login in users and role not in roles:
+                deleted = self.scope.delete_removed_users and login not in self.want.users
+                if not deleted:
+                    kept.setdefault(login, []).append(role)
+        for login in sorted(kept):
+            self.out.warnings.append(
+                f"user {login} is deactivated but keeps its membership of roles erpsync "
+                f"leaves alone ({', '.join(sorted(kept[login]))})"
             )

@@ -8,7 +8,9 @@ any, the lock is only looked at, the audit chain is only read.
 
 1. config: ``erpsync.yaml`` found and valid
 2. policy: the policy loads and validates (against its catalog.yaml)
-3. target: which target, its adapter known, its URL parses (shown redacted)
+3. target: which target, its adapter known, its URL parses (shown redacted), and
+   whether the adapter can store what the policy uses (with what the ERP lacks,
+   e.g. that Tryton has no departments)
 4. database: reachable (timed)
 5. schema: the adapter's tables have the shape erpsync reads and writes
 6. live state: readable (timed), and how many dirty-data problems it has
@@ -39,10 +41,13 @@ from erpsync import audit, diagnostics, lock, owntables
 from erpsync.adapters import adapter_class, open_adapter
 from erpsync.adapters.base import Adapter, LiveSnapshot
 from erpsync.adapters.ruoyi.schema import schema_problems as ruoyi_schema_problems
+from erpsync.adapters.tryton.tables import POLICY_ONLY_NOTE
+from erpsync.adapters.tryton.tables import schema_problems as tryton_schema_problems
 from erpsync.apply import LOCK_NAME
 from erpsync.config import Project, ResolvedTarget, load_project
 from erpsync.errors import ErpsyncError, PolicyError
 from erpsync.planner import catalogue_warnings
+from erpsync.policy import capabilities
 from erpsync.policy.loader import LoadedPolicy, load_policy
 from erpsync.policy.validate import validate
 
@@ -225,7 +230,29 @@ def _target(ctx: _Context, target_name: str | None, db_url: str | None) -> None:
         ctx.add("target", Status.FAIL, message, hint)
         return
     ctx.target = target
-    ctx.add("target", Status.OK, f"{target.name} ({target.adapter}) at {target.display_url}")
+    described = f"{target.name} ({target.adapter}) at {target.display_url}"
+    note = ADAPTER_NOTES.get(target.adapter)
+    if note:
+        described += f"; {note}"
+    refused = []
+    if ctx.loaded is not None:
+        cls = adapter_class(target.adapter)
+        refused = [
+            d for d in capabilities.check(ctx.loaded, cls.capabilities, cls.name) if d.is_error
+        ]
+    if refused:
+        message = (
+            f"{described}; the policy uses {len(refused)} thing(s) the {target.adapter} adapter "
+            f"cannot store: {_listed([str(d) for d in refused])}"
+        )
+        hint = "`erpsync validate` lists each with its file and line; plan refuses the policy"
+        ctx.add("target", Status.FAIL, message, hint)
+    else:
+        ctx.add("target", Status.OK, described)
+
+
+# What an adapter's ERP cannot hold, said on the target line.
+ADAPTER_NOTES: dict[str, str] = {"tryton": POLICY_ONLY_NOTE}
 
 
 _UNREACHABLE = (
@@ -322,6 +349,11 @@ SCHEMA_CHECKS: dict[str, tuple[SchemaCheck, str]] = {
         ruoyi_schema_problems,
         "point the target at the RuoYi (RuoYi-Vue or RuoYi Shiro) database, with sys_user, "
         "sys_role, sys_dept, sys_menu and their link tables",
+    ),
+    "tryton": (
+        tryton_schema_problems,
+        "point the target at the Tryton database (made by trytond-admin, with res_user, "
+        "res_group, ir_model_access, ir_model ...); the table names are trytond's own",
     ),
 }
 

@@ -11,11 +11,20 @@ not allow, roles on an inactive account), the import says so in ``warnings``.
 
 What is written, and how:
 
+- Only what the target ERP can store (its adapter's capabilities): an ERP with
+  no departments gets none, nor user departments; data scopes, e-mail
+  addresses, role descriptions and role names other than the key likewise
+  (each dropped one is warned about).
 - Departments, roles and users that erpsync manages; protected, ignored and
   out-of-scope objects are left out, except where a managed object refers to
   them (a parent department, a department manager, a user's department, a
   role's data departments): those are written too, unchanged, so the
   references resolve; erpsync still leaves them alone (see ``context``).
+- Where the scope leaves undeclared roles alone (``settings.scope.roles:
+  declared``, a department scope, or the adapter's default, as in Tryton), a
+  role no managed active user holds is left out, and so is a role whose key
+  is no valid policy key: left out, it stays as it is, where a renamed key
+  would plan a second role.
 - A role's permissions are grouped by module, in the catalogue's order of
   actions, and written as ``["*"]`` when the role holds every action the
   catalogue lists for the module.
@@ -39,7 +48,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from erpsync.adapters.base import LiveSnapshot
+from erpsync.adapters.base import Capabilities, LiveSnapshot
 from erpsync.policy.model import (
     ALL_ACTIONS,
     EMAIL_PATTERN,
@@ -52,7 +61,7 @@ from erpsync.policy.model import (
     User,
 )
 from erpsync.scope import Scope
-from erpsync.state import DepartmentRec, State
+from erpsync.state import DepartmentRec, RoleRec, State, UserRec
 
 DATA_SCOPES = frozenset({"all", "department", "department_tree", "self", "custom"})
 TEXT_LIMIT = 1000  # model.Text
@@ -86,9 +95,50 @@ class Imported:
         return sum(len(getattr(doc, section)) for doc in self.files.values())
 
 
-def import_policy(snapshot: LiveSnapshot, scope: Scope) -> Imported:
-    """The policy documents that declare ``snapshot`` as it is, within ``scope``."""
-    return _Importer(snapshot, scope).run()
+def import_policy(
+    snapshot: LiveSnapshot, scope: Scope, can: Capabilities | None = None
+) -> Imported:
+    """The policy documents that declare ``snapshot`` as it is, within ``scope``, using
+    only what an ERP that ``can`` store this can (default: everything)."""
+    return _Importer(snapshot, scope, can or Capabilities()).run()
+
+
+def storable(state: State, can: Capabilities) -> tuple[State, list[str]]:
+    """``state`` without what the ERP cannot store, and a warning for each thing dropped
+    (an adapter that cannot store something does not read it either: these are defensive)."""
+    dropped: list[str] = []
+    departments = state.departments
+    if not can.departments and departments:
+        dropped.append(f"{len(departments)} department(s): the ERP stores none; left out")
+        departments = {}
+    users = dict(state.users)
+    for login, user in state.users.items():
+        department, email = user.department, user.email
+        if not can.departments and department is not None:
+            dropped.append(f"user {login}: department left out (the ERP stores none)")
+            department = None
+        if not can.email and email is not None:
+            dropped.append(f"user {login}: email left out (the ERP stores none)")
+            email = None
+        users[login] = UserRec(login, user.name, email, department, user.active)
+    roles = dict(state.roles)
+    for key, role in state.roles.items():
+        scope, data, description = role.data_scope, role.data_departments, role.description
+        if scope is not None and (
+            not can.data_scope or (scope == "custom" and not can.custom_data_scope)
+        ):
+            dropped.append(f"role {key}: data scope {scope} left out (the ERP cannot store it)")
+            scope, data = None, ()
+        if description is not None and not can.role_descriptions:
+            dropped.append(f"role {key}: description left out (the ERP stores none)")
+            description = None
+        name = role.name
+        if name != key and not can.role_names:
+            dropped.append(f"role {key}: name {name!r} left out (the ERP names a role by its key)")
+            name = key
+        roles[key] = RoleRec(role.key, name, description, scope, data)
+    kept = State(departments, users, roles, state.grants, state.memberships)
+    return kept, dropped
 
 
 @dataclass
@@ -105,11 +155,11 @@ class _Selection:
 
 
 class _Importer:
-    def __init__(self, snapshot: LiveSnapshot, scope: Scope) -> None:
+    def __init__(self, snapshot: LiveSnapshot, scope: Scope, can: Capabilities) -> None:
         self.snapshot = snapshot
-        self.live: State = snapshot.state
+        self.live, dropped = storable(snapshot.state, can)
         self.scope = scope
-        self.warnings: list[str] = [f"live data: {p}" for p in snapshot.problems]
+        self.warnings: list[str] = [f"live data: {p}" for p in (*snapshot.problems, *dropped)]
         self.held = _roles_by_user(self.live.memberships)
         self.sel = _Selection()
         self.keys: dict[str, dict[str, str]] = {}  # kind -> live key -> policy key
@@ -172,10 +222,18 @@ class _Importer:
             if self.live.users[login].active
             for role in self.held.get(login, ())
         }
+        undeclared = self.scope.undeclared_role_reason()
         for key in sorted(self.live.roles):
             reason = self.scope.role_reason(key, declared=True)
-            if reason is None and self.scope.departments is not None and key not in held_inside:
-                reason = "held by no active user inside settings.scope"
+            if reason is None and undeclared is not None:
+                if key not in held_inside:
+                    reason = (
+                        "held by no active user inside settings.scope"
+                        if self.scope.departments is not None
+                        else f"held by no active user erpsync manages; {undeclared}"
+                    )
+                elif not _KEY.match(key):
+                    reason = f"{key!r} is not a valid policy key; {undeclared}"
             if reason is None:
                 self.sel.roles.add(key)
             else:

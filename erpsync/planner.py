@@ -57,7 +57,7 @@ def make_plan(
     if diag.has_errors(found):
         raise PolicyError(found)
     desired = desired_state(loaded, catalogue, today, resolution)
-    scope = Scope.from_settings(settings, adapter.builtin_users, adapter.builtin_roles)
+    scope = Scope.for_adapter(settings, adapter)
     result = diff(desired, snapshot.state, scope)
     if result.errors:
         raise UsageError("cannot plan:\n" + "\n".join(f"  {e}" for e in result.errors))

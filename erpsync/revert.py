@@ -51,7 +51,11 @@ def revert_plan(
     """The plan that undoes ``changes`` today, and the inverses that no longer apply."""
     undo = [inverse(Change.from_dict(c)) for c in reversed(changes)]
     wanted, skipped = apply_where_possible(snapshot.state, undo)
-    scope = Scope.from_settings(settings, adapter.builtin_users, adapter.builtin_roles)
+    scope = Scope.for_adapter(settings, adapter)
+    if scope.undeclared_roles == "declared":
+        # ``wanted`` is the whole live state but for what the undo removes: a role missing
+        # from it was created by the reverted apply and is to be deleted, not left alone.
+        scope = replace(scope, undeclared_roles="all")
     result = diff(Desired(wanted), snapshot.state, scope)
     reason = f"undoes audit record #{record_id}"
     plan = Plan(

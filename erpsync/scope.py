@@ -1,9 +1,10 @@
 """Which live objects erpsync manages, and why it leaves the others alone.
 
 Within its scope the policy is authoritative. Outside it — protected
-built-ins and settings, objects matched by ``settings.ignore``, and objects
-outside ``settings.scope.departments`` — erpsync changes nothing and reports
-the objects as unmanaged.
+built-ins and settings, objects matched by ``settings.ignore``, objects
+outside ``settings.scope.departments``, and live roles the policy does not
+declare where ``settings.scope.roles`` (or the adapter's default) is
+``declared`` — erpsync changes nothing and reports the objects as unmanaged.
 """
 
 from __future__ import annotations
@@ -11,9 +12,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
+from typing import TYPE_CHECKING
 
-from erpsync.config import Settings
+from erpsync.config import RoleScope, Settings
 from erpsync.state import DepartmentRec
+
+if TYPE_CHECKING:
+    from erpsync.adapters.base import Adapter
+
+DECLARED_ROLES = "not declared (settings.scope.roles: declared)"
+DEPARTMENT_ROLES = "not declared and settings.scope limits erpsync to some departments"
 
 
 @dataclass(frozen=True)
@@ -25,6 +33,11 @@ class Scope:
     ignore_departments: tuple[str, ...] = ()
     departments: frozenset[str] | None = None  # roots of the managed subtrees; None: all
     delete_removed_users: bool = False
+    # Live roles the policy does not declare: "all" manages them (removes them), "declared"
+    # leaves them alone, for ``undeclared_reason``; None: "declared" under a department
+    # scope, else "all".
+    undeclared_roles: RoleScope | None = None
+    undeclared_reason: str = DECLARED_ROLES
 
     @classmethod
     def from_settings(
@@ -32,16 +45,53 @@ class Scope:
         settings: Settings,
         builtin_users: Iterable[str] = (),
         builtin_roles: Iterable[str] = (),
+        undeclared_roles: RoleScope = "all",
+        adapter: str = "",
     ) -> Scope:
+        """The scope ``settings`` describe; ``undeclared_roles`` is the adapter's default for
+        ``settings.scope.roles``, used when neither it nor ``departments`` is set."""
+        scope = settings.scope
+        departments = None if scope is None else scope.departments
+        roles = None if scope is None else scope.roles
+        reason = DECLARED_ROLES
+        if roles is None and departments is None and undeclared_roles == "declared":
+            roles = "declared"
+            reason = (
+                f"not declared: the {adapter or 'target'} adapter leaves undeclared roles alone "
+                "(settings.scope.roles: all would manage them)"
+            )
         return cls(
             protected_users=frozenset(settings.protected_users) | frozenset(builtin_users),
             protected_roles=frozenset(settings.protected_roles) | frozenset(builtin_roles),
             ignore_users=tuple(settings.ignore.users),
             ignore_roles=tuple(settings.ignore.roles),
             ignore_departments=tuple(settings.ignore.departments),
-            departments=frozenset(settings.scope.departments) if settings.scope else None,
+            departments=None if departments is None else frozenset(departments),
             delete_removed_users=settings.removed_users == "delete",
+            undeclared_roles=roles,
+            undeclared_reason=reason,
         )
+
+    @classmethod
+    def for_adapter(cls, settings: Settings, adapter: Adapter | type[Adapter]) -> Scope:
+        """The scope of ``settings`` for a target of ``adapter``: its built-ins protected,
+        and its default for undeclared roles."""
+        return cls.from_settings(
+            settings,
+            adapter.builtin_users,
+            adapter.builtin_roles,
+            adapter.undeclared_roles,
+            adapter.name,
+        )
+
+    def undeclared_role_reason(self) -> str | None:
+        """Why a live role the policy does not declare is left alone, or None when such a
+        role is managed (planned for removal)."""
+        if self.undeclared_roles == "declared":
+            return self.undeclared_reason
+        if self.undeclared_roles is None and self.departments is not None:
+            return DEPARTMENT_ROLES
+        return None
 
     def role_reason(self, key: str, declared: bool) -> str | None:
         """Why the role is not managed, or None when it is."""
@@ -49,9 +99,7 @@ class Scope:
             return "protected"
         if pattern := _match(key, self.ignore_roles):
             return f"ignored (settings.ignore.roles: {pattern!r})"
-        if self.departments is not None and not declared:
-            return "not declared and settings.scope limits erpsync to some departments"
-        return None
+        return None if declared else self.undeclared_role_reason()
 
     def department_reason(
         self, key: str, chains: Mapping[str, DepartmentRec], *more: Mapping[str, DepartmentRec]

@@ -26,6 +26,7 @@ from sqlalchemy.engine import make_url
 from erpsync.adapters.base import Adapter, LiveSnapshot
 from erpsync.adapters.memory import MemoryAdapter
 from erpsync.adapters.reference import ReferenceAdapter, create_schema, load_sample, load_state
+from erpsync.adapters.tryton import TrytonAdapter
 from erpsync.catalogue import REFERENCE_CATALOGUE
 from erpsync.commands import import_cmd
 from erpsync.config import Config, IgnoreSettings, Project, ResolvedTarget, ScopeSettings, Settings
@@ -35,6 +36,7 @@ from erpsync.livefile import from_data
 from erpsync.livefile import load as load_live
 from erpsync.plan import Kind, Plan
 from erpsync.planner import make_plan
+from erpsync.policy import capabilities
 from erpsync.policy.dump import Source, dump_document
 from erpsync.policy.loader import load_policy
 from erpsync.policy.model import Department, PolicyDocument, Role, User
@@ -65,10 +67,8 @@ def import_into(
     adapter: type[Adapter] = ReferenceAdapter,
 ) -> Imported:
     """Import ``snapshot`` and write the files into ``directory``."""
-    scope = Scope.from_settings(
-        settings or Settings(), adapter.builtin_users, adapter.builtin_roles
-    )
-    imported = import_policy(snapshot, scope)
+    scope = Scope.for_adapter(settings or Settings(), adapter)
+    imported = import_policy(snapshot, scope, adapter.capabilities)
     import_cmd.write_files(import_cmd.render(imported, SOURCE), directory)
     return imported
 
@@ -151,6 +151,7 @@ GLOBS = st.sampled_from(["svc-*", "li.*", "nobody"])
 def live_and_settings(draw: st.DrawFn) -> tuple[State, Settings]:
     state = draw(states(consistent_memberships=True))
     scope = draw(st.none() | st.lists(st.sampled_from(sorted(state.departments) or ["hq"])))
+    roles = draw(st.sampled_from([None, "all", "declared"]))
     settings = Settings(
         protected_users=draw(st.lists(st.sampled_from(LOGINS), max_size=1)),
         protected_roles=draw(st.lists(st.sampled_from(sorted(state.roles) or ["x"]), max_size=1)),
@@ -159,7 +160,9 @@ def live_and_settings(draw: st.DrawFn) -> tuple[State, Settings]:
             roles=draw(st.lists(st.sampled_from(["boss", "应付*"]), max_size=1)),
             departments=draw(st.lists(st.sampled_from(["fin", "s*"]), max_size=1)),
         ),
-        scope=None if scope is None else ScopeSettings(departments=scope),
+        scope=None
+        if scope is None and roles is None
+        else ScopeSettings(departments=scope, roles=roles),
     )
     return state, settings
 
@@ -532,3 +535,18 @@ def test_the_command_summary_names_counts_and_defaults(
     assert "12 departments, 41 users, 30 roles, 21 modules in 16 files" in output
     assert "hq: employee" in output
     assert "user admin: protected" in output
+
+
+def test_an_import_for_an_erp_without_departments_writes_none(tmp_path: Path) -> None:
+    """What a Tryton target cannot store is not written (it would fail validation)."""
+    snapshot = snapshot_of(COMPANY)
+    imported = import_into(tmp_path, snapshot, adapter=TrytonAdapter)
+    assert imported.count("departments") == 0
+    written = "".join(
+        p.read_text(encoding="utf-8") for p in tmp_path.rglob("*.yaml") if p.name != "catalog.yaml"
+    )
+    assert " department:" not in written
+    assert "data_scope" not in written
+    assert any("department(s): the ERP stores none" in w for w in imported.warnings)
+    loaded = load_policy(tmp_path)
+    assert not capabilities.check(loaded, TrytonAdapter.capabilities, "tryton")

@@ -14,7 +14,7 @@ import datetime as dt
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -37,6 +37,8 @@ class Capabilities:
     custom_data_scope: bool = True
     role_inheritance: bool = False  # True: the ERP stores includes itself (not flattened)
     delete_users: bool = True
+    role_names: bool = True  # False: a role's name is its identity and must equal its key
+    role_descriptions: bool = True
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,9 @@ class Adapter(ABC):
     capabilities: ClassVar[Capabilities] = Capabilities()
     builtin_users: ClassVar[frozenset[str]] = frozenset()  # never created, changed or removed
     builtin_roles: ClassVar[frozenset[str]] = frozenset()
+    # The default of settings.scope.roles for this ERP: "all" (a live role the policy does
+    # not declare is removed) or "declared" (it is left alone, reported as unmanaged).
+    undeclared_roles: ClassVar[Literal["all", "declared"]] = "all"
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine

@@ -71,7 +71,7 @@ def guards(
     settings = project.config.settings
     with connected(target) as adapter:
         snapshot = adapter.read()
-        scope = Scope.from_settings(settings, adapter.builtin_users, adapter.builtin_roles)
+        scope = Scope.for_adapter(settings, adapter)
     problems: list[str] = []
     try:
         check_protected(plan.changes, scope)

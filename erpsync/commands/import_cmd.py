@@ -40,10 +40,8 @@ def run(
     check_output(out, force)
     with connected(target) as adapter:
         snapshot = adapter.read()
-        scope = Scope.from_settings(
-            project.config.settings, adapter.builtin_users, adapter.builtin_roles
-        )
-    imported = import_policy(snapshot, scope)
+        scope = Scope.for_adapter(project.config.settings, adapter)
+    imported = import_policy(snapshot, scope, adapter.capabilities)
     source = Source(target.name, target.adapter, target.url, today or dt.date.today())
     texts = render(imported, source)
     kept = write_files(texts, out)

@@ -1,16 +1,26 @@
-"""``erpsync validate``: check the policy without a database."""
+"""``erpsync validate``: check the policy without a database.
+
+With a configuration, the policy is also checked against what the target's
+adapter can store (:mod:`erpsync.policy.capabilities`, the check ``plan``
+makes): only the adapter class is needed, never a connection.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from pathlib import Path
 
 from rich.console import Console
 from rich.text import Text
 
 from erpsync import diagnostics as diag
+from erpsync.adapters import adapter_class
+from erpsync.adapters.base import Adapter
 from erpsync.commands import write_raw
+from erpsync.config import Project
 from erpsync.errors import PolicyError
+from erpsync.policy import capabilities
 from erpsync.policy.loader import load_policy
 from erpsync.policy.validate import validate
 
@@ -18,8 +28,27 @@ FORMATS = ("text", "json", "github")
 _STYLE = {diag.Severity.ERROR: "bold red", diag.Severity.WARNING: "yellow"}
 
 
-def check(directory: Path, today: dt.date, max_bytes: int) -> tuple[list[diag.Diagnostic], str]:
-    """Every diagnostic for the policy in ``directory`` and a one-line description of it."""
+def target_adapters(
+    project: Project, target: str | None, db_url: str | None
+) -> list[type[Adapter]]:
+    """The adapters the policy must suit: the named or default target's; without one, every
+    target's (they share the policy directory); none without an erpsync.yaml or a target.
+    Raises UsageError for an unknown target or adapter."""
+    if project.path is None and target is None:
+        return []
+    targets = project.config.targets
+    if target is not None or project.config.default_target is not None or len(targets) == 1:
+        names = [project.target(target, db_url).adapter]
+    else:
+        names = sorted({t.adapter for t in targets.values()})
+    return [adapter_class(name) for name in names]
+
+
+def check(
+    directory: Path, today: dt.date, max_bytes: int, adapters: Sequence[type[Adapter]] = ()
+) -> tuple[list[diag.Diagnostic], str]:
+    """Every diagnostic for the policy in ``directory`` (and for what ``adapters`` cannot
+    store) and a one-line description of it."""
     try:
         loaded = load_policy(directory, max_bytes)
     except PolicyError as exc:
@@ -29,11 +58,21 @@ def check(directory: Path, today: dt.date, max_bytes: int) -> tuple[list[diag.Di
         f"{directory}: {len(loaded.files)} files, {len(p.departments)} departments, "
         f"{len(p.roles)} roles, {len(p.users)} users, {len(p.sod_rules)} SoD rules"
     )
-    return validate(loaded, today), counts
+    found = validate(loaded, today)
+    for adapter in adapters:
+        found += capabilities.check(loaded, adapter.capabilities, adapter.name)
+    return diag.ordered(found), counts
 
 
-def run(directory: Path, fmt: str, console: Console, today: dt.date, max_bytes: int) -> int:
-    found, described = check(directory, today, max_bytes)
+def run(
+    directory: Path,
+    fmt: str,
+    console: Console,
+    today: dt.date,
+    max_bytes: int,
+    adapters: Sequence[type[Adapter]] = (),
+) -> int:
+    found, described = check(directory, today, max_bytes, adapters)
     if fmt == "json":
         write_raw(console, diag.to_json(found))
     elif fmt == "github":
@@ -46,5 +85,8 @@ def run(directory: Path, fmt: str, console: Console, today: dt.date, max_bytes: 
             line.append(f": {d.object}: {d.message}" if d.object else f": {d.message}")
             console.print(line, soft_wrap=True)
         verdict = "invalid" if diag.has_errors(found) else "valid"
-        console.print(Text(f"{described}: {verdict} ({diag.summary_line(found)})"), soft_wrap=True)
+        checked = f"{described}: {verdict} ({diag.summary_line(found)})"
+        if adapters:
+            checked += f"; checked for the {', '.join(a.name for a in adapters)} adapter"
+        console.print(Text(checked), soft_wrap=True)
     return 1 if diag.has_errors(found) else 0

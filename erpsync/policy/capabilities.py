@@ -45,6 +45,21 @@ def _problems(loaded: LoadedPolicy, can: Capabilities, adapter: str) -> Iterator
                 f"email: {cannot} email addresses",
             )
     for key, role in policy.roles.items():
+        if role.name != key and not can.role_names:
+            yield error(
+                "capability",
+                loaded.position("roles", key, "name"),
+                f"role {key}",
+                f"name: the {adapter} adapter identifies a role by its name: "
+                f"give it the name {key!r}",
+            )
+        if role.description is not None and not can.role_descriptions:
+            yield error(
+                "capability",
+                loaded.position("roles", key, "description"),
+                f"role {key}",
+                f"description: {cannot} role descriptions",
+            )
         if role.data_scope is not None and not can.data_scope:
             yield error(
                 "capability",

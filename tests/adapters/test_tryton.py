@@ -1,23 +1,16 @@
 """The ``tryton`` adapter against a real Tryton 8.2 database, checked by Tryton itself.
 
 trytond comes with the ``dev`` extras (through ``tryton-test``); where it is missing the
-module is skipped, except under CI (``CI=true``), where that is an error.
-See :mod:`tests.adapters.tryton_db`.
+tests are skipped, except under CI (``CI=true``), where that is an error. The databases
+are fixtures (``erp``, ``pg_erp``) in ``conftest.py``; see :mod:`tests.adapters.tryton_db`.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import itertools
-import os
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, func, make_url, select, text
-from sqlalchemy.pool import NullPool
+from sqlalchemy import func, select, text
 
 from erpsync.adapters import adapter_class
 from erpsync.adapters.tryton import CACHE_NAMES, TrytonAdapter, schema_problems
@@ -28,55 +21,12 @@ from erpsync.plan import Action, Change, Kind
 from erpsync.scope import Scope
 from erpsync.state import Desired, RoleRec, State, UserRec
 from tests.adapters import tryton_db
-
-for _needed in ("trytond", "psycopg_pool"):
-    if importlib.util.find_spec(_needed) is None:
-        _reason = f"{_needed} is not installed (pip install -e '.[dev]')"
-        if os.environ.get("CI", "").lower() in ("true", "1"):
-            raise RuntimeError(_reason)
-        pytest.skip(_reason, allow_module_level=True)
+from tests.adapters.tryton_db import Erp
 
 SCOPE = Scope(
     protected_users=TrytonAdapter.builtin_users, protected_roles=TrytonAdapter.builtin_roles
 )
 CLERKS = "Sale Clerks"
-_names = itertools.count()
-
-
-@pytest.fixture(scope="session")
-def tryton_conf(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tryton_db.create_template(tmp_path_factory.mktemp("tryton"))
-
-
-@dataclass(frozen=True)
-class Erp:
-    conf: Path
-    database: str
-    adapter: TrytonAdapter
-
-    def apply(self, changes: list[Change]) -> list[str]:
-        with self.adapter.engine.begin() as conn:
-            self.adapter.write(conn, changes, "test")
-        return self.adapter.after_commit(changes)
-
-    isolated: bool = False  # ask a fresh trytond process rather than this one
-
-    def access(self, login: str, model: str) -> dict[str, bool]:
-        if not self.isolated:
-            return tryton_db.tryton_access(self.conf, self.database, login, model)
-        server = tryton_db.Server(self.conf, self.database)
-        try:
-            return server.access(login, model)
-        finally:
-            server.close()
-
-
-@pytest.fixture
-def erp(tryton_conf: Path) -> Iterator[Erp]:
-    name = f"t{next(_names)}"
-    engine = create_engine(tryton_db.copy_database(tryton_conf, name))
-    yield Erp(tryton_conf, name, TrytonAdapter(engine))
-    engine.dispose()
 
 
 def plus(
@@ -284,47 +234,7 @@ def test_cache_names_cover_groups_and_access() -> None:
     assert {"res_user.get_groups", "ir_model_access.get_access"} <= set(CACHE_NAMES)
 
 
-# --- PostgreSQL: the same database made by trytond-admin (about a minute), copied per test
-# with CREATE DATABASE ... TEMPLATE; Tryton runs in channel mode (clean_timeout = 0).
-
-PG_TEMPLATE = "erpsync_tryton_template"
-
-
-@pytest.fixture(scope="session")
-def tryton_pg(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
-    """(trytond.conf, server URL without database) of a Tryton template database."""
-    url = make_url(pg_url)
-    server = url.set(drivername="postgresql", database="").render_as_string(hide_password=False)
-    conf = tryton_db.write_conf(tmp_path_factory.mktemp("tryton-pg"), server, 0)
-    admin = create_engine(pg_url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {PG_TEMPLATE} WITH (FORCE)"))
-        conn.execute(text(f"CREATE DATABASE {PG_TEMPLATE}"))
-    try:
-        tryton_db.create_database(conf, PG_TEMPLATE)
-        yield conf, pg_url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {PG_TEMPLATE} WITH (FORCE)"))
-        admin.dispose()
-
-
-@pytest.fixture
-def pg_erp(tryton_pg: tuple[Path, str]) -> Iterator[Erp]:
-    conf, pg_url = tryton_pg
-    name = f"erpsync_tryton_{next(_names)}"
-    admin = create_engine(pg_url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE {name} TEMPLATE {PG_TEMPLATE}"))
-    engine = create_engine(make_url(pg_url).set(database=name), poolclass=NullPool)
-    try:
-        # trytond picks its backend once per process (SQLite here, for the tests above)
-        yield Erp(conf, name, TrytonAdapter(engine), isolated=True)
-    finally:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        admin.dispose()
+# --- PostgreSQL (channel mode, clean_timeout = 0): see the pg_erp fixture in conftest.py
 
 
 @pytest.mark.postgres

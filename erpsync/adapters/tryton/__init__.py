@@ -10,14 +10,16 @@ How the canonical model maps (see :mod:`.read` and :mod:`.write` for details)::
                                        perm_delete on the group's own rows
     catalogue   ir_model               every model, with read/create/update/delete
 
-Tryton has no departments and no data scope (record rules are out of scope):
-the capabilities say so, so a policy relying on them fails validation, and
-departments stay policy-only (they still drive default roles and reports).
+Tryton has no departments, no data scope (record rules are out of scope) and no
+group descriptions, and a group's name is its identity: the capabilities say
+so, so a policy relying on them fails validation (and plan) with its position.
 Users are never deleted, only deactivated. ``admin`` (an administrator, who
 bypasses model access) and the internal ``root`` are never touched, nor are
-global access rows (no group). Groups created by Tryton modules (``Sales``,
-``Stock`` …) are ordinary groups here; their access rows are reset by
-``trytond-admin -u``, so declare access on groups of your own.
+global access rows (no group). A group the policy does not declare, such as
+those Tryton's modules create (``Sales``, ``Stock`` …), is left alone
+(``undeclared_roles = "declared"``; ``settings.scope.roles: all`` manages them);
+a declared module group is managed, but ``trytond-admin -u`` resets its access
+rows, so declare access on groups of your own.
 
 Each trytond process caches groups and model access in memory: the apply
 transaction upserts ``ir_cache`` (polling servers drop the caches within their
@@ -29,7 +31,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import SQLAlchemyError
@@ -55,9 +57,14 @@ class TrytonAdapter(Adapter):
         custom_data_scope=False,
         role_inheritance=False,
         delete_users=False,
+        role_names=False,
+        role_descriptions=False,
     )
     builtin_users: ClassVar[frozenset[str]] = frozenset({"admin", "root"})
     builtin_roles: ClassVar[frozenset[str]] = frozenset()
+    # A fresh database holds a dozen groups made by Tryton's modules (Administration,
+    # Sales …): a policy declaring its own groups leaves them alone.
+    undeclared_roles: ClassVar[Literal["all", "declared"]] = "declared"
 
     def read_from(self, conn: Connection) -> LiveSnapshot:
         return snapshot(conn)

@@ -76,10 +76,10 @@ def snapshot(conn: Connection) -> LiveSnapshot:
         stamps.append(("user", row.login, who, row.write_date if written else row.create_date))
 
     groups: dict[int, str] = {}
-    every_group: set[int] = set()
+    every_group: dict[int, str] = {}
     roles: dict[str, RoleRec] = {}
     for row in conn.execute(select(res_group).order_by(res_group.c.id)):
-        every_group.add(row.id)
+        every_group[row.id] = row.name
         if not row.active:
             problems.append(f"group {row.name!r} is inactive: not managed by erpsync")
             continue
@@ -93,8 +93,10 @@ def snapshot(conn: Connection) -> LiveSnapshot:
     ).all()
     for name, parent in parents:
         if name in roles:
+            known = every_group.get(parent)
+            parent_name = repr(known) if known is not None else f"id {parent}, which is missing"
             problems.append(
-                f"group {name!r} inherits accesses from group id {parent}: "
+                f"group {name!r} inherits accesses from group {parent_name}: "
                 "erpsync reads and writes its own access rows only"
             )
     for kind, key, uid, when in stamps:

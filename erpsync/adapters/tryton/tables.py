@@ -147,7 +147,7 @@ CACHE_NAMES: tuple[str, ...] = (
 
 def schema_problems(conn: Connection) -> list[str]:
     """Where the database lacks the Tryton tables or columns erpsync uses (read-only); for
-    ``erpsync doctor``. Also says that departments and data scope are policy-only here."""
+    ``erpsync doctor`` (which adds :data:`POLICY_ONLY_NOTE`)."""
     from sqlalchemy import inspect
 
     found = inspect(conn)
@@ -165,7 +165,8 @@ def schema_problems(conn: Connection) -> list[str]:
 
 
 POLICY_ONLY_NOTE = (
-    "Tryton has no departments and no data scope: departments are policy-only for the "
-    "tryton adapter (they still drive default roles and reports), and a policy that sets "
-    "a data scope, a department manager or a user's department fails validation."
+    "Tryton stores no departments and no data scopes, and a group's name is its identity: "
+    "departments stay in the policy only for other targets, so a policy for a tryton target "
+    "declares no departments, user departments, data scopes or role descriptions, and names "
+    "each role by its key (erpsync validate names each place)."
 )

@@ -1,0 +1,244 @@
+"""erpsync's commands on a real Tryton 8.2 database: import then plan is clean, groups made
+by Tryton's modules are left alone, and doctor checks the schema and explains departments.
+
+The databases come from the ``erp`` (SQLite) and ``pg_erp`` (PostgreSQL) fixtures in
+``conftest.py``; commands run through :func:`erpsync.cli.main`, as a person would.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from sqlalchemy import text
+
+from erpsync import cli
+from erpsync.plan import Action, Change, Kind
+from tests.adapters.tryton_db import Erp
+
+# The groups trytond-admin makes for company, party, product and sale (with dependencies).
+MODULE_GROUPS = {
+    "Account Product Administration",
+    "Accounting",
+    "Accounting Administration",
+    "Company Administration",
+    "Currency Administration",
+    "Employee Administration",
+    "Party Administration",
+    "Product Administration",
+    "Sales",
+    "Sales Administrator",
+    "Stock",
+    "Stock Administration",
+    "Stock Cancellation",
+    "Stock Force Assignment",
+}
+
+OWN_GROUP = """\
+roles:
+  clerks:
+    name: clerks
+    permissions: {sale.sale: [read, create, update]}
+users:
+  li.na: {name: Li Na, email: li.na@example.com, roles: [clerks]}
+  # holds a module group in the ERP and nothing the policy declares: nothing changes
+  dave: {name: Dave}
+  # gets clerks; keeps the module group the ERP gave him
+  carol: {name: Carol, roles: [clerks]}
+"""
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def any_erp(request: pytest.FixtureRequest) -> Erp:
+    erp: Erp = request.getfixturevalue("erp" if request.param == "sqlite" else "pg_erp")
+    return erp
+
+
+def project(root: Path, erp: Erp, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An erpsync.yaml in ``root`` (the cwd from now on) whose target is ``erp``."""
+    url = erp.adapter.engine.url.render_as_string(hide_password=False)
+    (root / "erpsync.yaml").write_text(
+        f"policies: policies\ntargets:\n  erp: {{adapter: tryton, url: '{url}'}}\n",
+        encoding="utf-8",
+    )
+    monkeypatch.chdir(root)
+    monkeypatch.setenv("ERPSYNC_ACTOR", "tester")
+    return root
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    code = cli.main(["--no-color", *args])
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.out + captured.err
+    return code, captured.out + captured.err
+
+
+def plan_json(capsys: pytest.CaptureFixture[str]) -> dict[str, object]:
+    code, out = run(capsys, "plan", "--format", "json", "--detailed-exitcode")
+    plan: dict[str, object] = json.loads(out)
+    assert code == (2 if plan["changes"] else 0), out
+    return plan
+
+
+def unmanaged(plan: dict[str, object]) -> dict[str, str]:
+    found = plan["unmanaged"]
+    assert isinstance(found, list)
+    return {f"{u['kind']} {u['key']}": u["reason"] for u in found}
+
+
+def test_import_of_a_fresh_database_then_plan_is_clean(
+    any_erp: Erp,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    project(tmp_path, any_erp, monkeypatch)
+    code, out = run(capsys, "import", "--out", "policies")
+    assert code == 0, out
+    written = sorted(p.name for p in (tmp_path / "policies").rglob("*.yaml"))
+    assert written == ["catalog.yaml"]  # no departments, users or groups to declare
+    catalogue = (tmp_path / "policies" / "catalog.yaml").read_text(encoding="utf-8")
+    assert "  sale.sale:" in catalogue
+    assert "departments" not in catalogue
+    assert "role Company Administration: held by no active user erpsync manages" in out
+
+    code, out = run(capsys, "validate")
+    assert code == 0, out
+    plan = plan_json(capsys)
+    assert plan["changes"] == []
+    left = unmanaged(plan)
+    assert left["user admin"] == "protected"
+    for group in MODULE_GROUPS:
+        assert "tryton adapter leaves undeclared roles alone" in left[f"role {group}"]
+    code, out = run(capsys, "plan", "--detailed-exitcode")
+    assert code == 0, out
+    assert "No changes" in out
+
+
+def test_an_import_declares_the_groups_managed_users_hold(
+    erp: Erp, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Sales is held by a user erpsync manages: declared. Sales Administrator is held too,
+    but its name is no policy key: left out (left alone), not renamed into a second group."""
+    erp.apply(
+        [
+            Change(Action.CREATE, Kind.USER, "bob", "test", None, {"name": "Bob"}),
+            Change(Action.GRANT, Kind.MEMBERSHIP, "bob/Sales", "test"),
+            Change(Action.GRANT, Kind.MEMBERSHIP, "bob/Sales Administrator", "test"),
+        ]
+    )
+    project(tmp_path, erp, monkeypatch)
+    code, out = run(capsys, "import", "--out", "policies")
+    assert code == 0, out
+    assert "'Sales Administrator' is not a valid policy key" in out
+    users = yaml.safe_load((tmp_path / "policies" / "users" / "unassigned.yaml").read_bytes())
+    assert users["users"]["bob"]["roles"] == ["Sales"]
+    plan = plan_json(capsys)
+    assert plan["changes"] == []
+    assert "role Sales" not in unmanaged(plan)
+    assert "role Sales Administrator" in unmanaged(plan)
+
+
+def test_a_policy_of_its_own_groups_leaves_the_module_groups_alone(
+    erp: Erp, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    erp.apply(
+        [
+            Change(Action.CREATE, Kind.USER, "bob", "test", None, {"name": "Bob"}),
+            Change(Action.CREATE, Kind.USER, "carol", "test", None, {"name": "Carol"}),
+            Change(Action.CREATE, Kind.USER, "dave", "test", None, {"name": "Dave"}),
+            Change(Action.GRANT, Kind.MEMBERSHIP, "bob/Sales", "test"),
+            Change(Action.GRANT, Kind.MEMBERSHIP, "carol/Sales", "test"),
+            Change(Action.GRANT, Kind.MEMBERSHIP, "dave/Stock", "test"),
+        ]
+    )
+    before = erp.adapter.read().state
+    project(tmp_path, erp, monkeypatch)
+    (tmp_path / "policies").mkdir()
+    (tmp_path / "policies" / "sales.yaml").write_text(OWN_GROUP, encoding="utf-8")
+
+    plan = plan_json(capsys)
+    changes = {(c["action"], c["kind"], c["key"]) for c in plan["changes"]}  # type: ignore[union-attr,index]
+    assert changes == {
+        ("create", "role", "clerks"),
+        *(("grant", "permission", f"clerks/sale.sale:{a}") for a in ("read", "create", "update")),
+        ("create", "user", "li.na"),
+        ("grant", "membership", "li.na/clerks"),
+        ("grant", "membership", "carol/clerks"),
+        ("deactivate", "user", "bob"),  # not declared; his Sales membership stays
+    }
+    assert all(f"role {g}" in unmanaged(plan) for g in MODULE_GROUPS)
+    assert "user bob is deactivated but keeps its membership of roles erpsync leaves alone " in (
+        " ".join(plan["warnings"])  # type: ignore[arg-type]
+    )
+
+    code, out = run(capsys, "apply", "--auto-approve", "--allow-mass-removal")
+    assert code == 0, out
+    after = erp.adapter.read().state
+    assert plan_json(capsys)["changes"] == []
+    kept = {(login, g) for login, g in before.memberships if g in MODULE_GROUPS}
+    assert kept <= after.memberships  # bob, carol, dave and admin keep their module groups
+    assert {g: before.roles[g] for g in MODULE_GROUPS} == {g: after.roles[g] for g in MODULE_GROUPS}
+    assert {x for x in before.grants if x[0] in MODULE_GROUPS} == {
+        x for x in after.grants if x[0] in MODULE_GROUPS
+    }
+    assert not after.users["bob"].active
+    # Tryton itself: li.na may read, create and write sales orders but not delete them
+    assert erp.access("li.na", "sale.sale") == {
+        "read": True,
+        "create": True,
+        "write": True,
+        "delete": False,
+    }
+
+
+def test_scope_roles_all_manages_the_module_groups(
+    erp: Erp, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project(tmp_path, erp, monkeypatch)
+    with (tmp_path / "erpsync.yaml").open("a", encoding="utf-8") as config:
+        config.write("settings:\n  scope: {roles: all}\n")
+    (tmp_path / "policies").mkdir()
+    (tmp_path / "policies" / "sales.yaml").write_text(OWN_GROUP, encoding="utf-8")
+    plan = plan_json(capsys)
+    deleted = {c["key"] for c in plan["changes"] if c["action"] == "delete"}  # type: ignore[union-attr,index]
+    assert deleted >= MODULE_GROUPS
+    assert "role Sales" not in unmanaged(plan)
+
+
+def test_doctor_checks_the_tryton_schema_and_explains_departments(
+    erp: Erp, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project(tmp_path, erp, monkeypatch)
+    (tmp_path / "policies").mkdir()
+    (tmp_path / "policies" / "sales.yaml").write_text(OWN_GROUP, encoding="utf-8")
+    code, out = run(capsys, "doctor")
+    lines = {line[6:16].strip(): line for line in out.splitlines()[:-1]}
+    assert lines["schema"].startswith("ok"), out
+    assert "compatible with the tryton adapter" in lines["schema"]
+    assert lines["target"].startswith("ok")
+    assert "Tryton stores no departments" in lines["target"]
+    assert code == 0, out
+
+    (tmp_path / "policies" / "org.yaml").write_text(
+        "departments:\n  sales: {name: Sales}\n", encoding="utf-8"
+    )
+    code, out = run(capsys, "doctor")
+    lines = {line[6:16].strip(): line for line in out.splitlines()[:-1]}
+    assert code == 1
+    assert lines["target"].startswith("fail")
+    assert (
+        "policies/org.yaml:2:3: error: department sales: the tryton adapter cannot"
+        in (lines["target"])
+    )
+
+    with erp.adapter.engine.begin() as conn:
+        conn.execute(text("DROP TABLE ir_cache"))
+    code, out = run(capsys, "doctor")
+    lines = {line[6:16].strip(): line for line in out.splitlines()[:-1]}
+    assert code == 1
+    assert lines["schema"].startswith("fail")
+    assert "no table ir_cache (is this a Tryton database?)" in lines["schema"]
+    assert "trytond-admin" in lines["schema"]
