@@ -56,7 +56,9 @@ def make_plan(
     found += capabilities.check(loaded, adapter.capabilities, adapter.name)
     if diag.has_errors(found):
         raise PolicyError(found)
-    desired = desired_state(loaded, catalogue, today, resolution)
+    desired = capabilities.storable(
+        desired_state(loaded, catalogue, today, resolution), adapter.capabilities
+    )
     scope = Scope.for_adapter(settings, adapter)
     result = diff(desired, snapshot.state, scope)
     if result.errors:

@@ -17,7 +17,9 @@ from erpsync.planner import make_plan
 from erpsync.policy.loader import load_policy
 from erpsync.state import State
 
-# Everything here is valid policy; a Tryton target cannot store the marked parts.
+# Everything here is valid policy; a Tryton target cannot store the role's name other
+# than its key, its description and its data scope (errors), and keeps the department
+# in the policy only (a warning).
 POLICY = """\
 departments:
   sales: {name: 销售部, default_roles: [clerks]}
@@ -61,7 +63,7 @@ def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
     return code, captured.out + captured.err
 
 
-def test_a_tryton_target_refuses_departments_and_data_scope_with_positions(
+def test_a_tryton_target_refuses_what_it_cannot_store_with_positions(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     project(tmp_path, POLICY, f"  prod: {{adapter: tryton, url: '{NOWHERE}'}}\n")
@@ -70,18 +72,19 @@ def test_a_tryton_target_refuses_departments_and_data_scope_with_positions(
     assert code == 1
     where = "policies/sales.yaml"
     expected = [
-        f"{where}:2:3: error: department sales: the tryton adapter cannot store departments",
+        f"{where}:2:3: warning: department sales: the tryton adapter stores no departments: "
+        "the policy's 1 department(s) give their members default roles and appear in "
+        "reports, but are not written to the ERP",
         f"{where}:5:5: error: role clerks: name: the tryton adapter identifies a role by its "
         "name: give it the name 'clerks'",
         f"{where}:6:5: error: role clerks: description: the tryton adapter cannot store role "
         "descriptions",
         f"{where}:7:5: error: role clerks: data_scope: the tryton adapter cannot store data scopes",
-        f"{where}:10:47: error: user li.na: department: the tryton adapter cannot store "
-        "departments",
     ]
     for line in expected:
         assert line in out
-    assert "invalid (5 error(s), 0 warning(s)); checked for the tryton adapter" in out
+    assert "user li.na: department" not in out  # policy-only: nothing to say per user
+    assert "invalid (3 error(s), 1 warning(s)); checked for the tryton adapter" in out
 
 
 def test_the_same_diagnostics_as_plan(
@@ -104,7 +107,7 @@ def test_the_same_diagnostics_as_plan(
         )
     assert code == 1
     assert validated == {str(d) for d in planned.value.diagnostics if d.is_error}
-    assert len(validated) == 5
+    assert len(validated) == 3
 
 
 def test_github_format_annotates_each_line(
@@ -147,7 +150,7 @@ def test_target_option_picks_the_adapter(
     assert code == 0, out  # the default target's adapter stores all of it
     code, out = run(["--config", str(config), "validate", "--target", "prod"], capsys)
     assert code == 1
-    assert "the tryton adapter cannot store departments" in out
+    assert "the tryton adapter cannot store data scopes" in out
     code, out = run(["--config", str(config), "--target", "prod", "validate"], capsys)
     assert code == 1
 

@@ -28,7 +28,9 @@ Progress = Callable[[int], None]
 
 @dataclass(frozen=True)
 class Capabilities:
-    """What the ERP can store; a policy using something else is a validation error."""
+    """What the ERP can store; a policy using something else is a validation error,
+    except departments, which are policy-only where the ERP has none
+    (:mod:`erpsync.policy.capabilities`)."""
 
     departments: bool = True
     department_manager: bool = True

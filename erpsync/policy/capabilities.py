@@ -1,17 +1,24 @@
 """What the target ERP can store, checked against the policy before anything is planned.
 
 An adapter declares its :class:`~erpsync.adapters.base.Capabilities`; a policy that
-relies on something the ERP cannot store (departments in Tryton, say) is a validation
+relies on something the ERP cannot store (a data scope in Tryton, say) is a validation
 error naming the place, never a silent drop and never a failure half-way into apply.
+
+Departments are the exception: where the ERP stores none, they are *policy-only*. They
+still give their members default roles and appear in reports, so a policy may keep
+them; validation says once that they are not written, and :func:`storable` takes them
+out of the desired state before it is compared with the ERP.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 
 from erpsync.adapters.base import Capabilities
-from erpsync.diagnostics import Diagnostic, error
+from erpsync.diagnostics import Diagnostic, error, warning
 from erpsync.policy.loader import LoadedPolicy
+from erpsync.state import Desired, UserRec
 
 
 def check(loaded: LoadedPolicy, can: Capabilities, adapter: str) -> list[Diagnostic]:
@@ -21,22 +28,17 @@ def check(loaded: LoadedPolicy, can: Capabilities, adapter: str) -> list[Diagnos
 def _problems(loaded: LoadedPolicy, can: Capabilities, adapter: str) -> Iterator[Diagnostic]:
     policy = loaded.policy
     cannot = f"the {adapter} adapter cannot store"
-    if not can.departments:
-        for key in policy.departments:
-            yield error(
-                "capability",
-                loaded.position("departments", key),
-                f"department {key}",
-                f"{cannot} departments; keep them in a policy for another target",
-            )
+    if not can.departments and policy.departments:
+        first = next(iter(policy.departments))
+        yield warning(
+            "policy-only",
+            loaded.position("departments", first),
+            f"department {first}",
+            f"the {adapter} adapter stores no departments: the policy's "
+            f"{len(policy.departments)} department(s) give their members default roles and "
+            "appear in reports, but are not written to the ERP",
+        )
     for login, user in policy.users.items():
-        if user.department is not None and not can.departments:
-            yield error(
-                "capability",
-                loaded.position("users", login, "department"),
-                f"user {login}",
-                f"department: {cannot} departments",
-            )
         if user.email is not None and not can.email:
             yield error(
                 "capability",
@@ -82,3 +84,19 @@ def _problems(loaded: LoadedPolicy, can: Capabilities, adapter: str) -> Iterator
                 f"department {key}",
                 f"manager: {cannot} department managers",
             )
+
+
+def storable(desired: Desired, can: Capabilities) -> Desired:
+    """The part of ``desired`` the ERP can hold. Without departments in the ERP, the
+    departments (which have already given their default roles) and the users'
+    department fields are left out, so they are neither created nor seen as drift."""
+    if can.departments:
+        return desired
+    state = desired.state
+    users = {
+        login: u if u.department is None else UserRec(u.login, u.name, u.email, None, u.active)
+        for login, u in state.users.items()
+    }
+    return dataclasses.replace(
+        desired, state=dataclasses.replace(state, departments={}, users=users)
+    )

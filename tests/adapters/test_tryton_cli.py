@@ -194,6 +194,57 @@ def test_a_policy_of_its_own_groups_leaves_the_module_groups_alone(
     }
 
 
+POLICY_ONLY_DEPARTMENTS = """\
+departments:
+  hq: {name: Head office, default_roles: [readers]}
+  sales: {name: Sales, parent: hq, manager: li.na, default_roles: [clerks]}
+roles:
+  readers: {name: readers, permissions: {sale.sale: [read]}}
+  clerks: {name: clerks, permissions: {sale.sale: [create, update]}}
+users:
+  li.na: {name: Li Na, department: sales}
+  wang.fang: {name: Wang Fang, department: hq}
+"""
+
+
+def test_departments_are_policy_only_and_give_default_roles(
+    any_erp: Erp,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    project(tmp_path, any_erp, monkeypatch)
+    (tmp_path / "policies").mkdir()
+    (tmp_path / "policies" / "org.yaml").write_text(POLICY_ONLY_DEPARTMENTS, encoding="utf-8")
+    code, out = run(capsys, "validate")
+    assert code == 0, out
+    assert "the tryton adapter stores no departments" in out
+
+    plan = plan_json(capsys)
+    changes = {(c["action"], c["kind"], c["key"]) for c in plan["changes"]}  # type: ignore[union-attr,index]
+    assert {c for c in changes if c[1] in ("department", "membership")} == {
+        ("grant", "membership", "li.na/clerks"),  # default of sales
+        ("grant", "membership", "li.na/readers"),  # default of hq, above sales
+        ("grant", "membership", "wang.fang/readers"),
+    }
+    code, out = run(capsys, "apply", "--auto-approve")
+    assert code == 0, out
+    assert plan_json(capsys)["changes"] == []  # nothing about departments reads back as drift
+    # Tryton itself: the roles the departments gave are the access its users have
+    assert any_erp.access("li.na", "sale.sale") == {
+        "read": True,
+        "create": True,
+        "write": True,
+        "delete": False,
+    }
+    assert any_erp.access("wang.fang", "sale.sale") == {
+        "read": True,
+        "create": False,
+        "write": False,
+        "delete": False,
+    }
+
+
 def test_scope_roles_all_manages_the_module_groups(
     erp: Erp, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -223,14 +274,22 @@ def test_doctor_checks_the_tryton_schema_and_explains_departments(
     assert code == 0, out
 
     (tmp_path / "policies" / "org.yaml").write_text(
-        "departments:\n  sales: {name: Sales}\n", encoding="utf-8"
+        "departments:\n  sales: {name: Sales, default_roles: [clerks]}\n", encoding="utf-8"
+    )
+    code, out = run(capsys, "doctor")  # departments are policy-only: nothing to refuse
+    lines = {line[6:16].strip(): line for line in out.splitlines()[:-1]}
+    assert lines["target"].startswith("ok"), out
+    assert "departments are policy-only" in lines["target"]
+
+    (tmp_path / "policies" / "scoped.yaml").write_text(
+        "roles:\n  viewers: {name: viewers, data_scope: all}\n", encoding="utf-8"
     )
     code, out = run(capsys, "doctor")
     lines = {line[6:16].strip(): line for line in out.splitlines()[:-1]}
     assert code == 1
     assert lines["target"].startswith("fail")
     assert (
-        "policies/org.yaml:2:3: error: department sales: the tryton adapter cannot"
+        "policies/scoped.yaml:2:28: error: role viewers: data_scope: the tryton adapter cannot"
         in (lines["target"])
     )
 

@@ -1,4 +1,5 @@
-"""A policy that relies on what the target ERP cannot store is refused before planning."""
+"""A policy that relies on what the target ERP cannot store is refused before planning;
+departments, where the ERP has none, are policy-only."""
 
 from __future__ import annotations
 
@@ -33,20 +34,45 @@ def plan(tmp_path: Path, text: str) -> Plan:
     )
 
 
-def test_departments_and_data_scope_are_refused_for_tryton(tmp_path: Path) -> None:
+def test_data_scope_is_refused_for_tryton_with_its_place(tmp_path: Path) -> None:
     with pytest.raises(PolicyError) as info:
         plan(
             tmp_path,
             "departments:\n  hq: {name: 总部}\nusers:\n  li.na: {name: 李娜, department: hq}\n"
-            "roles:\n  clerk: {name: Clerk, data_scope: all}\n",
+            "roles:\n  clerk: {name: clerk, data_scope: all}\n",
         )
-    found = [str(d) for d in info.value.diagnostics]
-    assert any("department hq: the tryton adapter cannot store departments" in f for f in found)
-    assert any("user li.na: department: the tryton adapter cannot store" in f for f in found)
-    assert any(
-        "role clerk: data_scope: the tryton adapter cannot store data scopes" in f for f in found
+    errors = [str(d) for d in info.value.diagnostics if d.is_error]
+    assert errors == [
+        f"{tmp_path / 'p.yaml'}:6:24: error: role clerk: data_scope: the tryton adapter "
+        "cannot store data scopes"
+    ]
+
+
+def test_departments_are_policy_only_for_tryton(tmp_path: Path) -> None:
+    made = plan(
+        tmp_path,
+        "departments:\n"
+        "  hq: {name: 总部, manager: li.na, default_roles: [staff]}\n"
+        "  sales: {name: 销售部, parent: hq, default_roles: [clerk]}\n"
+        "users:\n  li.na: {name: 李娜, department: sales}\n"
+        "roles:\n  clerk: {name: clerk}\n  staff: {name: staff}\n",
     )
-    assert all(":" in f.split(" error: ")[0] for f in found)  # each names file:line:col
+    # The departments give their default roles (down the tree) but are never written.
+    assert [(str(c.action), str(c.kind), c.key, c.reason) for c in made.changes] == [
+        ("create", "role", "clerk", f"declared in {tmp_path / 'p.yaml'}:7"),
+        ("create", "role", "staff", f"declared in {tmp_path / 'p.yaml'}:8"),
+        ("create", "user", "li.na", f"declared in {tmp_path / 'p.yaml'}:5"),
+        ("grant", "membership", "li.na/clerk", "default role of department sales"),
+        ("grant", "membership", "li.na/staff", "default role of department hq"),
+    ]
+    created = next(c for c in made.changes if c.key == "li.na")
+    assert created.after is not None
+    assert created.after["department"] is None
+    assert [w for w in made.warnings if "policy-only" in w or "stores no departments" in w] == [
+        f"{tmp_path / 'p.yaml'}:2:3: warning: department hq: the tryton adapter stores no "
+        "departments: the policy's 2 department(s) give their members default roles and "
+        "appear in reports, but are not written to the ERP"
+    ]
 
 
 def test_what_tryton_stores_plans(tmp_path: Path) -> None:
