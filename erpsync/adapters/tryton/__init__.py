@@ -12,7 +12,10 @@ How the canonical model maps (see :mod:`.read` and :mod:`.write` for details)::
 
 Tryton has no departments, no data scope (record rules are out of scope) and no
 group descriptions, and a group's name is its identity: the capabilities say
-so, so a policy relying on them fails validation (and plan) with its position.
+so, so a policy using a data scope, a description or a role name other than its
+key fails validation (and plan) with its position. Departments are policy-only:
+they still give default roles and appear in reports, but are neither written
+nor read back as drift.
 Users are never deleted, only deactivated. ``admin`` (an administrator, who
 bypasses model access) and the internal ``root`` are never touched, nor are
 global access rows (no group). A group the policy does not declare, such as
