@@ -28,6 +28,12 @@ def check(loaded: LoadedPolicy, can: Capabilities, adapter: str) -> list[Diagnos
 def _problems(loaded: LoadedPolicy, can: Capabilities, adapter: str) -> Iterator[Diagnostic]:
     policy = loaded.policy
     cannot = f"the {adapter} adapter cannot store"
+
+    def refuse(section: str, key: str, field: str, message: str) -> Diagnostic:
+        noun = {"users": "user", "roles": "role", "departments": "department"}[section]
+        where = loaded.position(section, key, field)
+        return error("capability", where, f"{noun} {key}", f"{field}: {message}")
+
     if not can.departments and policy.departments:
         first = next(iter(policy.departments))
         yield warning(
@@ -40,50 +46,24 @@ def _problems(loaded: LoadedPolicy, can: Capabilities, adapter: str) -> Iterator
         )
     for login, user in policy.users.items():
         if user.email is not None and not can.email:
-            yield error(
-                "capability",
-                loaded.position("users", login, "email"),
-                f"user {login}",
-                f"email: {cannot} email addresses",
-            )
+            yield refuse("users", login, "email", f"{cannot} email addresses")
     for key, role in policy.roles.items():
         if role.name != key and not can.role_names:
-            yield error(
-                "capability",
-                loaded.position("roles", key, "name"),
-                f"role {key}",
-                f"name: the {adapter} adapter identifies a role by its name: "
-                f"give it the name {key!r}",
+            yield refuse(
+                "roles",
+                key,
+                "name",
+                f"the {adapter} adapter identifies a role by its name: give it the name {key!r}",
             )
         if role.description is not None and not can.role_descriptions:
-            yield error(
-                "capability",
-                loaded.position("roles", key, "description"),
-                f"role {key}",
-                f"description: {cannot} role descriptions",
-            )
+            yield refuse("roles", key, "description", f"{cannot} role descriptions")
         if role.data_scope is not None and not can.data_scope:
-            yield error(
-                "capability",
-                loaded.position("roles", key, "data_scope"),
-                f"role {key}",
-                f"data_scope: {cannot} data scopes",
-            )
+            yield refuse("roles", key, "data_scope", f"{cannot} data scopes")
         elif role.data_scope == "custom" and not can.custom_data_scope:
-            yield error(
-                "capability",
-                loaded.position("roles", key, "data_scope"),
-                f"role {key}",
-                f"data_scope: {cannot} a custom data scope",
-            )
+            yield refuse("roles", key, "data_scope", f"{cannot} a custom data scope")
     for key, dept in policy.departments.items():
         if dept.manager is not None and can.departments and not can.department_manager:
-            yield error(
-                "capability",
-                loaded.position("departments", key, "manager"),
-                f"department {key}",
-                f"manager: {cannot} department managers",
-            )
+            yield refuse("departments", key, "manager", f"{cannot} department managers")
 
 
 def storable(desired: Desired, can: Capabilities) -> Desired:
