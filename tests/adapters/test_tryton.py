@@ -27,6 +27,11 @@ SCOPE = Scope(
     protected_users=TrytonAdapter.builtin_users, protected_roles=TrytonAdapter.builtin_roles
 )
 CLERKS = "Sale Clerks"
+# Models Tryton's own check is asked about after each apply, as every user erpsync manages:
+# models whose own ir_model_access rows decide. (A sale line or a product variant follows
+# the access of its sale or template too, through trytond's __access__, which erpsync does
+# not model.)
+MODELS = ("sale.sale", "party.party", "product.template", "company.company")
 
 
 def plus(
@@ -96,6 +101,7 @@ def test_a_declared_group_is_granted_by_tryton_itself(erp: Erp) -> None:
     }
     assert not any(erp.access("nobody", "sale.sale").values())
     assert all(erp.access("admin", "sale.sale").values())  # administrator: untouched
+    assert erp.disagreements(MODELS) == []
 
     after = erp.adapter.read()
     assert after.state == want
@@ -121,6 +127,7 @@ def test_revoke_deactivate_and_no_duplicate_memberships(erp: Erp) -> None:
         memberships={("li.na", CLERKS), ("li.na", "Sales")},
     )
     erp.apply(diff(Desired(want), live, SCOPE).changes)
+    assert erp.disagreements(MODELS) == []  # li.na holds Sales too: its rows count
     # granting again what is held writes no second membership row
     erp.apply([Change(Action.GRANT, Kind.MEMBERSHIP, f"li.na/{CLERKS}", "again")])
     with erp.adapter.engine.connect() as conn:
@@ -140,6 +147,7 @@ def test_revoke_deactivate_and_no_duplicate_memberships(erp: Erp) -> None:
     changes = diff(Desired(less), erp.adapter.read().state, SCOPE).changes
     erp.apply(changes)
     assert erp.adapter.read().state == less
+    assert erp.disagreements(MODELS) == []
     with erp.adapter.engine.connect() as conn:
         sessions = conn.execute(text("SELECT count(*) FROM ir_session")).scalar()
     assert sessions == 0
@@ -259,6 +267,7 @@ def test_postgresql_acceptance_and_channel_mode(pg_erp: Erp) -> None:
         "delete": False,
     }
     assert not any(pg_erp.access("nobody", "sale.sale").values())
+    assert pg_erp.disagreements(MODELS) == []
     assert diff(Desired(want), pg_erp.adapter.read().state, SCOPE).changes == []
 
     server = tryton_db.Server(pg_erp.conf, pg_erp.database)

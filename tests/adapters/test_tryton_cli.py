@@ -185,6 +185,7 @@ def test_a_policy_of_its_own_groups_leaves_the_module_groups_alone(
         x for x in after.grants if x[0] in MODULE_GROUPS
     }
     assert not after.users["bob"].active
+    assert erp.disagreements(["sale.sale", "party.party", "product.template"]) == []
     # Tryton itself: li.na may read, create and write sales orders but not delete them
     assert erp.access("li.na", "sale.sale") == {
         "read": True,
@@ -243,6 +244,7 @@ def test_departments_are_policy_only_and_give_default_roles(
         "write": False,
         "delete": False,
     }
+    assert any_erp.disagreements(["sale.sale", "party.party", "product.template"]) == []
 
 
 def test_scope_roles_all_manages_the_module_groups(

@@ -21,16 +21,20 @@ import shutil
 import subprocess
 import sys
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import text
 
 if TYPE_CHECKING:
     from erpsync.adapters.tryton import TrytonAdapter
     from erpsync.plan import Change
 
 MODULES = ("company", "party", "product", "sale")
-MODES = ("read", "create", "write", "delete")
+MODES = ("read", "create", "write", "delete")  # Tryton's modes, in perm_* column order
+ACTION = {"read": "read", "create": "create", "write": "update", "delete": "delete"}
 TEMPLATE = "template"
 _READY: set[str] = set()  # databases whose Pool this process initialised
 
@@ -146,13 +150,64 @@ class Erp:
         return self.adapter.after_commit(changes)
 
     def access(self, login: str, model: str) -> dict[str, bool]:
+        return self.access_all([login], [model])[(login, model)]
+
+    def access_all(
+        self, logins: Iterable[str], models: Iterable[str]
+    ) -> dict[tuple[str, str], dict[str, bool]]:
+        """Tryton's answer for every (login, model), from this process or one fresh one."""
+        pairs = [(login, model) for login in logins for model in models]
         if not self.isolated:
-            return tryton_access(self.conf, self.database, login, model)
+            return {p: tryton_access(self.conf, self.database, *p) for p in pairs}
         server = Server(self.conf, self.database)
         try:
-            return server.access(login, model)
+            return {p: server.access(*p) for p in pairs}
         finally:
             server.close()
+
+    def disagreements(self, models: Iterable[str]) -> list[str]:
+        """Where Tryton's own check, as each active user erpsync manages, differs from the
+        access erpsync reads for that user (the grants of the user's groups), on ``models``.
+
+        Tryton also grants what no group is needed for, and erpsync leaves alone: rows
+        without a group, and every mode of a model that has no rows at all.
+        """
+        models = list(models)
+        state = self.adapter.read().state
+        with self.adapter.engine.connect() as conn:
+            rows = conn.execute(
+                text(
+                    'SELECT model, "group", perm_read, perm_create, perm_write, perm_delete '
+                    "FROM ir_model_access WHERE active"
+                )
+            ).all()
+        everyone: dict[str, set[str]] = {m: set() for m in models}
+        closed = {row[0] for row in rows}
+        for model, group, *flags in rows:
+            if group is None and model in everyone:
+                everyone[model] |= {m for m, on in zip(MODES, flags, strict=True) if on}
+        users = [
+            login
+            for login, user in state.users.items()
+            if user.active and login not in self.adapter.builtin_users
+        ]
+        held = {login: set[str]() for login in users}
+        groups = {g for _, g in state.memberships}
+        grants = {g: {p for r, p in state.grants if r == g} for g in groups}
+        for login, group in state.memberships:
+            if login in held:
+                held[login] |= grants[group]
+        found = []
+        for (login, model), answer in self.access_all(users, models).items():
+            expected = {
+                mode: model not in closed
+                or mode in everyone[model]
+                or f"{model}:{ACTION[mode]}" in held[login]
+                for mode in MODES
+            }
+            if answer != expected:
+                found.append(f"{login} on {model}: Tryton {answer}, erpsync {expected}")
+        return found
 
 
 class Server:
