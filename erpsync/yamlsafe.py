@@ -145,7 +145,11 @@ def _construct(loader: _PolicyLoader, node: Node) -> Any:
         for child in node.value:
             at = child.start_mark
             marks.append((at.line + 1, at.column + 1))
-            seq.append(_construct(loader, child))
+            # A string is the usual item (a role, an action): inlined, no call.
+            if child.tag == _STR and child.__class__ is ScalarNode:
+                seq.append(child.value)
+            else:
+                seq.append(_construct(loader, child))
         return seq
     raise _refused(node)
 
@@ -174,7 +178,10 @@ def _construct_map(loader: _PolicyLoader, node: MappingNode, data: YamlMap) -> Y
             marks[key] = (at.line + 1, at.column + 1)
         else:
             key = _add_key(loader, data, key_node)
-        data[key] = _construct(loader, value_node)
+        if value_node.tag == _STR and value_node.__class__ is ScalarNode:
+            data[key] = value_node.value  # as for keys: most values are strings
+        else:
+            data[key] = _construct(loader, value_node)
     return data
 
 
