@@ -6,6 +6,9 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from erpsync.yamlsafe import YamlList, YamlLoadError, YamlMap, load_file, loads, locate
 
@@ -139,3 +142,87 @@ def test_invalid_utf8_after_bom_counts_from_the_first_byte(tmp_path: Path) -> No
         load_file(path)
     assert "byte 0xff at offset 26" in info.value.message
     assert info.value.mark == (2, 17)
+
+
+# Plain scalars whose type YAML 1.1 resolves from their text (and some that stay strings).
+TRICKY = [
+    "yes",
+    "No",
+    "on",
+    "OFF",
+    "y",
+    "~",
+    "null",
+    "Null",
+    "",
+    "0x1F",
+    "0o17",
+    "017",
+    "1_000",
+    "1e3",
+    ".inf",
+    "-.inf",
+    ".nan",
+    "+12",
+    "-0",
+    "2026-11-28",
+    "2026-11-28 10:00:00",
+    "12:30",
+    "1:2:3",
+    "true",
+    "False",
+    "<<",
+    "=",
+    "d00-000",
+    "read",
+    "李娜",
+    "-",
+    "+",
+]
+SCALARS = st.one_of(
+    st.sampled_from(TRICKY),
+    st.text(max_size=12),
+    st.integers(),
+    st.booleans(),
+    st.none(),
+    st.floats(allow_nan=False),
+    st.dates(),
+)
+DOCUMENTS = st.recursive(
+    SCALARS,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4),
+        st.dictionaries(st.one_of(st.text(max_size=8), st.sampled_from(TRICKY)), inner, max_size=4),
+    ),
+    max_leaves=25,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(document=DOCUMENTS, flow=st.booleans())
+def test_loads_reads_what_yaml_safe_load_reads(document: object, flow: bool) -> None:
+    """The policy loader builds its own objects; on plain YAML they must equal PyYAML's."""
+    text = yaml.safe_dump(document, allow_unicode=True, default_flow_style=flow)
+    assert loads(text) == yaml.safe_load(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "same"),
+    [
+        ("base: &b {x: 1, y: [2, 3]}\nuse: {<<: *b, y: 4}\nagain: *b\n", True),
+        ("a: &a [1, 2]\nb: [*a, *a]\n", True),
+        ("2: two\n'2': quoted two\ntrue: yes\nnull: ~\n", True),
+        ("- !!str 12\n- !!int '7'\n- !!float 1\n- !!bool yes\n", True),
+        # PyYAML builds a tuple key; a policy key must be a plain value
+        ("? [not, allowed]\n: 1\n", False),
+        # 1 == True in Python: PyYAML silently keeps the last; erpsync calls it a duplicate
+        ("1: one\ntrue: yes\n", False),
+    ],
+    ids=["merge", "aliases", "typed-keys", "explicit-tags", "complex-key", "one-is-true"],
+)
+def test_loads_agrees_with_yaml_on_edge_cases(text: str, same: bool) -> None:
+    if same:
+        assert loads(text) == yaml.safe_load(text)
+    else:
+        with pytest.raises(YamlLoadError):
+            loads(text)
