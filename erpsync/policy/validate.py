@@ -31,14 +31,26 @@ def validate(
     policy = loaded.policy
     if catalogue is None and policy.modules:
         catalogue = {key: module.actions for key, module in policy.modules.items()}
-    if resolution is None or (resolution.policy, resolution.catalogue, resolution.today) != (
-        policy,
-        catalogue,
-        today,
-    ):
+    if resolution is None or not _serves(resolution, policy, catalogue, today):
         resolution = access.Resolution(policy, catalogue, today)
     checks = _Checks(loaded, policy, today, catalogue, resolution)
     return ordered(checks.run())
+
+
+def _serves(
+    resolution: access.Resolution,
+    policy: PolicyDocument,
+    catalogue: access.Catalogue | None,
+    today: dt.date,
+) -> bool:
+    """Whether ``resolution`` was made for this very policy (the same object: comparing
+    two 100,000-user documents field by field would cost more than resolving again),
+    an equal catalogue and the same day."""
+    return (
+        resolution.policy is policy
+        and resolution.catalogue == catalogue
+        and resolution.today == today
+    )
 
 
 class _Checks:
