@@ -187,9 +187,9 @@ def drifted(state: State, share: float = 0.01) -> State:
         login: replace(user, name=user.name + "（旧）") if login in victims else user
         for login, user in state.users.items()
     }
-    memberships = frozenset(m for m in state.memberships if m[0] not in victims)
+    held = {login: roles for login, roles in state.user_roles.items() if login not in victims}
     extra = {(role, "system.user:create") for role in sorted(state.roles)[::step]}
-    return replace(state, users=users, memberships=memberships, grants=state.grants | extra)
+    return replace(state, users=users, user_roles=held, grants=state.grants | extra)
 
 
 def ensure_erp(size: int, directory: Path) -> Path:

@@ -11,7 +11,7 @@ removals in the reverse order.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 from erpsync.plan import Action, Change, Kind, Unmanaged
@@ -62,6 +62,20 @@ def split_difference(
     difference is small when little changed, and is split cheaply."""
     both = want ^ live
     return both & want, both & live
+
+
+def role_changes(
+    want: Mapping[str, frozenset[str]], live: Mapping[str, frozenset[str]]
+) -> Iterator[tuple[str, frozenset[str], frozenset[str]]]:
+    """(login, roles to grant, roles to revoke) for each user whose roles differ, by login.
+    Users whose roles are equal cost one set comparison each."""
+    none: frozenset[str] = frozenset()
+    get_want, get_live = want.get, live.get
+    for login in sorted(
+        login for login in want.keys() | live.keys() if get_want(login) != get_live(login)
+    ):
+        wanted, held = get_want(login, none), get_live(login, none)
+        yield login, wanted - held, held - wanted
 
 
 def depth(departments: Mapping[str, DepartmentRec], key: str) -> int:
@@ -199,10 +213,10 @@ class _Differ:
         for key in sorted(managed & want.keys()):
             self.create_or_update(Kind.ROLE, key, want[key], live.get(key))
         held_elsewhere: dict[str, list[str]] = {}
-        if self.live.users.keys() - managed_users:
-            for login, role in self.live.memberships:
-                if login not in managed_users:
-                    held_elsewhere.setdefault(role, []).append(login)
+        live_roles = self.live.user_roles
+        for login in live_roles.keys() - managed_users:
+            for role in live_roles[login]:
+                held_elsewhere.setdefault(role, []).append(login)
         kept = set()
         for key in sorted(managed & (live.keys() - want.keys())):
             if key in held_elsewhere:
@@ -299,17 +313,13 @@ class _Differ:
         return gone
 
     def memberships(self, users: set[str], roles: set[str], gone: Mapping[str, str]) -> None:
-        all_managed = not (self.want.users.keys() | self.live.users.keys()) - users and not (
-            (self.want.roles.keys() | self.live.roles.keys()) - roles
-        )
-
-        def managed(pairs: frozenset[tuple[str, str]]) -> frozenset[tuple[str, str]]:
-            if all_managed:
-                return pairs
-            return frozenset(p for p in pairs if p[0] in users and p[1] in roles)
-
-        granted, revoked = split_difference(self.want.memberships, self.live.memberships)
-        for login, role in sorted(managed(granted)):
+        granted: list[tuple[str, str]] = []
+        revoked: list[tuple[str, str]] = []
+        for login, to_grant, to_revoke in role_changes(self.want.user_roles, self.live.user_roles):
+            if login in users:
+                granted += ((login, role) for role in sorted(to_grant & roles))
+                revoked += ((login, role) for role in sorted(to_revoke & roles))
+        for login, role in granted:
             self.forward[Kind.MEMBERSHIP].append(
                 Change(
                     Action.GRANT,
@@ -319,7 +329,7 @@ class _Differ:
                 )
             )
         self.kept_by_inactive(users, roles, gone)
-        for login, role in sorted(managed(revoked)):
+        for login, role in revoked:
             if login in gone:
                 reason = gone[login]
             elif role not in self.want.roles:
@@ -335,14 +345,12 @@ class _Differ:
         alone: their memberships are not erpsync's to revoke."""
         if not gone or not (self.live.roles.keys() - roles):
             return
-        kept: dict[str, list[str]] = {}
-        for login, role in self.live.memberships:
-            if login in gone and login in users and role not in roles:
-                deleted = self.scope.delete_removed_users and login not in self.want.users
-                if not deleted:
-                    kept.setdefault(login, []).append(role)
-        for login in sorted(kept):
-            self.out.warnings.append(
-                f"user {login} is deactivated but keeps its membership of roles erpsync "
-                f"leaves alone ({', '.join(sorted(kept[login]))})"
-            )
+        for login in sorted(gone.keys() & users):
+            if self.scope.delete_removed_users and login not in self.want.users:
+                continue  # deleted, with every membership
+            kept = self.live.user_roles.get(login, frozenset()) - roles
+            if kept:
+                self.out.warnings.append(
+                    f"user {login} is deactivated but keeps its membership of roles erpsync "
+                    f"leaves alone ({', '.join(sorted(kept))})"
+                )

@@ -55,7 +55,9 @@ def check_mass_removal(plan: Plan, live: State, settings: Settings, allowed: boo
         return
     unmanaged_users = {u.key for u in plan.unmanaged if u.kind is Kind.USER}
     managed_users = len(live.users.keys() - unmanaged_users)
-    managed_memberships = sum(1 for login, _ in live.memberships if login not in unmanaged_users)
+    managed_memberships = sum(
+        len(roles) for login, roles in live.user_roles.items() if login not in unmanaged_users
+    )
     users = sum(
         1
         for c in plan.changes

@@ -137,7 +137,7 @@ def storable(state: State, can: Capabilities) -> tuple[State, list[str]]:
             dropped.append(f"role {key}: name {name!r} left out (the ERP names a role by its key)")
             name = key
         roles[key] = RoleRec(role.key, name, description, scope, data)
-    kept = State(departments, users, roles, state.grants, state.memberships)
+    kept = State(departments, users, roles, state.grants, state.user_roles)
     return kept, dropped
 
 
@@ -160,7 +160,7 @@ class _Importer:
         self.live, dropped = storable(snapshot.state, can)
         self.scope = scope
         self.warnings: list[str] = [f"live data: {p}" for p in (*snapshot.problems, *dropped)]
-        self.held = _roles_by_user(self.live.memberships)
+        self.held = self.live.user_roles
         self.sel = _Selection()
         self.keys: dict[str, dict[str, str]] = {}  # kind -> live key -> policy key
         self.renamed: dict[tuple[str, str], str] = {}
@@ -297,7 +297,7 @@ class _Importer:
         for login in self.sel.users:
             user = self.live.users[login]
             if user.active and user.department is not None:
-                roles = frozenset(self.held.get(login, set()) & self.sel.roles)
+                roles = self.held.get(login, frozenset()) & self.sel.roles
                 out.setdefault(user.department, []).append(roles)
         return out
 
@@ -405,7 +405,7 @@ class _Importer:
         rec = self.live.users[login]
         if login not in self.sel.users:
             return set()  # a reference: its roles are not managed
-        roles = self.held.get(login, set()) & self.sel.roles
+        roles = set(self.held.get(login, frozenset()) & self.sel.roles)
         if roles and not rec.active:
             self.warnings.append(
                 f"user {login} is inactive but holds roles in the ERP "
@@ -507,13 +507,6 @@ _KINDS = ("department", "user", "role")
 
 
 # -- pure helpers --------------------------------------------------------------------------------
-
-
-def _roles_by_user(memberships: Iterable[tuple[str, str]]) -> dict[str, set[str]]:
-    out: dict[str, set[str]] = {}
-    for login, role in memberships:
-        out.setdefault(login, set()).add(role)
-    return out
 
 
 def _notes(found: Mapping[tuple[str, str], str]) -> tuple[Note, ...]:

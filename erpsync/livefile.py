@@ -25,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from erpsync.state import DepartmentRec, RoleRec, State, UserRec
+from erpsync.state import DepartmentRec, RoleRec, State, UserRec, by_user
 from erpsync.yamlsafe import load_file, loads
 
 Catalogue = dict[str, tuple[str, ...]]
@@ -56,7 +56,7 @@ def from_data(data: Mapping[str, Any] | None) -> tuple[State, Catalogue]:
         )
         memberships.update((login, role) for role in u.get("roles") or ())
     catalogue = {m: tuple(a) for m, a in (data.get("catalogue") or {}).items()}
-    return State(departments, users, roles, frozenset(grants), frozenset(memberships)), catalogue
+    return State(departments, users, roles, frozenset(grants), by_user(memberships)), catalogue
 
 
 def load(path: Path) -> tuple[State, Catalogue]:

@@ -42,7 +42,7 @@ from erpsync.render import drift_html
 from erpsync.render.drift_html import html_view
 from erpsync.render.drift_markdown import markdown_view
 from erpsync.render.drift_text import summary_sentence, text_view
-from erpsync.state import State, UserRec
+from erpsync.state import State, UserRec, by_user
 from erpsync.yamlsafe import load_file
 from tests.apply.helpers import engine_for
 from tests.casefiles import case_dirs, check_golden
@@ -240,7 +240,7 @@ def test_sod_holdings_join_active_memberships_with_the_grants_rules_name() -> No
         grants=frozenset(
             {("r1", "m:x"), ("r2", "m:y"), ("r2", "m:z"), ("r3", "n:read"), ("r4", "w:*")}
         ),
-        memberships=frozenset(
+        user_roles=by_user(
             {("a", "r1"), ("a", "r2"), ("b", "r1"), ("c", "r3"), ("d", "r4"), ("d", "r1")}
         ),
     )

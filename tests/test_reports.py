@@ -36,7 +36,7 @@ from erpsync.policy.loader import LoadedPolicy, load_policy
 from erpsync.render.report_csv import csv_view
 from erpsync.render.report_html import html_view
 from erpsync.render.report_text import text_view
-from erpsync.state import State, desired_state
+from erpsync.state import State, by_user, desired_state
 from tests.casefiles import case_dirs
 from tests.test_plan_cases import NOW, plan_case, snapshot_of
 
@@ -99,7 +99,7 @@ def test_live_view_after_the_plan_agrees_with_the_plan(case: Path) -> None:
     managed_roles = {
         (login, role) for login, role in after.memberships if ("role", role) not in unmanaged
     }
-    managed_state = replace(after, memberships=frozenset(managed_roles))
+    managed_state = replace(after, user_roles=by_user(managed_roles))
     model = reports.live_model(LiveSnapshot(managed_state, snapshot.catalogue))
     managed_users = {u for u in desired.state.users if ("user", u) not in unmanaged}
     assert_agrees(model, desired.state, managed_users)

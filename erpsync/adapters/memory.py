@@ -16,7 +16,7 @@ from sqlalchemy import Connection
 
 from erpsync.adapters.base import Adapter, LiveSnapshot
 from erpsync.plan import Action, Change, Kind
-from erpsync.state import DepartmentRec, RoleRec, State, UserRec, replace_record
+from erpsync.state import DepartmentRec, RoleRec, State, UserRec, by_user, replace_record
 
 
 class MemoryAdapter(Adapter):
@@ -52,7 +52,7 @@ class _Working:
             self.users,
             self.roles,
             frozenset(self.grants),
-            frozenset(self.memberships),
+            by_user(self.memberships),
         )
 
 

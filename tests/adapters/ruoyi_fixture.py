@@ -559,7 +559,7 @@ class SuiteKeys(RuoYiAdapter):
             (kind, dept(key) or key if kind == "department" else key): v
             for (kind, key), v in found.attribution.items()
         }
-        state = State(departments, users, roles, s.grants, s.memberships)
+        state = State(departments, users, roles, s.grants, s.user_roles)
         return replace(found, state=state, attribution=attribution)
 
     def write(

@@ -43,7 +43,7 @@ from erpsync.plan import Action, Change, Kind
 from erpsync.planner import make_plan
 from erpsync.policy.loader import load_policy
 from erpsync.scope import Scope
-from erpsync.state import Desired, RoleRec, State
+from erpsync.state import Desired, RoleRec, State, by_user
 from tests.adapters import ruoyi_fixture
 from tests.adapters.tryton_harness import TrytonSuite
 
@@ -395,7 +395,7 @@ def merged(a: State, b: State) -> State:
         {**a.users, **b.users},
         {**a.roles, **b.roles},
         a.grants | b.grants,
-        a.memberships | b.memberships,
+        by_user(a.memberships | b.memberships),
     )
 
 
@@ -521,7 +521,7 @@ def test_deactivates_removed_users_by_default(harness: Harness) -> None:
     want = replace(
         want,
         users={k: u for k, u in want.users.items() if k != zoe.login},
-        memberships=frozenset(m for m in want.memberships if m[0] != zoe.login),
+        user_roles=by_user(m for m in want.memberships if m[0] != zoe.login),
     )
     expected = replace(want, users={**want.users, zoe.login: replace(zoe, active=False)})
     changes = converge(harness, parsed(FULL), want, expected=expected)
@@ -537,7 +537,7 @@ def test_deletes_a_role_with_its_grants_holders_and_data_scope(harness: Harness)
         want,
         roles={k: r for k, r in want.roles.items() if k != "ap-clerk"},
         grants=frozenset(g for g in want.grants if g[0] != "ap-clerk"),
-        memberships=frozenset(m for m in want.memberships if m[1] != "ap-clerk"),
+        user_roles=by_user(m for m in want.memberships if m[1] != "ap-clerk"),
     )
     changes = converge(harness, parsed(FULL), want)
     assert ("delete", "role", "ap-clerk") in actions(changes)

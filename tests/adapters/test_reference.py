@@ -38,7 +38,15 @@ from erpsync.adapters.reference import (
 from erpsync.catalogue import REFERENCE_CATALOGUE, REFERENCE_MODULES
 from erpsync.errors import DatabaseError
 from erpsync.policy.loader import load_policy
-from erpsync.state import DepartmentRec, RoleRec, State, UserRec, desired_state, replace_record
+from erpsync.state import (
+    DepartmentRec,
+    RoleRec,
+    State,
+    UserRec,
+    by_user,
+    desired_state,
+    replace_record,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 PERMISSIONS = sum(len(actions) for actions in REFERENCE_CATALOGUE.values())
@@ -125,7 +133,7 @@ def company(users: int) -> State:
     }
     memberships = {(login, f"r{n % 5}") for n, login in enumerate(people)}
     memberships |= {(login, f"r{(n + 2) % 5}") for n, login in enumerate(people)}
-    return State(departments, people, roles, frozenset(grants), frozenset(memberships))
+    return State(departments, people, roles, frozenset(grants), by_user(memberships))
 
 
 def statements(engine: Engine) -> list[str]:
@@ -257,7 +265,7 @@ def test_load_refuses_permissions_outside_the_catalogue(erp: Engine) -> None:
         state.users,
         state.roles,
         state.grants | {("工程师", "warp.drive:engage"), ("审计员", "finance.payment:fly")},
-        state.memberships,
+        state.user_roles,
     )
 
     with pytest.raises(DatabaseError) as caught:
@@ -279,7 +287,7 @@ def test_load_refuses_dangling_references(erp: Engine) -> None:
         {**state.users, "zoë.müller": user},
         state.roles,
         state.grants | {("ghost-role", "system.user:read")},
-        state.memberships | {("ghost", "工程师")},
+        by_user(state.memberships | {("ghost", "工程师")}),
     )
 
     with pytest.raises(DatabaseError) as caught:
@@ -396,7 +404,7 @@ def test_dirty_rows_are_reported_and_skipped(erp: Engine) -> None:
         {**clean.users, "zoë.müller": replace_record(clean.users["zoë.müller"], department=None)},
         clean.roles,
         clean.grants,
-        clean.memberships,
+        clean.user_roles,
     )
     assert snapshot.state == expected
     assert snapshot.problems == tuple(

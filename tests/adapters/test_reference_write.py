@@ -35,7 +35,7 @@ from erpsync.diff import diff
 from erpsync.errors import DatabaseError
 from erpsync.plan import Action, Change, Kind
 from erpsync.scope import Scope
-from erpsync.state import DepartmentRec, Desired, RoleRec, State, UserRec
+from erpsync.state import DepartmentRec, Desired, RoleRec, State, UserRec, by_user
 
 SEEDER = "seeder"
 LONG_AGO = dt.datetime(2020, 1, 1)
@@ -116,7 +116,7 @@ def organisation(users: int, roles_each: int = 2) -> State:
     memberships = frozenset(
         (login(n), f"r{(n + 2 * k) % 5}") for n in range(users) for k in range(roles_each)
     )
-    return State(DEPARTMENTS, people, ROLES, GRANTS, memberships)
+    return State(DEPARTMENTS, people, ROLES, GRANTS, by_user(memberships))
 
 
 def drifted(state: State) -> State:
@@ -150,7 +150,7 @@ def drifted(state: State) -> State:
     }
     roles = {**state.roles, "new-role": RoleRec("new-role", "新角色", None, "custom", ("d1", "d2"))}
     grants = state.grants | {("new-role", "finance.report:read")}
-    return State(departments, users, roles, grants, frozenset(memberships))
+    return State(departments, users, roles, grants, by_user(memberships))
 
 
 # --------------------------------------------------------------------------------------------
@@ -159,7 +159,7 @@ def drifted(state: State) -> State:
 
 
 def creates_statements(engine: Engine, users: int) -> list[str]:
-    adapter = seed(engine, replace(organisation(0), users={}, memberships=frozenset()))
+    adapter = seed(engine, replace(organisation(0), users={}, user_roles={}))
     changes = plan(adapter, organisation(users, roles_each=3))
     assert len(changes) == users * 4  # every user created and given three roles
     return counted(engine, lambda: write(adapter, changes))

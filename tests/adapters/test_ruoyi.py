@@ -44,7 +44,7 @@ from erpsync.planner import make_plan
 from erpsync.policy.dump import Source
 from erpsync.policy.loader import load_policy
 from erpsync.scope import Scope
-from erpsync.state import DepartmentRec, Desired, RoleRec, State, UserRec
+from erpsync.state import DepartmentRec, Desired, RoleRec, State, UserRec, by_user
 from tests.adapters import ruoyi_fixture as fx
 from tests.output import captured
 
@@ -176,7 +176,7 @@ def converge(erp: Erp, want: State, scope: Scope | None = None) -> list[Change]:
 
 def with_changes(state: State, **parts: Any) -> State:
     values = {name: getattr(state, name) for name in ("departments", "users", "roles")}
-    values.update({name: getattr(state, name) for name in ("grants", "memberships")})
+    values.update({name: getattr(state, name) for name in ("grants", "user_roles")})
     values.update(parts)
     return State(**values)
 
@@ -336,7 +336,7 @@ def test_older_schemas_without_optional_columns_are_read_and_written(empty: Erp)
         users={"li.na": _user("li.na", "李娜", "总部/财务部")},
         roles={"clerk": _role("clerk", "出纳")},
         grants=frozenset({("clerk", "system.user:read")}),
-        memberships=frozenset({("li.na", "clerk")}),
+        user_roles={"li.na": frozenset({"clerk"})},
     )
     converge(empty, want)
 
@@ -522,14 +522,14 @@ def test_deleting_is_a_soft_delete_with_the_link_rows_removed(erp: Erp) -> None:
         state,
         roles={**state.roles, "viewer": extra},
         grants=state.grants | {("viewer", "system.role:list")},
-        memberships=state.memberships | {("ry", "viewer")},
+        user_roles=by_user(state.memberships | {("ry", "viewer")}),
     )
     converge(erp, grown)
     role_id = erp.scalar("select role_id from sys_role where role_key = 'viewer'")
     shrunk = with_changes(
         state,
         users={k: u for k, u in state.users.items() if k != "ry"},
-        memberships=frozenset(m for m in state.memberships if m[0] != "ry"),
+        user_roles=by_user(m for m in state.memberships if m[0] != "ry"),
     )
     converge(erp, shrunk, Scope(delete_removed_users=True))
     assert erp.scalar("select del_flag from sys_user where user_id = 2") == "2"

@@ -19,7 +19,7 @@ from erpsync.diff import diff
 from erpsync.errors import DatabaseError
 from erpsync.plan import Action, Change, Kind
 from erpsync.scope import Scope
-from erpsync.state import Desired, RoleRec, State, UserRec
+from erpsync.state import Desired, RoleRec, State, UserRec, by_user
 from tests.adapters import tryton_db
 from tests.adapters.tryton_db import Erp
 
@@ -42,7 +42,7 @@ def plus(
         {**live.users, **users},
         {**live.roles, **roles},
         live.grants | frozenset(sets.get("grants", set())),
-        live.memberships | frozenset(sets.get("memberships", set())),
+        by_user(live.memberships | frozenset(sets.get("memberships", set()))),
     )
 
 
@@ -138,7 +138,7 @@ def test_revoke_deactivate_and_no_duplicate_memberships(erp: Erp) -> None:
     assert rows == 2
 
     less = plus(
-        State({}, dict(live.users), dict(live.roles), live.grants, live.memberships),
+        State({}, dict(live.users), dict(live.roles), live.grants, live.user_roles),
         {"li.na": UserRec("li.na", "Li Na", active=False)},
         {CLERKS: RoleRec(CLERKS, CLERKS)},
         grants={(CLERKS, "sale.sale:read")},

@@ -23,7 +23,7 @@ from erpsync.adapters.tryton.tables import METADATA, res_group, res_user, user_g
 from erpsync.diff import diff
 from erpsync.importer import storable
 from erpsync.scope import Scope
-from erpsync.state import Desired, State
+from erpsync.state import Desired, State, by_user
 from tests.adapters.tryton_db import Erp
 
 # The suite's modules as models of a database with company, party, product and sale, each
@@ -51,7 +51,7 @@ def over(base: State, top: State) -> State:
         {**base.users, **top.users},
         {**base.roles, **top.roles},
         base.grants | top.grants,
-        base.memberships | top.memberships,
+        by_user(base.memberships | top.memberships),
     )
 
 
@@ -75,7 +75,7 @@ class TrytonSuite:
     def translate(self, state: State) -> State:
         kept, _ = storable(state, TrytonAdapter.capabilities)
         grants = frozenset((role, permission(perm)) for role, perm in kept.grants)
-        mapped = State({}, kept.users, kept.roles, grants, kept.memberships)
+        mapped = State({}, kept.users, kept.roles, grants, kept.user_roles)
         return over(self.fresh.state, mapped)
 
     def policy(self, text: str) -> str:
@@ -108,7 +108,7 @@ class TrytonSuite:
             {**state.users, "admin": fresh.users["admin"]},
             state.roles,
             state.grants,
-            own | {m for m in fresh.memberships if m[0] == "admin"},
+            by_user(own | {m for m in fresh.memberships if m[0] == "admin"}),
         )
         changes = diff(Desired(through_erpsync), fresh, Scope()).changes
         if changes:

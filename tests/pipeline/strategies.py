@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from erpsync.state import DepartmentRec, Desired, RoleRec, State, UserRec
+from erpsync.state import DepartmentRec, Desired, RoleRec, State, UserRec, by_user
 
 DEPTS = ["hq", "fin", "sales", "财务部"]
 ROLES = ["clerk", "boss", "viewer", "应付会计"]
@@ -58,7 +58,7 @@ def states(draw: st.DrawFn, consistent_memberships: bool) -> State:
         if candidates and role_keys
         else frozenset()
     )
-    return State(departments, users, roles, grants, memberships)
+    return State(departments, users, roles, grants, by_user(memberships))
 
 
 def desired(state: State) -> Desired:

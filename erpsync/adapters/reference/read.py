@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
+from itertools import groupby
+from operator import itemgetter
 from typing import cast
 
 from sqlalchemy import ColumnElement, Connection, String, Table, select, type_coerce
@@ -46,15 +48,8 @@ def read_snapshot(conn: Connection) -> LiveSnapshot:
         ("permission_id", "permission", permission_keys),
         problems,
     )
-    ur = erp_user_role
-    memberships = _links(
-        conn.execute(select(ur.c.user_id, ur.c.role_id)).all(),
-        ur.name,
-        ("user_id", "user", user_ids),
-        ("role_id", "role", role_ids),
-        problems,
-    )
-    state = State(departments, users, roles, frozenset(grants), frozenset(memberships))
+    user_roles = _user_roles(conn, user_ids, role_ids, problems)
+    state = State(departments, users, roles, frozenset(grants), user_roles)
     catalogue = _catalogue(permissions)
     return LiveSnapshot(state, catalogue, tuple(sorted(problems)), names, stamps.found)
 
@@ -188,6 +183,32 @@ def _read_roles(
         for row in rows
     }
     return ids, records
+
+
+def _user_roles(
+    conn: Connection,
+    user_ids: Mapping[int, str],
+    role_ids: Mapping[int, str],
+    problems: list[str],
+) -> dict[str, frozenset[str]]:
+    """login -> its roles, from ``erp_user_role`` read in user order and grouped as it
+    comes; rows pointing at a missing user or role are reported and skipped."""
+    ur = erp_user_role
+    rows = conn.execute(select(ur.c.user_id, ur.c.role_id).order_by(ur.c.user_id)).all()
+    role_key, second = role_ids.get, itemgetter(1)
+    out: dict[str, frozenset[str]] = {}
+    for user_id, group in groupby(rows, itemgetter(0)):
+        ids = list(map(second, group))
+        found = frozenset(map(role_key, ids))
+        login = user_ids.get(user_id)
+        if login is None or None in found:  # dirty rows: the rare, slow path
+            left = ("user_id", "user", user_ids)
+            right = ("role_id", "role", role_ids)
+            pairs = _links([(user_id, i) for i in ids], ur.name, left, right, problems)
+            found = frozenset(role for _, role in pairs)
+        if found:
+            out[cast(str, login)] = cast(frozenset[str], found)
+    return out
 
 
 def _follow(

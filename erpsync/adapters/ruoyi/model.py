@@ -348,9 +348,9 @@ class Model:
             for m in menus
             if (perm := self.menus[m].permission) is not None
         )
-        memberships = frozenset(
-            (self.users[u].login, self.roles[r].key)
+        user_roles = {
+            self.users[u].login: frozenset(self.roles[r].key for r in roles)
             for u, roles in self.user_roles.items()
-            for r in roles
-        )
-        return State(departments, users, roles, grants, memberships)
+            if roles
+        }
+        return State(departments, users, roles, grants, user_roles)

@@ -33,7 +33,7 @@ from erpsync.adapters.tryton.tables import (
     res_user,
     user_group,
 )
-from erpsync.state import RoleRec, State, UserRec
+from erpsync.state import RoleRec, State, UserRec, by_user
 
 
 def _utc(value: Any) -> dt.datetime | None:
@@ -118,7 +118,7 @@ def snapshot(conn: Connection) -> LiveSnapshot:
             problems.append(f"user {login} is in group {group!r} {count} times (duplicate rows)")
 
     grants = _grants(conn, groups, catalogue, problems)
-    state = State({}, users, roles, frozenset(grants), frozenset(pairs))
+    state = State({}, users, roles, frozenset(grants), by_user(pairs))
     return LiveSnapshot(state, catalogue, tuple(problems), names, attribution)
 
 
