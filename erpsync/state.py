@@ -143,6 +143,12 @@ class State:
         return lines
 
     def digest(self) -> str:
+        """sha256 of :meth:`canonical_lines`. Worked out once, as a State is frozen, and
+        kept with it when it is pickled (see :mod:`erpsync.live_read`)."""
+        return self._digest
+
+    @cached_property
+    def _digest(self) -> str:
         text = "\n".join(self.canonical_lines())
         return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 

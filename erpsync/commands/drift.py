@@ -14,8 +14,10 @@ from typing import Any
 
 from rich.console import Console
 
-from erpsync import audit, driftignore
-from erpsync.adapters import adapter_class, connected
+from erpsync import audit, driftignore, live_read
+from erpsync.adapters import adapter_class
+from erpsync.adapters.base import Adapter, LiveSnapshot
+from erpsync.audit import AuditRecord
 from erpsync.commands import write_raw
 from erpsync.config import Project, ResolvedTarget
 from erpsync.drift import DriftReport, build_report
@@ -34,12 +36,10 @@ def compute(
 ) -> DriftReport:
     """Load the policy and ``.erpsyncignore``, read the ERP and its last audited apply."""
     settings = project.config.settings
-    loaded = load_policy(policy_dir, settings.max_file_mib * 1024 * 1024)
-    ignore = driftignore.load(project.root / driftignore.FILE_NAME, driftignore.FILE_NAME)
-    with connected(target) as adapter:
-        snapshot = adapter.read()
-        with adapter.engine.connect() as conn:
-            last = audit.last(conn)  # None when erpsync's audit table does not exist
+    with live_read.started(target, _read) as live:
+        loaded = load_policy(policy_dir, settings.max_file_mib * 1024 * 1024)
+        ignore = driftignore.load(project.root / driftignore.FILE_NAME, driftignore.FILE_NAME)
+        snapshot, last = live.result()
     now = now or dt.datetime.now(dt.UTC)
     return build_report(
         loaded,
@@ -52,6 +52,14 @@ def compute(
         now.date(),
         now,
     )
+
+
+def _read(adapter: Adapter) -> tuple[LiveSnapshot, AuditRecord | None]:
+    """The live snapshot and the last audited apply (None when erpsync's audit table
+    does not exist)."""
+    snapshot = adapter.read()
+    with adapter.engine.connect() as conn:
+        return snapshot, audit.last(conn)
 
 
 def render(report: dict[str, Any], fmt: str) -> str:

@@ -9,7 +9,9 @@ from typing import Any
 
 from rich.console import Console
 
-from erpsync.adapters import adapter_class, connected
+from erpsync import live_read
+from erpsync.adapters import adapter_class
+from erpsync.adapters.base import Adapter, LiveSnapshot
 from erpsync.commands import write_raw
 from erpsync.config import Project, ResolvedTarget
 from erpsync.plan import Plan
@@ -22,13 +24,20 @@ FORMATS = ("text", "json", "markdown")
 def compute(project: Project, target: ResolvedTarget, policy_dir: Path) -> Plan:
     """Load the policy, read the ERP and diff them (no output)."""
     settings = project.config.settings
-    loaded = load_policy(policy_dir, settings.max_file_mib * 1024 * 1024)
-    with connected(target) as adapter:
-        snapshot = adapter.read()
+    with live_read.started(target, read_with_digest) as live:
+        loaded = load_policy(policy_dir, settings.max_file_mib * 1024 * 1024)
+        snapshot = live.result()
     now = dt.datetime.now(dt.UTC)
     return make_plan(
         loaded, snapshot, settings, adapter_class(target.adapter), target, now.date(), now
     )
+
+
+def read_with_digest(adapter: Adapter) -> LiveSnapshot:
+    """The live snapshot, its digest already worked out (it travels with the state)."""
+    snapshot = adapter.read()
+    snapshot.state.digest()
+    return snapshot
 
 
 def write_plan(plan: dict[str, Any], path: Path) -> None:

@@ -1,0 +1,120 @@
+"""The live ERP read in a forked child while the policy loads (erpsync.live_read)."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from sqlalchemy import text
+
+from erpsync import live_read
+from erpsync.adapters import connected
+from erpsync.adapters.base import Adapter, LiveSnapshot
+from erpsync.adapters.reference import init_database
+from erpsync.commands.plan import read_with_digest
+from erpsync.config import ResolvedTarget
+from erpsync.errors import DatabaseError, InternalError
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def sample(request: pytest.FixtureRequest, tmp_path: Path) -> ResolvedTarget:
+    """The sample reference ERP, on a SQLite file or in a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'erp.db'}"
+    else:
+        engine = request.getfixturevalue("pg_engine")
+        with engine.connect() as conn:
+            schema = conn.execute(text("SELECT current_schema()")).scalar_one()
+        url = f"{request.getfixturevalue('pg_url')}?options={quote(f'-csearch_path={schema}')}"
+    init_database(url, True)
+    return ResolvedTarget("erp", "reference", url)
+
+
+def plain(adapter: Adapter) -> LiveSnapshot:
+    return adapter.read()
+
+
+def test_the_child_reads_what_this_process_reads(sample: ResolvedTarget) -> None:
+    with live_read.started(sample, read_with_digest) as live:
+        assert live.in_child
+        got = live.result()
+    with connected(sample) as adapter:
+        here = adapter.read()
+
+    assert got == here
+    assert got.state.users  # the sample company
+    assert got.attribution  # with who changed what, and when
+    assert "_digest" in vars(got.state)  # worked out by the child, not again here
+    assert got.state.digest() == here.state.digest()
+
+
+def test_an_error_of_the_child_is_raised_here_when_the_result_is_asked_for(
+    tmp_path: Path,
+) -> None:
+    missing = ResolvedTarget("erp", "reference", f"sqlite:///{tmp_path / 'nowhere.db'}")
+    with live_read.started(missing, plain) as live:
+        assert live.in_child
+        with pytest.raises(DatabaseError, match=r"nowhere\.db does not exist"):
+            live.result()
+
+
+def broken(adapter: Adapter) -> LiveSnapshot:
+    raise ValueError("boom")
+
+
+def test_a_bug_in_the_child_is_an_internal_error_naming_where(sample: ResolvedTarget) -> None:
+    with live_read.started(sample, broken) as live, pytest.raises(InternalError) as caught:
+        live.result()
+    assert "test_live_read.py:" in str(caught.value)
+    assert "ValueError('boom')" in str(caught.value)
+
+
+def stuck(adapter: Adapter) -> LiveSnapshot:
+    time.sleep(600)
+    return adapter.read()
+
+
+def test_leaving_early_stops_and_reaps_the_child(sample: ResolvedTarget) -> None:
+    pid = None
+
+    def fail_while_reading() -> None:
+        nonlocal pid
+        with live_read.started(sample, stuck) as live:
+            assert isinstance(live, live_read._Child)
+            pid = live.pid
+            raise RuntimeError("the policy did not load")
+
+    with pytest.raises(RuntimeError, match="did not load"):
+        fail_while_reading()
+    assert pid is not None
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)  # no such child: it was stopped and reaped
+
+
+def test_this_process_reads_when_another_thread_runs(sample: ResolvedTarget) -> None:
+    release = threading.Event()
+    thread = threading.Thread(target=release.wait)
+    thread.start()
+    try:
+        with live_read.started(sample, plain) as live:
+            assert not live.in_child  # forking a threaded process is not safe
+            got = live.result()
+    finally:
+        release.set()
+        thread.join()
+    assert got.state.users
+
+
+def test_the_switch_turns_the_child_off(
+    sample: ResolvedTarget, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(live_read.SWITCH, "0")
+    with live_read.started(sample, read_with_digest) as live:
+        assert not live.in_child
+        got = live.result()
+    with connected(sample) as adapter:
+        assert got == adapter.read()
