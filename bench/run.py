@@ -5,7 +5,7 @@
 Each benchmark measures the command in a fresh process (as a user runs it)
 next to its floor: the time to parse the same YAML with libyaml's
 CSafeLoader and the cyclic GC off. Times are the median of several runs; peak
-memory is the child's maximum resident set size.
+memory is that of the command's whole process tree (see bench/launcher.py).
 """
 
 from __future__ import annotations
