@@ -94,15 +94,19 @@ class _Child(Pending[T]):
         os.close(writable)
         self.pid: int | None = pid
         self.pipe = os.fdopen(readable, "rb")
+        self.ended = "still running"  # how the child ended, once it did
 
     def result(self) -> T:
         try:
             data = self.pipe.read()
         finally:
             self.close()
-        if not data:
-            raise InternalError("the process reading the live ERP ended without an answer")
-        ok, value = pickle.loads(data)
+        try:
+            ok, value = pickle.loads(data)
+        except (EOFError, pickle.UnpicklingError):
+            raise InternalError(
+                f"the process reading the live ERP ended without a whole answer ({self.ended})"
+            ) from None
         if not ok:
             raise value
         answer: T = value
@@ -113,10 +117,12 @@ class _Child(Pending[T]):
         if self.pid is None:
             return
         pid, self.pid = self.pid, None
-        done, _ = os.waitpid(pid, os.WNOHANG)
+        done, status = os.waitpid(pid, os.WNOHANG)
         if not done:  # still reading: its transaction only reads, so it can just go
             os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
+            _, status = os.waitpid(pid, 0)
+        code = os.waitstatus_to_exitcode(status)
+        self.ended = f"killed by signal {-code}" if code < 0 else f"exit status {code}"
 
 
 def _run_child(target: ResolvedTarget, read: Callable[[Adapter], T], fd: int) -> NoReturn:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import threading
 import time
 from pathlib import Path
@@ -71,6 +72,17 @@ def test_a_bug_in_the_child_is_an_internal_error_naming_where(sample: ResolvedTa
         live.result()
     assert "test_live_read.py:" in str(caught.value)
     assert "ValueError('boom')" in str(caught.value)
+
+
+def killed(adapter: Adapter) -> LiveSnapshot:
+    os.kill(os.getpid(), signal.SIGKILL)  # as the out-of-memory killer would
+    return adapter.read()
+
+
+def test_a_child_that_dies_is_an_internal_error_saying_how(sample: ResolvedTarget) -> None:
+    with live_read.started(sample, killed) as live, pytest.raises(InternalError) as caught:
+        live.result()
+    assert "ended without a whole answer (killed by signal 9)" in str(caught.value)
 
 
 def stuck(adapter: Adapter) -> LiveSnapshot:
