@@ -463,14 +463,9 @@ class _Sorter:
         ]
 
     def expired_users(self, logins: Iterable[str]) -> list[ExpiredActive]:
-        wanted = set(logins)
-        roles: dict[str, list[str]] = {login: [] for login in wanted}
-        if wanted:
-            for login, role in self.live.memberships:
-                if login in wanted:
-                    roles[login].append(role)
+        held = self.live.user_roles
         out = []
-        for login in sorted(wanted):
+        for login in sorted(set(logins)):
             expires = self.policy.users[login].expires
             assert expires is not None  # only users with a past expires date are here
             out.append(
@@ -478,7 +473,7 @@ class _Sorter:
                     login,
                     self.name("user", login),
                     expires,
-                    tuple(sorted(roles[login])),
+                    tuple(sorted(held.get(login, ()))),
                     self.stamp("user", login),
                 )
             )
@@ -502,17 +497,17 @@ def sod_holdings(state: State, rules: Mapping[str, SodRule]) -> dict[str, frozen
             hit = relevant[perm] = any(holds(frozenset((perm,)), w) for w in wanted)
         if hit:
             by_role.setdefault(role, set()).add(perm)
-    roles: dict[str, list[str]] = {}
+    granting = frozenset(by_role)
     users = state.users
-    for login, role in state.memberships:
-        if role in by_role:
-            user = users.get(login)
-            if user is not None and user.active:
-                roles.setdefault(login, []).append(role)
     made: dict[frozenset[str], frozenset[str]] = {}
     out = {}
-    for login, held in roles.items():
-        key = frozenset(held)
+    for login, held in state.user_roles.items():
+        if granting.isdisjoint(held):
+            continue
+        user = users.get(login)
+        if user is None or not user.active:
+            continue
+        key = held & granting
         perms = made.get(key)
         if perms is None:
             perms = made[key] = frozenset().union(*(by_role[r] for r in key))

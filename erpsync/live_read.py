@@ -7,17 +7,19 @@ processes: :func:`started` forks a child that connects, reads, and sends its res
 back pickled, while the parent loads the policy. Receiving the result costs the
 parent 0.4 s at 100,000 users, where reading it costs 1.2 s (docs/benchmarks.md).
 
-The child reads exactly as the parent would, in one transaction, and writes and
-prints nothing. An error it meets (a database that cannot be reached) is raised in
-the parent when the parent asks for the result, which is after the policy loaded:
-the same order as without a child. The child is forked only where that is safe:
-on Linux, with no other thread running in this process. Elsewhere, or with
-``ERPSYNC_READ_IN_PARALLEL=0``, the read runs in this process when its result is
-asked for, and the result is the same.
+The child reads exactly as the parent would, in one transaction; it writes nothing
+and prints nothing of its own (a library's warning would still reach stderr), and the
+kernel ends it if the parent dies first. An error it meets (a database that cannot
+be reached) is raised in the parent when the parent asks for the result, which is
+after the policy loaded: the same order as without a child. The child is forked
+only where that is safe: on Linux, with no other thread running in this process.
+Elsewhere, or with ``ERPSYNC_READ_IN_PARALLEL=0``, the read runs in this process when
+its result is asked for, and the result is the same.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
 import pickle
 import signal
@@ -31,7 +33,7 @@ from typing import Generic, NoReturn, TypeVar
 from erpsync.adapters import connected
 from erpsync.adapters.base import Adapter
 from erpsync.config import ResolvedTarget
-from erpsync.errors import ErpsyncError, InternalError
+from erpsync.errors import ISSUES_URL, ErpsyncError, InternalError
 
 T = TypeVar("T")
 
@@ -45,11 +47,20 @@ def started(target: ResolvedTarget, read: Callable[[Adapter], T]) -> Iterator[Pe
     ``read``'s result must pickle. Leaving the block without asking for the result
     (the policy failed to load) stops the child.
     """
-    pending: Pending[T] = _Child(target, read) if _can_fork() else _InProcess(target, read)
+    pending = _start(target, read)
     try:
         yield pending
     finally:
         pending.close()
+
+
+def _start(target: ResolvedTarget, read: Callable[[Adapter], T]) -> Pending[T]:
+    if _can_fork():
+        try:
+            return _Child(target, read)
+        except OSError:
+            pass  # no process or pipe to spare (EAGAIN, ENOMEM): read here instead
+    return _InProcess(target, read)
 
 
 def _can_fork() -> bool:
@@ -87,10 +98,16 @@ class _Child(Pending[T]):
 
     def __init__(self, target: ResolvedTarget, read: Callable[[Adapter], T]) -> None:
         readable, writable = os.pipe()
-        pid = os.fork()
+        parent = os.getpid()
+        try:
+            pid = os.fork()
+        except OSError:
+            os.close(readable)
+            os.close(writable)
+            raise
         if pid == 0:
             os.close(readable)
-            _run_child(target, read, writable)
+            _run_child(target, read, writable, parent)
         os.close(writable)
         self.pid: int | None = pid
         self.pipe = os.fdopen(readable, "rb")
@@ -98,12 +115,13 @@ class _Child(Pending[T]):
 
     def result(self) -> T:
         try:
-            data = self.pipe.read()
+            data = self.pipe.read()  # until the child closes its end, just before it exits
         finally:
-            self.close()
+            self.pipe.close()
+            self._reap(stop=False)
         try:
             ok, value = pickle.loads(data)
-        except (EOFError, pickle.UnpicklingError):
+        except Exception:  # nothing, or a cut answer: the child died while sending
             raise InternalError(
                 f"the process reading the live ERP ended without a whole answer ({self.ended})"
             ) from None
@@ -114,37 +132,85 @@ class _Child(Pending[T]):
 
     def close(self) -> None:
         self.pipe.close()
+        self._reap(stop=True)
+
+    def _reap(self, stop: bool) -> None:
+        """Wait for the child to end; with ``stop``, end it first (its transaction only
+        reads, so it can just go)."""
         if self.pid is None:
             return
         pid, self.pid = self.pid, None
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if not done:  # still reading: its transaction only reads, so it can just go
+        if stop:
             os.kill(pid, signal.SIGKILL)
-            _, status = os.waitpid(pid, 0)
+        _, status = os.waitpid(pid, 0)
         code = os.waitstatus_to_exitcode(status)
         self.ended = f"killed by signal {-code}" if code < 0 else f"exit status {code}"
 
 
-def _run_child(target: ResolvedTarget, read: Callable[[Adapter], T], fd: int) -> NoReturn:
+def _run_child(
+    target: ResolvedTarget, read: Callable[[Adapter], T], fd: int, parent: int
+) -> NoReturn:
     """Read, send ``(True, result)`` or ``(False, error)`` and exit at once: the child
-    shares the parent's open files and must neither flush nor clean up anything."""
+    shares the parent's open files and must neither flush nor clean up anything.
+    Exit 0 once the answer is sent, 130 when interrupted, 1 otherwise."""
+    code = 1
     try:
+        _end_with(parent)
         try:
-            with connected(target) as adapter:
-                answer: tuple[bool, object] = (True, read(adapter))
-        except ErpsyncError as exc:
-            answer = (False, exc)
-        except BaseException as exc:  # a bug: the parent reports it as one
-            where = traceback.extract_tb(exc.__traceback__)[-1]
-            answer = (
-                False,
-                InternalError(
-                    f"reading the live ERP failed ({os.path.basename(where.filename)}:"
-                    f"{where.lineno}): {exc!r}"
-                ),
-            )
-        data = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
+            data = pickle.dumps(_answer(target, read), protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception as exc:  # a result that does not pickle is a bug too
+            data = pickle.dumps((False, _bug("sending the live state back", exc)))
         with os.fdopen(fd, "wb") as out:
             out.write(data)
+        code = 0
+    except KeyboardInterrupt:
+        code = 130
     finally:
-        os._exit(0)
+        os._exit(code)
+
+
+def _end_with(parent: int) -> None:
+    """Have the kernel kill this child when the parent dies, however it dies (a
+    cancelled CI job sends SIGKILL): an orphan would go on reading the ERP."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL) != 0 or os.getppid() != parent:
+        os._exit(1)  # no such guard, or the parent is already gone
+
+
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+
+
+def _answer(target: ResolvedTarget, read: Callable[[Adapter], T]) -> tuple[bool, object]:
+    try:
+        with connected(target) as adapter:
+            return True, read(adapter)
+    except ErpsyncError as exc:
+        return False, _portable(exc)
+    except Exception as exc:
+        return False, _bug("reading the live ERP", exc)
+
+
+def _portable(exc: ErpsyncError) -> ErpsyncError:
+    """``exc``, or a plain error of its class's family with its message where it would
+    not come out of pickle the same (an error class with its own constructor)."""
+    try:
+        back = pickle.loads(pickle.dumps(exc))
+    except Exception:
+        back = None
+    if type(back) is type(exc) and str(back) == str(exc):
+        return exc
+    plain = InternalError if exc.exit_code == InternalError.exit_code else ErpsyncError
+    return plain(str(exc))
+
+
+def _bug(doing: str, exc: Exception) -> InternalError:
+    """A bug in the child, as the parent reports it: where, what, where to report it,
+    and the child's traceback for ``-v``."""
+    where = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+    place = f" ({os.path.basename(where.filename)}:{where.lineno})" if where else ""
+    error = InternalError(
+        f"internal error in erpsync's reader process{place}, {doing}: {exc!r}\n"
+        f"This is a bug; please report it at {ISSUES_URL} (run with -v for details)."
+    )
+    error.add_note("The reader process's traceback:\n" + "".join(traceback.format_exception(exc)))
+    return error

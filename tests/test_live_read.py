@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -18,7 +20,7 @@ from erpsync.adapters.base import Adapter, LiveSnapshot
 from erpsync.adapters.reference import init_database
 from erpsync.commands.plan import read_with_digest
 from erpsync.config import ResolvedTarget
-from erpsync.errors import DatabaseError, InternalError
+from erpsync.errors import DatabaseError, ErpsyncError, InternalError
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -74,6 +76,38 @@ def test_a_bug_in_the_child_is_an_internal_error_naming_where(sample: ResolvedTa
     assert "ValueError('boom')" in str(caught.value)
 
 
+class TwoPartError(ErpsyncError):
+    """An error whose constructor pickle cannot call again with its message."""
+
+    def __init__(self, what: str, why: str) -> None:
+        super().__init__(f"{what}: {why}")
+
+
+def odd_error(adapter: Adapter) -> LiveSnapshot:
+    raise TwoPartError("the ERP", "is odd")
+
+
+def test_an_error_that_does_not_pickle_comes_through_with_its_message(
+    sample: ResolvedTarget,
+) -> None:
+    with live_read.started(sample, odd_error) as live, pytest.raises(ErpsyncError) as caught:
+        live.result()
+    assert type(caught.value) is ErpsyncError  # exit 1, as the original's would be
+    assert str(caught.value) == "the ERP: is odd"
+
+
+def unpicklable(adapter: Adapter) -> object:
+    return lambda: adapter
+
+
+def test_a_result_that_does_not_pickle_is_an_internal_error(sample: ResolvedTarget) -> None:
+    with live_read.started(sample, unpicklable) as live, pytest.raises(InternalError) as caught:
+        live.result()
+    assert "sending the live state back" in str(caught.value)
+    assert "please report it" in str(caught.value)
+    assert any("Traceback" in note for note in caught.value.__notes__)  # shown by -v
+
+
 def killed(adapter: Adapter) -> LiveSnapshot:
     os.kill(os.getpid(), signal.SIGKILL)  # as the out-of-memory killer would
     return adapter.read()
@@ -105,6 +139,43 @@ def test_leaving_early_stops_and_reaps_the_child(sample: ResolvedTarget) -> None
     assert pid is not None
     with pytest.raises(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)  # no such child: it was stopped and reaped
+
+
+ORPHAN = """
+import sys, time
+from erpsync import live_read
+from erpsync.config import ResolvedTarget
+
+def stuck(adapter):
+    time.sleep(600)
+
+with live_read.started(ResolvedTarget("erp", "reference", sys.argv[1]), stuck) as live:
+    print(live.pid, flush=True)
+    time.sleep(600)
+"""
+
+
+def gone(pid: int) -> bool:
+    """No such process, or only its zombie (nobody here reaps an orphan's)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return True
+    return "\nState:\tZ" in status
+
+
+def test_the_child_dies_with_a_parent_killed_outright(sample: ResolvedTarget) -> None:
+    command = [sys.executable, "-c", ORPHAN, sample.url]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as parent:
+        assert parent.stdout is not None
+        child = int(parent.stdout.readline())
+        assert not gone(child)  # reading (stuck)
+        parent.kill()  # SIGKILL: no finally runs in the parent
+    for _ in range(500):  # the kernel's SIGKILL lands at once; allow a loaded machine
+        if gone(child):
+            break
+        time.sleep(0.02)
+    assert gone(child)
 
 
 def test_this_process_reads_when_another_thread_runs(sample: ResolvedTarget) -> None:

@@ -19,6 +19,7 @@ from erpsync.adapters import adapter_class
 from erpsync.adapters.base import Adapter, LiveSnapshot
 from erpsync.audit import AuditRecord
 from erpsync.commands import write_raw
+from erpsync.commands.plan import read_with_digest
 from erpsync.config import Project, ResolvedTarget
 from erpsync.drift import DriftReport, build_report
 from erpsync.errors import UsageError
@@ -55,9 +56,9 @@ def compute(
 
 
 def _read(adapter: Adapter) -> tuple[LiveSnapshot, AuditRecord | None]:
-    """The live snapshot and the last audited apply (None when erpsync's audit table
-    does not exist)."""
-    snapshot = adapter.read()
+    """The live snapshot (its digest worked out) and the last audited apply (None when
+    erpsync's audit table does not exist)."""
+    snapshot = read_with_digest(adapter)
     with adapter.engine.connect() as conn:
         return snapshot, audit.last(conn)
 

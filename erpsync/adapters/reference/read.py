@@ -206,8 +206,8 @@ def _user_roles(
             right = ("role_id", "role", role_ids)
             pairs = _links([(user_id, i) for i in ids], ur.name, left, right, problems)
             found = frozenset(role for _, role in pairs)
-        if found:
-            out[cast(str, login)] = cast(frozenset[str], found)
+        if login is not None and found:  # a missing user's rows were all dropped above
+            out[login] = cast(frozenset[str], found)
     return out
 
 
