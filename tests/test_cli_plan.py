@@ -73,6 +73,20 @@ def test_missing_database_file_is_a_clear_error(
     assert "Traceback" not in err
 
 
+def test_an_unreachable_database_is_a_clear_error_without_the_password(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    shutil.copytree(REPO / "policies", tmp_path / "policies")
+    url = "postgresql+psycopg://erp:s3cret-pw@127.0.0.1:1/erp"  # nothing listens on port 1
+    for command in ("plan", "drift"):  # both read in a child process while the policy loads
+        assert cli.main(["--db", url, command]) == 1
+        err = capsys.readouterr().err
+        assert "connection failed" in err
+        assert "s3cret-pw" not in err
+        assert "Traceback" not in err
+
+
 def test_postgres_plan_never_shows_the_password(
     pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
