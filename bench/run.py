@@ -39,11 +39,9 @@ DOC = ROOT / "docs" / "benchmarks.md"
 sys.path.insert(0, str(ROOT))
 
 from bench.generate import organisation, write  # noqa: E402
-from erpsync.adapters.reference import (  # noqa: E402
-    ReferenceAdapter,
-    create_schema,
-    load_state,
-)
+from erpsync.adapters.reference import ReferenceAdapter  # noqa: E402
+from erpsync.adapters.reference.load import load_state  # noqa: E402
+from erpsync.adapters.reference.schema import create_schema  # noqa: E402
 from erpsync.apply import ApplyOptions, execute  # noqa: E402
 from erpsync.catalogue import REFERENCE_CATALOGUE  # noqa: E402
 from erpsync.config import ResolvedTarget, Settings  # noqa: E402

@@ -428,7 +428,7 @@ def refdb() -> None:
 @pass_options
 def refdb_init(options: Options, url: str, sample: bool) -> None:
     """Create the reference ERP schema and its catalogue at URL."""
-    from erpsync.adapters.reference import init_database
+    from erpsync.adapters.reference.database import init_database
 
     options.console().print(init_database(url, sample), markup=False)
 

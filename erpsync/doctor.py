@@ -310,11 +310,11 @@ SchemaCheck = Callable[[Connection], list[str]]
 def reference_schema_problems(conn: Connection) -> list[str]:
     """Where the database differs from the reference ERP's tables (read-only).
 
-    The same demands as :func:`erpsync.adapters.reference.create_schema` makes
+    The same demands as :func:`erpsync.adapters.reference.schema.create_schema` makes
     of tables already there: every table and column of the schema present, and
     no extra column that erpsync's inserts would leave without a value.
     """
-    from erpsync.adapters.reference import METADATA
+    from erpsync.adapters.reference.schema import METADATA
 
     inspector = inspect(conn)
     present = set(inspector.get_table_names())

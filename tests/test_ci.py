@@ -893,7 +893,7 @@ def test_reviewed_plan_refuses_a_stale_comment_and_a_foreign_run(
 def test_drift_issue_opens_updates_and_closes_one_issue_per_target(
     github: FakeGitHub, policy_repo: Path, tmp_path: Path
 ) -> None:
-    from erpsync.adapters.reference import init_database
+    from erpsync.adapters.reference.database import init_database
 
     database = policy_repo / "erp.db"
     url = f"sqlite:///{database}"
@@ -962,7 +962,7 @@ def test_drift_issue_opens_updates_and_closes_one_issue_per_target(
 
 
 def test_guards_check_a_saved_plan_against_the_live_erp(policy_repo: Path, tmp_path: Path) -> None:
-    from erpsync.adapters.reference import init_database
+    from erpsync.adapters.reference.database import init_database
     from erpsync.commands import plan as plan_cmd
 
     url = f"sqlite:///{policy_repo / 'erp.db'}"

@@ -27,7 +27,9 @@ from sqlalchemy.engine import make_url
 from erpsync import driftignore
 from erpsync.adapters.base import Attribution, LiveSnapshot
 from erpsync.adapters.memory import MemoryAdapter
-from erpsync.adapters.reference import ReferenceAdapter, create_schema, load_sample
+from erpsync.adapters.reference import ReferenceAdapter
+from erpsync.adapters.reference.load import load_sample
+from erpsync.adapters.reference.schema import create_schema
 from erpsync.apply import ApplyOptions, execute
 from erpsync.audit import AuditEntry, AuditRecord
 from erpsync.catalogue import REFERENCE_CATALOGUE

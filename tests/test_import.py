@@ -25,7 +25,9 @@ from sqlalchemy.engine import make_url
 
 from erpsync.adapters.base import Adapter, LiveSnapshot
 from erpsync.adapters.memory import MemoryAdapter
-from erpsync.adapters.reference import ReferenceAdapter, create_schema, load_sample, load_state
+from erpsync.adapters.reference import ReferenceAdapter
+from erpsync.adapters.reference.load import load_sample, load_state
+from erpsync.adapters.reference.schema import create_schema
 from erpsync.adapters.tryton import TrytonAdapter
 from erpsync.catalogue import REFERENCE_CATALOGUE
 from erpsync.commands import import_cmd

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -17,7 +18,7 @@ from sqlalchemy import text
 from erpsync import live_read
 from erpsync.adapters import connected
 from erpsync.adapters.base import Adapter, LiveSnapshot
-from erpsync.adapters.reference import init_database
+from erpsync.adapters.reference.database import init_database
 from erpsync.commands.plan import read_with_digest
 from erpsync.config import ResolvedTarget
 from erpsync.errors import DatabaseError, ErpsyncError, InternalError
@@ -201,3 +202,29 @@ def test_the_switch_turns_the_child_off(
         got = live.result()
     with connected(sample) as adapter:
         assert got == adapter.read()
+
+
+STARTS_LIGHT = """
+import os, sys
+from erpsync.cli import main
+code = main(["--no-color", *sys.argv[1:]])
+print(code, "sqlalchemy" in sys.modules)
+"""
+
+
+def test_validate_and_the_planning_process_never_import_sqlalchemy(
+    sample: ResolvedTarget, tmp_path: Path
+) -> None:
+    """SQLAlchemy costs 0.15 s to import; only the process that reads pays it."""
+    shutil.copytree(Path(__file__).resolve().parent.parent / "policies", tmp_path / "policies")
+    out = tmp_path / "plan.json"
+    for args in (["validate"], ["--db", sample.url, "plan", "--out", str(out)]):
+        found = subprocess.run(
+            [sys.executable, "-c", STARTS_LIGHT, *args],
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=tmp_path,
+        )
+        assert found.stdout.split()[-2:] == ["0", "False"], found.stderr
+    assert out.exists()

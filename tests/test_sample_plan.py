@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine
 
-from erpsync.adapters.reference import ReferenceAdapter, create_schema, load_sample
+from erpsync.adapters.reference import ReferenceAdapter
+from erpsync.adapters.reference.load import load_sample
+from erpsync.adapters.reference.schema import create_schema
 from erpsync.config import ResolvedTarget, Settings
 from erpsync.planner import make_plan
 from erpsync.policy.loader import load_policy

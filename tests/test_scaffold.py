@@ -12,7 +12,7 @@ import yaml
 from rich.console import Console
 
 from erpsync import __version__, cli
-from erpsync.adapters.reference import init_database
+from erpsync.adapters.reference.database import init_database
 from erpsync.commands import init_cmd
 from erpsync.commands import plan as plan_cmd
 from erpsync.config import load_project

@@ -12,10 +12,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import create_engine
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError
-
 from erpsync.adapters.base import Adapter
 from erpsync.config import ResolvedTarget, redact_url
 from erpsync.errors import DatabaseError, UsageError
@@ -49,6 +45,13 @@ def connected(target: ResolvedTarget) -> Iterator[Adapter]:
 
 def open_adapter(target: ResolvedTarget) -> Adapter:
     """A connected adapter for ``target``; a missing SQLite file is an error, not a new DB."""
+    # SQLAlchemy is imported by the code that connects, not at start-up: a command that
+    # needs no database (validate, --help) does not pay its 0.15 s, and plan and drift
+    # import it in the child that reads (erpsync.live_read) while the policy loads.
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
     cls = adapter_class(target.adapter)
     shown = redact_url(target.url)
     try:

@@ -14,14 +14,15 @@ import datetime as dt
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import ClassVar, Literal
-
-from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import SQLAlchemyError
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from erpsync.errors import DatabaseError, UsageError
 from erpsync.plan import Change
 from erpsync.state import State
+
+if TYPE_CHECKING:  # SQLAlchemy is imported where a database is used (erpsync.adapters)
+    from sqlalchemy import Connection, Engine
+    from sqlalchemy.exc import SQLAlchemyError
 
 Progress = Callable[[int], None]
 
@@ -77,6 +78,8 @@ class Adapter(ABC):
 
     def read(self) -> LiveSnapshot:
         """The whole live state, read in one transaction (a consistent snapshot)."""
+        from sqlalchemy.exc import SQLAlchemyError  # loaded by now: the engine uses it
+
         try:
             with self.engine.connect() as conn, conn.begin():
                 return self.read_from(conn)

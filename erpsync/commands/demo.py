@@ -14,7 +14,7 @@ from rich.panel import Panel
 from rich.text import Text
 
 from erpsync.adapters import connected
-from erpsync.adapters.reference import init_database
+from erpsync.adapters.reference.database import init_database
 from erpsync.apply import ApplyOptions, execute
 from erpsync.commands import apply as apply_cmd
 from erpsync.commands import plan as plan_cmd

@@ -25,7 +25,8 @@ from typing import Any, Literal
 from sqlalchemy import Connection, Engine, text
 
 from erpsync.adapters.base import LiveSnapshot, Progress
-from erpsync.adapters.ruoyi import RuoYiAdapter, department_key, perms_of
+from erpsync.adapters.ruoyi import RuoYiAdapter
+from erpsync.adapters.ruoyi.keys import department_key, perms_of
 from erpsync.plan import Change, Kind
 from erpsync.state import DepartmentRec, State
 

@@ -32,7 +32,9 @@ from sqlalchemy import create_engine, select
 from erpsync import livefile
 from erpsync.adapters.base import Adapter, Capabilities, LiveSnapshot
 from erpsync.adapters.memory import MemoryAdapter
-from erpsync.adapters.reference import METADATA, ReferenceAdapter, create_schema, load_state
+from erpsync.adapters.reference import ReferenceAdapter
+from erpsync.adapters.reference.load import load_state
+from erpsync.adapters.reference.schema import METADATA, create_schema
 from erpsync.adapters.ruoyi import RuoYiAdapter
 from erpsync.adapters.tryton import TrytonAdapter
 from erpsync.catalogue import REFERENCE_CATALOGUE

@@ -21,19 +21,17 @@ from sqlalchemy import Engine, create_engine, event, func, inspect, select, text
 from sqlalchemy.engine import make_url
 
 from erpsync import livefile
-from erpsync.adapters.reference import (
+from erpsync.adapters.reference import ReferenceAdapter
+from erpsync.adapters.reference.database import init_database
+from erpsync.adapters.reference.load import load_sample, load_state, sample_state
+from erpsync.adapters.reference.read import read_catalogue
+from erpsync.adapters.reference.schema import (
     METADATA,
-    ReferenceAdapter,
     create_schema,
     erp_department,
     erp_permission,
     erp_role,
     erp_user,
-    init_database,
-    load_sample,
-    load_state,
-    read_catalogue,
-    sample_state,
 )
 from erpsync.catalogue import REFERENCE_CATALOGUE, REFERENCE_MODULES
 from erpsync.errors import DatabaseError

@@ -21,16 +21,10 @@ import pytest
 from sqlalchemy import Engine, create_engine, event, select, text, update
 
 from erpsync.adapters.memory import apply_changes
-from erpsync.adapters.reference import (
-    TAKES_EFFECT,
-    ReferenceAdapter,
-    create_schema,
-    erp_department,
-    erp_role,
-    erp_user,
-    load_state,
-    read_snapshot,
-)
+from erpsync.adapters.reference import TAKES_EFFECT, ReferenceAdapter
+from erpsync.adapters.reference.load import load_state
+from erpsync.adapters.reference.read import read_snapshot
+from erpsync.adapters.reference.schema import create_schema, erp_department, erp_role, erp_user
 from erpsync.diff import diff
 from erpsync.errors import DatabaseError
 from erpsync.plan import Action, Change, Kind

@@ -23,14 +23,9 @@ from sqlalchemy import Engine, event, text
 from sqlalchemy.engine import make_url
 
 from erpsync.adapters import adapter_class
-from erpsync.adapters.ruoyi import (
-    RuoYiAdapter,
-    department_key,
-    permission_of,
-    perms_of,
-    schema_problems,
-)
-from erpsync.adapters.ruoyi.keys import KEY_LIMIT
+from erpsync.adapters.ruoyi import RuoYiAdapter
+from erpsync.adapters.ruoyi.keys import KEY_LIMIT, department_key, permission_of, perms_of
+from erpsync.adapters.ruoyi.schema import schema_problems
 from erpsync.apply import ApplyOptions, execute
 from erpsync.commands import drift as drift_cmd
 from erpsync.commands import import_cmd

@@ -13,8 +13,9 @@ import pytest
 from sqlalchemy import func, select, text
 
 from erpsync.adapters import adapter_class
-from erpsync.adapters.tryton import CACHE_NAMES, TrytonAdapter, schema_problems
+from erpsync.adapters.tryton import TrytonAdapter
 from erpsync.adapters.tryton import write as tryton_write
+from erpsync.adapters.tryton.tables import CACHE_NAMES, schema_problems
 from erpsync.diff import diff
 from erpsync.errors import DatabaseError
 from erpsync.plan import Action, Change, Kind

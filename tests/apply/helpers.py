@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine
 
-from erpsync.adapters.reference import ReferenceAdapter, create_schema, load_state
+from erpsync.adapters.reference import ReferenceAdapter
+from erpsync.adapters.reference.load import load_state
+from erpsync.adapters.reference.schema import create_schema
 from erpsync.apply import ApplyOptions, ApplyResult, execute
 from erpsync.config import ResolvedTarget, Settings
 from erpsync.plan import Plan

@@ -11,7 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from sqlalchemy import Engine, create_engine, text
 
 from erpsync import audit
-from erpsync.adapters.reference import ReferenceAdapter, create_schema, load_state
+from erpsync.adapters.reference import ReferenceAdapter
+from erpsync.adapters.reference.load import load_state
+from erpsync.adapters.reference.schema import create_schema
 from erpsync.apply import ApplyOptions
 from erpsync.config import Settings
 from erpsync.diff import diff

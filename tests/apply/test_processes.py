@@ -21,7 +21,8 @@ from sqlalchemy import Engine, text
 
 from bench.generate import organisation, write
 from erpsync import audit
-from erpsync.adapters.reference import ReferenceAdapter, create_schema
+from erpsync.adapters.reference import ReferenceAdapter
+from erpsync.adapters.reference.schema import create_schema
 from erpsync.catalogue import REFERENCE_CATALOGUE
 from erpsync.policy.loader import load_policy
 from erpsync.state import desired_state

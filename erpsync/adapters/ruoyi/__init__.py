@@ -34,28 +34,21 @@ operator).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import ClassVar
-
-from sqlalchemy import Connection
+from typing import TYPE_CHECKING, ClassVar
 
 from erpsync.adapters.base import Adapter, Capabilities, LiveSnapshot, Progress
-from erpsync.adapters.ruoyi.keys import department_key, permission_of, perms_of
 from erpsync.adapters.ruoyi.notes import apply_notes, new_user_notes
-from erpsync.adapters.ruoyi.read import load, snapshot
-from erpsync.adapters.ruoyi.schema import RuoYiSchema, Variant, reflect, schema_problems
-from erpsync.adapters.ruoyi.write import write_changes
 from erpsync.plan import Change
 
-__all__ = [
-    "RuoYiAdapter",
-    "RuoYiSchema",
-    "Variant",
-    "department_key",
-    "permission_of",
-    "perms_of",
-    "reflect",
-    "schema_problems",
-]
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
+    from erpsync.adapters.ruoyi.schema import RuoYiSchema
+
+# The schema, read and write modules need SQLAlchemy (0.15 s to import): they are
+# imported when the adapter first touches a database, so that knowing the adapter
+# (validate, and plan and drift outside their reading child) does not pay for it.
+__all__ = ["RuoYiAdapter"]
 
 
 class RuoYiAdapter(Adapter):
@@ -78,11 +71,15 @@ class RuoYiAdapter(Adapter):
 
     def schema(self, conn: Connection) -> RuoYiSchema:
         """The live schema, reflected on first use (once per adapter, i.e. per run)."""
+        from erpsync.adapters.ruoyi.schema import reflect
+
         if self._schema is None:
             self._schema = reflect(conn)
         return self._schema
 
     def read_from(self, conn: Connection) -> LiveSnapshot:
+        from erpsync.adapters.ruoyi.read import load, snapshot
+
         return snapshot(load(conn, self.schema(conn)))
 
     def write(
@@ -92,6 +89,8 @@ class RuoYiAdapter(Adapter):
         actor: str,
         progress: Progress | None = None,
     ) -> None:
+        from erpsync.adapters.ruoyi.write import write_changes
+
         write_changes(conn, self.schema(conn), changes, actor, progress)
 
     def after_commit(self, changes: Sequence[Change]) -> list[str]:

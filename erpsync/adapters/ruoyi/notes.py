@@ -12,9 +12,12 @@ JVM cache, so it says so.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from erpsync.adapters.ruoyi.schema import Variant
 from erpsync.plan import Action, Change, Kind
+
+if TYPE_CHECKING:
+    from erpsync.adapters.ruoyi.schema import Variant
 
 MAX_NAMED = 20
 

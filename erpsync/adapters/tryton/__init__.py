@@ -34,18 +34,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import ClassVar, Literal
-
-from sqlalchemy import Connection, text
-from sqlalchemy.exc import SQLAlchemyError
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from erpsync.adapters.base import Adapter, Capabilities, LiveSnapshot, Progress
-from erpsync.adapters.tryton.read import snapshot
-from erpsync.adapters.tryton.tables import CACHE_NAMES, POLICY_ONLY_NOTE, schema_problems
-from erpsync.adapters.tryton.write import write_changes
 from erpsync.plan import Action, Change, Kind
 
-__all__ = ["CACHE_NAMES", "POLICY_ONLY_NOTE", "TrytonAdapter", "schema_problems"]
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
+# The tables, read and write modules need SQLAlchemy (0.15 s to import): they are
+# imported when the adapter first touches a database, so that knowing the adapter
+# (validate, and plan and drift outside their reading child) does not pay for it.
+__all__ = ["TrytonAdapter"]
 
 
 class TrytonAdapter(Adapter):
@@ -70,6 +70,8 @@ class TrytonAdapter(Adapter):
     undeclared_roles: ClassVar[Literal["all", "declared"]] = "declared"
 
     def read_from(self, conn: Connection) -> LiveSnapshot:
+        from erpsync.adapters.tryton.read import snapshot
+
         return snapshot(conn)
 
     def write(
@@ -79,10 +81,17 @@ class TrytonAdapter(Adapter):
         actor: str,
         progress: Progress | None = None,
     ) -> None:
+        from erpsync.adapters.tryton.write import write_changes
+
         write_changes(conn, changes, progress)
 
     def after_commit(self, changes: Sequence[Change]) -> list[str]:
         """Signal channel-mode servers (PostgreSQL) and say when the changes take effect."""
+        from sqlalchemy import text
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from erpsync.adapters.tryton.tables import CACHE_NAMES
+
         if not changes:
             return []
         notes = []
