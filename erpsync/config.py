@@ -224,9 +224,11 @@ def _interpolate(
 
 
 # A database URL as SQLAlchemy reads it: ``dialect[+driver]://[user[:password]@]host...``.
-# The credentials end at the last "@" before the path, so a password holding an
-# unencoded "@" is hidden whole.
-_URL = re.compile(r"(?P<scheme>[A-Za-z][\w+.-]*)://(?:(?P<user>[^:/?#@]*)(?::[^/?#]*)?@)?")
+_URL = re.compile(r"[\w+]+://")
+# Its password: after the user's ":", up to the URL's last "@". A password may hold
+# "/", "?" or an unencoded "@" (SQLAlchemy would show what follows its first "@"), so
+# the widest reading is hidden; an "@" after the host can only hide more, never less.
+_PASSWORD = re.compile(r"(?P<head>[\w+]+://[^:/]*:)(?P<password>.*)(?P<tail>@)", re.DOTALL)
 
 
 def redact_url(url: str) -> str:
@@ -236,9 +238,9 @@ def redact_url(url: str) -> str:
     not otherwise pay outside its reading child); everything but the password is shown
     as written.
     """
-    found = _URL.match(url)
-    if found is None:
+    if _URL.match(url) is None:
         return "<unparsable URL>"
-    if found.group("user") is None or ":" not in url[found.end("user") : found.end()]:
+    found = _PASSWORD.match(url)
+    if found is None:
         return url  # no password
-    return f"{url[: found.end('user')]}:***@{url[found.end() :]}"
+    return f"{found.group('head')}***{url[found.start('tail') :]}"

@@ -115,9 +115,21 @@ def test_target_selection(tmp_path: Path) -> None:
     [
         "postgresql+psycopg://erpsync:s3cr%40t@db.example:5432/erp",
         "mysql+pymysql://root:s3cr@t@db/ry",
+        "postgresql://erp:s3cr/et@db/erp",
+        "postgresql://erp:s3cr?e#t@db:5432/erp",
         "not a url with s3cr@t inside",
     ],
 )
 def test_redaction_never_shows_the_password(url: str) -> None:
     shown = redact_url(url)
     assert "s3cr" not in shown
+    assert "et@" not in shown  # nor any part of it
+
+
+def test_redaction_shows_everything_else_as_written() -> None:
+    url = "postgresql+psycopg://erp:pw@db:5432/erp?options=-csearch_path%3Dtest_1"
+    assert (
+        redact_url(url) == "postgresql+psycopg://erp:***@db:5432/erp?options=-csearch_path%3Dtest_1"
+    )
+    assert redact_url("sqlite:///demo/erp.db") == "sqlite:///demo/erp.db"
+    assert redact_url("postgresql://erp@db/erp") == "postgresql://erp@db/erp"
