@@ -26,6 +26,7 @@ import signal
 import sys
 import threading
 import traceback
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Generic, NoReturn, TypeVar
@@ -71,13 +72,14 @@ def _can_fork() -> bool:
     )
 
 
-class Pending(Generic[T]):
+class Pending(ABC, Generic[T]):
     """A read that was started; :meth:`result` waits for it and raises its error."""
 
     in_child = False  # whether a child process reads
 
+    @abstractmethod
     def result(self) -> T:
-        raise NotImplementedError
+        """The read's result; its error is raised here."""
 
     def close(self) -> None:
         """Stop the read if it is still running (nothing is read twice or left behind)."""

@@ -6,6 +6,12 @@ reading the whole live state with one set-based query per table — never one
 query per object — and identifying rows by natural keys, never ids. It
 declares what it can store (:class:`Capabilities`) and which built-in
 accounts and roles erpsync must never touch.
+
+An adapter's package imports its table, read and write modules (and with them
+SQLAlchemy, 0.15 s to import) inside the methods that touch a database, never at
+import: knowing the adapter (its capabilities, its built-ins) is then cheap, so
+validate never loads SQLAlchemy, and plan and drift load it only in the child that
+reads (:mod:`erpsync.live_read`).
 """
 
 from __future__ import annotations

@@ -46,9 +46,8 @@ state), :mod:`~erpsync.adapters.reference.load` (bulk load, the sample company),
 :mod:`~erpsync.adapters.reference.write` (writing a plan),
 :mod:`~erpsync.adapters.reference.database` (``erpsync refdb init``) and
 :mod:`~erpsync.adapters.reference.messages` (how failures are worded). This module holds
-only :class:`ReferenceAdapter`, which imports them (and so SQLAlchemy, 0.15 s) when it
-first reads or writes: a command that only needs to know the adapter (validate, and plan
-and drift outside their reading child, see :mod:`erpsync.live_read`) does not pay for it.
+only :class:`ReferenceAdapter`, which imports them (and so SQLAlchemy) when it first
+reads or writes, as :mod:`erpsync.adapters.base` explains.
 """
 
 from __future__ import annotations

@@ -45,9 +45,7 @@ if TYPE_CHECKING:
 
     from erpsync.adapters.ruoyi.schema import RuoYiSchema
 
-# The schema, read and write modules need SQLAlchemy (0.15 s to import): they are
-# imported when the adapter first touches a database, so that knowing the adapter
-# (validate, and plan and drift outside their reading child) does not pay for it.
+# Modules that need SQLAlchemy are imported in the methods (see erpsync.adapters.base).
 __all__ = ["RuoYiAdapter"]
 
 
