@@ -45,12 +45,14 @@ def changed_attributes(
     before: Record, after: Record
 ) -> tuple[dict[str, object], dict[str, object]]:
     """Only the attributes that differ, old and new."""
-    from deepdiff import DeepDiff  # imported when a record differs: it is slow to import
-
     old, new = attributes(before), attributes(after)
     keys = [k for k in old if old[k] != new[k] and not isinstance(old[k], list)]
     lists = {k: old[k] for k in old if isinstance(old[k], list)}
     if lists:  # list attributes compare as sets: DeepDiff names what really differs
+        # Imported only here: it takes 0.04 s, a twentieth of planning 10,000 users, and
+        # records without lists (users, departments) do not need it.
+        from deepdiff import DeepDiff
+
         keys += DeepDiff(lists, {k: new[k] for k in lists}, ignore_order=True).affected_root_keys
     return {k: old[k] for k in sorted(keys)}, {k: new[k] for k in sorted(keys)}
 
