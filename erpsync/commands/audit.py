@@ -128,10 +128,7 @@ def revert(
         target,
         now,
     )
-    doc = plan.to_dict()
-    if out is not None:
-        plan_cmd.write_plan(doc, out)
-    plan_cmd.show(doc, fmt, console)
+    plan_cmd.emit(plan.to_dict(), fmt, out, console)
     return 0
 
 

@@ -40,18 +40,35 @@ def read_with_digest(adapter: Adapter) -> LiveSnapshot:
     return snapshot
 
 
-def write_plan(plan: dict[str, Any], path: Path) -> None:
-    """Save the plan's JSON form (written to a temporary file first, then renamed)."""
+def plan_json(plan: dict[str, Any]) -> str:
+    """The plan's JSON form as text: what ``--out`` saves and ``--format json`` prints."""
+    return json.dumps(plan, ensure_ascii=False, indent=2) + "\n"
+
+
+def _save(text: str, path: Path) -> None:
+    """Write to a temporary file first, then rename: a reader never sees half a plan."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(plan, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)
+
+
+def emit(plan: dict[str, Any], fmt: str, out: Path | None, console: Console) -> None:
+    """Save the plan to ``out`` (when given) and print it as ``fmt``; the JSON text is
+    made once when both need it."""
+    text = plan_json(plan) if fmt == "json" or out is not None else ""
+    if out is not None:
+        _save(text, out)
+    if fmt == "json":
+        write_raw(console, text)
+    else:
+        show(plan, fmt, console)
 
 
 def show(plan: dict[str, Any], fmt: str, console: Console) -> None:
     """Print one view of the plan, rendered from its JSON form."""
     if fmt == "json":
-        write_raw(console, json.dumps(plan, ensure_ascii=False, indent=2) + "\n")
+        write_raw(console, plan_json(plan))
     elif fmt == "markdown":
         from erpsync.render.markdown import markdown_view
 
@@ -72,10 +89,7 @@ def run(
     console: Console,
 ) -> int:
     plan = compute(project, target, policy_dir)
-    doc = plan.to_dict()
-    if out is not None:
-        write_plan(doc, out)
-    show(doc, fmt, console)
+    emit(plan.to_dict(), fmt, out, console)
     if out is not None and fmt == "text":
         console.print(f"\nSaved the plan to {out}; apply exactly it with `erpsync apply {out}`.")
     return 2 if detailed_exitcode and plan.has_changes else 0
