@@ -1,5 +1,5 @@
 """``python -m erpsync`` is the same as the ``erpsync`` command."""
 
-from erpsync.cli import main
+from erpsync.cli import script
 
-raise SystemExit(main())
+script()

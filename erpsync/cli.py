@@ -8,6 +8,7 @@ nothing changed; 2 changes exist (plan --detailed-exitcode, drift); 3 a bug;
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import gc
 import os
@@ -15,6 +16,7 @@ import sys
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 import click
 from rich.console import Console
@@ -479,6 +481,26 @@ def main(argv: list[str] | None = None) -> int:
             gc.enable()
 
 
+def script() -> NoReturn:
+    """The ``erpsync`` executable and ``python -m erpsync``: :func:`main`, then end the
+    process at once, as mypy does. Its output is flushed and its files and database
+    connections are closed by then; what is left is tearing down the interpreter, which
+    frees every imported module and object one by one (0.05 s, 6% of planning 10,000
+    users) just before the kernel drops the memory anyway."""
+    code = main()
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:  # the reader stopped reading (`| head`): nothing to tell it
+        code = code or 1
+    except OSError as exc:  # a full disk: the output is incomplete
+        with contextlib.suppress(OSError):
+            sys.stderr.write(f"error: cannot write the output: {exc.strerror or exc}\n")
+        code = code or 1
+    with contextlib.suppress(OSError):
+        sys.stderr.flush()
+    os._exit(code)
+
+
 def _run(argv: list[str] | None, options: Options) -> int:
     try:
         cli.main(args=argv, prog_name="erpsync", standalone_mode=False, obj=options)
@@ -502,6 +524,13 @@ def _run(argv: list[str] | None, options: Options) -> int:
             traceback.print_exc()
         _err(options, f"error: {exc}")
         return exc.exit_code
+    except BrokenPipeError:  # the reader stopped reading (`| head`): nothing to tell it
+        return 1
+    except OSError as exc:  # the machine's, not erpsync's: a full disk, a closed terminal
+        _err(
+            options, f"error: {exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else "")
+        )
+        return 1
     except Exception:
         if options.verbose > 0:
             traceback.print_exc()

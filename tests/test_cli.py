@@ -102,3 +102,56 @@ def test_python_dash_m_works() -> None:
     )
     assert result.returncode == 0
     assert "erpsync, version 0.1.0" in result.stdout
+
+
+def _erpsync(*args: str, stdout: int) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "erpsync", *args],
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+        text=True,
+        check=False,
+    )
+
+
+def test_the_executable_exits_with_the_commands_code() -> None:
+    """``python -m erpsync`` ends the process itself (cli.script); the code still comes
+    through, and so does the output written just before."""
+    policy = str(REPO / "policies")
+    ok = subprocess.run(
+        [sys.executable, "-m", "erpsync", "validate", "--format", "json", policy],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert ok.returncode == 0
+    assert ok.stdout.rstrip().endswith("}")  # the whole document, flushed before the end
+    missing = _erpsync("validate", str(REPO / "no-such-dir"), stdout=subprocess.PIPE)
+    assert missing.returncode == 1
+    assert "no-such-dir: error: policy directory not found" in missing.stdout
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (Linux)")
+def test_a_full_disk_is_an_error_not_a_bug() -> None:
+    with open("/dev/full", "w", encoding="utf-8") as full:
+        result = _erpsync(
+            "validate", "--format", "json", str(REPO / "policies"), stdout=full.fileno()
+        )
+    assert result.returncode == 1
+    assert "No space left on device" in result.stderr
+    assert "internal error" not in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_reader_that_went_away_ends_the_command_quietly() -> None:
+    """``erpsync plan | head``: once the reader has gone, there is no one to tell."""
+    import os
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        result = _erpsync("validate", "--format", "json", str(REPO / "policies"), stdout=write_end)
+    finally:
+        os.close(write_end)
+    assert result.returncode == 1
+    assert result.stderr == ""
