@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 from hypothesis import given, settings
 
 from erpsync.adapters.memory import apply_changes
@@ -78,3 +80,18 @@ def test_delete_mode_converges_in_one_step(want: State, live: State) -> None:
     final = apply_changes(live, diff(desired(want), live, scope).changes)
     assert final.users.keys() == want.users.keys()
     assert diff(desired(want), final, scope).changes == []
+
+
+@settings(max_examples=100, deadline=None)
+@given(states(consistent_memberships=False))
+def test_a_state_comes_through_pickle_unchanged(state: State) -> None:
+    """The live state travels pickled from the reading child (erpsync.live_read); its
+    records rebuild themselves from their fields, and nothing may be lost."""
+    back = pickle.loads(pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL))
+    assert back == state
+    for records in ("departments", "users", "roles"):
+        for key, record in getattr(back, records).items():
+            original = getattr(state, records)[key]
+            assert type(record) is type(original)
+            assert repr(record) == repr(original)
+    assert back.digest() == state.digest()
