@@ -213,12 +213,27 @@ def test_loads_reads_what_yaml_safe_load_reads(document: object, flow: bool) -> 
         ("a: &a [1, 2]\nb: [*a, *a]\n", True),
         ("2: two\n'2': quoted two\ntrue: yes\nnull: ~\n", True),
         ("- !!str 12\n- !!int '7'\n- !!float 1\n- !!bool yes\n", True),
+        ("a: &a {x: 1, y: 1}\nb: &b {x: 2, z: 2}\nc: {<<: [*a, *b], y: 3}\n", True),
+        ("a: &a {x: 1}\nb: {<<: *a, <<: {x: 2, w: 0}}\n", True),
+        ("a: &k key\nb: {*k : 1}\n", True),
+        ("- ! 12\n- !!map {a: 1}\n- !!seq [1]\n- ''\n- \n", True),
         # PyYAML builds a tuple key; a policy key must be a plain value
         ("? [not, allowed]\n: 1\n", False),
         # 1 == True in Python: PyYAML silently keeps the last; erpsync calls it a duplicate
         ("1: one\ntrue: yes\n", False),
     ],
-    ids=["merge", "aliases", "typed-keys", "explicit-tags", "complex-key", "one-is-true"],
+    ids=[
+        "merge",
+        "aliases",
+        "typed-keys",
+        "explicit-tags",
+        "merge-list",
+        "merge-twice",
+        "alias-key",
+        "non-specific-tags",
+        "complex-key",
+        "one-is-true",
+    ],
 )
 def test_loads_agrees_with_yaml_on_edge_cases(text: str, same: bool) -> None:
     if same:
@@ -226,3 +241,60 @@ def test_loads_agrees_with_yaml_on_edge_cases(text: str, same: bool) -> None:
     else:
         with pytest.raises(YamlLoadError):
             loads(text)
+
+
+def _node_marks(node: yaml.Node, value: object, path: str = "$") -> None:
+    """Every mark erpsync keeps equals where PyYAML's composer says the node starts."""
+    assert getattr(value, "mark", None) == (node.start_mark.line + 1, node.start_mark.column + 1)
+    if isinstance(node, yaml.MappingNode):
+        assert isinstance(value, YamlMap)
+        for key_node, value_node in node.value:
+            key = yaml.safe_load(yaml.serialize(key_node))
+            at = key_node.start_mark
+            assert value.key_marks[key] == (at.line + 1, at.column + 1), f"{path}.{key}"
+            if isinstance(value_node, yaml.CollectionNode):
+                _node_marks(value_node, value[key], f"{path}.{key}")
+    elif isinstance(node, yaml.SequenceNode):
+        assert isinstance(value, YamlList)
+        for index, item in enumerate(node.value):
+            at = item.start_mark
+            assert value.item_marks[index] == (at.line + 1, at.column + 1), f"{path}[{index}]"
+            if isinstance(item, yaml.CollectionNode):
+                _node_marks(item, value[index], f"{path}[{index}]")
+
+
+@settings(max_examples=200, deadline=None)
+@given(document=DOCUMENTS.filter(lambda d: isinstance(d, dict | list)), flow=st.booleans())
+def test_every_key_and_item_is_marked_where_it_is_written(document: object, flow: bool) -> None:
+    text = yaml.safe_dump(document, allow_unicode=True, default_flow_style=flow)
+    _node_marks(yaml.compose(text, Loader=yaml.CSafeLoader), loads(text))
+
+
+@pytest.mark.parametrize(
+    ("text", "message", "mark"),
+    [
+        ("a: &x 1\nb: &x 2\n", "anchor 'x' is defined twice", (2, 4)),
+        ("a: *nowhere\n", "found undefined alias 'nowhere'", (1, 4)),
+        ("a: &s 1\nb: {<<: *s}\n", "expected a mapping or a list of mappings", (2, 9)),
+        ("[" * 1001 + "]" * 1001, "nesting depth", (1, 1001)),
+        ("a: &m {x: 1}\n*m : 2\n", "a mapping key must be a plain value", (2, 1)),
+    ],
+    ids=["anchor-twice", "undefined-alias", "merge-a-scalar", "too-deep", "alias-as-mapping-key"],
+)
+def test_malformed_documents_are_positioned_errors(
+    text: str, message: str, mark: tuple[int, int]
+) -> None:
+    with pytest.raises(YamlLoadError) as info:
+        loads(text)
+    assert message in info.value.message
+    assert info.value.mark == mark
+
+
+def test_each_use_of_an_alias_is_its_own_copy() -> None:
+    """Code that rewrites a mapping in place (the configuration's ``${VAR}``) must meet
+    each aliased value once."""
+    doc = loads("a: &a {x: [1]}\nb: *a\n")
+    assert doc["a"] == doc["b"]
+    assert doc["a"] is not doc["b"]
+    assert doc["a"]["x"] is not doc["b"]["x"]
+    assert doc["b"].key_marks == doc["a"].key_marks  # both point where the value is written
