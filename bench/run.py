@@ -409,10 +409,16 @@ BENCHMARKS = {
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    # No default list here: argparse checks a list default against the choices as one value.
-    parser.add_argument("which", nargs="*", choices=list(BENCHMARKS))
+    # Checked here, not by argparse: Python 3.11's argparse refuses an empty list (and a
+    # list default) as not one of the choices.
+    parser.add_argument("which", nargs="*", help=f"any of {', '.join(BENCHMARKS)} (default: all)")
     parser.add_argument("--sizes", default="1000,10000,100000")
     args = parser.parse_args()
+    unknown = sorted(set(args.which) - BENCHMARKS.keys())
+    if unknown:
+        parser.error(
+            f"no benchmark named {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}"
+        )
     sizes = [int(s) for s in args.sizes.split(",")]
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     for name in args.which or list(BENCHMARKS):
