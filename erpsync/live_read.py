@@ -1,11 +1,11 @@
 """Reading the live ERP in a second process while this one loads the policy.
 
 ``plan`` and ``drift`` need both the policy (parsed and validated, which is CPU-bound:
-3.3 s at 100,000 users) and the live state (its SQL reads and its digest: 1.2 s).
+2.3 s at 100,000 users) and the live state (its SQL reads and its digest: 1.2 s).
 A Python process runs one thread at a time, so the two overlap only in two
 processes: :func:`started` forks a child that connects, reads, and sends its result
 back pickled, while the parent loads the policy. Receiving the result costs the
-parent 0.4 s at 100,000 users, where reading it costs 1.2 s (docs/benchmarks.md).
+parent 0.26 s at 100,000 users, where reading it costs 1.2 s (docs/benchmarks.md).
 
 The child reads exactly as the parent would, in one transaction; it writes nothing
 and prints nothing of its own (a library's warning would still reach stderr), and the
