@@ -37,6 +37,8 @@ _STR = "tag:yaml.org,2002:str"
 _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
 _MERGE = "tag:yaml.org,2002:merge"
+_INT = "tag:yaml.org,2002:int"
+_FLOAT = "tag:yaml.org,2002:float"
 
 
 class YamlMap(dict[Any, Any]):
@@ -119,8 +121,16 @@ _SCALARS["tag:yaml.org,2002:timestamp"] = _timestamp
 
 
 def _refused(tag: str, mark: Mark) -> YamlLoadError:
-    shown = tag.replace("tag:yaml.org,2002:", "!!")
-    return YamlLoadError(f"YAML tag {shown!r} is not allowed: policies are plain YAML", mark)
+    return YamlLoadError(f"YAML tag {_shown(tag)!r} is not allowed: policies are plain YAML", mark)
+
+
+def _shown(tag: str) -> str:
+    return tag.replace("tag:yaml.org,2002:", "!!")
+
+
+# A number longer than this is refused before it is read: int() of thousands of digits,
+# or of a sexagesimal 1:2:3:..., takes time that grows with the square of the length.
+_LONGEST_NUMBER = 100
 
 
 def _typed_scalar(loader: _PolicyLoader, tag: str, event: Any) -> Any:
@@ -128,43 +138,70 @@ def _typed_scalar(loader: _PolicyLoader, tag: str, event: Any) -> Any:
     build = _SCALARS.get(tag)
     if build is None:
         raise _refused(tag, _at(event))
-    node = ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
-    return build(loader, node)
+    value = event.value
+    if tag in (_INT, _FLOAT) and len(value) > _LONGEST_NUMBER:
+        raise YamlLoadError(
+            f"a number of {len(value)} characters (at most {_LONGEST_NUMBER}): "
+            "quote it if it is text",
+            _at(event),
+        )
+    node = ScalarNode(tag, value, event.start_mark, event.end_mark, event.style)
+    try:
+        return build(loader, node)
+    except YamlLoadError:
+        raise
+    except (ValueError, KeyError, AttributeError, IndexError, TypeError, OverflowError):
+        # An explicit tag on text it does not fit: !!int x, !!bool maybe, !!timestamp 1
+        raise YamlLoadError(f"invalid {_shown(tag)} value {value!r}", _at(event)) from None
 
 
 def _copy(value: Any) -> Any:
     """A fresh copy of an anchored value, marks and all, for one use of an alias (code
-    that fills in a mapping, like the configuration's ``${VAR}``, must not see it twice)."""
-    if isinstance(value, YamlMap):
-        out = YamlMap(value.mark)
-        out.key_marks.update(value.key_marks)
-        for key, item in value.items():
-            out[key] = _copy(item)
-        return out
-    if isinstance(value, YamlList):
-        seq = YamlList(value.mark)
-        seq.item_marks.extend(value.item_marks)
-        seq.extend(_copy(item) for item in value)
-        return seq
-    return value
+    that fills in a mapping, like the configuration's ``${VAR}``, must not see it twice).
+    Iterative: an aliased collection may be nested as deeply as libyaml allows."""
+    if not isinstance(value, YamlMap | YamlList):
+        return value
+    root = _empty_like(value)
+    todo: list[tuple[Any, Any]] = [(value, root)]
+    while todo:
+        source, target = todo.pop()
+        if isinstance(source, YamlMap):
+            target.key_marks.update(source.key_marks)
+            items: Iterable[tuple[Any, Any]] = source.items()
+        else:
+            target.item_marks.extend(source.item_marks)
+            items = enumerate(source)
+        for key, item in items:
+            copied = item
+            if isinstance(item, YamlMap | YamlList):
+                copied = _empty_like(item)
+                todo.append((item, copied))
+            if isinstance(target, YamlMap):
+                target[key] = copied
+            else:
+                target.append(copied)
+    return root
 
 
-def _merged(data: YamlMap, merges: list[tuple[Any, Mark]]) -> YamlMap:
-    """``data`` with the mappings of its ``<<:`` keys merged in, as PyYAML merges them:
-    a key written in ``data`` wins, then the first merged mapping that has it; merged
-    keys come first."""
+def _empty_like(value: YamlMap | YamlList) -> YamlMap | YamlList:
+    return YamlMap(value.mark) if isinstance(value, YamlMap) else YamlList(value.mark)
+
+
+def _merged(data: YamlMap, value: Any, mark: Mark) -> YamlMap:
+    """``data`` with the mapping(s) of its ``<<:`` key merged in, as the YAML merge key
+    is specified: a key written in ``data`` wins, then the first merged mapping that has
+    it; merged keys come first. (PyYAML 6.0.2+ lets the last mapping win for most keys,
+    by accident: yaml/pyyaml#953.)"""
+    sources = value if isinstance(value, YamlList) else [value]
     out = YamlMap(data.mark)
-    for value, mark in merges:
-        sources = value if isinstance(value, YamlList) else [value]
-        for source in sources:
-            if not isinstance(source, YamlMap):
-                raise YamlLoadError(
-                    "expected a mapping or a list of mappings to merge with <<", mark
-                )
-            for key, item in source.items():
-                if key not in out:
-                    out[key] = item
-                    out.key_marks[key] = source.key_marks[key]
+    for index, source in enumerate(sources):
+        if not isinstance(source, YamlMap):
+            where = sources.item_marks[index] if isinstance(sources, YamlList) else mark
+            raise YamlLoadError("expected a mapping or a list of mappings to merge with <<", where)
+        for key, item in source.items():
+            if key not in out:
+                out[key] = item
+                out.key_marks[key] = source.key_marks[key]
     for key, item in data.items():
         out[key] = item
         out.key_marks[key] = data.key_marks[key]
@@ -173,38 +210,47 @@ def _merged(data: YamlMap, merges: list[tuple[Any, Mark]]) -> YamlMap:
 
 _NO_KEY: Any = object()  # a mapping waiting for its next key
 _MERGE_KEY: Any = object()  # the pending key is ``<<``
-_MAX_DEPTH = 1000  # deeper nesting is an error, not a stack overflow in whoever reads it
+# libyaml itself refuses nesting deeper than 1,000 levels; this bound holds with a
+# libyaml that does not, before anything that walks the result recursively meets it.
+_MAX_DEPTH = 1000
 
 
 class _Anchors:
-    """The document's anchors, and the bound on how far its aliases may expand it."""
+    """The document's anchors, and the bound on how far its aliases may expand it: the
+    nodes aliases add may not exceed ten times the nodes written so far, plus 10,000 (an
+    alias bomb writes few nodes and expands them exponentially)."""
 
-    def __init__(self, text: str) -> None:
-        self.text = text
+    def __init__(self) -> None:
         self.done: dict[str, tuple[Any, Mark, int]] = {}  # name -> value, mark, node count
-        self.open: set[str] = set()  # anchors of the collections being built
-        self.budget = 0  # worked out at the first alias
+        self.open: dict[str, Mark] = {}  # anchors of the collections being built
+        self.added = 0  # nodes the aliases added so far
 
     def check_new(self, name: str, mark: Mark) -> None:
-        if name in self.done or name in self.open:
-            raise YamlLoadError(f"invalid YAML: anchor {name!r} is defined twice", mark)
+        first = self.done[name][1] if name in self.done else self.open.get(name)
+        if first is not None:
+            raise YamlLoadError(
+                f"invalid YAML: anchor {name!r} is defined twice "
+                f"(first at line {first[0]}, column {first[1]})",
+                mark,
+            )
 
-    def use(self, event: Any, nodes: int) -> tuple[Any, Mark, int]:
-        """A copy of the aliased value, its mark, and the node count with it expanded."""
+    def use(self, event: Any, nodes: int) -> tuple[Any, int]:
+        """A copy of the aliased value, and the node count with it expanded; ``nodes``
+        counts every node so far, the aliases' included."""
         name = event.anchor
         if name not in self.done:
             problem = "recursive alias: a node contains itself"
             if name not in self.open:
                 problem = f"invalid YAML: found undefined alias {name!r}"
             raise YamlLoadError(problem, _at(event))
-        value, mark, size = self.done[name]
-        nodes += size
-        self.budget = self.budget or 10 * (self.text.count("\n") + 1) + 10_000
-        if nodes > self.budget:
+        value, _, size = self.done[name]
+        self.added += size
+        budget = 10 * (nodes - (self.added - size)) + 10_000
+        if self.added > budget:
             raise YamlLoadError(
-                f"aliases expand to more than {self.budget} nodes (an alias bomb?)", _at(event)
+                f"aliases expand to more than {budget} nodes (an alias bomb?)", _at(event)
             )
-        return _copy(value), mark, nodes
+        return _copy(value), nodes + size
 
 
 def _collection(event: Any, in_key: bool, depth: int) -> YamlMap | YamlList:
@@ -221,15 +267,14 @@ def _collection(event: Any, in_key: bool, depth: int) -> YamlMap | YamlList:
     return YamlMap(mark) if mapping else YamlList(mark)
 
 
-def _build(loader: _PolicyLoader, text: str) -> Any:  # noqa: PLR0915
+def _build(loader: _PolicyLoader) -> Any:  # noqa: PLR0915
     """The document's value, built from the parser's events in one pass.
 
     Building from events skips the tree of nodes PyYAML's composer builds first, with
     two position objects per scalar: loading 10,000 users takes 0.05 s less. The loop
     is one function because it runs once per scalar (150,000 times for 10,000 users);
-    what happens rarely (collections, anchors, aliases) is in helpers. Aliased values
-    are copied at each use, and may not expand the document beyond 10 nodes per line
-    plus 10,000 (an alias bomb).
+    what happens rarely (collections, anchors, aliases, merges) is in helpers. Aliased
+    values are copied at each use, within the bound :class:`_Anchors` keeps.
     """
     get = loader.get_event
     get()  # StreamStartEvent
@@ -237,20 +282,23 @@ def _build(loader: _PolicyLoader, text: str) -> Any:  # noqa: PLR0915
         return None  # an empty file
     by_first_char, wildcard = loader.RESOLVED_BY_FIRST_CHAR, loader.HAS_WILDCARD
     scalar_tag = loader.scalar_tag
-    anchors = _Anchors(text)
+    anchors = _Anchors()
     stack: list[tuple[Any, bool, Any, Any, int, Any]] = []
     nodes = 0  # built so far, aliases expanded
     root: Any = None
-    # The collection being built and its pending key, anchor, first node and merges.
+    # The collection being built; its pending key, anchor, first node, and its `<<:`
+    # as [where the key is, the value, where the value is].
     cur: Any = None
     is_map = False
     key: Any = _NO_KEY
     anchor: Any = None
     start = 0
-    merges: Any = None
+    merge: Any = None
+    typed_keys = 0  # keys that are not text (numbers, booleans, dates)
     while True:
         event: Any = get()
         cls = event.__class__
+        mark: Mark | None = None  # where the value is written, when it is not the event
         if cls is ScalarEvent:
             nodes += 1
             value = event.value
@@ -259,47 +307,45 @@ def _build(loader: _PolicyLoader, text: str) -> Any:  # noqa: PLR0915
                 if event.implicit[0] and (not value or value[0] in by_first_char or wildcard):
                     tag = scalar_tag(value, event.implicit)
                     if tag == _MERGE and is_map and key is _NO_KEY:
+                        merge = _merge_key(event, merge)
                         key = _MERGE_KEY
                         continue
                     if tag != _STR:
                         value = _typed_scalar(loader, tag, event)
             elif tag != _STR:
                 value = _typed_scalar(loader, tag, event)
-            mark = None  # where the scalar is written: worked out only where it is kept
             if event.anchor is not None:
-                mark = _at(event)
-                anchors.check_new(event.anchor, mark)
-                anchors.done[event.anchor] = (value, mark, 1)
+                here = _at(event)
+                anchors.check_new(event.anchor, here)
+                anchors.done[event.anchor] = (value, here, 1)
         elif cls is MappingStartEvent or cls is SequenceStartEvent:
             new = _collection(event, is_map and key is _NO_KEY, len(stack))
             nodes += 1
-            stack.append((cur, is_map, key, anchor, start, merges))
+            stack.append((cur, is_map, key, anchor, start, merge))
             anchor = event.anchor
             if anchor is not None:
                 anchors.check_new(anchor, new.mark)
-                anchors.open.add(anchor)
-            cur, is_map, key, start, merges = (
-                new,
-                cls is MappingStartEvent,
-                _NO_KEY,
-                nodes - 1,
-                None,
-            )
+                anchors.open[anchor] = new.mark
+            cur, is_map, key, start, merge = new, cls is MappingStartEvent, _NO_KEY, nodes - 1, None
             continue
         elif cls is MappingEndEvent or cls is SequenceEndEvent:
-            value = _merged(cur, merges) if merges is not None else cur
+            value = cur if merge is None else _merged(cur, merge[1], merge[2])
             mark = value.mark
             if anchor is not None:
-                anchors.open.discard(anchor)
+                del anchors.open[anchor]
                 anchors.done[anchor] = (value, mark, nodes - start)
-            cur, is_map, key, anchor, start, merges = stack.pop()
-        elif cls is AliasEvent:
-            value, mark, nodes = anchors.use(event, nodes)
+            cur, is_map, key, anchor, start, merge = stack.pop()
+        elif cls is AliasEvent:  # marked where the alias is written, like a scalar
+            value, nodes = anchors.use(event, nodes)
             if is_map and key is _NO_KEY and isinstance(value, YamlMap | YamlList):
                 raise YamlLoadError("a mapping key must be a plain value", _at(event))
         elif cls is DocumentEndEvent:
-            if get().__class__ is not StreamEndEvent:
-                raise YamlLoadError("invalid YAML: expected a single document, found another")
+            after = get()
+            if after.__class__ is not StreamEndEvent:
+                raise YamlLoadError(
+                    "invalid YAML: a policy file holds one document, this is a second",
+                    _at(after),
+                )
             return root
         else:  # pragma: no cover - libyaml sends no other event inside a document
             raise YamlLoadError(f"invalid YAML: unexpected {cls.__name__}", _at(event))
@@ -316,20 +362,51 @@ def _build(loader: _PolicyLoader, text: str) -> Any:  # noqa: PLR0915
         elif key is _NO_KEY:  # the value is a key; keys are marked where they are written
             at = event.start_mark
             mark = (at.line + 1, at.column + 1)
+            if value.__class__ is not str:
+                typed_keys = _typed_key(typed_keys, mark)
             marks = cur.key_marks
             if value in marks:
                 raise _duplicate(value, marks[value], mark)
             marks[value] = mark
             key = value
         elif key is _MERGE_KEY:
-            if merges is None:
-                merges = []
-            written = cls is MappingEndEvent or cls is SequenceEndEvent  # else: here
-            merges.append((value, mark if written else _at(event)))
+            merge[1], merge[2] = value, mark or _at(event)
             key = _NO_KEY
         else:
             cur[key] = value
             key = _NO_KEY
+
+
+# Keys that are not text are mistakes the policy's schema reports, one by one. Many of
+# them are an attack: numbers can be chosen to share one hash, and each insertion into
+# a dict of colliding keys then costs as much as all those before it.
+_MOST_TYPED_KEYS = 1000
+
+
+def _typed_key(count: int, mark: Mark) -> int:
+    if count >= _MOST_TYPED_KEYS:
+        raise YamlLoadError(
+            f"more than {_MOST_TYPED_KEYS} keys that are not text (numbers, booleans, "
+            "dates): quote them",
+            mark,
+        )
+    return count + 1
+
+
+def _merge_key(event: Any, merge: list[Any] | None) -> list[Any]:
+    """The ``<<`` key of a mapping: its first, unanchored, and written once (several
+    mappings merge as one list, ``<<: [*a, *b]``)."""
+    here = _at(event)
+    if event.anchor is not None:
+        raise YamlLoadError("invalid YAML: the merge key << cannot carry an anchor", here)
+    if merge is not None:
+        line, col = merge[0]
+        raise YamlLoadError(
+            f"duplicate key '<<' (first defined at line {line}, column {col}); "
+            "merge several mappings with one key: <<: [*a, *b]",
+            here,
+        )
+    return [here, None, None]
 
 
 def _duplicate(key: Hashable, first: Mark, here: Mark) -> YamlLoadError:
@@ -361,7 +438,7 @@ def loads(text: str) -> Any:
     """Parse one YAML document into YamlMap/YamlList/scalars (``None`` when empty)."""
     loader = _PolicyLoader(text)
     try:
-        return _build(loader, text)
+        return _build(loader)
     except RecursionError:
         raise YamlLoadError("invalid YAML: nested too deeply") from None
     except yaml.MarkedYAMLError as exc:
