@@ -8,6 +8,7 @@ nothing changed; 2 changes exist (plan --detailed-exitcode, drift); 3 a bug;
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import datetime as dt
 import gc
@@ -483,22 +484,30 @@ def main(argv: list[str] | None = None) -> int:
 
 def script() -> NoReturn:
     """The ``erpsync`` executable and ``python -m erpsync``: :func:`main`, then end the
-    process at once, as mypy does. Its output is flushed and its files and database
-    connections are closed by then; what is left is tearing down the interpreter, which
-    frees every imported module and object one by one (0.05 s, 6% of planning 10,000
-    users) just before the kernel drops the memory anyway."""
+    process at once, as mypy does. Its output is flushed, its files and database
+    connections are closed, and the ``atexit`` handlers (coverage, logging) run; what is
+    skipped is tearing down the interpreter, which frees every module and object one by
+    one (0.05 s of planning 10,000 users) just before the kernel drops the memory."""
     code = main()
     try:
-        sys.stdout.flush()
-    except BrokenPipeError:  # the reader stopped reading (`| head`): nothing to tell it
-        code = code or 1
-    except OSError as exc:  # a full disk: the output is incomplete
-        with contextlib.suppress(OSError):
-            sys.stderr.write(f"error: cannot write the output: {exc.strerror or exc}\n")
-        code = code or 1
-    with contextlib.suppress(OSError):
+        if sys.stdout is not None:  # None when the command ran with stdout closed
+            sys.stdout.flush()
+    except OSError as exc:  # a full disk, or a reader that went away: output is missing
+        if not isinstance(exc, BrokenPipeError):  # (`| head`: no one to tell)
+            with contextlib.suppress(OSError, AttributeError):
+                sys.stderr.write(f"error: cannot write the output: {exc.strerror or exc}\n")
+        code = output_failed(code)
+    with contextlib.suppress(OSError, AttributeError):
         sys.stderr.flush()
+    atexit._run_exitfuncs()  # what interpreter shutdown would have run first
     os._exit(code)
+
+
+def output_failed(code: int) -> int:
+    """The exit code when the output could not be written: a failure (1), unless the
+    command had already failed otherwise; "no changes" (0) and "changes" (2) both
+    promised an output the reader did not get."""
+    return 1 if code in (0, 2) else code
 
 
 def _run(argv: list[str] | None, options: Options) -> int:
@@ -525,7 +534,7 @@ def _run(argv: list[str] | None, options: Options) -> int:
         _err(options, f"error: {exc}")
         return exc.exit_code
     except BrokenPipeError:  # the reader stopped reading (`| head`): nothing to tell it
-        return 1
+        return output_failed(0)
     except OSError as exc:  # the machine's, not erpsync's: a full disk, a closed terminal
         _err(
             options, f"error: {exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else "")

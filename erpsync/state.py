@@ -97,6 +97,17 @@ _ROW: dict[type[Any], attrgetter[tuple[Any, ...]]] = {
 }
 
 
+def _check_records() -> None:
+    """_Record.__reduce__ passes a record's fields, in slot order, to its constructor."""
+    for cls in _ROW:
+        positional = [f.name for f in fields(cls) if f.init and not f.kw_only]
+        if positional != list(cls.__slots__) or len(positional) < 2:  # 1: no tuple from _ROW
+            raise TypeError(f"{cls.__name__}: fields must be positional, and two or more")
+
+
+_check_records()
+
+
 def by_user(memberships: Iterable[tuple[str, str]]) -> dict[str, frozenset[str]]:
     """(login, role) pairs as :attr:`State.user_roles`: login -> the roles it holds."""
     held: dict[str, set[str]] = {}

@@ -3,6 +3,7 @@ for an expected error."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -151,6 +152,51 @@ def test_a_reader_that_went_away_ends_the_command_quietly() -> None:
     os.close(read_end)
     try:
         result = _erpsync("validate", "--format", "json", str(REPO / "policies"), stdout=write_end)
+    finally:
+        os.close(write_end)
+    assert result.returncode == 1
+    assert result.stderr == ""
+
+
+def test_the_executable_runs_exit_handlers_and_tolerates_closed_streams(tmp_path: Path) -> None:
+    """cli.script ends the process itself: what atexit holds (coverage, logging) still
+    runs, and a command started with stdout or stderr closed is not failed for it."""
+    marker = tmp_path / "ran"
+    program = (
+        "import atexit, sys\n"
+        f"atexit.register(lambda: open({str(marker)!r}, 'w').close())\n"
+        "sys.argv = ['erpsync', '--version']\n"
+        "from erpsync.cli import script\n"
+        "script()\n"
+    )
+    assert subprocess.run([sys.executable, "-c", program], check=False).returncode == 0
+    assert marker.exists()
+    for closed in ("1>&-", "2>&-"):
+        shell = f"exec {closed}; exec {sys.executable} -m erpsync --version"
+        assert subprocess.run(shell, shell=True, check=False).returncode == 0, closed
+
+
+def test_a_plan_nobody_reads_is_not_reported_as_changes(tmp_path: Path) -> None:
+    """--detailed-exitcode promises 2 only for a plan that was delivered."""
+    import os
+
+    shutil.copytree(REPO / "policies", tmp_path / "policies")
+    assert cli.main(["refdb", "init", f"sqlite:///{tmp_path / 'erp.db'}", "--sample"]) == 0
+    url = f"sqlite:///{tmp_path / 'erp.db'}"
+    argv = [sys.executable, "-m", "erpsync", "--db", url, "plan", "--detailed-exitcode"]
+    delivered = subprocess.run(argv, stdout=subprocess.DEVNULL, check=False, cwd=tmp_path)
+    assert delivered.returncode == 2  # the sample ERP differs from the policy
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        result = subprocess.run(
+            argv,
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            check=False,
+            cwd=tmp_path,
+        )
     finally:
         os.close(write_end)
     assert result.returncode == 1
