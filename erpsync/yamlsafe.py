@@ -394,8 +394,8 @@ def _typed_key(count: int, mark: Mark) -> int:
 
 
 def _merge_key(event: Any, merge: list[Any] | None) -> list[Any]:
-    """The ``<<`` key of a mapping: its first, unanchored, and written once (several
-    mappings merge as one list, ``<<: [*a, *b]``)."""
+    """The ``<<`` key of a mapping, which carries no anchor and is written at most once
+    (several mappings merge as one list, ``<<: [*a, *b]``)."""
     here = _at(event)
     if event.anchor is not None:
         raise YamlLoadError("invalid YAML: the merge key << cannot carry an anchor", here)
