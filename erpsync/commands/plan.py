@@ -56,19 +56,17 @@ def _save(text: str, path: Path) -> None:
 def emit(plan: dict[str, Any], fmt: str, out: Path | None, console: Console) -> None:
     """Save the plan to ``out`` (when given) and print it as ``fmt``; the JSON text is
     made once when both need it."""
-    text = plan_json(plan) if fmt == "json" or out is not None else ""
-    if out is not None:
+    text = plan_json(plan) if fmt == "json" or out is not None else None
+    if out is not None and text is not None:
         _save(text, out)
-    if fmt == "json":
-        write_raw(console, text)
-    else:
-        show(plan, fmt, console)
+    show(plan, fmt, console, text)
 
 
-def show(plan: dict[str, Any], fmt: str, console: Console) -> None:
-    """Print one view of the plan, rendered from its JSON form."""
+def show(plan: dict[str, Any], fmt: str, console: Console, text: str | None = None) -> None:
+    """Print one view of the plan, rendered from its JSON form (``text``, when the JSON
+    view's text was already made)."""
     if fmt == "json":
-        write_raw(console, plan_json(plan))
+        write_raw(console, text if text is not None else plan_json(plan))
     elif fmt == "markdown":
         from erpsync.render.markdown import markdown_view
 
