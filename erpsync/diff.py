@@ -95,9 +95,11 @@ class _Differ:
     def __init__(self, desired: Desired, live: State, scope: Scope) -> None:
         self.d = desired
         self.want = desired.state
-        self.live = live
         self.scope = scope
         self.out = DiffResult()
+        # kind -> new key -> old key: live rows renamed by the policy's moved: list
+        self.renamed: dict[Kind, dict[str, str]] = {}
+        self.live = live.renamed(self.applicable_renames(live))
         self.outside: set[str] = set()  # declared departments outside the scope, not in the ERP
         self.forward: dict[Kind, list[Change]] = {k: [] for k in Kind}
         self.backward: dict[Kind, list[Change]] = {k: [] for k in Kind}
@@ -117,6 +119,28 @@ class _Differ:
             self.out.changes.extend(self.backward[kind])
         self.out.unmanaged.sort(key=lambda u: (list(Kind).index(u.kind), u.key))
         return self.out
+
+    def applicable_renames(self, live: State) -> dict[str, dict[str, str]]:
+        """The renames of ``moved:`` that apply to ``live`` (their old key is there); an old
+        key no longer in the ERP was renamed by an earlier apply and changes nothing."""
+        applicable: dict[str, dict[str, str]] = {}
+        for kind_name, renames in self.d.renames.items():
+            kind = Kind(kind_name)
+            keys: Mapping[str, object] = getattr(live, f"{kind_name}s")
+            claimed = self.renamed.setdefault(kind, {})
+            for old, new in sorted(renames.items()):
+                if old not in keys:
+                    continue
+                if new in keys or new in claimed:
+                    other = new if new in keys else claimed[new]
+                    self.out.errors.append(
+                        f"cannot rename {kind} {old} to {new} (moved:): the ERP already has "
+                        f"{kind} {other} under that key"
+                    )
+                    continue
+                claimed[new] = old
+                applicable.setdefault(kind_name, {})[old] = new
+        return applicable
 
     def unmanaged(self, kind: Kind, key: str, reason: str, declared: bool) -> None:
         self.out.unmanaged.append(Unmanaged(kind, key, reason))
@@ -235,7 +259,8 @@ class _Differ:
         return kept
 
     def create_or_update(self, kind: Kind, key: str, want: Record, live: Record | None) -> None:
-        if live is not None and same_attributes(want, live):
+        old = self.renamed[kind].get(key) if kind in self.renamed else None
+        if live is not None and old is None and same_attributes(want, live):
             return
         where = self.d.origin(f"{kind}s", key)
         if live is None:
@@ -247,9 +272,11 @@ class _Differ:
             )
         else:
             before, after = changed_attributes(live, want)
-            self.forward[kind].append(
-                Change(Action.UPDATE, kind, key, f"differs from {where}", before, after)
-            )
+            reason = f"differs from {where}"
+            if old is not None:  # the key is renamed: the same row, updated in place
+                before, after = {"key": old, **before}, {"key": key, **after}
+                reason = f"renamed from {old} (moved:), declared in {where}"
+            self.forward[kind].append(Change(Action.UPDATE, kind, key, reason, before, after))
 
     def grants(self, managed: set[str]) -> None:
         granted, revoked = split_difference(self.want.grants, self.live.grants)
@@ -276,7 +303,9 @@ class _Differ:
         differ = [
             login
             for login in managed & want.keys()
-            if (target := want[login]) != live.get(login) or not target.active
+            if (target := want[login]) != live.get(login)
+            or not target.active
+            or login in self.renamed.get(Kind.USER, ())
         ]
         for login in sorted(differ):
             target, current = want[login], live.get(login)

@@ -19,10 +19,10 @@ from erpsync.state import State
 
 def touched(change: Change) -> list[tuple[Kind, str]]:
     """The users and roles a change touches: (Kind.USER|Kind.ROLE, key)."""
-    if change.kind is Kind.USER:
-        return [(Kind.USER, change.key)]
-    if change.kind is Kind.ROLE:
-        return [(Kind.ROLE, change.key)]
+    if change.kind in (Kind.USER, Kind.ROLE):
+        old = change.renamed_from
+        keys = [change.key] if old is None else [change.key, old]
+        return [(change.kind, key) for key in keys]
     owner, item = change.parts()
     if change.kind is Kind.MEMBERSHIP:
         return [(Kind.USER, owner), (Kind.ROLE, item)]

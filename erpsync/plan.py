@@ -5,6 +5,8 @@ One change per fact (spec section 5). What ``before`` and ``after`` hold::
     action       kind                         before              after
     create       department | role | user     None                every own attribute
     update       department | role | user     changed attrs, old  changed attrs, new
+                                              (a rename, from the policy's moved:, adds
+                                              "key": the old key before, the new after)
     delete       department | role | user     every own attribute None
     deactivate   user                         None                None
     reactivate   user                         None                None
@@ -82,6 +84,14 @@ class Change:
             data.get("before"),
             data.get("after"),
         )
+
+    @property
+    def renamed_from(self) -> str | None:
+        """The key the object had, when this update renames it (``moved:``); else None."""
+        if self.action is not Action.UPDATE or not self.before:
+            return None
+        old = self.before.get("key")
+        return old if isinstance(old, str) else None
 
     def parts(self) -> tuple[str, str]:
         """``(owner, item)`` of a permission or membership key: ("li.na", "ap-clerk")."""

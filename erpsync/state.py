@@ -20,7 +20,7 @@ from itertools import chain, repeat
 from operator import attrgetter
 from typing import Any
 
-from erpsync import access
+from erpsync import access, moves
 from erpsync.policy.loader import LoadedPolicy
 
 
@@ -147,6 +147,47 @@ class State:
             )
         )
 
+    def renamed(self, renames: Mapping[str, Mapping[str, str]]) -> State:
+        """This state with keys renamed (``renames[kind][old] = new``, kind being
+        department, role or user), and every reference to them: parents, managers,
+        users' departments, custom data scopes, grants and memberships."""
+        depts = renames.get("department", {})
+        roles = renames.get("role", {})
+        logins = renames.get("user", {})
+        if not (depts or roles or logins):
+            return self
+
+        def dept(key: str | None) -> str | None:
+            return None if key is None else depts.get(key, key)
+
+        def login(key: str | None) -> str | None:
+            return None if key is None else logins.get(key, key)
+
+        departments = {
+            dept(k) or k: DepartmentRec(dept(k) or k, d.name, dept(d.parent), login(d.manager))
+            for k, d in self.departments.items()
+        }
+        users = {
+            login(k) or k: UserRec(login(k) or k, u.name, u.email, dept(u.department), u.active)
+            for k, u in self.users.items()
+        }
+        role_recs = {
+            roles.get(k, k): RoleRec(
+                roles.get(k, k),
+                r.name,
+                r.description,
+                r.data_scope,
+                tuple(sorted(dept(d) or d for d in r.data_departments)),
+            )
+            for k, r in self.roles.items()
+        }
+        grants = frozenset((roles.get(r, r), p) for r, p in self.grants) if roles else self.grants
+        user_roles = {
+            login(k) or k: frozenset(roles.get(r, r) for r in held) if roles else held
+            for k, held in self.user_roles.items()
+        }
+        return State(departments, users, role_recs, grants, user_roles)
+
     def canonical_lines(self) -> list[str]:
         """The state as sorted text lines, one per fact: the input of :meth:`digest`.
 
@@ -192,6 +233,8 @@ class Desired:
     # login -> role -> the department whose default gave it (None: declared on the user)
     holdings: Mapping[str, Mapping[str, str | None]] = field(default_factory=dict)
     inactive_reason: Mapping[str, str] = field(default_factory=dict)
+    # kind ("department" | "role" | "user") -> old key -> the key declared now (moved:)
+    renames: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     def membership_department(self, login: str, role: str) -> str | None:
         """The department whose default role gives ``login`` the ``role``, if any."""
@@ -280,7 +323,8 @@ def desired_state(
             inactive[login] = f"expired {u.expires}"
     user_roles = {login: frozenset(held) for login, held in holdings.items() if held}
     state = State(departments, users, roles, grants, user_roles)
-    return Desired(state, loaded, catalogue, holdings, inactive)
+    renames = moves.renames(policy.moved)
+    return Desired(state, loaded, catalogue, holdings, inactive, renames)
 
 
 def replace_record(record: Record, **changes: Any) -> Record:

@@ -40,6 +40,9 @@ class _Working:
     """Mutable copies of a State's parts while changes are applied."""
 
     def __init__(self, state: State) -> None:
+        self.load(state)
+
+    def load(self, state: State) -> None:
         self.departments = dict(state.departments)
         self.users = dict(state.users)
         self.roles = dict(state.roles)
@@ -83,8 +86,13 @@ def _create(w: _Working, c: Change) -> None:
 
 
 def _update(w: _Working, c: Change) -> None:
+    old = c.renamed_from
+    if old is not None:  # the same record under its new key, references included
+        w.load(w.freeze().renamed({str(c.kind): {old: c.key}}))
     table = _table(w, c.kind)
-    after = {k: tuple(v) if isinstance(v, list) else v for k, v in (c.after or {}).items()}
+    after = {
+        k: tuple(v) if isinstance(v, list) else v for k, v in (c.after or {}).items() if k != "key"
+    }
     table[c.key] = replace_record(table[c.key], **after)
 
 

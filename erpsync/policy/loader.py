@@ -34,7 +34,7 @@ from erpsync.yamlsafe import (
 )
 
 # Sections whose entries are named objects (``user li.na``, ``sod_exception #2``) in messages.
-OBJECT_SECTIONS = (*KEYED_SECTIONS, "sod_exceptions")
+OBJECT_SECTIONS = (*KEYED_SECTIONS, "sod_exceptions", "moved")
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +97,7 @@ def load_policy(directory: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> LoadedPo
     problems: list[Diagnostic] = []
     merged: dict[str, Any] = {section: {} for section in KEYED_SECTIONS}
     exceptions: list[model.SodException] = []
+    moves: list[model.Moved] = []
     for path in policy_files(directory):
         name = str(path)
         loaded.files.append(name)
@@ -117,9 +118,12 @@ def load_policy(directory: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> LoadedPo
                 name, root, ("sod_exceptions", index)
             )
             exceptions.append(exc)
+        for index, move in enumerate(document.moved):
+            loaded.origins[("moved", len(moves))] = Origin(name, root, ("moved", index))
+            moves.append(move)
     if diag.has_errors(problems):
         raise PolicyError(diag.ordered(problems))
-    loaded.policy = PolicyDocument.model_construct(**merged, sod_exceptions=exceptions)
+    loaded.policy = PolicyDocument.model_construct(**merged, sod_exceptions=exceptions, moved=moves)
     loaded.sources_digest = sources.hexdigest()
     return loaded
 
@@ -226,6 +230,8 @@ def _subject(loc: Sequence[Any], sections: Collection[str], root: Any) -> tuple[
             entries = root.get(section) if isinstance(root, dict) else None
             entry = entries[key] if isinstance(entries, list) and key < len(entries) else None
             return exception_name(entry, key), field_path(loc[2:])
+        if section == "moved":
+            return f"moved #{key + 1}" if isinstance(key, int) else "moved", field_path(loc[2:])
         ident = key if isinstance(key, str) and key else repr(key)
         return f"{noun} {ident}", field_path(loc[2:])
     return "", field_path(loc)

@@ -109,6 +109,24 @@ class SodException(_Strict):
     )
 
 
+MovedKind = Literal["department", "role", "user"]
+
+
+class Moved(_Strict):
+    """A renamed key: the object declared as ``to`` is the one erpsync knew as ``from``.
+
+    Planned as an update of the same ERP row (its id, members, grants and history stay),
+    never as a delete and a create. An entry whose ``from`` no longer exists in the ERP
+    has been applied and may stay in the policy as a record of the rename.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    kind: MovedKind = Field(description="What is renamed: department, role or user (a login).")
+    from_: Key = Field(alias="from", description="The key the object had.")
+    to: Key = Field(description="The key it has now (declared in the policy).")
+
+
 class PolicyDocument(_Strict):
     """One policy file; also the merged policy (same shape)."""
 
@@ -118,6 +136,9 @@ class PolicyDocument(_Strict):
     users: dict[Key, User] = Field(default_factory=dict)
     sod_rules: dict[Key, SodRule] = Field(default_factory=dict)
     sod_exceptions: list[SodException] = Field(default_factory=list)
+    moved: list[Moved] = Field(
+        default_factory=list, description="Renamed keys: updates in place, never re-creations."
+    )
 
 
 Policy = PolicyDocument
@@ -133,4 +154,5 @@ NOUN = {
     "users": "user",
     "sod_rules": "sod_rule",
     "sod_exceptions": "sod_exception",
+    "moved": "moved",
 }

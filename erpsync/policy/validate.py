@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from erpsync import access, sod
+from erpsync import access, moves, sod
 from erpsync.diagnostics import Diagnostic, error, ordered, warning
 from erpsync.policy.loader import LoadedPolicy, did_you_mean, exception_name, field_path
 from erpsync.policy.model import ALL_ACTIONS, NOUN, PolicyDocument
@@ -74,6 +74,7 @@ class _Checks:
         yield from self.users()
         yield from self.sod_rules()
         yield from self.sod_exceptions()
+        yield from self.moved()
         yield from self.separation_of_duties()
         yield from self.unused()
 
@@ -103,6 +104,9 @@ class _Checks:
         if section == "sod_exceptions":
             exc = self.policy.sod_exceptions[key]
             return exception_name({"rule": exc.rule, "user": exc.user}, key)
+        if section == "moved":
+            move = self.policy.moved[key]
+            return f"moved {move.kind} {move.from_} → {move.to}"
         return f"{NOUN[section]} {key}"
 
     # -- checks ----------------------------------------------------------------------------
@@ -259,6 +263,17 @@ class _Checks:
                 )
             elif days <= EXPIRY_WARNING_DAYS:
                 yield warning("expiring", where, obj, f"expires {exc.expires}, in {days} day(s)")
+
+    def moved(self) -> Iterator[Diagnostic]:
+        p = self.policy
+        declared = {kind: getattr(p, section) for kind, section in moves.SECTION.items()}
+        for found in moves.problems(p.moved, declared):
+            yield (error if found.fatal else warning)(
+                "moved",
+                self.loaded.position("moved", found.index, found.field),
+                self._name("moved", found.index),
+                found.message,
+            )
 
     def separation_of_duties(self) -> Iterator[Diagnostic]:
         p = self.policy

@@ -45,6 +45,13 @@ def split_key(key: str) -> tuple[str, str]:
     return owner, item
 
 
+def renamed_from(change: Mapping[str, Any]) -> str | None:
+    """The old key of an update that renames its object (``moved:``), else None."""
+    before = change.get("before") if change.get("action") == "update" else None
+    old = before.get("key") if isinstance(before, Mapping) else None
+    return clean(old) if isinstance(old, str) else None
+
+
 def show(value: Any) -> str:
     """An attribute value as it is printed: JSON, Chinese kept readable (``"李娜"``, ``null``)."""
     return json.dumps(value, ensure_ascii=False)

@@ -17,7 +17,16 @@ from typing import Any
 
 from rich.text import Text
 
-from erpsync.render import ACTIONS, clean, comment, line, show, split_key, summary_sentence
+from erpsync.render import (
+    ACTIONS,
+    clean,
+    comment,
+    line,
+    renamed_from,
+    show,
+    split_key,
+    summary_sentence,
+)
 
 MARKERS = {
     "create": "+",
@@ -126,10 +135,12 @@ def _entry(out: Text, entry: _Entry) -> None:
     for change in entry.own:
         action = str(change.get("action"))
         style = STYLES.get(action, "")
+        old = renamed_from(change)
+        name = entry.key if old is None else f"{old} → {entry.key}"
         line(
             out,
             (OBJECT, ""),
-            (f"{MARKERS.get(action, '?')} {entry.kind} {entry.key}", style),
+            (f"{MARKERS.get(action, '?')} {entry.kind} {name}", style),
             comment(change.get("reason")),
         )
         _attributes(out, action, change)
@@ -153,6 +164,8 @@ def _attributes(out: Text, action: str, change: Mapping[str, Any]) -> None:
     before, after = change.get("before") or {}, change.get("after") or {}
     if action == "update":
         for name in dict.fromkeys([*before, *after]):
+            if name == "key":
+                continue  # shown as "old → new" on the object's line
             old, new = show(before.get(name)), show(after.get(name))
             line(out, (DETAIL, ""), (f"~ {clean(name)}: {old} -> {new}", style))
         return

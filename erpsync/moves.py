@@ -1,0 +1,114 @@
+"""Renamed keys: the policy's ``moved:`` list, as the planner uses it.
+
+A policy key is the author's handle for one ERP row. Renaming the handle must
+not re-create the row (it would lose its id, its members, its grants and its
+history), so the author records the rename::
+
+    moved:
+      - {kind: role, from: sales-ops, to: sales-operations}
+
+and the plan updates the row in place: one ``update`` whose ``before``/``after``
+carry ``key`` (``~ role sales-ops → sales-operations``). Entries stay in the
+policy as a history: chains (``a → b``, later ``b → c``) lead a row still known
+by any older key to the key declared now, and an entry whose old key no longer
+exists in the ERP has been applied and changes nothing.
+
+:func:`renames` gives, per kind, every old key → the key it is declared under
+now; :func:`problems` lists what makes the list unusable (validation reports
+it at the entry).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+
+from erpsync.policy.model import Moved
+
+SECTION = {"department": "departments", "role": "roles", "user": "users"}
+
+
+@dataclass(frozen=True)
+class Problem:
+    index: int  # of the entry in the merged ``moved`` list
+    field: str  # "from" or "to"
+    message: str
+    fatal: bool = True
+
+
+def problems(
+    moved: Sequence[Moved], declared: Mapping[str, Mapping[str, object]]
+) -> Iterator[Problem]:
+    """What is wrong with ``moved`` given the declared keys (``declared[kind]``)."""
+    sources: dict[tuple[str, str], int] = {}
+    targets: dict[tuple[str, str], int] = {}
+    for index, move in enumerate(moved):
+        keys = declared[move.kind]
+        if move.from_ == move.to:
+            yield Problem(index, "to", f"renames {move.kind} {move.from_} to itself")
+            continue
+        if move.from_ in keys:
+            yield Problem(
+                index,
+                "from",
+                f"{move.kind} {move.from_} is still declared: a renamed key is declared only "
+                f"under its new name ({move.to})",
+            )
+        earlier = sources.setdefault((move.kind, move.from_), index)
+        if earlier != index:
+            yield Problem(
+                index,
+                "from",
+                f"{move.kind} {move.from_} is renamed twice (also by moved #{earlier + 1})",
+            )
+        earlier = targets.setdefault((move.kind, move.to), index)
+        if earlier != index:
+            yield Problem(
+                index,
+                "to",
+                f"two keys are renamed to {move.kind} {move.to} (also by moved #{earlier + 1}): "
+                "two ERP rows cannot become one",
+            )
+    for index, kind, cycle in _cycles(moved):
+        yield Problem(index, "to", f"the renames of {kind}s form a cycle: {' → '.join(cycle)}")
+    for index, move in enumerate(moved):
+        final = _follow(moved, move.kind, move.to)
+        if final not in declared[move.kind]:
+            yield Problem(
+                index,
+                "to",
+                f"{move.kind} {final} is not declared: this entry renames nothing",
+                fatal=False,
+            )
+
+
+def renames(moved: Sequence[Moved]) -> dict[str, dict[str, str]]:
+    """kind -> old key -> the key it has now (chains followed to their end). Assumes
+    :func:`problems` found nothing fatal."""
+    out: dict[str, dict[str, str]] = {kind: {} for kind in SECTION}
+    for move in moved:
+        out[move.kind][move.from_] = _follow(moved, move.kind, move.to)
+    return out
+
+
+def _follow(moved: Sequence[Moved], kind: str, key: str) -> str:
+    step = {m.from_: m.to for m in moved if m.kind == kind}
+    seen = {key}
+    while key in step and step[key] not in seen:
+        key = step[key]
+        seen.add(key)
+    return key
+
+
+def _cycles(moved: Sequence[Moved]) -> Iterator[tuple[int, str, list[str]]]:
+    reported: set[frozenset[str]] = set()
+    for index, move in enumerate(moved):
+        step = {m.from_: m.to for m in moved if m.kind == move.kind}
+        path = [move.from_]
+        key = move.to
+        while key in step and key not in path:
+            path.append(key)
+            key = step[key]
+        if key == move.from_ and frozenset(path) not in reported:
+            reported.add(frozenset(path))
+            yield index, move.kind, [*path, key]
