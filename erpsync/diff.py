@@ -37,8 +37,16 @@ class DiffResult:
     errors: list[str] = field(default_factory=list)  # the plan cannot be made as declared
 
 
-def diff(desired: Desired, live: State, scope: Scope) -> DiffResult:
-    return _Differ(desired, live, scope).run()
+def diff(
+    desired: Desired,
+    live: State,
+    scope: Scope,
+    adoptions: Mapping[str, Mapping[str, str]] | None = None,
+) -> DiffResult:
+    """The changes that make ``live`` match ``desired`` within ``scope``. ``adoptions``
+    (kind -> live key -> declared key, from :func:`erpsync.moves.adoptions`) rename live
+    rows that no binding names to the declared objects they are, like ``moved:`` does."""
+    return _Differ(desired, live, scope, adoptions or {}).run()
 
 
 def changed_attributes(
@@ -92,14 +100,21 @@ def depth(departments: Mapping[str, DepartmentRec], key: str) -> int:
 
 
 class _Differ:
-    def __init__(self, desired: Desired, live: State, scope: Scope) -> None:
+    def __init__(
+        self,
+        desired: Desired,
+        live: State,
+        scope: Scope,
+        adoptions: Mapping[str, Mapping[str, str]],
+    ) -> None:
         self.d = desired
         self.want = desired.state
         self.scope = scope
         self.out = DiffResult()
-        # kind -> new key -> old key: live rows renamed by the policy's moved: list
-        self.renamed: dict[Kind, dict[str, str]] = {}
-        self.live = live.renamed(self.applicable_renames(live))
+        # kind -> new key -> (old key, why): live rows renamed by the policy's moved: list,
+        # or adopted by a declared object
+        self.renamed: dict[Kind, dict[str, tuple[str, str]]] = {}
+        self.live = live.renamed(self.applicable_renames(live, adoptions))
         self.outside: set[str] = set()  # declared departments outside the scope, not in the ERP
         self.forward: dict[Kind, list[Change]] = {k: [] for k in Kind}
         self.backward: dict[Kind, list[Change]] = {k: [] for k in Kind}
@@ -120,26 +135,32 @@ class _Differ:
         self.out.unmanaged.sort(key=lambda u: (list(Kind).index(u.kind), u.key))
         return self.out
 
-    def applicable_renames(self, live: State) -> dict[str, dict[str, str]]:
-        """The renames of ``moved:`` that apply to ``live`` (their old key is there); an old
-        key no longer in the ERP was renamed by an earlier apply and changes nothing."""
+    def applicable_renames(
+        self, live: State, adoptions: Mapping[str, Mapping[str, str]]
+    ) -> dict[str, dict[str, str]]:
+        """The renames of ``moved:`` that apply to ``live`` (their old key is there; an old
+        key no longer in the ERP was renamed by an earlier apply and changes nothing), and
+        the adoptions."""
         applicable: dict[str, dict[str, str]] = {}
-        for kind_name, renames in self.d.renames.items():
-            kind = Kind(kind_name)
-            keys: Mapping[str, object] = getattr(live, f"{kind_name}s")
-            claimed = self.renamed.setdefault(kind, {})
-            for old, new in sorted(renames.items()):
-                if old not in keys:
-                    continue
-                if new in keys or new in claimed:
-                    other = new if new in keys else claimed[new]
-                    self.out.errors.append(
-                        f"cannot rename {kind} {old} to {new} (moved:): the ERP already has "
-                        f"{kind} {other} under that key"
-                    )
-                    continue
-                claimed[new] = old
-                applicable.setdefault(kind_name, {})[old] = new
+        sources = [(self.d.renames, "moved:"), (adoptions, "adopted: the ERP's own identity")]
+        for renames_of, why in sources:
+            for kind_name, renames in renames_of.items():
+                kind = Kind(kind_name)
+                keys: Mapping[str, object] = getattr(live, f"{kind_name}s")
+                claimed = self.renamed.setdefault(kind, {})
+                taken = applicable.setdefault(kind_name, {})
+                for old, new in sorted(renames.items()):
+                    if old not in keys or old in taken:
+                        continue
+                    if new in keys or new in claimed:
+                        other = new if new in keys else claimed[new][0]
+                        self.out.errors.append(
+                            f"cannot rename {kind} {old} to {new} ({why}): the ERP already has "
+                            f"{kind} {other} under that key"
+                        )
+                        continue
+                    claimed[new] = (old, why)
+                    taken[old] = new
         return applicable
 
     def unmanaged(self, kind: Kind, key: str, reason: str, declared: bool) -> None:
@@ -259,7 +280,7 @@ class _Differ:
         return kept
 
     def create_or_update(self, kind: Kind, key: str, want: Record, live: Record | None) -> None:
-        old = self.renamed[kind].get(key) if kind in self.renamed else None
+        old, why = self.renamed.get(kind, {}).get(key, (None, ""))
         if live is not None and old is None and same_attributes(want, live):
             return
         where = self.d.origin(f"{kind}s", key)
@@ -275,7 +296,7 @@ class _Differ:
             reason = f"differs from {where}"
             if old is not None:  # the key is renamed: the same row, updated in place
                 before, after = {"key": old, **before}, {"key": key, **after}
-                reason = f"renamed from {old} (moved:), declared in {where}"
+                reason = f"renamed from {old} ({why}), declared in {where}"
             self.forward[kind].append(Change(Action.UPDATE, kind, key, reason, before, after))
 
     def grants(self, managed: set[str]) -> None:

@@ -91,6 +91,28 @@ def renames(moved: Sequence[Moved]) -> dict[str, dict[str, str]]:
     return out
 
 
+def adoptions(
+    declared: Mapping[str, Mapping[str, object]],
+    live: Mapping[str, Mapping[str, object]],
+    unbound: Mapping[str, Mapping[str, str]],
+    natural: Mapping[str, Mapping[str, str]],
+) -> dict[str, dict[str, str]]:
+    """kind -> live key -> declared key, for each declared object missing from the ERP
+    whose identity (``natural``) is that of a live row no binding names (``unbound``) and
+    the policy does not declare: the object is that row, read under another key."""
+    out: dict[str, dict[str, str]] = {}
+    for kind, identities in natural.items():
+        candidates: dict[str, list[str]] = {}
+        for key, identity in unbound.get(kind, {}).items():
+            if key not in declared[kind]:
+                candidates.setdefault(identity, []).append(key)
+        for key, identity in sorted(identities.items()):
+            found = candidates.get(identity, [])
+            if key not in live[kind] and len(found) == 1:
+                out.setdefault(kind, {})[found.pop()] = key
+    return out
+
+
 def _follow(moved: Sequence[Moved], kind: str, key: str) -> str:
     step = {m.from_: m.to for m in moved if m.kind == kind}
     seen = {key}

@@ -6,6 +6,7 @@ adapters' ERP schemas never include them)::
 
     erpsync_audit   one hash-chained record per apply (see :mod:`erpsync.audit`)
     erpsync_lock    who holds the apply lock (see :mod:`erpsync.lock`)
+    erpsync_binding which ERP row each policy key names (see :mod:`erpsync.bindings`)
 
 Only portable types are used, so the tables work on SQLite, PostgreSQL and
 MySQL. Times are stored as fixed-width ISO 8601 UTC text
@@ -26,6 +27,7 @@ from sqlalchemy.types import TypeDecorator
 
 AUDIT_TABLE_NAME = "erpsync_audit"
 LOCK_TABLE_NAME = "erpsync_lock"
+BINDING_TABLE_NAME = "erpsync_binding"
 
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
@@ -97,6 +99,17 @@ erpsync_lock = Table(
     Column("pid", Integer, nullable=False),
     Column("started_at", UtcTimestamp, nullable=False),
     Column("expires_at", UtcTimestamp, nullable=False),
+)
+
+
+erpsync_binding = Table(
+    BINDING_TABLE_NAME,
+    METADATA,
+    Column("kind", String(16), primary_key=True),  # department | role | user
+    Column("policy_key", String(255), primary_key=True),  # the policy's key ("key" is reserved)
+    Column("row_id", String(64), nullable=False),  # the ERP row's id, as text
+    Column("natural_key", String(1000), nullable=False),  # the ERP's own key when bound
+    Column("bound_at", UtcTimestamp, nullable=False),
 )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 
-from erpsync import access
+from erpsync import access, moves
 from erpsync import diagnostics as diag
 from erpsync.adapters.base import Adapter, LiveSnapshot
 from erpsync.config import ResolvedTarget, Settings
@@ -60,7 +60,14 @@ def make_plan(
         desired_state(loaded, catalogue, today, resolution), adapter.capabilities
     )
     scope = Scope.for_adapter(settings, adapter)
-    result = diff(desired, snapshot.state, scope)
+    live = snapshot.state
+    adoptions = moves.adoptions(
+        {"department": desired.state.departments, "role": desired.state.roles, "user": {}},
+        {"department": live.departments, "role": live.roles, "user": live.users},
+        snapshot.unbound,
+        adapter.natural_keys(desired.state) if snapshot.unbound else {},
+    )
+    result = diff(desired, live, scope, adoptions)
     if result.errors:
         raise UsageError("cannot plan:\n" + "\n".join(f"  {e}" for e in result.errors))
     written = {k: tuple(m.actions) for k, m in loaded.policy.modules.items()}

@@ -68,6 +68,13 @@ class LiveSnapshot:
     module_names: Mapping[str, str] = field(default_factory=dict)  # module -> display name
     # ("department" | "user" | "role", key) -> last change, where the ERP records it
     attribution: Mapping[tuple[str, str], Attribution] = field(default_factory=dict)
+    # What the adapter binds (erpsync.bindings), for the kinds whose ERP key is not the
+    # policy key: kind -> row id (text) -> (the key the row goes by, its natural key)
+    identities: Mapping[str, Mapping[str, tuple[str, str]]] = field(default_factory=dict)
+    # Rows of those kinds that no binding names, read under their natural key: kind -> key
+    # -> the ERP's own identity of the row, which a declared object may adopt (see
+    # Adapter.natural_keys)
+    unbound: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
 
 class Adapter(ABC):
@@ -100,6 +107,25 @@ class Adapter(ABC):
         password = self.engine.url.password
         return text.replace(str(password), "***") if password else text
 
+    def bind(self, snapshot: LiveSnapshot) -> None:
+        """Record that each row of ``snapshot``'s bound kinds goes by the key it was read
+        under (what ``import`` adopts), so a later rename in the policy updates that row.
+        Writes erpsync's own table only; raises :class:`DatabaseError`."""
+        if not snapshot.identities:
+            return
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from erpsync import bindings
+
+        try:
+            with self.engine.begin() as conn:
+                for kind, rows in snapshot.identities.items():
+                    bindings.replace(conn, kind, rows)
+        except SQLAlchemyError as exc:
+            raise DatabaseError(
+                f"recording which rows the keys name failed: {self.explain(exc)}"
+            ) from None
+
     @abstractmethod
     def read_from(self, conn: Connection) -> LiveSnapshot:
         """Read everything erpsync manages through ``conn``, one query per table."""
@@ -119,6 +145,14 @@ class Adapter(ABC):
         Raises :class:`DatabaseError` (the caller rolls back).
         """
         raise UsageError(f"the {self.name} adapter cannot apply changes yet")
+
+    @classmethod
+    def natural_keys(cls, desired: State) -> Mapping[str, Mapping[str, str]]:
+        """The ERP's own identity of each declared object of the kinds this adapter binds
+        (kind -> key -> identity, as in :attr:`LiveSnapshot.unbound`): a live row with no
+        binding and the same identity is that object (adoption), planned as a rename of
+        the row to the declared key. Pure: the planner knows the adapter's class only."""
+        return {}
 
     @classmethod
     def plan_notes(cls, changes: Sequence[Change]) -> list[str]:

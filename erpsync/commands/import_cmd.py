@@ -17,7 +17,7 @@ from rich.console import Console
 
 from erpsync.adapters import connected
 from erpsync.config import Project, ResolvedTarget
-from erpsync.errors import UsageError
+from erpsync.errors import DatabaseError, UsageError
 from erpsync.importer import Imported, Note, import_policy
 from erpsync.policy.dump import Source, dump_document, import_header
 from erpsync.scope import Scope
@@ -41,11 +41,23 @@ def run(
     with connected(target) as adapter:
         snapshot = adapter.read()
         scope = Scope.for_adapter(project.config.settings, adapter)
-    imported = import_policy(snapshot, scope, adapter.capabilities)
-    source = Source(target.name, target.adapter, target.url, today or dt.date.today())
-    texts = render(imported, source)
-    kept = write_files(texts, out)
+        imported = import_policy(snapshot, scope, adapter.capabilities)
+        source = Source(target.name, target.adapter, target.url, today or dt.date.today())
+        texts = render(imported, source)
+        kept = write_files(texts, out)
+        unbound = None
+        try:
+            adapter.bind(snapshot)
+        except DatabaseError as exc:
+            unbound = str(exc)
     show_summary(imported, texts, kept, project, target, out, console)
+    if unbound is not None:
+        console.print(
+            f"warning: {unbound}; the keys were written, but until the first apply binds "
+            "them, renaming an object in the ERP or in the policy re-creates it",
+            markup=False,
+            highlight=False,
+        )
     return 0
 
 

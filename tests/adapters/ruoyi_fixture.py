@@ -8,8 +8,8 @@ foreign keys and no unique constraints, as in RuoYi. ``omit`` drops optional
 columns, as older deployments lack them.
 
 Also here: a small seed company (:func:`seed_company`), a loader of any
-canonical State for the shared behaviour suite (:func:`seed_state`, with the
-key translation :class:`SuiteKeys`), RuoYi's own effective-permission query
+canonical State for the shared behaviour suite (:func:`seed_state`, its departments
+bound to the suite's keys), RuoYi's own effective-permission query
 (:func:`effective_permissions`) and a loader of the unchanged upstream SQL files
 (:func:`load_sql_file`).
 """
@@ -18,16 +18,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
 
 from sqlalchemy import Connection, Engine, text
 
-from erpsync.adapters.base import LiveSnapshot, Progress
+from erpsync import bindings
 from erpsync.adapters.ruoyi import RuoYiAdapter
 from erpsync.adapters.ruoyi.keys import department_key, perms_of
-from erpsync.plan import Change, Kind
 from erpsync.state import DepartmentRec, State
 
 Flavour = Literal["vue", "shiro"]
@@ -406,10 +404,15 @@ def catalogue_menus(catalogue: Mapping[str, Sequence[str]]) -> list[Any]:
 
 
 def seed_state(
-    engine: Engine, flavour: Flavour, state: State, catalogue: Mapping[str, Sequence[str]]
+    engine: Engine,
+    flavour: Flavour,
+    state: State,
+    catalogue: Mapping[str, Sequence[str]],
+    bind: bool = False,
 ) -> dict[str, str]:
     """Write ``state`` into an empty RuoYi schema, the admin user and role at id 1;
-    returns each department's key in the ERP (its name path)."""
+    returns each department's name path. ``bind``: also bind the departments to the
+    state's keys, as erpsync's apply or import would have (erpsync.bindings)."""
     depts = dict(state.departments)
     order = sorted(depts, key=lambda k: (_depth(depts, k), k))
     ids: dict[str, int] = {}
@@ -492,7 +495,10 @@ def seed_state(
                         f"greatest((select max({column}) from {table}), {start - 1}))"
                     )
                 )
-    return {key: department_key(paths[key]) for key in depts}
+        natural = {key: department_key(paths[key]) for key in depts}
+        if bind:
+            bindings.replace(conn, "department", {str(ids[k]): (k, natural[k]) for k in depts})
+    return natural
 
 
 _IDENTITIES = [
@@ -514,98 +520,6 @@ def _ids(records: Mapping[str, Any], admin: str) -> dict[str, int]:
     for n, key in enumerate(sorted(k for k in records if k != admin)):
         ids[key] = 2 + n
     return ids
-
-
-class SuiteKeys(RuoYiAdapter):
-    """The ruoyi adapter seen through the behaviour suite's department keys.
-
-    The suite names departments ``hq``, ``finance``…; RuoYi can only name them
-    by their name paths. This wrapper renames department keys both ways (in the
-    state read, in the changes written) and nothing else, following renames and
-    moves, so the suite's behaviours run unchanged against the real adapter.
-    """
-
-    def __init__(self, engine: Engine, departments: Mapping[str, DepartmentRec]) -> None:
-        super().__init__(engine)
-        self.tree = {k: (d.name, d.parent) for k, d in departments.items()}
-
-    def erp_key(self, key: str, tree: Mapping[str, tuple[str, str | None]] | None = None) -> str:
-        tree = self.tree if tree is None else tree
-        names: list[str] = []
-        current: str | None = key
-        while current is not None:
-            name, parent = tree[current]
-            names.insert(0, name)
-            current = parent
-        return department_key(names)
-
-    def read_from(self, conn: Connection) -> LiveSnapshot:
-        found = super().read_from(conn)
-        back = {self.erp_key(k): k for k in self.tree}
-
-        def dept(key: str | None) -> str | None:
-            return None if key is None else back.get(key, key)
-
-        s = found.state
-        departments = {
-            dept(k) or k: replace(d, key=dept(k) or k, parent=dept(d.parent))
-            for k, d in s.departments.items()
-        }
-        users = {k: replace(u, department=dept(u.department)) for k, u in s.users.items()}
-        roles = {
-            k: replace(r, data_departments=tuple(sorted(dept(d) or d for d in r.data_departments)))
-            for k, r in s.roles.items()
-        }
-        attribution = {
-            (kind, dept(key) or key if kind == "department" else key): v
-            for (kind, key), v in found.attribution.items()
-        }
-        state = State(departments, users, roles, s.grants, s.user_roles)
-        return replace(found, state=state, attribution=attribution)
-
-    def write(
-        self,
-        conn: Connection,
-        changes: Sequence[Change],
-        actor: str,
-        progress: Progress | None = None,
-    ) -> None:
-        tree = dict(self.tree)
-        translated = [self._translate(c, tree) for c in changes]
-        super().write(conn, translated, actor, progress)
-        self.tree = tree
-
-    def _translate(self, c: Change, tree: dict[str, tuple[str, str | None]]) -> Change:
-        def key(k: str | None) -> str | None:
-            return None if k is None else self.erp_key(k, tree) if k in tree else k
-
-        def attrs(values: dict[str, Any] | None) -> dict[str, Any] | None:
-            if values is None:
-                return None
-            out = dict(values)
-            for name in ("parent", "department"):
-                if name in out:
-                    out[name] = key(out[name])
-            if out.get("data_departments"):
-                out["data_departments"] = [key(d) for d in out["data_departments"]]
-            return out
-
-        if c.kind is not Kind.DEPARTMENT:
-            return replace(c, before=attrs(c.before), after=attrs(c.after))
-        if c.action.value == "create":
-            after = c.after or {}
-            tree[c.key] = (after["name"], after.get("parent"))
-            return replace(c, key=self.erp_key(c.key, tree), after=attrs(c.after))
-        translated = replace(
-            c, key=key(c.key) or c.key, before=attrs(c.before), after=attrs(c.after)
-        )
-        if c.action.value == "delete":
-            del tree[c.key]
-        else:
-            name, parent = tree[c.key]
-            after = c.after or {}
-            tree[c.key] = (after.get("name", name), after.get("parent", parent))
-        return translated
 
 
 # --------------------------------------------------------------------------------------------
@@ -725,14 +639,14 @@ def upstream_file(flavour: Flavour) -> Path | None:
     return found if found.is_file() else None
 
 
-def suite_seeder(engine: Engine, flavour: Flavour) -> Callable[[State], SuiteKeys]:
+def suite_seeder(engine: Engine, flavour: Flavour) -> Callable[[State], RuoYiAdapter]:
     """For the shared behaviour suite: a fresh RuoYi schema holding the given state, the
-    reference catalogue as its menus, seen through the suite's department keys."""
+    reference catalogue as its menus, its departments bound to the suite's keys."""
     from erpsync.catalogue import REFERENCE_CATALOGUE
 
-    def seed(state: State) -> SuiteKeys:
+    def seed(state: State) -> RuoYiAdapter:
         create_schema(engine, flavour)
-        seed_state(engine, flavour, state, REFERENCE_CATALOGUE)
-        return SuiteKeys(engine, state.departments)
+        seed_state(engine, flavour, state, REFERENCE_CATALOGUE, bind=True)
+        return RuoYiAdapter(engine)
 
     return seed

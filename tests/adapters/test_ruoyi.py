@@ -147,9 +147,12 @@ def plan(erp: Erp, policies: Path, settings: Settings | None = None) -> Plan:
 
 def import_to(erp: Erp, directory: Path) -> None:
     scope = Scope.from_settings(Settings(), RuoYiAdapter.builtin_users, RuoYiAdapter.builtin_roles)
-    imported = import_policy(erp.adapter().read(), scope)
+    adapter = erp.adapter()
+    snapshot = adapter.read()
+    imported = import_policy(snapshot, scope)
     source = Source("test", "ruoyi", erp.url, NOW.date())
     import_cmd.write_files(import_cmd.render(imported, source), directory)
+    adapter.bind(snapshot)
 
 
 def write(erp: Erp, changes: list[Change]) -> None:
@@ -301,15 +304,19 @@ def test_reading_is_one_select_per_table(erp: Erp) -> None:
         statements.append(statement)
 
     adapter = erp.adapter()
-    adapter.read()  # reflects the schema, once
+    adapter.bind(adapter.read())  # reflects the schema, once; erpsync's bindings now exist
     event.listen(erp.engine, "before_cursor_execute", seen)
     try:
         adapter.read()
         adapter.read()
     finally:
         event.remove(erp.engine, "before_cursor_execute", seen)
-    selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
-    assert len(selects) == 2 * 8  # 7 tables and the clock, per read
+    selects = [
+        s
+        for s in statements
+        if s.lstrip().upper().startswith("SELECT") and "pg_catalog" not in s  # has_table
+    ]
+    assert len(selects) == 2 * 9  # 7 tables, the clock and erpsync's bindings, per read
     assert not any("password" in s or "salt" in s or "login_ip" in s for s in statements)
 
 
@@ -474,8 +481,13 @@ def test_moving_a_department_rewrites_the_ancestors_of_its_whole_subtree(erp: Er
     )
     snapshot = erp.adapter().read()
     assert snapshot.problems == ()
-    assert f"{CS}/研发部门/质检一组" in snapshot.state.departments
-    assert snapshot.state.users["admin"].department == f"{CS}/研发部门"
+    # The moved departments keep the keys they were bound to; their name paths changed.
+    assert snapshot.state.departments[f"{SZ}/研发部门"].parent == CS
+    assert snapshot.state.departments[f"{SZ}/研发部门/质检一组"].parent == f"{SZ}/研发部门"
+    assert snapshot.state.users["admin"].department == f"{SZ}/研发部门"
+    identities = snapshot.identities["department"]
+    assert identities["103"] == (f"{SZ}/研发部门", f"{CS}/研发部门")
+    assert identities[str(new_id)] == (f"{SZ}/研发部门/质检一组", f"{CS}/研发部门/质检一组")
 
 
 def test_users_are_written_with_ruoyi_codes_and_never_a_password(erp: Erp) -> None:
@@ -646,9 +658,9 @@ REFUSALS: list[tuple[str, list[Change], str]] = [
         "already exists under",
     ),
     (
-        "dept-key",
-        [_create(Kind.DEPARTMENT, "quality", name="质量部门", parent=SZ, manager=None)],
-        "is '若依科技/深圳总公司/质量部门'",
+        "dept-key-taken",
+        [_create(Kind.DEPARTMENT, f"{SZ}/研发部门", name="质量部门", parent=SZ, manager=None)],
+        "already has a department under that key",
     ),
     (
         "leader-length",
@@ -731,7 +743,7 @@ def test_ruoyis_rules_are_enforced_before_anything_is_written(
 
 def test_a_login_rename_is_refused_on_shiro_and_done_on_vue(erp: Erp) -> None:
     rename = Change(
-        Action.UPDATE, Kind.USER, "zhang.wei", "t", {"login": "zhang.wei"}, {"login": "zhangwei"}
+        Action.UPDATE, Kind.USER, "zhangwei", "t", {"key": "zhang.wei"}, {"key": "zhangwei"}
     )
     if erp.flavour == "shiro":
         with pytest.raises(DatabaseError, match="renaming the login would lock the user out"):
@@ -900,3 +912,124 @@ def test_upstream_acceptance(upstream: Erp, tmp_path: Path) -> None:
     page = "list" if upstream.flavour == "vue" else "view"
     buttons = ["query", "add", "edit"] if upstream.flavour == "vue" else ["list", "add", "edit"]
     acceptance(upstream, tmp_path, "system.user", page, buttons)
+
+
+# --------------------------------------------------------------------------------------------
+# Identity: policy keys bound to rows, renames in place, adoption by name path
+# --------------------------------------------------------------------------------------------
+
+IDENTITY = """\
+departments:
+  east-sales: {name: NAME, parent: 若依科技/深圳总公司}
+roles:
+  ROLE:
+    name: 销售运营
+    permissions:
+      system.user: [list, query]
+      monitor.online: [list]
+users:
+  li.na: {name: 李娜, department: east-sales, roles: [ROLE]}
+"""
+
+
+def _identity_policy(policies: Path, name: str = "华东销售部", role: str = "sales-ops") -> None:
+    text = IDENTITY.replace("NAME", name).replace("ROLE", role)
+    if role != "sales-ops":
+        text += "moved:\n  - {kind: role, from: sales-ops, to: ROLE}\n".replace("ROLE", role)
+    (policies / "identity.yaml").write_text(text, encoding="utf-8")
+
+
+def _apply(erp: Erp, policies: Path) -> Plan:
+    made = plan(erp, policies)
+    execute(erp.adapter(), erp.target, load_policy(policies), Settings(), OPTIONS, made)
+    assert plan(erp, policies).changes == ()
+    return made
+
+
+def test_keys_are_the_authors_and_renames_update_the_same_rows(erp: Erp, tmp_path: Path) -> None:
+    policies = tmp_path / "policies"
+    import_to(erp, policies)
+    _identity_policy(policies)
+    _apply(erp, policies)
+    with erp.engine.connect() as conn:
+        assert fx.effective_permissions(conn, "li.na", erp.flavour) == {
+            "monitor:online:list",
+            "system:user:list",
+            "system:user:query",
+        }
+    dept_id, ancestors = erp.one(
+        "select dept_id, ancestors from sys_dept where dept_name = '华东销售部'"
+    )
+    assert ancestors == "0,100,101"
+    login = fx.login_columns(erp.flavour)[0]
+    user_dept = f"select dept_id from sys_user where {login} = 'li.na'"
+    role_id = erp.scalar("select role_id from sys_role where role_key = 'sales-ops'")
+
+    # A new name is an ordinary attribute: one update of the same row.
+    _identity_policy(policies, name="华东销售一部")
+    renamed = _apply(erp, policies)
+    assert [(c.action, c.kind, c.key, c.after) for c in renamed.changes] == [
+        (Action.UPDATE, Kind.DEPARTMENT, "east-sales", {"name": "华东销售一部"})
+    ]
+    assert erp.one("select dept_name, ancestors from sys_dept where dept_id = :i", i=dept_id) == (
+        "华东销售一部",
+        "0,100,101",
+    )
+    assert erp.scalar(user_dept) == dept_id
+
+    # A moved: entry renames the role's key in place.
+    _identity_policy(policies, name="华东销售一部", role="sales-operations")
+    moved = _apply(erp, policies)
+    assert [(c.action, c.kind, c.key, c.before, c.after) for c in moved.changes] == [
+        (
+            Action.UPDATE,
+            Kind.ROLE,
+            "sales-operations",
+            {"key": "sales-ops"},
+            {"key": "sales-operations"},
+        )
+    ]
+    assert erp.scalar("select role_key from sys_role where role_id = :i", i=role_id) == (
+        "sales-operations"
+    )
+    with erp.engine.connect() as conn:
+        assert "system:user:query" in fx.effective_permissions(conn, "li.na", erp.flavour)
+
+
+def test_a_backup_without_erpsyncs_tables_adopts_departments_by_name_path(
+    erp: Erp, tmp_path: Path
+) -> None:
+    policies = tmp_path / "policies"
+    import_to(erp, policies)
+    _identity_policy(policies)
+    _apply(erp, policies)
+    dept_id = erp.scalar("select dept_id from sys_dept where dept_name = '华东销售部'")
+    erp.execute("drop table erpsync_binding")  # as a restored backup of the ERP alone
+
+    adopted = plan(erp, policies)
+    assert [(c.action, c.kind, c.key, c.before) for c in adopted.changes] == [
+        (Action.UPDATE, Kind.DEPARTMENT, "east-sales", {"key": f"{SZ}/华东销售部"})
+    ]
+    assert "adopted" in adopted.changes[0].reason
+    _apply(erp, policies)
+    assert erp.scalar("select count(*) from sys_dept where dept_name = '华东销售部'") == 1
+    assert erp.scalar("select row_id from erpsync_binding where policy_key = 'east-sales'") == str(
+        dept_id
+    )
+
+
+def test_a_department_deleted_out_of_band_is_missing_and_created_again(
+    erp: Erp, tmp_path: Path
+) -> None:
+    policies = tmp_path / "policies"
+    import_to(erp, policies)
+    _identity_policy(policies)
+    _apply(erp, policies)
+    login = fx.login_columns(erp.flavour)[0]
+    erp.execute(f"update sys_user set dept_id = 101 where {login} = 'li.na'")
+    erp.execute("update sys_dept set del_flag = '2' where dept_name = '华东销售部'")
+    again = plan(erp, policies)
+    assert [(c.action, c.kind, c.key) for c in again.changes] == [
+        (Action.CREATE, Kind.DEPARTMENT, "east-sales"),
+        (Action.UPDATE, Kind.USER, "li.na"),
+    ]

@@ -27,7 +27,7 @@ from tests.adapters.tryton_db import Erp
 SCOPE = Scope(
     protected_users=TrytonAdapter.builtin_users, protected_roles=TrytonAdapter.builtin_roles
 )
-CLERKS = "Sale Clerks"
+CLERKS = "sale-clerks"  # the group is named "Sale Clerks"
 # Models Tryton's own check is asked about after each apply, as every user erpsync manages:
 # models whose own ir_model_access rows decide. (A sale line or a product variant follows
 # the access of its sale or template too, through trytond's __access__, which erpsync does
@@ -56,9 +56,9 @@ def test_is_registered() -> None:
 def test_a_fresh_database_reads_cleanly_and_plans_nothing(erp: Erp) -> None:
     live = erp.adapter.read()
     assert set(live.state.users) == {"admin"}  # root (id 0) is internal
-    assert "Sales" in live.state.roles
+    assert "sale.group_sale" in live.state.roles
     assert live.catalogue["sale.sale"] == ("read", "create", "update", "delete")
-    assert ("Sales", "sale.sale:read") in live.state.grants
+    assert ("sale.group_sale", "sale.sale:read") in live.state.grants
     assert all(
         module in live.catalogue
         for _, perm in live.state.grants
@@ -80,7 +80,7 @@ def test_a_declared_group_is_granted_by_tryton_itself(erp: Erp) -> None:
             "li.na": UserRec("li.na", "Li Na", "li.na@example.com"),
             "nobody": UserRec("nobody", "No Body"),
         },
-        {CLERKS: RoleRec(CLERKS, CLERKS)},
+        {CLERKS: RoleRec(CLERKS, "Sale Clerks")},
         grants={(CLERKS, f"sale.sale:{a}") for a in ("read", "create", "update")},
         memberships={("li.na", CLERKS)},
     )
@@ -123,9 +123,9 @@ def test_revoke_deactivate_and_no_duplicate_memberships(erp: Erp) -> None:
     want = plus(
         live,
         {"li.na": UserRec("li.na", "Li Na")},
-        {CLERKS: RoleRec(CLERKS, CLERKS)},
+        {CLERKS: RoleRec(CLERKS, "Sale Clerks")},
         grants={(CLERKS, "sale.sale:read"), (CLERKS, "sale.sale:delete")},
-        memberships={("li.na", CLERKS), ("li.na", "Sales")},
+        memberships={("li.na", CLERKS), ("li.na", "sale.group_sale")},
     )
     erp.apply(diff(Desired(want), live, SCOPE).changes)
     assert erp.disagreements(MODELS) == []  # li.na holds Sales too: its rows count
@@ -141,7 +141,7 @@ def test_revoke_deactivate_and_no_duplicate_memberships(erp: Erp) -> None:
     less = plus(
         State({}, dict(live.users), dict(live.roles), live.grants, live.user_roles),
         {"li.na": UserRec("li.na", "Li Na", active=False)},
-        {CLERKS: RoleRec(CLERKS, CLERKS)},
+        {CLERKS: RoleRec(CLERKS, "Sale Clerks")},
         grants={(CLERKS, "sale.sale:read")},
         memberships={("li.na", CLERKS)},
     )
@@ -156,7 +156,8 @@ def test_revoke_deactivate_and_no_duplicate_memberships(erp: Erp) -> None:
 
 def test_refuses_what_tryton_cannot_store(erp: Erp) -> None:
     bad = [
-        Change(Action.CREATE, Kind.ROLE, "x", "r", None, {"name": "Other", "description": None}),
+        Change(Action.CREATE, Kind.ROLE, "x", "r", None, {"name": "Other", "description": "d"}),
+        Change(Action.CREATE, Kind.ROLE, "x", "r", None, {"name": "Sales"}),  # name taken
         Change(Action.DELETE, Kind.USER, "admin", "r"),
         Change(Action.DEACTIVATE, Kind.USER, "admin", "r"),
         Change(Action.CREATE, Kind.DEPARTMENT, "hq", "r", None, {"name": "HQ"}),
@@ -169,23 +170,23 @@ def test_refuses_what_tryton_cannot_store(erp: Erp) -> None:
 
 
 def test_deleting_a_group_never_opens_a_model(erp: Erp) -> None:
-    """Sales holds the only sale.sale row once the global one is gone: deleting Sales
-    would leave the model with no rows, which Tryton reads as open to everyone."""
+    """Sales (sale.group_sale) holds the only sale.sale row once the global one is gone:
+    deleting it would leave the model with no rows, which Tryton reads as open to everyone."""
     with erp.adapter.engine.begin() as conn:
         conn.execute(
             text("DELETE FROM ir_model_access WHERE model = 'sale.sale' AND \"group\" IS NULL")
         )
-    delete_sales = Change(Action.DELETE, Kind.ROLE, "Sales", "r", {"name": "Sales"})
+    delete_sales = Change(Action.DELETE, Kind.ROLE, "sale.group_sale", "r", {"name": "Sales"})
     with pytest.raises(DatabaseError, match="open to everyone"):
         erp.apply([delete_sales])
-    assert "Sales" in erp.adapter.read().state.roles
+    assert "sale.group_sale" in erp.adapter.read().state.roles
 
 
 def test_deletes_a_group_with_its_rows(erp: Erp) -> None:
-    delete_sales = Change(Action.DELETE, Kind.ROLE, "Sales Administrator", "r", {})
+    delete_sales = Change(Action.DELETE, Kind.ROLE, "sale.group_sale_admin", "r", {})
     erp.apply([delete_sales])
     live = erp.adapter.read()
-    assert "Sales Administrator" not in live.state.roles
+    assert "sale.group_sale_admin" not in live.state.roles
     with erp.adapter.engine.connect() as conn:
         dangling = conn.execute(
             text(
@@ -216,7 +217,7 @@ def test_a_running_tryton_process_sees_the_change_after_the_cache_signal(
     before = plus(
         live,
         {"li.na": UserRec("li.na", "Li Na")},
-        {CLERKS: RoleRec(CLERKS, CLERKS)},
+        {CLERKS: RoleRec(CLERKS, "Sale Clerks")},
         grants={(CLERKS, "sale.sale:read")},
         memberships={("li.na", CLERKS)},
     )
@@ -255,7 +256,7 @@ def test_postgresql_acceptance_and_channel_mode(pg_erp: Erp) -> None:
     want = plus(
         live.state,
         {"li.na": UserRec("li.na", "Li Na"), "nobody": UserRec("nobody", "No Body")},
-        {CLERKS: RoleRec(CLERKS, CLERKS)},
+        {CLERKS: RoleRec(CLERKS, "Sale Clerks")},
         grants={(CLERKS, f"sale.sale:{a}") for a in ("read", "create", "update")},
         memberships={("li.na", CLERKS)},
     )

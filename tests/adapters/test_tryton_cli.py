@@ -18,22 +18,23 @@ from erpsync import cli
 from erpsync.plan import Action, Change, Kind
 from tests.adapters.tryton_db import Erp
 
-# The groups trytond-admin makes for company, party, product and sale (with dependencies).
+# The groups trytond-admin makes for company, party, product and sale (with dependencies),
+# by the key erpsync reads them under (the module's XML id) and their names.
 MODULE_GROUPS = {
-    "Account Product Administration",
-    "Accounting",
-    "Accounting Administration",
-    "Company Administration",
-    "Currency Administration",
-    "Employee Administration",
-    "Party Administration",
-    "Product Administration",
-    "Sales",
-    "Sales Administrator",
-    "Stock",
-    "Stock Administration",
-    "Stock Cancellation",
-    "Stock Force Assignment",
+    "account_product.group_account_product_admin": "Account Product Administration",
+    "account.group_account": "Accounting",
+    "account.group_account_admin": "Accounting Administration",
+    "company.group_company_admin": "Company Administration",
+    "currency.group_currency_admin": "Currency Administration",
+    "company.group_employee_admin": "Employee Administration",
+    "party.group_party_admin": "Party Administration",
+    "product.group_product_admin": "Product Administration",
+    "sale.group_sale": "Sales",
+    "sale.group_sale_admin": "Sales Administrator",
+    "stock.group_stock": "Stock",
+    "stock.group_stock_admin": "Stock Administration",
+    "stock.group_stock_cancellation": "Stock Cancellation",
+    "stock.group_stock_force_assignment": "Stock Force Assignment",
 }
 
 OWN_GROUP = """\
@@ -88,6 +89,13 @@ def unmanaged(plan: dict[str, object]) -> dict[str, str]:
     return {f"{u['kind']} {u['key']}": u["reason"] for u in found}
 
 
+def declared_roles(policies: Path) -> dict[str, dict[str, object]]:
+    roles: dict[str, dict[str, object]] = {}
+    for path in sorted((policies / "roles").glob("*.yaml")):
+        roles.update(yaml.safe_load(path.read_bytes())["roles"])
+    return roles
+
+
 def test_import_of_a_fresh_database_then_plan_is_clean(
     any_erp: Erp,
     tmp_path: Path,
@@ -102,7 +110,7 @@ def test_import_of_a_fresh_database_then_plan_is_clean(
     catalogue = (tmp_path / "policies" / "catalog.yaml").read_text(encoding="utf-8")
     assert "  sale.sale:" in catalogue
     assert "departments" not in catalogue
-    assert "role Company Administration: held by no active user erpsync manages" in out
+    assert "role company.group_company_admin: held by no active user erpsync manages" in out
 
     code, out = run(capsys, "validate")
     assert code == 0, out
@@ -120,25 +128,26 @@ def test_import_of_a_fresh_database_then_plan_is_clean(
 def test_an_import_declares_the_groups_managed_users_hold(
     erp: Erp, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Sales is held by a user erpsync manages: declared. Sales Administrator is held too,
-    but its name is no policy key: left out (left alone), not renamed into a second group."""
+    """Sales and Sales Administrator are held by a user erpsync manages: declared, under
+    their XML ids, with their names."""
     erp.apply(
         [
             Change(Action.CREATE, Kind.USER, "bob", "test", None, {"name": "Bob"}),
-            Change(Action.GRANT, Kind.MEMBERSHIP, "bob/Sales", "test"),
-            Change(Action.GRANT, Kind.MEMBERSHIP, "bob/Sales Administrator", "test"),
+            Change(Action.GRANT, Kind.MEMBERSHIP, "bob/sale.group_sale", "test"),
+            Change(Action.GRANT, Kind.MEMBERSHIP, "bob/sale.group_sale_admin", "test"),
         ]
     )
     project(tmp_path, erp, monkeypatch)
     code, out = run(capsys, "import", "--out", "policies")
     assert code == 0, out
-    assert "'Sales Administrator' is not a valid policy key" in out
     users = yaml.safe_load((tmp_path / "policies" / "users" / "unassigned.yaml").read_bytes())
-    assert users["users"]["bob"]["roles"] == ["Sales"]
+    assert users["users"]["bob"]["roles"] == ["sale.group_sale", "sale.group_sale_admin"]
+    roles = declared_roles(tmp_path / "policies")
+    assert roles["sale.group_sale_admin"]["name"] == "Sales Administrator"
     plan = plan_json(capsys)
     assert plan["changes"] == []
-    assert "role Sales" not in unmanaged(plan)
-    assert "role Sales Administrator" in unmanaged(plan)
+    assert "role sale.group_sale" not in unmanaged(plan)
+    assert "role sale.group_sale_admin" not in unmanaged(plan)
 
 
 def test_a_policy_of_its_own_groups_leaves_the_module_groups_alone(
@@ -149,9 +158,9 @@ def test_a_policy_of_its_own_groups_leaves_the_module_groups_alone(
             Change(Action.CREATE, Kind.USER, "bob", "test", None, {"name": "Bob"}),
             Change(Action.CREATE, Kind.USER, "carol", "test", None, {"name": "Carol"}),
             Change(Action.CREATE, Kind.USER, "dave", "test", None, {"name": "Dave"}),
-            Change(Action.GRANT, Kind.MEMBERSHIP, "bob/Sales", "test"),
-            Change(Action.GRANT, Kind.MEMBERSHIP, "carol/Sales", "test"),
-            Change(Action.GRANT, Kind.MEMBERSHIP, "dave/Stock", "test"),
+            Change(Action.GRANT, Kind.MEMBERSHIP, "bob/sale.group_sale", "test"),
+            Change(Action.GRANT, Kind.MEMBERSHIP, "carol/sale.group_sale", "test"),
+            Change(Action.GRANT, Kind.MEMBERSHIP, "dave/stock.group_stock", "test"),
         ]
     )
     before = erp.adapter.read().state
@@ -257,8 +266,8 @@ def test_scope_roles_all_manages_the_module_groups(
     (tmp_path / "policies" / "sales.yaml").write_text(OWN_GROUP, encoding="utf-8")
     plan = plan_json(capsys)
     deleted = {c["key"] for c in plan["changes"] if c["action"] == "delete"}  # type: ignore[union-attr,index]
-    assert deleted >= MODULE_GROUPS
-    assert "role Sales" not in unmanaged(plan)
+    assert deleted >= set(MODULE_GROUPS)
+    assert "role sale.group_sale" not in unmanaged(plan)
 
 
 def test_doctor_checks_the_tryton_schema_and_explains_departments(
@@ -303,3 +312,71 @@ def test_doctor_checks_the_tryton_schema_and_explains_departments(
     assert lines["schema"].startswith("fail")
     assert "no table ir_cache (is this a Tryton database?)" in lines["schema"]
     assert "trytond-admin" in lines["schema"]
+
+
+CLERK = """\
+roles:
+  sales-clerk:
+    name: Sales Clerk
+    permissions: {sale.sale: [read, create, update]}
+users:
+  li.na: {name: Li Na, roles: [sales-clerk]}
+"""
+
+
+def agreed(erp: Erp, login: str) -> bool:
+    """Tryton's own check agrees with erpsync for ``login`` (bob holds Sales Administrator,
+    which inherits accesses erpsync does not model)."""
+    found = erp.disagreements(["sale.sale", "party.party", "product.template"])
+    return not [d for d in found if d.startswith(f"{login} ")]
+
+
+def test_keys_are_the_authors_and_a_module_group_is_renamed_in_place(
+    any_erp: Erp,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A role's key is the author's (its name is Tryton's); a module group imported under
+    its XML id keeps its res_group row when the policy gives it another name."""
+    any_erp.apply(
+        [
+            Change(Action.CREATE, Kind.USER, "bob", "test", None, {"name": "Bob"}),
+            Change(Action.GRANT, Kind.MEMBERSHIP, "bob/sale.group_sale_admin", "test"),
+        ]
+    )
+    project(tmp_path, any_erp, monkeypatch)
+    code, out = run(capsys, "import", "--out", "policies")
+    assert code == 0, out
+    (tmp_path / "policies" / "clerk.yaml").write_text(CLERK, encoding="utf-8")
+    code, out = run(capsys, "apply", "--auto-approve")
+    assert code == 0, out
+    assert any_erp.access("li.na", "sale.sale") == {
+        "read": True,
+        "create": True,
+        "write": True,
+        "delete": False,
+    }
+    assert agreed(any_erp, "li.na")
+    with any_erp.adapter.engine.connect() as conn:
+        names = dict(conn.execute(text("SELECT name, id FROM res_group")).all())
+    assert "Sales Clerk" in names
+
+    roles_file = next((tmp_path / "policies" / "roles").glob("*.yaml"))
+    text_before = roles_file.read_text(encoding="utf-8")
+    assert "name: Sales Administrator" in text_before
+    roles_file.write_text(
+        text_before.replace("name: Sales Administrator", "name: Sales Managers"), encoding="utf-8"
+    )
+    plan = plan_json(capsys)
+    assert [(c["action"], c["kind"], c["key"], c["after"]) for c in plan["changes"]] == [  # type: ignore[union-attr,index]
+        ("update", "role", "sale.group_sale_admin", {"name": "Sales Managers"})
+    ]
+    code, out = run(capsys, "apply", "--auto-approve")
+    assert code == 0, out
+    with any_erp.adapter.engine.connect() as conn:
+        after = dict(conn.execute(text("SELECT name, id FROM res_group")).all())
+    assert after["Sales Managers"] == names["Sales Administrator"]
+    assert "Sales Administrator" not in after
+    assert plan_json(capsys)["changes"] == []
+    assert agreed(any_erp, "li.na")

@@ -33,12 +33,13 @@ operator).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, ClassVar
 
 from erpsync.adapters.base import Adapter, Capabilities, LiveSnapshot, Progress
 from erpsync.adapters.ruoyi.notes import apply_notes, new_user_notes
 from erpsync.plan import Change
+from erpsync.state import State
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -95,6 +96,24 @@ class RuoYiAdapter(Adapter):
         """What to tell the operator: new users have no password, and when RuoYi's caches
         let the changes reach logged-in users (RuoYi-Vue: Redis; Shiro: the JVM)."""
         return apply_notes(changes, self._schema.variant if self._schema else None)
+
+    @classmethod
+    def natural_keys(cls, desired: State) -> Mapping[str, Mapping[str, str]]:
+        """A declared department's identity in RuoYi: the name path its ``name`` and
+        ``parent`` give (what an unbound department is adopted by)."""
+        from erpsync.adapters.ruoyi.keys import department_key
+
+        depts = desired.departments
+        paths = {}
+        for key in depts:
+            names: list[str] = []
+            current: str | None = key
+            while current is not None and current in depts and len(names) <= len(depts):
+                names.append(depts[current].name)
+                current = depts[current].parent
+            if current is None:  # the whole path is declared: only then is it an identity
+                paths[key] = department_key(names[::-1])
+        return {"department": paths}
 
     @classmethod
     def plan_notes(cls, changes: Sequence[Change]) -> list[str]:

@@ -11,8 +11,9 @@ refuse or what would corrupt it:
   compares: logins, role keys, role names, department names among siblings;
 - column lengths, as the live schema declares them (``dept_name`` 30,
   ``role_name`` 30, ``leader`` 20, ``ancestors`` 50, …);
-- a department's key is its name path (creating ``若依科技/深圳总公司/研发部``
-  under ``若依科技/深圳总公司`` named 研发部); no department moves below itself;
+- a department's key is the policy's (bound to the row it creates or renames, see
+  :mod:`erpsync.bindings`), never one the ERP already uses; no department moves below
+  itself;
 - a department is deleted only when no live department or user is left in it
   and no role's custom data scope names it; a role only when nobody holds it;
 - a login is never renamed on RuoYi with Shiro (the password hash is
@@ -38,7 +39,6 @@ from erpsync.adapters.ruoyi.keys import (
     CODE_BY_SCOPE,
     CUSTOM,
     SCOPE_BY_CODE,
-    department_key,
 )
 from erpsync.adapters.ruoyi.model import ROOT, Dept, Model, Role, User
 from erpsync.adapters.ruoyi.schema import RuoYiSchema
@@ -46,9 +46,9 @@ from erpsync.errors import DatabaseError
 from erpsync.plan import Action, Change, Kind
 
 _ATTRIBUTES: dict[Kind, frozenset[str]] = {
-    Kind.DEPARTMENT: frozenset({"name", "parent", "manager"}),
-    Kind.USER: frozenset({"name", "email", "department", "active", "login"}),
-    Kind.ROLE: frozenset({"name", "description", "data_scope", "data_departments"}),
+    Kind.DEPARTMENT: frozenset({"key", "name", "parent", "manager"}),
+    Kind.USER: frozenset({"key", "name", "email", "department", "active"}),
+    Kind.ROLE: frozenset({"key", "name", "description", "data_scope", "data_departments"}),
 }
 
 
@@ -147,15 +147,8 @@ class Rules:
         after = self.attributes(change)
         parent = self.dept(change, after.get("parent"))
         name = self._dept_name(change, after.get("name"), parent, None)
-        path = [self.model.depts[i].name for i in self.model.path(parent)] if parent else []
-        expected = department_key([*path, name])
-        if change.key != expected:
-            raise self.refuse(
-                change,
-                f"RuoYi identifies a department by its name path: the key of {name!r} "
-                f"{'at the top' if parent == ROOT else 'under ' + self.model.dept_key(parent)} "
-                f"is {expected!r}",
-            )
+        if self.model.dept_id(change.key) is not None:
+            raise self.refuse(change, "the ERP already has a department under that key")
         siblings = [d.order for d in self.model.depts.values() if d.parent == parent]
         dept = Dept(
             self.model.provisional_id(),
@@ -165,13 +158,14 @@ class Rules:
             max(siblings, default=0) + 1,
         )
         self.model.depts[dept.id] = dept
-        self.model.dept_added(dept.id)
+        self.model.bind(dept.id, change.key)
         self.moved.add(dept.id)
         return dept
 
     def update_department(self, change: Change) -> Dept:
         after = self.attributes(change)
-        dept = self.model.depts[self.dept(change, change.key)]
+        dept = self.model.depts[self.dept(change, change.renamed_from or change.key)]
+        self.model.bind(dept.id, change.key)  # its key stays whatever its name becomes
         parent = self.dept(change, after["parent"]) if "parent" in after else dept.parent
         if parent != ROOT and dept.id in self.model.path(parent):
             raise self.refuse(change, "a department cannot move below itself")
@@ -239,16 +233,16 @@ class Rules:
 
     def update_user(self, change: Change) -> User:
         after = self.attributes(change)
-        user = self.user(change, change.key)
-        if "login" in after and after["login"] != user.login:
+        user = self.user(change, change.renamed_from or change.key)
+        if "key" in after and after["key"] != user.login:
             if self.schema.variant == "ruoyi":
                 raise self.refuse(
                     change,
                     "RuoYi (Shiro) hashes the password with the login (md5(login + password + "
                     "salt)): renaming the login would lock the user out",
                 )
-            self._login(change, str(after["login"]), user.id)
-            self.model.rename_user(user, str(after["login"]))
+            self._login(change, str(after["key"]), user.id)
+            self.model.rename_user(user, str(after["key"]))
         self._user_fields(change, user, after)
         if "active" in after:
             user.active = bool(after["active"])
@@ -290,21 +284,24 @@ class Rules:
         if role.depts and SCOPE_BY_CODE.get(role.scope or "") != CUSTOM:
             raise self.refuse(change, "data departments need data_scope custom")
 
-    def create_role(self, change: Change) -> Role:
-        after = self.attributes(change)
-        key = change.key
+    def _role_key(self, change: Change, key: str, itself: int | None) -> None:
         if _fold(key) == ADMIN_ROLE_KEY:
             raise self.refuse(change, "RuoYi has exactly one admin role; erpsync never makes one")
         if not key:
             raise self.refuse(change, "a role needs a key")
         self.length(change, "sys_role", "role_key", key)
         other = self.model.role_by_key(key, exact=False)
-        if other is not None:
+        if other is not None and other.id != itself:
             raise self.refuse(
                 change,
                 f"the key is taken by role {other.key!r} (RuoYi compares role keys "
                 "case-insensitively)",
             )
+
+    def create_role(self, change: Change) -> Role:
+        after = self.attributes(change)
+        key = change.key
+        self._role_key(change, key, None)
         sort = max((r.sort for r in self.model.roles.values()), default=0) + 1
         role = Role(self.model.provisional_id(), key, "", sort=sort)
         self._role_fields(change, role, {"name": after.get("name"), **after})
@@ -315,7 +312,10 @@ class Rules:
 
     def update_role(self, change: Change) -> Role:
         after = self.attributes(change)
-        role = self.role(change, change.key)
+        role = self.role(change, change.renamed_from or change.key)
+        if "key" in after and after["key"] != role.key:
+            self._role_key(change, str(after["key"]), role.id)
+            self.model.rename_role(role, str(after["key"]))
         self._role_fields(change, role, after)
         return role
 

@@ -98,6 +98,9 @@ class Model:
     _next_id: int = 0
     _logins: _Index | None = field(default=None, repr=False)
     _role_keys: _Index | None = field(default=None, repr=False)
+    # department id -> the policy key it is bound to (erpsync.bindings); unbound departments
+    # are named by their name path (keys.department_key)
+    bound: dict[int, str] = field(default_factory=dict)
     _dept_keys: dict[int, str] | None = field(default=None, repr=False)
     _dept_ids: dict[str, int] | None = field(default=None, repr=False)
     _menus_of: dict[str, tuple[int, ...]] | None = field(default=None, repr=False)
@@ -116,16 +119,16 @@ class Model:
         """Forget the derived department keys (a department was added, moved or renamed)."""
         self._dept_keys = self._dept_ids = None
 
-    def dept_added(self, dept_id: int) -> None:
-        """Give a new department its key without recomputing every other key."""
-        if self._dept_keys is None or self._dept_ids is None:
+    def bind(self, dept_id: int, key: str) -> None:
+        """Name department ``dept_id`` by ``key`` from now on (created or renamed by a plan)."""
+        if self.bound.get(dept_id) == key:
             return
-        key = department_key([self.depts[i].name for i in self.path(dept_id)])
-        if key in self._dept_ids:
-            self.tree_changed()
-            return
-        self._dept_keys[dept_id] = key
-        self._dept_ids[key] = dept_id
+        self.bound[dept_id] = key
+        self.tree_changed()
+
+    def natural_key(self, dept_id: int) -> str:
+        """The department's key by RuoYi's own identity: its name path from the root."""
+        return department_key([self.depts[i].name for i in self.path(dept_id)])
 
     def path(self, dept_id: int) -> list[int]:
         """Ids from the top of the department's tree down to it (a broken parent or a
@@ -140,13 +143,14 @@ class Model:
         return chain[::-1]
 
     def dept_keys(self) -> dict[int, str]:
-        """Department id -> key. Two departments with one name path (dirty data: RuoYi
-        keeps sibling names unique) keep the key apart with ``#id`` on the later ids."""
+        """Department id -> key: its binding's key, else its name path. A name path that is
+        taken (by a bound department, or by another department with that path: dirty data,
+        RuoYi keeps sibling names unique) is kept apart with ``#id``."""
         if self._dept_keys is None:
-            keys: dict[int, str] = {}
-            taken: set[str] = set()
-            for dept_id in sorted(self.depts, key=lambda i: (i < 0, abs(i))):
-                key = department_key([self.depts[i].name for i in self.path(dept_id)])
+            keys = {i: key for i, key in self.bound.items() if i in self.depts}
+            taken = set(keys.values())
+            for dept_id in sorted(self.depts.keys() - keys.keys(), key=lambda i: (i < 0, abs(i))):
+                key = self.natural_key(dept_id)
                 if key in taken:
                     key = f"{key}#{dept_id}"
                 taken.add(key)
@@ -190,10 +194,22 @@ class Model:
         for other in self.depts.values():
             if other.parent == old:
                 other.parent = new
+        if old in self.bound:
+            self.bound[new] = self.bound.pop(old)
         if self._dept_keys is not None and self._dept_ids is not None:
             key = self._dept_keys.pop(old)
             self._dept_keys[new] = key
             self._dept_ids[key] = new
+
+    def unbound_depts(self) -> dict[str, str]:
+        """Key -> name path of the departments no binding names (adoptable by the policy)."""
+        return {
+            key: self.natural_key(i) for i, key in self.dept_keys().items() if i not in self.bound
+        }
+
+    def dept_identities(self) -> dict[str, tuple[str, str]]:
+        """What erpsync binds: department id (as text) -> (its key, its name path)."""
+        return {str(i): (key, self.natural_key(i)) for i, key in self.dept_keys().items()}
 
     # -- users and roles --------------------------------------------------------------------
 
@@ -226,6 +242,11 @@ class Model:
         self.logins().remove(user.id, user.login)
         self.user_roles.pop(user_id, None)
         return user
+
+    def rename_role(self, role: Role, key: str) -> None:
+        self.role_keys().remove(role.id, role.key)
+        role.key = key
+        self.role_keys().add(role.id, key)
 
     def rename_user(self, user: User, login: str) -> None:
         self.logins().remove(user.id, user.login)

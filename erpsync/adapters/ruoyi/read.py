@@ -32,6 +32,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, func, literal_column, select
 
+from erpsync import bindings
 from erpsync.adapters.base import Attribution, LiveSnapshot
 from erpsync.adapters.ruoyi.keys import (
     ADMIN_ROLE_ID,
@@ -93,8 +94,11 @@ def _select(table: Table) -> Any:
 def load(conn: Connection, schema: RuoYiSchema) -> Loaded:
     """Read every table erpsync manages (one ``SELECT`` each) into a :class:`Loaded`."""
     loaded = Loaded(Model())
+    model = loaded.model
     deleted: dict[str, set[int]] = {"department": set(), "user": set(), "role": set()}
     _departments(conn, schema, loaded, deleted["department"])
+    bound = bindings.load(conn).of("department")
+    model.bound = {i: key for row_id, key in bound.items() if (i := _id(row_id)) in model.depts}
     _users(conn, schema, loaded, deleted)
     _roles(conn, schema, loaded, deleted["role"])
     _menus(conn, schema, loaded)
@@ -103,6 +107,11 @@ def load(conn: Connection, schema: RuoYiSchema) -> Loaded:
         loaded.utc_offset = clock(conn)[1]
     loaded.problems.sort()
     return loaded
+
+
+def _id(text: str) -> int | None:
+    """A bound row id (stored as text) as RuoYi's integer id; None for anything else."""
+    return int(text) if text.lstrip("-").isdigit() else None
 
 
 def _stamp(loaded: Loaded, kind: str, row: Any) -> None:
@@ -337,4 +346,12 @@ def snapshot(loaded: Loaded) -> LiveSnapshot:
             continue
         when = at.replace(tzinfo=zone).astimezone(dt.UTC) if isinstance(at, dt.datetime) else None
         attribution[(kind, key)] = Attribution(by, when)
-    return LiveSnapshot(model.state(), catalogue, tuple(loaded.problems), names, attribution)
+    return LiveSnapshot(
+        model.state(),
+        catalogue,
+        tuple(loaded.problems),
+        names,
+        attribution,
+        {"department": model.dept_identities()},
+        {"department": model.unbound_depts()},
+    )

@@ -39,6 +39,7 @@ from typing import Any
 from sqlalchemy import Connection, Table, bindparam, delete, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
+from erpsync import bindings
 from erpsync.adapters.base import Progress
 from erpsync.adapters.batches import Batch, write_batches
 from erpsync.adapters.ruoyi.invariants import Refused, Rules, check_plan
@@ -173,8 +174,8 @@ def _update_departments(w: _Writer, batch: Batch) -> None:
     changed: dict[int, set[str]] = {}
     moved_before = set(w.rules.moved)
     for c in batch:
-        dept = w.rules.update_department(c)
-        changed.setdefault(dept.id, set()).update(columns[a] for a in c.after or {})
+        dept = w.rules.update_department(c)  # a new key is a binding only (no column)
+        changed.setdefault(dept.id, set()).update(columns[a] for a in c.after or {} if a != "key")
     rows: dict[int, dict[str, Any]] = {}
     for dept_id, names in changed.items():
         values = _dept_columns(w, w.model.depts[dept_id])
@@ -230,7 +231,7 @@ def _update_users(w: _Writer, batch: Batch) -> None:
         "name": w.schema.display,
         "email": "email",
         "department": "dept_id",
-        "login": w.schema.login,
+        "key": w.schema.login,
         "active": "status",
     }
     rows: dict[int, dict[str, Any]] = {}
@@ -296,12 +297,17 @@ def _create_roles(w: _Writer, batch: Batch) -> None:
 
 
 def _update_roles(w: _Writer, batch: Batch) -> None:
-    columns = {"name": "role_name", "description": "remark", "data_scope": "data_scope"}
+    columns = {
+        "key": "role_key",
+        "name": "role_name",
+        "description": "remark",
+        "data_scope": "data_scope",
+    }
     rows: dict[int, dict[str, Any]] = {}
     rescoped: dict[int, Role] = {}
     for c in batch:
         role = w.rules.update_role(c)
-        values = _role_columns(role)
+        values = {"role_key": role.key, **_role_columns(role)}
         row = rows.setdefault(role.id, {"role_id": role.id, **w.updated})
         row.update({columns[a]: values[columns[a]] for a in c.after or {} if a in columns})
         if "data_departments" in (c.after or {}):
@@ -400,6 +406,7 @@ def write_changes(
         progress,
         password and str(password),
     )
+    bindings.replace(conn, "department", writer.model.dept_identities())
 
 
 def _reason(exc: SQLAlchemyError, conn: Connection) -> str:

@@ -3,7 +3,9 @@
 How the canonical model maps (see :mod:`.read` and :mod:`.write` for details)::
 
     user        res_user               login, name, email, active (never password_hash)
-    role        res_group              key = name = the group's name (its identity)
+    role        res_group              name = the group's name; key: bound by erpsync, else
+                                       the module's XML id (sale.group_sale_admin), else
+                                       the name (see .groups)
     membership  "res_user-res_group"   no unique constraint: erpsync never duplicates a row
     permission  ir_model_access        module = model name (sale.sale); read/create/
                                        update/delete = perm_read/perm_create/perm_write/
@@ -11,9 +13,8 @@ How the canonical model maps (see :mod:`.read` and :mod:`.write` for details)::
     catalogue   ir_model               every model, with read/create/update/delete
 
 Tryton has no departments, no data scope (record rules are out of scope) and no
-group descriptions, and a group's name is its identity: the capabilities say
-so, so a policy using a data scope, a description or a role name other than its
-key fails validation (and plan) with its position. Departments are policy-only:
+group descriptions: the capabilities say so, so a policy using a data scope or a
+description fails validation (and plan) with its position. Departments are policy-only:
 they still give default roles and appear in reports, but are neither written
 nor read back as drift.
 Users are never deleted, only deactivated. ``admin`` (an administrator, who
@@ -33,11 +34,12 @@ transaction upserts ``ir_cache`` (polling servers drop the caches within their
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, ClassVar, Literal
 
 from erpsync.adapters.base import Adapter, Capabilities, LiveSnapshot, Progress
 from erpsync.plan import Action, Change, Kind
+from erpsync.state import State
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -58,7 +60,6 @@ class TrytonAdapter(Adapter):
         custom_data_scope=False,
         role_inheritance=False,
         delete_users=False,
-        role_names=False,
         role_descriptions=False,
     )
     builtin_users: ClassVar[frozenset[str]] = frozenset({"admin", "root"})
@@ -110,6 +111,12 @@ class TrytonAdapter(Adapter):
         if any(c.kind is Kind.USER and c.action is Action.CREATE for c in changes):
             notes.append("New Tryton users have no password: set one in Tryton (or reset it).")
         return notes
+
+    @classmethod
+    def natural_keys(cls, desired: State) -> Mapping[str, Mapping[str, str]]:
+        """A declared role's identity in Tryton: its name (a group made by a module is
+        identified by its XML id instead, under which import declares it)."""
+        return {"role": {key: role.name for key, role in desired.roles.items()}}
 
     @classmethod
     def plan_notes(cls, changes: Sequence[Change]) -> list[str]:

@@ -2,9 +2,10 @@
 
 - users: every ``res_user`` row but ``root`` (id 0, internal); a user without a
   name is read with its login as name.
-- roles: active ``res_group`` rows, keyed and named by ``name`` (its identity);
-  an inactive group, or a group that inherits accesses from a parent, is
-  reported in ``problems`` (erpsync manages a group's own access rows only).
+- roles: active ``res_group`` rows, keyed as :mod:`.groups` says (binding, XML id,
+  name) and named by ``name``; an inactive group, or a group that inherits accesses
+  from a parent, is reported in ``problems`` (erpsync manages a group's own access
+  rows only).
 - memberships: ``"res_user-res_group"``; duplicate rows are reported.
 - grants: active ``ir_model_access`` rows of an active group, one
   ``model:action`` per true ``perm_*``; rows of no group (global) are never
@@ -23,6 +24,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from erpsync.adapters.base import Attribution, LiveSnapshot
+from erpsync.adapters.tryton.groups import read_groups
 from erpsync.adapters.tryton.tables import (
     ACTIONS,
     PERM_COLUMNS,
@@ -75,26 +77,31 @@ def snapshot(conn: Connection) -> LiveSnapshot:
         who = row.write_uid if written else row.create_uid
         stamps.append(("user", row.login, who, row.write_date if written else row.create_date))
 
-    groups: dict[int, str] = {}
     every_group: dict[int, str] = {}
-    roles: dict[str, RoleRec] = {}
+    active = []
     for row in conn.execute(select(res_group).order_by(res_group.c.id)):
         every_group[row.id] = row.name
         if not row.active:
             problems.append(f"group {row.name!r} is inactive: not managed by erpsync")
             continue
-        groups[row.id] = row.name
-        roles[row.name] = RoleRec(row.name, row.name)
+        active.append(row)
+    known = read_groups(conn, [(row.id, row.name or "") for row in active])
+    groups = known.keys  # id -> key
+    roles: dict[str, RoleRec] = {}
+    for row in active:
+        key = groups[row.id]
+        roles[key] = RoleRec(key, row.name or "")
         when = row.write_date if row.write_date is not None else row.create_date
         who = row.write_uid if row.write_date is not None else row.create_uid
-        stamps.append(("role", row.name, who, when))
+        stamps.append(("role", key, who, when))
     parents = conn.execute(
         select(res_group.c.name, res_group.c.parent).where(res_group.c.parent.is_not(None))
     ).all()
+    active_names = {row.name for row in active}
     for name, parent in parents:
-        if name in roles:
-            known = every_group.get(parent)
-            parent_name = repr(known) if known is not None else f"id {parent}, which is missing"
+        if name in active_names:
+            above = every_group.get(parent)
+            parent_name = repr(above) if above is not None else f"id {parent}, which is missing"
             problems.append(
                 f"group {name!r} inherits accesses from group {parent_name}: "
                 "erpsync reads and writes its own access rows only"
@@ -119,7 +126,15 @@ def snapshot(conn: Connection) -> LiveSnapshot:
 
     grants = _grants(conn, groups, catalogue, problems)
     state = State({}, users, roles, frozenset(grants), by_user(pairs))
-    return LiveSnapshot(state, catalogue, tuple(problems), names, attribution)
+    return LiveSnapshot(
+        state,
+        catalogue,
+        tuple(problems),
+        names,
+        attribution,
+        {"role": known.identities()},
+        {"role": known.unbound()},
+    )
 
 
 def _grants(

@@ -165,9 +165,8 @@ def schema_problems(conn: Connection) -> list[str]:
 
 
 POLICY_ONLY_NOTE = (
-    "Tryton stores no departments and no data scopes, and a group's name is its identity: "
-    "departments are policy-only (they give their members default roles and appear in "
-    "reports, but are not written to Tryton); a policy for a tryton target declares no data "
-    "scopes or role descriptions and names each role by its key (erpsync validate names "
-    "each place)."
+    "Tryton stores no departments and no data scopes: departments are policy-only (they give "
+    "their members default roles and appear in reports, but are not written to Tryton); a "
+    "policy for a tryton target declares no data scopes or role descriptions (erpsync "
+    "validate names each place)."
 )

@@ -8,7 +8,9 @@ one ``executemany`` per statement shape. What is written, as Tryton would:
   Tryton's default menu action); deactivation also deletes the user's
   ``ir_session`` rows (``create_uid`` is the session's user). Users are never
   deleted (Tryton deactivates them), and ``admin``/``root`` are never written.
-- ``res_group``: a group's name is its identity, so it cannot be renamed; a
+- ``res_group``: ``name`` (unique); a group's key is bound to its row
+  (:mod:`.groups`), so renaming the key writes no column and renaming the group
+  updates ``name`` in place; a
   deleted group loses its memberships, access rows and other link rows first.
   A delete that would leave a model with no access rows at all (which Tryton
   reads as "open to everyone") is refused.
@@ -37,7 +39,9 @@ from typing import Any
 from sqlalchemy import Connection, Select, Table, bindparam, delete, insert, inspect, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
+from erpsync import bindings
 from erpsync.adapters.base import Progress
+from erpsync.adapters.tryton.groups import active_groups, read_groups
 from erpsync.adapters.tryton.tables import (
     ADMIN_ID,
     CACHE_NAMES,
@@ -82,7 +86,10 @@ class _Writer:
         self.updated: dict[str, Any] = {"write_uid": ROOT_ID, "write_date": stamp}
         self.created: dict[str, Any] = {"create_uid": ROOT_ID, "create_date": stamp}
         self.users = _ids(conn, select(res_user.c.login, res_user.c.id))
-        self.groups = _ids(conn, select(res_group.c.name, res_group.c.id))
+        self.groups = read_groups(conn, active_groups(conn))
+        self.all_names = {
+            str(n).casefold() for n in conn.execute(select(res_group.c.name)).scalars()
+        }
         self.models = set(conn.execute(select(ir_model.c.name)).scalars())
         self.members: dict[tuple[int, int], list[int]] = defaultdict(list)
         for rid, uid, gid in conn.execute(
@@ -107,11 +114,20 @@ class _Writer:
             raise DatabaseError(f"cannot {label(change)}: Tryton's {login} user is never changed")
         return uid
 
-    def group_id(self, name: str, change: Change) -> int:
-        gid = self.groups.get(name)
+    def group_id(self, key: str, change: Change) -> int:
+        gid = self.groups.ids.get(key)
         if gid is None:
-            raise DatabaseError(f"cannot {label(change)}: Tryton has no group {name!r}")
+            raise DatabaseError(f"cannot {label(change)}: Tryton has no group {key!r}")
         return gid
+
+    def group_name(self, change: Change, name: Any) -> str:
+        """A new group name, refused when empty or taken (``res_group.name`` is unique)."""
+        if not isinstance(name, str) or not name.strip():
+            raise DatabaseError(f"cannot {label(change)}: a Tryton group needs a name")
+        if name.casefold() in self.all_names:
+            raise DatabaseError(f"cannot {label(change)}: Tryton has a group named {name!r}")
+        self.all_names.add(name.casefold())
+        return name
 
     def default_menu(self) -> int | None:
         found = self.conn.execute(
@@ -193,22 +209,21 @@ class _Writer:
         for change in batch:
             after = change.after or {}
             self.refuse_role_attributes(change, after)
-            if change.key in self.groups:
-                raise DatabaseError(f"cannot {label(change)}: Tryton has a group of that name")
-            rows.append({"name": change.key, "active": True, **self.created})
+            if change.key in self.groups.ids:
+                raise DatabaseError(f"cannot {label(change)}: Tryton has a group under that key")
+            name = self.group_name(change, after.get("name"))
+            rows.append({"name": name, "active": True, **self.created})
         self.conn.execute(insert(res_group), rows)
-        query = select(res_group.c.name, res_group.c.id)
-        self.groups.update(
-            _ids(self.conn, query.where(res_group.c.name.in_([c.key for c in batch])))
-        )
+        names = {row["name"]: change.key for row, change in zip(rows, batch, strict=True)}
+        query = select(res_group.c.name, res_group.c.id).where(res_group.c.name.in_(names))
+        for name, gid in self.conn.execute(query):
+            self.groups.add(int(gid), names[name])
+            self.groups.names[int(gid)] = name
+            self.groups.natural[int(gid)] = name
+            self.groups.bound.add(int(gid))
 
     @staticmethod
     def refuse_role_attributes(change: Change, values: dict[str, Any]) -> None:
-        if values.get("name") not in (None, change.key):
-            raise DatabaseError(
-                f"cannot {label(change)}: a Tryton group's name is its identity; "
-                f"give role {change.key} the name {change.key!r}"
-            )
         for attribute in ("description", "data_scope"):
             if values.get(attribute):
                 raise DatabaseError(
@@ -218,9 +233,24 @@ class _Writer:
             raise DatabaseError(f"cannot {label(change)}: Tryton groups have no data scope")
 
     def update_roles(self, batch: Sequence[Change]) -> None:
+        renamed = []
         for change in batch:
-            self.group_id(change.key, change)
-            self.refuse_role_attributes(change, change.after or {})
+            after = change.after or {}
+            gid = self.group_id(change.renamed_from or change.key, change)
+            self.refuse_role_attributes(change, after)
+            if change.renamed_from is not None:
+                self.groups.rename(gid, change.key)  # a binding only: no column holds it
+            if "name" in after and after["name"] != self.groups.names[gid]:
+                name = self.group_name(change, after["name"])
+                self.groups.names[gid] = name
+                renamed.append({"_id": gid, "name": name})
+        if renamed:
+            stmt = (
+                update(res_group)
+                .where(res_group.c.id == bindparam("_id"))
+                .values(name=bindparam("name"), **self.updated)
+            )
+            self.conn.execute(stmt, renamed)
 
     def delete_roles(self, batch: Sequence[Change]) -> None:
         gids = [self.group_id(c.key, c) for c in batch]
@@ -253,7 +283,8 @@ class _Writer:
         )
         self.conn.execute(delete(res_group).where(res_group.c.id.in_(gids)))
         for change in batch:
-            self.groups.pop(change.key, None)
+            gid = self.groups.ids.pop(change.key)
+            del self.groups.keys[gid]
         for key in [k for k in self.access if k[1] in doomed]:
             del self.access[key]
         for pair in [k for k in self.members if k[1] in doomed]:
@@ -391,6 +422,7 @@ def write_changes(
             if progress is not None:
                 progress(len(batch))
         writer.touch_caches()
+        bindings.replace(conn, "role", writer.groups.identities())
     except SQLAlchemyError as exc:
         first = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         raise DatabaseError(f"writing to Tryton failed: {first}") from None
