@@ -452,6 +452,30 @@ def test_updates_attributes(harness: Harness) -> None:
     }
 
 
+def test_renames_keys_in_place(harness: Harness, harness_name: str) -> None:
+    """A moved: entry renames a key: the same row is updated (department, role and login;
+    RuoYi with Shiro salts passwords with the login, so its logins are never renamed)."""
+    renames = {"role": {"ap-clerk": "payables"}}
+    if harness.can.departments:
+        renames["department"] = {"finance": "fin"}  # manager of finance: chen.jing
+    if "shiro" not in harness_name:
+        renames["user"] = {"chen.jing": "chen.j"}
+    adapter = harness(parsed(FULL))
+    before = adapter.read().state
+    want = before.renamed(renames)
+    changes = diff(Desired(want, renames=renames), before, ALL).changes
+    assert {(c.action, str(c.kind), c.renamed_from, c.key) for c in changes} == {
+        (Action.UPDATE, kind, old, new)
+        for kind, keys in renames.items()
+        for old, new in keys.items()
+    }
+    harness.apply(adapter, changes)
+    after = adapter.read()
+    assert after.state == want
+    assert after.problems == harness.problems
+    assert diff(Desired(want, renames=renames), after.state, ALL).changes == []
+
+
 @needs("departments")
 def test_moves_a_user_and_a_department_under_a_new_parent(harness: Harness) -> None:
     moved = edit(

@@ -2,7 +2,7 @@
 
 The suite speaks the reference ERP's vocabulary; :class:`TrytonSuite` says the same in
 Tryton's: only what Tryton can store (its adapter's Capabilities: no departments, data
-scopes or descriptions, a group named by its key), permissions on Tryton models of the
+scopes or descriptions), permissions on Tryton models of the
 live catalogue, and every state on top of the fresh database's own users and groups
 (``admin``, the module groups), which erpsync leaves as they are.
 
@@ -19,7 +19,8 @@ from sqlalchemy import insert, select, update
 
 from erpsync.adapters.base import Adapter, LiveSnapshot
 from erpsync.adapters.tryton import TrytonAdapter
-from erpsync.adapters.tryton.tables import METADATA, res_group, res_user, user_group
+from erpsync.adapters.tryton.groups import active_groups, read_groups
+from erpsync.adapters.tryton.tables import METADATA, res_user, user_group
 from erpsync.diff import diff
 from erpsync.importer import storable
 from erpsync.scope import Scope
@@ -84,10 +85,9 @@ class TrytonSuite:
         data.pop("departments", None)
         for user in data.get("users", {}).values():
             user.pop("department", None)
-        for key, role in data.get("roles", {}).items():
+        for role in data.get("roles", {}).values():
             for field in ("description", "data_scope", "data_departments"):
                 role.pop(field, None)
-            role["name"] = key
             perms = role.get("permissions", {})
             if isinstance(perms, list):
                 role["permissions"] = [permission(p) for p in perms]
@@ -120,7 +120,7 @@ class TrytonSuite:
                 .values(name=admin.name, email=admin.email)
             )
             uid = conn.execute(select(res_user.c.id).where(res_user.c.login == "admin")).scalar()
-            groups = dict(conn.execute(select(res_group.c.name, res_group.c.id)).all())
+            groups = read_groups(conn, active_groups(conn)).ids  # key -> id
             added = {r for login, r in state.memberships if login == "admin"} - {
                 r for login, r in fresh.memberships if login == "admin"
             }

@@ -38,17 +38,20 @@ _OBJECTS: dict[Kind, tuple[Table, str]] = {
 # for an attribute stored in a table of its own (a role's data departments).
 _FIELDS: dict[Kind, dict[str, tuple[str, Table | None] | None]] = {
     Kind.DEPARTMENT: {
+        "key": ("code", None),
         "name": ("name", None),
         "parent": ("parent_id", erp_department),
         "manager": ("manager_login", None),
     },
     Kind.USER: {
+        "key": ("login", None),
         "name": ("name", None),
         "email": ("email", None),
         "department": ("department_id", erp_department),
         "active": ("active", None),
     },
     Kind.ROLE: {
+        "key": ("code", None),
         "name": ("name", None),
         "description": ("description", None),
         "data_scope": ("data_scope", None),
@@ -140,10 +143,14 @@ class _Writer:
             out[column] = self.resolve(target, value, change)
         return out
 
+    def forget(self, table: Table) -> None:
+        """Read ``table``'s natural key -> id map again when next needed (keys changed)."""
+        self._ids.pop(table.name, None)
+
     def insert(self, table: Table, rows: list[dict[str, Any]]) -> None:
         if rows:  # an empty parameter list would insert one row of defaults
             self.conn.execute(insert(table), rows)
-            self._ids.pop(table.name, None)
+            self.forget(table)
 
     def update(self, table: Table, rows: list[dict[str, Any]]) -> None:
         """Update rows by ``row_id``; one ``executemany`` per set of columns set."""
@@ -163,7 +170,8 @@ class _Writer:
 def _create(w: _Writer, batch: Batch) -> None:
     kind = batch[0].kind
     table, key = _OBJECTS[kind]
-    defaults: dict[str, Any] = {**dict.fromkeys(_FIELDS[kind]), **_CREATE_DEFAULTS.get(kind, {})}
+    own = [name for name in _FIELDS[kind] if name != "key"]  # the key column is set below
+    defaults: dict[str, Any] = {**dict.fromkeys(own), **_CREATE_DEFAULTS.get(kind, {})}
     w.insert(
         table,
         [{key: c.key, **w.columns(c, {**defaults, **(c.after or {})}), **w.created} for c in batch],
@@ -190,14 +198,29 @@ def _create_roles(w: _Writer, batch: Batch) -> None:
 
 
 def _update(w: _Writer, batch: Batch) -> None:
+    """Update rows; a renamed key (``moved:``) is the row's own key column, found under its
+    old key, and a renamed login is renamed where departments name it as manager."""
     table, _ = _OBJECTS[batch[0].kind]
-    w.update(
-        table,
-        [
-            {"row_id": w.id(table, c.key, c), **w.columns(c, c.after or {}), **w.updated}
-            for c in batch
-        ],
-    )
+    rows = []
+    renamed: list[tuple[str, str]] = []
+    for c in batch:
+        old = c.renamed_from
+        rows.append(
+            {"row_id": w.id(table, old or c.key, c), **w.columns(c, c.after or {}), **w.updated}
+        )
+        if old is not None:
+            renamed.append((old, c.key))
+    w.update(table, rows)
+    if renamed:
+        w.forget(table)
+    if renamed and table is erp_user:
+        manager = erp_department.c.manager_login
+        w.conn.execute(
+            update(erp_department)
+            .where(manager == bindparam("b_old"))
+            .values(manager_login=bindparam("b_new")),
+            [{"b_old": old, "b_new": new} for old, new in renamed],
+        )
 
 
 def _update_roles(w: _Writer, batch: Batch) -> None:

@@ -74,6 +74,7 @@ class Rules:
         self.declared: dict[int, set[str]] = {}  # role id -> permissions the plan leaves it
         self.held_before: dict[int, set[int]] = {}  # role id -> menus held before the plan
         self.moved: set[int] = set()  # departments created or moved (their ancestors change)
+        self.leaders: set[int] = set()  # departments whose leader (a renamed login) changed
 
     # -- helpers ----------------------------------------------------------------------------
 
@@ -242,6 +243,10 @@ class Rules:
                     "salt)): renaming the login would lock the user out",
                 )
             self._login(change, str(after["key"]), user.id)
+            for dept in self.model.depts.values():  # leader holds the manager's login
+                if dept.leader == user.login:
+                    dept.leader = str(after["key"])
+                    self.leaders.add(dept.id)
             self.model.rename_user(user, str(after["key"]))
         self._user_fields(change, user, after)
         if "active" in after:

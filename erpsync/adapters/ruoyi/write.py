@@ -241,6 +241,13 @@ def _update_users(w: _Writer, batch: Batch) -> None:
         row = rows.setdefault(user.id, {"user_id": user.id, **w.updated})
         row.update({columns[a]: values[columns[a]] for a in c.after or {}})
     w.update("sys_user", "user_id", rows.values())
+    led = sorted(w.rules.leaders)  # departments led by a renamed login follow it
+    w.rules.leaders.clear()
+    w.update(
+        "sys_dept",
+        "dept_id",
+        [{"dept_id": i, "leader": w.model.depts[i].leader, **w.updated} for i in led],
+    )
 
 
 def _set_active(active: bool) -> Callable[[_Writer, Batch], None]:

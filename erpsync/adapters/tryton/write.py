@@ -175,11 +175,14 @@ class _Writer:
             after = dict(change.after or {})
             self.refuse_department(change, after)
             values: dict[str, Any] = {k: after[k] for k in ("name", "email") if k in after}
-            if not values:
-                continue
-            shapes[tuple(sorted(values))].append(
-                {"_id": self.user_id(change.key, change), **values}
-            )
+            uid = self.user_id(change.renamed_from or change.key, change)
+            if change.renamed_from is not None:  # a login rename (moved:)
+                if change.key in self.users:
+                    raise DatabaseError(f"cannot {label(change)}: the login exists in Tryton")
+                values["login"] = change.key
+                self.users[change.key] = self.users.pop(change.renamed_from)
+            if values:
+                shapes[tuple(sorted(values))].append({"_id": uid, **values})
         for columns, rows in shapes.items():
             stmt = (
                 update(res_user)
