@@ -29,10 +29,11 @@ from erpsync.adapters.ruoyi.schema import schema_problems
 from erpsync.apply import ApplyOptions, execute
 from erpsync.commands import drift as drift_cmd
 from erpsync.commands import import_cmd
+from erpsync.commands import show as show_cmd
 from erpsync.config import Config, Project, ResolvedTarget, Settings
 from erpsync.diff import diff
 from erpsync.doctor import Status, diagnose
-from erpsync.errors import DatabaseError
+from erpsync.errors import DatabaseError, PolicyError, UsageError
 from erpsync.importer import import_policy
 from erpsync.plan import Action, Change, Kind, Plan
 from erpsync.planner import make_plan
@@ -895,3 +896,83 @@ def test_upstream_acceptance(upstream: Erp, tmp_path: Path) -> None:
     page = "list" if upstream.flavour == "vue" else "view"
     buttons = ["query", "add", "edit"] if upstream.flavour == "vue" else ["list", "add", "edit"]
     acceptance(upstream, tmp_path, "system:user", page, buttons)
+
+
+@pytest.mark.mysql
+def test_upstream_import_writes_ruoyis_own_words(upstream: Erp, tmp_path: Path) -> None:
+    """RuoYi's perms are written as RuoYi writes them: module system:user, not system.user."""
+    policies = tmp_path / "p"
+    import_to(upstream, policies)
+    written = {
+        p.relative_to(policies).as_posix(): p.read_text("utf-8") for p in policies.rglob("*.yaml")
+    }
+    assert "\n  system:user:\n" in written["catalog.yaml"]
+    assert "system.user" not in "".join(written.values())
+    policy = load_policy(policies).policy
+    assert "system:user" in policy.modules
+    with upstream.engine.connect() as conn:
+        ry = fx.effective_permissions(conn, "ry", upstream.flavour)
+    common = policy.roles["common"].by_module()
+    assert {f"{m}:{a}" for m, actions in common.items() for a in actions if a != "*"} <= ry
+    assert "system:user" in common
+
+
+@pytest.mark.mysql
+def test_who_can_answers_in_ruoyis_own_words(upstream: Erp, tmp_path: Path) -> None:
+    policies = tmp_path / "p"
+    import_to(upstream, policies)
+    project = Project(Config(policies=str(policies)), tmp_path)
+    for desired in (False, True):
+        console = Console(file=io.StringIO(), width=200)
+        code = show_cmd.who_can(
+            project, upstream.target, policies, "system:user:add", desired, "json", console
+        )
+        assert code == 0
+        found = json.loads(captured(console))
+        assert [h["login"] for h in found["holders"]] == ["ry"]
+    with pytest.raises(UsageError, match=r"unknown module 'system\.user': the ERP writes it"):
+        show_cmd.who_can(
+            project, upstream.target, policies, "system.user:add", False, "json", console
+        )
+
+
+def test_the_dotted_spelling_of_a_ruoyi_module_is_refused_where_it_is_written(
+    erp: Erp, tmp_path: Path
+) -> None:
+    """A policy of erpsync's earlier RuoYi spelling: plan names the line and RuoYi's form,
+    from the live ERP's catalogue (there is no catalog.yaml)."""
+    policies = tmp_path / "p"
+    import_to(erp, policies)
+    (policies / "catalog.yaml").unlink()
+    (policies / "legacy.yaml").write_text(
+        "roles:\n"
+        "  legacy:\n"
+        "    name: 旧写法\n"
+        "    permissions:\n"
+        "      system.user: [list]\n"
+        "  listed:\n"
+        "    name: 列表写法\n"
+        "    permissions: [system:user:list, monitor.online:list]\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(PolicyError) as caught:
+        plan(erp, policies)
+    errors = [
+        (f"{d.position.line}:{d.position.col}", d.object, d.message)
+        for d in caught.value.diagnostics
+        if d.is_error
+    ]
+    assert errors == [
+        (
+            "5:7",
+            "role legacy",
+            "unknown module 'system.user': the ERP writes it 'system:user' "
+            "(permissions are in the ERP's own words)",
+        ),
+        (
+            "8:37",
+            "role listed",
+            "unknown module 'monitor.online': the ERP writes it 'monitor:online' "
+            "(permissions are in the ERP's own words)",
+        ),
+    ]
