@@ -174,6 +174,8 @@ class _Checks:
         own position, and a permission listed twice is a warning."""
         obj = f"role {key}"
         if isinstance(role.permissions, dict):
+            if self.catalogue is None:
+                return
             for module, actions in role.permissions.items():
                 where: tuple[Any, ...] = ("roles", key, "permissions", module)
                 yield from self._catalogue(
