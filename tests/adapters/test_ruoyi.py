@@ -27,6 +27,7 @@ from erpsync.adapters.ruoyi import RuoYiAdapter
 from erpsync.adapters.ruoyi.keys import KEY_LIMIT, department_key, permission_of
 from erpsync.adapters.ruoyi.schema import schema_problems
 from erpsync.apply import ApplyOptions, execute
+from erpsync.commands import catalog as catalog_cmd
 from erpsync.commands import drift as drift_cmd
 from erpsync.commands import import_cmd
 from erpsync.commands import show as show_cmd
@@ -39,6 +40,7 @@ from erpsync.plan import Action, Change, Kind, Plan
 from erpsync.planner import make_plan
 from erpsync.policy.dump import Source
 from erpsync.policy.loader import load_policy
+from erpsync.policy.validate import validate
 from erpsync.scope import Scope
 from erpsync.state import DepartmentRec, Desired, RoleRec, State, UserRec, by_user
 from tests.adapters import ruoyi_fixture as fx
@@ -915,6 +917,24 @@ def test_upstream_import_writes_ruoyis_own_words(upstream: Erp, tmp_path: Path) 
     common = policy.roles["common"].by_module()
     assert {f"{m}:{a}" for m, actions in common.items() for a in actions if a != "*"} <= ry
     assert "system:user" in common
+    # erpsync catalog writes the same words, and a list-form policy validates against them
+    offline = tmp_path / "offline"
+    console = Console(file=io.StringIO(), width=200)
+    assert catalog_cmd.run(upstream.target, offline / "catalog.yaml", console) == 0
+    assert "\n  system:user:\n" in (offline / "catalog.yaml").read_text("utf-8")
+    (offline / "roles.yaml").write_text(
+        "roles:\n  viewer: {name: 只读, permissions: [system:user:list, system.user:query]}\n",
+        encoding="utf-8",
+    )
+    found = validate(load_policy(offline), NOW.date())
+    assert [(d.position.line, d.position.col, d.message) for d in found if d.is_error] == [
+        (
+            2,
+            54,  # counted in characters: 只读 is 2, not its 6 bytes
+            "unknown module 'system.user': the ERP writes it 'system:user' "
+            "(permissions are in the ERP's own words)",
+        )
+    ]
 
 
 @pytest.mark.mysql
