@@ -18,18 +18,16 @@ import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from functools import cached_property
 
+from erpsync.policy import model
 from erpsync.policy.model import ALL_ACTIONS, Department, PolicyDocument, Role
 
 Catalogue = Mapping[str, Sequence[str]]  # module -> actions
 
+split_permission = model.split_permission  # the action follows the last ':'
+
 
 def permission(module: str, action: str) -> str:
     return f"{module}:{action}"
-
-
-def split_permission(perm: str) -> tuple[str, str]:
-    module, _, action = perm.rpartition(":")
-    return module, action
 
 
 def department_chain(departments: Mapping[str, Department], key: str | None) -> list[str]:
@@ -84,7 +82,7 @@ def expand(module: str, actions: Iterable[str], catalogue: Catalogue | None) -> 
 
 def own_permissions(role: Role, catalogue: Catalogue | None) -> set[str]:
     out: set[str] = set()
-    for module, actions in role.permissions.items():
+    for module, actions in role.by_module().items():
         out |= expand(module, actions, catalogue)
     return out
 

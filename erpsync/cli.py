@@ -350,7 +350,10 @@ def show_role(options: Options, key: str, desired: bool, fmt: str) -> None:
 )
 @pass_options
 def who_can(options: Options, permission: str, desired: bool, fmt: str) -> None:
-    """Every user holding MODULE:ACTION, and through which path."""
+    """Every user holding MODULE:ACTION, and through which path.
+
+    The permission is in the ERP's own words; the action follows the last ':'
+    (RuoYi's system:user:add is module system:user, action add)."""
     from erpsync.commands import show as show_cmd
 
     project, target = _project_and_target(options, desired)

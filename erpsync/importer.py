@@ -53,6 +53,8 @@ from erpsync.policy.model import (
     ALL_ACTIONS,
     EMAIL_PATTERN,
     KEY_PATTERN,
+    MODULE_PATTERN,
+    NAME_LIMIT,
     NAME_PATTERN,
     Department,
     Module,
@@ -60,7 +62,7 @@ from erpsync.policy.model import (
     Role,
     User,
 )
-from erpsync.scope import Scope
+from erpsync.scope import SLASH_ROLE, SLASH_USER, Scope
 from erpsync.state import DepartmentRec, RoleRec, State, UserRec
 
 DATA_SCOPES = frozenset({"all", "department", "department_tree", "self", "custom"})
@@ -72,6 +74,8 @@ NO_AREA = "common"
 
 _KEY = re.compile(KEY_PATTERN)
 _NAME = re.compile(NAME_PATTERN)
+_MODULE = re.compile(MODULE_PATTERN)
+_AREA = re.compile(r"[.:]")  # what ends the first part of a module's name
 _EMAIL = re.compile(EMAIL_PATTERN)
 _NOT_KEY_CHARS = re.compile(r"[\s\x00-\x1f\x7f-\x9f]+")
 _NOT_FILE_CHARS = re.compile(r'[\x00-\x1f\x7f-\x9f/\\:*?"<>|\s]+')
@@ -214,6 +218,7 @@ class _Importer:
                 self.sel.users.add(login)
             else:
                 self.sel.left_out[("user", login)] = reason
+                self.warn_unnameable("user", login, reason)
 
     def select_roles(self) -> None:
         held_inside = {
@@ -238,6 +243,12 @@ class _Importer:
                 self.sel.roles.add(key)
             else:
                 self.sel.left_out[("role", key)] = reason
+                self.warn_unnameable("role", key, reason)
+
+    def warn_unnameable(self, kind: str, key: str, reason: str) -> None:
+        """A warning for a live role or user left out because no policy can name it."""
+        if reason in (SLASH_ROLE, SLASH_USER):
+            self.warnings.append(f"{kind} {key!r} left out: {reason}")
 
     def select_departments(self) -> None:
         live = self.live.departments
@@ -267,6 +278,11 @@ class _Importer:
                 self.warnings.append(
                     f"department {key}: its manager {manager!r} is no user of the ERP; "
                     "left out (the plan will clear the manager)"
+                )
+            elif "/" in manager:
+                self.warnings.append(
+                    f"department {key}: its manager {manager!r} cannot be named in a policy "
+                    "(a login holds no '/'); left out (the plan will clear the manager)"
                 )
             elif manager not in self.sel.context_users:
                 self.sel.context_users.add(manager)
@@ -420,8 +436,8 @@ class _Importer:
     def catalogue(self) -> dict[str, Module]:
         out: dict[str, Module] = {}
         for module, actions in sorted(self.snapshot.catalogue.items()):
-            valid = [a for a in actions if _NAME.match(a)]
-            if not _NAME.match(module) or not valid:
+            valid = [a for a in actions if _action(a)]
+            if not _module(module) or not valid:
                 self.warnings.append(f"catalogue: module {module!r} cannot be written: left out")
                 continue
             name = self.snapshot.module_names.get(module) or None
@@ -441,7 +457,7 @@ class _Importer:
                 continue
             module, _, action = perm.rpartition(":")
             unknown = catalogue and action not in catalogue.get(module, ())
-            if unknown or not (_NAME.match(module) and _NAME.match(action)):
+            if unknown or not (_module(module) and _action(action)):
                 self.warnings.append(
                     f"role {role}: permission {perm!r} is not in the ERP's catalogue; "
                     "left out (the plan will revoke it)"
@@ -643,12 +659,21 @@ def derive_key(key: str, kind: str, taken: set[str]) -> str:
     return base
 
 
+def _module(name: str) -> bool:
+    return len(name) <= NAME_LIMIT and _MODULE.match(name) is not None
+
+
+def _action(name: str) -> bool:
+    return len(name) <= NAME_LIMIT and _NAME.match(name) is not None
+
+
 def role_area(perms: Mapping[str, Iterable[str]]) -> str:
-    """The module prefix (``finance`` of ``finance.payment``) most of the permissions
-    belong to; ties go to the first alphabetically; ``common`` without permissions."""
+    """The module prefix (``finance`` of ``finance.payment``, ``system`` of RuoYi's
+    ``system:user``) most of the permissions belong to; ties go to the first
+    alphabetically; ``common`` without permissions."""
     counts: Counter[str] = Counter()
     for module, actions in perms.items():
-        counts[module.split(".", 1)[0]] += len(list(actions))
+        counts[_AREA.split(module, 1)[0]] += len(list(actions))
     if not counts:
         return NO_AREA
     return min(counts, key=lambda area: (-counts[area], area))

@@ -14,7 +14,8 @@ One change per fact (spec section 5). What ``before`` and ``after`` hold::
     revoke       permission | membership      None                None
 
 Keys: a department or role key, a login, ``ROLE/MODULE:ACTION`` for a
-permission, ``LOGIN/ROLE`` for a membership. ``reason`` is for people only.
+permission (the module in the ERP's own words, ``common/system:user:list``),
+``LOGIN/ROLE`` for a membership. ``reason`` is for people only.
 The JSON form (:meth:`Plan.to_dict`) is the source of every view and of a
 saved plan file; ``format_version`` changes when that form does.
 """
@@ -94,7 +95,10 @@ class Change:
         return old if isinstance(old, str) else None
 
     def parts(self) -> tuple[str, str]:
-        """``(owner, item)`` of a permission or membership key: ("li.na", "ap-clerk")."""
+        """``(owner, item)`` of a permission or membership key: ("li.na", "ap-clerk").
+
+        Split at the first ``/``: role keys and logins hold none (validate refuses one,
+        and scope leaves a live one alone), while the item may (a module's name)."""
         owner, _, item = self.key.partition("/")
         return owner, item
 

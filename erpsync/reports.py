@@ -22,6 +22,7 @@ memberships are shown as dormant, never as access.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -29,9 +30,18 @@ from typing import Any, Protocol
 from erpsync import access, sod
 from erpsync.adapters.base import LiveSnapshot
 from erpsync.errors import UsageError
-from erpsync.policy.loader import did_you_mean
-from erpsync.policy.model import ALL_ACTIONS, PolicyDocument, Role, SodException, SodRule
+from erpsync.policy.loader import did_you_mean, native_spelling
+from erpsync.policy.model import (
+    ALL_ACTIONS,
+    PERMISSION_PATTERN,
+    PolicyDocument,
+    Role,
+    SodException,
+    SodRule,
+)
 from erpsync.state import DepartmentRec, Desired, UserRec
+
+_PERMISSION = re.compile(PERMISSION_PATTERN)
 
 LIVE = "live"
 DESIRED = "desired"
@@ -424,9 +434,12 @@ def known_permissions(model: AccessModel) -> set[str]:
 
 def check_permission(model: AccessModel, wanted: str) -> None:
     """A UsageError for a permission that is malformed or that nothing knows."""
+    if not _PERMISSION.match(wanted):
+        raise UsageError(
+            f"'{wanted}' is not a permission: write it as MODULE:ACTION "
+            "(the action follows the last ':')"
+        )
     module, action = access.split_permission(wanted)
-    if not module or not action or ":" in module or any(ch.isspace() for ch in wanted):
-        raise UsageError(f"'{wanted}' is not a permission: write it as MODULE:ACTION")
     known = known_permissions(model)
     if wanted in known:
         return
@@ -434,7 +447,7 @@ def check_permission(model: AccessModel, wanted: str) -> None:
     if module in modules and (action == ALL_ACTIONS or f"{module}:{ALL_ACTIONS}" in known):
         return
     if module not in modules:
-        raise UsageError(f"unknown module '{module}'{did_you_mean(module, modules)}")
+        raise UsageError(f"unknown module '{module}'{native_spelling(module, modules)}")
     actions = sorted({a for m, a in map(access.split_permission, known) if m == module})
     raise UsageError(
         f"module '{module}' has no action '{action}'{did_you_mean(action, actions)}"

@@ -21,6 +21,16 @@ if TYPE_CHECKING:
     from erpsync.adapters.base import Adapter
 
 DECLARED_ROLES = "not declared (settings.scope.roles: declared)"
+# A plan names a permission ROLE/MODULE:ACTION and a membership LOGIN/ROLE: a live role key
+# or login holding '/' cannot be named, so erpsync leaves the role or the user alone.
+SLASH_ROLE = (
+    "its key holds '/', which a policy's role keys cannot (a plan writes ROLE/MODULE:ACTION); "
+    "rename it in the ERP to manage it"
+)
+SLASH_USER = (
+    "its login holds '/', which a policy's logins cannot (a plan writes LOGIN/ROLE); "
+    "rename it in the ERP to manage it"
+)
 DEPARTMENT_ROLES = "not declared and settings.scope limits erpsync to some departments"
 
 
@@ -97,6 +107,8 @@ class Scope:
         """Why the role is not managed, or None when it is."""
         if key in self.protected_roles:
             return "protected"
+        if "/" in key:
+            return SLASH_ROLE
         if pattern := _match(key, self.ignore_roles):
             return f"ignored (settings.ignore.roles: {pattern!r})"
         return None if declared else self.undeclared_role_reason()
@@ -127,9 +139,10 @@ class Scope:
 
     def users_to_check(self, logins: set[str]) -> set[str]:
         """Those of ``logins`` that :meth:`user_reason` may leave unmanaged; it manages
-        the rest. Without ignore patterns or a department scope, only the protected."""
+        the rest. Without ignore patterns or a department scope, only the protected and
+        logins holding '/'."""
         if self.departments is None and not self.ignore_users:
-            return logins & self.protected_users
+            return (logins & self.protected_users) | {login for login in logins if "/" in login}
         return logins
 
     def user_reason(
@@ -138,6 +151,8 @@ class Scope:
         """Why the user is not managed, or None when it is."""
         if login in self.protected_users:
             return "protected"
+        if "/" in login:
+            return SLASH_USER
         if pattern := _match(login, self.ignore_users):
             return f"ignored (settings.ignore.users: {pattern!r})"
         if self.departments is not None and not self.in_scope(department, *trees):

@@ -263,8 +263,8 @@ class Desired:
             if access.holds(access.own_permissions(roles[source], self.catalogue), perm):
                 if source != role:
                     return f"included from role {source}"
-                module = access.split_permission(perm)[0]
-                where = self.loaded.position("roles", role, "permissions", module)
+                path = roles[source].declared_at(perm)
+                where = self.loaded.position("roles", role, *path)
                 return f"declared in {where.file_line}"
         return f"role {role} declares it"
 

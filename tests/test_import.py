@@ -26,7 +26,7 @@ from sqlalchemy.engine import make_url
 from erpsync.adapters.base import Adapter, LiveSnapshot
 from erpsync.adapters.memory import MemoryAdapter
 from erpsync.adapters.reference import ReferenceAdapter
-from erpsync.adapters.reference.load import load_sample, load_state
+from erpsync.adapters.reference.load import load_sample
 from erpsync.adapters.reference.schema import create_schema
 from erpsync.adapters.tryton import TrytonAdapter
 from erpsync.catalogue import REFERENCE_CATALOGUE
@@ -44,7 +44,7 @@ from erpsync.policy.loader import load_policy
 from erpsync.policy.model import Department, PolicyDocument, Role, User
 from erpsync.scope import Scope
 from erpsync.state import State
-from tests.apply.helpers import engine_for
+from tests.apply.helpers import engine_for, seeded
 from tests.casefiles import case_dirs
 from tests.output import captured
 from tests.pipeline.strategies import LOGINS, states
@@ -102,8 +102,7 @@ def files_of(imported: Imported) -> dict[str, str]:
 def test_import_then_plan_is_clean_for_every_golden_case(
     engine: Engine, case: Path, tmp_path: Path
 ) -> None:
-    create_schema(engine)
-    load_state(engine, load_live(case / "live.yaml")[0])
+    seeded(engine, *load_live(case / "live.yaml"))
     adapter = ReferenceAdapter(engine)
     settings = settings_of(case)
     imported = import_into(tmp_path / "policies", adapter.read(), settings)
@@ -425,6 +424,73 @@ def test_dirty_live_data_is_written_as_far_as_it_can_be_and_reported() -> None:
         "user bad.mail: email 'not-an-address' is not an email address; left out",
         "user bad.mail: empty name written as its key",
         "user ghost.dept: department 'ghost' is no department of the ERP; left out",
+    ]
+
+
+RUOYI_LIKE = {
+    "catalogue": {"system:user": ["list", "query", "add"], "monitor:online": ["list"]},
+    "departments": {
+        "若依科技": {"name": "若依科技"},
+        "若依科技/深圳总公司": {"name": "深圳总公司", "parent": "若依科技", "manager": "ops/li"},
+    },
+    "roles": {
+        "common": {"name": "普通角色", "permissions": ["system:user:list", "monitor:online:list"]},
+        "user-admin": {
+            "name": "用户管理员",
+            "permissions": ["system:user:list", "system:user:query", "system:user:add"],
+        },
+        "ops/admin": {"name": "运维", "permissions": ["monitor:online:list"]},
+    },
+    "users": {
+        "ry": {
+            "name": "若依",
+            "department": "若依科技/深圳总公司",
+            "roles": ["common", "ops/admin"],
+        },
+        "zhang.wei": {"name": "张伟", "department": "若依科技", "roles": ["user-admin"]},
+        "ops/li": {"name": "运维李", "department": "若依科技", "roles": ["common"]},
+    },
+}
+
+
+def test_modules_are_written_in_the_erps_own_words(tmp_path: Path) -> None:
+    imported = import_into(tmp_path, snapshot_of(RUOYI_LIKE), adapter=MemoryAdapter)
+    policy = load_policy(tmp_path).policy
+    assert policy.roles["common"].permissions == {
+        "monitor:online": ["*"],
+        "system:user": ["list"],
+    }
+    assert policy.roles["user-admin"].permissions == {"system:user": ["*"]}
+    assert set(policy.modules) == {"system:user", "monitor:online"}
+    files = files_of(imported)
+    assert "roles/system.yaml" in files  # the area is the module's first part
+    assert '\n      system:user: ["*"]\n' in files["roles/system.yaml"]
+    assert "\n  system:user:\n" in files["catalog.yaml"]
+
+
+def test_a_role_key_or_login_holding_a_slash_is_left_out_and_named(tmp_path: Path) -> None:
+    snapshot = snapshot_of(RUOYI_LIKE)
+    imported = import_into(tmp_path, snapshot, adapter=MemoryAdapter)
+    policy = load_policy(tmp_path).policy  # loads: nothing invalid was written
+    assert set(policy.roles) == {"common", "user-admin"}
+    assert set(policy.users) == {"ry", "zhang.wei"}
+    assert policy.users["ry"].roles == ["common"]
+    assert set(policy.departments) == {"若依科技", "若依科技/深圳总公司"}  # '/' is fine there
+    assert policy.departments["若依科技/深圳总公司"].manager is None
+    assert [w for w in imported.warnings if w.endswith("rename it in the ERP to manage it")] == [
+        "user 'ops/li' left out: its login holds '/', which a policy's logins cannot "
+        "(a plan writes LOGIN/ROLE); rename it in the ERP to manage it",
+        "role 'ops/admin' left out: its key holds '/', which a policy's role keys cannot "
+        "(a plan writes ROLE/MODULE:ACTION); rename it in the ERP to manage it",
+    ]
+    assert any("its manager 'ops/li' cannot be named in a policy" in w for w in imported.warnings)
+    made = plan_against(tmp_path, snapshot, adapter=MemoryAdapter)
+    assert {(str(u.kind), u.key) for u in made.unmanaged} == {
+        ("user", "ops/li"),
+        ("role", "ops/admin"),
+    }
+    assert [(str(c.kind), c.key, c.before, c.after) for c in made.changes] == [
+        ("department", "若依科技/深圳总公司", {"manager": "ops/li"}, {"manager": None})
     ]
 
 

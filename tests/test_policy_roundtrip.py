@@ -27,7 +27,13 @@ keys = st.text(KEY_CHARS, min_size=1, max_size=12)
 texts = st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=20)
 dates = st.dates(dt.date(2020, 1, 1), dt.date(2035, 12, 31))
 actions = st.sampled_from(["read", "create", "update", "delete", "approve", "*"])
-modules = st.sampled_from(["finance.payment", "sales.order", "inventory.stock", "system.user"])
+modules = st.sampled_from(
+    ["finance.payment", "sales.order", "inventory.stock", "system.user", "system:user", "a:b:c"]
+)
+# Both forms of a role's permissions: module -> actions, or a list of module:action (an
+# empty list is written as no permissions at all, and read back as the empty mapping).
+mapped = st.dictionaries(modules, st.lists(actions, min_size=1, unique=True))
+listed = st.lists(st.builds(lambda m, a: f"{m}:{a}", modules, actions), min_size=1, unique=True)
 
 
 @st.composite
@@ -51,7 +57,7 @@ def policies(draw: st.DrawFn) -> PolicyDocument:
         key: Role(
             name=draw(texts),
             description=draw(st.none() | texts),
-            permissions=draw(st.dictionaries(modules, st.lists(actions, min_size=1, unique=True))),
+            permissions=draw(mapped | listed),
             includes=draw(st.lists(st.sampled_from(role_keys[:i]), unique=True)) if i else [],
             risk=draw(st.none() | st.sampled_from(["low", "medium", "high", "critical"])),
         )

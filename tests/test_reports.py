@@ -630,3 +630,49 @@ def test_a_long_text_table_is_cut_with_a_note(
     out = _out(console)
     assert "… and 4 more rows: use --format csv, json or html" in out
     assert "x.odd" not in out
+
+
+# --- the ERP's own vocabulary -------------------------------------------------------------------
+
+
+@pytest.fixture
+def native() -> reports.AccessModel:
+    """The desired access of the golden case whose ERP names modules as RuoYi does."""
+    case = REPO / "tests" / "cases" / "plan" / "native-vocabulary"
+    _, catalogue = parse_live((case / "live.yaml").read_text(encoding="utf-8"))
+    return reports.desired_model(desired_state(load_policy(case / "policy"), catalogue, TODAY))
+
+
+def test_who_can_takes_a_permission_in_the_erps_own_words(native: reports.AccessModel) -> None:
+    found = reports.who_can(native, "system:user:add").to_dict()
+    assert [(h["login"], [p["permission"] for p in h["paths"]]) for h in found["holders"]] == [
+        ("li.na", ["system:user:add"])
+    ]
+    everyone = reports.who_can(native, "system:role:list").to_dict()
+    assert [h["login"] for h in everyone["holders"]] == ["li.na", "wang.fang", "zhao.lei"]
+    assert {
+        p["permission"] for p in reports.show_user(native, "zhao.lei").to_dict()["permissions"]
+    } == {
+        "monitor:online:list",
+        "system:user:list",
+        "system:role:list",
+        "finance.payment:read",
+    }
+
+
+@pytest.mark.parametrize(
+    ("wanted", "message"),
+    [
+        ("system.user:add", "unknown module 'system.user': the ERP writes it 'system:user'"),
+        ("system:usr:add", "unknown module 'system:usr' (did you mean 'system:user'?)"),
+        ("system:user:ad", "module 'system:user' has no action 'ad' (did you mean 'add'?)"),
+        ("system::user:add", "write it as MODULE:ACTION"),
+        ("system:user:", "write it as MODULE:ACTION"),
+    ],
+)
+def test_who_can_names_the_erps_spelling_of_a_module(
+    native: reports.AccessModel, wanted: str, message: str
+) -> None:
+    with pytest.raises(UsageError) as caught:
+        reports.who_can(native, wanted)
+    assert message in str(caught.value)

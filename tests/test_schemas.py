@@ -28,4 +28,6 @@ def test_policy_schema_forbids_unknown_fields() -> None:
         "users",
         "sod_rules",
         "sod_exceptions",
+        "moved",
     }
+    assert schema["$defs"]["Moved"]["required"] == ["kind", "from", "to"]

@@ -10,7 +10,7 @@ from erpsync.adapters.reference import ReferenceAdapter
 from erpsync.adapters.tryton import TrytonAdapter
 from erpsync.config import ScopeSettings, Settings, load_config
 from erpsync.errors import ConfigError
-from erpsync.scope import Scope
+from erpsync.scope import SLASH_ROLE, SLASH_USER, Scope
 
 
 def scope(adapter: type[ReferenceAdapter] | type[TrytonAdapter], **settings: object) -> Scope:
@@ -69,3 +69,16 @@ def test_scope_roles_is_checked_in_erpsync_yaml(tmp_path: Path) -> None:
     settings = load_config(path).settings
     assert settings.scope is not None
     assert settings.scope.roles == "declared"
+
+
+def test_a_live_role_key_or_login_holding_a_slash_is_left_alone() -> None:
+    """A plan could not name it (ROLE/MODULE:ACTION, LOGIN/ROLE are split at the first '/'),
+    so it is unmanaged, whatever settings.scope.roles says."""
+    managing = scope(ReferenceAdapter, roles="all")
+    assert managing.role_reason("ops/admin", declared=False) == SLASH_ROLE
+    assert managing.user_reason("ops/li", None) == SLASH_USER
+    assert managing.users_to_check({"ops/li", "li.na"}) == {"ops/li"}
+    assert managing.role_reason("ops-admin", declared=False) is None
+    assert managing.user_reason("li.na", None) is None
+    assert "ROLE/MODULE:ACTION" in SLASH_ROLE
+    assert "LOGIN/ROLE" in SLASH_USER

@@ -192,8 +192,20 @@ _EXPECTED = {
 
 _PATTERN_MEANING = {
     model.KEY_PATTERN: "keys are 1-64 characters without whitespace or control characters",
-    model.NAME_PATTERN: "names are 1-128 characters without whitespace, ':' or control characters",
-    model.PERMISSION_PATTERN: "write a permission as module:action",
+    model.NAME_KEY_PATTERN: (
+        "role keys and logins are 1-64 characters without whitespace, '/' or control "
+        "characters ('/' separates the parts of a plan's keys: ROLE/MODULE:ACTION, LOGIN/ROLE)"
+    ),
+    model.NAME_PATTERN: (
+        "actions are 1-128 characters without whitespace, ':' or control characters"
+    ),
+    model.MODULE_PATTERN: (
+        "modules are 1-128 characters without whitespace or control characters; "
+        "':' only between two parts (system:user)"
+    ),
+    model.PERMISSION_PATTERN: (
+        "write a permission as module:action (the action follows the last ':')"
+    ),
     model.EMAIL_PATTERN: "not an email address",
 }
 
@@ -207,7 +219,7 @@ def schema_diagnostics(
 ) -> Iterator[Diagnostic]:
     """Turn pydantic's errors on one YAML document into positioned diagnostics."""
     for err in exc.errors(include_url=False):
-        loc = tuple(err["loc"])
+        loc = _without_form(tuple(err["loc"]))
         key_error = bool(loc) and loc[-1] == "[key]"
         data_loc = loc[:-1] if key_error else loc
         mark = locate(root, data_loc) or (0, 0)
@@ -219,6 +231,14 @@ def schema_diagnostics(
         if path and not key_error:
             message = f"{path}: {message}"
         yield diag.error("schema", Position(file, *mark), obj, message)
+
+
+def _without_form(loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """``loc`` without the name of the permissions form pydantic puts after ``permissions``."""
+    for i in range(1, len(loc)):
+        if loc[i] in (model.MAPPING_FORM, model.LIST_FORM) and loc[i - 1] == "permissions":
+            return loc[:i] + loc[i + 1 :]
+    return loc
 
 
 def _subject(loc: Sequence[Any], sections: Collection[str], root: Any) -> tuple[str, str]:
@@ -279,6 +299,9 @@ def _message(
     if kind in _EXPECTED:
         got = _YAML_TYPE.get(type(value).__name__, type(value).__name__)
         return f"expected {_EXPECTED[kind]}, got {got}"
+    if kind == model.PERMISSIONS_FORM_ERROR:
+        got = _YAML_TYPE.get(type(value).__name__, type(value).__name__)
+        return f"{err['msg']}, got {got}"
     if kind == "literal_error":
         return f"invalid value {value!r}: expected {ctx.get('expected')}"
     if kind in ("too_short", "string_too_short"):
@@ -325,3 +348,13 @@ def did_you_mean(name: str, candidates: Iterable[str]) -> str:
     """' (did you mean 'x'?)' for a near miss among ``candidates``, else ''."""
     close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def native_spelling(module: str, catalogue: Collection[str]) -> str:
+    """The catalogue's own spelling of ``module`` when it differs only in writing ``.``
+    for ``:`` or the other way round (``system.user`` for RuoYi's ``system:user``), else a
+    "did you mean" hint; the end of an "unknown module" message."""
+    for native in (module.replace(".", ":"), module.replace(":", ".")):
+        if native != module and native in catalogue:
+            return f": the ERP writes it '{native}' (permissions are in the ERP's own words)"
+    return did_you_mean(module, catalogue)

@@ -10,20 +10,39 @@ into one :class:`Policy` of the same shape.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    StrictBool,
+    StringConstraints,
+    Tag,
+)
 
 # Keys of departments, roles, rules and user logins: 1-64 characters, no
 # whitespace, no control characters; any Unicode letter is fine.
 KEY_PATTERN = r"^[^\s\x00-\x1f\x7f-\x9f]{1,64}$"
-NAME_PATTERN = r"^[^\s:\x00-\x1f\x7f-\x9f]{1,128}$"  # module and action names: no ':'
-PERMISSION_PATTERN = r"^[^\s:\x00-\x1f\x7f-\x9f]+:[^\s:\x00-\x1f\x7f-\x9f]+$"
+# Role keys and logins also have no '/': a plan names a permission ROLE/MODULE:ACTION and a
+# membership LOGIN/ROLE, and splits those at the first '/'. Department keys may hold one
+# (the RuoYi adapter's are name paths).
+NAME_KEY_PATTERN = r"^[^\s/\x00-\x1f\x7f-\x9f]{1,64}$"
+# An action is what follows a permission's last ':', so it holds none; a module is the
+# ERP's own word (RuoYi's ``system:user``): segments joined by ':', none of them empty.
+_SEGMENT = r"[^\s:\x00-\x1f\x7f-\x9f]+"
+NAME_PATTERN = rf"^{_SEGMENT}$"
+MODULE_PATTERN = rf"^{_SEGMENT}(?::{_SEGMENT})*$"
+PERMISSION_PATTERN = rf"^{_SEGMENT}(?::{_SEGMENT})+$"
+NAME_LIMIT = 128  # characters of a module or action name
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
 Key = Annotated[str, StringConstraints(pattern=KEY_PATTERN)]
-ModuleName = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
-ActionName = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
+RoleKey = Annotated[str, StringConstraints(pattern=NAME_KEY_PATTERN)]
+Login = Annotated[str, StringConstraints(pattern=NAME_KEY_PATTERN)]
+ModuleName = Annotated[str, StringConstraints(pattern=MODULE_PATTERN, max_length=NAME_LIMIT)]
+ActionName = Annotated[str, StringConstraints(pattern=NAME_PATTERN, max_length=NAME_LIMIT)]
 Permission = Annotated[str, StringConstraints(pattern=PERMISSION_PATTERN)]
 Email = Annotated[str, StringConstraints(pattern=EMAIL_PATTERN, max_length=254)]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=1000)]
@@ -33,6 +52,36 @@ Risk = Literal["low", "medium", "high", "critical"]
 Severity = Literal["low", "medium", "high", "critical"]
 
 ALL_ACTIONS = "*"
+
+# The two forms of a role's permissions: module -> actions, or a list of MODULE:ACTION.
+# Pydantic names the form in an error's location (``permissions``, FORM, ...); the loader
+# drops it again. The names hold a space, so no key can be mistaken for one.
+MAPPING_FORM = "mapping form"
+LIST_FORM = "list form"
+PERMISSIONS_FORM_ERROR = "permissions_form"
+
+
+def _permissions_form(value: Any) -> str | None:
+    if isinstance(value, dict):
+        return MAPPING_FORM
+    return LIST_FORM if isinstance(value, list) else None
+
+
+Permissions = Annotated[
+    Annotated[dict[ModuleName, list[ActionName]], Tag(MAPPING_FORM)]
+    | Annotated[list[Permission], Tag(LIST_FORM)],
+    Discriminator(
+        _permissions_form,
+        custom_error_type=PERMISSIONS_FORM_ERROR,
+        custom_error_message="expected a mapping (module: [actions]) or a list of module:action",
+    ),
+]
+
+
+def split_permission(perm: str) -> tuple[str, str]:
+    """``system:user:add`` -> (``system:user``, ``add``): the action follows the last ':'."""
+    module, _, action = perm.rpartition(":")
+    return module, action
 
 
 class _Strict(BaseModel):
@@ -62,9 +111,12 @@ class Department(_Strict):
 class Role(_Strict):
     name: Text = Field(description="Display name as stored in the ERP.")
     description: Text | None = None
-    permissions: dict[ModuleName, list[ActionName]] = Field(
+    permissions: Permissions = Field(
         default_factory=dict,
-        description="Module -> actions in the ERP's vocabulary; '*' is every catalogue action.",
+        description=(
+            "Module -> actions, or a list of module:action, in the ERP's own words (the action "
+            "follows the last ':'); '*' is every catalogue action."
+        ),
     )
     includes: list[Key] = Field(
         default_factory=list, description="Roles whose permissions this role also carries."
@@ -77,6 +129,32 @@ class Role(_Strict):
     owners: list[Text] = Field(
         default_factory=list, description="Reviewers of this role's changes (CODEOWNERS)."
     )
+
+    def by_module(self) -> dict[str, list[str]]:
+        """The permissions as module -> actions, whichever form they were written in (in
+        the list form, the modules and actions in the order written, repeats kept)."""
+        if isinstance(self.permissions, dict):
+            return self.permissions
+        out: dict[str, list[str]] = {}
+        for perm in self.permissions:
+            module, action = split_permission(perm)
+            out.setdefault(module, []).append(action)
+        return out
+
+    def declared_at(self, perm: str) -> tuple[str | int, ...]:
+        """The path below the role where ``perm`` (``module:*`` included) is written:
+        (``permissions``, module) or (``permissions``, list index); (``permissions``,)
+        when it is not."""
+        module, action = split_permission(perm)
+        if isinstance(self.permissions, dict):
+            return ("permissions", module) if module in self.permissions else ("permissions",)
+        every = f"{module}:{ALL_ACTIONS}"
+        for index, written in enumerate(self.permissions):
+            if written in (perm, every) or (
+                action == ALL_ACTIONS and split_permission(written)[0] == module
+            ):
+                return ("permissions", index)
+        return ("permissions",)
 
 
 class User(_Strict):
@@ -132,8 +210,8 @@ class PolicyDocument(_Strict):
 
     modules: dict[ModuleName, Module] = Field(default_factory=dict)
     departments: dict[Key, Department] = Field(default_factory=dict)
-    roles: dict[Key, Role] = Field(default_factory=dict)
-    users: dict[Key, User] = Field(default_factory=dict)
+    roles: dict[RoleKey, Role] = Field(default_factory=dict)
+    users: dict[Login, User] = Field(default_factory=dict)
     sod_rules: dict[Key, SodRule] = Field(default_factory=dict)
     sod_exceptions: list[SodException] = Field(default_factory=list)
     moved: list[Moved] = Field(

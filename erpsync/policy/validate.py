@@ -14,8 +14,14 @@ from typing import Any
 
 from erpsync import access, moves, sod
 from erpsync.diagnostics import Diagnostic, error, ordered, warning
-from erpsync.policy.loader import LoadedPolicy, did_you_mean, exception_name, field_path
-from erpsync.policy.model import ALL_ACTIONS, NOUN, PolicyDocument
+from erpsync.policy.loader import (
+    LoadedPolicy,
+    did_you_mean,
+    exception_name,
+    field_path,
+    native_spelling,
+)
+from erpsync.policy.model import ALL_ACTIONS, NOUN, PolicyDocument, Role
 
 EXPIRY_WARNING_DAYS = 14
 
@@ -158,10 +164,7 @@ class _Checks:
                     f"role {key}",
                     "data_scope custom with no data_departments: the role sees no records",
                 )
-            for module, actions in role.permissions.items():
-                yield from self._catalogue(
-                    ("roles", key, "permissions", module), f"role {key}", module, actions
-                )
+            yield from self._permissions(key, role)
         for cycle in access.find_cycles({k: r.includes for k, r in p.roles.items()}):
             yield error(
                 "cycle",
@@ -170,26 +173,73 @@ class _Checks:
                 "role includes form a cycle: " + " -> ".join([*cycle, cycle[0]]),
             )
 
+    def _permissions(self, key: str, role: Role) -> Iterator[Diagnostic]:
+        """The role's permissions against the catalogue; in the list form, each item at its
+        own position, and a permission listed twice is a warning."""
+        obj = f"role {key}"
+        if isinstance(role.permissions, dict):
+            if self.catalogue is None:
+                return
+            for module, actions in role.permissions.items():
+                where: tuple[Any, ...] = ("roles", key, "permissions", module)
+                yield from self._catalogue(
+                    where, obj, module, [(a, (*where, i)) for i, a in enumerate(actions)]
+                )
+            return
+        first: dict[str, int] = {}
+        for index, perm in enumerate(role.permissions):
+            at = ("roles", key, "permissions", index)
+            if perm in first:
+                earlier = self.loaded.position("roles", key, "permissions", first[perm])
+                yield warning(
+                    "duplicate-permission",
+                    self.loaded.position(*at),
+                    obj,
+                    f"permissions[{index}]: {perm} is listed twice "
+                    f"(first at line {earlier.line}, column {earlier.col})",
+                )
+                continue
+            first[perm] = index
+            module, action = access.split_permission(perm)
+            if (
+                self.catalogue is not None
+                and module not in self.catalogue
+                and perm in self.catalogue
+            ):
+                yield error(
+                    "unknown-module",
+                    self.loaded.position(*at),
+                    obj,
+                    f"'{perm}' is a module, not a permission: write {perm}:ACTION for each action",
+                )
+                continue
+            yield from self._catalogue(at, obj, module, [(action, at)])
+
     def _catalogue(
-        self, where: tuple[Any, ...], obj: str, module: str, actions: Iterable[str]
+        self,
+        where: tuple[Any, ...],
+        obj: str,
+        module: str,
+        actions: Iterable[tuple[str, tuple[Any, ...]]],
     ) -> Iterator[Diagnostic]:
+        """Errors for a module, or actions of it (each with where it is written), that the
+        catalogue does not list."""
         if self.catalogue is None:
             return
-        section, key, *path = where
         if module not in self.catalogue:
             yield error(
                 "unknown-module",
-                self.loaded.position(section, key, *path),
+                self.loaded.position(*where),
                 obj,
-                f"unknown module '{module}'{did_you_mean(module, self.catalogue)}",
+                f"unknown module '{module}'{native_spelling(module, self.catalogue)}",
             )
             return
         known = self.catalogue[module]
-        for i, action in enumerate(actions):
+        for action, at in actions:
             if action != ALL_ACTIONS and action not in known:
                 yield error(
                     "unknown-action",
-                    self.loaded.position(section, key, *path, i),
+                    self.loaded.position(*at),
                     obj,
                     f"module '{module}' has no action '{action}'{did_you_mean(action, known)}"
                     f" (it has: {', '.join(known)})",
@@ -228,9 +278,8 @@ class _Checks:
             for g, group in enumerate(rule.conflicts):
                 for i, perm in enumerate(group):
                     module, action = access.split_permission(perm)
-                    yield from self._catalogue(
-                        ("sod_rules", key, "conflicts", g, i), f"sod_rule {key}", module, [action]
-                    )
+                    where = ("sod_rules", key, "conflicts", g, i)
+                    yield from self._catalogue(where, f"sod_rule {key}", module, [(action, where)])
 
     def sod_exceptions(self) -> Iterator[Diagnostic]:
         p = self.policy

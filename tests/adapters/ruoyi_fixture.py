@@ -21,11 +21,12 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
+import yaml
 from sqlalchemy import Connection, Engine, text
 
 from erpsync import bindings
 from erpsync.adapters.ruoyi import RuoYiAdapter
-from erpsync.adapters.ruoyi.keys import department_key, perms_of
+from erpsync.adapters.ruoyi.keys import department_key
 from erpsync.state import DepartmentRec, State
 
 Flavour = Literal["vue", "shiro"]
@@ -387,7 +388,7 @@ def catalogue_menus(catalogue: Mapping[str, Sequence[str]]) -> list[Any]:
     directories: dict[str, int] = {}
     next_id = 1
     for module, actions in catalogue.items():
-        top = module.split(".")[0]
+        top = module.split(":")[0]
         if top not in directories:
             directories[top] = next_id
             rows.append(menu_row(next_id, top, 0, "M", ""))
@@ -396,9 +397,7 @@ def catalogue_menus(catalogue: Mapping[str, Sequence[str]]) -> list[Any]:
         rows.append(menu_row(page, module, directories[top], "C", ""))
         next_id += 1
         for action in actions:
-            rows.append(
-                menu_row(next_id, f"{module} {action}", page, "F", perms_of(f"{module}:{action}"))
-            )
+            rows.append(menu_row(next_id, f"{module} {action}", page, "F", f"{module}:{action}"))
             next_id += 1
     return rows
 
@@ -433,7 +432,7 @@ def seed_state(
     parents = {m["menu_id"]: m["parent_id"] for m in menus}
     role_menus: set[tuple[int, int]] = set()
     for role, perm in state.grants:
-        menu = by_perms[perms_of(perm)]["menu_id"]
+        menu = by_perms[perm]["menu_id"]
         while menu:
             role_menus.add((role_ids[role], menu))
             menu = parents[menu]
@@ -639,14 +638,44 @@ def upstream_file(flavour: Flavour) -> Path | None:
     return found if found.is_file() else None
 
 
+def native(perm: str) -> str:
+    """A permission of the reference catalogue in RuoYi's words: ``system.user:add`` is
+    ``system:user:add`` (RuoYi separates a module's parts with ``:``)."""
+    return perm.replace(".", ":")
+
+
+def native_catalogue(catalogue: Mapping[str, Sequence[str]]) -> dict[str, tuple[str, ...]]:
+    return {native(module): tuple(actions) for module, actions in catalogue.items()}
+
+
+def suite_translate(state: State) -> State:
+    """The behaviour suite's state (reference modules) in RuoYi's words."""
+    grants = frozenset((role, native(perm)) for role, perm in state.grants)
+    return State(state.departments, state.users, state.roles, grants, state.user_roles)
+
+
+def suite_policy(text: str) -> str:
+    """A policy document of the suite with its permissions in RuoYi's words."""
+    data: dict[str, Any] = yaml.safe_load(text)
+    for role in data.get("roles", {}).values():
+        perms = role.get("permissions", {})
+        if isinstance(perms, list):
+            role["permissions"] = [native(p) for p in perms]
+        else:
+            role["permissions"] = {native(m): actions for m, actions in perms.items()}
+    out: str = yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
+    return out
+
+
 def suite_seeder(engine: Engine, flavour: Flavour) -> Callable[[State], RuoYiAdapter]:
-    """For the shared behaviour suite: a fresh RuoYi schema holding the given state, the
-    reference catalogue as its menus, its departments bound to the suite's keys."""
+    """For the shared behaviour suite: a fresh RuoYi schema holding the given state (in
+    RuoYi's words, :func:`suite_translate`), the reference catalogue as its menus, its
+    departments bound to the suite's keys."""
     from erpsync.catalogue import REFERENCE_CATALOGUE
 
     def seed(state: State) -> RuoYiAdapter:
         create_schema(engine, flavour)
-        seed_state(engine, flavour, state, REFERENCE_CATALOGUE, bind=True)
+        seed_state(engine, flavour, state, native_catalogue(REFERENCE_CATALOGUE), bind=True)
         return RuoYiAdapter(engine)
 
     return seed

@@ -215,6 +215,8 @@ def make_harness(name: str, request: pytest.FixtureRequest, tmp_path: Path) -> H
             ruoyi_fixture.suite_seeder(ruoyi_engine, flavour),
             database_apply,
             lambda _adapter: ruoyi_fixture.everything(ruoyi_engine),
+            translate=ruoyi_fixture.suite_translate,
+            policy=ruoyi_fixture.suite_policy,
         )
     if name.startswith("tryton-"):
         suite = TrytonSuite(request.getfixturevalue("erp" if name.endswith("sqlite") else "pg_erp"))

@@ -24,20 +24,23 @@ from sqlalchemy.engine import make_url
 
 from erpsync.adapters import adapter_class
 from erpsync.adapters.ruoyi import RuoYiAdapter
-from erpsync.adapters.ruoyi.keys import KEY_LIMIT, department_key, permission_of, perms_of
+from erpsync.adapters.ruoyi.keys import KEY_LIMIT, department_key, permission_of
 from erpsync.adapters.ruoyi.schema import schema_problems
 from erpsync.apply import ApplyOptions, execute
+from erpsync.commands import catalog as catalog_cmd
 from erpsync.commands import drift as drift_cmd
 from erpsync.commands import import_cmd
+from erpsync.commands import show as show_cmd
 from erpsync.config import Config, Project, ResolvedTarget, Settings
 from erpsync.diff import diff
 from erpsync.doctor import Status, diagnose
-from erpsync.errors import DatabaseError
+from erpsync.errors import DatabaseError, PolicyError, UsageError
 from erpsync.importer import import_policy
 from erpsync.plan import Action, Change, Kind, Plan
 from erpsync.planner import make_plan
 from erpsync.policy.dump import Source
 from erpsync.policy.loader import load_policy
+from erpsync.policy.validate import validate
 from erpsync.scope import Scope
 from erpsync.state import DepartmentRec, Desired, RoleRec, State, UserRec, by_user
 from tests.adapters import ruoyi_fixture as fx
@@ -202,21 +205,16 @@ def test_a_long_name_path_gets_a_stable_digest_key_within_the_limit() -> None:
 
 
 @pytest.mark.parametrize(
-    ("perms", "permission"),
-    [
-        ("system:user:add", "system.user:add"),
-        ("monitor:job:changeStatus", "monitor.job:changeStatus"),
-        ("tool:a:b:c", "tool.a.b:c"),
-        ("report:export", "report:export"),
-    ],
+    "perms", ["system:user:add", "monitor:job:changeStatus", "tool:a:b:c", "report:export", "a.b:c"]
 )
-def test_perms_map_to_module_and_action_and_back(perms: str, permission: str) -> None:
-    assert permission_of(perms) == permission
-    assert perms_of(permission) == perms
+def test_perms_are_permissions_verbatim(perms: str) -> None:
+    assert permission_of(perms) == perms
 
 
-@pytest.mark.parametrize("perms", ["dashboard", "system::add", "sys.tem:user:add", "a:b c", ":x"])
-def test_perms_that_cannot_round_trip_are_not_permissions(perms: str) -> None:
+@pytest.mark.parametrize(
+    "perms", ["dashboard", "system::add", "system:user:", "a:b c", ":x", "a:\tb", "a:b\x00"]
+)
+def test_perms_that_are_no_module_action_are_not_permissions(perms: str) -> None:
     assert permission_of(perms) is None
 
 
@@ -268,17 +266,17 @@ def test_reads_the_seed_company(erp: Erp) -> None:
     assert common.data_departments == ("若依科技", SZ, f"{SZ}/财务部门")
     assert state.roles["admin"].data_scope == "all"
     assert {p for r, p in state.grants if r == "common"} == {
-        "system.user:list",
-        "system.user:query",
-        "system.user:add",
-        "monitor.online:list",
-        "monitor.online:query",
-        "monitor.cache:list",
+        "system:user:list",
+        "system:user:query",
+        "system:user:add",
+        "monitor:online:list",
+        "monitor:online:query",
+        "monitor:cache:list",
     }
     assert state.memberships == {("admin", "admin"), ("ry", "common")}
-    assert snapshot.catalogue["system.user"] == ("list", "query", "add", "edit", "remove")
-    assert snapshot.catalogue["monitor.cache"] == ("list",)  # on two menu rows, listed once
-    assert snapshot.module_names["system.user"] == "用户管理"
+    assert snapshot.catalogue["system:user"] == ("list", "query", "add", "edit", "remove")
+    assert snapshot.catalogue["monitor:cache"] == ("list",)  # on two menu rows, listed once
+    assert snapshot.module_names["system:user"] == "用户管理"
     by = snapshot.attribution[("user", "ry")]
     assert by.by == "admin"
     assert by.at is not None
@@ -332,12 +330,12 @@ def test_older_schemas_without_optional_columns_are_read_and_written(empty: Erp)
         "sys_menu.status",
     ]
     fx.create_schema(empty.engine, empty.flavour, omit)
-    fx.seed_state(empty.engine, empty.flavour, State(), {"system.user": ("read", "create")})
+    fx.seed_state(empty.engine, empty.flavour, State(), {"system:user": ("read", "create")})
     want = State(
         departments={"总部": _dept("总部"), "总部/财务部": _dept("财务部", "总部")},
         users={"li.na": _user("li.na", "李娜", "总部/财务部")},
         roles={"clerk": _role("clerk", "出纳")},
-        grants=frozenset({("clerk", "system.user:read")}),
+        grants=frozenset({("clerk", "system:user:read")}),
         user_roles={"li.na": frozenset({"clerk"})},
     )
     converge(empty, want)
@@ -411,7 +409,7 @@ def test_dirty_data_is_reported_never_fatal_and_never_fixed(erp: Erp, tmp_path: 
     assert fx.everything(erp.engine) == before
     # an unrelated apply leaves the dirty rows as they are
     (tmp_path / "p" / "more.yaml").write_text(
-        "roles:\n  viewer: {name: 只读, data_scope: self, permissions: {system.role: [list]}}\n",
+        "roles:\n  viewer: {name: 只读, data_scope: self, permissions: {system:role: [list]}}\n",
         encoding="utf-8",
     )
     execute(erp.adapter(), erp.target, load_policy(tmp_path / "p"), Settings(), OPTIONS)
@@ -528,7 +526,7 @@ def test_deleting_is_a_soft_delete_with_the_link_rows_removed(erp: Erp) -> None:
     grown = with_changes(
         state,
         roles={**state.roles, "viewer": extra},
-        grants=state.grants | {("viewer", "system.role:list")},
+        grants=state.grants | {("viewer", "system:role:list")},
         user_roles=by_user(state.memberships | {("ry", "viewer")}),
     )
     converge(erp, grown)
@@ -550,7 +548,7 @@ def test_a_grant_writes_the_menus_above_and_a_revoke_removes_what_nobody_needs(e
     state = seed_state(erp)
     role = _role("viewer", "只读", scope="self")
     viewer = {
-        ("viewer", p) for p in ("system.role:list", "system.role:query", "monitor.online:list")
+        ("viewer", p) for p in ("system:role:list", "system:role:query", "monitor:online:list")
     }
     converge(
         erp,
@@ -562,18 +560,18 @@ def test_a_grant_writes_the_menus_above_and_a_revoke_removes_what_nobody_needs(e
         return {m for r, m in erp.rows("sys_role_menu") if r == role_id}
 
     assert menus() == {1, 101, 1007, 2, 109}
-    fewer = viewer - {("viewer", "system.role:query")}
+    fewer = viewer - {("viewer", "system:role:query")}
     converge(
         erp, with_changes(state, roles={**state.roles, "viewer": role}, grants=state.grants | fewer)
     )
     assert menus() == {1, 101, 2, 109}
-    only = {("viewer", "monitor.online:list")}
+    only = {("viewer", "monitor:online:list")}
     converge(
         erp, with_changes(state, roles={**state.roles, "viewer": role}, grants=state.grants | only)
     )
     assert menus() == {2, 109}  # 系统管理 went with its last page
     # common keeps 若依官网 (4), a directory with no perms erpsync does not manage
-    common = {p for p in state.grants if p[0] == "common"} - {("common", "system.user:add")}
+    common = {p for p in state.grants if p[0] == "common"} - {("common", "system:user:add")}
     converge(
         erp,
         with_changes(
@@ -679,7 +677,7 @@ REFUSALS: list[tuple[str, list[Change], str]] = [
     ),
     (
         "admin-role",
-        [Change(Action.GRANT, Kind.PERMISSION, "admin/system.user:add", "test")],
+        [Change(Action.GRANT, Kind.PERMISSION, "admin/system:user:add", "test")],
         "the admin role",
     ),
     (
@@ -699,13 +697,13 @@ REFUSALS: list[tuple[str, list[Change], str]] = [
     ),
     (
         "button-without-page",
-        [Change(Action.GRANT, Kind.PERMISSION, "common/system.role:add", "test")],
-        "that page grants system.role:list as well",
+        [Change(Action.GRANT, Kind.PERMISSION, "common/system:role:add", "test")],
+        "that page grants system:role:list as well",
     ),
     (
         "revoke-needed-page",
-        [Change(Action.REVOKE, Kind.PERMISSION, "common/system.user:list", "test")],
-        "cannot revoke system.user:list from role common",
+        [Change(Action.REVOKE, Kind.PERMISSION, "common/system:user:list", "test")],
+        "cannot revoke system:user:list from role common",
     ),
     (
         "unknown-permission",
@@ -804,7 +802,7 @@ def acceptance(erp: Erp, tmp_path: Path, module: str, page: str, buttons: list[s
     expected_note = "next page load" if erp.flavour == "vue" else "next login"
     assert any(expected_note in n for n in result.notes)
 
-    perms = {perms_of(f"{module}:{a}") for a in (page, *buttons)}
+    perms = {f"{module}:{a}" for a in (page, *buttons)}
     with erp.engine.connect() as conn:
         assert fx.effective_permissions(conn, "li.na", erp.flavour) == perms
     assert erp.scalar("select ancestors from sys_dept where dept_name = '质量部门'") == "0,100,101"
@@ -814,16 +812,16 @@ def acceptance(erp: Erp, tmp_path: Path, module: str, page: str, buttons: list[s
 
 def test_acceptance_on_the_seed_company(erp: Erp, tmp_path: Path) -> None:
     page = "list"
-    acceptance(erp, tmp_path, "system.user", page, ["query", "add", "edit"])
+    acceptance(erp, tmp_path, "system:user", page, ["query", "add", "edit"])
 
 
 def test_three_buttons_without_their_page_are_refused_by_apply(erp: Erp, tmp_path: Path) -> None:
     policies = tmp_path / "policies"
     import_to(erp, policies)
-    policy = ACCEPTANCE.replace("MODULE", "system.user").replace("PERMS", "query, add, edit")
+    policy = ACCEPTANCE.replace("MODULE", "system:user").replace("PERMS", "query, add, edit")
     (policies / "acceptance.yaml").write_text(policy, encoding="utf-8")
     before = fx.everything(erp.engine)
-    with pytest.raises(DatabaseError, match=r"grants system\.user:list as well"):
+    with pytest.raises(DatabaseError, match="grants system:user:list as well"):
         execute(erp.adapter(), erp.target, load_policy(policies), Settings(), OPTIONS)
     assert fx.everything(erp.engine) == before
 
@@ -896,7 +894,7 @@ def test_upstream_seed_is_read_cleanly(upstream: Erp) -> None:
     assert state.roles["common"].data_scope == "custom"
     with upstream.engine.connect() as conn:
         ry = fx.effective_permissions(conn, "ry", upstream.flavour)
-    assert {perms_of(p) for r, p in state.grants if r == "common"} == ry
+    assert {p for r, p in state.grants if r == "common"} == ry
 
 
 @pytest.mark.mysql
@@ -911,7 +909,105 @@ def test_upstream_import_then_plan_is_clean(upstream: Erp, tmp_path: Path) -> No
 def test_upstream_acceptance(upstream: Erp, tmp_path: Path) -> None:
     page = "list" if upstream.flavour == "vue" else "view"
     buttons = ["query", "add", "edit"] if upstream.flavour == "vue" else ["list", "add", "edit"]
-    acceptance(upstream, tmp_path, "system.user", page, buttons)
+    acceptance(upstream, tmp_path, "system:user", page, buttons)
+
+
+@pytest.mark.mysql
+def test_upstream_import_writes_ruoyis_own_words(upstream: Erp, tmp_path: Path) -> None:
+    """RuoYi's perms are written as RuoYi writes them: module system:user, not system.user."""
+    policies = tmp_path / "p"
+    import_to(upstream, policies)
+    written = {
+        p.relative_to(policies).as_posix(): p.read_text("utf-8") for p in policies.rglob("*.yaml")
+    }
+    assert "\n  system:user:\n" in written["catalog.yaml"]
+    assert "system.user" not in "".join(written.values())
+    policy = load_policy(policies).policy
+    assert "system:user" in policy.modules
+    with upstream.engine.connect() as conn:
+        ry = fx.effective_permissions(conn, "ry", upstream.flavour)
+    common = policy.roles["common"].by_module()
+    assert {f"{m}:{a}" for m, actions in common.items() for a in actions if a != "*"} <= ry
+    assert "system:user" in common
+    # erpsync catalog writes the same words, and a list-form policy validates against them
+    offline = tmp_path / "offline"
+    console = Console(file=io.StringIO(), width=200)
+    assert catalog_cmd.run(upstream.target, offline / "catalog.yaml", console) == 0
+    assert "\n  system:user:\n" in (offline / "catalog.yaml").read_text("utf-8")
+    (offline / "roles.yaml").write_text(
+        "roles:\n  viewer: {name: 只读, permissions: [system:user:list, system.user:query]}\n",
+        encoding="utf-8",
+    )
+    found = validate(load_policy(offline), NOW.date())
+    assert [(d.position.line, d.position.col, d.message) for d in found if d.is_error] == [
+        (
+            2,
+            54,  # counted in characters: 只读 is 2, not its 6 bytes
+            "unknown module 'system.user': the ERP writes it 'system:user' "
+            "(permissions are in the ERP's own words)",
+        )
+    ]
+
+
+@pytest.mark.mysql
+def test_who_can_answers_in_ruoyis_own_words(upstream: Erp, tmp_path: Path) -> None:
+    policies = tmp_path / "p"
+    import_to(upstream, policies)
+    project = Project(Config(policies=str(policies)), tmp_path)
+    for desired in (False, True):
+        console = Console(file=io.StringIO(), width=200)
+        code = show_cmd.who_can(
+            project, upstream.target, policies, "system:user:add", desired, "json", console
+        )
+        assert code == 0
+        found = json.loads(captured(console))
+        assert [h["login"] for h in found["holders"]] == ["ry"]
+    with pytest.raises(UsageError, match=r"unknown module 'system\.user': the ERP writes it"):
+        show_cmd.who_can(
+            project, upstream.target, policies, "system.user:add", False, "json", console
+        )
+
+
+def test_the_dotted_spelling_of_a_ruoyi_module_is_refused_where_it_is_written(
+    erp: Erp, tmp_path: Path
+) -> None:
+    """A policy of erpsync's earlier RuoYi spelling: plan names the line and RuoYi's form,
+    from the live ERP's catalogue (there is no catalog.yaml)."""
+    policies = tmp_path / "p"
+    import_to(erp, policies)
+    (policies / "catalog.yaml").unlink()
+    (policies / "legacy.yaml").write_text(
+        "roles:\n"
+        "  legacy:\n"
+        "    name: 旧写法\n"
+        "    permissions:\n"
+        "      system.user: [list]\n"
+        "  listed:\n"
+        "    name: 列表写法\n"
+        "    permissions: [system:user:list, monitor.online:list]\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(PolicyError) as caught:
+        plan(erp, policies)
+    errors = [
+        (f"{d.position.line}:{d.position.col}", d.object, d.message)
+        for d in caught.value.diagnostics
+        if d.is_error
+    ]
+    assert errors == [
+        (
+            "5:7",
+            "role legacy",
+            "unknown module 'system.user': the ERP writes it 'system:user' "
+            "(permissions are in the ERP's own words)",
+        ),
+        (
+            "8:37",
+            "role listed",
+            "unknown module 'monitor.online': the ERP writes it 'monitor:online' "
+            "(permissions are in the ERP's own words)",
+        ),
+    ]
 
 
 # --------------------------------------------------------------------------------------------
@@ -925,8 +1021,8 @@ roles:
   ROLE:
     name: 销售运营
     permissions:
-      system.user: [list, query]
-      monitor.online: [list]
+      system:user: [list, query]
+      monitor:online: [list]
 users:
   li.na: {name: 李娜, department: east-sales, roles: [ROLE]}
 """

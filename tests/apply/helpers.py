@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ from sqlalchemy import Engine, create_engine
 
 from erpsync.adapters.reference import ReferenceAdapter
 from erpsync.adapters.reference.load import load_state
-from erpsync.adapters.reference.schema import create_schema
+from erpsync.adapters.reference.schema import create_schema, erp_permission
 from erpsync.apply import ApplyOptions, ApplyResult, execute
 from erpsync.config import ResolvedTarget, Settings
 from erpsync.plan import Plan
@@ -29,8 +30,21 @@ def engine_for(request: pytest.FixtureRequest, tmp_path: Path) -> Engine:
     return found
 
 
-def seeded(engine: Engine, state: State) -> ReferenceAdapter:
+def seeded(
+    engine: Engine, state: State, catalogue: Mapping[str, Sequence[str]] | None = None
+) -> ReferenceAdapter:
+    """A reference ERP holding ``state``; with ``catalogue``, that is its module catalogue
+    (a golden case's ERP with modules of its own) instead of the reference one."""
     create_schema(engine)
+    if catalogue:
+        with engine.begin() as conn:
+            conn.execute(erp_permission.delete())
+            rows = [
+                {"module": m, "action": a, "module_name": m}
+                for m, actions in catalogue.items()
+                for a in actions
+            ]
+            conn.execute(erp_permission.insert(), rows)
     load_state(engine, state)
     return ReferenceAdapter(engine)
 

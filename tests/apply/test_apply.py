@@ -34,7 +34,7 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Engine:
 
 @pytest.mark.parametrize("case", case_dirs("plan"), ids=lambda p: p.name)
 def test_apply_then_plan_is_clean_for_every_golden_case(engine: Engine, case: Path) -> None:
-    adapter = seeded(engine, load_live(case / "live.yaml")[0])
+    adapter = seeded(engine, *load_live(case / "live.yaml"))
     result = apply_policy(adapter, case / "policy", settings_of(case))
     assert result.plan is not None
     assert plan_for(adapter, case / "policy", settings_of(case)).changes == ()
@@ -76,7 +76,7 @@ def test_a_changed_policy_makes_a_saved_plan_stale(engine: Engine, tmp_path: Pat
 
 def test_max_removals_guard_and_its_override(engine: Engine) -> None:
     case = CASE.parent / "leaver-still-active"
-    adapter = seeded(engine, load_live(case / "live.yaml")[0])
+    adapter = seeded(engine, *load_live(case / "live.yaml"))
     strict = Settings(max_removals=0)
     guarded = ApplyOptions(lock_timeout=5.0, allow_mass_removal=False, actor="test")
     with pytest.raises(GuardError, match=r"max_removals.*--allow-mass-removal"):

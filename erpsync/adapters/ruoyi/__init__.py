@@ -13,7 +13,8 @@ is the login, ``nick_name`` the display name) and RuoYi with Shiro
     role        sys_role       key = role_key; name = role_name; description = remark;
                                data_scope '1'..'5' = all, custom, department,
                                department_tree, self; custom: sys_role_dept
-    permission  sys_role_menu  through sys_menu.perms: system:user:add = system.user:add
+    permission  sys_role_menu  through sys_menu.perms, verbatim: system:user:add (module
+                               system:user, action add)
     membership  sys_user_role
 
 ``leader`` is free text in RuoYi (the seed data says 若依, a person's name):

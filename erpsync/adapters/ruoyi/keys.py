@@ -12,12 +12,11 @@ of the whole path, ``~`` and the path's last characters: stable, still readable,
 and unique for any practical tree. Renaming or moving a department changes its
 path, so a policy that renames one declares a new key.
 
-Permissions. ``sys_menu.perms`` is ``a:b:c``; erpsync's permission is
-``module:action`` with ``:`` reserved as the separator, so the module is the
-perms without its last segment, with RuoYi's ``:`` written ``.``, and the
-action is the last segment: ``system:user:add`` ↔ ``system.user:add``. Perms
-that cannot make that round trip (one segment, an empty segment, a ``.`` in a
-module segment, whitespace) are not manageable and are reported.
+Permissions. ``sys_menu.perms`` is erpsync's permission as it is, in RuoYi's own
+words: the action is what follows the last ``:`` and the module everything before
+it (``system:user:add`` is module ``system:user``, action ``add``). Perms that are
+no ``module:action`` (one segment, an empty segment, whitespace) are not
+manageable and are reported.
 """
 
 from __future__ import annotations
@@ -26,11 +25,12 @@ import hashlib
 import re
 from collections.abc import Sequence
 
+from erpsync.policy.model import PERMISSION_PATTERN
+
 KEY_LIMIT = 64
 SEPARATOR = "/"
 _ESCAPED = re.compile(r"[%/\s\x00-\x1f\x7f-\x9f]")
-_SEGMENT = re.compile(r"^[^\s:.\x00-\x1f\x7f-\x9f]{1,128}$")
-_ACTION = re.compile(r"^[^\s:\x00-\x1f\x7f-\x9f]{1,128}$")
+_PERMISSION = re.compile(PERMISSION_PATTERN)
 
 # sys_role.data_scope <-> erpsync's data scopes (one to one).
 SCOPE_BY_CODE = {
@@ -77,14 +77,5 @@ def department_key(path: Sequence[str]) -> str:
 
 
 def permission_of(perms: str) -> str | None:
-    """``system:user:add`` → ``system.user:add``; None when it cannot round-trip."""
-    *module, action = perms.split(":")
-    if not module or not _ACTION.match(action) or not all(_SEGMENT.match(p) for p in module):
-        return None
-    return ".".join(module) + ":" + action
-
-
-def perms_of(permission: str) -> str:
-    """``system.user:add`` → ``system:user:add`` (the inverse of :func:`permission_of`)."""
-    module, _, action = permission.rpartition(":")
-    return module.replace(".", ":") + ":" + action
+    """``perms`` itself when it is a ``module:action`` permission, else None."""
+    return perms if _PERMISSION.match(perms) else None
