@@ -126,7 +126,16 @@ def erp(empty: Erp) -> Erp:
 @pytest.fixture(params=[pytest.param("vue", id="vue"), pytest.param("shiro", id="shiro")])
 def upstream(request: pytest.FixtureRequest) -> Erp:
     """RuoYi's own, unchanged SQL file loaded into a fresh MariaDB database."""
-    flavour = request.param
+    return _upstream(request, request.param)
+
+
+@pytest.fixture
+def upstream_vue(request: pytest.FixtureRequest) -> Erp:
+    """RuoYi-Vue's own, unchanged SQL file loaded into a fresh MariaDB database."""
+    return _upstream(request, "vue")
+
+
+def _upstream(request: pytest.FixtureRequest, flavour: fx.Flavour) -> Erp:
     path = fx.upstream_file(flavour)
     if path is None:
         pytest.skip("../shared/erp-schemas is not present")
@@ -1043,6 +1052,19 @@ def _apply(erp: Erp, policies: Path) -> Plan:
 
 
 def test_keys_are_the_authors_and_renames_update_the_same_rows(erp: Erp, tmp_path: Path) -> None:
+    identity_scenario(erp, tmp_path)
+
+
+@pytest.mark.mysql
+def test_upstream_keys_are_the_authors_and_renames_update_the_same_rows(
+    upstream_vue: Erp, tmp_path: Path
+) -> None:
+    """The identity scenario on RuoYi-Vue's own seed: after import, a department of any key
+    under the imported 深圳总公司, renamed in place; a role's key renamed by moved:."""
+    identity_scenario(upstream_vue, tmp_path)
+
+
+def identity_scenario(erp: Erp, tmp_path: Path) -> None:
     policies = tmp_path / "policies"
     import_to(erp, policies)
     _identity_policy(policies)
