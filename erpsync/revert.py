@@ -34,8 +34,11 @@ INVERSE = {
 
 
 def inverse(change: Change) -> Change:
+    """The change that undoes ``change`` (a rename's inverse renames back: it is keyed by
+    the old key, and its before holds the new one)."""
+    key = change.renamed_from or change.key
     return Change(
-        INVERSE[change.action], change.kind, change.key, change.reason, change.after, change.before
+        INVERSE[change.action], change.kind, key, change.reason, change.after, change.before
     )
 
 
@@ -56,7 +59,11 @@ def revert_plan(
         # ``wanted`` is the whole live state but for what the undo removes: a role missing
         # from it was created by the reverted apply and is to be deleted, not left alone.
         scope = replace(scope, undeclared_roles="all")
-    result = diff(Desired(wanted), snapshot.state, scope)
+    renames: dict[str, dict[str, str]] = {}
+    for c in undo:
+        if c.renamed_from is not None and c not in skipped:
+            renames.setdefault(str(c.kind), {})[c.renamed_from] = c.key
+    result = diff(Desired(wanted, renames=renames), snapshot.state, scope)
     reason = f"undoes audit record #{record_id}"
     plan = Plan(
         target=Target(target.name, target.adapter, target.display_url),

@@ -134,3 +134,34 @@ def test_force_unlock_without_a_lock(project: Path, capsys: pytest.CaptureFixtur
     capsys.readouterr()
     assert cli.main(["force-unlock", "--yes"]) == 0
     assert "is not locked" in capsys.readouterr().out
+
+
+def test_a_renamed_role_key_applies_in_place_and_reverts(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["apply", "--auto-approve"]) == 0
+    role_id = rows(project, "SELECT id FROM erp_role WHERE code = 'ap-clerk'")
+    for path in (project / "policies").rglob("*.yaml"):
+        text = path.read_text(encoding="utf-8")
+        path.write_text(text.replace("ap-clerk", "payables-clerk"), encoding="utf-8")
+    with (project / "policies" / "moved.yaml").open("w", encoding="utf-8") as moved:
+        moved.write("moved:\n  - {kind: role, from: ap-clerk, to: payables-clerk}\n")
+    capsys.readouterr()
+    assert cli.main(["--no-color", "plan"]) == 0
+    shown = capsys.readouterr().out
+    assert "~ role ap-clerk → payables-clerk" in shown
+    assert "Plan: 1 to update." in shown
+    plan = saved_plan(project)
+    assert cli.main(["apply", str(plan)]) == 0
+    assert rows(project, "SELECT id FROM erp_role WHERE code = 'payables-clerk'") == role_id
+    assert cli.main(["plan", "--detailed-exitcode"]) == 0
+
+    capsys.readouterr()
+    assert cli.main(["--no-color", "audit", "revert", "2", "--format", "json"]) == 0
+    [undo] = json.loads(capsys.readouterr().out)["changes"]
+    assert (undo["action"], undo["key"], undo["before"], undo["after"]) == (
+        "update",
+        "ap-clerk",
+        {"key": "payables-clerk"},
+        {"key": "ap-clerk"},
+    )

@@ -148,7 +148,10 @@ def apply_where_possible(state: State, changes: Iterable[Change]) -> tuple[State
 
 def _applicable(w: _Working, c: Change) -> bool:
     if c.kind in (Kind.DEPARTMENT, Kind.ROLE, Kind.USER):
-        exists = c.key in _table(w, c.kind)
+        table = _table(w, c.kind)
+        if c.renamed_from is not None:  # the old key is there, the new one is free
+            return c.renamed_from in table and c.key not in table
+        exists = c.key in table
         return not exists if c.action is Action.CREATE else exists
     owner, item = c.parts()
     if c.kind is Kind.MEMBERSHIP:
