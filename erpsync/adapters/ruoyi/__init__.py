@@ -6,7 +6,8 @@ schema (:mod:`~erpsync.adapters.ruoyi.schema`): RuoYi-Vue (``sys_user.user_name`
 is the login, ``nick_name`` the display name) and RuoYi with Shiro
 (``login_name`` / ``user_name``, a ``salt``). How the canonical model maps::
 
-    department  sys_dept       key: the name path (keys.department_key); name = dept_name;
+    department  sys_dept       key: bound (erpsync.bindings), else the name path
+                               (keys.department_key); name = dept_name;
                                parent = parent_id; manager = leader, when it holds a login
     user        sys_user       login, display name, email; active = status '0';
                                del_flag '2' (soft delete) = absent

@@ -1,8 +1,8 @@
 """The natural keys erpsync gives RuoYi's rows, and RuoYi's codes.
 
 Departments. RuoYi has no department code: ``dept_name`` is unique only among
-siblings (the seed data has two 市场部门), so a department is identified by its
-*name path* from the root, and its erpsync key is that path written with ``/``
+siblings (the seed data has two 市场部门), so a department's own identity is its
+*name path* from the root, and its natural key is that path written with ``/``
 between the names: ``若依科技/深圳总公司/市场部门``. A policy key may not hold
 whitespace or control characters, so within a name those characters, ``/`` and
 ``%`` are percent-escaped (UTF-8 bytes: ``销售部 (Zürich)`` → ``销售部%20(Zürich)``);
@@ -10,7 +10,8 @@ an empty name is written ``%``. The key is therefore one-to-one with the path.
 A path longer than 64 characters (the key limit) is written as an 8-hex digest
 of the whole path, ``~`` and the path's last characters: stable, still readable,
 and unique for any practical tree. Renaming or moving a department changes its
-path, so a policy that renames one declares a new key.
+path but not its key: the key it was bound to (:mod:`erpsync.bindings`) stays, and the
+natural key names only departments no binding names.
 
 Permissions. ``sys_menu.perms`` is erpsync's permission as it is, in RuoYi's own
 words: the action is what follows the last ``:`` and the module everything before
