@@ -1045,6 +1045,8 @@ def _identity_policy(policies: Path, name: str = "华东销售部", role: str = 
 
 
 def _apply(erp: Erp, policies: Path) -> Plan:
+    """validate, plan and apply as a pull request would; the next plan is clean."""
+    assert [d for d in validate(load_policy(policies), NOW.date()) if d.is_error] == []
     made = plan(erp, policies)
     execute(erp.adapter(), erp.target, load_policy(policies), Settings(), OPTIONS, made)
     assert plan(erp, policies).changes == ()
