@@ -40,6 +40,24 @@ def problems(
     moved: Sequence[Moved], declared: Mapping[str, Mapping[str, object]]
 ) -> Iterator[Problem]:
     """What is wrong with ``moved`` given the declared keys (``declared[kind]``)."""
+    fatal = list(_fatal(moved, declared))
+    yield from fatal
+    if fatal:
+        return  # where the list is wrong, where its chains lead means nothing yet
+    for index, move in enumerate(moved):
+        final = _follow(moved, move.kind, move.to)
+        if final not in declared[move.kind]:
+            yield Problem(
+                index,
+                "to",
+                f"{move.kind} {final} is not declared: this entry renames nothing",
+                fatal=False,
+            )
+
+
+def _fatal(
+    moved: Sequence[Moved], declared: Mapping[str, Mapping[str, object]]
+) -> Iterator[Problem]:
     sources: dict[tuple[str, str], int] = {}
     targets: dict[tuple[str, str], int] = {}
     for index, move in enumerate(moved):
@@ -54,32 +72,15 @@ def problems(
                 f"{move.kind} {move.from_} is still declared: a renamed key is declared only "
                 f"under its new name ({move.to})",
             )
-        earlier = sources.setdefault((move.kind, move.from_), index)
-        if earlier != index:
-            yield Problem(
-                index,
-                "from",
-                f"{move.kind} {move.from_} is renamed twice (also by moved #{earlier + 1})",
-            )
-        earlier = targets.setdefault((move.kind, move.to), index)
-        if earlier != index:
-            yield Problem(
-                index,
-                "to",
-                f"two keys are renamed to {move.kind} {move.to} (also by moved #{earlier + 1}): "
-                "two ERP rows cannot become one",
-            )
+        for field, seen, key, clash in (
+            ("from", sources, move.from_, f"{move.kind} {move.from_} is renamed twice"),
+            ("to", targets, move.to, f"two keys are renamed to {move.kind} {move.to}"),
+        ):
+            earlier = seen.setdefault((move.kind, key), index)
+            if earlier != index:
+                yield Problem(index, field, f"{clash} (also by moved #{earlier + 1})")
     for index, kind, cycle in _cycles(moved):
         yield Problem(index, "to", f"the renames of {kind}s form a cycle: {' → '.join(cycle)}")
-    for index, move in enumerate(moved):
-        final = _follow(moved, move.kind, move.to)
-        if final not in declared[move.kind]:
-            yield Problem(
-                index,
-                "to",
-                f"{move.kind} {final} is not declared: this entry renames nothing",
-                fatal=False,
-            )
 
 
 def renames(moved: Sequence[Moved]) -> dict[str, dict[str, str]]:
@@ -125,7 +126,9 @@ def _follow(moved: Sequence[Moved], kind: str, key: str) -> str:
 def _cycles(moved: Sequence[Moved]) -> Iterator[tuple[int, str, list[str]]]:
     reported: set[frozenset[str]] = set()
     for index, move in enumerate(moved):
-        step = {m.from_: m.to for m in moved if m.kind == move.kind}
+        if move.from_ == move.to:
+            continue  # reported as renaming to itself
+        step = {m.from_: m.to for m in moved if m.kind == move.kind and m.from_ != m.to}
         path = [move.from_]
         key = move.to
         while key in step and key not in path:

@@ -1116,13 +1116,19 @@ def identity_scenario(erp: Erp, tmp_path: Path) -> None:
         assert "system:user:query" in fx.effective_permissions(conn, "li.na", erp.flavour)
 
 
-def test_a_backup_without_erpsyncs_tables_adopts_departments_by_name_path(
-    erp: Erp, tmp_path: Path
-) -> None:
+def _imported_with_east_sales(erp: Erp, tmp_path: Path) -> Path:
+    """The ERP imported, then east-sales, sales-ops and li.na applied; the policy folder."""
     policies = tmp_path / "policies"
     import_to(erp, policies)
     _identity_policy(policies)
     _apply(erp, policies)
+    return policies
+
+
+def test_a_backup_without_erpsyncs_tables_adopts_departments_by_name_path(
+    erp: Erp, tmp_path: Path
+) -> None:
+    policies = _imported_with_east_sales(erp, tmp_path)
     dept_id = erp.scalar("select dept_id from sys_dept where dept_name = '华东销售部'")
     erp.execute("drop table erpsync_binding")  # as a restored backup of the ERP alone
 
@@ -1141,10 +1147,7 @@ def test_a_backup_without_erpsyncs_tables_adopts_departments_by_name_path(
 def test_a_department_deleted_out_of_band_is_missing_and_created_again(
     erp: Erp, tmp_path: Path
 ) -> None:
-    policies = tmp_path / "policies"
-    import_to(erp, policies)
-    _identity_policy(policies)
-    _apply(erp, policies)
+    policies = _imported_with_east_sales(erp, tmp_path)
     login = fx.login_columns(erp.flavour)[0]
     erp.execute(f"update sys_user set dept_id = 101 where {login} = 'li.na'")
     erp.execute("update sys_dept set del_flag = '2' where dept_name = '华东销售部'")
