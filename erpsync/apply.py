@@ -25,7 +25,6 @@ from erpsync.errors import DatabaseError, PolicyError, StalePlanError, UsageErro
 from erpsync.guards import check_mass_removal, check_protected
 from erpsync.plan import Plan
 from erpsync.planner import make_plan
-from erpsync.policy import capabilities
 from erpsync.policy.loader import LoadedPolicy
 from erpsync.policy.validate import validate
 from erpsync.scope import Scope
@@ -150,7 +149,7 @@ def _in_transaction(
         )
     catalogue = dict(snapshot.catalogue) or None
     found = validate(loaded, today, catalogue)
-    found += capabilities.check(loaded, adapter.capabilities, adapter.name)
+    found += adapter.check_policy(loaded, settings)
     if diag.has_errors(found):
         raise PolicyError(found)
     if policy_digest(loaded, catalogue, today) != plan.policy_digest:

@@ -1,8 +1,11 @@
 """From a loaded policy and a live snapshot to a :class:`Plan`.
 
 This is the whole pipeline between reading and rendering: check the policy
-against the live catalogue, resolve the desired state, diff it against the
-live state within the managed scope, and stamp the result with both digests.
+against the live catalogue and what the adapter allows, resolve the desired
+state, diff it against the live state within the managed scope, have the adapter
+check the changes against the live state (what its writer would refuse is an
+error at the declaration the change came from, :mod:`erpsync.declared`), and
+stamp the result with both digests.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from erpsync import access
 from erpsync import diagnostics as diag
 from erpsync.adapters.base import Adapter, LiveSnapshot
 from erpsync.config import ResolvedTarget, Settings
+from erpsync.declared import refusal_diagnostics
+from erpsync.diagnostics import Position
 from erpsync.diff import diff
 from erpsync.errors import PolicyError, UsageError
 from erpsync.plan import Plan, Target
@@ -52,8 +57,8 @@ def make_plan(
     """The plan that makes ``snapshot`` match the policy; raises PolicyError when invalid."""
     catalogue = dict(snapshot.catalogue) or None
     resolution = access.Resolution(loaded.policy, catalogue, today)
-    found = validate(loaded, today, catalogue, resolution)
-    found += capabilities.check(loaded, adapter.capabilities, adapter.name)
+    found = validate(loaded, today, catalogue, resolution, snapshot.requires or None)
+    found += adapter.check_policy(loaded, settings)
     if diag.has_errors(found):
         raise PolicyError(found)
     desired = capabilities.storable(
@@ -63,6 +68,12 @@ def make_plan(
     result = diff(desired, snapshot.state, scope)
     if result.errors:
         raise UsageError("cannot plan:\n" + "\n".join(f"  {e}" for e in result.errors))
+    refused = adapter.check_plan(snapshot, result.changes) if result.changes else []
+    if refused:
+        live = Position(f"target {target.name}")
+        raise PolicyError(
+            diag.ordered([*refusal_diagnostics(refused, desired, live, adapter.name), *found])
+        )
     written = {k: tuple(m.actions) for k, m in loaded.policy.modules.items()}
     warnings = [
         *(f"live data: {p}" for p in snapshot.problems),

@@ -14,15 +14,40 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from erpsync.adapters.base import Capabilities
-from erpsync.diagnostics import Diagnostic, error, warning
+from erpsync.diagnostics import Diagnostic, Position, error, warning
 from erpsync.policy.loader import LoadedPolicy
 from erpsync.state import Desired, UserRec
 
+if TYPE_CHECKING:
+    from erpsync.config import Settings
 
-def check(loaded: LoadedPolicy, can: Capabilities, adapter: str) -> list[Diagnostic]:
-    return list(_problems(loaded, can, adapter))
+
+def check(
+    loaded: LoadedPolicy, can: Capabilities, adapter: str, settings: Settings | None = None
+) -> list[Diagnostic]:
+    """Everything the policy (and, given ``settings``, the configuration) asks of the ERP
+    that ``can`` says it cannot store; :meth:`Adapter.check_policy` calls it."""
+    found = list(_problems(loaded, can, adapter))
+    if settings is not None:
+        found += _settings(settings, can, adapter)
+    return found
+
+
+def _settings(settings: Settings, can: Capabilities, adapter: str) -> Iterator[Diagnostic]:
+    """Settings the ERP cannot honour. ``removed_users: delete`` where users cannot be
+    deleted is refused, never planned as something else: the reviewer would approve one
+    thing and the ERP do another."""
+    if settings.removed_users == "delete" and not can.delete_users:
+        yield error(
+            "capability",
+            settings.position("removed_users") or Position("erpsync.yaml"),
+            "",
+            f"settings.removed_users: delete: the {adapter} adapter cannot delete users "
+            "(it deactivates them): set settings.removed_users to deactivate",
+        )
 
 
 def _problems(loaded: LoadedPolicy, can: Capabilities, adapter: str) -> Iterator[Diagnostic]:

@@ -80,11 +80,20 @@ class ReferenceAdapter(Adapter):
         email=True,
         data_scope=True,
         custom_data_scope=True,
-        role_inheritance=False,
         delete_users=True,
     )
     builtin_users: ClassVar[frozenset[str]] = frozenset({"admin"})
     builtin_roles: ClassVar[frozenset[str]] = frozenset({"admin"})
+    schema_hint: ClassVar[str] = (
+        "create the schema with `erpsync refdb init URL`, or point the target at the "
+        "database that holds it"
+    )
+
+    @classmethod
+    def schema_problems(cls, conn: Connection) -> list[str]:
+        from erpsync.adapters.reference.schema import schema_problems
+
+        return schema_problems(conn)
 
     def read_from(self, conn: Connection) -> LiveSnapshot:
         from erpsync.adapters.reference.read import read_snapshot

@@ -223,3 +223,34 @@ def _utcnow() -> dt.datetime:
 def _insert_rows(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
     if rows:  # an empty parameter list would insert one row of defaults
         conn.execute(insert(table), rows)
+
+
+def schema_problems(conn: Connection) -> list[str]:
+    """Where the database differs from the reference ERP's tables (read-only; for
+    ``erpsync doctor``).
+
+    The same demands as :func:`create_schema` makes of tables already there: every
+    table and column of the schema present, and no extra column that erpsync's inserts
+    would leave without a value.
+    """
+    inspector = inspect(conn)
+    present = set(inspector.get_table_names())
+    if not present & set(METADATA.tables):
+        return ["no reference ERP tables (erp_*) in this database"]
+    problems = []
+    for name, table in METADATA.tables.items():
+        if name not in present:
+            problems.append(f"{name}: table missing")
+            continue
+        columns = {c["name"]: c for c in inspector.get_columns(name)}
+        missing = [c.name for c in table.columns if c.name not in columns]
+        if missing:
+            problems.append(f"{name}: missing columns {', '.join(missing)}")
+        required = [
+            n
+            for n, c in columns.items()
+            if n not in table.columns and not c["nullable"] and c.get("default") is None
+        ]
+        if required:
+            problems.append(f"{name}: unknown required columns {', '.join(required)}")
+    return problems

@@ -59,11 +59,14 @@ class RuoYiAdapter(Adapter):
         email=True,
         data_scope=True,
         custom_data_scope=True,
-        role_inheritance=False,
         delete_users=True,
     )
     builtin_users: ClassVar[frozenset[str]] = frozenset({"admin"})
     builtin_roles: ClassVar[frozenset[str]] = frozenset({"admin"})
+    schema_hint: ClassVar[str] = (
+        "point the target at the RuoYi (RuoYi-Vue or RuoYi Shiro) database, with sys_user, "
+        "sys_role, sys_dept, sys_menu and their link tables"
+    )
 
     _schema: RuoYiSchema | None = None
 
@@ -74,6 +77,12 @@ class RuoYiAdapter(Adapter):
         if self._schema is None:
             self._schema = reflect(conn)
         return self._schema
+
+    @classmethod
+    def schema_problems(cls, conn: Connection) -> list[str]:
+        from erpsync.adapters.ruoyi.schema import schema_problems
+
+        return schema_problems(conn)
 
     def read_from(self, conn: Connection) -> LiveSnapshot:
         from erpsync.adapters.ruoyi.read import load, snapshot
