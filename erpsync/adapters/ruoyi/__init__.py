@@ -36,7 +36,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, ClassVar
 
-from erpsync.adapters.base import Adapter, Capabilities, LiveSnapshot, Progress
+from erpsync.adapters.base import Adapter, Capabilities, LiveSnapshot, Progress, Refusal
 from erpsync.adapters.ruoyi.notes import apply_notes, new_user_notes
 from erpsync.plan import Change
 
@@ -87,7 +87,25 @@ class RuoYiAdapter(Adapter):
     def read_from(self, conn: Connection) -> LiveSnapshot:
         from erpsync.adapters.ruoyi.read import load, snapshot
 
-        return snapshot(load(conn, self.schema(conn)))
+        schema = self.schema(conn)
+        return snapshot(load(conn, schema), schema.facts())
+
+    @classmethod
+    def check_plan(cls, snapshot: LiveSnapshot, changes: Sequence[Change]) -> list[Refusal]:
+        """RuoYi's rules (:mod:`~.invariants`, what the writer checks) on the model the read
+        built: lengths, case-insensitive uniqueness, departments still in use, a button's
+        page, ..."""
+        from erpsync.adapters.ruoyi.facts import Private
+        from erpsync.adapters.ruoyi.invariants import refusals
+
+        private = snapshot.private
+        if not isinstance(private, Private) or not changes:
+            return []  # a snapshot not read from RuoYi (a test's): nothing to check against
+        # A refusal of the whole plan (rare) is pinned on its first change.
+        return [
+            Refusal(r.change or changes[0], r.reason)
+            for r in refusals(private.model, private.schema, changes)
+        ]
 
     def write(
         self,

@@ -33,6 +33,7 @@ from typing import Any
 from sqlalchemy import Connection, Table, func, literal_column, select
 
 from erpsync.adapters.base import Attribution, LiveSnapshot
+from erpsync.adapters.ruoyi.facts import Private, SchemaFacts
 from erpsync.adapters.ruoyi.keys import (
     ADMIN_ROLE_ID,
     ADMIN_ROLE_KEY,
@@ -320,8 +321,9 @@ def _links(
             )
 
 
-def snapshot(loaded: Loaded) -> LiveSnapshot:
-    """The :class:`LiveSnapshot` of one read."""
+def snapshot(loaded: Loaded, schema: SchemaFacts | None = None) -> LiveSnapshot:
+    """The :class:`LiveSnapshot` of one read; with ``schema``, it carries the model and the
+    schema's facts, so a plan can be checked against RuoYi's rules without reading again."""
     model = loaded.model
     catalogue, names = model.catalogue()
     keys: dict[str, Mapping[int, str]] = {
@@ -337,4 +339,12 @@ def snapshot(loaded: Loaded) -> LiveSnapshot:
             continue
         when = at.replace(tzinfo=zone).astimezone(dt.UTC) if isinstance(at, dt.datetime) else None
         attribution[(kind, key)] = Attribution(by, when)
-    return LiveSnapshot(model.state(), catalogue, tuple(loaded.problems), names, attribution)
+    return LiveSnapshot(
+        model.state(),
+        catalogue,
+        tuple(loaded.problems),
+        names,
+        attribution,
+        model.requires(),
+        None if schema is None else Private(model, schema),
+    )
