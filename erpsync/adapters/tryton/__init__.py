@@ -36,7 +36,7 @@ import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, ClassVar, Literal
 
-from erpsync.adapters.base import Adapter, Capabilities, LiveSnapshot, Progress
+from erpsync.adapters.base import Adapter, Capabilities, LiveSnapshot, Progress, Refusal
 from erpsync.plan import Action, Change, Kind
 
 if TYPE_CHECKING:
@@ -84,6 +84,15 @@ class TrytonAdapter(Adapter):
         from erpsync.adapters.tryton.tables import schema_problems
 
         return schema_problems(conn)
+
+    @classmethod
+    def check_plan(cls, snapshot: LiveSnapshot, changes: Sequence[Change]) -> list[Refusal]:
+        """What the writer would refuse, from the snapshot (:mod:`.check`)."""
+        from erpsync.adapters.tryton.check import Private, refusals
+
+        if not isinstance(snapshot.private, Private):
+            return []  # a snapshot not read from Tryton (a test's): nothing to check against
+        return refusals(snapshot, snapshot.private, changes)
 
     def read_from(self, conn: Connection) -> LiveSnapshot:
         from erpsync.adapters.tryton.read import snapshot

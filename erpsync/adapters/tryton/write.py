@@ -183,7 +183,7 @@ class _Writer:
     def delete_users(self, batch: Sequence[Change]) -> None:
         raise DatabaseError(
             f"cannot {label(batch[0])}: Tryton users are deactivated, never deleted "
-            "(set settings.on_removed_user to deactivate)"
+            "(set settings.removed_users to deactivate)"
         )
 
     # --- groups -----------------------------------------------------------------------------
