@@ -35,6 +35,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import SQLAlchemyError
 
+from erpsync.adapters.reference.check import NAME_LENGTH
 from erpsync.adapters.reference.messages import _reason
 from erpsync.catalogue import REFERENCE_MODULES
 from erpsync.errors import DatabaseError
@@ -66,7 +67,7 @@ erp_department = Table(
     METADATA,
     Column("id", Integer, primary_key=True),
     Column("code", String(64), nullable=False, unique=True),
-    Column("name", String(200), nullable=False),
+    Column("name", String(NAME_LENGTH), nullable=False),
     Column("parent_id", Integer, ForeignKey("erp_department.id"), index=True),
     Column("manager_login", String(64)),
     *_stamps(),
@@ -77,7 +78,7 @@ erp_user = Table(
     METADATA,
     Column("id", Integer, primary_key=True),
     Column("login", String(64), nullable=False, unique=True),
-    Column("name", String(200), nullable=False),
+    Column("name", String(NAME_LENGTH), nullable=False),
     Column("email", String(254)),
     Column("department_id", Integer, ForeignKey("erp_department.id"), index=True),
     Column("active", Boolean, nullable=False, server_default=true()),
@@ -90,7 +91,7 @@ erp_role = Table(
     METADATA,
     Column("id", Integer, primary_key=True),
     Column("code", String(64), nullable=False, unique=True),
-    Column("name", String(200), nullable=False),
+    Column("name", String(NAME_LENGTH), nullable=False),
     Column("description", Text),
     Column("data_scope", String(32)),
     *_stamps(),
