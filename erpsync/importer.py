@@ -48,12 +48,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from erpsync import access
 from erpsync.adapters.base import Capabilities, LiveSnapshot
 from erpsync.policy.model import (
     ALL_ACTIONS,
     EMAIL_PATTERN,
     KEY_PATTERN,
     NAME_PATTERN,
+    PERMISSION_PATTERN,
     Department,
     Module,
     PolicyDocument,
@@ -72,6 +74,7 @@ NO_AREA = "common"
 
 _KEY = re.compile(KEY_PATTERN)
 _NAME = re.compile(NAME_PATTERN)
+_PERMISSION = re.compile(PERMISSION_PATTERN)
 _EMAIL = re.compile(EMAIL_PATTERN)
 _NOT_KEY_CHARS = re.compile(r"[\s\x00-\x1f\x7f-\x9f]+")
 _NOT_FILE_CHARS = re.compile(r'[\x00-\x1f\x7f-\x9f/\\:*?"<>|\s]+')
@@ -426,8 +429,21 @@ class _Importer:
                 continue
             name = self.snapshot.module_names.get(module) or None
             out[module] = Module(
-                name=None if name is None else name[:TEXT_LIMIT], actions=list(dict.fromkeys(valid))
+                name=None if name is None else name[:TEXT_LIMIT],
+                actions=list(dict.fromkeys(valid)),
+                requires=self.requires(module, valid),
             )
+        return out
+
+    def requires(self, module: str, actions: list[str]) -> dict[str, list[str]]:
+        """Action -> the permissions granting it also grants (a button's page), for those
+        of ``actions`` that bring any; permissions that cannot be written are left out."""
+        out = {}
+        for action in actions:
+            needed = self.snapshot.requires.get(access.permission(module, action), ())
+            written = [p for p in needed if _PERMISSION.match(p)]
+            if written:
+                out[action] = written
         return out
 
     # -- fields -------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from erpsync.adapters.ruoyi import RuoYiAdapter
 from erpsync.adapters.ruoyi.keys import KEY_LIMIT, department_key, permission_of, perms_of
 from erpsync.adapters.ruoyi.schema import schema_problems
 from erpsync.apply import ApplyOptions, execute
+from erpsync.commands import catalog as catalog_cmd
 from erpsync.commands import drift as drift_cmd
 from erpsync.commands import import_cmd
 from erpsync.config import Config, Project, ResolvedTarget, ScopeSettings, Settings
@@ -39,6 +40,7 @@ from erpsync.plan import Action, Change, Kind, Plan
 from erpsync.planner import make_plan
 from erpsync.policy.dump import Source
 from erpsync.policy.loader import load_policy
+from erpsync.policy.validate import validate
 from erpsync.scope import Scope
 from erpsync.state import DepartmentRec, Desired, RoleRec, State, UserRec, by_user
 from tests.adapters import ruoyi_fixture as fx
@@ -879,6 +881,11 @@ def buttons_without_their_page(erp: Erp, tmp_path: Path, page: str, buttons: lis
         )
         col += len(button) + 2
     assert errors == expected
+    # Offline too: the imported catalog.yaml says which page each button brings.
+    catalogue = yaml.safe_load((policies / "catalog.yaml").read_text(encoding="utf-8"))
+    assert catalogue["modules"]["system.user"]["requires"][buttons[0]] == [f"system.user:{page}"]
+    offline = [str(d) for d in validate(load_policy(policies), NOW.date()) if d.is_error]
+    assert offline == expected
     with pytest.raises(PolicyError):
         execute(erp.adapter(), erp.target, load_policy(policies), Settings(), OPTIONS)
     assert fx.everything(erp.engine) == before
@@ -889,6 +896,23 @@ def buttons_without_their_page(erp: Erp, tmp_path: Path, page: str, buttons: lis
     with pytest.raises(DatabaseError, match=rf"grants system\.user:{page} as well"):
         write(erp, changes)
     assert fx.everything(erp.engine) == before
+
+
+def test_catalog_writes_which_page_each_button_brings(erp: Erp, tmp_path: Path) -> None:
+    out = tmp_path / "policies" / "catalog.yaml"
+    assert catalog_cmd.run(erp.target, out, Console(file=io.StringIO())) == 0
+    modules = yaml.safe_load(out.read_text(encoding="utf-8"))["modules"]
+    assert modules["system.user"]["requires"] == {
+        button: ["system.user:list"] for button in ("add", "edit", "query", "remove")
+    }
+    assert modules["system.role"]["requires"] == {
+        "add": ["system.role:list"],
+        "query": ["system.role:list"],
+    }
+    assert "requires" not in modules["monitor.cache"]  # a page brings nothing
+    assert load_policy(out.parent).policy.modules["system.user"].requires["add"] == [
+        "system.user:list"
+    ]
 
 
 def test_three_buttons_without_their_page_are_refused_by_plan(erp: Erp, tmp_path: Path) -> None:
