@@ -361,6 +361,9 @@ def test_plan_time_check_refuses_what_writing_would_fail_on(erp: Engine) -> None
         assert [(r.change, r.reason) for r in ReferenceAdapter.check_plan(live, [change])] == [
             (change, reason)
         ]
+    # A change that follows from a refused one is judged on its own, not refused again.
+    grant = Change(Action.GRANT, Kind.PERMISSION, "long/system.user:read", "t")
+    assert [r.change for r in ReferenceAdapter.check_plan(live, [long_role, grant])] == [long_role]
     # Moving the users out and unscoping the role first makes the deletion possible.
     move = [
         Change(Action.UPDATE, Kind.USER, login(n), "t", {}, {"department": "hq"}) for n in (1, 3)

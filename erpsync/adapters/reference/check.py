@@ -80,6 +80,8 @@ class _Check:
         if change.action is not Action.CREATE and not exists:
             return f"the ERP has no {change.kind} {change.key!r}"
         why = self.attributes(change)
+        if change.action is Action.CREATE:
+            keys.add(change.key)  # even when refused: what follows is judged on its own
         if why is not None:
             return why
         if change.action is Action.DELETE:
@@ -88,8 +90,6 @@ class _Check:
                 keys.remove(change.key)
                 self.forget(change)
             return why
-        if change.action is Action.CREATE:
-            keys.add(change.key)
         self.remember(change)
         return None
 

@@ -83,10 +83,8 @@ def _one(live: _Live, change: Change) -> str | None:
         if action is Action.CREATE:
             if change.key in live.users:
                 return "the login exists in Tryton"
-            why = _department(after)
-            if why is None:
-                live.users.add(change.key)
-            return why
+            live.users.add(change.key)  # even when refused: what follows is judged on its own
+            return _department(after)
         if action is Action.DELETE:
             return (
                 "Tryton users are deactivated, never deleted (set settings.removed_users "
@@ -98,8 +96,7 @@ def _one(live: _Live, change: Change) -> str | None:
             why = _role_attributes(change, after)
             if why is None and change.key in live.groups:
                 why = "Tryton has a group of that name"
-            if why is None:
-                live.groups.add(change.key)
+            live.groups.add(change.key)  # even when refused: what follows is judged on its own
             return why
         if action is Action.UPDATE:
             return live.group(change.key) or _role_attributes(change, after)
