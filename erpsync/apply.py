@@ -148,7 +148,7 @@ def _in_transaction(
             "Make a new plan and review it."
         )
     catalogue = dict(snapshot.catalogue) or None
-    found = validate(loaded, today, catalogue)
+    found = validate(loaded, today, catalogue, requires=snapshot.requires or None)
     found += adapter.check_policy(loaded, settings)
     if diag.has_errors(found):
         raise PolicyError(found)

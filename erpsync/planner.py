@@ -53,8 +53,11 @@ def make_plan(
     target: ResolvedTarget,
     today: dt.date,
     now: dt.datetime,
+    check: bool = True,
 ) -> Plan:
-    """The plan that makes ``snapshot`` match the policy; raises PolicyError when invalid."""
+    """The plan that makes ``snapshot`` match the policy; raises PolicyError when invalid,
+    or (``check``) when the adapter would refuse a change (drift, which only reports,
+    passes ``check=False``)."""
     catalogue = dict(snapshot.catalogue) or None
     resolution = access.Resolution(loaded.policy, catalogue, today)
     found = validate(loaded, today, catalogue, resolution, snapshot.requires or None)
@@ -68,7 +71,7 @@ def make_plan(
     result = diff(desired, snapshot.state, scope)
     if result.errors:
         raise UsageError("cannot plan:\n" + "\n".join(f"  {e}" for e in result.errors))
-    refused = adapter.check_plan(snapshot, result.changes) if result.changes else []
+    refused = adapter.check_plan(snapshot, result.changes) if check and result.changes else []
     if refused:
         live = Position(f"target {target.name}")
         raise PolicyError(

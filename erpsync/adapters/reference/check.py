@@ -64,6 +64,23 @@ class _Check:
         self.user_department: dict[str, str | None] = {}
         self.parent: dict[str, str | None] = {}
         self.scope: dict[str, tuple[str, ...]] = {}
+        self.index: dict[str, dict[str, set[str]]] = {}  # field -> live value -> keys
+
+    def pointing(
+        self, live: Mapping[str, Any], field: str, changed: Mapping[str, Any], target: str
+    ) -> list[str]:
+        """Keys of the objects whose ``field`` names department ``target`` once the plan so
+        far is applied (the live side indexed once, on the first deletion)."""
+        index = self.index.get(field)
+        if index is None:
+            index = self.index[field] = {}
+            for key, record in live.items():
+                value = getattr(record, field)
+                if value is not None:
+                    index.setdefault(value, set()).add(key)
+        found = {k for k in index.get(target, ()) if k not in changed}
+        found |= {k for k, value in changed.items() if value == target}
+        return sorted(found)
 
     def reason(self, change: Change) -> str | None:
         links = change.kind in (Kind.PERMISSION, Kind.MEMBERSHIP)
@@ -137,14 +154,18 @@ class _Check:
 
     def in_use(self, key: str) -> str | None:
         """Why department ``key`` cannot be deleted: what still points at it."""
-        users = _pointing(
-            self.state.users, "department", self.user_department, self.keys[Kind.USER], key
-        )
+        users = [
+            k
+            for k in self.pointing(self.state.users, "department", self.user_department, key)
+            if k in self.keys[Kind.USER]
+        ]
         if users:
             return f"users are still in it ({_named(users)})"
-        below = _pointing(
-            self.state.departments, "parent", self.parent, self.keys[Kind.DEPARTMENT], key
-        )
+        below = [
+            k
+            for k in self.pointing(self.state.departments, "parent", self.parent, key)
+            if k in self.keys[Kind.DEPARTMENT]
+        ]
         if below:
             return f"departments are still below it ({_named(below)})"
         roles = sorted(
@@ -170,15 +191,6 @@ class _Check:
         if item not in self.keys[Kind.ROLE]:
             return f"the ERP has no role {item!r}"
         return None
-
-
-def _pointing(
-    live: Mapping[str, Any], field: str, changed: Mapping[str, Any], keys: _Keys, target: str
-) -> list[str]:
-    """Keys of the objects whose ``field`` names ``target`` once the plan so far is applied."""
-    found = {k for k, rec in live.items() if getattr(rec, field) == target and k not in changed}
-    found |= {k for k, value in changed.items() if value == target}
-    return sorted(k for k in found if k in keys)
 
 
 def _named(keys: Iterable[str], shown: int = 5) -> str:
