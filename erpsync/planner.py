@@ -11,11 +11,11 @@ stamp the result with both digests.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from erpsync import access
 from erpsync import diagnostics as diag
-from erpsync.adapters.base import Adapter, LiveSnapshot
+from erpsync.adapters.base import Adapter, LiveSnapshot, Refusal
 from erpsync.config import ResolvedTarget, Settings
 from erpsync.declared import refusal_diagnostics
 from erpsync.diagnostics import Position
@@ -26,7 +26,7 @@ from erpsync.policy import capabilities
 from erpsync.policy.loader import LoadedPolicy
 from erpsync.policy.validate import validate
 from erpsync.scope import Scope
-from erpsync.state import desired_state, policy_digest
+from erpsync.state import Desired, desired_state, policy_digest
 
 
 def catalogue_warnings(
@@ -43,6 +43,21 @@ def catalogue_warnings(
                 "(run `erpsync catalog` to refresh catalog.yaml)"
             )
     return out
+
+
+def refusal_error(
+    refused: Sequence[Refusal],
+    desired: Desired,
+    target: ResolvedTarget,
+    adapter: str,
+    found: Sequence[diag.Diagnostic] = (),
+) -> PolicyError:
+    """The error of a plan the adapter refuses: each refusal at its declaration (a change
+    no declaration gave, at the target), with the policy's other findings."""
+    live = Position(f"target {target.name}")
+    return PolicyError(
+        diag.ordered([*refusal_diagnostics(refused, desired, live, adapter), *found])
+    )
 
 
 def make_plan(
@@ -73,10 +88,7 @@ def make_plan(
         raise UsageError("cannot plan:\n" + "\n".join(f"  {e}" for e in result.errors))
     refused = adapter.check_plan(snapshot, result.changes) if check and result.changes else []
     if refused:
-        live = Position(f"target {target.name}")
-        raise PolicyError(
-            diag.ordered([*refusal_diagnostics(refused, desired, live, adapter.name), *found])
-        )
+        raise refusal_error(refused, desired, target, adapter.name, found)
     written = {k: tuple(m.actions) for k, m in loaded.policy.modules.items()}
     warnings = [
         *(f"live data: {p}" for p in snapshot.problems),
