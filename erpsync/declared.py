@@ -20,9 +20,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from erpsync import access
+from erpsync.access import Catalogue
 from erpsync.adapters.base import Refusal
 from erpsync.diagnostics import Diagnostic, Position, error
 from erpsync.plan import Action, Change, Kind
+from erpsync.policy.loader import LoadedPolicy
 from erpsync.policy.model import ALL_ACTIONS
 from erpsync.state import Desired
 
@@ -45,7 +47,7 @@ def declaration(desired: Desired, change: Change) -> tuple[Position, str] | None
         if ("roles", owner) not in loaded.origins:
             return None
         if change.action is Action.GRANT:
-            return _grant(desired, owner, item)
+            return _grant(loaded, desired.catalogue, owner, item)
         module = access.split_permission(item)[0]
         if module in loaded.policy.roles[owner].permissions:
             return loaded.position("roles", owner, "permissions", module), f"role {owner}"
@@ -66,14 +68,14 @@ def declaration(desired: Desired, change: Change) -> tuple[Position, str] | None
     return loaded.position("users", owner), f"user {owner}"
 
 
-def _grant(desired: Desired, role: str, perm: str) -> tuple[Position, str]:
+def _grant(
+    loaded: LoadedPolicy, catalogue: Catalogue | None, role: str, perm: str
+) -> tuple[Position, str]:
     """The ``permissions`` entry that grants ``perm`` to ``role`` (maybe through includes)."""
-    assert desired.loaded is not None
-    loaded = desired.loaded
     roles = loaded.policy.roles
     module, action = access.split_permission(perm)
     for source in access.included_roles(roles, role):
-        if not access.holds(access.own_permissions(roles[source], desired.catalogue), perm):
+        if not access.holds(access.own_permissions(roles[source], catalogue), perm):
             continue
         actions = roles[source].permissions.get(module)
         if actions is None:
