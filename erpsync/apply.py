@@ -2,8 +2,9 @@
 
 Under the apply lock, in ONE database transaction: read the live state again
 and refuse a stale plan (the ERP or the policy changed since it was made),
-check the guards, write every change in the plan's order, and append the
-hash-chained audit record. Commit, release the lock, then let the adapter
+have the adapter check the changes again (as plan did), check the guards,
+write every change in the plan's order, and append the hash-chained audit
+record. Commit, release the lock, then let the adapter
 tell the running ERP (cache signals). Any error before the commit rolls
 everything back: the ERP is either fully changed or untouched.
 """
@@ -24,12 +25,11 @@ from erpsync.config import ResolvedTarget, Settings
 from erpsync.errors import DatabaseError, PolicyError, StalePlanError, UsageError
 from erpsync.guards import check_mass_removal, check_protected
 from erpsync.plan import Plan
-from erpsync.planner import make_plan
-from erpsync.policy import capabilities
+from erpsync.planner import make_plan, refusal_error
 from erpsync.policy.loader import LoadedPolicy
 from erpsync.policy.validate import validate
 from erpsync.scope import Scope
-from erpsync.state import policy_digest
+from erpsync.state import desired_state, policy_digest
 
 LOCK_NAME = "apply"
 LOCK_TTL_SECONDS = 15 * 60
@@ -121,7 +121,7 @@ def execute(
         try:
             with engine.begin() as conn:
                 record = _in_transaction(
-                    conn, adapter, plan, loaded, settings, options, now.date(), progress
+                    conn, adapter, target, plan, loaded, settings, options, now.date(), progress
                 )
         except SQLAlchemyError as exc:
             raise DatabaseError(
@@ -134,6 +134,7 @@ def execute(
 def _in_transaction(
     conn: Connection,
     adapter: Adapter,
+    target: ResolvedTarget,
     plan: Plan,
     loaded: LoadedPolicy,
     settings: Settings,
@@ -149,8 +150,8 @@ def _in_transaction(
             "Make a new plan and review it."
         )
     catalogue = dict(snapshot.catalogue) or None
-    found = validate(loaded, today, catalogue)
-    found += capabilities.check(loaded, adapter.capabilities, adapter.name)
+    found = validate(loaded, today, catalogue, requires=snapshot.requires or None)
+    found += adapter.check_policy(loaded, settings)
     if diag.has_errors(found):
         raise PolicyError(found)
     if policy_digest(loaded, catalogue, today) != plan.policy_digest:
@@ -158,6 +159,10 @@ def _in_transaction(
             "plan is stale: the policy (or what it means today) changed since the plan was "
             "made; nothing was changed. Make a new plan and review it."
         )
+    refused = adapter.check_plan(snapshot, plan.changes) if plan.changes else []
+    if refused:  # what the state's digest does not cover (RuoYi's menus) may have moved
+        desired = desired_state(loaded, catalogue, today)
+        raise refusal_error(refused, desired, target, adapter.name)
     check_mass_removal(plan, snapshot.state, settings, options.allow_mass_removal)
     if not plan.changes:
         return None

@@ -103,6 +103,7 @@ def validate(options: Options, directory: Path | None, fmt: str, target_name: st
         dt.date.today(),
         project.config.settings.max_file_mib * 1024 * 1024,
         adapters,
+        project.config.settings,
     )
     raise SystemExit(code)
 

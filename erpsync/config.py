@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StringConstraints, ValidationError
 
 from erpsync import diagnostics as diag
 from erpsync.errors import ConfigError, UsageError
@@ -78,6 +78,12 @@ class Settings(_Strict):
     state_url: str | None = Field(
         None, description="Database for erpsync's own tables (default: the ERP database)."
     )
+    # setting -> where erpsync.yaml sets it (filled by load_config), for messages
+    _where: dict[str, diag.Position] = PrivateAttr(default_factory=dict)
+
+    def position(self, name: str) -> diag.Position | None:
+        """Where erpsync.yaml sets ``settings.<name>``; None when it is not set there."""
+        return self._where.get(name)
 
 
 class Config(_Strict):
@@ -163,10 +169,21 @@ def load_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
     raw = _interpolate(raw, os.environ if env is None else env, name, problems)
     if not problems:
         try:
-            return Config.model_validate(raw)
+            config = Config.model_validate(raw)
         except ValidationError as exc:
             problems.extend(schema_diagnostics(exc, name, raw, Config, ("targets",)))
+        else:
+            _remember_positions(config, raw, name)
+            return config
     raise ConfigError("invalid configuration:\n" + diag.to_text(diag.ordered(problems)).rstrip())
+
+
+def _remember_positions(config: Config, raw: Any, file: str) -> None:
+    """Record where each setting is written, so that a message about one can point at it."""
+    settings = raw.get("settings") if isinstance(raw, YamlMap) else None
+    if isinstance(settings, YamlMap):
+        for key, (line, col) in settings.key_marks.items():
+            config.settings._where[str(key)] = diag.Position(file, line, col)
 
 
 _VAR = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
@@ -40,14 +40,10 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from erpsync import audit, diagnostics, lock, owntables
 from erpsync.adapters import adapter_class, open_adapter
 from erpsync.adapters.base import Adapter, LiveSnapshot
-from erpsync.adapters.ruoyi.schema import schema_problems as ruoyi_schema_problems
-from erpsync.adapters.tryton.tables import POLICY_ONLY_NOTE
-from erpsync.adapters.tryton.tables import schema_problems as tryton_schema_problems
 from erpsync.apply import LOCK_NAME
 from erpsync.config import Project, ResolvedTarget, load_project
 from erpsync.errors import ErpsyncError, PolicyError
 from erpsync.planner import catalogue_warnings
-from erpsync.policy import capabilities
 from erpsync.policy.loader import LoadedPolicy, load_policy
 from erpsync.policy.validate import validate
 
@@ -231,15 +227,13 @@ def _target(ctx: _Context, target_name: str | None, db_url: str | None) -> None:
         return
     ctx.target = target
     described = f"{target.name} ({target.adapter}) at {target.display_url}"
-    note = ADAPTER_NOTES.get(target.adapter)
-    if note:
-        described += f"; {note}"
+    cls = adapter_class(target.adapter)
+    if cls.target_note:
+        described += f"; {cls.target_note}"
     refused = []
     if ctx.loaded is not None:
-        cls = adapter_class(target.adapter)
-        refused = [
-            d for d in capabilities.check(ctx.loaded, cls.capabilities, cls.name) if d.is_error
-        ]
+        found = cls.check_policy(ctx.loaded, ctx.project.config.settings)
+        refused = [d for d in found if d.is_error]
     if refused:
         message = (
             f"{described}; the policy uses {len(refused)} thing(s) the {target.adapter} adapter "
@@ -249,10 +243,6 @@ def _target(ctx: _Context, target_name: str | None, db_url: str | None) -> None:
         ctx.add("target", Status.FAIL, message, hint)
     else:
         ctx.add("target", Status.OK, described)
-
-
-# What an adapter's ERP cannot hold, said on the target line.
-ADAPTER_NOTES: dict[str, str] = {"tryton": POLICY_ONLY_NOTE}
 
 
 _UNREACHABLE = (
@@ -304,69 +294,12 @@ def _read_only(engine: Engine) -> Iterator[Connection]:
 
 # --- the adapter's schema ---------------------------------------------------------------------
 
-SchemaCheck = Callable[[Connection], list[str]]
-
-
-def reference_schema_problems(conn: Connection) -> list[str]:
-    """Where the database differs from the reference ERP's tables (read-only).
-
-    The same demands as :func:`erpsync.adapters.reference.schema.create_schema` makes
-    of tables already there: every table and column of the schema present, and
-    no extra column that erpsync's inserts would leave without a value.
-    """
-    from erpsync.adapters.reference.schema import METADATA
-
-    inspector = inspect(conn)
-    present = set(inspector.get_table_names())
-    if not present & set(METADATA.tables):
-        return ["no reference ERP tables (erp_*) in this database"]
-    problems = []
-    for name, table in METADATA.tables.items():
-        if name not in present:
-            problems.append(f"{name}: table missing")
-            continue
-        columns = {c["name"]: c for c in inspector.get_columns(name)}
-        missing = [c.name for c in table.columns if c.name not in columns]
-        if missing:
-            problems.append(f"{name}: missing columns {', '.join(missing)}")
-        required = [
-            n
-            for n, c in columns.items()
-            if n not in table.columns and not c["nullable"] and c.get("default") is None
-        ]
-        if required:
-            problems.append(f"{name}: unknown required columns {', '.join(required)}")
-    return problems
-
-
-SCHEMA_CHECKS: dict[str, tuple[SchemaCheck, str]] = {
-    "reference": (
-        reference_schema_problems,
-        "create the schema with `erpsync refdb init URL`, or point the target at the "
-        "database that holds it",
-    ),
-    "ruoyi": (
-        ruoyi_schema_problems,
-        "point the target at the RuoYi (RuoYi-Vue or RuoYi Shiro) database, with sys_user, "
-        "sys_role, sys_dept, sys_menu and their link tables",
-    ),
-    "tryton": (
-        tryton_schema_problems,
-        "point the target at the Tryton database (made by trytond-admin, with res_user, "
-        "res_group, ir_model_access, ir_model ...); the table names are trytond's own",
-    ),
-}
-
 
 def _schema(ctx: _Context, adapter: Adapter, kind: str) -> None:
-    found = SCHEMA_CHECKS.get(kind)
-    if found is None:
-        ctx.add("schema", Status.SKIP, f"no schema check for the {kind} adapter")
-        return
-    check, hint = found
+    hint = adapter.schema_hint
     try:
         with _read_only(adapter.engine) as conn:
-            problems = check(conn)
+            problems = adapter.schema_problems(conn)
     except SQLAlchemyError as exc:
         ctx.add("schema", Status.FAIL, f"cannot inspect: {adapter.explain(exc)}", hint)
         return

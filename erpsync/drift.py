@@ -336,8 +336,10 @@ def build_report(
     today: dt.date,
     now: dt.datetime,
 ) -> DriftReport:
-    """The drift of ``snapshot`` from the policy; raises as :func:`make_plan` does."""
-    plan = make_plan(loaded, snapshot, settings, adapter, target, today, now)
+    """The drift of ``snapshot`` from the policy; raises as :func:`make_plan` does for an
+    invalid policy. Drift reports what differs even where putting it back would be
+    refused by the ERP (``plan`` says so), so the adapter's plan check is not made."""
+    plan = make_plan(loaded, snapshot, settings, adapter, target, today, now, check=False)
     last = None if last_record is None else LastApply.of(last_record)
     sorter = _Sorter(loaded.policy, snapshot, last, today)
     sorter.sort(plan.changes)

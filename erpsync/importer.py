@@ -48,6 +48,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from erpsync import access
 from erpsync.adapters.base import Capabilities, LiveSnapshot
 from erpsync.policy.model import (
     ALL_ACTIONS,
@@ -56,6 +57,7 @@ from erpsync.policy.model import (
     MODULE_PATTERN,
     NAME_LIMIT,
     NAME_PATTERN,
+    PERMISSION_PATTERN,
     Department,
     Module,
     PolicyDocument,
@@ -76,6 +78,7 @@ _KEY = re.compile(KEY_PATTERN)
 _NAME = re.compile(NAME_PATTERN)
 _MODULE = re.compile(MODULE_PATTERN)
 _AREA = re.compile(r"[.:]")  # what ends the first part of a module's name
+_PERMISSION = re.compile(PERMISSION_PATTERN)
 _EMAIL = re.compile(EMAIL_PATTERN)
 _NOT_KEY_CHARS = re.compile(r"[\s\x00-\x1f\x7f-\x9f]+")
 _NOT_FILE_CHARS = re.compile(r'[\x00-\x1f\x7f-\x9f/\\:*?"<>|\s]+')
@@ -136,11 +139,7 @@ def storable(state: State, can: Capabilities) -> tuple[State, list[str]]:
         if description is not None and not can.role_descriptions:
             dropped.append(f"role {key}: description left out (the ERP stores none)")
             description = None
-        name = role.name
-        if name != key and not can.role_names:
-            dropped.append(f"role {key}: name {name!r} left out (the ERP names a role by its key)")
-            name = key
-        roles[key] = RoleRec(role.key, name, description, scope, data)
+        roles[key] = RoleRec(role.key, role.name, description, scope, data)
     kept = State(departments, users, roles, state.grants, state.user_roles)
     return kept, dropped
 
@@ -442,8 +441,21 @@ class _Importer:
                 continue
             name = self.snapshot.module_names.get(module) or None
             out[module] = Module(
-                name=None if name is None else name[:TEXT_LIMIT], actions=list(dict.fromkeys(valid))
+                name=None if name is None else name[:TEXT_LIMIT],
+                actions=list(dict.fromkeys(valid)),
+                requires=self.requires(module, valid),
             )
+        return out
+
+    def requires(self, module: str, actions: list[str]) -> dict[str, list[str]]:
+        """Action -> the permissions granting it also grants (a button's page), for those
+        of ``actions`` that bring any; permissions that cannot be written are left out."""
+        out = {}
+        for action in actions:
+            needed = self.snapshot.requires.get(access.permission(module, action), ())
+            written = [p for p in needed if _PERMISSION.match(p)]
+            if written:
+                out[action] = written
         return out
 
     # -- fields -------------------------------------------------------------------------------

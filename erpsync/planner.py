@@ -1,19 +1,24 @@
 """From a loaded policy and a live snapshot to a :class:`Plan`.
 
 This is the whole pipeline between reading and rendering: check the policy
-against the live catalogue, resolve the desired state, diff it against the
-live state within the managed scope, and stamp the result with both digests.
+against the live catalogue and what the adapter allows, resolve the desired
+state, diff it against the live state within the managed scope, have the adapter
+check the changes against the live state (what its writer would refuse is an
+error at the declaration the change came from, :mod:`erpsync.declared`), and
+stamp the result with both digests.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from erpsync import access, moves
 from erpsync import diagnostics as diag
-from erpsync.adapters.base import Adapter, LiveSnapshot
+from erpsync.adapters.base import Adapter, LiveSnapshot, Refusal
 from erpsync.config import ResolvedTarget, Settings
+from erpsync.declared import refusal_diagnostics
+from erpsync.diagnostics import Position
 from erpsync.diff import diff
 from erpsync.errors import PolicyError, UsageError
 from erpsync.plan import Plan, Target
@@ -21,7 +26,7 @@ from erpsync.policy import capabilities
 from erpsync.policy.loader import LoadedPolicy
 from erpsync.policy.validate import validate
 from erpsync.scope import Scope
-from erpsync.state import desired_state, policy_digest
+from erpsync.state import Desired, desired_state, policy_digest
 
 
 def catalogue_warnings(
@@ -40,6 +45,21 @@ def catalogue_warnings(
     return out
 
 
+def refusal_error(
+    refused: Sequence[Refusal],
+    desired: Desired,
+    target: ResolvedTarget,
+    adapter: str,
+    found: Sequence[diag.Diagnostic] = (),
+) -> PolicyError:
+    """The error of a plan the adapter refuses: each refusal at its declaration (a change
+    no declaration gave, at the target), with the policy's other findings."""
+    live = Position(f"target {target.name}")
+    return PolicyError(
+        diag.ordered([*refusal_diagnostics(refused, desired, live, adapter), *found])
+    )
+
+
 def make_plan(
     loaded: LoadedPolicy,
     snapshot: LiveSnapshot,
@@ -48,12 +68,15 @@ def make_plan(
     target: ResolvedTarget,
     today: dt.date,
     now: dt.datetime,
+    check: bool = True,
 ) -> Plan:
-    """The plan that makes ``snapshot`` match the policy; raises PolicyError when invalid."""
+    """The plan that makes ``snapshot`` match the policy; raises PolicyError when invalid,
+    or (``check``) when the adapter would refuse a change (drift, which only reports,
+    passes ``check=False``)."""
     catalogue = dict(snapshot.catalogue) or None
     resolution = access.Resolution(loaded.policy, catalogue, today)
-    found = validate(loaded, today, catalogue, resolution)
-    found += capabilities.check(loaded, adapter.capabilities, adapter.name)
+    found = validate(loaded, today, catalogue, resolution, snapshot.requires or None)
+    found += adapter.check_policy(loaded, settings)
     if diag.has_errors(found):
         raise PolicyError(found)
     desired = capabilities.storable(
@@ -70,6 +93,9 @@ def make_plan(
     result = diff(desired, live, scope, adoptions)
     if result.errors:
         raise UsageError("cannot plan:\n" + "\n".join(f"  {e}" for e in result.errors))
+    refused = adapter.check_plan(snapshot, result.changes) if check and result.changes else []
+    if refused:
+        raise refusal_error(refused, desired, target, adapter.name, found)
     written = {k: tuple(m.actions) for k, m in loaded.policy.modules.items()}
     warnings = [
         *(f"live data: {p}" for p in snapshot.problems),

@@ -7,10 +7,13 @@ import shutil
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 
 from erpsync import cli
+from erpsync.adapters.reference import ReferenceAdapter
 from erpsync.plan_schema import PlanDocument
+from erpsync.state import State
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -111,3 +114,36 @@ def test_demo_runs(
     out = capsys.readouterr().out
     assert "Plan: 1 to create" in out
     assert (tmp_path / "demo" / "erp.db").exists()
+
+
+def test_a_change_the_erp_would_refuse_fails_the_plan_at_its_declaration(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A role name longer than the reference ERP's column: plan and apply (without a plan
+    file) fail at the role's key, exit 1, write no plan file and change nothing."""
+    long_name = "长" * 201
+    (project / "policies" / "extra.yaml").write_text(
+        f"roles:\n  long-name:\n    name: {long_name}\n", encoding="utf-8"
+    )
+    capsys.readouterr()
+    before = live_state(project)
+    assert cli.main(["--no-color", "plan", "--out", "out/refused.json"]) == 1
+    err = capsys.readouterr().err
+    assert (
+        f"{Path('policies') / 'extra.yaml'}:2:3: error: role long-name: cannot create role "
+        "long-name: the name is 201 characters; the reference ERP holds 200 (the reference "
+        "adapter refuses it)"
+    ) in err
+    assert "Traceback" not in err
+    assert not (project / "out" / "refused.json").exists()
+    assert cli.main(["--no-color", "apply", "--auto-approve"]) == 1
+    assert "the reference ERP holds 200" in capsys.readouterr().err
+    assert live_state(project) == before
+
+
+def live_state(project: Path) -> State:
+    engine = create_engine(f"sqlite:///{project / 'demo' / 'erp.db'}")
+    try:
+        return ReferenceAdapter(engine).read().state
+    finally:
+        engine.dispose()

@@ -7,6 +7,14 @@ query per object — and identifying rows by natural keys, never ids. It
 declares what it can store (:class:`Capabilities`) and which built-in
 accounts and roles erpsync must never touch.
 
+Two hooks let ``validate`` and ``plan`` refuse what the writer would refuse, so a
+plan that passes review applies: :meth:`Adapter.check_policy` checks the policy
+offline (no database; the capabilities are enforced there) and
+:meth:`Adapter.check_plan` checks a plan's changes against the live snapshot the
+plan was made from (the planner positions each :class:`Refusal` at the policy
+declaration the change came from). The writer keeps its own checks as a last
+line of defence.
+
 An adapter's package imports its table, read and write modules (and with them
 SQLAlchemy, 0.15 s to import) inside the methods that touch a database, never at
 import: knowing the adapter (its capabilities, its built-ins) is then cheap, so
@@ -30,6 +38,10 @@ if TYPE_CHECKING:  # SQLAlchemy is imported where a database is used (erpsync.ad
     from sqlalchemy import Connection, Engine
     from sqlalchemy.exc import SQLAlchemyError
 
+    from erpsync.config import Settings
+    from erpsync.diagnostics import Diagnostic
+    from erpsync.policy.loader import LoadedPolicy
+
 Progress = Callable[[int], None]
 
 
@@ -44,9 +56,7 @@ class Capabilities:
     email: bool = True
     data_scope: bool = True
     custom_data_scope: bool = True
-    role_inheritance: bool = False  # True: the ERP stores includes itself (not flattened)
-    delete_users: bool = True
-    role_names: bool = True  # False: a role's name is its identity and must equal its key
+    delete_users: bool = True  # False: settings.removed_users: delete is refused
     role_descriptions: bool = True
 
 
@@ -75,6 +85,24 @@ class LiveSnapshot:
     # -> the ERP's own identity of the row, which a declared object may adopt (see
     # Adapter.natural_keys)
     unbound: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    # permission -> the permissions granting it also grants (RuoYi: a button's page)
+    requires: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # What the adapter's check_plan needs beyond the state (RuoYi: its row model and column
+    # facts); it travels with the snapshot from the reading child, so it must pickle, and
+    # must not need SQLAlchemy to unpickle. None for adapters that need nothing more.
+    private: object = None
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A change the adapter's writer would refuse, and why (found before anything is written)."""
+
+    change: Change
+    reason: str
+
+    def __str__(self) -> str:
+        c = self.change
+        return f"cannot {c.action} {c.kind} {c.key}: {self.reason}"
 
 
 class Adapter(ABC):
@@ -153,6 +181,33 @@ class Adapter(ABC):
         binding and the same identity is that object (adoption), planned as a rename of
         the row to the declared key. Pure: the planner knows the adapter's class only."""
         return {}
+
+    @classmethod
+    def check_policy(cls, loaded: LoadedPolicy, settings: Settings) -> list[Diagnostic]:
+        """What this ERP cannot hold of the policy, found without a database (``validate``
+        and ``plan`` both call it): every :class:`Capabilities` flag is enforced here.
+        An adapter with rules of its own extends it (calling this one)."""
+        from erpsync.policy import capabilities
+
+        return capabilities.check(loaded, cls.capabilities, cls.name, settings)
+
+    @classmethod
+    def check_plan(cls, snapshot: LiveSnapshot, changes: Sequence[Change]) -> list[Refusal]:
+        """The changes this adapter's writer would refuse on the live state ``snapshot``
+        (read by this adapter), each with its reason; empty when the plan can be applied.
+        Called by the planner after diffing; it must stay cheap for a few changes."""
+        return []
+
+    @classmethod
+    def schema_problems(cls, conn: Connection) -> list[str]:
+        """For ``erpsync doctor``: why this adapter cannot use the database (read-only);
+        empty when it can."""
+        return []
+
+    # For doctor: what to do when schema_problems finds something, and what the ERP cannot
+    # hold, said on the target line ("" for nothing).
+    schema_hint: ClassVar[str] = ""
+    target_note: ClassVar[str] = ""
 
     @classmethod
     def plan_notes(cls, changes: Sequence[Change]) -> list[str]:

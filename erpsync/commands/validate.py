@@ -1,7 +1,7 @@
 """``erpsync validate``: check the policy without a database.
 
 With a configuration, the policy is also checked against what the target's
-adapter can store (:mod:`erpsync.policy.capabilities`, the check ``plan``
+adapter can store and allows (:meth:`Adapter.check_policy`, the check ``plan``
 makes): only the adapter class is needed, never a connection.
 """
 
@@ -18,9 +18,8 @@ from erpsync import diagnostics as diag
 from erpsync.adapters import adapter_class
 from erpsync.adapters.base import Adapter
 from erpsync.commands import write_raw
-from erpsync.config import Project
+from erpsync.config import Project, Settings
 from erpsync.errors import PolicyError
-from erpsync.policy import capabilities
 from erpsync.policy.loader import load_policy
 from erpsync.policy.validate import validate
 
@@ -45,10 +44,14 @@ def target_adapters(
 
 
 def check(
-    directory: Path, today: dt.date, max_bytes: int, adapters: Sequence[type[Adapter]] = ()
+    directory: Path,
+    today: dt.date,
+    max_bytes: int,
+    adapters: Sequence[type[Adapter]] = (),
+    settings: Settings | None = None,
 ) -> tuple[list[diag.Diagnostic], str]:
     """Every diagnostic for the policy in ``directory`` (and for what ``adapters`` cannot
-    store) and a one-line description of it."""
+    store or would refuse, with ``settings``) and a one-line description of it."""
     try:
         loaded = load_policy(directory, max_bytes)
     except PolicyError as exc:
@@ -60,7 +63,7 @@ def check(
     )
     found = validate(loaded, today)
     for adapter in adapters:
-        found += capabilities.check(loaded, adapter.capabilities, adapter.name)
+        found += adapter.check_policy(loaded, settings or Settings())
     return diag.ordered(found), counts
 
 
@@ -71,8 +74,9 @@ def run(
     today: dt.date,
     max_bytes: int,
     adapters: Sequence[type[Adapter]] = (),
+    settings: Settings | None = None,
 ) -> int:
-    found, described = check(directory, today, max_bytes, adapters)
+    found, described = check(directory, today, max_bytes, adapters, settings)
     if fmt == "json":
         write_raw(console, diag.to_json(found))
     elif fmt == "github":

@@ -14,15 +14,40 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from erpsync.adapters.base import Capabilities
-from erpsync.diagnostics import Diagnostic, error, warning
+from erpsync.diagnostics import Diagnostic, Position, error, warning
 from erpsync.policy.loader import LoadedPolicy
 from erpsync.state import Desired, UserRec
 
+if TYPE_CHECKING:
+    from erpsync.config import Settings
 
-def check(loaded: LoadedPolicy, can: Capabilities, adapter: str) -> list[Diagnostic]:
-    return list(_problems(loaded, can, adapter))
+
+def check(
+    loaded: LoadedPolicy, can: Capabilities, adapter: str, settings: Settings | None = None
+) -> list[Diagnostic]:
+    """Everything the policy (and, given ``settings``, the configuration) asks of the ERP
+    that ``can`` says it cannot store; :meth:`Adapter.check_policy` calls it."""
+    found = list(_problems(loaded, can, adapter))
+    if settings is not None:
+        found += _settings(settings, can, adapter)
+    return found
+
+
+def _settings(settings: Settings, can: Capabilities, adapter: str) -> Iterator[Diagnostic]:
+    """Settings the ERP cannot honour. ``removed_users: delete`` where users cannot be
+    deleted is refused, never planned as something else: the reviewer would approve one
+    thing and the ERP do another."""
+    if settings.removed_users == "delete" and not can.delete_users:
+        yield error(
+            "capability",
+            settings.position("removed_users") or Position("erpsync.yaml"),
+            "",
+            f"settings.removed_users: delete: the {adapter} adapter cannot delete users "
+            "(it deactivates them): set settings.removed_users to deactivate",
+        )
 
 
 def _problems(loaded: LoadedPolicy, can: Capabilities, adapter: str) -> Iterator[Diagnostic]:
@@ -48,13 +73,6 @@ def _problems(loaded: LoadedPolicy, can: Capabilities, adapter: str) -> Iterator
         if user.email is not None and not can.email:
             yield refuse("users", login, "email", f"{cannot} email addresses")
     for key, role in policy.roles.items():
-        if role.name != key and not can.role_names:
-            yield refuse(
-                "roles",
-                key,
-                "name",
-                f"the {adapter} adapter identifies a role by its name: give it the name {key!r}",
-            )
         if role.description is not None and not can.role_descriptions:
             yield refuse("roles", key, "description", f"{cannot} role descriptions")
         if role.data_scope is not None and not can.data_scope:

@@ -93,6 +93,11 @@ class Module(_Strict):
 
     name: Text | None = Field(None, description="Display name in the ERP.")
     actions: list[ActionName] = Field(min_length=1, description="Actions, e.g. read, approve.")
+    requires: dict[ActionName, list[Permission]] = Field(
+        default_factory=dict,
+        description="Action -> the permissions granting it also grants in the ERP (a RuoYi "
+        "button's page): a role holding the action must declare them too.",
+    )
 
 
 class Department(_Strict):

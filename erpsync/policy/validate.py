@@ -9,7 +9,7 @@ finding is collected; nothing stops at the first.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from erpsync import access, moves, sod
@@ -31,16 +31,30 @@ def validate(
     today: dt.date,
     catalogue: access.Catalogue | None = None,
     resolution: access.Resolution | None = None,
+    requires: Mapping[str, Sequence[str]] | None = None,
 ) -> list[Diagnostic]:
     """All findings for the policy, errors first. ``catalogue`` defaults to ``modules``;
-    ``resolution`` is reused when it was made for the same policy, catalogue and day."""
+    ``resolution`` is reused when it was made for the same policy, catalogue and day;
+    ``requires`` (permission -> the permissions granting it also grants) defaults to the
+    ``requires`` of ``modules``."""
     policy = loaded.policy
     if catalogue is None and policy.modules:
         catalogue = {key: module.actions for key, module in policy.modules.items()}
     if resolution is None or not _serves(resolution, policy, catalogue, today):
         resolution = access.Resolution(policy, catalogue, today)
-    checks = _Checks(loaded, policy, today, catalogue, resolution)
+    if requires is None:
+        requires = written_requires(policy)
+    checks = _Checks(loaded, policy, today, catalogue, resolution, requires)
     return ordered(checks.run())
+
+
+def written_requires(policy: PolicyDocument) -> dict[str, tuple[str, ...]]:
+    """The ``requires`` of the policy's catalogue (catalog.yaml), by permission."""
+    return {
+        access.permission(module, action): tuple(needed)
+        for module, entry in policy.modules.items()
+        for action, needed in entry.requires.items()
+    }
 
 
 def _serves(
@@ -67,16 +81,19 @@ class _Checks:
         today: dt.date,
         catalogue: access.Catalogue | None,
         resolution: access.Resolution,
+        requires: Mapping[str, Sequence[str]],
     ) -> None:
         self.loaded = loaded
         self.policy = policy
         self.today = today
         self.catalogue = catalogue
         self.resolution = resolution
+        self.requires = requires
 
     def run(self) -> Iterator[Diagnostic]:
         yield from self.departments()
         yield from self.roles()
+        yield from self.pages()
         yield from self.users()
         yield from self.sod_rules()
         yield from self.sod_exceptions()
@@ -214,6 +231,26 @@ class _Checks:
                 )
                 continue
             yield from self._catalogue(at, obj, module, [(action, at)])
+
+    def pages(self) -> Iterator[Diagnostic]:
+        """A role granting a permission that, in the ERP, also grants others (a RuoYi button
+        brings the page above it) must declare those too, or apply would refuse it."""
+        if not self.requires:
+            return
+        for key, role in self.policy.roles.items():
+            held = self.resolution.flat.get(key, frozenset())
+            for module, action, path in _written(role):
+                for perm in sorted(access.expand(module, [action], self.catalogue)):
+                    missing = [p for p in self.requires.get(perm, ()) if not access.holds(held, p)]
+                    if missing:
+                        yield error(
+                            "needs-page",
+                            self.loaded.position("roles", key, *path),
+                            f"role {key}",
+                            f"{field_path(path)}: in the ERP, granting {perm} also "
+                            f"grants {', '.join(missing)} (the page above it): declare "
+                            f"{'them' if len(missing) > 1 else 'it'} for the role too",
+                        )
 
     def _catalogue(
         self,
@@ -399,3 +436,15 @@ class _Checks:
                     f"department {key}",
                     "no user in this department or below it",
                 )
+
+
+def _written(role: Role) -> Iterator[tuple[str, str, tuple[Any, ...]]]:
+    """Each permission of ``role`` as written: (module, action, its path below the role)."""
+    if isinstance(role.permissions, dict):
+        for module, actions in role.permissions.items():
+            for i, action in enumerate(actions):
+                yield module, action, ("permissions", module, i)
+    else:
+        for index, perm in enumerate(role.permissions):
+            module, action = access.split_permission(perm)
+            yield module, action, ("permissions", index)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from rich.console import Console
 from sqlalchemy import Engine, event, text
 from sqlalchemy.engine import make_url
@@ -31,7 +32,7 @@ from erpsync.commands import catalog as catalog_cmd
 from erpsync.commands import drift as drift_cmd
 from erpsync.commands import import_cmd
 from erpsync.commands import show as show_cmd
-from erpsync.config import Config, Project, ResolvedTarget, Settings
+from erpsync.config import Config, Project, ResolvedTarget, ScopeSettings, Settings
 from erpsync.diff import diff
 from erpsync.doctor import Status, diagnose
 from erpsync.errors import DatabaseError, PolicyError, UsageError
@@ -748,6 +749,56 @@ def test_ruoyis_rules_are_enforced_before_anything_is_written(
     assert fx.everything(erp.engine) == before
 
 
+@pytest.mark.parametrize(("case", "changes", "message"), REFUSALS, ids=[r[0] for r in REFUSALS])
+def test_plan_time_check_refuses_what_the_writer_refuses(
+    erp: Erp, case: str, changes: list[Change], message: str
+) -> None:
+    ok = Change(Action.UPDATE, Kind.USER, "zhang.wei", "first", {"name": "张伟"}, {"name": "张三"})
+    refused = RuoYiAdapter.check_plan(erp.adapter().read(), [ok, *changes])
+    assert [r.change for r in refused] == changes[-1:]
+    # The refusal names the change itself; the writer's message names the role instead.
+    reason = {"revoke-needed-page": "is the page above system:user:query, which the role keeps"}
+    assert reason.get(case, message) in str(refused[0])
+    assert str(refused[0]).startswith(f"cannot {changes[-1].action} {changes[-1].kind} ")
+
+
+def test_plan_time_check_collects_every_refusal_and_skips_what_follows_from_one(
+    erp: Erp,
+) -> None:
+    long_dept = f"{SZ}/{'长' * 31}"
+    changes = [
+        _create(Kind.DEPARTMENT, long_dept, name="长" * 31, parent=SZ, manager=None),
+        _create(Kind.DEPARTMENT, f"{long_dept}/小组", name="小组", parent=long_dept, manager=None),
+        _create(Kind.ROLE, "Common", name="另一个", description=None, data_scope=None),
+        _create(Kind.ROLE, "fine", name="可以", description=None, data_scope=None),
+        Change(Action.GRANT, Kind.PERMISSION, "Common/system:user:list", "t"),
+        Change(Action.GRANT, Kind.PERMISSION, "fine/system:user:list", "t"),
+        _create(Kind.USER, "RY", name="若依", email=None, department=None, active=True),
+        _create(Kind.USER, "li.na", name="李娜", email=None, department=long_dept, active=True),
+        Change(Action.GRANT, Kind.MEMBERSHIP, "RY/fine", "t"),
+        Change(Action.GRANT, Kind.MEMBERSHIP, "zhang.wei/Common", "t"),
+        Change(Action.GRANT, Kind.MEMBERSHIP, "zhang.wei/fine", "t"),
+    ]
+    refused = RuoYiAdapter.check_plan(erp.adapter().read(), changes)
+    assert [(r.change.kind, r.change.key) for r in refused] == [
+        (Kind.DEPARTMENT, long_dept),
+        (Kind.ROLE, "Common"),
+        (Kind.USER, "RY"),
+    ]
+
+
+def test_a_too_deep_tree_is_refused_at_plan_time_at_the_department(erp: Erp) -> None:
+    changes, parent = [], SZ
+    for n in range(10):
+        key = f"{parent}/{n}"
+        changes.append(_create(Kind.DEPARTMENT, key, name=str(n), parent=parent, manager=None))
+        parent = key
+    refused = RuoYiAdapter.check_plan(erp.adapter().read(), changes)
+    assert refused
+    assert all("(the tree is too deep)" in r.reason for r in refused)
+    assert {r.change.key for r in refused} <= {c.key for c in changes}
+
+
 def test_a_login_rename_is_refused_on_shiro_and_done_on_vue(erp: Erp) -> None:
     rename = Change(
         Action.UPDATE, Kind.USER, "zhangwei", "t", {"key": "zhang.wei"}, {"key": "zhangwei"}
@@ -824,15 +875,65 @@ def test_acceptance_on_the_seed_company(erp: Erp, tmp_path: Path) -> None:
     acceptance(erp, tmp_path, "system:user", page, ["query", "add", "edit"])
 
 
-def test_three_buttons_without_their_page_are_refused_by_apply(erp: Erp, tmp_path: Path) -> None:
+def buttons_without_their_page(erp: Erp, tmp_path: Path, page: str, buttons: list[str]) -> None:
+    """A role granting buttons without their page: plan refuses it at each button, naming
+    the page's permission, and so does apply without a plan file; nothing is written. The
+    writer still refuses it (its own last line of defence)."""
     policies = tmp_path / "policies"
     import_to(erp, policies)
-    policy = ACCEPTANCE.replace("MODULE", "system:user").replace("PERMS", "query, add, edit")
+    policy = ACCEPTANCE.replace("MODULE", "system:user").replace("PERMS", ", ".join(buttons))
     (policies / "acceptance.yaml").write_text(policy, encoding="utf-8")
     before = fx.everything(erp.engine)
-    with pytest.raises(DatabaseError, match="grants system:user:list as well"):
+    with pytest.raises(PolicyError) as info:
+        plan(erp, policies)
+    where = policies / "acceptance.yaml"
+    errors = [str(d) for d in info.value.diagnostics if d.is_error]
+    col = 21  # "      system:user: [" is 20 characters
+    expected = []
+    for button in buttons:
+        expected.append(
+            f"{where}:8:{col}: error: role quality-auditor: permissions[system:user]"
+            f"[{buttons.index(button)}]: in the ERP, granting system:user:{button} also grants "
+            f"system:user:{page} (the page above it): declare it for the role too"
+        )
+        col += len(button) + 2
+    assert errors == expected
+    # Offline too: the imported catalog.yaml says which page each button brings.
+    catalogue = yaml.safe_load((policies / "catalog.yaml").read_text(encoding="utf-8"))
+    assert catalogue["modules"]["system:user"]["requires"][buttons[0]] == [f"system:user:{page}"]
+    offline = [str(d) for d in validate(load_policy(policies), NOW.date()) if d.is_error]
+    assert offline == expected
+    with pytest.raises(PolicyError):
         execute(erp.adapter(), erp.target, load_policy(policies), Settings(), OPTIONS)
     assert fx.everything(erp.engine) == before
+    changes = [
+        _create(Kind.ROLE, "quality-auditor", name="质量审计", data_scope="department"),
+        Change(Action.GRANT, Kind.PERMISSION, f"quality-auditor/system:user:{buttons[0]}", "t"),
+    ]
+    with pytest.raises(DatabaseError, match=rf"grants system:user:{page} as well"):
+        write(erp, changes)
+    assert fx.everything(erp.engine) == before
+
+
+def test_catalog_writes_which_page_each_button_brings(erp: Erp, tmp_path: Path) -> None:
+    out = tmp_path / "policies" / "catalog.yaml"
+    assert catalog_cmd.run(erp.target, out, Console(file=io.StringIO())) == 0
+    modules = yaml.safe_load(out.read_text(encoding="utf-8"))["modules"]
+    assert modules["system:user"]["requires"] == {
+        button: ["system:user:list"] for button in ("add", "edit", "query", "remove")
+    }
+    assert modules["system:role"]["requires"] == {
+        "add": ["system:role:list"],
+        "query": ["system:role:list"],
+    }
+    assert "requires" not in modules["monitor:cache"]  # a page brings nothing
+    assert load_policy(out.parent).policy.modules["system:user"].requires["add"] == [
+        "system:user:list"
+    ]
+
+
+def test_three_buttons_without_their_page_are_refused_by_plan(erp: Erp, tmp_path: Path) -> None:
+    buttons_without_their_page(erp, tmp_path, "list", ["query", "add", "edit"])
 
 
 def test_apply_notes_depend_on_the_variant(erp: Erp) -> None:
@@ -885,6 +986,68 @@ def test_an_out_of_band_update_shows_in_drift_with_who_and_when(erp: Erp, tmp_pa
     assert changed["fields"] == [{"field": "name", "declared": "若依", "live": "若依二号"}]
 
 
+REFUSED_POLICY = """\
+roles:
+  auditor-a: {name: Auditor, data_scope: self}
+  auditor-b: {name: AUDITOR, data_scope: self}
+  long-name:
+    name: 一二三四五六七八九十一二三四五六七八九十一二三四五六七八九十一
+users:
+  RY:
+    name: 若依二号
+    roles: [auditor-a]
+"""
+
+
+def test_plan_refuses_what_ruoyi_would_at_each_declaration(erp: Erp, tmp_path: Path) -> None:
+    policies = tmp_path / "policies"
+    import_to(erp, policies)
+    (policies / "extra.yaml").write_text(REFUSED_POLICY, encoding="utf-8")
+    before = fx.everything(erp.engine)
+    with pytest.raises(PolicyError) as info:
+        plan(erp, policies)
+    where = policies / "extra.yaml"
+    assert [str(d) for d in info.value.diagnostics if d.is_error] == [
+        f"{where}:3:3: error: role auditor-b: cannot create role auditor-b: role 'auditor-a' "
+        "already has the name 'Auditor' (the ruoyi adapter refuses it)",
+        f"{where}:4:3: error: role long-name: cannot create role long-name: "
+        f"'{'一二三四五六七八九十' * 3}一' is 31 characters; RuoYi's sys_role.role_name holds 30 "
+        "(the ruoyi adapter refuses it)",
+        f"{where}:7:3: error: user RY: cannot create user RY: the login is taken by user 'ry' "
+        "(RuoYi compares logins case-insensitively) (the ruoyi adapter refuses it)",
+    ]
+    with pytest.raises(PolicyError):
+        execute(erp.adapter(), erp.target, load_policy(policies), Settings(), OPTIONS)
+    assert fx.everything(erp.engine) == before
+
+
+def test_a_removal_with_no_declaration_is_refused_naming_the_live_object(
+    erp: Erp, tmp_path: Path
+) -> None:
+    """An undeclared department whose deletion RuoYi refuses (an unmanaged role's custom
+    data scope names it): the error names the live department and the target."""
+    policies = tmp_path / "policies"
+    import_to(erp, policies)
+    for path in policies.rglob("*.yaml"):
+        text = path.read_text(encoding="utf-8")
+        doc = yaml.safe_load(text) or {}
+        doc.get("roles", {}).pop("common", None)
+        for user in doc.get("users", {}).values():
+            user["roles"] = [r for r in user.get("roles", []) if r != "common"]
+            if user.get("department") == f"{SZ}/财务部门":
+                user["department"] = f"{SZ}/研发部门"
+        doc.get("departments", {}).pop(f"{SZ}/财务部门", None)
+        path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    settings = Settings(scope=ScopeSettings(roles="declared"))
+    with pytest.raises(PolicyError) as info:
+        plan(erp, policies, settings)
+    assert [str(d) for d in info.value.diagnostics if d.is_error] == [
+        f"target test: error: department {SZ}/财务部门 (live, not declared): cannot delete "
+        f"department {SZ}/财务部门: the data scope of role(s) common names it "
+        "(the ruoyi adapter refuses it)"
+    ]
+
+
 # --------------------------------------------------------------------------------------------
 # RuoYi's own files (when ../shared/erp-schemas is there)
 # --------------------------------------------------------------------------------------------
@@ -915,6 +1078,14 @@ def test_upstream_import_then_plan_is_clean(upstream: Erp, tmp_path: Path) -> No
 
 
 @pytest.mark.mysql
+def test_upstream_buttons_without_their_page_are_refused_by_plan(
+    upstream: Erp, tmp_path: Path
+) -> None:
+    page = "list" if upstream.flavour == "vue" else "view"
+    buttons = ["query", "add", "edit"] if upstream.flavour == "vue" else ["add", "edit"]
+    buttons_without_their_page(upstream, tmp_path, page, buttons)
+
+
 def test_upstream_acceptance(upstream: Erp, tmp_path: Path) -> None:
     page = "list" if upstream.flavour == "vue" else "view"
     buttons = ["query", "add", "edit"] if upstream.flavour == "vue" else ["list", "add", "edit"]
@@ -948,7 +1119,8 @@ def test_upstream_import_writes_ruoyis_own_words(upstream: Erp, tmp_path: Path) 
         encoding="utf-8",
     )
     found = validate(load_policy(offline), NOW.date())
-    assert [(d.position.line, d.position.col, d.message) for d in found if d.is_error] == [
+    spelling = [d for d in found if d.is_error and d.code == "unknown-module"]
+    assert [(d.position.line, d.position.col, d.message) for d in spelling] == [
         (
             2,
             54,  # counted in characters: 只读 is 2, not its 6 bytes

@@ -169,6 +169,48 @@ def test_refuses_what_tryton_cannot_store(erp: Erp) -> None:
         assert conn.execute(select(func.count()).select_from(text("res_group"))).scalar() == 14
 
 
+def test_plan_time_check_refuses_what_the_writer_refuses(erp: Erp) -> None:
+    with erp.adapter.engine.begin() as conn:
+        conn.execute(text("UPDATE res_group SET active = false WHERE name = 'Stock'"))
+    live = erp.adapter.read()
+    ok = Change(Action.CREATE, Kind.ROLE, "clerks", "r", None, {"name": "clerks"})
+    bad = {
+        "Tryton has a group named 'Stock'": Change(  # inactive, but names are unique
+            Action.CREATE, Kind.ROLE, "stock-clerks", "r", None, {"name": "Stock"}
+        ),
+        "Tryton has a group under that key": Change(
+            Action.CREATE, Kind.ROLE, "sale.group_sale", "r", None, {"name": "Other"}
+        ),
+        "Tryton groups have no description": Change(
+            Action.UPDATE, Kind.ROLE, "clerks", "r", {}, {"description": "d"}
+        ),
+        "the login exists in Tryton": Change(
+            Action.CREATE, Kind.USER, "admin", "r", None, {"name": "A"}
+        ),
+        "Tryton users have no department": Change(
+            Action.CREATE, Kind.USER, "li.na", "r", None, {"name": "L", "department": "hq"}
+        ),
+        "Tryton users are deactivated, never deleted": Change(Action.DELETE, Kind.USER, "bob", "r"),
+        "Tryton's admin user is never changed": Change(Action.DEACTIVATE, Kind.USER, "admin", "r"),
+        "Tryton has no user 'nobody'": Change(Action.GRANT, Kind.MEMBERSHIP, "nobody/clerks", "r"),
+        "Tryton has no model 'no.model'": Change(
+            Action.GRANT, Kind.PERMISSION, "clerks/no.model:read", "r"
+        ),
+        "Tryton has no action 'approve'": Change(
+            Action.GRANT, Kind.PERMISSION, "clerks/sale.sale:approve", "r"
+        ),
+        "Tryton has no departments": Change(
+            Action.CREATE, Kind.DEPARTMENT, "hq", "r", None, {"name": "HQ"}
+        ),
+    }
+    for reason, change in bad.items():
+        refused = TrytonAdapter.check_plan(live, [ok, change])
+        assert [(r.change, reason in r.reason) for r in refused] == [(change, True)], reason
+        with pytest.raises(DatabaseError, match=reason.replace("'", ".")):
+            erp.apply([ok, change])
+    assert TrytonAdapter.check_plan(live, [ok]) == []
+
+
 def test_deleting_a_group_never_opens_a_model(erp: Erp) -> None:
     """Sales (sale.group_sale) holds the only sale.sale row once the global one is gone:
     deleting it would leave the model with no rows, which Tryton reads as open to everyone."""
@@ -177,6 +219,9 @@ def test_deleting_a_group_never_opens_a_model(erp: Erp) -> None:
             text("DELETE FROM ir_model_access WHERE model = 'sale.sale' AND \"group\" IS NULL")
         )
     delete_sales = Change(Action.DELETE, Kind.ROLE, "sale.group_sale", "r", {"name": "Sales"})
+    refused = TrytonAdapter.check_plan(erp.adapter.read(), [delete_sales])
+    assert [r.change for r in refused] == [delete_sales]
+    assert "model sale.sale with no access rows" in refused[0].reason
     with pytest.raises(DatabaseError, match="open to everyone"):
         erp.apply([delete_sales])
     assert "sale.group_sale" in erp.adapter.read().state.roles
@@ -184,6 +229,7 @@ def test_deleting_a_group_never_opens_a_model(erp: Erp) -> None:
 
 def test_deletes_a_group_with_its_rows(erp: Erp) -> None:
     delete_sales = Change(Action.DELETE, Kind.ROLE, "sale.group_sale_admin", "r", {})
+    assert TrytonAdapter.check_plan(erp.adapter.read(), [delete_sales]) == []
     erp.apply([delete_sales])
     live = erp.adapter.read()
     assert "sale.group_sale_admin" not in live.state.roles

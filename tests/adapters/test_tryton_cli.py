@@ -380,3 +380,52 @@ def test_keys_are_the_authors_and_a_module_group_is_renamed_in_place(
     assert "Sales Administrator" not in after
     assert plan_json(capsys)["changes"] == []
     assert agreed(any_erp, "li.na")
+
+
+def test_plan_refuses_a_group_tryton_already_has_at_its_declaration(
+    erp: Erp, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An inactive group keeps its name in Tryton: creating a group of that name is refused
+    by plan, at the role's declaration; exit 1, no plan file, nothing written."""
+    erp.apply([Change(Action.CREATE, Kind.ROLE, "clerks", "test", None, {"name": "clerks"})])
+    with erp.adapter.engine.begin() as conn:
+        conn.execute(text("UPDATE res_group SET active = false WHERE name = 'clerks'"))
+    project(tmp_path, erp, monkeypatch)
+    (tmp_path / "policies").mkdir()
+    (tmp_path / "policies" / "own.yaml").write_text(OWN_GROUP, encoding="utf-8")
+    before = erp.adapter.read().state
+    code, out = run(capsys, "plan", "--out", "plan.json")
+    assert code == 1, out
+    where = Path("policies") / "own.yaml"
+    assert (
+        f"{where}:2:3: error: role clerks: cannot create role clerks: Tryton has a group "
+        "named 'clerks' (the tryton adapter refuses it)"
+    ) in out
+    assert "nothing was changed" in out
+    assert not (tmp_path / "plan.json").exists()
+    code, out = run(capsys, "apply", "--auto-approve")
+    assert code == 1, out
+    assert "Tryton has a group named 'clerks'" in out
+    assert erp.adapter.read().state == before
+
+
+def test_removed_users_delete_is_refused_at_the_setting(
+    erp: Erp, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project(tmp_path, erp, monkeypatch)
+    with (tmp_path / "erpsync.yaml").open("a", encoding="utf-8") as config:
+        config.write("settings:\n  max_removals: 100%\n  removed_users: delete\n")
+    (tmp_path / "policies").mkdir()
+    (tmp_path / "policies" / "own.yaml").write_text(OWN_GROUP, encoding="utf-8")
+    expected = (
+        f"{tmp_path / 'erpsync.yaml'}:6:3: error: settings.removed_users: delete: the tryton "
+        "adapter cannot delete users (it deactivates them): set settings.removed_users to "
+        "deactivate"
+    )
+    for command in (["validate"], ["plan", "--out", "plan.json"]):
+        code, out = run(capsys, *command)
+        assert code == 1, out
+        assert expected in out
+    assert not (tmp_path / "plan.json").exists()
+    code, out = run(capsys, "doctor")
+    assert "settings.removed_users: delete" in out

@@ -3,6 +3,8 @@ case, stale plans, guards, and convergence for random states."""
 
 from __future__ import annotations
 
+import datetime as dt
+import shutil
 import uuid
 from pathlib import Path
 
@@ -17,11 +19,13 @@ from erpsync.adapters.reference.schema import create_schema
 from erpsync.apply import ApplyOptions
 from erpsync.config import Settings
 from erpsync.diff import diff
-from erpsync.errors import GuardError, StalePlanError
+from erpsync.errors import GuardError, PolicyError, StalePlanError
 from erpsync.livefile import load as load_live
+from erpsync.planner import make_plan
+from erpsync.policy.loader import load_policy
 from erpsync.scope import Scope
 from erpsync.state import Desired, State
-from tests.apply.helpers import OPTIONS, apply_policy, engine_for, plan_for, seeded
+from tests.apply.helpers import OPTIONS, TARGET, apply_policy, engine_for, plan_for, seeded
 from tests.casefiles import case_dirs
 from tests.pipeline.strategies import states
 from tests.test_plan_cases import settings_of
@@ -72,6 +76,38 @@ def test_a_changed_policy_makes_a_saved_plan_stale(engine: Engine, tmp_path: Pat
     first.write_text(first.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
     with pytest.raises(StalePlanError, match="policy"):
         apply_policy(adapter, policy, plan=plan)
+
+
+def test_a_saved_plan_the_erp_would_refuse_is_refused_before_writing(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """apply checks a saved plan's changes with the adapter again (what the state's digest
+    does not cover may have moved): refused at the declaration, nothing written."""
+    adapter = seeded(engine, load_live(CASE / "live.yaml")[0])
+    policy = tmp_path / "policy"
+    shutil.copytree(CASE / "policy", policy)
+    (policy / "long.yaml").write_text(f"roles:\n  long:\n    name: {'长' * 201}\n", "utf-8")
+    now = dt.datetime.now(dt.UTC)
+    unchecked = make_plan(
+        load_policy(policy),
+        adapter.read(),
+        Settings(),
+        ReferenceAdapter,
+        TARGET,
+        now.date(),
+        now,
+        check=False,
+    )
+    before = adapter.read().state.digest()
+    with pytest.raises(PolicyError) as raised:
+        apply_policy(adapter, policy, plan=unchecked)
+    assert [str(d) for d in raised.value.diagnostics] == [
+        f"{policy / 'long.yaml'}:2:3: error: role long: cannot create role long: the name is "
+        "201 characters; the reference ERP holds 200 (the reference adapter refuses it)"
+    ]
+    assert adapter.read().state.digest() == before
+    with engine.connect() as conn:
+        assert audit.records(conn) == []
 
 
 def test_max_removals_guard_and_its_override(engine: Engine) -> None:

@@ -55,7 +55,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, ClassVar
 
-from erpsync.adapters.base import Adapter, Capabilities, LiveSnapshot, Progress
+from erpsync.adapters.base import Adapter, Capabilities, LiveSnapshot, Progress, Refusal
 from erpsync.plan import Change
 
 if TYPE_CHECKING:
@@ -80,11 +80,28 @@ class ReferenceAdapter(Adapter):
         email=True,
         data_scope=True,
         custom_data_scope=True,
-        role_inheritance=False,
         delete_users=True,
     )
     builtin_users: ClassVar[frozenset[str]] = frozenset({"admin"})
     builtin_roles: ClassVar[frozenset[str]] = frozenset({"admin"})
+    schema_hint: ClassVar[str] = (
+        "create the schema with `erpsync refdb init URL`, or point the target at the "
+        "database that holds it"
+    )
+
+    @classmethod
+    def schema_problems(cls, conn: Connection) -> list[str]:
+        from erpsync.adapters.reference.schema import schema_problems
+
+        return schema_problems(conn)
+
+    @classmethod
+    def check_plan(cls, snapshot: LiveSnapshot, changes: Sequence[Change]) -> list[Refusal]:
+        """What writing the plan would fail on (:mod:`.check`): keys, references, lengths,
+        permissions, departments still in use."""
+        from erpsync.adapters.reference.check import refusals
+
+        return refusals(snapshot, changes)
 
     def read_from(self, conn: Connection) -> LiveSnapshot:
         from erpsync.adapters.reference.read import read_snapshot

@@ -35,6 +35,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import SQLAlchemyError
 
+from erpsync.adapters.reference.check import NAME_LENGTH
 from erpsync.adapters.reference.messages import _reason
 from erpsync.catalogue import REFERENCE_MODULES
 from erpsync.errors import DatabaseError
@@ -66,7 +67,7 @@ erp_department = Table(
     METADATA,
     Column("id", Integer, primary_key=True),
     Column("code", String(64), nullable=False, unique=True),
-    Column("name", String(200), nullable=False),
+    Column("name", String(NAME_LENGTH), nullable=False),
     Column("parent_id", Integer, ForeignKey("erp_department.id"), index=True),
     Column("manager_login", String(64)),
     *_stamps(),
@@ -77,7 +78,7 @@ erp_user = Table(
     METADATA,
     Column("id", Integer, primary_key=True),
     Column("login", String(64), nullable=False, unique=True),
-    Column("name", String(200), nullable=False),
+    Column("name", String(NAME_LENGTH), nullable=False),
     Column("email", String(254)),
     Column("department_id", Integer, ForeignKey("erp_department.id"), index=True),
     Column("active", Boolean, nullable=False, server_default=true()),
@@ -90,7 +91,7 @@ erp_role = Table(
     METADATA,
     Column("id", Integer, primary_key=True),
     Column("code", String(64), nullable=False, unique=True),
-    Column("name", String(200), nullable=False),
+    Column("name", String(NAME_LENGTH), nullable=False),
     Column("description", Text),
     Column("data_scope", String(32)),
     *_stamps(),
@@ -223,3 +224,34 @@ def _utcnow() -> dt.datetime:
 def _insert_rows(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
     if rows:  # an empty parameter list would insert one row of defaults
         conn.execute(insert(table), rows)
+
+
+def schema_problems(conn: Connection) -> list[str]:
+    """Where the database differs from the reference ERP's tables (read-only; for
+    ``erpsync doctor``).
+
+    The same demands as :func:`create_schema` makes of tables already there: every
+    table and column of the schema present, and no extra column that erpsync's inserts
+    would leave without a value.
+    """
+    inspector = inspect(conn)
+    present = set(inspector.get_table_names())
+    if not present & set(METADATA.tables):
+        return ["no reference ERP tables (erp_*) in this database"]
+    problems = []
+    for name, table in METADATA.tables.items():
+        if name not in present:
+            problems.append(f"{name}: table missing")
+            continue
+        columns = {c["name"]: c for c in inspector.get_columns(name)}
+        missing = [c.name for c in table.columns if c.name not in columns]
+        if missing:
+            problems.append(f"{name}: missing columns {', '.join(missing)}")
+        required = [
+            n
+            for n, c in columns.items()
+            if n not in table.columns and not c["nullable"] and c.get("default") is None
+        ]
+        if required:
+            problems.append(f"{name}: unknown required columns {', '.join(required)}")
+    return problems

@@ -38,7 +38,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, ClassVar
 
-from erpsync.adapters.base import Adapter, Capabilities, LiveSnapshot, Progress
+from erpsync.adapters.base import Adapter, Capabilities, LiveSnapshot, Progress, Refusal
 from erpsync.adapters.ruoyi.notes import apply_notes, new_user_notes
 from erpsync.plan import Change
 from erpsync.state import State
@@ -62,11 +62,14 @@ class RuoYiAdapter(Adapter):
         email=True,
         data_scope=True,
         custom_data_scope=True,
-        role_inheritance=False,
         delete_users=True,
     )
     builtin_users: ClassVar[frozenset[str]] = frozenset({"admin"})
     builtin_roles: ClassVar[frozenset[str]] = frozenset({"admin"})
+    schema_hint: ClassVar[str] = (
+        "point the target at the RuoYi (RuoYi-Vue or RuoYi Shiro) database, with sys_user, "
+        "sys_role, sys_dept, sys_menu and their link tables"
+    )
 
     _schema: RuoYiSchema | None = None
 
@@ -78,10 +81,34 @@ class RuoYiAdapter(Adapter):
             self._schema = reflect(conn)
         return self._schema
 
+    @classmethod
+    def schema_problems(cls, conn: Connection) -> list[str]:
+        from erpsync.adapters.ruoyi.schema import schema_problems
+
+        return schema_problems(conn)
+
     def read_from(self, conn: Connection) -> LiveSnapshot:
         from erpsync.adapters.ruoyi.read import load, snapshot
 
-        return snapshot(load(conn, self.schema(conn)))
+        schema = self.schema(conn)
+        return snapshot(load(conn, schema), schema.facts())
+
+    @classmethod
+    def check_plan(cls, snapshot: LiveSnapshot, changes: Sequence[Change]) -> list[Refusal]:
+        """RuoYi's rules (:mod:`~.invariants`, what the writer checks) on the model the read
+        built: lengths, case-insensitive uniqueness, departments still in use, a button's
+        page, ..."""
+        from erpsync.adapters.ruoyi.facts import Private
+        from erpsync.adapters.ruoyi.invariants import refusals
+
+        private = snapshot.private
+        if not isinstance(private, Private) or not changes:
+            return []  # a snapshot not read from RuoYi (a test's): nothing to check against
+        # A refusal of the whole plan (rare) is pinned on its first change.
+        return [
+            Refusal(r.change or changes[0], r.reason)
+            for r in refusals(private.model, private.schema, changes)
+        ]
 
     def write(
         self,

@@ -22,16 +22,22 @@ refuse or what would corrupt it:
   carrying perms of its own grants those too, so the plan must declare them,
   and a revoke may not take away a page a granted button still needs.
 
-The writer (:mod:`~erpsync.adapters.ruoyi.write`) runs the whole plan through
-:class:`Rules` on a copy of the model first; only when every change passes
-does it write, applying the changes to the live model again, batch by batch.
+The planner runs a plan through the same rules (:func:`refusals`, called by
+:meth:`RuoYiAdapter.check_plan` on the model the read built), collecting every
+refused change: a change whose subject was refused (a membership of a user whose
+creation was refused) is skipped rather than refused again. The writer
+(:mod:`~erpsync.adapters.ruoyi.write`) runs the whole plan through :class:`Rules`
+on a copy of the model first (:func:`check_plan`), as a last line of defence;
+only when every change passes does it write, applying the changes to the live
+model again, batch by batch.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
+from erpsync.adapters.ruoyi.facts import SchemaFacts
 from erpsync.adapters.ruoyi.keys import (
     ADMIN_ROLE_ID,
     ADMIN_ROLE_KEY,
@@ -41,7 +47,6 @@ from erpsync.adapters.ruoyi.keys import (
     SCOPE_BY_CODE,
 )
 from erpsync.adapters.ruoyi.model import ROOT, Dept, Model, Role, User
-from erpsync.adapters.ruoyi.schema import RuoYiSchema
 from erpsync.errors import DatabaseError
 from erpsync.plan import Action, Change, Kind
 
@@ -53,7 +58,13 @@ _ATTRIBUTES: dict[Kind, frozenset[str]] = {
 
 
 class Refused(DatabaseError):
-    """A change RuoYi's rules do not allow; nothing was written."""
+    """A change RuoYi's rules do not allow; nothing was written. ``change`` is the change
+    refused, when one is to blame, and ``reason`` the message without it."""
+
+    def __init__(self, message: str, change: Change | None = None, reason: str = "") -> None:
+        super().__init__(message)
+        self.change = change
+        self.reason = reason or message
 
 
 def label(change: Change) -> str:
@@ -68,18 +79,21 @@ def _fold(value: str) -> str:
 class Rules:
     """Applies changes to ``model`` (mutating it), refusing what RuoYi does not allow."""
 
-    def __init__(self, model: Model, schema: RuoYiSchema) -> None:
+    def __init__(self, model: Model, schema: SchemaFacts) -> None:
         self.model = model
         self.schema = schema
         self.declared: dict[int, set[str]] = {}  # role id -> permissions the plan leaves it
         self.held_before: dict[int, set[int]] = {}  # role id -> menus held before the plan
         self.moved: set[int] = set()  # departments created or moved (their ancestors change)
         self.leaders: set[int] = set()  # departments whose leader (a renamed login) changed
+        self.granting: dict[int, Change] = {}  # role id -> its first grant of the plan
+        self.revoking: dict[tuple[int, str], Change] = {}  # (role id, permission) -> revoke
+        self.placing: dict[str, Change] = {}  # department key -> its create or update
 
     # -- helpers ----------------------------------------------------------------------------
 
     def refuse(self, change: Change, why: str) -> Refused:
-        return Refused(f"cannot {label(change)}: {why}")
+        return Refused(f"cannot {label(change)}: {why}", change, why)
 
     def length(self, change: Change, table: str, column: str, value: str | None) -> None:
         limit = self.schema.length(table, column)
@@ -161,6 +175,7 @@ class Rules:
         self.model.depts[dept.id] = dept
         self.model.bind(dept.id, change.key)
         self.moved.add(dept.id)
+        self.placing[change.key] = change
         return dept
 
     def update_department(self, change: Change) -> Dept:
@@ -175,6 +190,7 @@ class Rules:
         if parent != dept.parent:
             dept.parent = parent
             self.moved.add(dept.id)
+        self.placing[change.key] = change
         if "manager" in after:
             dept.leader = self._leader(change, after["manager"])
         self.model.tree_changed()
@@ -352,6 +368,7 @@ class Rules:
         """Grant; returns the sys_role_menu rows added (the button's and the rows above it)."""
         role, permission, menus = self._permission(change)
         self.declared[role.id].add(permission)
+        self.granting.setdefault(role.id, change)
         wanted = {m for menu in menus for m in (menu, *self.model.menu_ancestors(menu))}
         held = self.model.role_menus.setdefault(role.id, set())
         added = sorted((role.id, m) for m in wanted - held)
@@ -363,6 +380,7 @@ class Rules:
         or page rows (without perms) above them that no menu the role keeps needs."""
         role, permission, menus = self._permission(change)
         self.declared[role.id].discard(permission)
+        self.revoking[(role.id, permission)] = change
         held = self.model.role_menus.setdefault(role.id, set())
         gone = held & set(menus)
         above = {
@@ -402,16 +420,29 @@ class Rules:
         return handler(self, change)
 
     def finish(self) -> None:
-        """The checks that need the whole plan: what grants mean, and ``ancestors``."""
+        """The checks that need the whole plan: what grants mean, and ``ancestors``;
+        raises the first refusal."""
+        for refused in self.pending():
+            raise refused
+
+    def pending(self) -> Iterator[Refused]:
+        """What the checks that need the whole plan refuse, each naming the change to
+        blame where one is (a role's first grant, the revoke, the department placed)."""
         for role_id, declared in sorted(self.declared.items()):
-            role = self.model.roles[role_id]
+            role = self.model.roles.get(role_id)
+            if role is None:
+                continue
             extra = sorted(self.model.permissions_of(role_id) - declared)
             if extra:
-                raise Refused(
-                    f"cannot grant the permissions of role {role.key}: in RuoYi a button needs "
-                    "the page above it, and that page grants "
+                why = (
+                    "in RuoYi a button needs the page above it, and that page grants "
                     f"{', '.join(extra)} as well: declare {'them' if len(extra) > 1 else 'it'} "
                     "for the role too"
+                )
+                yield Refused(
+                    f"cannot grant the permissions of role {role.key}: {why}",
+                    self.granting.get(role_id),
+                    why,
                 )
             held = self.model.role_menus.get(role_id, set())
             lost = self.held_before.get(role_id, set()) - held
@@ -421,12 +452,17 @@ class Rules:
                 missing = [a for a in self.model.menu_ancestors(menu) if a in lost]
                 if missing:
                     page = self.model.menus[missing[0]]
-                    raise Refused(
-                        f"cannot revoke {page.permission} from role {role.key}: its menu "
-                        f"{page.name} is the page above {self.model.menus[menu].permission}, "
-                        "which the role keeps"
+                    why = (
+                        f"its menu {page.name} is the page above "
+                        f"{self.model.menus[menu].permission}, which the role keeps"
                     )
-        self.check_ancestors(self.subtrees(self.moved), provisional=True)
+                    yield Refused(
+                        f"cannot revoke {page.permission} from role {role.key}: {why}",
+                        self.revoking.get((role_id, page.permission or "")),
+                        why,
+                    )
+                    break
+        yield from self.too_deep(self.subtrees(self.moved), provisional=True)
 
     def subtrees(self, roots: Iterable[int]) -> list[int]:
         out: dict[int, None] = {}
@@ -438,6 +474,10 @@ class Rules:
     def check_ancestors(self, dept_ids: Iterable[int], provisional: bool = False) -> None:
         """Refuse ``ancestors`` values longer than the column (provisional ids counted at
         the width the next ids will have)."""
+        for refused in self.too_deep(dept_ids, provisional):
+            raise refused
+
+    def too_deep(self, dept_ids: Iterable[int], provisional: bool = False) -> Iterator[Refused]:
         limit = self.schema.length("sys_dept", "ancestors")
         if limit is None or not self.schema.has("sys_dept", "ancestors"):
             return
@@ -445,11 +485,12 @@ class Rules:
         for dept_id in dept_ids:
             value = self.model.ancestors(dept_id, width if provisional else 0)
             if len(value) > limit:
-                raise Refused(
-                    f"cannot place department {self.model.dept_key(dept_id)}: its ancestors "
-                    f"{value!r} would be {len(value)} characters, RuoYi's sys_dept.ancestors "
-                    f"holds {limit} (the tree is too deep)"
+                key = self.model.dept_key(dept_id)
+                why = (
+                    f"its ancestors {value!r} would be {len(value)} characters, RuoYi's "
+                    f"sys_dept.ancestors holds {limit} (the tree is too deep)"
                 )
+                yield Refused(f"cannot place department {key}: {why}", self.placing.get(key), why)
 
 
 _HANDLERS: dict[tuple[Kind, Action], Callable[[Rules, Change], object]] = {
@@ -471,10 +512,73 @@ _HANDLERS: dict[tuple[Kind, Action], Callable[[Rules, Change], object]] = {
 }
 
 
-def check_plan(model: Model, schema: RuoYiSchema, changes: Iterable[Change]) -> None:
+def check_plan(model: Model, schema: SchemaFacts, changes: Sequence[Change]) -> None:
     """Run every change through :class:`Rules` on a copy of ``model``; raise on the first
     change RuoYi would refuse. Nothing is written."""
+    for refused in required_columns(schema, changes):
+        raise refused
     rules = Rules(model.copy(), schema)
     for change in changes:
         rules.apply(change)
     rules.finish()
+
+
+def refusals(model: Model, schema: SchemaFacts, changes: Sequence[Change]) -> list[Refused]:
+    """Every change RuoYi would refuse, run through :class:`Rules` on a copy of ``model``
+    (for the planner). A change whose subject (the object, the role or user of a link,
+    the department it names) was refused or skipped is skipped, not refused again."""
+    found = list(required_columns(schema, changes))
+    rules = Rules(model.copy(), schema)
+    blocked: set[tuple[str, str]] = set()
+    for change in changes:
+        if _subjects(change) & blocked:
+            blocked |= _own(change)
+            continue
+        try:
+            rules.apply(change)
+        except Refused as exc:
+            found.append(exc)
+            blocked |= _own(change)
+    found += rules.pending()
+    return found
+
+
+def _own(change: Change) -> set[tuple[str, str]]:
+    """The object a change makes or changes (nothing, for a grant or revoke)."""
+    if change.kind in (Kind.DEPARTMENT, Kind.USER, Kind.ROLE):
+        return {(str(change.kind), change.key)}
+    return set()
+
+
+def _subjects(change: Change) -> set[tuple[str, str]]:
+    """Every object a change needs: its own, its owner and item, the departments named."""
+    after = change.after or {}
+    if change.kind is Kind.PERMISSION:
+        return {("role", change.parts()[0])}
+    if change.kind is Kind.MEMBERSHIP:
+        login, role = change.parts()
+        return {("user", login), ("role", role)}
+    named = [after.get("parent"), after.get("department"), *(after.get("data_departments") or ())]
+    return _own(change) | {("department", d) for d in named if isinstance(d, str)}
+
+
+def required_columns(schema: SchemaFacts, changes: Sequence[Change]) -> Iterator[Refused]:
+    """Refuse creating rows of a table that has a required column erpsync cannot fill."""
+    filled = {
+        "sys_dept": {"dept_id", "parent_id", "ancestors", "dept_name", "order_num", "leader"},
+        "sys_user": {"user_id", "dept_id", schema.login, schema.display, "email", "user_type"},
+        "sys_role": {"role_id", "role_key", "role_name", "role_sort", "data_scope", "remark"},
+    }
+    common = {"status", "del_flag", "create_by", "create_time", "update_by", "update_time"}
+    tables = {Kind.DEPARTMENT: "sys_dept", Kind.USER: "sys_user", Kind.ROLE: "sys_role"}
+    for kind, table in tables.items():
+        first = next((c for c in changes if c.kind is kind and c.action is Action.CREATE), None)
+        if first is None:
+            continue
+        unknown = [n for n in schema.required(table) if n not in filled[table] | common]
+        if unknown:
+            why = (
+                f"{table} has required column(s) {', '.join(unknown)} that erpsync does not "
+                "know how to fill"
+            )
+            yield Refused(f"cannot create {kind}s: {why}", first, why)

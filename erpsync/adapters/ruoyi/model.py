@@ -309,6 +309,21 @@ class Model:
             yield current
             current = self.menus[current].parent
 
+    def requires(self) -> dict[str, tuple[str, ...]]:
+        """Permission -> the permissions of the rows above its menus (a button's page),
+        which granting it also grants; only permissions that bring others."""
+        out: dict[str, tuple[str, ...]] = {}
+        for permission in sorted({m.permission for m in self.menus.values() if m.permission}):
+            above = {
+                p
+                for menu in self.menus_of(permission)
+                for a in self.menu_ancestors(menu)
+                if (p := self.menus[a].permission) is not None and p != permission
+            }
+            if above:
+                out[permission] = tuple(sorted(above))
+        return out
+
     def permissions_of(self, role_id: int) -> set[str]:
         return {
             perm

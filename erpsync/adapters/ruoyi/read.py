@@ -34,6 +34,7 @@ from sqlalchemy import Connection, Table, func, literal_column, select
 
 from erpsync import bindings
 from erpsync.adapters.base import Attribution, LiveSnapshot
+from erpsync.adapters.ruoyi.facts import Private, SchemaFacts
 from erpsync.adapters.ruoyi.keys import (
     ADMIN_ROLE_ID,
     ADMIN_ROLE_KEY,
@@ -329,8 +330,9 @@ def _links(
             )
 
 
-def snapshot(loaded: Loaded) -> LiveSnapshot:
-    """The :class:`LiveSnapshot` of one read."""
+def snapshot(loaded: Loaded, schema: SchemaFacts | None = None) -> LiveSnapshot:
+    """The :class:`LiveSnapshot` of one read; with ``schema``, it carries the model and the
+    schema's facts, so a plan can be checked against RuoYi's rules without reading again."""
     model = loaded.model
     catalogue, names = model.catalogue()
     keys: dict[str, Mapping[int, str]] = {
@@ -354,4 +356,6 @@ def snapshot(loaded: Loaded) -> LiveSnapshot:
         attribution,
         {"department": model.dept_identities()},
         {"department": model.unbound_depts()},
+        model.requires(),
+        None if schema is None else Private(model, schema),
     )

@@ -16,7 +16,7 @@ database too: the invariants check values against them before writing.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -31,13 +31,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeEngine
 
+from erpsync.adapters.ruoyi.facts import VARIANT_NAMES, ColumnInfo, SchemaFacts, Variant
 from erpsync.errors import DatabaseError
 
-Variant = Literal["ruoyi-vue", "ruoyi"]
-VARIANT_NAMES: dict[Variant, str] = {
-    "ruoyi-vue": "RuoYi-Vue",
-    "ruoyi": "RuoYi (Shiro)",
-}
+__all__ = ["VARIANT_NAMES", "ColumnInfo", "RuoYiSchema", "Variant", "reflect", "schema_problems"]
 
 _ID: TypeEngine[Any] = BigInteger()
 _TEXT: TypeEngine[Any] = String()
@@ -121,12 +118,6 @@ NEVER_TOUCHED = frozenset({"password", "salt", "login_ip", "login_date", "pwd_up
 
 
 @dataclass(frozen=True)
-class ColumnInfo:
-    length: int | None  # characters, for string columns
-    required: bool  # NOT NULL with no default and not generated: an insert must set it
-
-
-@dataclass(frozen=True)
 class RuoYiSchema:
     """The reflected schema: the variant, erpsync's view of each table, column facts."""
 
@@ -150,6 +141,11 @@ class RuoYiSchema:
     def required(self, table: str) -> list[str]:
         """Columns an insert must set that erpsync cannot (reported before writing)."""
         return [name for name, info in self.columns.get(table, {}).items() if info.required]
+
+    def facts(self) -> SchemaFacts:
+        """What the invariants check against, without the SQLAlchemy tables (it pickles,
+        and unpickles without SQLAlchemy)."""
+        return SchemaFacts(self.variant, self.login, self.display, self.columns)
 
 
 def reflect(conn: Connection) -> RuoYiSchema:

@@ -42,7 +42,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from erpsync import bindings
 from erpsync.adapters.base import Progress
 from erpsync.adapters.batches import Batch, write_batches
-from erpsync.adapters.ruoyi.invariants import Refused, Rules, check_plan
+from erpsync.adapters.ruoyi.invariants import Rules, check_plan
 from erpsync.adapters.ruoyi.keys import DELETED, DISABLED, NORMAL, PRESENT
 from erpsync.adapters.ruoyi.model import Dept, Role, User
 from erpsync.adapters.ruoyi.read import clock, load
@@ -371,25 +371,6 @@ _WRITERS: dict[tuple[Kind, Action], Callable[[_Writer, Batch], None]] = {
 }
 
 
-def _check_required(schema: RuoYiSchema, changes: Sequence[Change]) -> None:
-    """Refuse when a table erpsync inserts into has a required column it cannot fill."""
-    filled = {
-        "sys_dept": {"dept_id", "parent_id", "ancestors", "dept_name", "order_num", "leader"},
-        "sys_user": {"user_id", "dept_id", schema.login, schema.display, "email", "user_type"},
-        "sys_role": {"role_id", "role_key", "role_name", "role_sort", "data_scope", "remark"},
-    }
-    common = {"status", "del_flag", "create_by", "create_time", "update_by", "update_time"}
-    tables = {Kind.DEPARTMENT: "sys_dept", Kind.USER: "sys_user", Kind.ROLE: "sys_role"}
-    for kind, table in tables.items():
-        if any(c.kind is kind and c.action is Action.CREATE for c in changes):
-            unknown = [n for n in schema.required(table) if n not in filled[table] | common]
-            if unknown:
-                raise Refused(
-                    f"cannot create {kind}s: {table} has required column(s) "
-                    f"{', '.join(unknown)} that erpsync does not know how to fill"
-                )
-
-
 def write_changes(
     conn: Connection,
     schema: RuoYiSchema,
@@ -400,9 +381,8 @@ def write_changes(
     """Check, then apply, ``changes`` in order through ``conn`` (the caller commits or rolls
     back). Raises :class:`DatabaseError` naming the change or batch that failed."""
     loaded = load(conn, schema)
-    _check_required(schema, changes)
-    check_plan(loaded.model, schema, changes)
-    writer = _Writer(conn, schema, Rules(loaded.model, schema), actor)
+    check_plan(loaded.model, schema.facts(), changes)
+    writer = _Writer(conn, schema, Rules(loaded.model, schema.facts()), actor)
     password = conn.engine.url.password
     write_batches(
         changes,

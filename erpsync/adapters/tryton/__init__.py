@@ -37,7 +37,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, ClassVar, Literal
 
-from erpsync.adapters.base import Adapter, Capabilities, LiveSnapshot, Progress
+from erpsync.adapters.base import Adapter, Capabilities, LiveSnapshot, Progress, Refusal
 from erpsync.plan import Action, Change, Kind
 from erpsync.state import State
 
@@ -45,7 +45,14 @@ if TYPE_CHECKING:
     from sqlalchemy import Connection
 
 # Modules that need SQLAlchemy are imported in the methods (see erpsync.adapters.base).
-__all__ = ["TrytonAdapter"]
+__all__ = ["POLICY_ONLY_NOTE", "TrytonAdapter"]
+
+POLICY_ONLY_NOTE = (
+    "Tryton stores no departments and no data scopes: departments are policy-only (they give "
+    "their members default roles and appear in reports, but are not written to Tryton); a "
+    "policy for a tryton target declares no data scopes or role descriptions (erpsync "
+    "validate names each place)."
+)
 
 
 class TrytonAdapter(Adapter):
@@ -58,7 +65,6 @@ class TrytonAdapter(Adapter):
         email=True,
         data_scope=False,
         custom_data_scope=False,
-        role_inheritance=False,
         delete_users=False,
         role_descriptions=False,
     )
@@ -67,6 +73,26 @@ class TrytonAdapter(Adapter):
     # A fresh database holds a dozen groups made by Tryton's modules (Administration,
     # Sales …): a policy declaring its own groups leaves them alone.
     undeclared_roles: ClassVar[Literal["all", "declared"]] = "declared"
+    schema_hint: ClassVar[str] = (
+        "point the target at the Tryton database (made by trytond-admin, with res_user, "
+        "res_group, ir_model_access, ir_model ...); the table names are trytond's own"
+    )
+    target_note: ClassVar[str] = POLICY_ONLY_NOTE
+
+    @classmethod
+    def schema_problems(cls, conn: Connection) -> list[str]:
+        from erpsync.adapters.tryton.tables import schema_problems
+
+        return schema_problems(conn)
+
+    @classmethod
+    def check_plan(cls, snapshot: LiveSnapshot, changes: Sequence[Change]) -> list[Refusal]:
+        """What the writer would refuse, from the snapshot (:mod:`.check`)."""
+        from erpsync.adapters.tryton.check import Private, refusals
+
+        if not isinstance(snapshot.private, Private):
+            return []  # a snapshot not read from Tryton (a test's): nothing to check against
+        return refusals(snapshot, snapshot.private, changes)
 
     def read_from(self, conn: Connection) -> LiveSnapshot:
         from erpsync.adapters.tryton.read import snapshot

@@ -12,6 +12,8 @@
   erpsync's and are not read as grants; rows for a model that is not in
   ``ir_model`` are reported and skipped.
 - catalogue: every ``ir_model`` name with read/create/update/delete.
+- for the plan-time check (:mod:`.check`): every group's name, active or not, and
+  which (model, group) pairs have active access rows.
 - attribution: ``write_uid``/``write_date`` (else ``create_*``) of users and groups.
 """
 
@@ -24,6 +26,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from erpsync.adapters.base import Attribution, LiveSnapshot
+from erpsync.adapters.tryton.check import Private, inactive
 from erpsync.adapters.tryton.groups import read_groups
 from erpsync.adapters.tryton.tables import (
     ACTIONS,
@@ -124,8 +127,10 @@ def snapshot(conn: Connection) -> LiveSnapshot:
         if count > 1:
             problems.append(f"user {login} is in group {group!r} {count} times (duplicate rows)")
 
-    grants = _grants(conn, groups, catalogue, problems)
+    access: set[tuple[str, str | None]] = set()
+    grants = _grants(conn, groups, every_group, catalogue, problems, access)
     state = State({}, users, roles, frozenset(grants), by_user(pairs))
+    private = Private(frozenset(every_group.values()), frozenset(access))
     return LiveSnapshot(
         state,
         catalogue,
@@ -134,21 +139,32 @@ def snapshot(conn: Connection) -> LiveSnapshot:
         attribution,
         {"role": known.identities()},
         {"role": known.unbound()},
+        private=private,
     )
 
 
 def _grants(
     conn: Connection,
     groups: dict[int, str],
+    every_group: dict[int, str],
     catalogue: dict[str, tuple[str, ...]],
     problems: list[str],
+    access: set[tuple[str, str | None]],
 ) -> set[tuple[str, str]]:
+    """The grants of active groups (``groups``: id -> key); ``access`` gets every (model,
+    group key) with an active row, an inactive group's under :func:`~.check.inactive`,
+    global rows (no group) under None, for the plan-time check."""
     grants: set[tuple[str, str]] = set()
     columns = [model_access.c[PERM_COLUMNS[a]] for a in ACTIONS]
     query = select(model_access.c.model, model_access.c.group, *columns).where(
-        model_access.c.active.is_(True), model_access.c.group.is_not(None)
+        model_access.c.active.is_(True)
     )
     for model, gid, *perms in conn.execute(query):
+        if gid is None:
+            access.add((model, None))
+            continue
+        if gid in every_group:
+            access.add((model, groups.get(gid) or inactive(gid)))
         group = groups.get(gid)
         if group is None:
             continue  # an inactive group's rows (reported above) or a dangling row

@@ -147,7 +147,7 @@ CACHE_NAMES: tuple[str, ...] = (
 
 def schema_problems(conn: Connection) -> list[str]:
     """Where the database lacks the Tryton tables or columns erpsync uses (read-only); for
-    ``erpsync doctor`` (which adds :data:`POLICY_ONLY_NOTE`)."""
+    ``erpsync doctor``."""
     from sqlalchemy import inspect
 
     found = inspect(conn)
@@ -162,11 +162,3 @@ def schema_problems(conn: Connection) -> list[str]:
         if missing:
             problems.append(f"{table.name}: missing columns {', '.join(missing)}")
     return problems
-
-
-POLICY_ONLY_NOTE = (
-    "Tryton stores no departments and no data scopes: departments are policy-only (they give "
-    "their members default roles and appear in reports, but are not written to Tryton); a "
-    "policy for a tryton target declares no data scopes or role descriptions (erpsync "
-    "validate names each place)."
-)

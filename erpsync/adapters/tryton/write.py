@@ -87,9 +87,8 @@ class _Writer:
         self.created: dict[str, Any] = {"create_uid": ROOT_ID, "create_date": stamp}
         self.users = _ids(conn, select(res_user.c.login, res_user.c.id))
         self.groups = read_groups(conn, active_groups(conn))
-        self.all_names = {
-            str(n).casefold() for n in conn.execute(select(res_group.c.name)).scalars()
-        }
+        # every group's name, inactive ones too: res_group.name is unique
+        self.all_names = {str(n) for n in conn.execute(select(res_group.c.name)).scalars()}
         self.models = set(conn.execute(select(ir_model.c.name)).scalars())
         self.members: dict[tuple[int, int], list[int]] = defaultdict(list)
         for rid, uid, gid in conn.execute(
@@ -124,9 +123,9 @@ class _Writer:
         """A new group name, refused when empty or taken (``res_group.name`` is unique)."""
         if not isinstance(name, str) or not name.strip():
             raise DatabaseError(f"cannot {label(change)}: a Tryton group needs a name")
-        if name.casefold() in self.all_names:
+        if name in self.all_names:
             raise DatabaseError(f"cannot {label(change)}: Tryton has a group named {name!r}")
-        self.all_names.add(name.casefold())
+        self.all_names.add(name)
         return name
 
     def default_menu(self) -> int | None:
@@ -202,7 +201,7 @@ class _Writer:
     def delete_users(self, batch: Sequence[Change]) -> None:
         raise DatabaseError(
             f"cannot {label(batch[0])}: Tryton users are deactivated, never deleted "
-            "(set settings.on_removed_user to deactivate)"
+            "(set settings.removed_users to deactivate)"
         )
 
     # --- groups -----------------------------------------------------------------------------
@@ -244,6 +243,7 @@ class _Writer:
             if change.renamed_from is not None:
                 self.groups.rename(gid, change.key)  # a binding only: no column holds it
             if "name" in after and after["name"] != self.groups.names[gid]:
+                self.all_names.discard(self.groups.names[gid])
                 name = self.group_name(change, after["name"])
                 self.groups.names[gid] = name
                 renamed.append({"_id": gid, "name": name})
