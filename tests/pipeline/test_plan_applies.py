@@ -24,7 +24,7 @@ from erpsync.adapters.reference.load import load_state
 from erpsync.adapters.reference.schema import create_schema
 from erpsync.apply import ApplyOptions, execute
 from erpsync.config import ResolvedTarget, Settings
-from erpsync.errors import PolicyError
+from erpsync.errors import PolicyError, UsageError
 from erpsync.plan import Plan
 from erpsync.planner import make_plan
 from erpsync.policy.loader import load_policy
@@ -96,6 +96,9 @@ def plan_or_none(
     except PolicyError as exc:
         codes = sorted({d.code for d in exc.diagnostics if d.is_error})
         event(f"plan refused: {', '.join(codes)}")
+        return None
+    except UsageError:  # the diff cannot be made as declared (a rename onto a taken key…)
+        event("plan refused: cannot plan")
         return None
     event("plan made")
     return made

@@ -86,6 +86,7 @@ class Rules:
         self.held_before: dict[int, set[int]] = {}  # role id -> menus held before the plan
         self.moved: set[int] = set()  # departments created or moved (their ancestors change)
         self.leaders: set[int] = set()  # departments whose leader (a renamed login) changed
+        self.led: set[str] = set()  # departments (keys) whose manager the plan sets
         self.granting: dict[int, Change] = {}  # role id -> its first grant of the plan
         self.revoking: dict[tuple[int, str], Change] = {}  # (role id, permission) -> revoke
         self.placing: dict[str, Change] = {}  # department key -> its create or update
@@ -173,6 +174,7 @@ class Rules:
             max(siblings, default=0) + 1,
         )
         self.model.depts[dept.id] = dept
+        self.led.add(change.key)
         self.model.bind(dept.id, change.key)
         self.moved.add(dept.id)
         self.placing[change.key] = change
@@ -193,6 +195,7 @@ class Rules:
         self.placing[change.key] = change
         if "manager" in after:
             dept.leader = self._leader(change, after["manager"])
+            self.led.add(change.key)
         self.model.tree_changed()
         return dept
 
@@ -240,9 +243,23 @@ class Rules:
             dept = self.dept(change, after["department"])
             user.dept = dept if dept != ROOT else None
 
+    def _not_a_leader_yet(self, change: Change, login: str) -> None:
+        """Refuse a new login that a department's ``leader`` text already holds: RuoYi's
+        leader is free text, read as the manager only while it is a login, so the new user
+        would silently become that department's manager, which the plan does not say."""
+        for dept in self.model.depts.values():
+            if dept.leader == login and self.model.dept_key(dept.id) not in self.led:
+                raise self.refuse(
+                    change,
+                    f"department {self.model.dept_key(dept.id)} has the leader {login!r} (free "
+                    "text in RuoYi), which would name this user as its manager: declare "
+                    f"manager: {login} for it, or change its leader in RuoYi",
+                )
+
     def create_user(self, change: Change) -> User:
         after = self.attributes(change)
         self._login(change, change.key, None)
+        self._not_a_leader_yet(change, change.key)
         user = User(self.model.provisional_id(), change.key, "", active=after.get("active", True))
         self._user_fields(change, user, {"name": after.get("name"), **after})
         self.model.add_user(user)
@@ -259,6 +276,7 @@ class Rules:
                     "salt)): renaming the login would lock the user out",
                 )
             self._login(change, str(after["key"]), user.id)
+            self._not_a_leader_yet(change, str(after["key"]))
             for dept in self.model.depts.values():  # leader holds the manager's login
                 if dept.leader == user.login:
                     dept.leader = str(after["key"])
