@@ -2,9 +2,10 @@
 plan succeeds and the next plan is empty.
 
 The same generated policies and live states as :mod:`tests.pipeline.test_plan_applies`
-(reference and memory), here on RuoYi (both variants, MariaDB and PostgreSQL) and Tryton
-(SQLite), seeded and spoken to in each ERP's own terms the way the behaviour suite does
-(:mod:`tests.adapters.ruoyi_fixture`, :mod:`tests.adapters.tryton_harness`). Every example
+(reference on SQLite, and memory), here on the reference ERP on PostgreSQL, RuoYi (both
+variants, MariaDB and PostgreSQL) and Tryton (SQLite), seeded and spoken to in each ERP's
+own terms the way the behaviour suite does (:mod:`tests.adapters.ruoyi_fixture`,
+:mod:`tests.adapters.tryton_harness`). Every example
 gets a database of its own. A plan may be refused — at its declaration, before review —
 but never accepted and then refused by apply.
 """
@@ -24,6 +25,9 @@ from sqlalchemy import Engine, create_engine
 
 from erpsync.access import split_permission
 from erpsync.adapters.base import Adapter
+from erpsync.adapters.reference import ReferenceAdapter
+from erpsync.adapters.reference.load import load_state
+from erpsync.adapters.reference.schema import create_schema
 from erpsync.adapters.tryton import TrytonAdapter
 from erpsync.apply import execute
 from erpsync.config import ResolvedTarget
@@ -123,3 +127,20 @@ def test_a_plan_that_passes_applies_on_tryton(
     finally:
         engine.dispose()
         (tryton_conf.parent / f"{name}.sqlite").unlink(missing_ok=True)
+
+
+@pytest.mark.postgres
+@EXAMPLES
+@given(wanted(), states(consistent_memberships=False), st.booleans())
+def test_a_plan_that_passes_applies_on_the_reference_erp_on_postgresql(
+    pg_engine_factory: Callable[[], Engine], want: State, live: State, delete: bool
+) -> None:
+    """PostgreSQL enforces the reference schema's constraints that SQLite (in
+    tests.pipeline) does not check the same way: lengths, uniqueness, foreign keys."""
+    engine = pg_engine_factory()
+    try:
+        create_schema(engine)
+        load_state(engine, live, actor="seed")
+        holds(ReferenceAdapter(engine), "reference", policy_text(want), delete)
+    finally:
+        engine.dispose()
