@@ -1328,3 +1328,8 @@ def test_a_department_deleted_out_of_band_is_missing_and_created_again(
         (Action.CREATE, Kind.DEPARTMENT, "east-sales"),
         (Action.UPDATE, Kind.USER, "li.na"),
     ]
+    project = Project(Config(policies=str(policies)), tmp_path)
+    console = Console(file=io.StringIO(), width=200)
+    assert drift_cmd.run(project, erp.target, policies, "json", None, console) == 2
+    missing = json.loads(captured(console))["missing"]
+    assert [(m["kind"], m["key"]) for m in missing] == [("department", "east-sales")]
