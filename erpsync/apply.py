@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection, Engine, event
 from sqlalchemy.exc import SQLAlchemyError
 
-from erpsync import __version__, audit, lock, owntables
+from erpsync import __version__, audit, isolation, lock, owntables
 from erpsync import diagnostics as diag
 from erpsync.adapters.base import Adapter, Progress
 from erpsync.config import ResolvedTarget, Settings
@@ -119,7 +119,7 @@ def execute(
         scope = Scope.for_adapter(settings, adapter)
         check_protected(plan.changes, scope)
         try:
-            with engine.begin() as conn:
+            with isolation.apply_transaction(engine, options.lock_timeout) as conn:
                 record = _in_transaction(
                     conn, adapter, target, plan, loaded, settings, options, now.date(), progress
                 )

@@ -121,8 +121,10 @@ class Adapter(ABC):
         """The whole live state, read in one transaction (a consistent snapshot)."""
         from sqlalchemy.exc import SQLAlchemyError  # loaded by now: the engine uses it
 
+        from erpsync.isolation import read_transaction
+
         try:
-            with self.engine.connect() as conn, conn.begin():
+            with read_transaction(self.engine) as conn:
                 return self.read_from(conn)
         except SQLAlchemyError as exc:
             raise DatabaseError(
