@@ -163,7 +163,7 @@ def catalog(options: Options, out: Path | None) -> None:
     default=60.0,
     show_default=True,
     metavar="SECONDS",
-    help="How long to wait for another apply to finish.",
+    help="How long to wait for another apply to finish, and for each row another session holds.",
 )
 @click.option("--target", "target_name", help="Target from erpsync.yaml.")
 @pass_options
