@@ -527,3 +527,43 @@ def test_the_command_line_refuses_with_exit_1_and_a_clear_message(
     assert password not in err + out
     assert erp.email(erp.x) == OTHER
     assert erp.records() == []
+
+
+# --------------------------------------------------------------------------------------------
+# Reads (plan, drift, doctor): one snapshot across the adapter's statements
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("postgresql", marks=pytest.mark.postgres),
+        pytest.param("mariadb", marks=pytest.mark.mysql),
+    ]
+)
+def server(request: pytest.FixtureRequest) -> Engine:
+    engine: Engine = request.getfixturevalue(
+        "pg_engine" if request.param == "postgresql" else "mysql_engine"
+    )
+    with engine.begin() as conn:
+        for table in ("roles", "memberships"):
+            conn.execute(text(f"CREATE TABLE {table} (name varchar(20) PRIMARY KEY)"))
+        conn.execute(text("INSERT INTO roles VALUES ('clerk')"))
+        conn.execute(text("INSERT INTO memberships VALUES ('clerk')"))
+    return engine
+
+
+def test_a_read_sees_one_state_whatever_commits_between_its_statements(server: Engine) -> None:
+    with isolation.read_transaction(server) as conn:
+        roles = conn.execute(text("SELECT name FROM roles")).scalars().all()
+        with server.begin() as other:  # the role and its memberships go, between two reads
+            other.execute(text("DELETE FROM memberships"))
+            other.execute(text("DELETE FROM roles"))
+        memberships = conn.execute(text("SELECT name FROM memberships")).scalars().all()
+    assert (roles, memberships) == (["clerk"], ["clerk"])
+
+
+@pytest.mark.postgres
+def test_a_read_on_postgresql_cannot_write(pg_engine: Engine) -> None:
+    with isolation.read_transaction(pg_engine) as conn:
+        assert conn.execute(text("SHOW transaction_isolation")).scalar() == "repeatable read"
+        assert conn.execute(text("SHOW transaction_read_only")).scalar() == "on"
