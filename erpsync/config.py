@@ -27,7 +27,7 @@ from erpsync.yamlsafe import YamlList, YamlLoadError, YamlMap, load_file
 CONFIG_NAME = "erpsync.yaml"
 DEFAULT_ADAPTER = "reference"
 
-RemovalLimit = int | Annotated[str, StringConstraints(pattern=r"^\d+(\.\d+)?%$")]
+Duration = Annotated[str, StringConstraints(pattern=r"^\d+[mhd]$")]
 RoleScope = Literal["all", "declared"]  # which live roles erpsync manages: see ScopeSettings
 
 
@@ -59,6 +59,23 @@ class ScopeSettings(_Strict):
     )
 
 
+class RemovalShare(_Strict):
+    """How much of each kind one apply (and the window before it) may remove: the larger
+    of ``percent`` of the managed count and ``at_least``."""
+
+    percent: float = Field(20, ge=0, le=100, description="Share of the managed count.")
+    at_least: int = Field(
+        3, ge=0, description="Removals always allowed, however small the organisation."
+    )
+
+
+RemovalLimit = (
+    Annotated[int, Field(ge=0)]
+    | Annotated[str, StringConstraints(pattern=r"^\d+(\.\d+)?%$")]
+    | RemovalShare
+)
+
+
 class Settings(_Strict):
     removed_users: Literal["deactivate", "delete"] = "deactivate"
     protected_users: list[str] = Field(
@@ -70,9 +87,17 @@ class Settings(_Strict):
     ignore: IgnoreSettings = Field(default_factory=IgnoreSettings)
     scope: ScopeSettings | None = None
     max_removals: RemovalLimit = Field(
-        "20%",
-        description="Refuse a plan removing more than this share ('20%') or number of "
-        "managed users or memberships, unless --allow-mass-removal.",
+        default_factory=RemovalShare,
+        description="Refuse a plan removing more of any kind (users deactivated or "
+        "deleted, roles, departments, permission grants, memberships) than this: a number, "
+        "a share of the managed count ('20%'), or {percent: 20, at_least: 3} (the default). "
+        "Override with --allow-mass-removal.",
+    )
+    max_removals_window: Duration = Field(
+        "24h",
+        description="Removals applied this long before (read from the audit trail) count "
+        "against max_removals too, so splitting a removal does not pass it: '24h', '90m', "
+        "'7d'; '0h' counts the one apply only.",
     )
     max_file_mib: int = Field(50, ge=1, description="Size limit of one policy file.")
     state_url: str | None = Field(

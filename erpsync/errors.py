@@ -9,6 +9,7 @@ The library raises these; only :mod:`erpsync.cli` turns them into exit codes::
     ├── DatabaseError            the ERP database could not be read or written
     ├── ApplyRefused             apply refused before writing anything
     │   ├── StalePlanError       the ERP changed since the plan was made
+    │   ├── PlanMismatchError    a saved plan is not what the policy gives (edited)
     │   ├── GuardError           a guard tripped (max_removals, SoD, protected objects)
     │   └── LockTimeout          another apply holds the lock
     ├── AuditError               the audit trail is missing or does not verify
@@ -62,6 +63,11 @@ class ApplyRefused(ErpsyncError):
 
 class StalePlanError(ApplyRefused):
     """The live ERP (or the policy) changed since the plan was made."""
+
+
+class PlanMismatchError(ApplyRefused):
+    """A saved plan's changes are not what the policy (or the reverted audit record) gives
+    against the live ERP: the file was edited, or made otherwise than by erpsync."""
 
 
 class GuardError(ApplyRefused):

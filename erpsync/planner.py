@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 
-from erpsync import access, moves
+from erpsync import access, guards, moves, removals
 from erpsync import diagnostics as diag
 from erpsync.adapters.base import Adapter, LiveSnapshot, Refusal
 from erpsync.config import ResolvedTarget, Settings
@@ -69,10 +69,12 @@ def make_plan(
     today: dt.date,
     now: dt.datetime,
     check: bool = True,
+    recent: removals.Recent | None = None,
 ) -> Plan:
     """The plan that makes ``snapshot`` match the policy; raises PolicyError when invalid,
     or (``check``) when the adapter would refuse a change (drift, which only reports,
-    passes ``check=False``)."""
+    passes ``check=False``). ``recent`` is what the audit trail says was removed within
+    ``settings.max_removals_window``, for the guards' verdicts (None: nothing)."""
     catalogue = dict(snapshot.catalogue) or None
     resolution = access.Resolution(loaded.policy, catalogue, today)
     found = validate(loaded, today, catalogue, resolution, snapshot.requires or None)
@@ -103,6 +105,14 @@ def make_plan(
         *result.warnings,
         *(str(d) for d in found),
     ]
+    verdicts = guards.verdicts(
+        result.changes,
+        result.unmanaged,
+        live,
+        scope,
+        settings,
+        recent or removals.Recent(settings.max_removals_window),
+    )
     return Plan(
         target=Target(target.name, target.adapter, target.display_url),
         created_at=now,
@@ -112,4 +122,5 @@ def make_plan(
         unmanaged=tuple(result.unmanaged),
         warnings=tuple(warnings),
         notes=tuple(adapter.plan_notes(result.changes)),
+        guards=verdicts,
     )

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Engine, inspect
 
-from erpsync import audit, lock, owntables
+from erpsync import audit, lock, owntables, removals
 from erpsync.adapters import adapter_class, connected
 from erpsync.apply import LOCK_NAME
 from erpsync.commands import plan as plan_cmd
@@ -116,17 +116,14 @@ def revert(
     console: Console,
 ) -> int:
     record = _get(target, record_id)
+    settings = project.config.settings
+    now = dt.datetime.now(dt.UTC)
     with connected(target) as adapter:
         snapshot = adapter.read()
-    now = dt.datetime.now(dt.UTC)
+        recent = removals.read_recent(adapter, settings.max_removals_window, now)
+    kind = adapter_class(target.adapter)
     plan, _ = revert_plan(
-        record.entry.changes,
-        record_id,
-        snapshot,
-        project.config.settings,
-        adapter_class(target.adapter),
-        target,
-        now,
+        record.entry.changes, record_id, snapshot, settings, kind, target, now, recent
     )
     plan_cmd.emit(plan.to_dict(), fmt, out, console)
     return 0
