@@ -9,10 +9,12 @@ import pytest
 from pydantic import ValidationError
 
 from erpsync import removals
+from erpsync.adapters.memory import MemoryAdapter
 from erpsync.config import RemovalShare, Settings
 from erpsync.errors import GuardError
-from erpsync.guards import allowed, enforce, removal_verdict
+from erpsync.guards import allowed, enforce, protected_verdict, removal_verdict
 from erpsync.plan import Action, Change, Kind, Unmanaged
+from erpsync.scope import Scope
 from erpsync.state import RoleRec, State, UserRec
 
 
@@ -107,3 +109,14 @@ def test_a_plan_without_removals_passes() -> None:
 )
 def test_windows(text: str, span: dt.timedelta) -> None:
     assert removals.window_of(text) == span
+
+
+def test_a_change_touching_a_protected_object_has_no_override() -> None:
+    scope = Scope.for_adapter(Settings(protected_users=["admin"]), MemoryAdapter)
+    change = Change(Action.GRANT, Kind.MEMBERSHIP, "admin/clerk", "")
+    verdict = protected_verdict([change], scope)
+    assert not verdict.passed
+    assert "touches protected user admin" in verdict.detail
+    with pytest.raises(GuardError, match=r"\(no override\)"):
+        enforce([verdict], allow_mass_removal=True)
+    assert protected_verdict([Change(Action.GRANT, Kind.MEMBERSHIP, "bo/clerk", "")], scope).passed
