@@ -383,9 +383,8 @@ def _lock(ctx: _Context, engine: Engine, now: dt.datetime) -> None:
 def _audit(ctx: _Context, engine: Engine, now: dt.datetime) -> None:
     try:
         with _read_only(engine) as conn:
-            missing = audit_anchor.missing_trail(conn)
-            if not inspect(conn).has_table(owntables.AUDIT_TABLE_NAME) or missing:
-                _no_trail(ctx, missing)
+            if not audit.hashes(conn):  # no table, or no records
+                _no_trail(ctx, audit_anchor.missing_trail(conn))
                 return
             problems = audit.verify(conn)
             count = len(audit.records(conn)) if not problems else None
