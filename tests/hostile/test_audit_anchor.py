@@ -13,7 +13,11 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import re
+import shutil
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -427,3 +431,91 @@ def test_doctor_reports_the_head_and_a_dropped_or_emptied_trail(
     line = doctor_line(run, "audit")
     assert line.startswith("fail")
     assert "erpsync_audit is missing but erpsync_lock and erpsync_binding exist" in line
+
+
+# --- the scaffolded apply workflow keeps the anchor outside the database -----------------------
+
+
+def test_the_apply_workflow_verifies_against_the_last_anchor_and_keeps_the_new_one(
+    tmp_path: Path,
+) -> None:
+    from tests.test_ci import load_yaml, scaffold_workflows, steps
+
+    (path,) = [p for p in scaffold_workflows(tmp_path) if p.name == "erpsync-apply.yml"]
+    named = {step.get("name"): step for _, step in steps(load_yaml(path))}
+    order = list(named)
+    fetch = named["Fetch the audit anchor of the last successful apply"]
+    verify = named["Verify the audit trail"]
+    record = named["Record the audit head"]
+    keep = named["Keep the audit anchor and export"]
+    assert order.index(fetch["name"]) < order.index(verify["name"]) < order.index("Plan again")
+    assert order.index("Apply") < order.index(record["name"]) < order.index(keep["name"])
+    # Only this workflow's own pushed, successful runs provide the anchor (not a PR's).
+    assert "--workflow erpsync-apply.yml" in fetch["run"]
+    assert "--event push" in fetch["run"]
+    assert "--status success" in fetch["run"]
+    assert "--name erpsync-audit" in fetch["run"]
+    assert 'audit verify --expect-head "$anchor"' in verify["run"]
+    # The head is recorded only after a successful verify and apply (no `if:`), never for a
+    # trail that failed: the next run would then accept the tampering.
+    assert "if" not in record
+    assert "if" not in keep
+    assert "audit head > audit/audit-anchor.txt" in record["run"]
+    assert "audit export --output audit/audit.jsonl" in record["run"]
+    assert '>> "$GITHUB_STEP_SUMMARY"' in record["run"]
+    assert keep["uses"].startswith("actions/upload-artifact@")
+    assert keep["with"]["name"] == "erpsync-audit"
+    assert keep["with"]["path"] == "audit/"
+
+
+@pytest.mark.parametrize("erp", ["sqlite"], indirect=True)
+def test_the_apply_workflow_s_scripts_record_and_check_the_anchor(
+    trail: tuple[Path, Engine, str], tmp_path: Path
+) -> None:
+    """The workflow's own shell scripts, run by bash with the installed erpsync: the head
+    goes to the job summary and the artifact's files; the next run's verify passes on the
+    untouched trail, fails on a truncated one, and without an anchor checks the chain only."""
+    from tests.test_ci import load_yaml, scaffold_workflows, steps
+
+    root, engine, anchor = trail
+    (path,) = [p for p in scaffold_workflows(tmp_path) if p.name == "erpsync-apply.yml"]
+    named = {step.get("name"): step for _, step in steps(load_yaml(path))}
+    summary = root / "summary.md"
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "ERPSYNC_DB_URL": engine.url.render_as_string(hide_password=False),
+        "GITHUB_STEP_SUMMARY": str(summary),
+    }
+
+    def script(name: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["bash", "-e", "-c", named[name]["run"]],
+            cwd=root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    done = script("Record the audit head")
+    assert done.returncode == 0, done.stderr
+    assert (root / "audit" / "audit-anchor.txt").read_text() == anchor + "\n"
+    exported = (root / "audit" / "audit.jsonl").read_text(encoding="utf-8")
+    assert exported == (root / "export.jsonl").read_text(encoding="utf-8")
+    assert f"Head of the audit trail after this run: `{anchor}`" in summary.read_text()
+
+    shutil.copytree(root / "audit", root / "previous-audit")  # what the next run downloads
+    done = script("Verify the audit trail")
+    assert done.returncode == 0, done.stderr
+    assert "Anchor record #3 is intact" in done.stdout
+
+    sql(engine, "DELETE FROM erpsync_audit WHERE id = 3")
+    done = script("Verify the audit trail")
+    assert done.returncode == 1
+    assert "record 3 named by the anchor is gone" in done.stderr
+
+    shutil.rmtree(root / "previous-audit")  # no anchor: the chain alone, which passes
+    done = script("Verify the audit trail")
+    assert done.returncode == 0, done.stderr
