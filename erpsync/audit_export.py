@@ -56,6 +56,8 @@ def read(path: Path) -> Export:
         raise UsageError(f"cannot read the export {path}: {exc.strerror or exc}") from None
     except UnicodeDecodeError as exc:
         raise UsageError(f"{path}: not an audit export (not UTF-8 text: {exc.reason})") from None
+    while text_lines and not text_lines[-1].strip():  # blank lines an editor left at the end
+        text_lines.pop()
     records: list[dict[str, Any]] = []
     for number, line in enumerate(text_lines, start=1):
         where = f"{path}:{number}"

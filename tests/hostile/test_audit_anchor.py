@@ -380,6 +380,21 @@ def test_a_malformed_export_is_a_clear_error_naming_the_line(
     assert out == ""
 
 
+def test_an_export_with_windows_line_ends_and_a_blank_last_line_is_read(
+    trail: tuple[Path, Engine, str], run: Run
+) -> None:
+    root, _, _ = trail
+    path = root / "export.jsonl"
+    path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n") + b"\r\n\n")
+    code, out, _ = run("audit", "verify", "--against", "export.jsonl")
+    assert code == 0
+    assert "all 3 record(s) present and identical" in out
+    path.write_bytes(b"\n" + path.read_bytes())  # a blank line elsewhere is not a record
+    code, _, err = run("audit", "verify", "--against", "export.jsonl")
+    assert code == 1
+    assert "export.jsonl:1: not an audit record (invalid JSON" in err
+
+
 def test_an_export_from_another_target_is_caught(
     trail: tuple[Path, Engine, str], run: Run, tmp_path: Path
 ) -> None:
