@@ -233,13 +233,49 @@ def audit_show(options: Options, record_id: int) -> None:
 
 
 @audit_group.command("verify")
+@click.option(
+    "--expect-head",
+    metavar="ID:HASH",
+    help="An anchor kept from apply or `audit head`: also detect truncation and rewrites.",
+)
+@click.option(
+    "--against",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="An `audit export` file: every record in it must be live and identical.",
+)
 @pass_options
-def audit_verify(options: Options) -> None:
-    """Check the hash chain: detects edited, deleted or reordered records."""
+def audit_verify(options: Options, expect_head: str | None, against: Path | None) -> None:
+    """Check the hash chain (edited, deleted, reordered records) and print the head."""
     from erpsync.commands import audit as audit_cmd
 
     target = options.project().target(options.target, options.db)
-    raise SystemExit(audit_cmd.verify(target, options.console()))
+    raise SystemExit(audit_cmd.verify(target, options.console(), expect_head, against))
+
+
+@audit_group.command("head")
+@pass_options
+def audit_head(options: Options) -> None:
+    """Print the anchor (ID:HASH of the newest record) of a trail that verifies."""
+    from erpsync.commands import audit as audit_cmd
+
+    target = options.project().target(options.target, options.db)
+    raise SystemExit(audit_cmd.head(target, options.console()))
+
+
+@audit_group.command("export")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to FILE (default: standard output).",
+)
+@pass_options
+def audit_export(options: Options, output: Path | None) -> None:
+    """Write every record as JSON Lines, to keep in git or write-once storage."""
+    from erpsync.commands import audit as audit_cmd
+
+    target = options.project().target(options.target, options.db)
+    raise SystemExit(audit_cmd.export(target, output, options.console()))
 
 
 @audit_group.command("revert")

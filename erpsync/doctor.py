@@ -16,7 +16,8 @@ any, the lock is only looked at, the audit chain is only read.
 6. live state: readable (timed), and how many dirty-data problems it has
 7. own tables: ``erpsync_audit`` and ``erpsync_lock`` present, with their columns
 8. lock: who holds the apply lock, if anyone
-9. audit: the hash chain verifies
+9. audit: the hash chain verifies (and its head, to keep); no trail where erpsync has
+   evidently applied before is a warning (a dropped table a failure)
 10. last apply: how long ago, by whom
 11. catalogue: the policy's catalog.yaml agrees with the live catalogue
 
@@ -37,7 +38,7 @@ from sqlalchemy import Connection, Engine, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from erpsync import audit, diagnostics, lock, owntables
+from erpsync import audit, audit_anchor, diagnostics, lock, owntables
 from erpsync.adapters import adapter_class, open_adapter
 from erpsync.adapters.base import Adapter, LiveSnapshot
 from erpsync.apply import LOCK_NAME
@@ -382,13 +383,13 @@ def _lock(ctx: _Context, engine: Engine, now: dt.datetime) -> None:
 def _audit(ctx: _Context, engine: Engine, now: dt.datetime) -> None:
     try:
         with _read_only(engine) as conn:
-            if not inspect(conn).has_table(owntables.AUDIT_TABLE_NAME):
-                ctx.add("audit", Status.OK, "no audit trail yet (nothing applied)")
-                ctx.add("last apply", Status.WARN, "never applied", _NEVER)
+            if not audit.hashes(conn):  # no table, or no records
+                _no_trail(ctx, audit_anchor.missing_trail(conn))
                 return
             problems = audit.verify(conn)
             count = len(audit.records(conn)) if not problems else None
             newest = _newest(conn)
+            head = audit_anchor.head(conn)
     except (SQLAlchemyError, ErpsyncError) as exc:
         ctx.add("audit", Status.FAIL, f"cannot read the audit trail: {exc}")
         return
@@ -399,8 +400,21 @@ def _audit(ctx: _Context, engine: Engine, now: dt.datetime) -> None:
         )
         ctx.add("audit", Status.FAIL, f"the chain does not verify: {_listed(problems)}", hint)
     else:
-        ctx.add("audit", Status.OK, f"{count} record(s), hash chain intact")
+        ctx.add("audit", Status.OK, f"{count} record(s), hash chain intact, head {head}")
     _last_apply(ctx, newest, now)
+
+
+def _no_trail(ctx: _Context, missing: tuple[str, bool] | None) -> None:
+    """No audit records: fine on a target never applied to, not when erpsync has been here."""
+    if missing is None:
+        ctx.add("audit", Status.OK, "no audit trail yet (nothing applied)")
+    else:
+        hint = (
+            "compare with the head kept from the last apply: "
+            "`erpsync audit verify --expect-head ID:HASH` (or `--against` an export)"
+        )
+        ctx.add("audit", Status.FAIL if missing[1] else Status.WARN, missing[0], hint)
+    ctx.add("last apply", Status.WARN, "never applied", _NEVER)
 
 
 _NEVER = "run `erpsync plan`, review it, then `erpsync apply`"

@@ -10,7 +10,7 @@ import click
 from rich.console import Console
 from rich.progress import Progress, TaskID
 
-from erpsync import audit
+from erpsync import audit, audit_anchor
 from erpsync.adapters import connected
 from erpsync.apply import ApplyOptions, ApplyResult, check_origin, execute
 from erpsync.commands import plan as plan_cmd
@@ -121,5 +121,13 @@ def report(result: ApplyResult, console: Console) -> None:
     record = result.record
     ref = f" (audit record #{record.id})" if record else ""
     console.print(f"Apply complete: {result.applied} changes committed in one transaction{ref}.")
+    if record is not None:
+        anchor = audit_anchor.of(record)
+        console.print(
+            f"Audit record #{record.id} · head {anchor}\n"
+            f"  Keep this anchor outside the database: `erpsync audit verify --expect-head "
+            f"{anchor}` then detects deleted or rewritten records.",
+            markup=False,
+        )
     for note in result.notes:
         console.print(f"  {note}")
