@@ -84,7 +84,8 @@ def test_a_plan_over_the_size_limit_is_refused_without_reading_it_all(
     size = (project / "plan.json").stat().st_size
     monkeypatch.setattr(planfile, "MAX_BYTES", size - 1)
     err = refused(project, project / "plan.json", capsys)
-    assert "larger than the" in err and "MiB limit" in err
+    assert "larger than the" in err
+    assert "MiB limit" in err
 
 
 @pytest.mark.parametrize(
@@ -132,7 +133,8 @@ def test_a_plan_of_the_wrong_shape_is_refused(
     plan = project / "plan.json"
     plan.write_text(json.dumps(doc), encoding="utf-8")
     err = refused(project, plan, capsys)
-    assert "not a valid erpsync plan" in err and message in err
+    assert "not a valid erpsync plan" in err
+    assert message in err
 
 
 def test_a_missing_plan_file_names_the_file(
