@@ -22,6 +22,7 @@ from erpsync import diagnostics as diag
 from erpsync.diagnostics import Diagnostic, Position
 from erpsync.errors import PolicyError
 from erpsync.policy import model
+from erpsync.policy.discover import discover
 from erpsync.policy.model import KEYED_SECTIONS, NOUN, PolicyDocument
 from erpsync.yamlsafe import (
     DEFAULT_MAX_BYTES,
@@ -75,33 +76,26 @@ class LoadedPolicy:
 
 
 def policy_files(directory: Path) -> list[Path]:
-    """Every *.yaml / *.yml below ``directory`` (hidden entries skipped), in a stable order."""
-    if not directory.is_dir():
-        raise PolicyError(
-            [diag.error("no-policies", Position(str(directory)), "", "policy directory not found")]
-        )
-    found = [
-        p
-        for p in directory.rglob("*")
-        if p.suffix in (".yaml", ".yml")
-        and p.is_file()
-        and not any(part.startswith(".") for part in p.relative_to(directory).parts)
-    ]
-    return sorted(found, key=lambda p: p.relative_to(directory).as_posix())
+    """Every policy file below ``directory`` (see :mod:`erpsync.policy.discover`), in a
+    stable order; raises PolicyError for a link that leads outside it."""
+    found, problems = discover(directory)
+    if problems:
+        raise PolicyError(diag.ordered(problems))
+    return [f.path for f in found]
 
 
 def load_policy(directory: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> LoadedPolicy:
     """Load and merge the policy directory; raise :class:`PolicyError` listing every problem."""
     loaded = LoadedPolicy(PolicyDocument())
     sources = hashlib.sha256()  # every file's name and bytes, in load order
-    problems: list[Diagnostic] = []
     merged: dict[str, Any] = {section: {} for section in KEYED_SECTIONS}
     exceptions: list[model.SodException] = []
     moves: list[model.Moved] = []
-    for path in policy_files(directory):
-        name = str(path)
+    files, problems = discover(directory)  # problems so far: links leading outside
+    for file in files:
+        name = str(file.path)
         loaded.files.append(name)
-        document, root = _load_document(path, name, max_bytes, problems, sources)
+        document, root = _load_document(file.real, name, max_bytes, problems, sources)
         if document is None:
             continue
         for section in KEYED_SECTIONS:
