@@ -83,11 +83,14 @@ def run(
         write_raw(console, diag.to_github(found))
         write_raw(console, f"erpsync validate: {diag.summary_line(found)}\n")
     else:
-        for d in found:
+        for d in found[: diag.SHOWN]:
             line = Text(f"{d.position}: ")
             line.append(str(d.severity), style=_STYLE[d.severity])
             line.append(f": {d.object}: {d.message}" if d.object else f": {d.message}")
             console.print(line, soft_wrap=True)
+        if len(found) > diag.SHOWN:
+            rest = diag.rest_line(found[diag.SHOWN :])
+            console.print(Text(f"{rest} (--format json lists them all)"), soft_wrap=True)
         verdict = "invalid" if diag.has_errors(found) else "valid"
         checked = f"{described}: {verdict} ({diag.summary_line(found)})"
         if adapters:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import UnionType
@@ -344,11 +344,15 @@ def did_you_mean(name: str, candidates: Iterable[str]) -> str:
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
-def native_spelling(module: str, catalogue: Collection[str]) -> str:
+def native_spelling(
+    module: str,
+    catalogue: Collection[str],
+    hint: Callable[[str, Collection[str]], str] = did_you_mean,
+) -> str:
     """The catalogue's own spelling of ``module`` when it differs only in writing ``.``
     for ``:`` or the other way round (``system.user`` for RuoYi's ``system:user``), else a
     "did you mean" hint; the end of an "unknown module" message."""
     for native in (module.replace(".", ":"), module.replace(":", ".")):
         if native != module and native in catalogue:
             return f": the ERP writes it '{native}' (permissions are in the ERP's own words)"
-    return did_you_mean(module, catalogue)
+    return hint(module, catalogue)
