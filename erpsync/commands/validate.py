@@ -20,6 +20,7 @@ from erpsync.adapters.base import Adapter
 from erpsync.commands import write_raw
 from erpsync.config import Project, Settings
 from erpsync.errors import PolicyError
+from erpsync.policy.confusables import confusable_keys
 from erpsync.policy.loader import load_policy
 from erpsync.policy.validate import validate
 
@@ -61,9 +62,13 @@ def check(
         f"{directory}: {len(loaded.files)} files, {len(p.departments)} departments, "
         f"{len(p.roles)} roles, {len(p.users)} users, {len(p.sod_rules)} SoD rules"
     )
+    settings = settings or Settings()
     found = validate(loaded, today)
     for adapter in adapters:
-        found += adapter.check_policy(loaded, settings or Settings())
+        found += adapter.check_policy(loaded, settings)
+    users = {*settings.protected_users, *(u for a in adapters for u in a.builtin_users)}
+    roles = {*settings.protected_roles, *(r for a in adapters for r in a.builtin_roles)}
+    found += confusable_keys(loaded, users, roles)
     return diag.ordered(found), counts
 
 
