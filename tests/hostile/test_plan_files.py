@@ -160,3 +160,10 @@ def test_a_valid_plan_still_applies(project: Path, capsys: pytest.CaptureFixture
     saved(project)
     assert cli.main(["apply", "plan.json"]) == 0
     assert "Apply complete" in capsys.readouterr().out
+
+
+def test_plan_comment_metadata_nested_deep_is_ignored_not_a_crash() -> None:
+    from erpsync.ci.sticky_comment import MARKER, Metadata
+
+    body = f'<!-- {MARKER} {{"a": {"[" * 100_000}{"]" * 100_000}}} -->\nbody'
+    assert Metadata.parse(body) is None
