@@ -372,6 +372,13 @@ def _lock(ctx: _Context, engine: Engine, now: dt.datetime) -> None:
     if holder is None:
         ctx.add("lock", Status.OK, "the apply lock is free")
         return
+    if lock.is_dead(holder):
+        message = (
+            f"left by a dead process (pid {holder.pid} on this host) — the next apply takes it over"
+        )
+        hint = f"taken by {holder.describe()}; `erpsync force-unlock --yes` removes it now"
+        ctx.add("lock", Status.WARN, message, hint)
+        return
     if holder.expires_at is not None and holder.expires_at < now:
         hint = "a crashed apply left it; the next apply takes it over, or `erpsync force-unlock`"
         ctx.add("lock", Status.WARN, f"stale lock of {holder.describe()}", hint)

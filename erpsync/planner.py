@@ -23,6 +23,7 @@ from erpsync.diff import diff
 from erpsync.errors import PolicyError, UsageError
 from erpsync.plan import Plan, Target
 from erpsync.policy import capabilities
+from erpsync.policy.confusables import confusable_keys
 from erpsync.policy.loader import LoadedPolicy
 from erpsync.policy.validate import validate
 from erpsync.scope import Scope
@@ -81,10 +82,11 @@ def make_plan(
     found += adapter.check_policy(loaded, settings)
     if diag.has_errors(found):
         raise PolicyError(found)
+    scope = Scope.for_adapter(settings, adapter)
+    found += confusable_keys(loaded, scope.protected_users, scope.protected_roles)
     desired = capabilities.storable(
         desired_state(loaded, catalogue, today, resolution), adapter.capabilities
     )
-    scope = Scope.for_adapter(settings, adapter)
     live = snapshot.state
     adoptions = moves.adoptions(
         {"department": desired.state.departments, "role": desired.state.roles, "user": {}},

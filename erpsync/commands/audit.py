@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sys
 from pathlib import Path
 
 import click
@@ -19,7 +20,7 @@ from erpsync.audit_anchor import Anchor
 from erpsync.commands import plan as plan_cmd
 from erpsync.commands import write_raw
 from erpsync.config import Project, ResolvedTarget
-from erpsync.errors import AuditError
+from erpsync.errors import AuditError, UsageError
 from erpsync.revert import revert_plan
 
 
@@ -221,6 +222,13 @@ def _force_unlock(engine: Engine, target: ResolvedTarget, yes: bool, console: Co
     console.print(
         f"The apply lock of target {target.name} is held by {holder.describe()}.", markup=False
     )
+    if lock.is_dead(holder):
+        console.print(f"Its process (pid {holder.pid}) is no longer running on this host.")
+    if not yes and not sys.stdin.isatty():
+        raise UsageError(
+            "standard input is not a terminal, so erpsync cannot ask for confirmation: "
+            "add --yes to remove the lock; nothing was changed"
+        )
     if not yes and not click.confirm("Remove it? Only do this if that apply is dead"):
         console.print("Lock kept.")
         return 1

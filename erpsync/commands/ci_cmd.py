@@ -23,6 +23,7 @@ from typing import Any
 from rich.console import Console
 
 from erpsync import diagnostics as diag
+from erpsync import planfile
 from erpsync.ci import BOT_LOGIN, plan_compare
 from erpsync.ci import drift_issue as issue_logic
 from erpsync.ci import sticky_comment as comment_logic
@@ -325,12 +326,7 @@ def drift_issue(
 
 
 def _read_json(path: Path, what: str) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise UsageError(f"cannot read the {what} {path}: {exc.strerror}") from None
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{path} is not a {what} (invalid JSON: {exc})") from None
+    return planfile.read_json(path, what)
 
 
 def _write(path: Path, text: str) -> None:
