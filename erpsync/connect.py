@@ -19,6 +19,7 @@ SQLAlchemy is imported here, by the code that connects (see :mod:`erpsync.adapte
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -84,10 +85,9 @@ def engine_for(target: ResolvedTarget, new_file: bool = False) -> Engine:
     try:
         engine = create_engine(url, connect_args=_connect_args(url, target.connect_timeout))
     except (NoSuchModuleError, ImportError):
-        raise DatabaseError(
-            f"target {target.name}: no database driver for {_driver(url)} "
-            f"({target.display_url}); {install_hint(url)}"
-        ) from None
+        where = f"target {target.name}: cannot connect to {target.display_url}"
+        reason = f"no database driver for {_driver(url)} is installed"
+        raise ConnectError(where, reason, install_hint(url)) from None
     _bound_handshake(engine, url)
     event.listen(engine, "do_connect", lambda *args: _connect(target, *args))
     return engine
@@ -140,11 +140,18 @@ def _connect(
 ) -> Any:
     """Connect as SQLAlchemy would; a failure becomes a :class:`ConnectError`, which
     SQLAlchemy passes on as it is (it is not the driver's)."""
+    where = f"target {target.name}: cannot connect to {target.display_url}"
     try:
         return dialect.connect(*cargs, **cparams)
     except dialect.loaded_dbapi.Error as exc:
         reason = driver_message(exc)
-    where = f"target {target.name}: cannot connect to {target.display_url}"
+    except TypeError as exc:  # PyMySQL: a query parameter it has no argument for
+        unknown = _UNKNOWN_ARGUMENT.search(str(exc))
+        if unknown is None:
+            raise
+        reason = f"the {dialect.driver} driver has no connect argument {unknown.group(1)}"
+        hint = "remove it from the url's query (?name=value), or correct its name"
+        raise ConnectError(where, target.redact(reason), hint) from None
     raise ConnectError(where, target.redact(reason), connect_hint(reason, target))
 
 
@@ -159,6 +166,7 @@ def driver_message(exc: BaseException) -> str:
     return " ".join(line for line in lines if line) or type(exc).__name__
 
 
+_UNKNOWN_ARGUMENT = re.compile(r"unexpected keyword argument '(\w+)'")
 _AUTH = (
     "password authentication failed",
     "access denied for user",

@@ -246,6 +246,8 @@ def _connect(ctx: _Context) -> None:
         return
     try:
         ctx.adapter = open_adapter(ctx.target)
+    except ConnectError as exc:
+        ctx.add("database", Status.FAIL, exc.reason, exc.hint)
     except ErpsyncError as exc:
         sqlite = make_url(ctx.target.url).get_backend_name() == "sqlite"
         ctx.add("database", Status.FAIL, str(exc), _NO_FILE if sqlite else _UNREACHABLE)

@@ -58,10 +58,12 @@ SECRET_PARAMETERS = frozenset(
 SECRET_WORDS = ("password", "passwd", "secret", "token", "apikey", "api_key", "credential")
 
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://")
-# A URL inside a longer text ends at white space or a quote.
-_URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^\s'\"<>`]*")
+# A URL inside a longer text ends at white space or a quote, and not with the punctuation
+# of the sentence around it.
+_URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://(?:[^\s'\"<>`]*[^\s'\"<>`:,.;)\]])?")
 # The widest reading of a URL's password: from the user's ":" to the last "@".
 _USERINFO = re.compile(r"(?P<user>[^:/@]*):(?P<password>.*)@", re.DOTALL)
+_PLACEHOLDER = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}")  # an example's ${PASSWORD}
 _PARAMETER = re.compile(r"(?P<name>[^&;=]*)=(?P<value>[^&;]*)")
 
 _remembered: set[str] = set()
@@ -123,7 +125,7 @@ def _redact_url(url: str) -> tuple[str, list[str]]:
     shown = url[:start]
     rest = url[start:]
     userinfo = _USERINFO.match(rest)
-    if userinfo is not None:
+    if userinfo is not None and not _PLACEHOLDER.fullmatch(userinfo.group("password")):
         password = userinfo.group("password")
         secrets.extend((password, password.split("@", 1)[0]))
         shown += f"{userinfo.group('user')}:{HIDDEN}@"
