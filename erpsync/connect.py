@@ -106,8 +106,14 @@ def install_hint(url: URL) -> str:
 
 
 def _driver(url: URL) -> str:
+    """``dialect+driver``; a bare dialect's driver is SQLAlchemy's default for it."""
     backend = url.get_backend_name()
-    driver = url.get_driver_name() if "+" in url.drivername else _DEFAULT_DRIVER.get(backend)
+    driver = url.get_driver_name() if "+" in url.drivername else None
+    if driver is None:
+        try:
+            driver = url.get_dialect().driver  # the dialect's module, not its driver
+        except (NoSuchModuleError, ImportError):
+            driver = _DEFAULT_DRIVER.get(backend)
     return f"{backend}+{driver}" if driver else backend
 
 
