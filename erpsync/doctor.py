@@ -21,7 +21,9 @@ any, the lock is only looked at, the audit chain is only read.
 10. last apply: how long ago, by whom
 11. catalogue: the policy's catalog.yaml agrees with the live catalogue
 
-No message carries the database password: every text passes :func:`scrub`.
+No message carries a secret: every text passes :func:`erpsync.secrets.redact`, with the
+target's secrets (its URL's password and secret parameters, and what erpsync.yaml took
+from the environment into them).
 """
 
 from __future__ import annotations
@@ -36,14 +38,14 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, inspect, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 
-from erpsync import audit, audit_anchor, diagnostics, lock, owntables
+from erpsync import audit, audit_anchor, connect, diagnostics, lock, owntables, secrets
 from erpsync.adapters import adapter_class, open_adapter
 from erpsync.adapters.base import Adapter, LiveSnapshot
 from erpsync.apply import LOCK_NAME
 from erpsync.config import Project, ResolvedTarget, load_project
-from erpsync.errors import ErpsyncError, PolicyError
+from erpsync.errors import ConnectError, ErpsyncError, PolicyError
 from erpsync.planner import catalogue_warnings
 from erpsync.policy.loader import LoadedPolicy, load_policy
 from erpsync.policy.validate import validate
@@ -117,36 +119,16 @@ def diagnose(
     finally:
         if ctx.adapter is not None:
             ctx.adapter.engine.dispose()
-    return [scrub(check, _password(ctx.target)) for check in ctx.checks]
+    known = secrets.remembered()  # every target resolved, even one that failed a check
+    return [scrub(check, known) for check in ctx.checks]
 
 
-def _password(target: ResolvedTarget | None) -> str | None:
-    """The password in the target's URL, if it has one (and the URL parses)."""
-    if target is None:
-        return None
-    try:
-        password = make_url(target.url).password
-    except (ArgumentError, ValueError):
-        return None
-    return str(password) if password else None
-
-
-def _parses(url: str) -> bool:
-    try:
-        make_url(url)
-    except (ArgumentError, ValueError):
-        return False
-    return True
-
-
-def scrub(check: Check, password: str | None) -> Check:
-    """The check with ``password`` replaced by ``***`` wherever a driver may have echoed it."""
-    if not password:
-        return check
+def scrub(check: Check, known: Sequence[str]) -> Check:
+    """The check without a secret: every URL's, and each of ``known``."""
     return replace(
         check,
-        message=check.message.replace(password, "***"),
-        hint=check.hint.replace(password, "***"),
+        message=secrets.redact(check.message, known),
+        hint=secrets.redact(check.hint, known),
     )
 
 
@@ -221,10 +203,11 @@ def _target(ctx: _Context, target_name: str | None, db_url: str | None) -> None:
         hint = "set default_target in erpsync.yaml, or give --target NAME or --db URL"
         ctx.add("target", Status.FAIL, str(exc), hint)
         return
-    if not _parses(target.url):
+    try:
+        connect.parse(target)
+    except ErpsyncError as exc:
         hint = "write the url as a SQLAlchemy URL, e.g. postgresql+psycopg://user:${PW}@host/db"
-        message = f"target {target.name}: the url does not parse: {target.display_url}"
-        ctx.add("target", Status.FAIL, message, hint)
+        ctx.add("target", Status.FAIL, str(exc), hint)
         return
     ctx.target = target
     described = f"{target.name} ({target.adapter}) at {target.display_url}"
@@ -264,6 +247,8 @@ def _connect(ctx: _Context) -> None:
         return
     try:
         ctx.adapter = open_adapter(ctx.target)
+    except ConnectError as exc:
+        ctx.add("database", Status.FAIL, exc.reason, exc.hint)
     except ErpsyncError as exc:
         sqlite = make_url(ctx.target.url).get_backend_name() == "sqlite"
         ctx.add("database", Status.FAIL, str(exc), _NO_FILE if sqlite else _UNREACHABLE)
@@ -275,6 +260,9 @@ def _database(ctx: _Context, adapter: Adapter) -> bool:
     try:
         with adapter.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
+    except ConnectError as exc:
+        ctx.add("database", Status.FAIL, f"unreachable: {exc.reason}", exc.hint)
+        return False
     except SQLAlchemyError as exc:
         ctx.add("database", Status.FAIL, f"unreachable: {adapter.explain(exc)}", hint)
         return False
