@@ -1,12 +1,13 @@
 """Apply a plan to the live ERP: boringly safe.
 
-Under the apply lock, in ONE database transaction: read the live state again
-and refuse a stale plan (the ERP or the policy changed since it was made),
-have the adapter check the changes again (as plan did), check the guards,
-write every change in the plan's order, and append the hash-chained audit
-record. Commit, release the lock, then let the adapter
-tell the running ERP (cache signals). Any error before the commit rolls
-everything back: the ERP is either fully changed or untouched.
+Under the apply lock, in ONE database transaction: read the live state again and
+refuse a stale plan (the ERP or the policy changed since it was made); make the plan
+again from the policy and that state (:mod:`erpsync.replan`: validation, separation
+of duties, the adapter's checks) and refuse unless it is exactly the plan given;
+check the guards on it; write every change in the plan's order, and append the
+hash-chained audit record. Commit, release the lock, then let the adapter tell the
+running ERP (cache signals). Any error before the commit rolls everything back: the
+ERP is either fully changed or untouched.
 """
 
 from __future__ import annotations
@@ -18,18 +19,14 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection, Engine, event
 from sqlalchemy.exc import SQLAlchemyError
 
-from erpsync import __version__, audit, isolation, lock, owntables
-from erpsync import diagnostics as diag
+from erpsync import __version__, audit, isolation, lock, owntables, removals, replan
 from erpsync.adapters.base import Adapter, Progress
 from erpsync.config import ResolvedTarget, Settings
-from erpsync.errors import DatabaseError, PolicyError, StalePlanError, UsageError
-from erpsync.guards import check_mass_removal, check_protected
+from erpsync.errors import DatabaseError, StalePlanError, UsageError
+from erpsync.guards import enforce
 from erpsync.plan import Plan
-from erpsync.planner import make_plan, refusal_error
+from erpsync.planner import make_plan
 from erpsync.policy.loader import LoadedPolicy
-from erpsync.policy.validate import validate
-from erpsync.scope import Scope
-from erpsync.state import desired_state, policy_digest
 
 LOCK_NAME = "apply"
 LOCK_TTL_SECONDS = 15 * 60
@@ -54,7 +51,8 @@ class ApplyResult:
 
 
 def check_origin(plan: Plan, target: ResolvedTarget) -> None:
-    """A saved plan is applied only by the same erpsync version to the same target."""
+    """A saved plan is applied only by the same erpsync version to the same target (by
+    name, adapter and database)."""
     if plan.erpsync_version != __version__:
         raise UsageError(
             f"the plan was made by erpsync {plan.erpsync_version}; this is {__version__}: "
@@ -64,6 +62,11 @@ def check_origin(plan: Plan, target: ResolvedTarget) -> None:
         raise UsageError(
             f"the plan is for target {plan.target.name} ({plan.target.adapter}), not "
             f"{target.name} ({target.adapter})"
+        )
+    if plan.target.url != target.display_url:
+        raise UsageError(
+            f"the plan is for database {plan.target.url}, but target {target.name} is "
+            f"{target.display_url}: make a new plan for this target"
         )
 
 
@@ -101,8 +104,8 @@ def execute(
     """Apply ``plan`` exactly, or raise and change nothing.
 
     Without a plan, the plan is made under the lock (so a concurrent apply cannot
-    slip in between planning and applying) and passed to ``review``, which may
-    show it and ask for confirmation; ``False`` cancels.
+    slip in between planning and applying), its guards are checked, and it is passed
+    to ``review``, which may show it and ask for confirmation; ``False`` cancels.
     """
     engine = adapter.engine
     _immediate_sqlite_transactions(engine)
@@ -110,18 +113,16 @@ def execute(
     with lock.hold(engine, LOCK_NAME, options.lock_timeout, LOCK_TTL_SECONDS, who):
         now = dt.datetime.now(dt.UTC)
         if plan is None:
-            snapshot = adapter.read()
-            plan = make_plan(loaded, snapshot, settings, type(adapter), target, now.date(), now)
+            plan = _plan_now(adapter, target, loaded, settings, now)
+            enforce(plan.guards, options.allow_mass_removal)  # before anyone is asked
             if review is not None and plan.changes and not review(plan):
                 return ApplyResult(0, cancelled=True, plan=plan)
         if not plan.changes:
             return ApplyResult(0, plan=plan)
-        scope = Scope.for_adapter(settings, adapter)
-        check_protected(plan.changes, scope)
         try:
             with isolation.apply_transaction(engine, options.lock_timeout) as conn:
                 record = _in_transaction(
-                    conn, adapter, target, plan, loaded, settings, options, now.date(), progress
+                    conn, adapter, target, plan, loaded, settings, options, now, progress
                 )
         except SQLAlchemyError as exc:
             raise DatabaseError(
@@ -129,6 +130,20 @@ def execute(
             ) from None
     notes = adapter.after_commit(plan.changes)
     return ApplyResult(len(plan.changes), record, notes, plan=plan)
+
+
+def _plan_now(
+    adapter: Adapter,
+    target: ResolvedTarget,
+    loaded: LoadedPolicy,
+    settings: Settings,
+    now: dt.datetime,
+) -> Plan:
+    """The plan for an apply without a plan file, with its guards' verdicts."""
+    snapshot = adapter.read()
+    recent = removals.read_recent(adapter, settings.max_removals_window, now)
+    kind = type(adapter)
+    return make_plan(loaded, snapshot, settings, kind, target, now.date(), now, recent=recent)
 
 
 def _in_transaction(
@@ -139,7 +154,7 @@ def _in_transaction(
     loaded: LoadedPolicy,
     settings: Settings,
     options: ApplyOptions,
-    today: dt.date,
+    now: dt.datetime,
     progress: Progress | None,
 ) -> audit.AuditRecord | None:
     owntables.ensure_tables(conn)
@@ -149,25 +164,14 @@ def _in_transaction(
             "plan is stale: the ERP changed since the plan was made; nothing was changed. "
             "Make a new plan and review it."
         )
-    catalogue = dict(snapshot.catalogue) or None
-    found = validate(loaded, today, catalogue, requires=snapshot.requires or None)
-    found += adapter.check_policy(loaded, settings)
-    if diag.has_errors(found):
-        raise PolicyError(found)
-    if policy_digest(loaded, catalogue, today) != plan.policy_digest:
-        raise StalePlanError(
-            "plan is stale: the policy (or what it means today) changed since the plan was "
-            "made; nothing was changed. Make a new plan and review it."
-        )
-    refused = adapter.check_plan(snapshot, plan.changes) if plan.changes else []
-    if refused:  # what the state's digest does not cover (RuoYi's menus) may have moved
-        desired = desired_state(loaded, catalogue, today)
-        raise refusal_error(refused, desired, target, adapter.name)
-    check_mass_removal(plan, snapshot.state, settings, options.allow_mass_removal)
-    if not plan.changes:
+    derived = replan.derive(conn, adapter, target, plan, loaded, snapshot, settings, now)
+    replan.check_same(plan, derived)
+    enforce(derived.guards, options.allow_mass_removal)
+    if not derived.changes:
         return None
-    adapter.write(conn, plan.changes, options.actor, progress)
+    adapter.write(conn, derived.changes, options.actor, progress)
+    # stamped after the writes, so the rows' own change times are not later than the record
     entry = audit.entry_from_plan(
-        plan.to_dict(), options.actor, (options.git_commit, options.git_branch)
+        derived.to_dict(), options.actor, (options.git_commit, options.git_branch)
     )
     return audit.append(conn, entry)

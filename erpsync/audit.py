@@ -15,8 +15,10 @@ broken link) or reordered (a record linked to another than its predecessor).
 
 The chain is tamper-evident, not tamper-proof: someone who can write the table
 can rewrite every later hash too, and removing the newest records leaves a
-valid, shorter chain. Keep a copy of the latest hash elsewhere (CI logs carry
-it) to catch those.
+valid, shorter chain. An anchor kept outside the database catches those: the
+head (``id:hash`` of the newest record, :mod:`erpsync.audit_anchor`) or a JSON
+Lines export of every record (:mod:`erpsync.audit_export`), each record being
+:func:`as_object`.
 
 Ids are assigned here as the last id + 1; the caller holds the apply lock
 (:mod:`erpsync.lock`), so two appends never race (if they did, the primary key
@@ -240,6 +242,67 @@ def last(conn: Connection) -> AuditRecord | None:
     query = select(*_COLUMNS).order_by(erpsync_audit.c.id.desc()).limit(1)
     row = conn.execute(query).mappings().first()
     return None if row is None else _from_row(row).record
+
+
+def hashes(conn: Connection) -> dict[int, str]:
+    """Each record's stored hash by id, read without parsing the records ({} without a
+    trail)."""
+    if not _has_table(conn, AUDIT_TABLE_NAME):
+        return {}
+    query = select(erpsync_audit.c.id, erpsync_audit.c.hash).order_by(erpsync_audit.c.id)
+    return {row.id: row.hash for row in conn.execute(query)}
+
+
+# The keys of a record as an object (:func:`as_object`): the hashed content, then the links.
+OBJECT_KEYS = (
+    "id",
+    "applied_at",
+    "actor",
+    "git_commit",
+    "git_branch",
+    "target",
+    "adapter",
+    "erpsync_version",
+    "policy_digest",
+    "live_digest",
+    "summary",
+    "changes",
+    "prev_hash",
+    "hash",
+)
+
+
+def as_object(record: AuditRecord, summary: Mapping[str, int] | None = None) -> dict[str, Any]:
+    """A record as one JSON object: exactly what its hash covers, plus ``prev_hash`` and
+    ``hash`` (the stored ``summary`` when given, else the entry's own)."""
+    stored = record.entry.summary if summary is None else summary
+    content = _content(record.id, record.entry, stored)
+    return {**content, "prev_hash": record.prev_hash, "hash": record.hash}
+
+
+def objects(conn: Connection) -> list[tuple[int, dict[str, Any] | None]]:
+    """Every record as :func:`as_object`, oldest first; None for a row that is unreadable."""
+    found: list[tuple[int, dict[str, Any] | None]] = []
+    for row in _read(conn):
+        try:
+            stored = _from_row(row)
+        except AuditError:
+            found.append((row["id"], None))
+            continue
+        found.append((row["id"], as_object(stored.record, stored.summary)))
+    return found
+
+
+def object_hash(obj: Mapping[str, Any]) -> str:
+    """The hash a record object should carry: recomputed from its content and prev_hash."""
+    content = {k: v for k, v in obj.items() if k not in ("prev_hash", "hash")}
+    return _chain_hash(str(obj.get("prev_hash")), content)
+
+
+def canonical_json(value: Any) -> str:
+    """``value`` as the canonical JSON the hashes are computed over (sorted keys, no
+    spaces, UTF-8 text rather than escapes)."""
+    return _canonical(value)
 
 
 def verify(conn: Connection) -> list[str]:

@@ -22,7 +22,7 @@ from typing import NoReturn
 import click
 from rich.console import Console
 
-from erpsync import __version__, diagnostics
+from erpsync import __version__, diagnostics, secrets
 from erpsync.commands import catalog as catalog_cmd
 from erpsync.commands import plan as plan_cmd
 from erpsync.commands import validate as validate_cmd
@@ -233,13 +233,49 @@ def audit_show(options: Options, record_id: int) -> None:
 
 
 @audit_group.command("verify")
+@click.option(
+    "--expect-head",
+    metavar="ID:HASH",
+    help="An anchor kept from apply or `audit head`: also detect truncation and rewrites.",
+)
+@click.option(
+    "--against",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="An `audit export` file: every record in it must be live and identical.",
+)
 @pass_options
-def audit_verify(options: Options) -> None:
-    """Check the hash chain: detects edited, deleted or reordered records."""
+def audit_verify(options: Options, expect_head: str | None, against: Path | None) -> None:
+    """Check the hash chain (edited, deleted, reordered records) and print the head."""
     from erpsync.commands import audit as audit_cmd
 
     target = options.project().target(options.target, options.db)
-    raise SystemExit(audit_cmd.verify(target, options.console()))
+    raise SystemExit(audit_cmd.verify(target, options.console(), expect_head, against))
+
+
+@audit_group.command("head")
+@pass_options
+def audit_head(options: Options) -> None:
+    """Print the anchor (ID:HASH of the newest record) of a trail that verifies."""
+    from erpsync.commands import audit as audit_cmd
+
+    target = options.project().target(options.target, options.db)
+    raise SystemExit(audit_cmd.head(target, options.console()))
+
+
+@audit_group.command("export")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to FILE (default: standard output).",
+)
+@pass_options
+def audit_export(options: Options, output: Path | None) -> None:
+    """Write every record as JSON Lines, to keep in git or write-once storage."""
+    from erpsync.commands import audit as audit_cmd
+
+    target = options.project().target(options.target, options.db)
+    raise SystemExit(audit_cmd.export(target, output, options.console()))
 
 
 @audit_group.command("revert")
@@ -544,9 +580,13 @@ def _run(argv: list[str] | None, options: Options) -> int:
             options, f"error: {exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else "")
         )
         return 1
-    except Exception:
+    except Exception as exc:
         if options.verbose > 0:
             traceback.print_exc()
+        failed = database_failure(exc)
+        if failed is not None:
+            _err(options, f"error: the database failed: {failed}; nothing was changed")
+            return 1
         where = traceback.extract_tb(sys.exc_info()[2])[-1]
         _err(
             options,
@@ -558,5 +598,27 @@ def _run(argv: list[str] | None, options: Options) -> int:
     return 0
 
 
+def database_failure(exc: BaseException) -> str | None:
+    """The driver's words when ``exc`` is the database failing (a lost connection, a
+    server that refused a statement for want of a privilege or room), not erpsync; None
+    otherwise. Connecting is reported by :mod:`erpsync.connect`; this is the backstop for
+    what fails later."""
+    found = sys.modules.get("sqlalchemy.exc")  # loaded whenever a database was used
+    if found is None:
+        return None
+    failures = (found.OperationalError, found.InterfaceError, found.DisconnectionError)
+    if isinstance(exc, found.TimeoutError):
+        return "no connection became free in time"
+    if not isinstance(exc, failures):
+        return None
+    from erpsync.connect import driver_message
+
+    reason = driver_message(getattr(exc, "orig", None) or exc)
+    return None if "syntax error" in reason.lower() else reason
+
+
 def _err(options: Options, message: str) -> None:
-    options.console(stderr=True).print(message, markup=False, style="red")
+    """Print an error; a secret a message quotes by mistake is hidden (the last line of
+    defence: messages are written without secrets)."""
+    shown = secrets.redact(message, secrets.remembered())
+    options.console(stderr=True).print(shown, markup=False, style="red")

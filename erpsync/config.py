@@ -3,22 +3,25 @@ ERP databases (targets) to talk to, and the settings that bound what erpsync
 may touch.
 
 String values may read the environment: ``${VAR}`` or ``${VAR:-default}``
-(``$$`` is a literal ``$``), so passwords stay out of git. A database URL is
-only ever shown through :func:`redact_url`.
+(``$$`` is a literal ``$``), so passwords stay out of git; in a database URL each
+value is encoded for where it stands (:mod:`erpsync.envvars`). A database URL is
+only ever shown through :mod:`erpsync.secrets`, which knows the values taken from
+the environment into its password and query.
 """
 
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StringConstraints, ValidationError
 
 from erpsync import diagnostics as diag
+from erpsync import secrets
+from erpsync.envvars import interpolate_string, interpolate_url
 from erpsync.errors import ConfigError, UsageError
 from erpsync.policy.loader import did_you_mean, schema_diagnostics
 from erpsync.policy.model import Key
@@ -26,8 +29,11 @@ from erpsync.yamlsafe import YamlList, YamlLoadError, YamlMap, load_file
 
 CONFIG_NAME = "erpsync.yaml"
 DEFAULT_ADAPTER = "reference"
+DEFAULT_CONNECT_TIMEOUT = 10.0  # seconds
 
-RemovalLimit = int | Annotated[str, StringConstraints(pattern=r"^\d+(\.\d+)?%$")]
+__all__ = ["interpolate_string"]  # re-exported: the config's own interpolation
+
+Duration = Annotated[str, StringConstraints(pattern=r"^\d+[mhd]$")]
 RoleScope = Literal["all", "declared"]  # which live roles erpsync manages: see ScopeSettings
 
 
@@ -38,6 +44,13 @@ class _Strict(BaseModel):
 class Target(_Strict):
     adapter: str = Field(DEFAULT_ADAPTER, description="reference | ruoyi | tryton")
     url: str = Field(description="SQLAlchemy database URL; use ${VAR} for secrets.")
+    connect_timeout: float | None = Field(
+        None,
+        gt=0,
+        le=3600,
+        description="Seconds to wait for the database to accept a connection "
+        "(default: settings.connect_timeout).",
+    )
 
 
 class IgnoreSettings(_Strict):
@@ -59,6 +72,23 @@ class ScopeSettings(_Strict):
     )
 
 
+class RemovalShare(_Strict):
+    """How much of each kind one apply (and the window before it) may remove: the larger
+    of ``percent`` of the managed count and ``at_least``."""
+
+    percent: float = Field(20, ge=0, le=100, description="Share of the managed count.")
+    at_least: int = Field(
+        3, ge=0, description="Removals always allowed, however small the organisation."
+    )
+
+
+RemovalLimit = (
+    Annotated[int, Field(ge=0)]
+    | Annotated[str, StringConstraints(pattern=r"^\d+(\.\d+)?%$")]
+    | RemovalShare
+)
+
+
 class Settings(_Strict):
     removed_users: Literal["deactivate", "delete"] = "deactivate"
     protected_users: list[str] = Field(
@@ -70,11 +100,25 @@ class Settings(_Strict):
     ignore: IgnoreSettings = Field(default_factory=IgnoreSettings)
     scope: ScopeSettings | None = None
     max_removals: RemovalLimit = Field(
-        "20%",
-        description="Refuse a plan removing more than this share ('20%') or number of "
-        "managed users or memberships, unless --allow-mass-removal.",
+        default_factory=RemovalShare,
+        description="Refuse a plan removing more of any kind (users deactivated or "
+        "deleted, roles, departments, permission grants, memberships) than this: a number, "
+        "a share of the managed count ('20%'), or {percent: 20, at_least: 3} (the default). "
+        "Override with --allow-mass-removal.",
+    )
+    max_removals_window: Duration = Field(
+        "24h",
+        description="Removals applied this long before (read from the audit trail) count "
+        "against max_removals too, so splitting a removal does not pass it: '24h', '90m', "
+        "'7d'; '0h' counts the one apply only.",
     )
     max_file_mib: int = Field(50, ge=1, description="Size limit of one policy file.")
+    connect_timeout: float = Field(
+        DEFAULT_CONNECT_TIMEOUT,
+        gt=0,
+        le=3600,
+        description="Seconds every command waits for a database to accept a connection.",
+    )
     state_url: str | None = Field(
         None, description="Database for erpsync's own tables (default: the ERP database)."
     )
@@ -91,6 +135,12 @@ class Config(_Strict):
     targets: dict[Key, Target] = Field(default_factory=dict)
     default_target: Key | None = None
     settings: Settings = Field(default_factory=Settings)
+    # where in erpsync.yaml ("targets.prod.url") -> the environment values placed in that
+    # URL's password or query (filled by load_config), for hiding them in every message
+    _url_secrets: dict[str, tuple[str, ...]] = PrivateAttr(default_factory=dict)
+
+    def url_secrets(self, where: str) -> tuple[str, ...]:
+        return self._url_secrets.get(where, ())
 
 
 @dataclass(frozen=True)
@@ -98,10 +148,26 @@ class ResolvedTarget:
     name: str
     adapter: str
     url: str
+    # What messages must hide: the environment values in the URL; the URL's own password
+    # and secret parameters are added here.
+    secrets: tuple[str, ...] = field(default=(), repr=False)
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
+
+    def __post_init__(self) -> None:
+        found = tuple(dict.fromkeys((*self.secrets, *secrets.url_secrets(self.url))))
+        object.__setattr__(self, "secrets", found)
+        secrets.remember(found)
+
+    def __repr__(self) -> str:  # never the URL as written
+        return f"ResolvedTarget({self.name!r}, {self.adapter!r}, {self.display_url!r})"
 
     @property
     def display_url(self) -> str:
-        return redact_url(self.url)
+        return secrets.redact_url(self.url, self.secrets)
+
+    def redact(self, text: str) -> str:
+        """``text`` (a driver's message) without this target's secrets."""
+        return secrets.redact(text, self.secrets)
 
 
 @dataclass(frozen=True)
@@ -122,20 +188,27 @@ class Project:
         name = name or self.config.default_target
         if name is None and len(targets) == 1:
             name = next(iter(targets))
+        timeout = self.config.settings.connect_timeout
         if name is None:
             if db_url:
-                return ResolvedTarget("cli", DEFAULT_ADAPTER, db_url)
+                return ResolvedTarget("cli", DEFAULT_ADAPTER, db_url, connect_timeout=timeout)
             raise UsageError("no target: give --target NAME or --db URL, or set default_target")
         if name not in targets:
             if db_url:
-                return ResolvedTarget(name, DEFAULT_ADAPTER, db_url)
+                return ResolvedTarget(name, DEFAULT_ADAPTER, db_url, connect_timeout=timeout)
             hint = did_you_mean(name, targets)
             raise UsageError(
                 f"unknown target '{name}'{hint}; erpsync.yaml defines: "
                 f"{', '.join(sorted(targets)) or 'none'}"
             )
         target = targets[name]
-        return ResolvedTarget(name, target.adapter, db_url or target.url)
+        return ResolvedTarget(
+            name,
+            target.adapter,
+            db_url or target.url,
+            () if db_url else self.config.url_secrets(f"targets.{name}.url"),
+            target.connect_timeout or timeout,
+        )
 
 
 def find_config(start: Path) -> Path | None:
@@ -166,7 +239,8 @@ def load_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
     if raw is None:
         raw = YamlMap()
     problems: list[diag.Diagnostic] = []
-    raw = _interpolate(raw, os.environ if env is None else env, name, problems)
+    found: dict[str, tuple[str, ...]] = {}
+    raw = _interpolate(raw, os.environ if env is None else env, name, problems, found)
     if not problems:
         try:
             config = Config.model_validate(raw)
@@ -174,6 +248,7 @@ def load_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
             problems.extend(schema_diagnostics(exc, name, raw, Config, ("targets",)))
         else:
             _remember_positions(config, raw, name)
+            config._url_secrets.update(found)
             return config
     raise ConfigError("invalid configuration:\n" + diag.to_text(diag.ordered(problems)).rstrip())
 
@@ -186,26 +261,12 @@ def _remember_positions(config: Config, raw: Any, file: str) -> None:
             config.settings._where[str(key)] = diag.Position(file, line, col)
 
 
-_VAR = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-
-
-def interpolate_string(text: str, env: Mapping[str, str], missing: list[str] | None = None) -> str:
-    """Replace ``${VAR}`` and ``${VAR:-default}``; names of unset variables go to ``missing``."""
-
-    def sub(match: re.Match[str]) -> str:
-        if match.group(0) == "$$":
-            return "$"
-        var, default = match.group(1), match.group(2)
-        value = env.get(var)
-        if value is None or (value == "" and default is not None):
-            if default is None:
-                if missing is not None:
-                    missing.append(var)
-                return ""
-            return default
-        return value
-
-    return _VAR.sub(sub, text)
+def _is_url(path: tuple[str, ...]) -> bool:
+    """Whether the value at ``path`` in erpsync.yaml is a database URL."""
+    return (len(path) == 3 and path[0] == "targets" and path[2] == "url") or path == (
+        "settings",
+        "state_url",
+    )
 
 
 def _interpolate(
@@ -213,51 +274,43 @@ def _interpolate(
     env: Mapping[str, str],
     file: str,
     problems: list[diag.Diagnostic],
+    found: dict[str, tuple[str, ...]],
     mark: tuple[int, int] = (0, 0),
+    path: tuple[str, ...] = (),
 ) -> Any:
+    """``node`` with ``${VAR}`` replaced; the secrets of each URL go to ``found``."""
     if isinstance(node, YamlMap):
         for key in list(node):
-            node[key] = _interpolate(node[key], env, file, problems, node.key_marks[key])
+            node[key] = _interpolate(
+                node[key], env, file, problems, found, node.key_marks[key], (*path, str(key))
+            )
         return node
     if isinstance(node, YamlList):
         for i, item in enumerate(node):
-            node[i] = _interpolate(item, env, file, problems, node.item_marks[i])
-        return node
-    if isinstance(node, str) and "$" in node:
-        missing: list[str] = []
-        value = interpolate_string(node, env, missing)
-        for var in missing:
-            problems.append(
-                diag.error(
-                    "environment",
-                    diag.Position(file, *mark),
-                    "",
-                    f"environment variable {var} is not set "
-                    f"(use ${{{var}:-default}} for a default)",
-                )
+            node[i] = _interpolate(
+                item, env, file, problems, found, node.item_marks[i], (*path, str(i))
             )
-        return value
-    return node
-
-
-# A database URL as SQLAlchemy reads it: ``dialect[+driver]://[user[:password]@]host...``.
-_URL = re.compile(r"[\w+]+://")
-# Its password: after the user's ":", up to the URL's last "@". A password may hold
-# "/", "?" or an unencoded "@" (SQLAlchemy would show what follows its first "@"), so
-# the widest reading is hidden; an "@" after the host can only hide more, never less.
-_PASSWORD = re.compile(r"(?P<head>[\w+]+://[^:/]*:)(?P<password>.*)(?P<tail>@)", re.DOTALL)
-
-
-def redact_url(url: str) -> str:
-    """The URL with its password replaced by ``***``; never the secret itself.
-
-    Worked out on the text (no SQLAlchemy: it costs 0.15 s to import, which plan does
-    not otherwise pay outside its reading child); everything but the password is shown
-    as written.
-    """
-    if _URL.match(url) is None:
-        return "<unparsable URL>"
-    found = _PASSWORD.match(url)
-    if found is None:
-        return url  # no password
-    return f"{found.group('head')}***{url[found.start('tail') :]}"
+        return node
+    if not isinstance(node, str) or "$" not in node:
+        return node
+    where = diag.Position(file, *mark)
+    missing: list[str] = []
+    if _is_url(path):
+        url = interpolate_url(node, env, missing)
+        value = url.url
+        found[".".join(path)] = tuple(url.secrets)
+        for problem in url.problems:
+            message = f"{problem}; it cannot be placed in the URL {'.'.join(path)} safely"
+            problems.append(diag.error("environment", where, "", message))
+    else:
+        value = interpolate_string(node, env, missing)
+    for var in missing:
+        problems.append(
+            diag.error(
+                "environment",
+                where,
+                "",
+                f"environment variable {var} is not set (use ${{{var}:-default}} for a default)",
+            )
+        )
+    return value

@@ -4,11 +4,18 @@ Loading and validation collect diagnostics instead of stopping at the first
 problem, so a reviewer sees every mistake at once. This module also renders
 them: as ``path:LINE:COL: error: <object>: <message>`` lines, as JSON for
 machines, and as GitHub Actions annotations.
+
+Text and annotations show the first :data:`SHOWN` diagnostics (errors first) in
+full, then one line counting the rest by kind ("… and 999,800 more errors:
+999,800 unknown role"), so a flood of mistakes stays readable and fast to
+print; JSON always lists every one.
 """
 
 from __future__ import annotations
 
 import json
+import re
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from enum import StrEnum
@@ -83,8 +90,40 @@ def summary_line(diagnostics: Sequence[Diagnostic]) -> str:
     return f"{errors} error(s), {warnings} warning(s)"
 
 
-def to_text(diagnostics: Sequence[Diagnostic]) -> str:
-    return "".join(f"{d}\n" for d in diagnostics)
+SHOWN = 200  # diagnostics shown in full by text and annotations; the rest are counted
+
+_UNKNOWN = re.compile(r"unknown ([^':]+?) '")
+
+
+def kind_of(d: Diagnostic) -> str:
+    """What kind of finding ``d`` is, for counting: ``unknown role``, ``sod violation``."""
+    if d.code == "unknown-reference" and (found := _UNKNOWN.search(d.message)):
+        return f"unknown {found.group(1)}"
+    return d.code.replace("-", " ")
+
+
+def rest_line(rest: Sequence[Diagnostic]) -> str:
+    """``… and 999,800 more errors: 999,800 unknown role`` for the diagnostics not shown."""
+    parts = []
+    for noun, group in (
+        ("error", [d for d in rest if d.is_error]),
+        ("warning", [d for d in rest if not d.is_error]),
+    ):
+        if group:
+            kinds = Counter(kind_of(d) for d in group).most_common()
+            counted = ", ".join(f"{n:,} {kind}" for kind, n in kinds)
+            plural = noun if len(group) == 1 else f"{noun}s"
+            parts.append(f"{len(group):,} more {plural}: {counted}")
+    return "… and " + "; and ".join(parts)
+
+
+def to_text(diagnostics: Sequence[Diagnostic], limit: int | None = SHOWN) -> str:
+    """One line per diagnostic; past ``limit`` (None: no limit), one line counting the rest."""
+    shown = diagnostics if limit is None else diagnostics[:limit]
+    text = "".join(f"{d}\n" for d in shown)
+    if len(shown) < len(diagnostics):
+        text += rest_line(diagnostics[len(shown) :]) + "\n"
+    return text
 
 
 def to_json(diagnostics: Sequence[Diagnostic]) -> str:
@@ -110,10 +149,11 @@ def _escape_github(text: str, *, property_value: bool = False) -> str:
     return text
 
 
-def to_github(diagnostics: Sequence[Diagnostic]) -> str:
-    """GitHub Actions workflow commands, which show as inline annotations on a PR."""
+def to_github(diagnostics: Sequence[Diagnostic], limit: int | None = SHOWN) -> str:
+    """GitHub Actions workflow commands, which show as inline annotations on a PR; past
+    ``limit`` (None: no limit), one notice counting the rest."""
     lines = []
-    for d in diagnostics:
+    for d in diagnostics if limit is None else diagnostics[:limit]:
         p = d.position
         props = [f"file={_escape_github(Path(p.file).as_posix(), property_value=True)}"]
         if p.line > 0:
@@ -121,4 +161,7 @@ def to_github(diagnostics: Sequence[Diagnostic]) -> str:
         props.append(f"title={_escape_github('erpsync ' + d.code, property_value=True)}")
         subject = f"{d.object}: " if d.object else ""
         lines.append(f"::{d.severity} {','.join(props)}::{_escape_github(subject + d.message)}\n")
+    if len(lines) < len(diagnostics):
+        rest = rest_line(diagnostics[len(lines) :]) + " (--format json lists them all)"
+        lines.append(f"::notice title=erpsync validate::{_escape_github(rest)}\n")
     return "".join(lines)

@@ -16,11 +16,14 @@ any, the lock is only looked at, the audit chain is only read.
 6. live state: readable (timed), and how many dirty-data problems it has
 7. own tables: ``erpsync_audit`` and ``erpsync_lock`` present, with their columns
 8. lock: who holds the apply lock, if anyone
-9. audit: the hash chain verifies
+9. audit: the hash chain verifies (and its head, to keep); no trail where erpsync has
+   evidently applied before is a warning (a dropped table a failure)
 10. last apply: how long ago, by whom
 11. catalogue: the policy's catalog.yaml agrees with the live catalogue
 
-No message carries the database password: every text passes :func:`scrub`.
+No message carries a secret: every text passes :func:`erpsync.secrets.redact`, with the
+target's secrets (its URL's password and secret parameters, and what erpsync.yaml took
+from the environment into them).
 """
 
 from __future__ import annotations
@@ -35,14 +38,14 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, inspect, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 
-from erpsync import audit, diagnostics, lock, owntables
+from erpsync import audit, audit_anchor, connect, diagnostics, lock, owntables, secrets
 from erpsync.adapters import adapter_class, open_adapter
 from erpsync.adapters.base import Adapter, LiveSnapshot
 from erpsync.apply import LOCK_NAME
 from erpsync.config import Project, ResolvedTarget, load_project
-from erpsync.errors import ErpsyncError, PolicyError
+from erpsync.errors import ConnectError, ErpsyncError, PolicyError
 from erpsync.planner import catalogue_warnings
 from erpsync.policy.loader import LoadedPolicy, load_policy
 from erpsync.policy.validate import validate
@@ -116,36 +119,16 @@ def diagnose(
     finally:
         if ctx.adapter is not None:
             ctx.adapter.engine.dispose()
-    return [scrub(check, _password(ctx.target)) for check in ctx.checks]
+    known = secrets.remembered()  # every target resolved, even one that failed a check
+    return [scrub(check, known) for check in ctx.checks]
 
 
-def _password(target: ResolvedTarget | None) -> str | None:
-    """The password in the target's URL, if it has one (and the URL parses)."""
-    if target is None:
-        return None
-    try:
-        password = make_url(target.url).password
-    except (ArgumentError, ValueError):
-        return None
-    return str(password) if password else None
-
-
-def _parses(url: str) -> bool:
-    try:
-        make_url(url)
-    except (ArgumentError, ValueError):
-        return False
-    return True
-
-
-def scrub(check: Check, password: str | None) -> Check:
-    """The check with ``password`` replaced by ``***`` wherever a driver may have echoed it."""
-    if not password:
-        return check
+def scrub(check: Check, known: Sequence[str]) -> Check:
+    """The check without a secret: every URL's, and each of ``known``."""
     return replace(
         check,
-        message=check.message.replace(password, "***"),
-        hint=check.hint.replace(password, "***"),
+        message=secrets.redact(check.message, known),
+        hint=secrets.redact(check.hint, known),
     )
 
 
@@ -220,10 +203,11 @@ def _target(ctx: _Context, target_name: str | None, db_url: str | None) -> None:
         hint = "set default_target in erpsync.yaml, or give --target NAME or --db URL"
         ctx.add("target", Status.FAIL, str(exc), hint)
         return
-    if not _parses(target.url):
+    try:
+        connect.parse(target)
+    except ErpsyncError as exc:
         hint = "write the url as a SQLAlchemy URL, e.g. postgresql+psycopg://user:${PW}@host/db"
-        message = f"target {target.name}: the url does not parse: {target.display_url}"
-        ctx.add("target", Status.FAIL, message, hint)
+        ctx.add("target", Status.FAIL, str(exc), hint)
         return
     ctx.target = target
     described = f"{target.name} ({target.adapter}) at {target.display_url}"
@@ -263,6 +247,8 @@ def _connect(ctx: _Context) -> None:
         return
     try:
         ctx.adapter = open_adapter(ctx.target)
+    except ConnectError as exc:
+        ctx.add("database", Status.FAIL, exc.reason, exc.hint)
     except ErpsyncError as exc:
         sqlite = make_url(ctx.target.url).get_backend_name() == "sqlite"
         ctx.add("database", Status.FAIL, str(exc), _NO_FILE if sqlite else _UNREACHABLE)
@@ -274,6 +260,9 @@ def _database(ctx: _Context, adapter: Adapter) -> bool:
     try:
         with adapter.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
+    except ConnectError as exc:
+        ctx.add("database", Status.FAIL, f"unreachable: {exc.reason}", exc.hint)
+        return False
     except SQLAlchemyError as exc:
         ctx.add("database", Status.FAIL, f"unreachable: {adapter.explain(exc)}", hint)
         return False
@@ -371,6 +360,13 @@ def _lock(ctx: _Context, engine: Engine, now: dt.datetime) -> None:
     if holder is None:
         ctx.add("lock", Status.OK, "the apply lock is free")
         return
+    if lock.is_dead(holder):
+        message = (
+            f"left by a dead process (pid {holder.pid} on this host) — the next apply takes it over"
+        )
+        hint = f"taken by {holder.describe()}; `erpsync force-unlock --yes` removes it now"
+        ctx.add("lock", Status.WARN, message, hint)
+        return
     if holder.expires_at is not None and holder.expires_at < now:
         hint = "a crashed apply left it; the next apply takes it over, or `erpsync force-unlock`"
         ctx.add("lock", Status.WARN, f"stale lock of {holder.describe()}", hint)
@@ -382,13 +378,13 @@ def _lock(ctx: _Context, engine: Engine, now: dt.datetime) -> None:
 def _audit(ctx: _Context, engine: Engine, now: dt.datetime) -> None:
     try:
         with _read_only(engine) as conn:
-            if not inspect(conn).has_table(owntables.AUDIT_TABLE_NAME):
-                ctx.add("audit", Status.OK, "no audit trail yet (nothing applied)")
-                ctx.add("last apply", Status.WARN, "never applied", _NEVER)
+            if not audit.hashes(conn):  # no table, or no records
+                _no_trail(ctx, audit_anchor.missing_trail(conn))
                 return
             problems = audit.verify(conn)
             count = len(audit.records(conn)) if not problems else None
             newest = _newest(conn)
+            head = audit_anchor.head(conn)
     except (SQLAlchemyError, ErpsyncError) as exc:
         ctx.add("audit", Status.FAIL, f"cannot read the audit trail: {exc}")
         return
@@ -399,8 +395,21 @@ def _audit(ctx: _Context, engine: Engine, now: dt.datetime) -> None:
         )
         ctx.add("audit", Status.FAIL, f"the chain does not verify: {_listed(problems)}", hint)
     else:
-        ctx.add("audit", Status.OK, f"{count} record(s), hash chain intact")
+        ctx.add("audit", Status.OK, f"{count} record(s), hash chain intact, head {head}")
     _last_apply(ctx, newest, now)
+
+
+def _no_trail(ctx: _Context, missing: tuple[str, bool] | None) -> None:
+    """No audit records: fine on a target never applied to, not when erpsync has been here."""
+    if missing is None:
+        ctx.add("audit", Status.OK, "no audit trail yet (nothing applied)")
+    else:
+        hint = (
+            "compare with the head kept from the last apply: "
+            "`erpsync audit verify --expect-head ID:HASH` (or `--against` an export)"
+        )
+        ctx.add("audit", Status.FAIL if missing[1] else Status.WARN, missing[0], hint)
+    ctx.add("last apply", Status.WARN, "never applied", _NEVER)
 
 
 _NEVER = "run `erpsync plan`, review it, then `erpsync apply`"

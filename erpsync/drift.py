@@ -58,6 +58,7 @@ from erpsync.plan import Action, Change, Kind, Target, Unmanaged
 from erpsync.planner import make_plan
 from erpsync.policy.loader import LoadedPolicy
 from erpsync.policy.model import Policy, SodRule
+from erpsync.revert import reverted_record
 from erpsync.sod import Violation, find_violations
 from erpsync.state import State
 
@@ -240,11 +241,13 @@ class LastApply:
     applied_at: dt.datetime
     actor: str
     git_commit: str | None
+    reverts: int | None = None  # the audit record this apply undid (``audit revert``)
 
     @classmethod
     def of(cls, record: AuditRecord) -> LastApply:
         entry = record.entry
-        return cls(record.id, entry.applied_at, entry.actor, entry.git_commit)
+        undid = reverted_record(entry.changes)
+        return cls(record.id, entry.applied_at, entry.actor, entry.git_commit, undid)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -252,6 +255,7 @@ class LastApply:
             "applied_at": iso(self.applied_at),
             "actor": self.actor,
             "git_commit": self.git_commit,
+            "reverts": self.reverts,
         }
 
 

@@ -7,8 +7,10 @@ The library raises these; only :mod:`erpsync.cli` turns them into exit codes::
     ├── ConfigError              erpsync.yaml is missing or invalid
     ├── PolicyError              the policy did not load or validate (carries diagnostics)
     ├── DatabaseError            the ERP database could not be read or written
+    │   └── ConnectError         it did not accept a connection (with a hint)
     ├── ApplyRefused             apply refused before writing anything
     │   ├── StalePlanError       the ERP changed since the plan was made
+    │   ├── PlanMismatchError    a saved plan is not what the policy gives (edited)
     │   ├── GuardError           a guard tripped (max_removals, SoD, protected objects)
     │   └── LockTimeout          another apply holds the lock
     ├── AuditError               the audit trail is missing or does not verify
@@ -56,12 +58,32 @@ class DatabaseError(ErpsyncError):
     """The ERP database could not be reached, read or written."""
 
 
+class ConnectError(DatabaseError):
+    """The database did not accept a connection: ``where`` names the target and its URL,
+    ``reason`` says what happened (the driver's words, without secrets), ``hint`` what
+    to check."""
+
+    def __init__(self, where: str, reason: str, hint: str) -> None:
+        super().__init__(where, reason, hint)
+        self.where = where
+        self.reason = reason
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.reason}\n  hint: {self.hint}"
+
+
 class ApplyRefused(ErpsyncError):
     """apply refused before its first write: nothing was changed."""
 
 
 class StalePlanError(ApplyRefused):
     """The live ERP (or the policy) changed since the plan was made."""
+
+
+class PlanMismatchError(ApplyRefused):
+    """A saved plan's changes are not what the policy (or the reverted audit record) gives
+    against the live ERP: the file was edited, or made otherwise than by erpsync."""
 
 
 class GuardError(ApplyRefused):

@@ -20,7 +20,10 @@ SQLite and other databases
     The ``erpsync_lock`` row is the lock: taken by an ``INSERT`` (the name is
     the primary key) in a short transaction of its own, or by an ``UPDATE``
     when the row's ``expires_at`` has passed (a crashed holder blocks others
-    for at most ``ttl``), and deleted on exit. The row is never refreshed, so
+    for at most ``ttl``), and deleted on exit. A row whose holder ran on this
+    host and whose pid no longer exists (:func:`is_dead`) is taken over at once,
+    without waiting for ``ttl``: hostnames must be unique among the machines (and
+    containers) that apply to one ERP. The row is never refreshed, so
     ``ttl`` must outlast any apply: :data:`DEFAULT_TTL_SECONDS` is 15 minutes.
     Expiry compares the clocks of the machines involved: keep them in sync.
     On SQLite the lock uses an engine of its own (same file, no pool), so
@@ -280,9 +283,33 @@ def _claim(engine: Engine, name: str, me: Holder) -> bool:
     expired = (erpsync_lock.c.name == name) & (erpsync_lock.c.expires_at < me.started_at)
     with engine.begin() as conn:
         taken = conn.execute(update(erpsync_lock).where(expired).values(_row_values(name, me)))
+    if taken.rowcount == 1:
+        log.warning("took over the expired lock %r", name)
+        return True
+    return _take_over_dead(engine, name, me)
+
+
+def _take_over_dead(engine: Engine, name: str, me: Holder) -> bool:
+    """Take over the row of a holder that :func:`is_dead`: only that very row (same host,
+    pid and start), so a holder that took it meanwhile keeps it."""
+    with engine.begin() as conn:
+        found = _read_row(conn, name)
+        if found is None or not is_dead(found):
+            return False
+        same = (
+            (erpsync_lock.c.name == name)
+            & (erpsync_lock.c.host == found.host)
+            & (erpsync_lock.c.pid == found.pid)
+            & (erpsync_lock.c.started_at == found.started_at)
+        )
+        taken = conn.execute(update(erpsync_lock).where(same).values(_row_values(name, me)))
     if taken.rowcount != 1:
         return False
-    log.warning("took over the expired lock %r", name)
+    log.warning(
+        "took over the lock %r left by a dead process (%s): it ran on this host and is gone",
+        name,
+        found.describe(),
+    )
     return True
 
 
@@ -363,6 +390,25 @@ def _row_status(engine: Engine, name: str) -> Holder | None:
 
 
 # --- status and force_unlock --------------------------------------------------------------------
+
+
+def is_dead(holder: Holder) -> bool:
+    """Whether the holder's process is known to be gone: it ran on this host (the same
+    hostname) and no process has its pid any more. A holder on another host, or one
+    whose pid cannot be checked, counts as alive."""
+    return holder.host == socket.gethostname() and not _pid_alive(holder.pid)
+
+
+def _pid_alive(pid: int) -> bool:
+    if os.name != "posix" or pid <= 0:
+        return True  # no signal 0 to ask with; assume the worst
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # PermissionError: it exists, as another user's process
+        return True
+    return True
 
 
 def _read_row(conn: Connection, name: str) -> Holder | None:

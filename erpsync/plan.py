@@ -23,6 +23,8 @@ saved plan file; ``format_version`` changes when that form does.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from collections import Counter
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -31,7 +33,7 @@ from typing import Any
 from erpsync import __version__
 from erpsync.errors import UsageError
 
-FORMAT_VERSION = "1"
+FORMAT_VERSION = "2"
 
 
 class Action(StrEnum):
@@ -125,7 +127,35 @@ class Target:
         return {"name": self.name, "adapter": self.adapter, "url": self.url}
 
 
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """One safety guard's answer on a plan (:mod:`erpsync.guards`), for people and CI."""
+
+    guard: str
+    passed: bool
+    detail: str
+    override: str | None = None  # the apply flag that lets a refused plan through
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "guard": self.guard,
+            "passed": self.passed,
+            "detail": self.detail,
+            "override": self.override,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Verdict:
+        return cls(data["guard"], data["passed"], data["detail"], data.get("override"))
+
+
 SUMMARY_ORDER = tuple(Action)
+
+
+def changes_digest(changes: list[dict[str, Any]]) -> str:
+    """``sha256:`` of the changes' canonical JSON: what a saved plan promises to do."""
+    text = json.dumps(changes, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -139,6 +169,8 @@ class Plan:
     warnings: tuple[str, ...] = ()
     erpsync_version: str = __version__
     notes: tuple[str, ...] = field(default=())  # what the apply will tell the operator
+    guards: tuple[Verdict, ...] = ()  # the guards' verdicts when the plan was made
+    reverts: int | None = None  # the audit record this plan undoes (``audit revert``)
 
     @property
     def summary(self) -> dict[str, int]:
@@ -150,6 +182,7 @@ class Plan:
         return bool(self.changes)
 
     def to_dict(self) -> dict[str, Any]:
+        changes = [c.to_dict() for c in self.changes]
         return {
             "format_version": FORMAT_VERSION,
             "erpsync_version": self.erpsync_version,
@@ -157,9 +190,12 @@ class Plan:
             "created_at": self.created_at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "policy_digest": self.policy_digest,
             "live_digest": self.live_digest,
+            "reverts": self.reverts,
             "summary": self.summary,
-            "changes": [c.to_dict() for c in self.changes],
+            "changes_digest": changes_digest(changes),
+            "changes": changes,
             "unmanaged": [u.to_dict() for u in self.unmanaged],
+            "guards": [g.to_dict() for g in self.guards],
             "warnings": list(self.warnings),
             "notes": list(self.notes),
         }
@@ -181,9 +217,14 @@ class Plan:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"])
             raise UsageError(f"not a valid erpsync plan: {where}: {first['msg']}") from None
+        if changes_digest(data["changes"]) != data["changes_digest"]:
+            raise UsageError(
+                "the plan file's changes were edited after the plan was made (they no longer "
+                "match its changes_digest): make a new plan and review it"
+            )
         try:
             target = data["target"]
-            return cls(
+            plan = cls(
                 target=Target(target["name"], target["adapter"], target["url"]),
                 created_at=dt.datetime.fromisoformat(data["created_at"].replace("Z", "+00:00")),
                 policy_digest=data["policy_digest"],
@@ -195,6 +236,14 @@ class Plan:
                 warnings=tuple(data.get("warnings", ())),
                 erpsync_version=data["erpsync_version"],
                 notes=tuple(data.get("notes", ())),
+                guards=tuple(Verdict.from_dict(g) for g in data["guards"]),
+                reverts=data["reverts"],
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise UsageError(f"not an erpsync plan file: {exc}") from None
+        if plan.summary != data["summary"]:
+            raise UsageError(
+                "the plan file's summary does not count its changes: it was edited after the "
+                "plan was made; make a new plan and review it"
+            )
+        return plan

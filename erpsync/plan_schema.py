@@ -1,4 +1,4 @@
-"""The schema of a plan's JSON form (format_version "1"), for ``schemas/plan.schema.json``
+"""The schema of a plan's JSON form (format_version "2"), for ``schemas/plan.schema.json``
 and for checking a saved plan file before it is trusted."""
 
 from __future__ import annotations
@@ -43,15 +43,32 @@ class Summary(_Strict):
     revoke: int
 
 
+class VerdictDoc(_Strict):
+    guard: str = Field(description="protected-objects | max_removals")
+    passed: bool
+    detail: str
+    override: str | None = Field(description="The apply flag that overrides a refusal.")
+
+
 class PlanDocument(_Strict):
-    format_version: Literal["1"]
+    format_version: Literal["2"]
     erpsync_version: str
     target: TargetDoc
     created_at: str = Field(description="UTC, ISO 8601, e.g. 2026-11-27T10:00:00Z.")
     policy_digest: str = Field(pattern=r"^sha256:[0-9a-f]{64}$")
     live_digest: str = Field(pattern=r"^sha256:[0-9a-f]{64}$")
+    reverts: int | None = Field(
+        description="The audit record this plan undoes (erpsync audit revert), else null."
+    )
     summary: Summary
+    changes_digest: str = Field(
+        pattern=r"^sha256:[0-9a-f]{64}$",
+        description="sha256 of the changes' canonical JSON (sorted keys, no spaces).",
+    )
     changes: list[ChangeDoc]
     unmanaged: list[UnmanagedDoc]
+    guards: list[VerdictDoc] = Field(
+        description="The guards' verdicts when the plan was made; apply checks them again."
+    )
     warnings: list[str]
     notes: list[str] = Field(default_factory=list)

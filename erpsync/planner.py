@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 
-from erpsync import access, moves
+from erpsync import access, guards, moves, removals
 from erpsync import diagnostics as diag
 from erpsync.adapters.base import Adapter, LiveSnapshot, Refusal
 from erpsync.config import ResolvedTarget, Settings
@@ -23,6 +23,7 @@ from erpsync.diff import diff
 from erpsync.errors import PolicyError, UsageError
 from erpsync.plan import Plan, Target
 from erpsync.policy import capabilities
+from erpsync.policy.confusables import confusable_keys
 from erpsync.policy.loader import LoadedPolicy
 from erpsync.policy.validate import validate
 from erpsync.scope import Scope
@@ -69,20 +70,23 @@ def make_plan(
     today: dt.date,
     now: dt.datetime,
     check: bool = True,
+    recent: removals.Recent | None = None,
 ) -> Plan:
     """The plan that makes ``snapshot`` match the policy; raises PolicyError when invalid,
     or (``check``) when the adapter would refuse a change (drift, which only reports,
-    passes ``check=False``)."""
+    passes ``check=False``). ``recent`` is what the audit trail says was removed within
+    ``settings.max_removals_window``, for the guards' verdicts (None: nothing)."""
     catalogue = dict(snapshot.catalogue) or None
     resolution = access.Resolution(loaded.policy, catalogue, today)
     found = validate(loaded, today, catalogue, resolution, snapshot.requires or None)
     found += adapter.check_policy(loaded, settings)
     if diag.has_errors(found):
         raise PolicyError(found)
+    scope = Scope.for_adapter(settings, adapter)
+    found += confusable_keys(loaded, scope.protected_users, scope.protected_roles)
     desired = capabilities.storable(
         desired_state(loaded, catalogue, today, resolution), adapter.capabilities
     )
-    scope = Scope.for_adapter(settings, adapter)
     live = snapshot.state
     adoptions = moves.adoptions(
         {"department": desired.state.departments, "role": desired.state.roles, "user": {}},
@@ -103,6 +107,14 @@ def make_plan(
         *result.warnings,
         *(str(d) for d in found),
     ]
+    verdicts = guards.verdicts(
+        result.changes,
+        result.unmanaged,
+        live,
+        scope,
+        settings,
+        recent or removals.Recent(settings.max_removals_window),
+    )
     return Plan(
         target=Target(target.name, target.adapter, target.display_url),
         created_at=now,
@@ -112,4 +124,5 @@ def make_plan(
         unmanaged=tuple(result.unmanaged),
         warnings=tuple(warnings),
         notes=tuple(adapter.plan_notes(result.changes)),
+        guards=verdicts,
     )

@@ -11,16 +11,22 @@ revert is shown and saved as an ordinary plan.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import replace
 from typing import Any
 
+from erpsync import guards, removals
 from erpsync.adapters.base import Adapter, LiveSnapshot
 from erpsync.adapters.memory import apply_where_possible
 from erpsync.config import ResolvedTarget, Settings
 from erpsync.diff import diff
+from erpsync.errors import UsageError
 from erpsync.plan import Action, Change, Plan, Target
 from erpsync.scope import Scope
 from erpsync.state import Desired
+
+REASON = "undoes audit record #{}"
+_REASON = re.compile(r"undoes audit record #(\d+)")
 
 INVERSE = {
     Action.CREATE: Action.DELETE,
@@ -50,8 +56,13 @@ def revert_plan(
     adapter: type[Adapter],
     target: ResolvedTarget,
     now: dt.datetime,
+    recent: removals.Recent | None = None,
 ) -> tuple[Plan, list[Change]]:
-    """The plan that undoes ``changes`` today, and the inverses that no longer apply."""
+    """The plan that undoes ``changes`` today, and the inverses that no longer apply.
+
+    Raises :class:`UsageError` when the adapter's writer would refuse one of its changes
+    (as apply would). ``recent`` feeds the guards' verdicts, as in
+    :func:`erpsync.planner.make_plan`."""
     undo = [inverse(Change.from_dict(c)) for c in reversed(changes)]
     wanted, skipped = apply_where_possible(snapshot.state, undo)
     scope = Scope.for_adapter(settings, adapter)
@@ -64,7 +75,21 @@ def revert_plan(
         if c.renamed_from is not None and c not in skipped:
             renames.setdefault(str(c.kind), {})[c.renamed_from] = c.key
     result = diff(Desired(wanted, renames=renames), snapshot.state, scope)
-    reason = f"undoes audit record #{record_id}"
+    reason = REASON.format(record_id)
+    refused = adapter.check_plan(snapshot, result.changes) if result.changes else []
+    if refused:
+        raise UsageError(
+            f"cannot revert audit record #{record_id}: the {adapter.name} ERP would refuse "
+            "it:\n" + "\n".join(f"  {r}" for r in refused)
+        )
+    verdicts = guards.verdicts(
+        result.changes,
+        result.unmanaged,
+        snapshot.state,
+        scope,
+        settings,
+        recent or removals.Recent(settings.max_removals_window),
+    )
     plan = Plan(
         target=Target(target.name, target.adapter, target.display_url),
         created_at=now,
@@ -77,7 +102,20 @@ def revert_plan(
         ),
         notes=(
             f"This plan undoes audit record #{record_id} in the live ERP. The policy still "
-            "says otherwise: revert the policy change in git too, or the next apply redoes it.",
+            "says otherwise: until the policy follows (revert its change in git too), drift "
+            "reports the difference and the next apply from the policy redoes it.",
         ),
+        guards=verdicts,
+        reverts=record_id,
     )
     return plan, skipped
+
+
+def reverted_record(changes: list[dict[str, Any]]) -> int | None:
+    """The audit record an applied change set undid, when it was a revert (every change
+    of a revert plan carries its reason, which apply checked against the record)."""
+    found = set()
+    for change in changes:
+        match = _REASON.fullmatch(str(change.get("reason", "")))
+        found.add(None if match is None else int(match[1]))
+    return found.pop() if len(found) == 1 else None

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from erpsync.config import find_config, interpolate_string, load_config, load_project, redact_url
+from erpsync.config import find_config, interpolate_string, load_config, load_project
 from erpsync.errors import ConfigError, UsageError
+from erpsync.secrets import redact_url
 
 CONFIG = """\
 policies: policies/

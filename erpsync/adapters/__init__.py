@@ -1,8 +1,8 @@
 """Adapters map the canonical state onto one ERP's tables; see :mod:`erpsync.adapters.base`.
 
 :func:`open_adapter` turns a resolved target into a connected adapter; it is
-the one place that creates database engines, so connection errors are
-reported the same way everywhere and never show a password.
+the one place that creates database engines (through :mod:`erpsync.connect`), so
+connection errors are reported the same way everywhere and never show a secret.
 """
 
 from __future__ import annotations
@@ -10,11 +10,10 @@ from __future__ import annotations
 import importlib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 from erpsync.adapters.base import Adapter
-from erpsync.config import ResolvedTarget, redact_url
-from erpsync.errors import DatabaseError, UsageError
+from erpsync.config import ResolvedTarget
+from erpsync.errors import UsageError
 
 # name -> "module:Class", imported on first use (an adapter may need an optional driver).
 ADAPTERS = {
@@ -48,28 +47,9 @@ def open_adapter(target: ResolvedTarget) -> Adapter:
     # SQLAlchemy is imported by the code that connects, not at start-up: a command that
     # needs no database (validate, --help) does not pay its 0.15 s, and plan and drift
     # import it in the child that reads (erpsync.live_read) while the policy loads.
-    from sqlalchemy import create_engine
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+    from erpsync.connect import engine_for
 
     cls = adapter_class(target.adapter)
-    shown = redact_url(target.url)
-    try:
-        url = make_url(target.url)
-    except ArgumentError:
-        raise UsageError(f"target {target.name}: not a database URL: {shown}") from None
-    database = url.database
-    is_file = url.get_backend_name() == "sqlite" and database not in (None, "", ":memory:")
-    if is_file and database and not Path(database).exists():
-        raise DatabaseError(
-            f"target {target.name}: database file {database} does not exist "
-            f"(create a reference ERP with `erpsync refdb init {shown}`)"
-        )
-    try:
-        engine = create_engine(url)
-    except (NoSuchModuleError, ImportError) as exc:
-        raise DatabaseError(
-            f"target {target.name}: no driver for {url.drivername} ({exc}); install the "
-            "matching extra, e.g. pip install 'erpsync[postgres]'"
-        ) from None
-    return cls(engine)
+    adapter = cls(engine_for(target))
+    adapter.secrets = target.secrets
+    return adapter

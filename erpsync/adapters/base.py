@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, ClassVar, Literal
 
 from erpsync.errors import DatabaseError, UsageError
 from erpsync.plan import Change
+from erpsync.secrets import redact, url_secrets
 from erpsync.state import State
 
 if TYPE_CHECKING:  # SQLAlchemy is imported where a database is used (erpsync.adapters)
@@ -116,6 +117,9 @@ class Adapter(ABC):
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        # what a message must not show (the target's, set by open_adapter); the URL's own
+        # password and secret parameters are hidden in any case
+        self.secrets: tuple[str, ...] = ()
 
     def read(self) -> LiveSnapshot:
         """The whole live state, read in one transaction (a consistent snapshot)."""
@@ -132,10 +136,14 @@ class Adapter(ABC):
             ) from None
 
     def explain(self, exc: SQLAlchemyError) -> str:
-        """The driver's own message, first line only, with no password in it."""
+        """The driver's own message, first line only, with no secret in it."""
         text = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        password = self.engine.url.password
-        return text.replace(str(password), "***") if password else text
+        return redact(text, self.known_secrets())
+
+    def known_secrets(self) -> list[str]:
+        """Every secret of this adapter's database: the target's, and its URL's own."""
+        url = self.engine.url.render_as_string(hide_password=False)
+        return [*self.secrets, *url_secrets(url)]
 
     def bind(self, snapshot: LiveSnapshot) -> None:
         """Record that each row of ``snapshot``'s bound kinds goes by the key it was read

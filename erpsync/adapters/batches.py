@@ -8,18 +8,26 @@ the change, or the batch, that it wrote; the caller rolls the transaction back.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from itertools import groupby
 from typing import TypeVar
 
+from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from erpsync.adapters.base import Progress
 from erpsync.errors import DatabaseError
 from erpsync.plan import Action, Change, Kind
+from erpsync.secrets import redact, remembered, url_secrets
 
 Batch = list[Change]
 W = TypeVar("W")
+
+
+def engine_secrets(engine: Engine) -> list[str]:
+    """What a message about ``engine``'s database must not show: its URL's password and
+    secret parameters, and the secrets of the targets this process resolved."""
+    return [*url_secrets(engine.url.render_as_string(hide_password=False)), *remembered()]
 
 
 def label(change: Change) -> str:
@@ -41,10 +49,11 @@ def write_batches(
     reason: Callable[[SQLAlchemyError], str],
     erp: str,
     progress: Progress | None = None,
-    password: str | None = None,
+    secrets: Sequence[str] = (),
 ) -> None:
-    """Hand each batch to its handler; ``reason`` words a driver error. ``password`` (the
-    database's) is masked in every message, keys and driver text included."""
+    """Hand each batch to its handler; ``reason`` words a driver error. ``secrets`` (the
+    database's: :func:`engine_secrets`) are hidden in every message, keys and driver text
+    included."""
     for (kind, action), run in groupby(changes, key=lambda c: (c.kind, c.action)):
         batch = list(run)
         handler = handlers.get((kind, action))
@@ -54,6 +63,6 @@ def write_batches(
             handler(writer, batch)
         except SQLAlchemyError as exc:
             message = f"{described(batch)} failed: {reason(exc)}"
-            raise DatabaseError(message.replace(password, "***") if password else message) from None
+            raise DatabaseError(redact(message, secrets)) from None
         if progress is not None:
             progress(len(batch))

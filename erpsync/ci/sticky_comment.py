@@ -28,6 +28,7 @@ from typing import Any, Literal
 from erpsync.ci import BOT_LOGIN
 from erpsync.ci.plan_compare import changeset_digest
 from erpsync.plan import Plan
+from erpsync.planfile import MAX_DEPTH, nesting_depth
 from erpsync.render.markdown import COMMENT_LIMIT, cell, code, markdown_view
 
 MARKER = "erpsync:plan-comment"
@@ -89,7 +90,7 @@ class Metadata:
     def parse(cls, body: str) -> Metadata | None:
         """The metadata at the start of ``body``; None when there is none or it is unreadable."""
         match = _METADATA.match(body)
-        if not match:
+        if not match or nesting_depth(match.group(1)) > MAX_DEPTH:  # json would recurse
             return None
         try:
             data = json.loads(match.group(1))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -10,7 +9,7 @@ import click
 from rich.console import Console
 from rich.progress import Progress, TaskID
 
-from erpsync import audit
+from erpsync import audit, audit_anchor, planfile
 from erpsync.adapters import connected
 from erpsync.apply import ApplyOptions, ApplyResult, check_origin, execute
 from erpsync.commands import plan as plan_cmd
@@ -21,15 +20,8 @@ from erpsync.policy.loader import load_policy
 
 
 def read_plan_file(path: Path) -> Plan:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise UsageError(f"cannot read plan file {path}: {exc.strerror}") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{path} is not a plan file (invalid JSON: {exc})") from None
-    if not isinstance(data, dict):
-        raise UsageError(f"{path} is not a plan file")
-    return Plan.from_dict(data)
+    """The saved plan in ``path``, read within the limits of :mod:`erpsync.planfile`."""
+    return planfile.read_plan(path)
 
 
 def confirm(plan: Plan, target: ResolvedTarget, console: Console) -> bool:
@@ -121,5 +113,13 @@ def report(result: ApplyResult, console: Console) -> None:
     record = result.record
     ref = f" (audit record #{record.id})" if record else ""
     console.print(f"Apply complete: {result.applied} changes committed in one transaction{ref}.")
+    if record is not None:
+        anchor = audit_anchor.of(record)
+        console.print(
+            f"Audit record #{record.id} · head {anchor}\n"
+            f"  Keep this anchor outside the database: `erpsync audit verify --expect-head "
+            f"{anchor}` then detects deleted or rewritten records.",
+            markup=False,
+        )
     for note in result.notes:
         console.print(f"  {note}")

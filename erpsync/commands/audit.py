@@ -1,9 +1,11 @@
-"""``erpsync audit log | show ID | verify | revert ID`` and ``erpsync force-unlock``."""
+"""``erpsync audit log | show ID | verify | head | export | revert ID`` and
+``erpsync force-unlock``."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import sys
 from pathlib import Path
 
 import click
@@ -11,12 +13,14 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Engine, inspect
 
-from erpsync import audit, lock, owntables
+from erpsync import audit, audit_anchor, audit_export, lock, owntables, removals
 from erpsync.adapters import adapter_class, connected
 from erpsync.apply import LOCK_NAME
+from erpsync.audit_anchor import Anchor
 from erpsync.commands import plan as plan_cmd
+from erpsync.commands import write_raw
 from erpsync.config import Project, ResolvedTarget
-from erpsync.errors import AuditError
+from erpsync.errors import AuditError, UsageError
 from erpsync.revert import revert_plan
 
 
@@ -92,18 +96,94 @@ def show(target: ResolvedTarget, record_id: int, console: Console) -> int:
     return 0
 
 
-def verify(target: ResolvedTarget, console: Console) -> int:
+def verify(
+    target: ResolvedTarget,
+    console: Console,
+    expect_head: str | None = None,
+    against: Path | None = None,
+) -> int:
+    """Check the chain, and against an anchor or an export when given; print the head."""
+    anchor = Anchor.parse(expect_head) if expect_head is not None else None
+    export = audit_export.read(against) if against is not None else None
     with connected(target) as adapter, adapter.engine.connect() as conn:
-        if not inspect(conn).has_table(owntables.AUDIT_TABLE_NAME):
-            console.print("No audit trail yet: nothing to verify.")
-            return 0
         problems = audit.verify(conn)
-        count = len(audit.records(conn))
+        if anchor is not None:
+            problems += audit_anchor.check(conn, anchor)
+        if export is not None:
+            problems += audit_export.compare(export, audit.objects(conn))
+        missing = audit_anchor.missing_trail(conn)
+        count = len(audit.hashes(conn))
+        head = audit_anchor.head(conn)
+        since = [
+            audit_anchor.appended_since(conn, a) if a else 0
+            for a in (anchor, export.anchor if export else None)
+        ]
+    if missing is not None and missing[1]:
+        problems.append(missing[0])
     if problems:
         raise AuditError(
             "the audit trail does not verify:\n" + "\n".join(f"  {p}" for p in problems)
         )
-    console.print(f"Audit trail verified: {count} record(s), hash chain intact.")
+    if count == 0:
+        console.print(f"No audit records yet for target {target.name}: nothing to verify.")
+        if missing is not None:
+            console.print(f"warning: {missing[0]}", style="yellow", markup=False)
+    else:
+        console.print(f"Audit trail verified: {count} record(s), hash chain intact.")
+    if anchor is not None and anchor.record_id:
+        console.print(
+            f"Anchor record #{anchor.record_id} is intact; {since[0]} record(s) appended "
+            "since, chained from it.",
+            markup=False,
+        )
+    if export is not None:
+        console.print(
+            f"Export {export.path}: all {len(export.records)} record(s) present and "
+            f"identical; {since[1]} appended since, chained from it.",
+            markup=False,
+        )
+    console.print(f"Head: {head}", markup=False)
+    return 0
+
+
+def _verified(target: ResolvedTarget) -> tuple[Anchor, list[dict[str, object]]]:
+    """The head and every record of a trail that verifies; :class:`AuditError` otherwise."""
+    with connected(target) as adapter, adapter.engine.connect() as conn:
+        problems = audit.verify(conn)
+        missing = audit_anchor.missing_trail(conn)
+        if missing is not None and missing[1]:
+            problems.append(missing[0])
+        if problems:
+            raise AuditError(
+                "the audit trail does not verify, so it cannot serve as a reference "
+                "(`erpsync audit verify` lists the problems):\n"
+                + "\n".join(f"  {p}" for p in problems)
+            )
+        objects = [obj for _, obj in audit.objects(conn) if obj is not None]
+        return audit_anchor.head(conn), objects
+
+
+def head(target: ResolvedTarget, console: Console) -> int:
+    """Print the anchor of a trail that verifies: ``ID:HASH``, for --expect-head."""
+    anchor, _ = _verified(target)
+    console.print(str(anchor), markup=False)
+    return 0
+
+
+def export(target: ResolvedTarget, output: Path | None, console: Console) -> int:
+    """Write every record of a trail that verifies as JSON Lines, to ``output`` or stdout."""
+    anchor, objects = _verified(target)
+    text = "".join(audit_export.lines(objects))
+    if output is None:
+        write_raw(console, text)
+        return 0
+    output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = output.with_name(output.name + ".tmp")  # a reader never sees half an export
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(output)
+    console.print(
+        f"Exported {len(objects)} audit record(s) to {output}. Head: {anchor}", markup=False
+    )
     return 0
 
 
@@ -116,17 +196,14 @@ def revert(
     console: Console,
 ) -> int:
     record = _get(target, record_id)
+    settings = project.config.settings
+    now = dt.datetime.now(dt.UTC)
     with connected(target) as adapter:
         snapshot = adapter.read()
-    now = dt.datetime.now(dt.UTC)
+        recent = removals.read_recent(adapter, settings.max_removals_window, now)
+    kind = adapter_class(target.adapter)
     plan, _ = revert_plan(
-        record.entry.changes,
-        record_id,
-        snapshot,
-        project.config.settings,
-        adapter_class(target.adapter),
-        target,
-        now,
+        record.entry.changes, record_id, snapshot, settings, kind, target, now, recent
     )
     plan_cmd.emit(plan.to_dict(), fmt, out, console)
     return 0
@@ -145,6 +222,13 @@ def _force_unlock(engine: Engine, target: ResolvedTarget, yes: bool, console: Co
     console.print(
         f"The apply lock of target {target.name} is held by {holder.describe()}.", markup=False
     )
+    if lock.is_dead(holder):
+        console.print(f"Its process (pid {holder.pid}) is no longer running on this host.")
+    if not yes and not sys.stdin.isatty():
+        raise UsageError(
+            "standard input is not a terminal, so erpsync cannot ask for confirmation: "
+            "add --yes to remove the lock; nothing was changed"
+        )
     if not yes and not click.confirm("Remove it? Only do this if that apply is dead"):
         console.print("Lock kept.")
         return 1

@@ -23,6 +23,7 @@ from typing import Any
 from rich.console import Console
 
 from erpsync import diagnostics as diag
+from erpsync import planfile
 from erpsync.ci import BOT_LOGIN, plan_compare
 from erpsync.ci import drift_issue as issue_logic
 from erpsync.ci import sticky_comment as comment_logic
@@ -58,8 +59,9 @@ def guards(
     for ``ci plan-comment``. Guards need the live state (how many users are managed),
     so this reads the ERP, with the same read-only access as ``plan``.
     """
+    from erpsync import removals
     from erpsync.adapters import connected
-    from erpsync.guards import check_mass_removal, check_protected
+    from erpsync.guards import enforce, verdicts
     from erpsync.scope import Scope
 
     plan = read_plan_file(plan_file)
@@ -69,18 +71,18 @@ def guards(
             f"not {target.name} ({target.adapter})"
         )
     settings = project.config.settings
+    now = dt.datetime.now(dt.UTC)
     with connected(target) as adapter:
         snapshot = adapter.read()
         scope = Scope.for_adapter(settings, adapter)
+        recent = removals.read_recent(adapter, settings.max_removals_window, now)
+    found = verdicts(plan.changes, plan.unmanaged, snapshot.state, scope, settings, recent)
     problems: list[str] = []
-    try:
-        check_protected(plan.changes, scope)
-    except GuardError as exc:
-        problems.append(str(exc))
-    try:
-        check_mass_removal(plan, snapshot.state, settings, allow_mass_removal)
-    except GuardError as exc:
-        problems.append(str(exc))
+    for verdict in found:
+        try:
+            enforce([verdict], allow_mass_removal)
+        except GuardError as exc:
+            problems.append(str(exc))
     live_changed = snapshot.state.digest() != plan.live_digest
     if report is not None:
         result = {"passed": not problems, "problems": problems, "live_changed": live_changed}
@@ -324,12 +326,7 @@ def drift_issue(
 
 
 def _read_json(path: Path, what: str) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise UsageError(f"cannot read the {what} {path}: {exc.strerror}") from None
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{path} is not a {what} (invalid JSON: {exc})") from None
+    return planfile.read_json(path, what)
 
 
 def _write(path: Path, text: str) -> None:

@@ -42,7 +42,7 @@ def run(
         snapshot = adapter.read()
         scope = Scope.for_adapter(project.config.settings, adapter)
         imported = import_policy(snapshot, scope, adapter.capabilities)
-        source = Source(target.name, target.adapter, target.url, today or dt.date.today())
+        source = Source(target.name, target.adapter, target.display_url, today or dt.date.today())
         texts = render(imported, source)
         kept = write_files(texts, out)
         unbound = None

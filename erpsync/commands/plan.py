@@ -9,7 +9,7 @@ from typing import Any
 
 from rich.console import Console
 
-from erpsync import live_read
+from erpsync import live_read, removals
 from erpsync.adapters import adapter_class
 from erpsync.adapters.base import Adapter, LiveSnapshot
 from erpsync.commands import write_raw
@@ -24,13 +24,17 @@ FORMATS = ("text", "json", "markdown")
 def compute(project: Project, target: ResolvedTarget, policy_dir: Path) -> Plan:
     """Load the policy, read the ERP and diff them (no output)."""
     settings = project.config.settings
-    with live_read.started(target, read_with_digest) as live:
-        loaded = load_policy(policy_dir, settings.max_file_mib * 1024 * 1024)
-        snapshot = live.result()
     now = dt.datetime.now(dt.UTC)
-    return make_plan(
-        loaded, snapshot, settings, adapter_class(target.adapter), target, now.date(), now
-    )
+
+    def read(adapter: Adapter) -> tuple[LiveSnapshot, removals.Recent]:
+        recent = removals.read_recent(adapter, settings.max_removals_window, now)
+        return read_with_digest(adapter), recent
+
+    with live_read.started(target, read) as live:
+        loaded = load_policy(policy_dir, settings.max_file_mib * 1024 * 1024)
+        snapshot, recent = live.result()
+    kind = adapter_class(target.adapter)
+    return make_plan(loaded, snapshot, settings, kind, target, now.date(), now, recent=recent)
 
 
 def read_with_digest(adapter: Adapter) -> LiveSnapshot:

@@ -20,6 +20,7 @@ from erpsync.adapters.base import Adapter
 from erpsync.commands import write_raw
 from erpsync.config import Project, Settings
 from erpsync.errors import PolicyError
+from erpsync.policy.confusables import confusable_keys
 from erpsync.policy.loader import load_policy
 from erpsync.policy.validate import validate
 
@@ -61,9 +62,13 @@ def check(
         f"{directory}: {len(loaded.files)} files, {len(p.departments)} departments, "
         f"{len(p.roles)} roles, {len(p.users)} users, {len(p.sod_rules)} SoD rules"
     )
+    settings = settings or Settings()
     found = validate(loaded, today)
     for adapter in adapters:
-        found += adapter.check_policy(loaded, settings or Settings())
+        found += adapter.check_policy(loaded, settings)
+    users = {*settings.protected_users, *(u for a in adapters for u in a.builtin_users)}
+    roles = {*settings.protected_roles, *(r for a in adapters for r in a.builtin_roles)}
+    found += confusable_keys(loaded, users, roles)
     return diag.ordered(found), counts
 
 
@@ -83,11 +88,14 @@ def run(
         write_raw(console, diag.to_github(found))
         write_raw(console, f"erpsync validate: {diag.summary_line(found)}\n")
     else:
-        for d in found:
+        for d in found[: diag.SHOWN]:
             line = Text(f"{d.position}: ")
             line.append(str(d.severity), style=_STYLE[d.severity])
             line.append(f": {d.object}: {d.message}" if d.object else f": {d.message}")
             console.print(line, soft_wrap=True)
+        if len(found) > diag.SHOWN:
+            rest = diag.rest_line(found[diag.SHOWN :])
+            console.print(Text(f"{rest} (--format json lists them all)"), soft_wrap=True)
         verdict = "invalid" if diag.has_errors(found) else "valid"
         checked = f"{described}: {verdict} ({diag.summary_line(found)})"
         if adapters:

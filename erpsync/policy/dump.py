@@ -30,8 +30,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel
 
-from erpsync.config import redact_url
 from erpsync.policy.model import PolicyDocument
+from erpsync.secrets import redact_url
 
 WIDTH = 100  # longest line a flow-style list may make
 INDENT = "  "

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import UnionType
@@ -22,6 +22,7 @@ from erpsync import diagnostics as diag
 from erpsync.diagnostics import Diagnostic, Position
 from erpsync.errors import PolicyError
 from erpsync.policy import model
+from erpsync.policy.discover import discover
 from erpsync.policy.model import KEYED_SECTIONS, NOUN, PolicyDocument
 from erpsync.yamlsafe import (
     DEFAULT_MAX_BYTES,
@@ -75,33 +76,26 @@ class LoadedPolicy:
 
 
 def policy_files(directory: Path) -> list[Path]:
-    """Every *.yaml / *.yml below ``directory`` (hidden entries skipped), in a stable order."""
-    if not directory.is_dir():
-        raise PolicyError(
-            [diag.error("no-policies", Position(str(directory)), "", "policy directory not found")]
-        )
-    found = [
-        p
-        for p in directory.rglob("*")
-        if p.suffix in (".yaml", ".yml")
-        and p.is_file()
-        and not any(part.startswith(".") for part in p.relative_to(directory).parts)
-    ]
-    return sorted(found, key=lambda p: p.relative_to(directory).as_posix())
+    """Every policy file below ``directory`` (see :mod:`erpsync.policy.discover`), in a
+    stable order; raises PolicyError for a link that leads outside it."""
+    found, problems = discover(directory)
+    if problems:
+        raise PolicyError(diag.ordered(problems))
+    return [f.path for f in found]
 
 
 def load_policy(directory: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> LoadedPolicy:
     """Load and merge the policy directory; raise :class:`PolicyError` listing every problem."""
     loaded = LoadedPolicy(PolicyDocument())
     sources = hashlib.sha256()  # every file's name and bytes, in load order
-    problems: list[Diagnostic] = []
     merged: dict[str, Any] = {section: {} for section in KEYED_SECTIONS}
     exceptions: list[model.SodException] = []
     moves: list[model.Moved] = []
-    for path in policy_files(directory):
-        name = str(path)
+    files, problems = discover(directory)  # problems so far: links leading outside
+    for file in files:
+        name = str(file.path)
         loaded.files.append(name)
-        document, root = _load_document(path, name, max_bytes, problems, sources)
+        document, root = _load_document(file.real, name, max_bytes, problems, sources)
         if document is None:
             continue
         for section in KEYED_SECTIONS:
@@ -350,11 +344,15 @@ def did_you_mean(name: str, candidates: Iterable[str]) -> str:
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
-def native_spelling(module: str, catalogue: Collection[str]) -> str:
+def native_spelling(
+    module: str,
+    catalogue: Collection[str],
+    hint: Callable[[str, Collection[str]], str] = did_you_mean,
+) -> str:
     """The catalogue's own spelling of ``module`` when it differs only in writing ``.``
     for ``:`` or the other way round (``system.user`` for RuoYi's ``system:user``), else a
     "did you mean" hint; the end of an "unknown module" message."""
     for native in (module.replace(".", ":"), module.replace(":", ".")):
         if native != module and native in catalogue:
             return f": the ERP writes it '{native}' (permissions are in the ERP's own words)"
-    return did_you_mean(module, catalogue)
+    return hint(module, catalogue)

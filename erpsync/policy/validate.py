@@ -16,12 +16,12 @@ from erpsync import access, moves, sod
 from erpsync.diagnostics import Diagnostic, error, ordered, warning
 from erpsync.policy.loader import (
     LoadedPolicy,
-    did_you_mean,
     exception_name,
     field_path,
     native_spelling,
 )
 from erpsync.policy.model import ALL_ACTIONS, NOUN, PolicyDocument, Role
+from erpsync.policy.suggest import Suggester
 
 EXPIRY_WARNING_DAYS = 14
 
@@ -89,6 +89,7 @@ class _Checks:
         self.catalogue = catalogue
         self.resolution = resolution
         self.requires = requires
+        self.suggest = Suggester()
 
     def run(self) -> Iterator[Diagnostic]:
         yield from self.departments()
@@ -120,7 +121,7 @@ class _Checks:
             "unknown-reference",
             self.loaded.position(section, key, *path),
             obj,
-            f"{field_path(path)}: unknown {target} '{value}'{did_you_mean(value, known)}",
+            f"{field_path(path)}: unknown {target} '{value}'{self.suggest.hint(value, known)}",
         )
 
     def _name(self, section: str, key: Any) -> str:
@@ -268,7 +269,8 @@ class _Checks:
                 "unknown-module",
                 self.loaded.position(*where),
                 obj,
-                f"unknown module '{module}'{native_spelling(module, self.catalogue)}",
+                f"unknown module '{module}'"
+                f"{native_spelling(module, self.catalogue, self.suggest.hint)}",
             )
             return
         known = self.catalogue[module]
@@ -278,7 +280,7 @@ class _Checks:
                     "unknown-action",
                     self.loaded.position(*at),
                     obj,
-                    f"module '{module}' has no action '{action}'{did_you_mean(action, known)}"
+                    f"module '{module}' has no action '{action}'{self.suggest.hint(action, known)}"
                     f" (it has: {', '.join(known)})",
                 )
 

@@ -84,3 +84,14 @@ def line(out: Text, *parts: tuple[str, str]) -> None:
 def comment(reason: object) -> tuple[str, str]:
     """A dim ``  # reason`` part for :func:`line` (nothing when there is no reason)."""
     return (f"  # {clean(reason)}" if reason else "", "dim")
+
+
+def guard_line(verdict: Mapping[str, Any]) -> tuple[str, bool]:
+    """A guard's verdict from a plan's JSON form as one sentence, and whether it passed:
+    ``max_removals: the plan removes ...; apply needs --allow-mass-removal``."""
+    passed = verdict.get("passed") is True
+    text = f"{clean(verdict.get('guard'))}: {clean(verdict.get('detail'))}"
+    override = verdict.get("override")
+    if not passed:
+        text += f"; apply needs {clean(override)}" if override else " (no override)"
+    return text, passed

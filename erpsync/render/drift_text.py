@@ -100,7 +100,14 @@ def last_apply(report: Mapping[str, Any]) -> str:
         f"#{clean(last.get('id'))} at {when(last.get('applied_at'))} by {clean(last.get('actor'))}"
     )
     commit = last.get("git_commit")
-    return f"{text} (commit {clean(commit)[:10]})" if commit else text
+    text = f"{text} (commit {clean(commit)[:10]})" if commit else text
+    undid = last.get("reverts")
+    if undid is not None:
+        text += (
+            f"; audit record #{clean(last.get('id'))} reverted audit record #{clean(undid)}, "
+            "so the ERP differs from the policy until the policy follows"
+        )
+    return text
 
 
 def coverage(report: Mapping[str, Any]) -> str:

@@ -30,6 +30,7 @@ from erpsync.render import (
     ACTIONS,
     REMOVALS,
     clean,
+    guard_line,
     show,
     split_key,
     summary_counts,
@@ -84,6 +85,7 @@ class Prepared:
     counts: tuple[tuple[str, ...], tuple[str, ...]]  # summary table: actions, counts
     sentence: str
     notes: tuple[str, ...]
+    guards: tuple[tuple[str, bool], ...]  # each guard's verdict as a sentence, and passed
     removals: tuple[Rows, ...]
     additions: tuple[Rows, ...]  # objects first, then the grant tables
     extras: tuple[Block, ...]  # warnings and unmanaged objects
@@ -159,6 +161,12 @@ def prepare(plan: Mapping[str, Any]) -> Prepared:
         counts=(tuple(ACTIONS), tuple(f"{counts[a]:,}" for a in ACTIONS)),
         sentence=cell(summary_sentence(plan, thousands=True)),
         notes=tuple(cell(n) for n in plan.get("notes") or []),
+        guards=tuple(
+            (cell(text), passed)
+            for text, passed in (
+                guard_line(v) for v in plan.get("guards") or [] if isinstance(v, Mapping)
+            )
+        ),
         removals=(
             _objects("Objects deleted or deactivated", removals),
             _nested("Permissions revoked from roles", "permission", removals),

@@ -21,6 +21,7 @@ from erpsync.render import (
     ACTIONS,
     clean,
     comment,
+    guard_line,
     line,
     renamed_from,
     show,
@@ -78,6 +79,8 @@ def text_view(plan: Mapping[str, Any]) -> Text:
     _unmanaged(out, plan.get("unmanaged") or [])
     _listing(out, "Warnings:", "!", plan.get("warnings") or [], "yellow")
     _listing(out, "Notes:", "*", plan.get("notes") or [], "")
+    if changes:
+        _guards(out, plan.get("guards") or [])
     out.append(summary_sentence(plan), style="bold")
     return out
 
@@ -187,6 +190,19 @@ def _unmanaged(out: Text, unmanaged: list[Mapping[str, Any]]) -> None:
         )
     if len(unmanaged) > UNMANAGED_SHOWN:
         line(out, (f"{OBJECT}… and {len(unmanaged) - UNMANAGED_SHOWN} more", "dim"))
+    out.append("\n")
+
+
+def _guards(out: Text, verdicts: Iterable[Mapping[str, Any]]) -> None:
+    """Each guard's verdict: what apply will check before its first write."""
+    lines = [
+        guard_line(v) for v in verdicts if isinstance(v, Mapping) and v.get("guard") is not None
+    ]
+    if not lines:
+        return
+    line(out, ("Guards (checked again by apply):", "bold"))
+    for text, passed in lines:
+        line(out, (f"{OBJECT}{'ok' if passed else 'REFUSED'} {text}", "" if passed else "bold red"))
     out.append("\n")
 
 

@@ -34,7 +34,7 @@ from erpsync.adapters.reference.schema import (
     erp_user,
 )
 from erpsync.catalogue import REFERENCE_CATALOGUE, REFERENCE_MODULES
-from erpsync.errors import DatabaseError
+from erpsync.errors import ConfigError, DatabaseError
 from erpsync.policy.loader import load_policy
 from erpsync.state import (
     DepartmentRec,
@@ -561,7 +561,7 @@ def test_init_database_errors_never_show_the_password() -> None:
 
 
 def test_init_database_rejects_a_bad_url() -> None:
-    with pytest.raises(DatabaseError, match="not a database URL"):
+    with pytest.raises(ConfigError, match="not a database URL"):
         init_database("not a url at all", sample=False)
 
 

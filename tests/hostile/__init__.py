@@ -1,0 +1,2 @@
+"""Hostile-input tests: someone with write access, or a tampered file, tries to get past
+erpsync unnoticed."""

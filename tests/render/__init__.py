@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from erpsync.plan import changes_digest
+
 ACTIONS = ("create", "update", "delete", "deactivate", "reactivate", "grant", "revoke")
 
 
@@ -34,15 +36,18 @@ def plan_dict(
 ) -> dict[str, Any]:
     counts = Counter(c["action"] for c in changes)
     return {
-        "format_version": "1",
+        "format_version": "2",
         "erpsync_version": "0.1.0",
         "target": {"name": "prod", "adapter": "ruoyi", "url": "mysql+pymysql://erpsync:***@db/ry"},
         "created_at": "2026-11-27T10:00:00Z",
         "policy_digest": "sha256:" + "a" * 64,
         "live_digest": "sha256:" + "b" * 64,
+        "reverts": None,
         "summary": {a: counts[a] for a in ACTIONS},
+        "changes_digest": changes_digest(changes),
         "changes": changes,
         "unmanaged": unmanaged or [],
+        "guards": [],
         "warnings": warnings or [],
         "notes": notes or [],
     }

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, func, select
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy import Engine, func, select
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import SQLAlchemyError
 
 from erpsync.adapters.reference.load import load_sample
-from erpsync.adapters.reference.messages import _reason, _scrub
+from erpsync.adapters.reference.messages import _reason
 from erpsync.adapters.reference.schema import (
     METADATA,
     SchemaStatus,
@@ -20,36 +20,34 @@ from erpsync.adapters.reference.schema import (
     erp_user,
 )
 from erpsync.catalogue import REFERENCE_MODULES
-from erpsync.config import redact_url
-from erpsync.errors import DatabaseError
+from erpsync.config import ResolvedTarget
+from erpsync.connect import engine_for, parse
+from erpsync.errors import ConnectError, DatabaseError
 from erpsync.state import State
 
 
 def init_database(url: str, sample: bool) -> str:
     """Create the reference schema and catalogue at ``url`` (and the sample company).
 
-    Returns a one-paragraph summary. Every failure is a :class:`DatabaseError`
-    whose message shows the URL with its password redacted.
+    Returns a one-paragraph summary. Every failure is a :class:`DatabaseError` (a
+    :class:`ConfigError` for a URL that is not one) whose message shows the URL
+    without its secrets.
     """
-    shown = redact_url(url)
-    try:
-        parsed = make_url(url)
-    except (ArgumentError, ValueError):
-        raise DatabaseError(f"not a database URL: {shown}") from None
-    _make_sqlite_directory(parsed, shown)
-    try:
-        engine = create_engine(parsed)
-    except (ArgumentError, ImportError) as exc:
-        raise DatabaseError(f"cannot use {shown}: {_scrub(str(exc), parsed)}") from None
+    target = ResolvedTarget("refdb", "reference", url)
+    shown = target.display_url
+    _make_sqlite_directory(parse(target), shown)
+    engine = engine_for(target, new_file=True)
     try:
         status = create_schema(engine)
         loaded = _load_sample_into_empty(engine, shown) if sample else None
     except SQLAlchemyError as exc:
-        raise DatabaseError(f"{shown}: {_scrub(_reason(exc), parsed)}") from None
+        raise DatabaseError(f"{shown}: {target.redact(_reason(exc))}") from None
     except DatabaseError as exc:
+        if isinstance(exc, ConnectError):
+            raise
         message = str(exc)
         prefix = "" if message.startswith(shown) else f"{shown}: "
-        raise DatabaseError(prefix + _scrub(message, parsed)) from None
+        raise DatabaseError(prefix + target.redact(message)) from None
     finally:
         engine.dispose()
     return _summary(shown, status, loaded)

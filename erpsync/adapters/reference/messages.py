@@ -1,11 +1,10 @@
-"""How the reference adapter words failures: the driver's reason on one line, a URL's
-password scrubbed, long lists of offenders cut short."""
+"""How the reference adapter words failures: the driver's reason on one line, long
+lists of offenders cut short (secrets are hidden by :mod:`erpsync.secrets`)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy.engine import URL
 from sqlalchemy.exc import SQLAlchemyError
 
 MAX_NAMED = 20  # offenders named in one error message
@@ -23,9 +22,3 @@ def _reason(exc: SQLAlchemyError) -> str:
     orig = getattr(exc, "orig", None)
     lines = [line.strip() for line in str(orig if orig is not None else exc).splitlines()]
     return " ".join(line for line in lines if line) or type(exc).__name__
-
-
-def _scrub(text: str, url: URL) -> str:
-    """``text`` with the URL's password, should a driver echo it, replaced by ``***``."""
-    password = url.password
-    return text.replace(str(password), "***") if password else text

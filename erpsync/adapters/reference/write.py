@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Column, Connection, Table, bindparam, delete, insert, select, update
 
 from erpsync.adapters.base import Progress
-from erpsync.adapters.batches import Batch, label, write_batches
+from erpsync.adapters.batches import Batch, engine_secrets, label, write_batches
 from erpsync.adapters.reference.messages import _named, _reason
 from erpsync.adapters.reference.read import _permissions
 from erpsync.adapters.reference.schema import (
@@ -316,7 +316,5 @@ def write_changes(
     """
     writer = _Writer(conn, actor)
 
-    password = conn.engine.url.password
-    write_batches(
-        changes, _WRITERS, writer, _reason, "reference ERP", progress, password and str(password)
-    )
+    secrets = engine_secrets(conn.engine)
+    write_batches(changes, _WRITERS, writer, _reason, "reference ERP", progress, secrets)

@@ -41,7 +41,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from erpsync import bindings
 from erpsync.adapters.base import Progress
-from erpsync.adapters.batches import Batch, write_batches
+from erpsync.adapters.batches import Batch, engine_secrets, write_batches
 from erpsync.adapters.ruoyi.invariants import Rules, check_plan
 from erpsync.adapters.ruoyi.keys import DELETED, DISABLED, NORMAL, PRESENT
 from erpsync.adapters.ruoyi.model import Dept, Role, User
@@ -49,6 +49,7 @@ from erpsync.adapters.ruoyi.read import clock, load
 from erpsync.adapters.ruoyi.schema import RuoYiSchema
 from erpsync.errors import DatabaseError
 from erpsync.plan import Action, Change, Kind
+from erpsync.secrets import redact
 
 
 class _Writer:
@@ -383,7 +384,6 @@ def write_changes(
     loaded = load(conn, schema)
     check_plan(loaded.model, schema.facts(), changes)
     writer = _Writer(conn, schema, Rules(loaded.model, schema.facts()), actor)
-    password = conn.engine.url.password
     write_batches(
         changes,
         _WRITERS,
@@ -391,15 +391,14 @@ def write_changes(
         lambda exc: _reason(exc, conn),
         "RuoYi ERP",
         progress,
-        password and str(password),
+        engine_secrets(conn.engine),
     )
     bindings.replace(conn, "department", writer.model.dept_identities())
 
 
 def _reason(exc: SQLAlchemyError, conn: Connection) -> str:
-    """The driver's message on one line, without the statement, and without a password."""
+    """The driver's message on one line, without the statement, and without a secret."""
     orig = getattr(exc, "orig", None)
     lines = [line.strip() for line in str(orig if orig is not None else exc).splitlines()]
     text = " ".join(line for line in lines if line) or type(exc).__name__
-    password = conn.engine.url.password
-    return text.replace(str(password), "***") if password else text
+    return redact(text, engine_secrets(conn.engine))

@@ -1,0 +1,95 @@
+"""Reading a saved plan (or another JSON file erpsync wrote) as untrusted input.
+
+A plan file comes from a CI artifact or a colleague's disk, so it is read
+under limits before the JSON parser sees it:
+
+- at most :data:`MAX_BYTES` (256 MiB), checked before reading and again while
+  reading (a file that grows, or a device, cannot pass it);
+- nested at most :data:`MAX_DEPTH` levels (a plan needs 5), counted over the
+  raw text in linear time, so Python's recursive JSON decoder never meets a
+  document deep enough to exhaust the stack;
+- strict UTF-8 and valid JSON.
+
+Every failure is a :class:`~erpsync.errors.UsageError` naming the file and what
+is wrong with it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from itertools import accumulate
+from pathlib import Path
+from typing import Any
+
+from erpsync.errors import UsageError
+from erpsync.plan import Plan
+
+MAX_BYTES = 256 * 1024 * 1024
+MAX_DEPTH = 64
+
+# A JSON string (escapes included) or one bracket; the unrolled form never backtracks.
+_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]', re.DOTALL)
+_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+
+
+def nesting_depth(text: str) -> int:
+    """How deeply the arrays and objects of JSON ``text`` nest (brackets inside strings do
+    not count); linear in the length of ``text``, whatever it holds."""
+    steps = (_STEP.get(m.group(), 0) for m in _TOKEN.finditer(text))
+    return max(accumulate(steps), default=0)
+
+
+def read_json(path: Path, what: str, max_bytes: int | None = None) -> Any:
+    """The JSON document in ``path`` (a ``what``, e.g. "plan file"), read within the limits
+    (``max_bytes`` defaults to :data:`MAX_BYTES`)."""
+    max_bytes = MAX_BYTES if max_bytes is None else max_bytes
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(max_bytes + 1)
+    except OSError as exc:
+        raise UsageError(f"cannot read the {what} {path}: {exc.strerror}") from None
+    if len(data) > max_bytes:
+        raise UsageError(
+            f"{path} is not a {what}: it is larger than the {max_bytes // 1048576} MiB limit"
+        )
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(
+            f"{path} is not a {what}: not UTF-8 text (byte {exc.start} is invalid)"
+        ) from None
+    depth = nesting_depth(text)
+    if depth > MAX_DEPTH:
+        raise UsageError(
+            f"{path} is not a {what}: its JSON nests {depth} levels deep, "
+            f"over the limit of {MAX_DEPTH}"
+        )
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise UsageError(f"{path} is not a {what} (invalid JSON: {exc})") from None
+
+
+def read_plan(path: Path) -> Plan:
+    """The plan saved in ``path`` (``erpsync plan --format json --out``), checked against
+    the plan schema; every problem names the file."""
+    data = read_json(path, "plan file")
+    if not isinstance(data, dict):
+        raise UsageError(
+            f"{path} is not a plan file: expected a JSON object, got {_json_type(data)}"
+        )
+    try:
+        return Plan.from_dict(data)
+    except UsageError as exc:
+        raise UsageError(f"{path}: {exc}") from None
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, int | float):
+        return "a number"
+    return "a string" if isinstance(value, str) else "an array"

@@ -1,0 +1,141 @@
+"""What a plan takes away, counted per kind, and what recent applies took away.
+
+``settings.max_removals`` bounds each kind of removal against how many of that kind
+erpsync manages. A removal is any change that takes access away: a user deactivated
+or deleted, a role or department deleted, a permission or membership revoked. The
+applies recorded in the audit trail within ``settings.max_removals_window`` count too,
+so a removal split over several applies meets the same limit as one apply.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from erpsync.plan import Action, Change, Kind, Unmanaged
+from erpsync.state import State
+
+# The kinds, in the order messages list them, and the word for each.
+KINDS = ("users", "roles", "departments", "permissions", "memberships")
+_OF_KIND = {
+    Kind.USER: "users",
+    Kind.ROLE: "roles",
+    Kind.DEPARTMENT: "departments",
+    Kind.PERMISSION: "permissions",
+    Kind.MEMBERSHIP: "memberships",
+}
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
+    from erpsync.adapters.base import Adapter
+
+_UNITS = {"m": "minutes", "h": "hours", "d": "days"}
+
+
+def kind_of(action: Action, kind: Kind) -> str | None:
+    """The removal kind a change counts as ("users", ...), or None when it removes nothing."""
+    return _OF_KIND[kind] if action.removes else None
+
+
+def counted(changes: Iterable[Change]) -> Counter[str]:
+    """How many removals of each kind ``changes`` hold."""
+    found: Counter[str] = Counter()
+    for change in changes:
+        what = kind_of(change.action, change.kind)
+        if what is not None:
+            found[what] += 1
+    return found
+
+
+def managed(live: State, unmanaged: Iterable[Unmanaged]) -> dict[str, int]:
+    """How many of each kind erpsync manages in ``live`` (what a share is taken of)."""
+    left_alone: dict[Kind, set[str]] = {}
+    for item in unmanaged:
+        left_alone.setdefault(item.kind, set()).add(item.key)
+    users = live.users.keys() - left_alone.get(Kind.USER, set())
+    roles = live.roles.keys() - left_alone.get(Kind.ROLE, set())
+    return {
+        "users": len(users),
+        "roles": len(roles),
+        "departments": len(live.departments.keys() - left_alone.get(Kind.DEPARTMENT, set())),
+        "permissions": sum(1 for role, _ in live.grants if role in roles),
+        "memberships": sum(len(held) for login, held in live.user_roles.items() if login in users),
+    }
+
+
+def window_of(text: str) -> dt.timedelta:
+    """``settings.max_removals_window`` ("24h", "90m", "7d") as a duration."""
+    match = re.fullmatch(r"(\d+)([mhd])", text)
+    if match is None:
+        raise ValueError(f"not a duration: {text!r}")
+    return dt.timedelta(**{_UNITS[match[2]]: int(match[1])})
+
+
+@dataclass(frozen=True)
+class Recent:
+    """The removals applied within the window before now, and the records that made them."""
+
+    window: str = "0h"
+    counts: Mapping[str, int] = field(default_factory=dict)
+    records: tuple[int, ...] = ()
+
+
+def recent(conn: Connection, window: str, now: dt.datetime) -> Recent:
+    """The removals the audit trail records within ``window`` before ``now`` (a record
+    whose changes cannot be read is for ``audit verify`` to report, not counted here)."""
+    span = window_of(window)
+    if not span:
+        return Recent(window)
+    from sqlalchemy import select
+
+    from erpsync.owntables import AUDIT_TABLE_NAME, erpsync_audit, has_table
+
+    if not has_table(conn, AUDIT_TABLE_NAME):
+        return Recent(window)
+    query = (
+        select(erpsync_audit.c.id, erpsync_audit.c.changes)
+        .where(erpsync_audit.c.applied_at >= now - span)
+        .order_by(erpsync_audit.c.id)
+    )
+    counts: Counter[str] = Counter()
+    records = []
+    for record_id, text in conn.execute(query):
+        found = _removals_in(text)
+        if found:
+            counts += found
+            records.append(int(record_id))
+    return Recent(window, dict(counts), tuple(records))
+
+
+def _removals_in(text: str) -> Counter[str]:
+    try:
+        changes = json.loads(text)
+    except ValueError:
+        return Counter()
+    found: Counter[str] = Counter()
+    for change in changes if isinstance(changes, list) else ():
+        try:
+            what = kind_of(Action(change["action"]), Kind(change["kind"]))
+        except (KeyError, TypeError, ValueError):
+            continue
+        if what is not None:
+            found[what] += 1
+    return found
+
+
+def read_recent(adapter: Adapter, window: str, now: dt.datetime) -> Recent:
+    """:func:`recent`, on a connection of its own to ``adapter``'s database."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from erpsync.errors import DatabaseError
+
+    try:
+        with adapter.engine.connect() as conn:
+            return recent(conn, window, now)
+    except SQLAlchemyError as exc:
+        raise DatabaseError(f"reading the audit trail failed: {adapter.explain(exc)}") from None
