@@ -118,6 +118,19 @@ class Unmanaged:
 
 
 @dataclass(frozen=True, slots=True)
+class RoleNote:
+    """A role the plan touches that a reviewer should look at first: its declared risk
+    (high or critical) and the separation-of-duties rules its permissions fall under."""
+
+    role: str
+    risk: str | None = None
+    sod_rules: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"risk": self.risk, "sod_rules": list(self.sod_rules)}
+
+
+@dataclass(frozen=True, slots=True)
 class Target:
     name: str
     adapter: str
@@ -171,6 +184,7 @@ class Plan:
     notes: tuple[str, ...] = field(default=())  # what the apply will tell the operator
     guards: tuple[Verdict, ...] = ()  # the guards' verdicts when the plan was made
     reverts: int | None = None  # the audit record this plan undoes (``audit revert``)
+    roles_of_note: tuple[RoleNote, ...] = ()  # high-risk or SoD-relevant roles it touches
 
     @property
     def summary(self) -> dict[str, int]:
@@ -198,6 +212,7 @@ class Plan:
             "guards": [g.to_dict() for g in self.guards],
             "warnings": list(self.warnings),
             "notes": list(self.notes),
+            "roles_of_note": {n.role: n.to_dict() for n in self.roles_of_note},
         }
 
     @classmethod
@@ -238,6 +253,10 @@ class Plan:
                 notes=tuple(data.get("notes", ())),
                 guards=tuple(Verdict.from_dict(g) for g in data["guards"]),
                 reverts=data["reverts"],
+                roles_of_note=tuple(
+                    RoleNote(role, note.get("risk"), tuple(note.get("sod_rules", ())))
+                    for role, note in (data.get("roles_of_note") or {}).items()
+                ),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise UsageError(f"not an erpsync plan file: {exc}") from None

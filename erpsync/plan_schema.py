@@ -50,6 +50,13 @@ class VerdictDoc(_Strict):
     override: str | None = Field(description="The apply flag that overrides a refusal.")
 
 
+class RoleNoteDoc(_Strict):
+    risk: Literal["high", "critical"] | None = Field(description="The role's declared risk.")
+    sod_rules: list[str] = Field(
+        description="Separation-of-duties rules naming a permission the role grants."
+    )
+
+
 class PlanDocument(_Strict):
     format_version: Literal["2"]
     erpsync_version: str
@@ -72,3 +79,8 @@ class PlanDocument(_Strict):
     )
     warnings: list[str]
     notes: list[str] = Field(default_factory=list)
+    roles_of_note: dict[str, RoleNoteDoc] = Field(
+        default_factory=dict,
+        description="Roles the changes touch that are high-risk or fall under a SoD rule; "
+        "the Markdown plan shows their changes first.",
+    )

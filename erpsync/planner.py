@@ -26,6 +26,7 @@ from erpsync.policy import capabilities
 from erpsync.policy.confusables import confusable_keys
 from erpsync.policy.loader import LoadedPolicy
 from erpsync.policy.validate import validate
+from erpsync.roles_of_note import roles_of_note
 from erpsync.scope import Scope
 from erpsync.state import Desired, desired_state, policy_digest
 
@@ -125,4 +126,5 @@ def make_plan(
         warnings=tuple(warnings),
         notes=tuple(adapter.plan_notes(result.changes)),
         guards=verdicts,
+        roles_of_note=roles_of_note(loaded.policy, (desired.state, live), result.changes),
     )

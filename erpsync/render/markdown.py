@@ -2,15 +2,25 @@
 
 :func:`markdown_view` reads the plan's JSON form, prepares every table row in
 Python (cells escaped so that no name or reason can break a table), and lays
-them out with ``templates/plan.md.j2``: a title, the summary, the removals
-first under a warning heading, then the additions and updates, the warnings
-and unmanaged objects folded in ``<details>``, and the digests in a footer.
+them out with ``templates/plan.md.j2``: a title, the summary, the guards'
+verdicts, then the changes, open, in the order a reviewer needs them:
 
-A comment holds at most 65,000 characters. When the full view is longer it is
-rendered again with less detail, step by step: without the additions' grant
-tables, then with the additions only counted per kind, then with as many
-removal rows as fit. Each step says what it left out; tables and ``<details>``
-blocks are always whole, because only whole rows are ever dropped.
+1. the removals (deletions, deactivations, revokes);
+2. the additions and updates touching a role of note (``risk: high|critical``,
+   or granting a permission a separation-of-duties rule names: the plan's
+   ``roles_of_note``);
+3. the other additions and updates;
+
+and last the warnings, folded in one ``<details>`` whose summary counts them per
+kind, and the unmanaged objects, folded too. The digests close it.
+
+A comment holds at most 65,000 characters (GitHub's limit is 65,536). When the full
+view is longer, sections are grouped by pattern instead of listed
+(:mod:`erpsync.render.plan_groups`), the last section first: the additions, then
+the role-of-note section, then the removals; if patterns are still too long,
+a section falls back to a count per kind and action, and last the warnings and
+unmanaged objects are only counted. A grouped section says so and points at the
+JSON plan; nothing is ever left out without being counted.
 """
 
 from __future__ import annotations
@@ -19,7 +29,7 @@ import html
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from enum import IntEnum
 from functools import cache
 from typing import Any
@@ -36,32 +46,46 @@ from erpsync.render import (
     summary_counts,
     summary_sentence,
 )
+from erpsync.render.plan_groups import kinds, patterns, plural
 
 COMMENT_LIMIT = 65_000
 SEE_JSON = "see the plan artifact / `erpsync plan --format json`"
-OPEN_ROWS = 20  # a folded list this short is shown open
 LISTED_EXTRAS = 50  # unmanaged objects and warnings listed at most
-NOUNS = {"delete": "deletion", "deactivate": "deactivation"}  # otherwise the action itself
+WARNING_KINDS = 5  # kinds of warning named in the warnings' summary
 OBJECT_HEADERS = ("Action", "Kind", "Key", "Attributes", "Reason")
 _SPECIAL = re.compile(r"([\\`*_\[\]<>|~&$])")
+_DIAGNOSTIC = re.compile(r"^.+?:\d+(?::\d+)?: warning: (?:(\w+) [^\s:]+: )?(.*)$")
+_OBJECT = re.compile(r"^(department|role|user|permission|membership) \S+ (.*)$")
+_DETAIL = re.compile(r"\s*\([^)]*\)|\d[\d-]*")
 
 
-class Additions(IntEnum):
-    """How much of the additions and updates is shown, most first."""
+class Mode(IntEnum):
+    """How a section's changes are shown, most detail first."""
 
-    FULL = 0  # objects and grant tables
-    OBJECTS = 1  # objects only; the grants are counted in a note
-    COUNTS = 2  # a count per kind and action
+    LIST = 0  # one row per change
+    PATTERNS = 1  # one line per group of changes sharing a pattern
+    KINDS = 2  # one count per kind and action
 
 
 @dataclass(frozen=True)
-class Rows:
-    """A table prepared from the plan, before any row is left out."""
+class Detail:
+    removals: Mode = Mode.LIST
+    noted: Mode = Mode.LIST
+    additions: Mode = Mode.LIST
+    extras: bool = True
 
-    label: str
-    headers: tuple[str, ...]
-    rows: tuple[tuple[str, ...], ...]
-    facts: tuple[tuple[str, str], ...]  # (kind, action) of each row, to say what was left out
+
+# The levels of detail tried in turn: the last section is grouped first.
+LEVELS = (
+    Detail(),
+    Detail(additions=Mode.PATTERNS),
+    Detail(noted=Mode.PATTERNS, additions=Mode.PATTERNS),
+    Detail(Mode.PATTERNS, Mode.PATTERNS, Mode.PATTERNS),
+    Detail(Mode.PATTERNS, Mode.PATTERNS, Mode.KINDS),
+    Detail(Mode.PATTERNS, Mode.KINDS, Mode.KINDS),
+    Detail(Mode.KINDS, Mode.KINDS, Mode.KINDS),
+    Detail(Mode.KINDS, Mode.KINDS, Mode.KINDS, extras=False),
+)
 
 
 @dataclass(frozen=True)
@@ -73,8 +97,37 @@ class Block:
     rows: tuple[tuple[str, ...], ...] = ()
     items: tuple[str, ...] = ()
     folded: bool = False  # inside <details>, with the label as its summary
-    open: bool = False
     note: str = ""
+
+
+@dataclass(frozen=True)
+class Section:
+    """One heading's changes, in each form it can take."""
+
+    heading: str
+    noun: str  # "removals", "additions and updates" in the grouped note
+    count: int
+    listed: tuple[Block, ...]
+    grouped: tuple[str, ...]  # one escaped sentence per pattern
+    counted: tuple[tuple[str, str, str], ...]  # (kind, action, count)
+
+    def blocks(self, mode: Mode) -> list[Block]:
+        if mode is Mode.LIST:
+            return list(self.listed)
+        note = (
+            f"Grouped to fit one comment: the {self.count:,} {self.noun} are not listed "
+            f"one by one; {SEE_JSON} for the full plan."
+        )
+        if mode is Mode.PATTERNS:
+            return [Block(label="By pattern", items=self.grouped, note=note)]
+        return [
+            Block(
+                label="Counted per kind",
+                headers=("Kind", "Action", "Count"),
+                rows=self.counted,
+                note=note,
+            )
+        ]
 
 
 @dataclass(frozen=True)
@@ -86,48 +139,21 @@ class Prepared:
     sentence: str
     notes: tuple[str, ...]
     guards: tuple[tuple[str, bool], ...]  # each guard's verdict as a sentence, and passed
-    removals: tuple[Rows, ...]
-    additions: tuple[Rows, ...]  # objects first, then the grant tables
+    sections: tuple[Section, ...]  # removals, role-of-note changes, additions (non-empty)
+    modes: tuple[str, ...]  # which Detail field applies to each section
     extras: tuple[Block, ...]  # warnings and unmanaged objects
     extras_count: dict[str, int]  # {"warning": 3, "unmanaged object": 12}
     footer: str
 
 
-@dataclass(frozen=True)
-class Detail:
-    additions: Additions = Additions.FULL
-    removal_rows: int | None = None  # None: every removal row
-    extras: bool = True
-
-
 def markdown_view(plan: Mapping[str, Any], limit: int = COMMENT_LIMIT) -> str:
     """The plan as a GitHub comment of at most ``limit`` characters."""
     prepared = prepare(plan)
-    for additions in Additions:
-        text = render(prepared, Detail(additions))
+    for detail in LEVELS:
+        text = render(prepared, detail)
         if len(text) <= limit:
             return text
-    for extras in (True, False):
-        fitted = _fit_removals(prepared, Detail(Additions.COUNTS, extras=extras), limit)
-        if fitted is not None:
-            return fitted
     raise ValueError(f"the plan's summary alone is longer than {limit:,} characters")
-
-
-def _fit_removals(prepared: Prepared, detail: Detail, limit: int) -> str | None:
-    """The longest rendering within ``limit`` that keeps whole removal rows, if any fits."""
-    best = render(prepared, replace(detail, removal_rows=0))
-    if len(best) > limit:
-        return None
-    low, high = 0, sum(len(r.rows) for r in prepared.removals)
-    while low < high:  # invariant: low rows fit
-        middle = (low + high + 1) // 2
-        text = render(prepared, replace(detail, removal_rows=middle))
-        if len(text) <= limit:
-            low, best = middle, text
-        else:
-            high = middle - 1
-    return best
 
 
 # -- preparing strings ---------------------------------------------------------------------
@@ -153,9 +179,31 @@ def code(value: object) -> str:
 
 def prepare(plan: Mapping[str, Any]) -> Prepared:
     changes = [c for c in plan.get("changes") or [] if isinstance(c, Mapping)]
+    notes = _roles_of_note(plan)
     removals = [c for c in changes if c.get("action") in REMOVALS]
-    additions = [c for c in changes if c.get("action") not in REMOVALS]
+    forward = [c for c in changes if c.get("action") not in REMOVALS]
+    noted = [c for c in forward if _note(c, notes)]
+    additions = [c for c in forward if not _note(c, notes)]
+    names = _department_names(changes)
     counts = summary_counts(plan)
+    candidates = (
+        ("removals", _section("⚠️ Removals", "removals", removals, notes, names)),
+        (
+            "noted",
+            _section(
+                "⚠️ High-risk roles and separation of duties",
+                "changes to roles of note",
+                noted,
+                notes,
+                names,
+            ),
+        ),
+        (
+            "additions",
+            _section("Additions and updates", "additions and updates", additions, notes, names),
+        ),
+    )
+    kept = [(field, section) for field, section in candidates if section.count]
     return Prepared(
         title=_title(plan),
         counts=(tuple(ACTIONS), tuple(f"{counts[a]:,}" for a in ACTIONS)),
@@ -167,16 +215,8 @@ def prepare(plan: Mapping[str, Any]) -> Prepared:
                 guard_line(v) for v in plan.get("guards") or [] if isinstance(v, Mapping)
             )
         ),
-        removals=(
-            _objects("Objects deleted or deactivated", removals),
-            _nested("Permissions revoked from roles", "permission", removals),
-            _nested("Role memberships revoked from users", "membership", removals),
-        ),
-        additions=(
-            _objects("Objects created, updated or reactivated", additions),
-            _nested("Permissions granted to roles", "permission", additions),
-            _nested("Role memberships granted to users", "membership", additions),
-        ),
+        sections=tuple(section for _, section in kept),
+        modes=tuple(field for field, _ in kept),
         extras=_extras(plan),
         extras_count={
             "warning": len(plan.get("warnings") or []),
@@ -184,6 +224,46 @@ def prepare(plan: Mapping[str, Any]) -> Prepared:
         },
         footer=_footer(plan),
     )
+
+
+def _roles_of_note(plan: Mapping[str, Any]) -> dict[str, str]:
+    """Each role of note as ``risk critical, SoD rule `pay-vs-approve```."""
+    out = {}
+    for role, note in (plan.get("roles_of_note") or {}).items():
+        if not isinstance(note, Mapping):
+            continue
+        parts = [f"risk {cell(note['risk'])}"] if note.get("risk") else []
+        rules = [code(r) for r in note.get("sod_rules") or []]
+        if rules:
+            parts.append(f"SoD rule{'' if len(rules) == 1 else 's'} {', '.join(rules)}")
+        out[str(role)] = ", ".join(parts)
+    return out
+
+
+def _note(change: Mapping[str, Any], notes: Mapping[str, str]) -> str:
+    """``⚠️ role `x`: risk high`` when the change touches a role of note, else empty."""
+    kind, key = change.get("kind"), str(change.get("key"))
+    if kind == "role":
+        role = key
+    elif kind == "permission":
+        role = split_key(key)[0]
+    elif kind == "membership":
+        role = split_key(key)[1]
+    else:
+        return ""
+    return f"⚠️ role {code(role)}: {notes[role]}" if role in notes else ""
+
+
+def _department_names(changes: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+    """The display names of the departments the plan's changes carry."""
+    names = {}
+    for change in changes:
+        if change.get("kind") != "department":
+            continue
+        values = change.get("after") or change.get("before") or {}
+        if isinstance(values, Mapping) and isinstance(values.get("name"), str):
+            names[str(change.get("key"))] = values["name"]
+    return names
 
 
 def _title(plan: Mapping[str, Any]) -> str:
@@ -204,7 +284,45 @@ def _footer(plan: Mapping[str, Any]) -> str:
     return " · ".join(parts)
 
 
-def _objects(label: str, changes: Sequence[Mapping[str, Any]]) -> Rows:
+def _section(
+    heading: str,
+    noun: str,
+    changes: Sequence[Mapping[str, Any]],
+    notes: Mapping[str, str],
+    names: Mapping[str, str],
+) -> Section:
+    removing = noun == "removals"
+    verb = "revoked from" if removing else "granted to"
+    tables = (
+        _objects(
+            "Objects "
+            + ("deleted or deactivated" if removing else "created, updated or reactivated"),
+            changes,
+            notes,
+        ),
+        _nested(f"Permissions {verb} roles", "permission", changes, notes),
+        _nested(f"Role memberships {verb} users", "membership", changes, notes),
+    )
+    counted = tuple(
+        (cell(kind), cell(action), f"{n:,}") for (kind, action), n in kinds(changes).items()
+    )
+    return Section(
+        heading=f"{heading} ({len(changes):,})",
+        noun=noun,
+        count=len(changes),
+        listed=tuple(t for t in tables if t.rows),
+        grouped=tuple(f"{g.text}" for g in patterns(changes, names, cell, code)),
+        counted=counted,
+    )
+
+
+def _reason(change: Mapping[str, Any], notes: Mapping[str, str]) -> str:
+    note = _note(change, notes)
+    reason = cell(change.get("reason"))
+    return f"{note}<br>{reason}" if note else reason
+
+
+def _objects(label: str, changes: Sequence[Mapping[str, Any]], notes: Mapping[str, str]) -> Block:
     chosen = [c for c in changes if c.get("kind") not in ("permission", "membership")]
     rows = tuple(
         (
@@ -212,11 +330,11 @@ def _objects(label: str, changes: Sequence[Mapping[str, Any]]) -> Rows:
             cell(c.get("kind")),
             code(c.get("key")),
             _attributes(c),
-            cell(c.get("reason")),
+            _reason(c, notes),
         )
         for c in chosen
     )
-    return Rows(label, OBJECT_HEADERS, rows, _facts(chosen))
+    return Block(label=f"{label} ({len(rows):,})", headers=OBJECT_HEADERS, rows=rows)
 
 
 def _attributes(change: Mapping[str, Any]) -> str:
@@ -233,7 +351,9 @@ def _attributes(change: Mapping[str, Any]) -> str:
     return "<br>".join(lines)
 
 
-def _nested(label: str, kind: str, changes: Sequence[Mapping[str, Any]]) -> Rows:
+def _nested(
+    label: str, kind: str, changes: Sequence[Mapping[str, Any]], notes: Mapping[str, str]
+) -> Block:
     """A role's permissions or a user's roles: one row per grant or revoke."""
     chosen = [c for c in changes if c.get("kind") == kind]
     owner = "Role" if kind == "permission" else "User"
@@ -241,16 +361,14 @@ def _nested(label: str, kind: str, changes: Sequence[Mapping[str, Any]]) -> Rows
     rows = []
     for change in chosen:
         left, right = split_key(str(change.get("key")))
-        rows.append((code(left), code(right), cell(change.get("reason"))))
-    return Rows(label, (owner, item, "Reason"), tuple(rows), _facts(chosen))
-
-
-def _facts(changes: Sequence[Mapping[str, Any]]) -> tuple[tuple[str, str], ...]:
-    return tuple((clean(c.get("kind")), clean(c.get("action"))) for c in changes)
+        rows.append((code(left), code(right), _reason(change, notes)))
+    return Block(
+        label=f"{label} ({len(rows):,})", headers=(owner, item, "Reason"), rows=tuple(rows)
+    )
 
 
 def _extras(plan: Mapping[str, Any]) -> tuple[Block, ...]:
-    warnings = [cell(w) for w in plan.get("warnings") or []]
+    warnings = [str(w) for w in plan.get("warnings") or []]
     unmanaged = [u for u in plan.get("unmanaged") or [] if isinstance(u, Mapping)]
     rows = tuple(
         (cell(u.get("kind")), code(u.get("key")), cell(u.get("reason")))
@@ -260,10 +378,9 @@ def _extras(plan: Mapping[str, Any]) -> tuple[Block, ...]:
     if warnings:
         blocks.append(
             Block(
-                label=f"⚠️ Warnings ({len(warnings):,})",
-                items=tuple(warnings[:LISTED_EXTRAS]),
+                label=f"⚠️ {warnings_summary(warnings)}",
+                items=tuple(cell(w) for w in warnings[:LISTED_EXTRAS]),
                 folded=True,
-                open=len(warnings) <= OPEN_ROWS,
                 note=_omission({"warning": len(warnings) - LISTED_EXTRAS}, shown=True),
             )
         )
@@ -280,8 +397,32 @@ def _extras(plan: Mapping[str, Any]) -> tuple[Block, ...]:
     return tuple(blocks)
 
 
+def warning_kind(text: str) -> str:
+    """What a warning is about, without the object it names: ``department: no user in
+    this department or below it``, ``role … is not declared but …``, ``catalogue``."""
+    text = clean(text)
+    if found := _DIAGNOSTIC.match(text):
+        noun, message = found.group(1), _DETAIL.sub("…", found.group(2))
+        return f"{noun}: {message}" if noun else message
+    if found := _OBJECT.match(text):
+        rest = _DETAIL.sub("", found.group(2)).split(";")[0].split(": ")[0]
+        return f"{found.group(1)} … {rest}"
+    head, colon, _ = text.partition(": ")
+    return head if colon and len(head) <= 40 else text[:60]
+
+
+def warnings_summary(warnings: Sequence[str]) -> str:
+    """``7 warnings: 5 × department: no user …; 2 × catalogue`` (the commonest kinds)."""
+    counts = Counter(warning_kind(w) for w in warnings).most_common()
+    parts = [f"{n:,} × {kind}" for kind, n in counts[:WARNING_KINDS]]
+    others = sum(n for _, n in counts[WARNING_KINDS:])
+    if others:
+        parts.append(f"{others:,} other")
+    return f"{plural(len(warnings), 'warning')}: {'; '.join(parts)}"
+
+
 def _omission(counts: Mapping[str, int], shown: bool) -> str:
-    """``… and 2,345 more membership revokes not shown; see …`` (empty if nothing is left out).
+    """``… and 2,345 more warnings not shown; see …`` (empty if nothing is left out).
 
     ``counts`` maps a singular noun to how many were left out; ``shown`` says whether
     some of the same list are shown above (then "… and N more").
@@ -298,8 +439,10 @@ def _omission(counts: Mapping[str, int], shown: bool) -> str:
 
 def render(prepared: Prepared, detail: Detail) -> str:
     """The comment at one level of detail (no limit is applied here)."""
-    sections = [("⚠️ Removals", _removal_blocks(prepared.removals, detail.removal_rows))]
-    sections.append(("Additions and updates", _addition_blocks(prepared, detail.additions)))
+    sections = [
+        (section.heading, section.blocks(getattr(detail, field)))
+        for field, section in zip(prepared.modes, prepared.sections, strict=True)
+    ]
     if detail.extras:
         sections.append(("Warnings and unmanaged objects", list(prepared.extras)))
     elif prepared.extras:
@@ -310,72 +453,6 @@ def render(prepared: Prepared, detail: Detail) -> str:
         has_changes=any(c != "0" for c in prepared.counts[1]),
         sections=[(heading, blocks) for heading, blocks in sections if blocks],
     )
-
-
-def _removal_blocks(tables: Sequence[Rows], budget: int | None) -> list[Block]:
-    blocks = []
-    for index, table in enumerate(tables):
-        if not table.rows:
-            continue
-        keep = len(table.rows) if budget is None else min(budget, len(table.rows))
-        budget = None if budget is None else budget - keep
-        blocks.append(_block(table, keep, folded=index > 0, opened=len(table.rows) <= OPEN_ROWS))
-    return blocks
-
-
-def _block(table: Rows, keep: int, folded: bool, opened: bool) -> Block:
-    note = _omission(_nouns(table.facts[keep:]), shown=keep > 0)
-    if not keep:
-        return Block(note=note)
-    return Block(
-        label=f"{table.label} ({len(table.rows):,})",
-        headers=table.headers,
-        rows=table.rows[:keep],
-        folded=folded,
-        open=opened,
-        note=note,
-    )
-
-
-def _addition_blocks(prepared: Prepared, additions: Additions) -> list[Block]:
-    objects, *grants = prepared.additions
-    if additions is Additions.COUNTS:
-        return _counted(prepared.additions)
-    blocks = []
-    if objects.rows:
-        big = len(objects.rows) > OPEN_ROWS
-        blocks.append(_block(objects, len(objects.rows), folded=big, opened=False))
-    shown = [g for g in grants if g.rows]
-    if additions is Additions.FULL:
-        blocks += [_block(g, len(g.rows), folded=True, opened=False) for g in shown]
-    elif shown:
-        left_out = _nouns([fact for g in shown for fact in g.facts])
-        blocks.append(Block(note=_omission(left_out, shown=False)))
-    return blocks
-
-
-def _nouns(facts: Sequence[tuple[str, str]]) -> Counter[str]:
-    """How many of each ``(kind, action)``, named "user deactivation", "membership revoke"…"""
-    return Counter(f"{kind} {NOUNS.get(action, action)}" for kind, action in facts)
-
-
-def _counted(tables: Sequence[Rows]) -> list[Block]:
-    """The additions and updates as a count per kind and action."""
-    counts: Counter[tuple[str, str]] = Counter()
-    for table in tables:
-        counts.update(table.facts)
-    if not counts:
-        return []
-    rows = tuple((cell(kind), cell(action), f"{n:,}") for (kind, action), n in counts.items())
-    total = sum(counts.values())
-    return [
-        Block(
-            label="Counted per kind",
-            headers=("Kind", "Action", "Count"),
-            rows=rows,
-            note=f"The {total:,} additions and updates are counted above, not shown; {SEE_JSON}.",
-        )
-    ]
 
 
 @cache

@@ -1,4 +1,4 @@
-"""The pull-request comment: removals first, whole tables, <details>, and the size limit."""
+"""The pull-request comment: removals first, changes open, warnings folded, the size limit."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ import re
 import pytest
 
 from erpsync.plan import Action, Change, Kind, Plan, Target
-from erpsync.render.markdown import Additions, Detail, markdown_view, prepare, render
+from erpsync.render.markdown import LEVELS, Detail, Mode, markdown_view, prepare, render
 from tests.render import change, huge_plan, plan_dict, small_plan
 
-SEE_JSON = "not shown; see the plan artifact / `erpsync plan --format json`"
+ARTIFACT = "see the plan artifact / `erpsync plan --format json`"
+SEE_JSON = "not shown; " + ARTIFACT
 UNESCAPED_PIPE = re.compile(r"(?<!\\)\|")
 
 
@@ -45,7 +46,7 @@ def test_title_summary_and_sentence() -> None:
 
 def test_removals_come_first_under_a_warning_heading() -> None:
     md = markdown_view(small_plan())
-    removals, additions = md.index("### ⚠️ Removals"), md.index("### Additions and updates")
+    removals, additions = md.index("### ⚠️ Removals (5)"), md.index("### Additions and updates (10)")
     assert removals < additions
     deactivate = md.index("| deactivate | user | `wang.fang` |  | 已离职 (expires 2026-10-31) |")
     revoke = md.index("| `auditor` | `finance.payment:approve` | not declared: removed by policy |")
@@ -53,12 +54,15 @@ def test_removals_come_first_under_a_warning_heading() -> None:
     assert removals < deactivate < revoke < additions < create
 
 
-def test_long_detail_is_folded() -> None:
+def test_changes_are_open_and_only_warnings_and_unmanaged_are_folded() -> None:
     md = markdown_view(small_plan())
-    assert "<details><summary>Permissions granted to roles (2)</summary>" in md
-    assert "<details><summary>Role memberships granted to users (2)</summary>" in md
+    assert "**Permissions granted to roles (2)**\n\n| Role | Permission | Reason |" in md
+    assert "**Role memberships granted to users (2)**\n\n| User | Role | Reason |" in md
+    assert "**Role memberships revoked from users (2)**" in md
+    assert md.count("<details>") == 2
     assert "<details><summary>Unmanaged objects, left alone (1)</summary>" in md
-    assert "<details open><summary>⚠️ Warnings (1)</summary>" in md
+    assert "<details><summary>⚠️ 1 warning: 1 × department … is not declared" in md
+    assert md.index("<details>") > md.index("| `li.na` | `ap-clerk` |")  # after every change
     assert md.rstrip().splitlines()[-1].startswith("<sub>policy `sha256:aaaa")
 
 
@@ -79,51 +83,65 @@ def test_an_empty_plan() -> None:
     assert "| create |" not in md
 
 
-def test_the_huge_plan_fits_a_comment_and_keeps_summary_and_removals() -> None:
+def test_the_huge_plan_fits_a_comment_grouped_by_pattern() -> None:
     md = markdown_view(huge_plan())
     assert len(md) <= 65_000
     assert "| 3,000 | 0 | 0 | 500 | 0 | 6,000 | 1,000 |" in md
-    assert "### ⚠️ Removals" in md
-    assert "| deactivate | user | `left499` |" in md  # every deactivation fits
-    assert re.search(rf"\n… and [\d,]+ more membership revokes {re.escape(SEE_JSON)}\.\n", md)
-    assert "| user | create | 3,000 |" in md  # additions counted per kind
-    assert md.index("### ⚠️ Removals") < md.index("### Additions and updates")
+    assert (
+        "- 3,000 users created in `sales` with roles `sales-clerk`, `viewer` "
+        "(6,000 membership grants)\n"
+    ) in md
+    assert (
+        "- 500 users deactivated losing roles `ap-clerk`, `viewer` (1,000 membership revokes)\n"
+    ) in md
+    assert md.index("### ⚠️ Removals (1,500)") < md.index("### Additions and updates (9,000)")
+    assert "the 9,000 additions and updates are not listed one by one" in md
     assert_whole(md)
 
 
-def test_detail_is_dropped_step_by_step() -> None:
+def test_detail_is_grouped_section_by_section_last_first() -> None:
     plan = small_plan()
     prepared = prepare(plan)
-    objects_only = render(prepared, Detail(Additions.OBJECTS))
-    md = markdown_view(plan, limit=len(objects_only))
-    assert md == objects_only
-    assert "<summary>Permissions granted to roles" not in md
-    assert "**Objects created, updated or reactivated (6)**" in md
-    left_out = "2 permission grants, 2 membership grants"
-    assert f"\n{left_out} {SEE_JSON}.\n" in md
-    counted = render(prepared, Detail(Additions.COUNTS))
-    md = markdown_view(plan, limit=len(counted))
-    assert "| user | create | 1 |" in md
-    assert f"The 10 additions and updates are counted above, {SEE_JSON}." in md
+    grouped = render(prepared, Detail(additions=Mode.PATTERNS))
+    md = markdown_view(plan, limit=len(grouped))
+    assert md == grouped
+    assert "| deactivate | user | `wang.fang` |" in md  # removals still listed
+    assert "| create | user | `zhao.lei` |" not in md
+    assert (
+        "- 1 user created in 销售一部 (`sales`) with role `sales-clerk` (1 membership grant)\n"
+        in md
+    )
+    assert "- 1 membership of role `ap-clerk` granted to user `li.na`\n" in md
+    assert '- 1 department updated: name → `"销售一部"`\n' in md
+    assert "the 10 additions and updates are not listed one by one; " + ARTIFACT in md
 
 
-@pytest.mark.parametrize("limit", range(1_450, 3_200, 53))
+@pytest.mark.parametrize("limit", range(1_530, 3_200, 53))
 def test_any_limit_is_kept_with_whole_tables(limit: int) -> None:
     md = markdown_view(small_plan(), limit=limit)
     assert len(md) <= limit
     assert "**Plan: 3 to create," in md
+    assert md.index("### ⚠️ Removals (5)") < md.index("### Additions and updates (10)")
     assert_whole(md)
 
 
-def test_removal_rows_are_cut_to_fit_and_counted() -> None:
+def test_removals_that_do_not_fit_are_grouped_never_dropped() -> None:
     plan = small_plan()
-    floor = len(render(prepare(plan), Detail(Additions.COUNTS, removal_rows=1)))
-    md = markdown_view(plan, limit=floor)
-    assert "| deactivate | user | `wang.fang` |" in md
-    assert "| delete | role | `legacy` |" not in md
-    assert f"\n… and 1 more role deletion {SEE_JSON}.\n" in md
-    assert f"\n1 permission revoke {SEE_JSON}.\n" in md
-    assert f"\n2 membership revokes {SEE_JSON}.\n" in md
+    prepared = prepare(plan)
+    md = markdown_view(
+        plan, limit=len(render(prepared, Detail(Mode.PATTERNS, Mode.PATTERNS, Mode.KINDS)))
+    )
+    assert "| deactivate | user | `wang.fang` |" not in md
+    assert "- 1 user deactivated losing role `ap-clerk` (1 membership revoke)\n" in md
+    assert "- 1 role deleted with data scope `all`\n" in md
+    assert "- 1 revoke of `finance.payment:approve` from role `auditor`\n" in md
+    assert "- 1 membership of role `sales-clerk` revoked from user `li.na`\n" in md
+    assert "the 5 removals are not listed one by one" in md
+    assert "| user | create | 1 |" in md  # additions counted per kind
+    smallest = markdown_view(plan, limit=len(render(prepared, LEVELS[-1])))
+    assert "| user | deactivate | 1 |" in smallest
+    assert "| membership | revoke | 2 |" in smallest
+    assert "1 warning, 1 unmanaged object " + SEE_JSON in smallest
 
 
 def test_a_limit_below_the_summary_is_an_error() -> None:
