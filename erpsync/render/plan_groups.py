@@ -3,7 +3,7 @@
 :func:`patterns` turns a list of a plan's changes (its JSON form) into groups of
 changes sharing an action, a kind and what a reviewer compares them by: the
 department and roles of new users (their membership grants are counted into
-them), the attribute values of updates, the module of permission grants, the role
+them), the attributes updates change (and their values when shared), the module of permission grants, the role
 of memberships. Each group is one sentence with its count, largest first, such as
 ``3,000 users created in 销售部 (`sales`) with role `sales-clerk` (3,000 membership
 grants)``. :func:`kinds` is the coarsest grouping: one count per kind and action.
@@ -115,9 +115,8 @@ def _values(change: Mapping[str, Any]) -> Mapping[str, Any]:
 def _key(change: Mapping[str, Any], folded: _Folded) -> tuple[Any, ...]:
     kind, action = str(change.get("kind")), str(change.get("action"))
     values = _values(change)
-    if action == "update":
-        after = change.get("after") or {}
-        return (kind, action, tuple(sorted((str(n), show(v)) for n, v in after.items())))
+    if action == "update":  # by the attributes changed; the values are shown when shared
+        return (kind, action, tuple(sorted(str(n) for n in change.get("after") or {})))
     if kind == "user":
         login = str(change.get("key"))
         return (kind, action, values.get("department"), folded.roles.get(login, ()))
@@ -150,8 +149,12 @@ def _sentence(
     n = len(members)
     done = PAST.get(action, action)
     if action == "update":
-        values = ", ".join(f"{cell(name)} → {code(value)}" for name, value in key[2])
-        return f"{plural(n, cell(kind))} {done}: {values or 'no attribute'}"
+        parts = []
+        for name in key[2]:
+            values = {show((c.get("after") or {}).get(name)) for c in members}
+            shared = f" → {code(values.pop())}" if len(values) == 1 else " changed"
+            parts.append(cell(name) + shared)
+        return f"{plural(n, cell(kind))} {done}: {', '.join(parts) or 'no attribute'}"
     if kind == "user":
         department, roles = key[2], key[3]
         text = f"{plural(n, 'user')} {done}"

@@ -160,3 +160,114 @@ def test_renders_the_json_form_of_a_real_plan() -> None:
     md = markdown_view(plan.to_dict())
     assert "| `ap-clerk` | `gl:post` | removed |" in md
     assert "**Plan: 1 to revoke.**" in md
+
+
+def onboarding(users: int) -> dict[str, object]:
+    """A new sales department and ``users`` new users in it, each with one role."""
+    changes = [change("create", "department", "sales", after={"name": "销售部", "parent": None})]
+    for n in range(users):
+        login = f"new{n:05d}"
+        after = {"name": f"员工{n}", "email": f"{login}@corp.cn", "department": "sales"}
+        changes.append(change("create", "user", login, after=after))
+    for n in range(users):
+        changes.append(change("grant", "membership", f"new{n:05d}/sales-clerk", "default role"))
+    return plan_dict(changes)
+
+
+def test_a_3000_user_onboarding_names_its_pattern_within_githubs_limit() -> None:
+    md = markdown_view(onboarding(3000))
+    assert len(md) < 65_536
+    assert (
+        "- 3,000 users created in 销售部 (`sales`) with role `sales-clerk` "
+        "(3,000 membership grants)\n"
+    ) in md
+    assert "- 1 department created\n" in md
+    assert "the 6,001 additions and updates are not listed one by one" in md
+    assert_whole(md)
+
+
+def mixed(total: int) -> list[dict[str, object]]:
+    """``total`` changes of every kind and action, spread over many departments and roles."""
+    makers = [
+        lambda n: change("create", "user", f"u{n}", after={"department": f"d{n % 37}"}),
+        lambda n: change("update", "user", f"v{n}", before={"email": "a"}, after={"email": f"{n}"}),
+        lambda n: change("deactivate", "user", f"w{n}"),
+        lambda n: change("grant", "permission", f"r{n % 53}/m{n % 11}.x:read"),
+        lambda n: change("revoke", "permission", f"r{n % 41}/m{n % 7}.y:write"),
+        lambda n: change("grant", "membership", f"x{n}/r{n % 29}"),
+        lambda n: change("revoke", "membership", f"y{n}/r{n % 31}"),
+        lambda n: change("create", "role", f"role{n}", after={"name": "r", "data_scope": "all"}),
+        lambda n: change("delete", "department", f"old{n}", before={"name": "o", "parent": "hq"}),
+        lambda n: change("reactivate", "user", f"z{n}"),
+    ]
+    return [makers[n % len(makers)](n) for n in range(total)]
+
+
+def test_10000_mixed_changes_fit_and_every_change_is_counted() -> None:
+    md = markdown_view(plan_dict(mixed(10_000)))
+    assert len(md) <= 65_000
+    assert md.index("### ⚠️ Removals (4,000)") < md.index("### Additions and updates (6,000)")
+    # every change is either listed as a row or counted in a pattern or a kind
+    counted = sum(int(n.replace(",", "")) for n in re.findall(r"^- ([\d,]+) ", md, re.M))
+    counted += sum(int(n.replace(",", "")) for n in re.findall(r"\| ([\d,]+) \|$", md, re.M)[1:])
+    rows = len(
+        re.findall(
+            r"^\| (?:(?:create|update|delete|deactivate|reactivate) \| (?:department|role|user) \||`)",
+            md,
+            re.M,
+        )
+    )
+    assert counted + rows == 10_000
+    assert_whole(md)
+
+
+def test_removals_are_listed_first_and_counted_whenever_not_listed() -> None:
+    changes = mixed(10_000)
+    for limit in (65_000, 20_000, 6_000, 3_000):
+        md = markdown_view(plan_dict(changes), limit=limit)
+        assert len(md) <= limit
+        removals = md.index("### ⚠️ Removals (4,000)")
+        assert removals < md.index("### Additions and updates (6,000)")
+        listed = "| deactivate | user |" in md
+        assert listed or re.search(
+            r"^- 1,000 users deactivated$|\| user \| deactivate \| 1,000 \|", md, re.M
+        )
+
+
+def test_warnings_are_folded_under_a_summary_counting_each_kind() -> None:
+    warnings = [
+        f"policies/org.yaml:{n}:3: warning: department d{n}: no user in this department or below it"
+        for n in range(7)
+    ]
+    warnings += [
+        "catalogue: module sales differs between the policy and the ERP (run `erpsync catalog`)",
+        "role legacy is not declared but users erpsync does not manage hold it (admin); it is kept",
+    ]
+    md = markdown_view(plan_dict([change("create", "user", "a")], warnings=warnings))
+    assert (
+        "<details><summary>⚠️ 9 warnings: 7 × department: no user in this department or below "
+        "it; 1 × catalogue; 1 × role … is not declared but users erpsync does not manage hold "
+        "it</summary>\n\n- policies/org.yaml:0:3: warning: department d0:"
+    ) in md
+    assert md.index("| create | user | `a` |") < md.index("<details>")
+    assert_whole(md)
+
+
+def test_changes_to_roles_of_note_come_after_removals_and_before_the_rest() -> None:
+    plan = small_plan()
+    plan["roles_of_note"] = {
+        "ap-clerk": {"risk": "critical", "sod_rules": ["pay-vs-approve"]},
+        "auditor": {"risk": None, "sod_rules": ["pay-vs-approve"]},
+    }
+    md = markdown_view(plan)
+    removals = md.index("### ⚠️ Removals (5)")
+    noted = md.index("### ⚠️ High-risk roles and separation of duties (4)")
+    additions = md.index("### Additions and updates (6)")
+    assert removals < noted < additions
+    flag = "⚠️ role `ap-clerk`: risk critical, SoD rule `pay-vs-approve`<br>"
+    assert md.index("| create | role | `ap-clerk` |") > noted
+    assert f"| `ap-clerk` | `finance.payment:read` | {flag}role ap-clerk declares it |" in md
+    revoke = md.index("| `wang.fang` | `ap-clerk` | ⚠️ role `ap-clerk`: risk critical")
+    assert removals < revoke < noted  # removals keep their place and carry the flag
+    assert md.index("| create | user | `zhao.lei` |") > additions
+    assert_whole(md)
