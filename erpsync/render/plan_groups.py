@@ -3,11 +3,12 @@
 :func:`patterns` turns a list of a plan's changes (its JSON form) into groups of
 changes sharing an action, a kind and what a reviewer compares them by: the
 department and roles of new users (their membership grants are counted into
-them), the attributes updates change (and their values when shared), the module of permission grants, the role
-of memberships. Each group is one sentence with its count, largest first, such as
-``3,000 users created in 销售部 (`sales`) with role `sales-clerk` (3,000 membership
-grants)``. :func:`kinds` is the coarsest grouping: one count per kind and action.
-Every change is counted in exactly one group, so the counts always add up.
+them), the attributes updates change (with the values when shared), the module
+of permission grants, the role of memberships. Each group is one sentence with
+its count, largest first, such as ``3,000 users created in 销售部 (`sales`) with
+role `sales-clerk` (3,000 membership grants)``. :func:`kinds` is the coarsest
+grouping: one count per kind and action. Every change is counted in exactly one
+group, so the counts always add up.
 """
 
 from __future__ import annotations

@@ -212,7 +212,8 @@ def test_10000_mixed_changes_fit_and_every_change_is_counted() -> None:
     counted += sum(int(n.replace(",", "")) for n in re.findall(r"\| ([\d,]+) \|$", md, re.M)[1:])
     rows = len(
         re.findall(
-            r"^\| (?:(?:create|update|delete|deactivate|reactivate) \| (?:department|role|user) \||`)",
+            r"^\| (?:(?:create|update|delete|deactivate|reactivate) \| (?:department|role|user) "
+            r"\||`)",
             md,
             re.M,
         )
