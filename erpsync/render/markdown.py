@@ -17,8 +17,10 @@ kind, and the unmanaged objects, folded too. The digests close it.
 A comment holds at most 65,000 characters (GitHub's limit is 65,536). When the full
 view is longer, sections are grouped by pattern instead of listed
 (:mod:`erpsync.render.plan_groups`), the last section first: the additions, then
-the role-of-note section, then the removals; if patterns are still too long,
-a section falls back to a count per kind and action, and last the warnings and
+the role-of-note section, then the removals. A section first keeps its table of
+departments, roles and users and groups only its permission and membership
+changes, then groups everything; if patterns are still too long, a section
+falls back to a count per kind and action, and last the warnings and
 unmanaged objects are only counted. A grouped section says so and points at the
 JSON plan; nothing is ever left out without being counted.
 """
@@ -63,8 +65,9 @@ class Mode(IntEnum):
     """How a section's changes are shown, most detail first."""
 
     LIST = 0  # one row per change
-    PATTERNS = 1  # one line per group of changes sharing a pattern
-    KINDS = 2  # one count per kind and action
+    OBJECTS = 1  # a row per department, role or user change; grants grouped by pattern
+    PATTERNS = 2  # one line per group of changes sharing a pattern
+    KINDS = 3  # one count per kind and action
 
 
 @dataclass(frozen=True)
@@ -78,8 +81,11 @@ class Detail:
 # The levels of detail tried in turn: the last section is grouped first.
 LEVELS = (
     Detail(),
+    Detail(additions=Mode.OBJECTS),
     Detail(additions=Mode.PATTERNS),
+    Detail(noted=Mode.OBJECTS, additions=Mode.PATTERNS),
     Detail(noted=Mode.PATTERNS, additions=Mode.PATTERNS),
+    Detail(Mode.OBJECTS, Mode.PATTERNS, Mode.PATTERNS),
     Detail(Mode.PATTERNS, Mode.PATTERNS, Mode.PATTERNS),
     Detail(Mode.PATTERNS, Mode.PATTERNS, Mode.KINDS),
     Detail(Mode.PATTERNS, Mode.KINDS, Mode.KINDS),
@@ -107,13 +113,25 @@ class Section:
     heading: str
     noun: str  # "removals", "additions and updates" in the grouped note
     count: int
-    listed: tuple[Block, ...]
+    listed: tuple[Block, ...]  # the objects' table first, if any
     grouped: tuple[str, ...]  # one escaped sentence per pattern
+    grants_grouped: tuple[str, ...]  # the same, of the permission and membership changes
+    grants: int  # how many permission and membership changes
     counted: tuple[tuple[str, str, str], ...]  # (kind, action, count)
 
     def blocks(self, mode: Mode) -> list[Block]:
         if mode is Mode.LIST:
             return list(self.listed)
+        if mode is Mode.OBJECTS:
+            objects = [b for b in self.listed if b.headers == OBJECT_HEADERS]
+            note = (
+                f"Grouped to fit one comment: the {self.grants:,} permission and membership "
+                f"changes are not listed one by one; {SEE_JSON} for the full plan."
+            )
+            grouped = Block(
+                label="Permissions and memberships by pattern", items=self.grants_grouped, note=note
+            )
+            return [*objects, grouped] if self.grants else objects
         note = (
             f"Grouped to fit one comment: the {self.count:,} {self.noun} are not listed "
             f"one by one; {SEE_JSON} for the full plan."
@@ -306,12 +324,15 @@ def _section(
     counted = tuple(
         (cell(kind), cell(action), f"{n:,}") for (kind, action), n in kinds(changes).items()
     )
+    nested = [c for c in changes if c.get("kind") in ("permission", "membership")]
     return Section(
         heading=f"{heading} ({len(changes):,})",
         noun=noun,
         count=len(changes),
         listed=tuple(t for t in tables if t.rows),
-        grouped=tuple(f"{g.text}" for g in patterns(changes, names, cell, code)),
+        grouped=tuple(g.text for g in patterns(changes, names, cell, code)),
+        grants_grouped=tuple(g.text for g in patterns(nested, names, cell, code)),
+        grants=len(nested),
         counted=counted,
     )
 
