@@ -233,16 +233,15 @@ def _access(doc: Mapping[str, Any]) -> Built:
     ]
     rows = [
         (
-            r["login"],
-            r["name"],
+            f"{r['login']} {r['name']}" if r["name"] and r["name"] != r["login"] else r["login"],
             _department(r.get("department"), r.get("department_name")),
             r.get("status") or ("active" if r["active"] else "inactive"),
             _perm(r["permission"], r.get("permission_label")) if r["permission"] else "none",
-            [BUILTIN_TEXT, *r["roles"]] if r.get("builtin_administrator") else r["roles"],
+            [BUILTIN, *r["roles"]] if r.get("builtin_administrator") else r["roles"],
         )
         for r in doc["rows"]
     ]
-    headers = ("Login", "Name", "Department", "Status", "Permission", "Roles")
+    headers = ("User", "Department", "Status", "Permission", "Roles")
     return "Access listing", facts, [_section("User × permission", headers, rows)]
 
 
