@@ -120,7 +120,8 @@ def _ruoyi_checks(erp: Erp, tmp_path: Path, catalogue_size: int) -> None:
 
     who = _show("who-can", target, tmp_path, "system:user:add")
     holders = {h["login"]: h for h in who["holders"]}
-    assert "admin" in holders and "ry" in holders
+    assert "admin" in holders
+    assert "ry" in holders
     assert holders["admin"]["builtin_administrator"]
     assert [p["source"] for p in holders["admin"]["paths"]] == [BUILTIN]
     assert holders["ry"]["builtin_administrator"] is None
@@ -134,7 +135,8 @@ def _ruoyi_checks(erp: Erp, tmp_path: Path, catalogue_size: int) -> None:
     labels = {r["permission"]: r["permission_label"] for r in rows}
     assert labels["system:user:add"] == "用户新增"
     text = _report("access", target, project, policies, "text")
-    assert "admin" in text and BUILTIN_TEXT in " ".join(text.split())
+    assert "admin" in text
+    assert BUILTIN_TEXT in " ".join(text.split())
     _no_code_broken(text, set(perms))
 
 
@@ -151,7 +153,9 @@ def test_ruoyi_seed_shows_admin_holding_every_permission(ruoyi: Erp, tmp_path: P
         ("inactive", "false", "")
     ]
     html = _report("access", ruoyi.target, project, policies, "html")
-    assert "用户新增" in html and "zhang.wei" in html and "inactive" in html
+    assert "用户新增" in html
+    assert "zhang.wei" in html
+    assert "inactive" in html
 
 
 @pytest.mark.mysql
@@ -240,5 +244,6 @@ def test_reference_sample_admin_and_inactive_users(tmp_path: Path) -> None:
 
     sod = json.loads(_report("sod", target, project, policies))
     admin = [v for v in sod["violations"] if v["user"] == "admin"]
-    assert admin and {v["status"] for v in admin} == {BUILTIN}
+    assert admin
+    assert {v["status"] for v in admin} == {BUILTIN}
     assert not any(v["blocking"] for v in admin)
