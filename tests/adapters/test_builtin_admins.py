@@ -247,3 +247,21 @@ def test_reference_sample_admin_and_inactive_users(tmp_path: Path) -> None:
     assert admin
     assert {v["status"] for v in admin} == {BUILTIN}
     assert not any(v["blocking"] for v in admin)
+
+
+def test_reference_drift_lists_admin_sod_as_built_in_not_as_drift(tmp_path: Path) -> None:
+    from erpsync.commands import drift as drift_cmd
+
+    url = f"sqlite:///{tmp_path / 'erp.db'}"
+    init_database(url, sample=True)
+    target = ResolvedTarget("t", "reference", url)
+    project = Project(Config(policies=str(REPO / "policies")), tmp_path)
+    console = Console(file=io.StringIO(), width=200)
+    drift_cmd.run(project, target, REPO / "policies", "json", None, console)
+    sod = json.loads(captured(console))["sod"]
+    admin = [s for s in sod if s["user"] == "admin"]
+    assert admin  # the administrator holds conflicting duties: listed
+    for finding in admin:
+        assert finding["counts_as_drift"] is False
+        assert finding["note"].startswith(BUILTIN_TEXT)
+    assert any(s["user"] != "admin" and s["counts_as_drift"] for s in sod)  # the sample's (f)
