@@ -694,3 +694,23 @@ def test_who_can_names_the_erps_spelling_of_a_module(
     with pytest.raises(UsageError) as caught:
         reports.who_can(native, wanted)
     assert message in str(caught.value)
+
+
+def test_text_tables_fit_80_columns_without_breaking_a_code(live: reports.AccessModel) -> None:
+    from erpsync.render.report_text import fit, text_view
+
+    doc = reports.access_listing(live).to_dict()
+    buffer = io.StringIO()
+    Console(file=buffer, width=80, color_system=None).print(text_view(doc))
+    lines = buffer.getvalue().splitlines()
+    assert max(len(line) for line in lines) <= 80
+    codes = {r["permission"] for r in doc["rows"] if r["permission"]}
+    assert {c for c in codes if any(c in line for line in lines)} == codes
+    # each column gets its longest word; the last columns give way first, never below
+    # their header
+    roomy = fit([30, 20, 40], [10, 5, 12], 50)
+    assert roomy is not None
+    assert sum(roomy) == 50
+    assert all(w >= word for w, word in zip(roomy, [10, 5, 12], strict=True))
+    assert fit([30, 20, 40], [10, 5, 12], 25, [4, 4, 9]) == [10, 5, 10]
+    assert fit([30, 20, 40], [30, 20, 40], 10) is None

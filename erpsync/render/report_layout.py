@@ -253,13 +253,12 @@ def _sod(doc: Mapping[str, Any]) -> Built:
         ("Unmitigated", str(s["unmitigated"])),
         ("Exception expired", str(s["exception_expired"])),
         ("Mitigated by an exception", str(s["mitigated"])),
-        (f"Held by a {BUILTIN_TEXT}", str(s.get("builtin_administrator", 0))),
+        ("Built-in administrators", str(s.get(BUILTIN_KEY, 0))),
         ("Blocking (high/critical, unmitigated)", str(s["blocking"])),
     ]
     rows = [
         (
-            v["severity"],
-            v["rule"],
+            f"{v['rule']} ({v['severity']})",
             f"{v['user']} ({v['name']})" if v.get("name") else v["user"],
             _held(v),
             v["status"],
@@ -267,16 +266,22 @@ def _sod(doc: Mapping[str, Any]) -> Built:
         )
         for v in doc["violations"]
     ]
-    headers = ("Severity", "Rule", "User", "Holds", "Status", "Exception")
+    headers = ("Rule", "User", "Holds", "Status", "Exception")
     return "Separation of duties", facts, [_section("Violations", headers, rows)]
 
 
 def _held(v: Mapping[str, Any]) -> str:
     groups = []
     for group in v["held"]:
+        if v.get(BUILTIN_KEY):  # the status says how: every permission, built-in
+            groups.append(", ".join(group))
+            continue
         parts = [f"{p} ({_held_by(v['roles'].get(p, []))})" for p in group]
         groups.append(", ".join(parts))
     return " + ".join(groups)
+
+
+BUILTIN_KEY = "builtin_administrator"
 
 
 def _held_by(roles: Sequence[str]) -> str:

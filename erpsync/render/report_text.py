@@ -10,7 +10,7 @@ that show everything.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rich import box
@@ -52,17 +52,21 @@ def _measure(section: Section) -> tuple[list[int], list[int]]:
     return lines, words
 
 
-def fit(lines: list[int], words: list[int], room: int) -> list[int] | None:
+def fit(
+    lines: list[int], words: list[int], room: int, floors: Sequence[int] = ()
+) -> list[int] | None:
     """Column widths within ``room`` cells, none narrower than its longest word, the rest
     of the room given to the columns whose lines are longest. When even the words do not
     fit, the last columns (roles, paths: the least needed whole) give way first, down to
-    :data:`NARROWEST`; None when that is not enough (rich then folds every column)."""
+    :data:`NARROWEST` or their ``floors`` (their headers' widths); None when that is not
+    enough (rich then folds every column)."""
+    floors = list(floors) or [0] * len(words)
     widths = [min(w, line) for w, line in zip(words, lines, strict=True)]
     spare = room - sum(widths)
     for i in reversed(range(len(widths))):
         if spare >= 0:
             break
-        give = min(-spare, max(0, widths[i] - NARROWEST))
+        give = min(-spare, max(0, widths[i] - max(NARROWEST, floors[i])))
         widths[i] -= give
         spare += give
     if spare < 0:
@@ -91,7 +95,8 @@ class _Fitted:
         section = self.section
         lines, words = _measure(section)
         gaps = len(section.headers) - 1  # one space between columns, none at the edges
-        widths = fit(lines, words, options.max_width - gaps)
+        headers = [cell_len(h) for h in section.headers]
+        widths = fit(lines, words, options.max_width - gaps, headers)
         table = Table(
             title=Text(section.caption, style="bold"),
             title_justify="left",

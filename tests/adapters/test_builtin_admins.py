@@ -180,7 +180,8 @@ def test_ruoyi_sod_counts_the_super_administrator_as_built_in(ruoyi: Erp, tmp_pa
     assert doc["summary"]["builtin_administrator"] == 1
     assert doc["summary"]["blocking"] == 0
     text = " ".join(_report("sod", ruoyi.target, project, policies, "text").split())
-    assert "built-in administrator" in text
+    assert "Built-in administrators: 1" in text
+    assert "Blocking (high/critical, unmitigated): 0" in text
 
 
 @pytest.mark.mysql
