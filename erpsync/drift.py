@@ -348,7 +348,10 @@ def build_report(
     sorter = _Sorter(loaded.policy, snapshot, last, today)
     sorter.sort(plan.changes)
     unmanaged_users = {u.key for u in plan.unmanaged if u.kind is Kind.USER}
-    findings = live_sod(loaded.policy, snapshot.state, unmanaged_users, plan.unmanaged, today)
+    admins = builtin_administrators(snapshot)
+    findings = live_sod(
+        loaded.policy, snapshot.state, unmanaged_users, plan.unmanaged, today, admins
+    )
     live_users = snapshot.state.users
     coverage = Coverage(len(live_users.keys() - unmanaged_users), len(live_users))
     accept = _Acceptor(ignore)
@@ -521,25 +524,48 @@ def sod_holdings(state: State, rules: Mapping[str, SodRule]) -> dict[str, frozen
     return out
 
 
+def builtin_administrators(snapshot: LiveSnapshot) -> set[str]:
+    """The active live users the ERP gives every permission: its built-in administrator
+    users and the holders of its built-in administrator roles."""
+    state = snapshot.state
+    users = {a.key for a in snapshot.administrators if a.kind == "user"}
+    roles = {a.key for a in snapshot.administrators if a.kind == "role"}
+    users |= {login for login, held in state.user_roles.items() if not roles.isdisjoint(held)}
+    return {login for login in users if login in state.users and state.users[login].active}
+
+
 def live_sod(
     policy: Policy,
     state: State,
     unmanaged_users: set[str],
     unmanaged: Iterable[Unmanaged],
     today: dt.date,
+    admins: Iterable[str] = (),
 ) -> list[SodFinding]:
     """SoD violations in the live state, each with its exception status and whether it
-    counts as drift."""
+    counts as drift. ``admins`` (built-in administrators) hold every permission the rules
+    name: reported, marked built-in, never counted as drift the policy could fix."""
     if not policy.sod_rules:
         return []
     why_unmanaged = {u.key: u.reason for u in unmanaged if u.kind is Kind.USER}
     holdings = sod_holdings(state, policy.sod_rules)
+    admins = set(admins)
+    named = frozenset(p for rule in policy.sod_rules.values() for g in rule.conflicts for p in g)
+    for login in admins:
+        holdings[login] = named
     found = find_violations(policy.sod_rules, holdings, policy.sod_exceptions, today)
-    return [_finding(v, policy, v.user not in unmanaged_users, why_unmanaged) for v in found]
+    return [
+        _finding(v, policy, v.user not in unmanaged_users, why_unmanaged, v.user in admins)
+        for v in found
+    ]
 
 
 def _finding(
-    v: Violation, policy: Policy, managed: bool, why_unmanaged: Mapping[str, str]
+    v: Violation,
+    policy: Policy,
+    managed: bool,
+    why_unmanaged: Mapping[str, str],
+    builtin: bool = False,
 ) -> SodFinding:
     exception = None
     status = "unmitigated"
@@ -551,7 +577,13 @@ def _finding(
             "expires": None if exc.expires is None else exc.expires.isoformat(),
         }
         status = "exception_expired" if v.exception_expired else "exception"
-    if not managed:
+    if builtin:
+        managed = False
+        note = (
+            "built-in administrator, unmanaged (the ERP grants every permission): "
+            "not something the policy can fix"
+        )
+    elif not managed:
         note = f"user is unmanaged: {why_unmanaged.get(v.user, 'not managed')}"
     elif v.mitigated:
         note = "covered by an exception"

@@ -17,6 +17,14 @@ The report functions (:func:`show_user`, :func:`show_role`, :func:`who_can`,
 return small dataclasses whose ``to_dict()`` is the JSON form every view is
 rendered from. An inactive user holds nothing: such a user's stored
 memberships are shown as dormant, never as access.
+
+The live view knows the ERP's built-in administrators
+(:attr:`LiveSnapshot.administrators`: RuoYi's user 1 and role ``admin``, Tryton's
+administrators): the ERP gives them every permission whatever its tables say, so
+they hold every permission the model knows, by a path marked :data:`BUILTIN_TEXT`;
+separation-of-duties reports count them, marked as built-in rather than as a
+violation the policy can fix. Where the ERP labels its permissions (RuoYi's menu
+names, module names elsewhere) every report carries the label beside the code.
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ import datetime as dt
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Protocol
 
 from erpsync import access, sod
@@ -50,6 +59,8 @@ DESIRED = "desired"
 EXPLICIT = "explicit"
 DEFAULT = "department default"
 STORED = "live membership"
+BUILTIN = "built-in administrator"
+BUILTIN_TEXT = "built-in administrator, unmanaged (the ERP grants every permission)"
 
 SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 Chain = tuple[str, ...]  # included roles from the held role to the declaring one; () = own
@@ -79,6 +90,8 @@ class Path:
         return self.chain[-1] if self.chain else self.role
 
     def text(self) -> str:
+        if self.source == BUILTIN:
+            return f"via role {self.role}: {BUILTIN_TEXT}" if self.role else BUILTIN_TEXT
         if self.source == STORED:
             return f"via role {self.role}"
         out = f"role {self.role}"
@@ -102,6 +115,8 @@ def source_text(source: str, department: str | None) -> str:
     """``explicit``, ``default of department hq`` or ``live membership``."""
     if source == DEFAULT:
         return f"default of department {department}"
+    if source == BUILTIN:
+        return BUILTIN_TEXT
     return source
 
 
@@ -137,6 +152,32 @@ class AccessModel:
     catalogue: access.Catalogue | None = None
     expires: Mapping[str, dt.date] = field(default_factory=dict)  # desired: users' expiry
     inactive_reason: Mapping[str, str] = field(default_factory=dict)
+    # live: the ERP's built-in administrators, login / role key -> the ERP's rule
+    admin_users: Mapping[str, str] = field(default_factory=dict)
+    admin_roles: Mapping[str, str] = field(default_factory=dict)
+    # permission -> the ERP's label for it; module -> the ERP's name for it (the fallback)
+    labels: Mapping[str, str] = field(default_factory=dict)
+    module_names: Mapping[str, str] = field(default_factory=dict)
+
+    def label(self, perm: str) -> str | None:
+        """The ERP's own label for ``perm`` (its menu name, else its module's name)."""
+        found = self.labels.get(perm)
+        if found:
+            return found
+        return self.module_names.get(access.split_permission(perm)[0]) or None
+
+    @cached_property
+    def every_permission(self) -> frozenset[str]:
+        """What a built-in administrator holds: every permission the model can name."""
+        return frozenset(known_permissions(self))
+
+    def builtin(self, login: str) -> str | None:
+        """Why ``login`` holds every permission (a built-in administrator), else None."""
+        why = self.admin_users.get(login)
+        if why is not None:
+            return why
+        held = sorted(self.memberships.get(login, {}).keys() & self.admin_roles.keys())
+        return self.admin_roles[held[0]] if held else None
 
     def user(self, login: str) -> UserRec:
         found = self.users.get(login)
@@ -153,7 +194,16 @@ class AccessModel:
     def granted(self, login: str) -> dict[str, list[Path]]:
         """Permission -> paths, from the user's memberships, whether active or not."""
         out: dict[str, list[Path]] = {}
+        admin_user = login in self.admin_users
+        if admin_user:
+            for perm in sorted(self.every_permission):
+                out[perm] = [Path("", BUILTIN)]
         for key, held in sorted(self.memberships.get(login, {}).items()):
+            if key in self.admin_roles:
+                if not admin_user:  # the user's own path says it already
+                    for perm in sorted(self.every_permission):
+                        out.setdefault(perm, []).append(Path(key, BUILTIN))
+                continue
             info = self.roles.get(key)
             for perm, chains in info.chains.items() if info else ():
                 paths = out.setdefault(perm, [])
@@ -215,6 +265,7 @@ def desired_model(desired: Desired) -> AccessModel:
         source = EXPLICIT if dept is None else DEFAULT
         memberships.setdefault(login, {})[held] = Path(held, source, dept)
     expires = {k: u.expires for k, u in policy.users.items() if u.expires is not None}
+    names = {key: m.name for key, m in policy.modules.items() if m.name}
     return AccessModel(
         DESIRED,
         desired.state.users,
@@ -224,6 +275,7 @@ def desired_model(desired: Desired) -> AccessModel:
         catalogue,
         expires,
         desired.inactive_reason,
+        module_names=names,
     )
 
 
@@ -250,8 +302,18 @@ def live_model(snapshot: LiveSnapshot) -> AccessModel:
     memberships: dict[str, dict[str, Path]] = {}
     for login, role in state.memberships:
         memberships.setdefault(login, {})[role] = Path(role, STORED)
+    admins = snapshot.administrators
     return AccessModel(
-        LIVE, state.users, state.departments, roles, memberships, dict(snapshot.catalogue)
+        LIVE,
+        state.users,
+        state.departments,
+        roles,
+        memberships,
+        dict(snapshot.catalogue),
+        admin_users={a.key: a.why for a in admins if a.kind == "user"},
+        admin_roles={a.key: a.why for a in admins if a.kind == "role"},
+        labels=dict(snapshot.permission_names),
+        module_names=dict(snapshot.module_names),
     )
 
 
@@ -264,10 +326,12 @@ def _department_name(model: AccessModel, key: str | None) -> str | None:
 
 
 def _status(model: AccessModel, user: UserRec) -> tuple[str, str]:
-    """(status, why) of a user: active, or inactive with the reason where known."""
+    """(status, why) of a user: active, expired (the policy's expiry has passed) or
+    inactive, with the reason where known."""
     if user.active:
         return "active", ""
-    return "inactive", model.inactive_reason.get(user.login, "")
+    why = model.inactive_reason.get(user.login, "")
+    return ("expired" if why.startswith("expired") else "inactive"), why
 
 
 @dataclass(frozen=True)
@@ -281,6 +345,8 @@ class UserReport:
     roles: tuple[tuple[Path, str | None], ...]  # how each role is held, and its name
     permissions: tuple[tuple[str, tuple[Path, ...]], ...]
     dormant: tuple[str, ...]  # inactive: what its stored memberships would grant
+    builtin: str | None = None  # a built-in administrator: the ERP's rule
+    labels: Mapping[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         u = self.user
@@ -296,6 +362,7 @@ class UserReport:
             "status": self.status,
             "status_reason": self.status_reason,
             "expires": self.expires.isoformat() if self.expires else None,
+            "builtin_administrator": self.builtin,
             "roles": [
                 {
                     "role": p.role,
@@ -307,10 +374,15 @@ class UserReport:
                 for p, name in self.roles
             ],
             "permissions": [
-                {"permission": perm, "paths": [p.to_dict() for p in paths]}
+                {
+                    "permission": perm,
+                    "label": self.labels.get(perm),
+                    "paths": [p.to_dict() for p in paths],
+                }
                 for perm, paths in self.permissions
             ],
             "dormant_permissions": list(self.dormant),
+            "labels": {p: self.labels[p] for p in self.dormant if p in self.labels},
         }
 
 
@@ -323,6 +395,8 @@ def show_user(model: AccessModel, login: str) -> UserReport:
     roles = tuple((p, model.roles[p.role].name if p.role in model.roles else None) for p in held)
     effective = model.effective(login)
     dormant = () if user.active else tuple(sorted(model.granted(login)))
+    shown = set(effective) | set(dormant)
+    labels = {p: label for p in shown if (label := model.label(p))}
     return UserReport(
         model.view,
         user,
@@ -333,6 +407,8 @@ def show_user(model: AccessModel, login: str) -> UserReport:
         roles,
         tuple((perm, tuple(effective[perm])) for perm in sorted(effective)),
         dormant,
+        model.builtin(login),
+        labels,
     )
 
 
@@ -370,6 +446,9 @@ class RoleReport:
     role: RoleInfo
     included_by: tuple[str, ...]
     holders: tuple[Holder, ...]
+    builtin: str | None = None  # a built-in administrator role: the ERP's rule
+    every: frozenset[str] = frozenset()  # with builtin: every permission, which it holds
+    labels: Mapping[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         r = self.role
@@ -391,9 +470,11 @@ class RoleReport:
             "data_scope": r.data_scope,
             "includes": list(r.includes),
             "included_by": list(self.included_by),
+            "builtin_administrator": self.builtin,
             "own": sorted(r.own),
             "included": included,
-            "permissions": sorted(r.permissions),
+            "permissions": sorted(self.every if self.builtin else r.permissions),
+            "labels": dict(sorted(self.labels.items())),
             "holders": [h.to_dict() for h in self.holders],
         }
 
@@ -414,7 +495,12 @@ def show_role(model: AccessModel, key: str) -> RoleReport:
             elif held_key in including:
                 holders.append(Holder(user, path, held_key))
     holders.sort(key=lambda h: (h.user.login, h.through or ""))
-    return RoleReport(model.view, role, tuple(sorted(including)), tuple(holders))
+    builtin = model.admin_roles.get(key)
+    every = model.every_permission if builtin else frozenset()
+    labels = {p: label for p in every | role.permissions if (label := model.label(p))}
+    return RoleReport(
+        model.view, role, tuple(sorted(including)), tuple(holders), builtin, every, labels
+    )
 
 
 # --- who can -------------------------------------------------------------------------------
@@ -460,6 +546,7 @@ class WhoCanEntry:
     user: UserRec
     department_name: str | None
     paths: tuple[tuple[str, Path], ...]  # (the permission held that grants it, path)
+    builtin: str | None = None  # a built-in administrator: the ERP's rule
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -467,6 +554,7 @@ class WhoCanEntry:
             "name": self.user.name,
             "department": self.user.department,
             "department_name": self.department_name,
+            "builtin_administrator": self.builtin,
             "paths": [{"permission": perm, **p.to_dict()} for perm, p in self.paths],
         }
 
@@ -476,12 +564,14 @@ class WhoCanReport:
     view: str
     permission: str
     holders: tuple[WhoCanEntry, ...]
+    label: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "report": "who-can",
             "view": self.view,
             "permission": self.permission,
+            "label": self.label,
             "count": len(self.holders),
             "holders": [h.to_dict() for h in self.holders],
         }
@@ -489,13 +579,16 @@ class WhoCanReport:
 
 def who_can(model: AccessModel, wanted: str) -> WhoCanReport:
     """Every active user holding ``wanted`` (``*`` as in :func:`erpsync.access.holds`),
-    with every path; raises UsageError for an unknown permission."""
+    with every path, built-in administrators included; raises UsageError for an unknown
+    permission."""
     check_permission(model, wanted)
     granting = {key for key, info in model.roles.items() if access.holds(info.permissions, wanted)}
     entries = []
-    for login in sorted(model.memberships):
-        user = model.users.get(login)
-        if user is None or not user.active or not granting & model.memberships[login].keys():
+    for login in sorted(model.users):
+        user = model.users[login]
+        builtin = model.builtin(login)
+        held = model.memberships.get(login, {}).keys()
+        if not user.active or (builtin is None and not granting & held):
             continue
         paths = [
             (perm, path)
@@ -503,8 +596,13 @@ def who_can(model: AccessModel, wanted: str) -> WhoCanReport:
             if access.holds({perm}, wanted)
             for path in found
         ]
-        entries.append(WhoCanEntry(user, _department_name(model, user.department), tuple(paths)))
-    return WhoCanReport(model.view, wanted, tuple(entries))
+        if builtin is not None and not any(p.source == BUILTIN for _, p in paths):
+            # a permission no catalogue lists: the ERP grants it to its administrators too
+            role = "" if login in model.admin_users else min(held & model.admin_roles.keys())
+            paths.insert(0, (wanted, Path(role, BUILTIN)))
+        dept = _department_name(model, user.department)
+        entries.append(WhoCanEntry(user, dept, tuple(paths), builtin))
+    return WhoCanReport(model.view, wanted, tuple(entries), model.label(wanted))
 
 
 # --- access listing ------------------------------------------------------------------------
@@ -517,8 +615,11 @@ class AccessRow:
     department: str | None
     department_name: str | None
     active: bool
-    permission: str
+    permission: str | None  # None: a user who holds nothing (listed all the same)
     roles: tuple[str, ...]
+    status: str = "active"  # active | inactive | expired
+    label: str | None = None  # the ERP's label for the permission
+    builtin: bool = False  # held as a built-in administrator
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -527,8 +628,12 @@ class AccessRow:
             "department": self.department,
             "department_name": self.department_name,
             "active": self.active,
+            "status": self.status,
             "permission": self.permission,
+            "permission_label": self.label,
             "roles": list(self.roles),
+            "builtin_administrator": self.builtin,
+            "via": BUILTIN_TEXT if self.builtin else None,
         }
 
 
@@ -546,7 +651,8 @@ class AccessListing:
                 "rows": len(self.rows),
                 "users": len({r.login for r in self.rows}),
                 "active_users": len(active),
-                "permissions": len({r.permission for r in self.rows}),
+                "builtin_administrators": len({r.login for r in self.rows if r.builtin}),
+                "permissions": len({r.permission for r in self.rows if r.permission}),
             },
             "rows": [r.to_dict() for r in self.rows],
         }
@@ -554,16 +660,22 @@ class AccessListing:
 
 def access_listing(model: AccessModel) -> AccessListing:
     """One row per (user, permission): an active user's effective permissions, and for an
-    inactive user the permissions its stored memberships would grant (``active`` false)."""
+    inactive user the permissions its stored memberships would grant (``active`` false,
+    with its status); a user granted nothing has one row without a permission, so every
+    user is listed. A built-in administrator has a row for every permission."""
     rows = []
     for login in sorted(model.users):
         user = model.users[login]
         dept_name = _department_name(model, user.department)
-        for perm, paths in sorted(model.granted(login).items()):
-            roles = tuple(sorted({p.role for p in paths}))
-            rows.append(
-                AccessRow(login, user.name, user.department, dept_name, user.active, perm, roles)
-            )
+        status, _ = _status(model, user)
+        base = (login, user.name, user.department, dept_name, user.active)
+        granted = model.granted(login)
+        for perm, paths in sorted(granted.items()):
+            roles = tuple(sorted({p.role for p in paths if p.role}))
+            builtin = any(p.source == BUILTIN for p in paths)
+            rows.append(AccessRow(*base, perm, roles, status, model.label(perm), builtin))
+        if not granted:
+            rows.append(AccessRow(*base, None, (), status))
     return AccessListing(model.view, tuple(rows))
 
 
@@ -577,12 +689,21 @@ class SodEntry:
     user: UserRec | None
     exception: SodException | None
     roles: Mapping[str, tuple[str, ...]]  # held permission -> roles granting it
+    builtin: str | None = None  # a built-in administrator: the ERP's rule
 
     @property
     def status(self) -> str:
+        if self.builtin is not None:
+            return BUILTIN
         if self.violation.mitigated:
             return "mitigated"
         return "exception expired" if self.violation.exception_expired else "unmitigated"
+
+    @property
+    def blocking(self) -> bool:
+        """Blocking as a policy violation: never for a built-in administrator, whom no
+        policy can change (it is counted, marked built-in)."""
+        return self.builtin is None and self.violation.blocking
 
     def to_dict(self) -> dict[str, Any]:
         v, exc = self.violation, self.exception
@@ -596,7 +717,8 @@ class SodEntry:
             "held": [list(group) for group in v.held],
             "roles": {perm: list(roles) for perm, roles in sorted(self.roles.items())},
             "status": self.status,
-            "blocking": v.blocking,
+            "blocking": self.blocking,
+            "builtin_administrator": self.builtin,
             "exception": None
             if exc is None
             else {
@@ -624,7 +746,8 @@ class SodReport:
                 "unmitigated": statuses.count("unmitigated"),
                 "exception_expired": statuses.count("exception expired"),
                 "mitigated": statuses.count("mitigated"),
-                "blocking": sum(1 for e in self.entries if e.violation.blocking),
+                "builtin_administrator": statuses.count(BUILTIN),
+                "blocking": sum(1 for e in self.entries if e.blocking),
             },
             "violations": [e.to_dict() for e in self.entries],
         }
@@ -637,17 +760,31 @@ def sod_report(
     today: dt.date,
 ) -> SodReport:
     """Every violation among the model's active users (erpsync.sod.find_violations), most
-    severe first, with the permissions held per conflict set and the exception's status."""
+    severe first, with the permissions held per conflict set and the exception's status.
+    A built-in administrator holds every permission, those the rules name included, so
+    it violates every rule: counted, and marked built-in."""
+    holdings = model.holdings()
+    named = frozenset(p for rule in rules.values() for group in rule.conflicts for p in group)
+    admins = {
+        login
+        for login, user in model.users.items()
+        if user.active and model.builtin(login) is not None
+    }
+    for login in admins:
+        holdings[login] = holdings[login] | named
     entries = []
-    for v in sod.find_violations(rules, model.holdings(), exceptions, today):
+    for v in sod.find_violations(rules, holdings, exceptions, today):
         paths = model.effective(v.user)
         roles = {
-            perm: tuple(sorted({p.role for p in paths.get(perm, ())}))
+            perm: tuple(sorted({p.role or BUILTIN for p in paths.get(perm, ())}))
+            or ((BUILTIN,) if v.user in admins else ())
             for group in v.held
             for perm in group
         }
         exc = exceptions[v.exception] if v.exception is not None else None
-        entries.append(SodEntry(v, rules[v.rule], model.users.get(v.user), exc, roles))
+        user = model.users.get(v.user)
+        builtin = model.builtin(v.user) if v.user in admins else None
+        entries.append(SodEntry(v, rules[v.rule], user, exc, roles, builtin))
     entries.sort(key=lambda e: (SEVERITY_ORDER.get(e.violation.severity, 9), e.violation.rule))
     return SodReport(model.view, today, tuple(entries))
 

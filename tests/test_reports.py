@@ -192,9 +192,13 @@ def test_every_path_names_the_role_its_source_and_the_include_chain(
 
 
 def test_inactive_and_expired_users_hold_nothing(model: reports.AccessModel) -> None:
-    for login, reason in (("old.hand", "active: false in "), ("temp.staff", "expired 2026-11-01")):
+    cases = (
+        ("old.hand", "inactive", "active: false in "),
+        ("temp.staff", "expired", "expired 2026-11-01"),
+    )
+    for login, status, reason in cases:
         shown = reports.show_user(model, login).to_dict()
-        assert shown["status"] == "inactive"
+        assert shown["status"] == status
         assert reason in shown["status_reason"]
         assert shown["permissions"] == []
     holders = reports.who_can(model, "finance.payment:create").to_dict()["holders"]
@@ -286,6 +290,7 @@ def test_sod_report_shows_severity_exception_and_its_status(
         "unmitigated": 0,
         "exception_expired": 1,
         "mitigated": 1,
+        "builtin_administrator": 0,
         "blocking": 1,
     }
     # Without its exception the low rule is an unmitigated violation, still not blocking.
@@ -397,15 +402,24 @@ def test_access_csv_has_one_row_per_user_and_permission(
     pairs = [(r["login"], r["permission"]) for r in rows]
     assert len(pairs) == len(set(pairs))
     expected = {(login, perm) for login in chosen.users for perm in chosen.granted(login)}
+    # a user granted nothing is listed all the same, with its status and no permission
+    expected |= {(login, "") for login in chosen.users if not chosen.granted(login)}
     assert set(pairs) == expected
+    assert {r["login"] for r in rows} == set(chosen.users)
+    for r in rows:
+        assert r["status"] in {"active", "inactive", "expired"}
+        assert (r["status"] == "active") == (r["active"] == "true")
     assert list(rows[0]) == [
         "login",
         "name",
         "department",
         "department_name",
         "active",
+        "status",
         "permission",
+        "permission_label",
         "roles",
+        "builtin_administrator",
     ]
 
 
@@ -614,7 +628,11 @@ def test_desired_reports_need_no_database(tmp_path: Path, monkeypatch: pytest.Mo
     )
     assert code == 0
     rows = _csv_rows(_out(console))
-    assert {r["active"] for r in rows} == {"true"}
+    # inactive users are listed with their status, holding nothing
+    assert {r["status"] for r in rows if r["active"] == "true"} == {"active"}
+    inactive = [r for r in rows if r["active"] == "false"]
+    assert inactive
+    assert all(r["status"] in {"inactive", "expired"} and not r["permission"] for r in inactive)
     with pytest.raises(UsageError, match="--desired"):
         report_cmd.run(project, None, project.policy_dir, "access", "csv", 30, None, False, console)
 
@@ -676,3 +694,23 @@ def test_who_can_names_the_erps_spelling_of_a_module(
     with pytest.raises(UsageError) as caught:
         reports.who_can(native, wanted)
     assert message in str(caught.value)
+
+
+def test_text_tables_fit_80_columns_without_breaking_a_code(live: reports.AccessModel) -> None:
+    from erpsync.render.report_text import fit, text_view
+
+    doc = reports.access_listing(live).to_dict()
+    buffer = io.StringIO()
+    Console(file=buffer, width=80, color_system=None).print(text_view(doc))
+    lines = buffer.getvalue().splitlines()
+    assert max(len(line) for line in lines) <= 80
+    codes = {r["permission"] for r in doc["rows"] if r["permission"]}
+    assert {c for c in codes if any(c in line for line in lines)} == codes
+    # each column gets its longest word; the last columns give way first, never below
+    # their header
+    roomy = fit([30, 20, 40], [10, 5, 12], 50)
+    assert roomy is not None
+    assert sum(roomy) == 50
+    assert all(w >= word for w, word in zip(roomy, [10, 5, 12], strict=True))
+    assert fit([30, 20, 40], [10, 5, 12], 25, [4, 4, 9]) == [10, 5, 10]
+    assert fit([30, 20, 40], [30, 20, 40], 10) is None

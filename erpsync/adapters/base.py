@@ -27,7 +27,7 @@ from __future__ import annotations
 import datetime as dt
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, ClassVar, Literal
 
 from erpsync.errors import DatabaseError, UsageError
@@ -70,6 +70,17 @@ class Attribution:
 
 
 @dataclass(frozen=True)
+class Administrator:
+    """A built-in user or role that the ERP itself gives every permission, whatever its
+    permission tables say (RuoYi's user 1, Tryton's ``administrator`` users). erpsync never
+    manages it; the reports show it (and a role's holders) as holding every permission."""
+
+    kind: Literal["user", "role"]
+    key: str  # the login or the role key
+    why: str  # the ERP's own rule, in one sentence
+
+
+@dataclass(frozen=True)
 class LiveSnapshot:
     """What one read of the ERP returned."""
 
@@ -92,6 +103,11 @@ class LiveSnapshot:
     # facts); it travels with the snapshot from the reading child, so it must pickle, and
     # must not need SQLAlchemy to unpickle. None for adapters that need nothing more.
     private: object = None
+    # The built-in administrators this read found (Adapter.live_administrators)
+    administrators: tuple[Administrator, ...] = ()
+    # permission -> the ERP's own label for it (RuoYi: the menu name of a perms string);
+    # reports fall back to module_names for the permission's module
+    permission_names: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -114,6 +130,8 @@ class Adapter(ABC):
     # The default of settings.scope.roles for this ERP: "all" (a live role the policy does
     # not declare is removed) or "declared" (it is left alone, reported as unmanaged).
     undeclared_roles: ClassVar[Literal["all", "declared"]] = "all"
+    # Who the ERP itself gives every permission (see Administrator): shown so by the reports
+    administrators: ClassVar[tuple[Administrator, ...]] = ()
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -129,7 +147,12 @@ class Adapter(ABC):
 
         try:
             with read_transaction(self.engine) as conn:
-                return self.read_from(conn)
+                found = self.read_from(conn)
+                return replace(
+                    found,
+                    administrators=self.live_administrators(conn, found),
+                    permission_names=found.permission_names or self.permission_names(found),
+                )
         except SQLAlchemyError as exc:
             raise DatabaseError(
                 f"reading the {self.name} ERP failed: {self.explain(exc)}"
@@ -163,6 +186,21 @@ class Adapter(ABC):
             raise DatabaseError(
                 f"recording which rows the keys name failed: {self.explain(exc)}"
             ) from None
+
+    def live_administrators(
+        self, conn: Connection, snapshot: LiveSnapshot
+    ) -> tuple[Administrator, ...]:
+        """The built-in administrators of the live ERP, for the reports: by default the
+        declared :attr:`administrators` that ``snapshot`` holds; an adapter that can read
+        the ERP's own evidence (which login is the super administrator) overrides it."""
+        state = snapshot.state
+        present = {"user": state.users, "role": state.roles}
+        return tuple(a for a in self.administrators if a.key in present[a.kind])
+
+    def permission_names(self, snapshot: LiveSnapshot) -> Mapping[str, str]:
+        """permission -> the ERP's own label for it, where the read knows one beyond the
+        module's name (:attr:`LiveSnapshot.permission_names`); empty by default."""
+        return {}
 
     @abstractmethod
     def read_from(self, conn: Connection) -> LiveSnapshot:

@@ -56,7 +56,18 @@ Table = tuple[Sequence[str], list[list[Cell]]]
 
 
 def _access(doc: Mapping[str, Any]) -> Table:
-    headers = ("login", "name", "department", "department_name", "active", "permission", "roles")
+    headers = (
+        "login",
+        "name",
+        "department",
+        "department_name",
+        "active",
+        "status",
+        "permission",
+        "permission_label",
+        "roles",
+        "builtin_administrator",
+    )
     rows: list[list[Cell]] = [
         [
             r["login"],
@@ -64,8 +75,11 @@ def _access(doc: Mapping[str, Any]) -> Table:
             r["department"],
             r["department_name"],
             r["active"],
+            r["status"],
             r["permission"],
+            r["permission_label"],
             _joined(r["roles"]),
+            r["builtin_administrator"],
         ]
         for r in doc["rows"]
     ]

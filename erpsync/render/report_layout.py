@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from erpsync.render import clean
+from erpsync.reports import BUILTIN, BUILTIN_TEXT
 
 Row = tuple[str, ...]
 
@@ -90,6 +91,20 @@ def _origin(doc: Mapping[str, Any]) -> list[tuple[str, str]]:
     return facts
 
 
+def _perm(code: Any, label: Any) -> str:
+    """A permission code with the ERP's own label beside it: ``system:user:add (用户新增)``."""
+    return f"{code} ({label})" if label else str(code)
+
+
+def _labelled(codes: Sequence[str], labels: Mapping[str, Any]) -> list[tuple[str]]:
+    return [(_perm(p, labels.get(p)),) for p in codes]
+
+
+def _builtin(why: Any) -> str:
+    """The fact that says a user or role is a built-in administrator, and the ERP's rule."""
+    return f"{BUILTIN_TEXT}: {why}"
+
+
 def _department(key: Any, name: Any) -> str:
     if key is None:
         return ""
@@ -102,6 +117,7 @@ Built = tuple[str, list[tuple[str, Any]], list[Section]]
 
 
 def _user(doc: Mapping[str, Any]) -> Built:
+    admin = bool(doc.get("builtin_administrator")) and doc["active"]
     status = doc["status"] + (f" ({doc['status_reason']})" if doc.get("status_reason") else "")
     facts: list[tuple[str, Any]] = [
         ("Login", doc["login"]),
@@ -110,11 +126,12 @@ def _user(doc: Mapping[str, Any]) -> Built:
         ("Department", _department(doc.get("department"), doc.get("department_name"))),
         ("Status", status),
         ("Expires", doc.get("expires")),
-        ("Permissions", str(len(doc["permissions"]))),
+        ("Built-in administrator", _builtin(doc["builtin_administrator"]) if admin else None),
+        ("Permissions", str(len(doc["permissions"])) + (" (every permission)" if admin else "")),
     ]
     roles = [(r["role"], r.get("name") or "", r["text"]) for r in doc["roles"]]
     perms = [
-        (p["permission"] if i == 0 else "", path["text"])
+        (_perm(p["permission"], p.get("label")) if i == 0 else "", path["text"])
         for p in doc["permissions"]
         for i, path in enumerate(p["paths"])
     ]
@@ -129,7 +146,7 @@ def _user(doc: Mapping[str, Any]) -> Built:
         ),
     ]
     if doc.get("dormant_permissions"):
-        dormant = [(p,) for p in doc["dormant_permissions"]]
+        dormant = _labelled(doc["dormant_permissions"], doc.get("labels") or {})
         title = "Dormant: granted by stored memberships, not held while inactive"
         sections.append(_section(title, ("Permission",), dormant))
     return f"User {doc['login']}", facts, sections
@@ -140,6 +157,9 @@ def _none_held(doc: Mapping[str, Any]) -> str:
 
 
 def _role(doc: Mapping[str, Any]) -> Built:
+    admin = doc.get("builtin_administrator")
+    labels = doc.get("labels") or {}
+    tally = f"{len(doc['permissions'])} ({len(doc['own'])} its own)"
     facts: list[tuple[str, Any]] = [
         ("Role", doc["key"]),
         ("Name", doc["name"]),
@@ -148,16 +168,22 @@ def _role(doc: Mapping[str, Any]) -> Built:
         ("Data scope", doc.get("data_scope")),
         ("Includes", doc["includes"]),
         ("Included by", doc["included_by"]),
-        ("Permissions", f"{len(doc['permissions'])} ({len(doc['own'])} its own)"),
+        ("Built-in administrator", _builtin(admin) if admin else None),
+        ("Permissions", f"every permission: {tally}" if admin else tally),
         ("Holders", str(len({h["login"] for h in doc["holders"]}))),
     ]
-    own = [(p,) for p in doc["own"]]
-    included = [(i["permission"], i["from"]) for i in doc["included"]]
+    own = _labelled(doc["own"], labels)
+    included = [
+        (_perm(i["permission"], labels.get(i["permission"])), i["from"]) for i in doc["included"]
+    ]
     holders = [
         (h["login"], h["name"], _department(h.get("department"), None), h["active"], h["text"])
         for h in doc["holders"]
     ]
     sections = [_section("Own permissions", ("Permission",), own)]
+    if admin:
+        every = _labelled([p for p in doc["permissions"] if p not in doc["own"]], labels)
+        sections.append(_section(f"Held as {BUILTIN}", ("Permission",), every))
     if doc["view"] == "desired":
         sections.append(
             _section("Included permissions", ("Permission", "From included role"), included)
@@ -186,7 +212,11 @@ def _who_can(doc: Mapping[str, Any]) -> Built:
                     via,
                 )
             )
-    facts: list[tuple[str, Any]] = [("Permission", wanted), ("Users", str(doc["count"]))]
+    admins = sum(1 for h in doc["holders"] if h.get("builtin_administrator"))
+    facts: list[tuple[str, Any]] = [
+        ("Permission", _perm(wanted, doc.get("label"))),
+        ("Users", str(doc["count"]) + (f" ({admins} built-in administrators)" if admins else "")),
+    ]
     headers = ("Login", "Name", "Department", "Path")
     section = _section("Users holding it", headers, rows, "nobody", doc["count"])
     return f"Who can {wanted}", facts, [section]
@@ -194,23 +224,24 @@ def _who_can(doc: Mapping[str, Any]) -> Built:
 
 def _access(doc: Mapping[str, Any]) -> Built:
     s = doc["summary"]
+    admins = sorted({r["login"] for r in doc["rows"] if r.get("builtin_administrator")})
     facts: list[tuple[str, Any]] = [
         ("Users", f"{s['users']} ({s['active_users']} active)"),
+        ("Built-in administrators", f"{', '.join(admins)}: {BUILTIN_TEXT}" if admins else None),
         ("Permissions", str(s["permissions"])),
         ("Rows", str(s["rows"])),
     ]
     rows = [
         (
-            r["login"],
-            r["name"],
+            f"{r['login']} {r['name']}" if r["name"] and r["name"] != r["login"] else r["login"],
             _department(r.get("department"), r.get("department_name")),
-            r["active"],
-            r["permission"],
-            r["roles"],
+            r.get("status") or ("active" if r["active"] else "inactive"),
+            _perm(r["permission"], r.get("permission_label")) if r["permission"] else "none",
+            [BUILTIN, *r["roles"]] if r.get("builtin_administrator") else r["roles"],
         )
         for r in doc["rows"]
     ]
-    headers = ("Login", "Name", "Department", "Active", "Permission", "Roles")
+    headers = ("User", "Department", "Status", "Permission", "Roles")
     return "Access listing", facts, [_section("User × permission", headers, rows)]
 
 
@@ -222,12 +253,12 @@ def _sod(doc: Mapping[str, Any]) -> Built:
         ("Unmitigated", str(s["unmitigated"])),
         ("Exception expired", str(s["exception_expired"])),
         ("Mitigated by an exception", str(s["mitigated"])),
+        ("Built-in administrators", str(s.get(BUILTIN_KEY, 0))),
         ("Blocking (high/critical, unmitigated)", str(s["blocking"])),
     ]
     rows = [
         (
-            v["severity"],
-            v["rule"],
+            f"{v['rule']} ({v['severity']})",
             f"{v['user']} ({v['name']})" if v.get("name") else v["user"],
             _held(v),
             v["status"],
@@ -235,16 +266,28 @@ def _sod(doc: Mapping[str, Any]) -> Built:
         )
         for v in doc["violations"]
     ]
-    headers = ("Severity", "Rule", "User", "Holds", "Status", "Exception")
+    headers = ("Rule", "User", "Holds", "Status", "Exception")
     return "Separation of duties", facts, [_section("Violations", headers, rows)]
 
 
 def _held(v: Mapping[str, Any]) -> str:
     groups = []
     for group in v["held"]:
-        parts = [f"{p} (role {', '.join(v['roles'].get(p, []))})" for p in group]
+        if v.get(BUILTIN_KEY):  # the status says how: every permission, built-in
+            groups.append(", ".join(group))
+            continue
+        parts = [f"{p} ({_held_by(v['roles'].get(p, []))})" for p in group]
         groups.append(", ".join(parts))
     return " + ".join(groups)
+
+
+BUILTIN_KEY = "builtin_administrator"
+
+
+def _held_by(roles: Sequence[str]) -> str:
+    named = [r for r in roles if r != BUILTIN]
+    out = [f"role {', '.join(named)}"] if named else []
+    return "; ".join(out + ([BUILTIN] if BUILTIN in roles else []))
 
 
 def _exception(exc: Mapping[str, Any] | None) -> str:

@@ -55,7 +55,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, ClassVar
 
-from erpsync.adapters.base import Adapter, Capabilities, LiveSnapshot, Progress, Refusal
+from erpsync.adapters.base import (
+    Adapter,
+    Administrator,
+    Capabilities,
+    LiveSnapshot,
+    Progress,
+    Refusal,
+)
 from erpsync.plan import Change
 
 if TYPE_CHECKING:
@@ -66,6 +73,13 @@ __all__ = ["TAKES_EFFECT", "ReferenceAdapter"]
 TAKES_EFFECT = (
     "The changes take effect on each user's next request "
     "(the reference ERP reads permissions from the database on every request)."
+)
+
+
+ADMIN_RULE = "the reference ERP's built-in administrator account: it holds every permission"
+ADMIN_ROLE_RULE = (
+    "the reference ERP's built-in super-administrator role: it holds every permission of the "
+    "catalogue"
 )
 
 
@@ -84,6 +98,10 @@ class ReferenceAdapter(Adapter):
     )
     builtin_users: ClassVar[frozenset[str]] = frozenset({"admin"})
     builtin_roles: ClassVar[frozenset[str]] = frozenset({"admin"})
+    administrators: ClassVar[tuple[Administrator, ...]] = (
+        Administrator("user", "admin", ADMIN_RULE),
+        Administrator("role", "admin", ADMIN_ROLE_RULE),
+    )
     schema_hint: ClassVar[str] = (
         "create the schema with `erpsync refdb init URL`, or point the target at the "
         "database that holds it"

@@ -38,7 +38,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, ClassVar
 
-from erpsync.adapters.base import Adapter, Capabilities, LiveSnapshot, Progress, Refusal
+from erpsync.adapters.base import (
+    Adapter,
+    Administrator,
+    Capabilities,
+    LiveSnapshot,
+    Progress,
+    Refusal,
+)
 from erpsync.adapters.ruoyi.notes import apply_notes, new_user_notes
 from erpsync.plan import Change
 from erpsync.state import State
@@ -50,6 +57,16 @@ if TYPE_CHECKING:
 
 # Modules that need SQLAlchemy are imported in the methods (see erpsync.adapters.base).
 __all__ = ["RuoYiAdapter"]
+
+
+SUPER_USER_RULE = (
+    "RuoYi's super administrator (sys_user.user_id 1): RuoYi grants it every permission "
+    "(*:*:*) whatever sys_role_menu says"
+)
+SUPER_ROLE_RULE = (
+    "RuoYi's super-administrator role (role_key 'admin'): RuoYi passes its holders through "
+    "every role check and stores no menus for it"
+)
 
 
 class RuoYiAdapter(Adapter):
@@ -66,6 +83,10 @@ class RuoYiAdapter(Adapter):
     )
     builtin_users: ClassVar[frozenset[str]] = frozenset({"admin"})
     builtin_roles: ClassVar[frozenset[str]] = frozenset({"admin"})
+    administrators: ClassVar[tuple[Administrator, ...]] = (
+        Administrator("user", "admin", SUPER_USER_RULE),
+        Administrator("role", "admin", SUPER_ROLE_RULE),
+    )
     schema_hint: ClassVar[str] = (
         "point the target at the RuoYi (RuoYi-Vue or RuoYi Shiro) database, with sys_user, "
         "sys_role, sys_dept, sys_menu and their link tables"
@@ -92,6 +113,42 @@ class RuoYiAdapter(Adapter):
 
         schema = self.schema(conn)
         return snapshot(load(conn, schema), schema.facts())
+
+    def live_administrators(
+        self, conn: Connection, snapshot: LiveSnapshot
+    ) -> tuple[Administrator, ...]:
+        """Whichever login is user 1 and whichever role is role 1 or keyed ``admin``, as the
+        read found them (no query of its own)."""
+        from erpsync.adapters.ruoyi.facts import Private
+        from erpsync.adapters.ruoyi.keys import ADMIN_ROLE_ID, ADMIN_ROLE_KEY, ADMIN_USER_ID
+
+        private = snapshot.private
+        if not isinstance(private, Private):
+            return super().live_administrators(conn, snapshot)
+        model = private.model
+        found = []
+        user = model.users.get(ADMIN_USER_ID)
+        if user is not None:
+            found.append(Administrator("user", user.login, SUPER_USER_RULE))
+        roles = {r.key for r in model.roles.values() if r.key == ADMIN_ROLE_KEY}
+        role_one = model.roles.get(ADMIN_ROLE_ID)
+        roles |= {role_one.key} if role_one is not None else set()
+        found.extend(Administrator("role", key, SUPER_ROLE_RULE) for key in sorted(roles))
+        return tuple(found)
+
+    def permission_names(self, snapshot: LiveSnapshot) -> Mapping[str, str]:
+        """``sys_menu.menu_name`` of the menu carrying each ``perms`` string (用户新增 for
+        system:user:add)."""
+        from erpsync.adapters.ruoyi.facts import Private
+
+        private = snapshot.private
+        if not isinstance(private, Private):
+            return {}
+        names: dict[str, str] = {}
+        for menu in sorted(private.model.menus.values(), key=lambda m: m.id):
+            if menu.permission is not None and menu.name:
+                names.setdefault(menu.permission, menu.name)
+        return names
 
     @classmethod
     def check_plan(cls, snapshot: LiveSnapshot, changes: Sequence[Change]) -> list[Refusal]:

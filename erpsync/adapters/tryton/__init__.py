@@ -37,7 +37,14 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, ClassVar, Literal
 
-from erpsync.adapters.base import Adapter, Capabilities, LiveSnapshot, Progress, Refusal
+from erpsync.adapters.base import (
+    Adapter,
+    Administrator,
+    Capabilities,
+    LiveSnapshot,
+    Progress,
+    Refusal,
+)
 from erpsync.plan import Action, Change, Kind
 from erpsync.state import State
 
@@ -52,6 +59,12 @@ POLICY_ONLY_NOTE = (
     "their members default roles and appear in reports, but are not written to Tryton); a "
     "policy for a tryton target declares no data scopes or role descriptions (erpsync "
     "validate names each place)."
+)
+
+
+ADMINISTRATOR_RULE = (
+    "a Tryton administrator (res_user.administrator): model access does not bind it, so it "
+    "holds every permission"
 )
 
 
@@ -70,6 +83,9 @@ class TrytonAdapter(Adapter):
     )
     builtin_users: ClassVar[frozenset[str]] = frozenset({"admin", "root"})
     builtin_roles: ClassVar[frozenset[str]] = frozenset()
+    administrators: ClassVar[tuple[Administrator, ...]] = (
+        Administrator("user", "admin", ADMINISTRATOR_RULE),
+    )
     # A fresh database holds a dozen groups made by Tryton's modules (Administration,
     # Sales …): a policy declaring its own groups leaves them alone.
     undeclared_roles: ClassVar[Literal["all", "declared"]] = "declared"
@@ -93,6 +109,20 @@ class TrytonAdapter(Adapter):
         if not isinstance(snapshot.private, Private):
             return []  # a snapshot not read from Tryton (a test's): nothing to check against
         return refusals(snapshot, snapshot.private, changes)
+
+    def live_administrators(
+        self, conn: Connection, snapshot: LiveSnapshot
+    ) -> tuple[Administrator, ...]:
+        """Every user flagged ``administrator`` in ``res_user`` (one query), but ``root``."""
+        from sqlalchemy import select
+
+        from erpsync.adapters.tryton.tables import res_user
+
+        rows = conn.execute(
+            select(res_user.c.login).where(res_user.c.administrator.is_(True)).order_by("login")
+        )
+        logins = [login for (login,) in rows if login in snapshot.state.users]
+        return tuple(Administrator("user", login, ADMINISTRATOR_RULE) for login in logins)
 
     def read_from(self, conn: Connection) -> LiveSnapshot:
         from erpsync.adapters.tryton.read import snapshot
