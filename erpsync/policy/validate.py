@@ -24,6 +24,7 @@ from erpsync.policy.model import ALL_ACTIONS, NOUN, PolicyDocument, Role
 from erpsync.policy.suggest import Suggester
 
 EXPIRY_WARNING_DAYS = 14
+EMPTY_DEPARTMENTS_SHOWN = 10  # keys named in the one warning about empty departments
 
 
 def validate(
@@ -430,14 +431,30 @@ class _Checks:
         populated: set[str] = set()
         for department in {user.department for user in p.users.values()}:
             populated.update(access.department_chain(p.departments, department))
-        for key in p.departments:
-            if key not in populated:
-                yield warning(
-                    "empty-department",
-                    self.loaded.position("departments", key),
-                    f"department {key}",
-                    "no user in this department or below it",
-                )
+        empty = [key for key in p.departments if key not in populated]
+        if len(empty) == 1:
+            yield warning(
+                "empty-department",
+                self.loaded.position("departments", empty[0]),
+                f"department {empty[0]}",
+                "no user in this department or below it",
+            )
+        elif empty:
+            # An imported ERP has such departments by nature (RuoYi's seed has seven): one
+            # line for all of them, at the first, rather than one line each.
+            yield warning(
+                "empty-department",
+                self.loaded.position("departments", empty[0]),
+                "",
+                f"{len(empty)} departments have no users in them or below them: "
+                + _listed(empty),
+            )
+
+
+def _listed(keys: Sequence[str], shown: int = EMPTY_DEPARTMENTS_SHOWN) -> str:
+    """``a, b, c`` or ``a, b, c, … (4 more)`` when there are more than ``shown``."""
+    listed = ", ".join(keys[:shown])
+    return listed if len(keys) <= shown else f"{listed}, … ({len(keys) - shown} more)"
 
 
 def _written(role: Role) -> Iterator[tuple[str, str, tuple[Any, ...]]]:
