@@ -91,6 +91,7 @@ class _Checks:
         self.resolution = resolution
         self.requires = requires
         self.suggest = Suggester()
+        self.by_name: dict[str, dict[str, list[str]]] = {}  # kind -> display name -> keys
 
     def run(self) -> Iterator[Diagnostic]:
         yield from self.departments()
@@ -118,12 +119,30 @@ class _Checks:
         if value in known:
             return
         obj = self._name(section, key)
+        named = self._named(target, value)
+        if named:
+            hint = f"; {target}s named {value}: {', '.join(named)} (write the key)"
+        else:
+            hint = self.suggest.hint(value, known)
         yield error(
             "unknown-reference",
             self.loaded.position(section, key, *path),
             obj,
-            f"{field_path(path)}: unknown {target} '{value}'{self.suggest.hint(value, known)}",
+            f"{field_path(path)}: unknown {target} '{value}'{hint}",
         )
+
+    def _named(self, target: str, value: str) -> list[str]:
+        """The keys of the departments or roles whose display name is ``value``: people
+        write the name they see in the ERP (市场部门) where the policy wants a key."""
+        if target not in ("department", "role"):
+            return []
+        if target not in self.by_name:
+            objects = self.policy.departments if target == "department" else self.policy.roles
+            index: dict[str, list[str]] = {}
+            for key, obj in objects.items():
+                index.setdefault(obj.name, []).append(key)
+            self.by_name[target] = index
+        return self.by_name[target].get(value, [])
 
     def _name(self, section: str, key: Any) -> str:
         if section == "sod_exceptions":
@@ -446,8 +465,7 @@ class _Checks:
                 "empty-department",
                 self.loaded.position("departments", empty[0]),
                 "",
-                f"{len(empty)} departments have no users in them or below them: "
-                + _listed(empty),
+                f"{len(empty)} departments have no users in them or below them: " + _listed(empty),
             )
 
 
