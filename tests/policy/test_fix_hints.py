@@ -97,7 +97,8 @@ def test_a_role_written_by_display_name_names_its_key(tmp_path: Path) -> None:
 def test_an_unknown_department_that_is_no_name_keeps_did_you_mean(tmp_path: Path) -> None:
     found = findings(
         tmp_path,
-        "departments:\n  finance: {name: Finance}\nusers:\n  li.na: {name: L, department: finanse}\n",
+        "departments:\n  finance: {name: Finance}\n"
+        "users:\n  li.na: {name: L, department: finanse}\n",
     )
     assert "department: unknown department 'finanse' (did you mean 'finance'?)" in found
 
