@@ -47,8 +47,8 @@ def test_an_edited_sample_is_content_import_keeps(
 ) -> None:
     sod = repo / "policies" / "sod.yaml"
     sod.write_text(sod.read_text("utf-8") + "# ours\n", encoding="utf-8")
-    before = {p: p.read_bytes() for p in (repo / "policies").rglob("*")}
+    before = {p: p.read_bytes() for p in (repo / "policies").rglob("*.yaml")}
     capsys.readouterr()
     assert cli.main(["import"]) == 1
     assert "is not empty" in capsys.readouterr().err
-    assert {p: p.read_bytes() for p in (repo / "policies").rglob("*")} == before
+    assert {p: p.read_bytes() for p in (repo / "policies").rglob("*.yaml")} == before
