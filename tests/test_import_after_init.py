@@ -52,3 +52,22 @@ def test_an_edited_sample_is_content_import_keeps(
     assert cli.main(["import"]) == 1
     assert "is not empty" in capsys.readouterr().err
     assert {p: p.read_bytes() for p in (repo / "policies").rglob("*.yaml")} == before
+
+
+def test_init_for_the_reference_erp_at_a_url_keeps_the_samples_and_hides_the_password(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bare_at = "postgresql+psycopg://erp:pa$$w@rd@db.internal/erp"
+    assert cli.main(["init", str(tmp_path), "--adapter", "reference", "--url", bare_at]) == 1
+    said = capsys.readouterr().err
+    assert "the password holds an '@' that is not percent-encoded" in said
+    assert "pa$$w" not in said
+    assert not (tmp_path / "erpsync.yaml").exists()
+    url = "postgresql+psycopg://erp:pa$$w%40rd@db.internal/erp"
+    assert cli.main(["init", str(tmp_path), "--adapter", "reference", "--url", url]) == 0
+    said = capsys.readouterr().out
+    config = (tmp_path / "erpsync.yaml").read_text("utf-8")
+    assert "url: postgresql+psycopg://erp:${ERPSYNC_REFERENCE_PASSWORD}@db.internal/erp" in config
+    assert "pa$$w" not in config + said
+    assert "export ERPSYNC_REFERENCE_PASSWORD=..." in said
+    assert (tmp_path / "policies" / "users" / "finance.yaml").exists()

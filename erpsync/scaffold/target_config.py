@@ -75,10 +75,14 @@ def _url_for_file(adapter: str, url: str) -> tuple[str, str | None]:
     shown = secrets.redact_url(url)
     try:
         parsed = make_url(url)
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         raise UsageError(
             f"--url {shown}: not a database URL (e.g. {DEFAULT_URLS[adapter]})"
         ) from None
+    if parsed.host and "@" in parsed.host:  # part of the password would be written
+        raise UsageError(
+            f"--url {shown}: the password holds an '@' that is not percent-encoded; write it as %40"
+        )
     if any(secrets.is_secret_parameter(name) for name in parsed.query):
         raise UsageError(
             f"--url {shown}: a secret in the query would be written to erpsync.yaml; give the "
