@@ -18,9 +18,10 @@ from typing import Any
 
 from erpsync.audit import AuditRecord
 from erpsync.errors import UsageError
-from erpsync.render.report_csv import BOM, FORMULA_START
 
 FORMATS = ("text", "json", "csv")
+BOM = "\ufeff"  # as the reports' CSV: Excel then reads Chinese names correctly
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a cell a spreadsheet would run
 KINDS = ("department", "role", "permission", "user", "membership")
 CSV_COLUMNS = (
     "record",
