@@ -47,7 +47,9 @@ After review, `erpsync apply` makes the ERP match: one transaction,
 under a lock, with a hash-chained audit record. The demo applies it now:"""
 
 OUTRO = """\
-The second plan is clean: the walk-through's ERP matches the policy.
+The second plan is clean: the walk-through's ERP matches the policy. Its
+audit record (and the anchor above) are in {walkthrough}:
+  erpsync --db sqlite:///{walkthrough} audit show 1
 
 Your turn. {erp} (the `demo` target of erpsync.yaml) is the same
 drifted ERP, not applied yet:
@@ -76,7 +78,7 @@ def run(project: Project, policies: Path, directory: Path, console: Console) -> 
     apply_cmd.report(result, console)
     console.print("\n$ erpsync plan", style="bold")
     plan_cmd.show(plan_cmd.compute(project, target, policies).to_dict(), "text", console)
-    outro = OUTRO.format(policies=policies, erp=erp)
+    outro = OUTRO.format(policies=policies, erp=erp, walkthrough=database)
     console.print(Panel(outro, title="done"), soft_wrap=False)
     return 0
 
