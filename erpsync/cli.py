@@ -212,13 +212,34 @@ def audit_group() -> None:
 
 
 @audit_group.command("log")
+@click.option(
+    "--format", "fmt", type=click.Choice(("text", "json", "csv")), default="text", show_default=True
+)
+@click.option("--since", metavar="WHEN", help="Only applies at or after a date or ISO time (UTC).")
+@click.option("--until", metavar="WHEN", help="Only applies before; a date includes its day.")
+@click.option("--actor", help="Only applies by this actor.")
+@click.option(
+    "--object",
+    "obj",
+    metavar="[KIND:]KEY",
+    help="Only changes to this object, e.g. li.na, user:li.na, role:ap-clerk.",
+)
 @pass_options
-def audit_log(options: Options) -> None:
+def audit_log(
+    options: Options,
+    fmt: str,
+    since: str | None,
+    until: str | None,
+    actor: str | None,
+    obj: str | None,
+) -> None:
     """List the applies recorded for the target."""
+    from erpsync import audit_view
     from erpsync.commands import audit as audit_cmd
 
+    filters = audit_view.Filters.parse(since, until, actor, obj)
     target = options.project().target(options.target, options.db)
-    raise SystemExit(audit_cmd.log(target, options.console()))
+    raise SystemExit(audit_cmd.log(target, options.console(), fmt, filters))
 
 
 @audit_group.command("show")

@@ -22,12 +22,22 @@ FILE = click.Path(dir_okay=False, path_type=Path)
     "directory", required=False, default=".", type=click.Path(file_okay=False, path_type=Path)
 )
 @click.option("--force", is_flag=True, help="Overwrite files that differ from erpsync's templates.")
+@click.option(
+    "--adapter",
+    help="The ERP to adopt (reference, ruoyi, tryton): its target only, and no example "
+    "policy unless reference; `erpsync import` writes the policy.",
+)
+@click.option(
+    "--url", metavar="URL", help="Its database URL; a password in it goes to an env variable."
+)
 @pass_options
-def init(options: Options, directory: Path, force: bool) -> None:
+def init(
+    options: Options, directory: Path, force: bool, adapter: str | None, url: str | None
+) -> None:
     """Scaffold a policy repository: erpsync.yaml, policies/, CI workflows, pre-commit."""
     from erpsync.commands import init_cmd
 
-    raise SystemExit(init_cmd.run(directory, force, options.console()))
+    raise SystemExit(init_cmd.run(directory, force, options.console(), adapter, url))
 
 
 @cli.command()

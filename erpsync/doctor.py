@@ -44,9 +44,9 @@ from erpsync import audit, audit_anchor, connect, diagnostics, lock, owntables, 
 from erpsync.adapters import adapter_class, open_adapter
 from erpsync.adapters.base import Adapter, LiveSnapshot
 from erpsync.apply import LOCK_NAME
+from erpsync.catalogue_diff import differences as catalogue_differences
 from erpsync.config import Project, ResolvedTarget, load_project
 from erpsync.errors import ConnectError, ErpsyncError, PolicyError
-from erpsync.planner import catalogue_warnings
 from erpsync.policy.loader import LoadedPolicy, load_policy
 from erpsync.policy.validate import validate
 
@@ -473,10 +473,14 @@ def _catalogue(ctx: _Context, today: dt.date) -> None:
         hint = "run `erpsync catalog` so that `erpsync validate` can check permissions offline"
         ctx.add("catalogue", Status.WARN, "the policy has no catalog.yaml", hint)
         return
-    differs = catalogue_warnings(written, live)
+    differs = catalogue_differences(ctx.loaded.policy.modules, ctx.snapshot)
     if differs:
-        hint = "run `erpsync catalog` to refresh catalog.yaml"
-        ctx.add("catalogue", Status.WARN, _listed(differs), hint)
+        hint = (
+            "run `erpsync catalog`: it refreshes catalog.yaml, or writes catalog.yaml.generated "
+            "beside a hand-edited one"
+        )
+        message = f"catalog.yaml differs from the ERP in {len(differs)} place(s): "
+        ctx.add("catalogue", Status.WARN, message + _listed(differs), hint)
     else:
         ctx.add("catalogue", Status.OK, f"catalog.yaml matches the ERP ({len(live)} modules)")
 

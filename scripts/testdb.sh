@@ -546,8 +546,10 @@ mariadb_start() {
 	data=$dir/data
 	log "initialising MariaDB ($MY_SERVERD) in $dir as OS user $SERVER_USER"
 	# (Run as the server account already, so no --user: with it, it tries to chown a PAM helper.)
-	if ! as_owner_of "$dir" "$MY_INSTALL_DB" --no-defaults --datadir="$data" \
-		--auth-root-authentication-method=normal --skip-test-db --skip-name-resolve \
+	# Its temporary files go to the runtime directory, which the server account owns: TMPDIR
+	# may be a directory only the caller can write (as root, e.g. a private /root/tmp).
+	if ! as_owner_of "$dir" env TMPDIR="$dir" "$MY_INSTALL_DB" --no-defaults --datadir="$data" \
+		--tmpdir="$dir" --auth-root-authentication-method=normal --skip-test-db --skip-name-resolve \
 		>"$dir/install-db.log" 2>&1; then
 		cat "$dir/install-db.log" >&2
 		die "mariadb-install-db failed (see above)"

@@ -125,7 +125,9 @@ def test_audit_commands_and_tampering(project: Path, capsys: pytest.CaptureFixtu
     assert cli.main(["--no-color", "audit", "show", "1"]) == 0
     shown = capsys.readouterr().out
     assert "actor          tester" in shown
-    assert 'update user deng.li {"before": {"department": "purchasing"}' in shown
+    assert "update user deng.li  (differs from policies/users/finance.yaml:" in shown
+    assert "        department: purchasing → finance-arap" in shown
+    assert "{}" not in shown
     assert cli.main(["--no-color", "audit", "revert", "1"]) == 0
     assert "undoes audit record #1" in capsys.readouterr().out
     with sqlite3.connect(project / "demo" / "erp.db") as conn:

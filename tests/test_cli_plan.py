@@ -113,7 +113,11 @@ def test_demo_runs(
     assert cli.main(["--no-color", "demo"]) == 0
     out = capsys.readouterr().out
     assert "Plan: 1 to create" in out
-    assert (tmp_path / "demo" / "erp.db").exists()
+    assert "No changes. The ERP matches the policy." in out  # the walk-through applied
+    # the demo target's ERP is left with the change, for the README's tour to review
+    shutil.copy(REPO / "erpsync.yaml", tmp_path / "erpsync.yaml")
+    assert cli.main(["--no-color", "plan", "--detailed-exitcode"]) == 2
+    assert "Plan: 1 to create, 3 to update" in capsys.readouterr().out
 
 
 def test_a_change_the_erp_would_refuse_fails_the_plan_at_its_declaration(

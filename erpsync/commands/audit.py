@@ -4,8 +4,8 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import sys
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import click
@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Engine, inspect
 
-from erpsync import audit, audit_anchor, audit_export, lock, owntables, removals
+from erpsync import audit, audit_anchor, audit_export, audit_view, lock, owntables, removals
 from erpsync.adapters import adapter_class, connected
 from erpsync.apply import LOCK_NAME
 from erpsync.audit_anchor import Anchor
@@ -38,15 +38,30 @@ def _get(target: ResolvedTarget, record_id: int) -> audit.AuditRecord:
         return audit.get(conn, record_id)
 
 
-def log(target: ResolvedTarget, console: Console) -> int:
-    found = _records(target)
-    if not found:
-        console.print(f"No applies recorded for target {target.name} yet.")
+def log(
+    target: ResolvedTarget,
+    console: Console,
+    fmt: str = "text",
+    filters: audit_view.Filters | None = None,
+) -> int:
+    """The applies recorded, oldest first, those ``filters`` keep, in ``fmt``."""
+    filters = filters or audit_view.Filters()
+    kept = list(filters.apply(_records(target)))
+    if fmt == "json":
+        write_raw(console, audit_view.to_json(kept))
+        return 0
+    if fmt == "csv":
+        write_raw(console, audit_view.to_csv(kept))
+        return 0
+    if not kept:
+        filtered = filters != audit_view.Filters()
+        what = "No applies match the filters" if filtered else "No applies recorded"
+        console.print(f"{what} for target {target.name}.", markup=False)
         return 0
     table = Table("id", "applied (UTC)", "actor", "target", "commit", "changes")
-    for r in found:
+    for r, changes in kept:
         e = r.entry
-        summary = ", ".join(f"{n} {a}" for a, n in _summary(e.changes).items())
+        summary = ", ".join(f"{n} {a}" for a, n in _summary(changes).items())
         table.add_row(
             str(r.id),
             e.applied_at.strftime("%Y-%m-%d %H:%M:%S"),
@@ -59,7 +74,7 @@ def log(target: ResolvedTarget, console: Console) -> int:
     return 0
 
 
-def _summary(changes: list[dict[str, object]]) -> dict[str, int]:
+def _summary(changes: Iterable[Mapping[str, object]]) -> dict[str, int]:
     counts: dict[str, int] = {}
     for change in changes:
         action = str(change["action"])
@@ -87,12 +102,12 @@ def show(target: ResolvedTarget, record_id: int, console: Console) -> int:
         console.print(f"  {label:14} {value}", markup=False)
     console.print(f"  changes ({len(e.changes)}):")
     for change in e.changes:
-        detail = json.dumps(
-            {k: change.get(k) for k in ("before", "after") if change.get(k)}, ensure_ascii=False
-        )
+        reason = f"  ({change['reason']})" if change.get("reason") else ""
         console.print(
-            f"    {change['action']} {change['kind']} {change['key']} {detail}", markup=False
+            f"    {change['action']} {change['kind']} {change['key']}{reason}", markup=False
         )
+        for line in audit_view.describe(change):
+            console.print(f"        {line}", markup=False)
     return 0
 
 

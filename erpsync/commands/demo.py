@@ -2,7 +2,9 @@
 
 The demo company's ERP has drifted from its policy the way real ones do; the
 walk-through shows the plan a reviewer would see in a pull request, applies
-it, and shows that a second plan is clean.
+it, and shows that a second plan is clean. It does so on a copy of its own
+(``walkthrough.db``): ``erp.db``, the ERP of erpsync.yaml's ``demo`` target, is
+left drifted, so the README's tour starts from a change to review and apply.
 """
 
 from __future__ import annotations
@@ -45,22 +47,23 @@ After review, `erpsync apply` makes the ERP match: one transaction,
 under a lock, with a hash-chained audit record. The demo applies it now:"""
 
 OUTRO = """\
-The second plan is clean: the ERP matches the policy. `erpsync audit log`
-shows who applied what and when; `erpsync audit verify` checks the chain.
+The second plan is clean: the walk-through's ERP matches the policy. Its
+audit record (and the anchor above) are in {walkthrough}:
+  erpsync --db sqlite:///{walkthrough} audit show 1
 
-Try next:
+Your turn. {erp} (the `demo` target of erpsync.yaml) is the same
+drifted ERP, not applied yet:
+  erpsync plan                     the change above, for you to review
   erpsync plan --format markdown   the plan as a pull-request comment
-  erpsync plan --format json       the plan as data (--out saves it)
-  erpsync validate                 check the policy, no database needed
+  erpsync apply                    apply it (asks first)
+  erpsync audit log                who applied what and when
   edit {policies}/users/*.yaml, then plan again"""
 
 
 def run(project: Project, policies: Path, directory: Path, console: Console) -> int:
-    database = directory / "erp.db"
-    if database.exists():
-        database.unlink()
+    erp = _fresh_sample(directory / "erp.db", console)
+    database = _fresh_sample(directory / "walkthrough.db", console)
     url = f"sqlite:///{database}"
-    console.print(Text(init_database(url, sample=True), style="dim"))
     intro = INTRO.format(policies=policies, url=database)
     console.print(Panel(intro, title="erpsync demo"), soft_wrap=False)
     target = ResolvedTarget("demo", "reference", url)
@@ -75,5 +78,14 @@ def run(project: Project, policies: Path, directory: Path, console: Console) -> 
     apply_cmd.report(result, console)
     console.print("\n$ erpsync plan", style="bold")
     plan_cmd.show(plan_cmd.compute(project, target, policies).to_dict(), "text", console)
-    console.print(Panel(OUTRO.format(policies=policies), title="done"), soft_wrap=False)
+    outro = OUTRO.format(policies=policies, erp=erp, walkthrough=database)
+    console.print(Panel(outro, title="done"), soft_wrap=False)
     return 0
+
+
+def _fresh_sample(database: Path, console: Console) -> Path:
+    """The demo company's drifted ERP at ``database``, replacing any earlier one."""
+    if database.exists():
+        database.unlink()
+    console.print(Text(init_database(f"sqlite:///{database}", sample=True), style="dim"))
+    return database

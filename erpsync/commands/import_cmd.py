@@ -4,7 +4,9 @@ It reads the ERP once, turns what it finds into policy files
 (:mod:`erpsync.importer`), writes them as YAML (:mod:`erpsync.policy.dump`)
 and says what it inferred and what it could not write exactly. It never
 overwrites a non-empty directory unless told to (``force``); then it
-replaces the files an earlier import wrote and keeps every other file.
+replaces the files an earlier import wrote and keeps every other file. The sample
+policy ``erpsync init`` writes does not count: while untouched it is replaced
+without ``--force``, so ``init`` then ``import`` needs no hand work.
 """
 
 from __future__ import annotations
@@ -20,7 +22,11 @@ from erpsync.config import Project, ResolvedTarget
 from erpsync.errors import DatabaseError, UsageError
 from erpsync.importer import Imported, Note, import_policy
 from erpsync.policy.dump import Source, dump_document, import_header
+from erpsync.scaffold import FILES
+from erpsync.scaffold import render as render_template
 from erpsync.scope import Scope
+
+SAMPLE_TEMPLATES = frozenset(t for t, _ in FILES if t.startswith("policies/"))
 
 HEADER_START = "# Imported from the live ERP"  # how a file written by an import begins
 MAX_LISTED = 10
@@ -62,10 +68,11 @@ def run(
 
 
 def check_output(out: Path, force: bool) -> None:
-    """Refuse a file, and a non-empty directory unless ``force``."""
+    """Refuse a file, and a directory holding more than init's untouched samples unless
+    ``force``."""
     if out.exists() and not out.is_dir():
         raise UsageError(f"{out} exists and is not a directory")
-    if out.is_dir() and any(out.iterdir()) and not force:
+    if out.is_dir() and _holds_more_than_samples(out) and not force:
         raise UsageError(
             f"{out} is not empty: erpsync import writes a new policy directory; choose an "
             "empty one with --out, or overwrite with --force (files an earlier import "
@@ -88,8 +95,9 @@ def write_files(texts: Mapping[str, str], out: Path) -> list[str]:
         rel = path.relative_to(out).as_posix()
         if rel in texts:
             continue
-        if _written_by_import(path):
+        if _written_by_import(path) or _init_sample(path, out):
             path.unlink()
+            _remove_if_empty(path.parent, out)
         else:
             kept.append(rel)
     for rel, text in texts.items():
@@ -110,6 +118,31 @@ def _policy_files(directory: Path) -> list[Path]:
         and p.is_file()
         and not any(part.startswith(".") for part in p.relative_to(directory).parts)
     )
+
+
+def _holds_more_than_samples(directory: Path) -> bool:
+    return any(
+        not (p.is_file() and _init_sample(p, directory))
+        for p in directory.rglob("*")
+        if not p.is_dir() or not any(p.iterdir())
+    )
+
+
+def _init_sample(path: Path, out: Path) -> bool:
+    """Whether ``path`` is a sample policy file of ``erpsync init``, as init wrote it."""
+    template = "policies/" + path.relative_to(out).as_posix()
+    if template not in SAMPLE_TEMPLATES or path.is_symlink():
+        return False
+    try:
+        return path.read_text(encoding="utf-8") == render_template(template)
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
+def _remove_if_empty(directory: Path, top: Path) -> None:
+    while directory != top and directory.is_dir() and not any(directory.iterdir()):
+        directory.rmdir()
+        directory = directory.parent
 
 
 def _written_by_import(path: Path) -> bool:

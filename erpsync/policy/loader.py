@@ -24,6 +24,7 @@ from erpsync.errors import PolicyError
 from erpsync.policy import model
 from erpsync.policy.discover import discover
 from erpsync.policy.model import KEYED_SECTIONS, NOUN, PolicyDocument
+from erpsync.policy.synonyms import synonym_hint
 from erpsync.yamlsafe import (
     DEFAULT_MAX_BYTES,
     YamlLoadError,
@@ -311,7 +312,9 @@ def _unknown_field(loc: tuple[Any, ...], top: type[BaseModel]) -> str:
     if len(loc) == 1:
         return f"unknown top-level key '{name}'" + did_you_mean(name, top.model_fields)
     owner = _model_at(top, loc[:-1])
-    return f"unknown field '{name}'" + did_you_mean(name, owner.model_fields if owner else ())
+    fields = owner.model_fields if owner else {}
+    hint = synonym_hint(name, fields) or did_you_mean(name, fields)
+    return f"unknown field '{name}'" + hint
 
 
 def _model_at(cls: type[BaseModel], path: Sequence[Any]) -> type[BaseModel] | None:

@@ -24,6 +24,7 @@ from erpsync.policy.model import ALL_ACTIONS, NOUN, PolicyDocument, Role
 from erpsync.policy.suggest import Suggester
 
 EXPIRY_WARNING_DAYS = 14
+EMPTY_DEPARTMENTS_SHOWN = 10  # keys named in the one warning about empty departments
 
 
 def validate(
@@ -90,6 +91,7 @@ class _Checks:
         self.resolution = resolution
         self.requires = requires
         self.suggest = Suggester()
+        self.by_name: dict[str, dict[str, list[str]]] = {}  # kind -> display name -> keys
 
     def run(self) -> Iterator[Diagnostic]:
         yield from self.departments()
@@ -117,12 +119,30 @@ class _Checks:
         if value in known:
             return
         obj = self._name(section, key)
+        named = self._named(target, value)
+        if named:
+            hint = f"; {target}s named {value}: {', '.join(named)} (write the key)"
+        else:
+            hint = self.suggest.hint(value, known)
         yield error(
             "unknown-reference",
             self.loaded.position(section, key, *path),
             obj,
-            f"{field_path(path)}: unknown {target} '{value}'{self.suggest.hint(value, known)}",
+            f"{field_path(path)}: unknown {target} '{value}'{hint}",
         )
+
+    def _named(self, target: str, value: str) -> list[str]:
+        """The keys of the departments or roles whose display name is ``value``: people
+        write the name they see in the ERP (市场部门) where the policy wants a key."""
+        if target not in ("department", "role"):
+            return []
+        if target not in self.by_name:
+            objects = self.policy.departments if target == "department" else self.policy.roles
+            index: dict[str, list[str]] = {}
+            for key, obj in objects.items():
+                index.setdefault(obj.name, []).append(key)
+            self.by_name[target] = index
+        return self.by_name[target].get(value, [])
 
     def _name(self, section: str, key: Any) -> str:
         if section == "sod_exceptions":
@@ -430,14 +450,29 @@ class _Checks:
         populated: set[str] = set()
         for department in {user.department for user in p.users.values()}:
             populated.update(access.department_chain(p.departments, department))
-        for key in p.departments:
-            if key not in populated:
-                yield warning(
-                    "empty-department",
-                    self.loaded.position("departments", key),
-                    f"department {key}",
-                    "no user in this department or below it",
-                )
+        empty = [key for key in p.departments if key not in populated]
+        if len(empty) == 1:
+            yield warning(
+                "empty-department",
+                self.loaded.position("departments", empty[0]),
+                f"department {empty[0]}",
+                "no user in this department or below it",
+            )
+        elif empty:
+            # An imported ERP has such departments by nature (RuoYi's seed has seven): one
+            # line for all of them, at the first, rather than one line each.
+            yield warning(
+                "empty-department",
+                self.loaded.position("departments", empty[0]),
+                "",
+                f"{len(empty)} departments have no users in them or below them: " + _listed(empty),
+            )
+
+
+def _listed(keys: Sequence[str], shown: int = EMPTY_DEPARTMENTS_SHOWN) -> str:
+    """``a, b, c`` or ``a, b, c, … (4 more)`` when there are more than ``shown``."""
+    listed = ", ".join(keys[:shown])
+    return listed if len(keys) <= shown else f"{listed}, … ({len(keys) - shown} more)"
 
 
 def _written(role: Role) -> Iterator[tuple[str, str, tuple[Any, ...]]]:

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from erpsync import __version__
 from erpsync.errors import ISSUES_URL, UsageError
+from erpsync.scaffold.target_config import TargetConfig
 
 REPOSITORY_URL = ISSUES_URL.removesuffix("/issues")
 PLACEHOLDERS = {
@@ -67,10 +68,25 @@ class Written:
     skipped: list[str] = field(default_factory=list)  # differs; kept because not forced
 
 
-def scaffold(directory: Path, force: bool = False) -> Written:
-    """Write the policy repository into ``directory``; see the module docstring."""
+SAMPLES = "policies/"  # the sample policy, in the reference ERP's words
+
+
+def scaffold(directory: Path, force: bool = False, config: TargetConfig | None = None) -> Written:
+    """Write the policy repository into ``directory``; see the module docstring. With
+    ``config`` (``init --adapter/--url``), its erpsync.yaml replaces the sample one, and
+    the sample policy is left out unless the adapter is the reference ERP's: the policy
+    of a real ERP is written by ``erpsync import``, into an empty ``policies/``."""
     written = Written()
-    planned = [(relative, directory / relative, render(template)) for template, relative in FILES]
+    planned = [
+        (relative, directory / relative, render(template))
+        for template, relative in FILES
+        if config is None or config.samples or not relative.startswith(SAMPLES)
+    ]
+    if config is not None:
+        planned = [
+            (rel, path, config.text if rel == "erpsync.yaml" else text)
+            for rel, path, text in planned
+        ]
     for relative, path, _ in planned:  # check everything before writing anything
         if path.is_dir() or any(p.exists() and not p.is_dir() for p in _parents(path, directory)):
             raise UsageError(f"cannot write {relative}: a directory or file is in the way")

@@ -80,7 +80,14 @@ def assert_clear_failure(code: int, shown: str, hint: str) -> None:
     assert "sqlalche.me" not in shown
 
 
-COMMANDS = [("plan",), ("doctor",), ("audit", "verify"), ("audit", "log"), ("drift",)]
+COMMANDS = [
+    ("plan",),
+    ("apply", "--auto-approve"),
+    ("doctor",),
+    ("audit", "verify"),
+    ("audit", "log"),
+    ("drift",),
+]
 
 
 @pytest.mark.parametrize(
