@@ -221,6 +221,15 @@ def _changed(items: Sequence[Mapping[str, Any]]) -> Section:
 
 
 def _missing(items: Sequence[Mapping[str, Any]]) -> Section:
+    if not any(attributed(i) for i in items):  # nothing the ERP did: what to add, and why
+        return _section(
+            "missing",
+            "Missing from the ERP",
+            "The policy grants these, but the ERP does not have them (yet).",
+            ("Record", "Declared in"),
+            [(_record(i), Cell(clean(i.get("reason")), "muted")) for i in items],
+            len(items),
+        )
     rows = [
         (
             _record(i),

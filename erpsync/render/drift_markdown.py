@@ -184,6 +184,13 @@ def _flag(item: Mapping[str, Any]) -> str:
 
 
 def _missing(items: Sequence[Mapping[str, Any]]) -> Table:
+    if not any(attributed(i) for i in items):  # nothing the ERP did: what to add, and why
+        return Table(
+            "Missing from the ERP",
+            "Declared in the policy but absent from the ERP; apply would add them.",
+            ("Object", "Declared"),
+            tuple((_object(i), cell(i.get("reason"))) for i in items),
+        )
     rows = tuple(
         (
             _object(i),
