@@ -457,10 +457,13 @@ class _Sorter:
         return Stamp(found.by, found.at, timing)
 
     def link_stamp(self, change: Change) -> Stamp:
-        """A grant's or membership's: the ERP's record of the link itself, else the latest
-        change of the role (a grant) or of the user or role (a membership) it belongs to."""
+        """A grant's or membership's: the ERP's record of the link itself, else of the last
+        change of the role's grants or the user's memberships, else the latest change of
+        the role (a grant) or of the user or role (a membership) it belongs to."""
         kind = str(change.kind)
+        owned = "grants" if change.kind is Kind.PERMISSION else "memberships"
         found = self.attribution.get((kind, change.key))
+        found = found or self.attribution.get((owned, change.parts()[0]))
         if found is None:
             owner, item = change.parts()
             owners = [("role", owner)] if change.kind is Kind.PERMISSION else []

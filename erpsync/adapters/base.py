@@ -82,7 +82,9 @@ class LiveSnapshot:
     module_names: Mapping[str, str] = field(default_factory=dict)  # module -> display name
     # ("department" | "user" | "role", key) -> last change, where the ERP records it; also
     # ("membership", "login/role") and ("permission", "role/module:action") where the ERP
-    # records that link's own change (drift falls back to the user's and role's)
+    # records that link's own change, ("grants", role) and ("memberships", login) where it
+    # records the last change of a role's grants or a user's roles (drift falls back to
+    # them, then to the user's and role's own)
     attribution: Mapping[tuple[str, str], Attribution] = field(default_factory=dict)
     # What the adapter binds (erpsync.bindings), for the kinds whose ERP key is not the
     # policy key: kind -> row id (text) -> (the key the row goes by, its natural key)

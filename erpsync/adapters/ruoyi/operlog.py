@@ -51,6 +51,7 @@ class Operation:
     ids: frozenset[int]
     names: frozenset[str]  # role keys, logins, or "parent id/department name"
     pairs: frozenset[tuple[int, int]]
+    links: bool = False  # it set the rows' menus (a role) or roles (a user)
 
 
 def _fields(text: str) -> dict[str, list[str]]:
@@ -89,6 +90,7 @@ def parse(title: str, business_type: int, url: str, param: str, by: Any, at: Any
     if kind == "role" and business_type == 4:
         users = _ids(fields.get("userIds", [])[:1] + fields.get("userId", [])[:1])
         pairs = {(u, r) for u in users for r in ids}
+    links = ("menuIds" if kind == "role" else "roleIds") in fields
     return Operation(
         kind,
         None if by in (None, "") else str(by),
@@ -96,4 +98,5 @@ def parse(title: str, business_type: int, url: str, param: str, by: Any, at: Any
         frozenset(ids),
         frozenset(names),
         frozenset(pairs),
+        links and kind != "department",
     )

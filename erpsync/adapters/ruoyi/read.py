@@ -23,11 +23,12 @@ and the last successful ``sys_oper_log`` call naming it (:mod:`.operlog`: role
 edits and grants, user edits and ``authRole``, department edits), which also
 covers what changes no stamp (a role's menus, a user's roles). A membership
 granted or cancelled from the role's side is attributed to that membership
-itself (``("membership", "login/role")``). Rows soft-deleted in RuoYi
-(``del_flag = '2'``) whose key no live row has go to :attr:`LiveSnapshot.deleted`
-with who deleted them and when. RuoYi stamps local wall-clock time, so the stamps
-are read in the database session's time zone (one query asks the database for its
-clock) and handed on in UTC.
+itself (``("membership", "login/role")``), a call that set a role's menus to
+``("grants", role)``, one that set a user's roles to ``("memberships", login)``.
+Rows soft-deleted in RuoYi (``del_flag = '2'``) whose key no live row has go to
+:attr:`LiveSnapshot.deleted` with who deleted them and when. RuoYi stamps local
+wall-clock time, so the stamps are read in the database session's time zone (one
+query asks the database for its clock) and handed on in UTC.
 """
 
 from __future__ import annotations
@@ -58,6 +59,8 @@ from erpsync.adapters.ruoyi.operlog import CHANGES, LIMIT, TITLES, Operation, pa
 from erpsync.adapters.ruoyi.schema import RuoYiSchema
 
 Stamp = tuple[str | None, Any]  # (by, at) as stored
+# the attribution kind of the last change of a role's menus and of a user's roles
+LINKS = {"role": "grants", "user": "memberships"}
 
 
 @dataclass
@@ -402,6 +405,8 @@ class _Stamps:
             ids = set(op.ids) | {i for n in op.names if (i := by_name.get((op.kind, n)))}
             for row_id in ids:
                 _later(self.found, (op.kind, row_id), stamp)
+                if op.links:
+                    _later(self.found, (LINKS[op.kind], row_id), stamp)
             for pair in op.pairs:
                 _later(self.found, ("membership", pair), stamp)
 
@@ -457,6 +462,10 @@ def snapshot(loaded: Loaded, schema: SchemaFacts | None = None) -> LiveSnapshot:
             user, role = (keys["user"].get(row_id[0]), keys["role"].get(row_id[1]))
             if user is not None and role is not None:
                 attribution[(kind, f"{user}/{role}")] = made(stamp)
+        elif kind in ("grants", "memberships"):
+            owner = keys["role" if kind == "grants" else "user"].get(row_id)
+            if owner is not None:
+                attribution[(kind, owner)] = made(stamp)
         elif (key := keys[kind].get(row_id)) is not None:
             attribution[(kind, key)] = made(stamp)
         elif (key := gone.get((kind, row_id))) is not None:
