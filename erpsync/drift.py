@@ -9,15 +9,22 @@ changed
     A department, role or user whose own attributes (or ``active``) differ from
     the policy; field by field, ``declared`` (the policy) and ``live`` (the ERP),
     with who changed the row and when where the ERP records it. ``out_of_band``
-    is true when that change is later than erpsync's last audited apply, or
+    is true when the policy is the one erpsync last applied (so the ERP moved
+    since), or when that change is later than erpsync's last audited apply, or
     when erpsync never applied; false when it is not later (the policy moved
     on since); null when the ERP recorded no time.
 missing
     Declared but absent: objects apply would create, grants and memberships it
-    would add.
+    would add. A grant or membership is attributed as extra ones are; an object
+    the ERP deleted itself (RuoYi's soft delete, :attr:`LiveSnapshot.deleted`) is
+    ``deleted_in_erp``, with who and when as far as the ERP recorded it.
 extra
     Present in the ERP, managed, not declared: what apply would delete,
-    deactivate or revoke (with attribution for objects, as for changed).
+    deactivate or revoke. Every item is attributed: objects by their own row,
+    grants and memberships by the ERP's record of that link where it keeps one,
+    else by the latest change of the role (grants) or of the user or role
+    (memberships) they belong to. Attribution is best-effort: "not recorded by
+    the ERP" when it kept nothing.
 sod
     Separation-of-duties violations in the live state: every active live user's
     permissions through the live memberships and role grants, against the
@@ -63,6 +70,7 @@ from erpsync.sod import Violation, find_violations
 from erpsync.state import State
 
 FORMAT_VERSION = "1"
+EARLIEST = dt.datetime.min.replace(tzinfo=dt.UTC)
 KIND_ORDER = {str(k): i for i, k in enumerate(Kind)}  # department, role, permission, user, ...
 
 
@@ -119,9 +127,18 @@ class Missing:
     key: str
     name: str | None
     reason: str
+    stamp: Stamp = Stamp()
+    deleted_in_erp: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "key": self.key, "name": self.name, "reason": self.reason}
+        return {
+            "kind": self.kind,
+            "key": self.key,
+            "name": self.name,
+            "reason": self.reason,
+            "deleted_in_erp": self.deleted_in_erp,
+            **self.stamp.to_dict(),
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,12 +259,15 @@ class LastApply:
     actor: str
     git_commit: str | None
     reverts: int | None = None  # the audit record this apply undid (``audit revert``)
+    policy_digest: str | None = None  # of the policy that apply made the ERP match
 
     @classmethod
     def of(cls, record: AuditRecord) -> LastApply:
         entry = record.entry
         undid = reverted_record(entry.changes)
-        return cls(record.id, entry.applied_at, entry.actor, entry.git_commit, undid)
+        return cls(
+            record.id, entry.applied_at, entry.actor, entry.git_commit, undid, entry.policy_digest
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -287,7 +307,11 @@ class DriftReport:
             "sod_violations": sum(1 for s in self.sod if s.counts),
             "expired_active": len(self.expired_active),
         }
-        stamps = [c.stamp for c in self.changed] + [e.stamp for e in self.extra]
+        stamps = [
+            *(c.stamp for c in self.changed),
+            *(m.stamp for m in self.missing),
+            *(e.stamp for e in self.extra),
+        ]
         out_of_band = sum(1 for stamp in stamps if stamp.out_of_band)
         return {
             "drift": any(counts.values()),
@@ -346,6 +370,11 @@ def build_report(
     plan = make_plan(loaded, snapshot, settings, adapter, target, today, now, check=False)
     last = None if last_record is None else LastApply.of(last_record)
     sorter = _Sorter(loaded.policy, snapshot, last, today)
+    # The policy is the one erpsync last applied (not reverted since): the ERP matched it
+    # then, so every difference now was made in the ERP, whatever it recorded.
+    sorter.settled = (
+        last is not None and last.reverts is None and last.policy_digest == plan.policy_digest
+    )
     sorter.sort(plan.changes)
     unmanaged_users = {u.key for u in plan.unmanaged if u.kind is Kind.USER}
     admins = builtin_administrators(snapshot)
@@ -379,6 +408,18 @@ def build_report(
     )
 
 
+def deleted_reason(kind: str, gone: Attribution) -> str:
+    """Why a declared object is missing: the ERP deleted it, by whom and when it recorded."""
+    text = f"deleted in the ERP (the row is marked deleted, {kind} left out of the live state)"
+    if gone.by is not None or gone.at is not None:
+        who = gone.by or "someone"
+        when = f" at {iso(gone.at)}" if gone.at is not None else ""
+        text += f"; last recorded change by {who}{when}"
+    else:
+        text += "; who and when not recorded by the ERP"
+    return text + "; apply creates a new row, it does not restore the deleted one"
+
+
 def out_of_band(at: dt.datetime | None, last: LastApply | None) -> bool | None:
     """Whether a change made at ``at`` bypassed erpsync (see the module docstring)."""
     if last is None:
@@ -397,7 +438,9 @@ class _Sorter:
         self.policy = policy
         self.live = snapshot.state
         self.attribution = snapshot.attribution
+        self.deleted = snapshot.deleted
         self.last = last
+        self.settled = False
         self.today = today
         self.fields: dict[tuple[str, str], list[FieldChange]] = {}
         self.missing: list[Missing] = []
@@ -410,8 +453,46 @@ class _Sorter:
         }
 
     def stamp(self, kind: str, key: str) -> Stamp:
-        found = self.attribution.get((kind, key)) or Attribution()
-        return Stamp(found.by, found.at, out_of_band(found.at, self.last))
+        return self.stamped(self.attribution.get((kind, key)) or Attribution())
+
+    def stamped(self, found: Attribution) -> Stamp:
+        timing = True if self.settled else out_of_band(found.at, self.last)
+        return Stamp(found.by, found.at, timing)
+
+    def link_stamp(self, change: Change) -> Stamp:
+        """A grant's or membership's: the ERP's record of the link itself, else of the last
+        change of the role's grants or the user's memberships, else the latest change of
+        the role (a grant) or of the user or role (a membership) it belongs to."""
+        kind = str(change.kind)
+        owned = "grants" if change.kind is Kind.PERMISSION else "memberships"
+        found = self.attribution.get((kind, change.key))
+        found = found or self.attribution.get((owned, change.parts()[0]))
+        if found is None:
+            owner, item = change.parts()
+            owners = [("role", owner)] if change.kind is Kind.PERMISSION else []
+            owners = owners or [("user", owner), ("role", item)]
+            known = [a for o in owners if (a := self.attribution.get(o)) is not None]
+            known.sort(
+                key=lambda a: (a.at is not None, a.at or dt.datetime.min.replace(tzinfo=dt.UTC))
+            )
+            found = known[-1] if known else None
+        return self.stamped(found or Attribution())
+
+    def missing_item(self, change: Change) -> Missing:
+        """A declared object, grant or membership absent from the ERP."""
+        kind, key = str(change.kind), change.key
+        name = self.name(kind, key)
+        gone = self.deleted.get((kind, key)) if change.action is Action.CREATE else None
+        if gone is not None:
+            return Missing(kind, key, name, deleted_reason(kind, gone), self.stamped(gone), True)
+        if change.kind in (Kind.PERMISSION, Kind.MEMBERSHIP):
+            owner = change.parts()[0]
+            owner_kind = "role" if change.kind is Kind.PERMISSION else "user"
+            live = self.live.roles if owner_kind == "role" else self.live.users
+            if owner in live and self.last is not None:
+                return Missing(kind, key, name, change.reason, self.link_stamp(change))
+        timing = True if self.settled else None
+        return Missing(kind, key, name, change.reason, Stamp(out_of_band=timing))
 
     def name(self, kind: str, key: str) -> str | None:
         live: dict[str, Mapping[str, Any]] = {
@@ -450,9 +531,10 @@ class _Sorter:
             elif action is Action.DEACTIVATE and key in self.policy.users:
                 self.field(kind, key, FieldChange("active", False, True))
             elif action in (Action.CREATE, Action.GRANT):
-                self.missing.append(Missing(kind, key, self.name(kind, key), change.reason))
+                self.missing.append(self.missing_item(change))
             elif not (change.kind is Kind.MEMBERSHIP and change.parts()[0] in deactivated):
-                stamp = self.stamp(kind, key) if kind in ("department", "role", "user") else Stamp()
+                objects = ("department", "role", "user")
+                stamp = self.stamp(kind, key) if kind in objects else self.link_stamp(change)
                 self.extra.append(
                     Extra(kind, key, self.name(kind, key), str(action), change.reason, stamp)
                 )

@@ -21,7 +21,7 @@ from erpsync.declared import refusal_diagnostics
 from erpsync.diagnostics import Position
 from erpsync.diff import diff
 from erpsync.errors import PolicyError, UsageError
-from erpsync.plan import Plan, Target
+from erpsync.plan import Action, Change, Kind, Plan, Target
 from erpsync.policy import capabilities
 from erpsync.policy.confusables import confusable_keys
 from erpsync.policy.loader import LoadedPolicy
@@ -124,7 +124,27 @@ def make_plan(
         changes=tuple(result.changes),
         unmanaged=tuple(result.unmanaged),
         warnings=tuple(warnings),
-        notes=tuple(adapter.plan_notes(result.changes)),
+        notes=(*deleted_notes(result.changes, snapshot), *adapter.plan_notes(result.changes)),
         guards=verdicts,
         roles_of_note=roles_of_note(loaded.policy, (desired.state, live), result.changes),
     )
+
+
+def deleted_notes(changes: Sequence[Change], snapshot: LiveSnapshot) -> list[str]:
+    """What apply does about a declared object the ERP deleted itself (a soft-deleted row):
+    it creates a new row; the deleted one stays deleted."""
+    notes = []
+    for change in changes:
+        gone = snapshot.deleted.get((str(change.kind), change.key))
+        if gone is None or change.action is not Action.CREATE:
+            continue
+        who = gone.by or "someone"
+        when = gone.at.strftime(" on %Y-%m-%d %H:%M UTC") if gone.at is not None else ""
+        recorded = f"last recorded change by {who}{when}" if gone.by or gone.at else None
+        text = f"{change.kind} {change.key} was deleted in the ERP "
+        text += f"({recorded or 'who and when not recorded by the ERP'})"
+        text += "; apply creates a new row, it does not restore the deleted one"
+        if change.kind is Kind.USER:
+            text += ", and the new user has no password until one is set in the ERP"
+        notes.append(text + ".")
+    return notes

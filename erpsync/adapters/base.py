@@ -59,6 +59,9 @@ class Capabilities:
     custom_data_scope: bool = True
     delete_users: bool = True  # False: settings.removed_users: delete is refused
     role_descriptions: bool = True
+    # The data scope the ERP gives a role created without one (RuoYi's UI: all): a role
+    # that declares none is planned, written and compared with it. None: no default.
+    default_data_scope: str | None = None
 
 
 @dataclass(frozen=True)
@@ -88,7 +91,11 @@ class LiveSnapshot:
     catalogue: Mapping[str, tuple[str, ...]]  # module -> actions, in the ERP's order
     problems: tuple[str, ...] = field(default=())  # dirty data found (never "fixed" silently)
     module_names: Mapping[str, str] = field(default_factory=dict)  # module -> display name
-    # ("department" | "user" | "role", key) -> last change, where the ERP records it
+    # ("department" | "user" | "role", key) -> last change, where the ERP records it; also
+    # ("membership", "login/role") and ("permission", "role/module:action") where the ERP
+    # records that link's own change, ("grants", role) and ("memberships", login) where it
+    # records the last change of a role's grants or a user's roles (drift falls back to
+    # them, then to the user's and role's own)
     attribution: Mapping[tuple[str, str], Attribution] = field(default_factory=dict)
     # What the adapter binds (erpsync.bindings), for the kinds whose ERP key is not the
     # policy key: kind -> row id (text) -> (the key the row goes by, its natural key)
@@ -108,6 +115,9 @@ class LiveSnapshot:
     # permission -> the ERP's own label for it (RuoYi: the menu name of a perms string);
     # reports fall back to module_names for the permission's module
     permission_names: Mapping[str, str] = field(default_factory=dict)
+    # Rows deleted in the ERP itself (RuoYi's del_flag '2') whose key no live row has:
+    # (kind, key) -> who deleted them and when, as far as the ERP recorded it
+    deleted: Mapping[tuple[str, str], Attribution] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -87,7 +87,10 @@ def _problems(loaded: LoadedPolicy, can: Capabilities, adapter: str) -> Iterator
 def storable(desired: Desired, can: Capabilities) -> Desired:
     """The part of ``desired`` the ERP can hold. Without departments in the ERP, the
     departments (which have already given their default roles) and the users'
-    department fields are left out, so they are neither created nor seen as drift."""
+    department fields are left out, so they are neither created nor seen as drift. A role
+    declaring no data scope gets the ERP's default one (``can.default_data_scope``), so the
+    plan shows what is written and a role created so is not drift afterwards."""
+    desired = _default_scopes(desired, can.default_data_scope if can.data_scope else None)
     if can.departments:
         return desired
     state = desired.state
@@ -98,3 +101,15 @@ def storable(desired: Desired, can: Capabilities) -> Desired:
     return dataclasses.replace(
         desired, state=dataclasses.replace(state, departments={}, users=users)
     )
+
+
+def _default_scopes(desired: Desired, scope: str | None) -> Desired:
+    """``desired`` with ``scope`` as the data scope of every role that declares none."""
+    roles = desired.state.roles
+    if scope is None or all(r.data_scope is not None for r in roles.values()):
+        return desired
+    given = {
+        key: r if r.data_scope is not None else dataclasses.replace(r, data_scope=scope)
+        for key, r in roles.items()
+    }
+    return dataclasses.replace(desired, state=dataclasses.replace(desired.state, roles=given))

@@ -24,6 +24,7 @@ import jinja2
 
 from erpsync.render import clean, show
 from erpsync.render.drift_text import (
+    attributed,
     attribution,
     category,
     coverage,
@@ -37,7 +38,6 @@ from erpsync.render.drift_text import (
 )
 
 MAX_ROWS = 2000
-STAMPED = ("department", "role", "user")
 
 
 @dataclass(frozen=True)
@@ -221,12 +221,30 @@ def _changed(items: Sequence[Mapping[str, Any]]) -> Section:
 
 
 def _missing(items: Sequence[Mapping[str, Any]]) -> Section:
-    rows = [(_record(i), Cell(clean(i.get("reason")), "muted")) for i in items]
+    if not any(attributed(i) for i in items):  # nothing the ERP did: what to add, and why
+        return _section(
+            "missing",
+            "Missing from the ERP",
+            "The policy grants these, but the ERP does not have them (yet).",
+            ("Record", "Declared in"),
+            [(_record(i), Cell(clean(i.get("reason")), "muted")) for i in items],
+            len(items),
+        )
+    rows = [
+        (
+            _record(i),
+            Cell(attribution(i)) if attributed(i) else Cell("—", "muted"),
+            _timing(i) if attributed(i) else Cell("—", "muted"),
+            Cell(clean(i.get("reason")), "muted"),
+        )
+        for i in items
+    ]
     return _section(
         "missing",
         "Missing from the ERP",
-        "The policy grants these, but the ERP does not have them (yet).",
-        ("Record", "Declared in"),
+        "The policy grants these, but the ERP does not have them (yet, or any more: "
+        "what the ERP deleted or revoked itself shows who did it, where it recorded that).",
+        ("Record", "Last changed by", "Timing", "Declared in"),
         rows,
         len(items),
     )
@@ -235,13 +253,12 @@ def _missing(items: Sequence[Mapping[str, Any]]) -> Section:
 def _extra(items: Sequence[Mapping[str, Any]]) -> Section:
     rows = []
     for item in items:
-        stamped = item.get("kind") in STAMPED
         rows.append(
             (
                 _record(item),
                 Cell(clean(item.get("apply_action")), "bad nowrap"),
-                Cell(attribution(item)) if stamped else Cell("—", "muted"),
-                _timing(item) if stamped else Cell("—", "muted"),
+                Cell(attribution(item)),
+                _timing(item),
                 Cell(clean(item.get("reason")), "muted"),
             )
         )

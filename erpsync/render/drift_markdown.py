@@ -24,6 +24,7 @@ import jinja2
 from erpsync.render import show
 from erpsync.render.drift_text import (
     COUNTS,
+    attributed,
     attribution,
     category,
     coverage,
@@ -183,11 +184,26 @@ def _flag(item: Mapping[str, Any]) -> str:
 
 
 def _missing(items: Sequence[Mapping[str, Any]]) -> Table:
-    rows = tuple((_object(i), cell(i.get("reason"))) for i in items)
+    if not any(attributed(i) for i in items):  # nothing the ERP did: what to add, and why
+        return Table(
+            "Missing from the ERP",
+            "Declared in the policy but absent from the ERP; apply would add them.",
+            ("Object", "Declared"),
+            tuple((_object(i), cell(i.get("reason"))) for i in items),
+        )
+    rows = tuple(
+        (
+            _object(i),
+            cell(attribution(i)) if attributed(i) else "—",
+            _flag(i) if attributed(i) else "—",
+            cell(i.get("reason")),
+        )
+        for i in items
+    )
     return Table(
         "Missing from the ERP",
         "Declared in the policy but absent from the ERP; apply would add them.",
-        ("Object", "Declared"),
+        ("Object", "Last changed", "Timing", "Declared"),
         rows,
     )
 
@@ -195,13 +211,12 @@ def _missing(items: Sequence[Mapping[str, Any]]) -> Table:
 def _extra(items: Sequence[Mapping[str, Any]]) -> Table:
     rows = []
     for item in items:
-        stamped = item.get("kind") in ("department", "role", "user")
         rows.append(
             (
                 _object(item),
                 cell(item.get("apply_action")),
-                cell(attribution(item)) if stamped else "—",
-                _flag(item) if stamped else "—",
+                cell(attribution(item)),
+                _flag(item),
                 cell(item.get("reason")),
             )
         )

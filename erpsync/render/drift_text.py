@@ -76,10 +76,16 @@ def attribution(item: Mapping[str, Any]) -> str:
     """``ui-admin, 2026-11-28 09:30 UTC``, or what the ERP did not record."""
     by, at = item.get("changed_by"), item.get("changed_at")
     if by is None and at is None:
-        return "who and when not recorded"
+        return "not recorded by the ERP"
     if at is None:
         return f"{clean(by)}, time not recorded"
     return f"{clean(by) if by is not None else 'someone'}, {when(at)}"
+
+
+def attributed(item: Mapping[str, Any]) -> bool:
+    """Whether a missing item has a who-and-when to show: deleted in the ERP, or a grant
+    or membership whose timing drift could tell."""
+    return bool(item.get("deleted_in_erp")) or item.get("out_of_band") is not None
 
 
 def out_of_band(item: Mapping[str, Any]) -> str:
@@ -218,7 +224,8 @@ def _missing(out: Text, items: Sequence[Mapping[str, Any]]) -> None:
         return
     line(out, ("Missing from the ERP (declared, absent):", "bold"))
     for item in items:
-        line(out, (OBJECT, ""), (f"+ {label(item)}", "green"), comment(item.get("reason")))
+        stamp = _stamp(item) if attributed(item) else ("", "")
+        line(out, (OBJECT, ""), (f"+ {label(item)}", "green"), stamp, comment(item.get("reason")))
     out.append("\n")
 
 
@@ -228,8 +235,7 @@ def _extra(out: Text, items: Sequence[Mapping[str, Any]]) -> None:
     line(out, ("Extra in the ERP (not declared; apply would remove):", "bold"))
     for item in items:
         what = f"- {label(item)}: apply would {clean(item.get('apply_action'))}"
-        stamp = _stamp(item) if item.get("kind") in ("department", "role", "user") else ("", "")
-        line(out, (OBJECT, ""), (what, "red"), stamp, comment(item.get("reason")))
+        line(out, (OBJECT, ""), (what, "red"), _stamp(item), comment(item.get("reason")))
     out.append("\n")
 
 

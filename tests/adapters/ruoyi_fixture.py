@@ -147,6 +147,25 @@ _MENU = {
     ],
 }
 
+# RuoYi's operation log, as both variants create it (what drift reads for who and when)
+_OPER_LOG = [
+    ("oper_id", "id:100", ""),
+    ("title", "varchar(50)", "default ''"),
+    ("business_type", "int", "default 0"),
+    ("method", "varchar(200)", "default ''"),
+    ("request_method", "varchar(10)", "default ''"),
+    ("operator_type", "int", "default 0"),
+    ("oper_name", "varchar(50)", "default ''"),
+    ("dept_name", "varchar(50)", "default ''"),
+    ("oper_url", "varchar(255)", "default ''"),
+    ("oper_ip", "varchar(128)", "default ''"),
+    ("oper_param", "varchar(2000)", "default ''"),
+    ("json_result", "varchar(2000)", "default ''"),
+    ("status", "int", "default 0"),
+    ("error_msg", "varchar(2000)", "default ''"),
+    ("oper_time", "datetime", ""),
+]
+
 _LINKS = {
     "sys_user_role": ("user_id", "role_id"),
     "sys_role_menu": ("role_id", "menu_id"),
@@ -169,6 +188,7 @@ def _tables(flavour: Flavour) -> dict[str, list[tuple[str, str, str]]]:
         ],
         "sys_role": [*_ROLE_HEAD, *(_ROLE_STRICT if flavour == "vue" else []), *_ROLE_END],
         "sys_menu": _MENU[flavour],
+        "sys_oper_log": _OPER_LOG,
     }
 
 
@@ -226,6 +246,37 @@ def create_schema(engine: Engine, flavour: Flavour, omit: Iterable[str] = ()) ->
 def login_columns(flavour: Flavour) -> tuple[str, str]:
     """(login column, display-name column) of sys_user."""
     return ("user_name", "nick_name") if flavour == "vue" else ("login_name", "user_name")
+
+
+def oper_log(
+    conn: Connection,
+    title: str,
+    business_type: int,
+    method: str,
+    url: str,
+    param: str,
+    by: str,
+    at: dt.datetime,
+    status: int = 0,
+) -> None:
+    """A ``sys_oper_log`` row as RuoYi's ``LogAspect`` writes it for one ``@Log`` call."""
+    insert(
+        conn,
+        "sys_oper_log",
+        [
+            {
+                "title": title,
+                "business_type": business_type,
+                "request_method": method,
+                "operator_type": 1,
+                "oper_name": by,
+                "oper_url": url,
+                "oper_param": param,
+                "status": status,
+                "oper_time": at,
+            }
+        ],
+    )
 
 
 def insert(conn: Connection, table: str, rows: Sequence[Mapping[str, Any]]) -> None:

@@ -7,12 +7,14 @@ are fixtures (``erp``, ``pg_erp``) in ``conftest.py``; see :mod:`tests.adapters.
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 
 import pytest
 from sqlalchemy import func, select, text
 
 from erpsync.adapters import adapter_class
+from erpsync.adapters.base import Attribution
 from erpsync.adapters.tryton import TrytonAdapter
 from erpsync.adapters.tryton import write as tryton_write
 from erpsync.adapters.tryton.tables import CACHE_NAMES, schema_problems
@@ -335,3 +337,39 @@ def test_postgresql_acceptance_and_channel_mode(pg_erp: Erp) -> None:
             time.sleep(0.2)
     finally:
         server.close()
+
+
+def test_membership_and_access_rows_are_attributed_by_their_own_stamps(erp: Erp) -> None:
+    live = erp.adapter.read().state
+    want = plus(
+        live,
+        {"li.na": UserRec("li.na", "Li Na"), "ops": UserRec("ops", "Ops")},
+        {CLERKS: RoleRec(CLERKS, "Sale Clerks")},
+        grants={(CLERKS, "sale.sale:read")},
+    )
+    erp.apply(diff(Desired(want), live, SCOPE).changes)
+    added, written = dt.datetime(2026, 11, 27, 8, 0), dt.datetime(2026, 11, 27, 9, 15)
+    with erp.adapter.engine.begin() as conn:
+        ids = dict(conn.execute(text("SELECT login, id FROM res_user")).all())
+        group = conn.execute(text("SELECT id FROM res_group WHERE name = 'Sale Clerks'")).scalar()
+        # what Tryton's client does as user ops: add li.na to the group, tick delete
+        conn.execute(
+            text(
+                'INSERT INTO "res_user-res_group" ("user", "group", create_uid, create_date) '
+                "VALUES (:u, :g, :by, :at)"
+            ),
+            {"u": ids["li.na"], "g": group, "by": ids["ops"], "at": added},
+        )
+        conn.execute(
+            text(
+                "UPDATE ir_model_access SET perm_delete = :on, write_uid = :by, write_date = :at "
+                "WHERE \"group\" = :g AND model = 'sale.sale'"
+            ),
+            {"on": True, "by": ids["ops"], "at": written, "g": group},
+        )
+    found = erp.adapter.read().attribution
+    utc = dt.UTC
+    assert found[("membership", f"li.na/{CLERKS}")] == Attribution("ops", added.replace(tzinfo=utc))
+    stamp = Attribution("ops", written.replace(tzinfo=utc))
+    assert found[("permission", f"{CLERKS}/sale.sale:delete")] == stamp
+    assert found[("permission", f"{CLERKS}/sale.sale:read")] == stamp  # the same row

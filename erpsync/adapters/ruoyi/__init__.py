@@ -21,8 +21,9 @@ is the login, ``nick_name`` the display name) and RuoYi with Shiro
 ``leader`` is free text in RuoYi (the seed data says 若依, a person's name):
 it is read as the department's manager only when it is exactly the login of a
 live user, and otherwise left alone; a policy's manager is written there as
-the login. A role's ``data_scope`` left out of the policy is stored as NULL
-(RuoYi writes '1', all data, for a role created in its UI): declare it.
+the login. A role whose ``data_scope`` the policy leaves out gets RuoYi's own
+default, '1' (all data), as a role created in RuoYi's UI does: the plan shows it,
+and a live role with another scope is planned back to it. Declare a narrower one.
 
 The super administrator (``user_id`` 1), its role (``role_id`` 1) and any role
 keyed ``admin`` are never touched, and password, salt and login-tracking
@@ -80,6 +81,7 @@ class RuoYiAdapter(Adapter):
         data_scope=True,
         custom_data_scope=True,
         delete_users=True,
+        default_data_scope="all",
     )
     builtin_users: ClassVar[frozenset[str]] = frozenset({"admin"})
     builtin_roles: ClassVar[frozenset[str]] = frozenset({"admin"})

@@ -17,10 +17,18 @@ reported in :attr:`LiveSnapshot.problems`:
 - an ``ancestors`` value that disagrees with the parent chain, a ``perms``
   value that is no ``module:action``, an unknown ``data_scope`` code.
 
-Who last changed a row (``update_by``/``update_time``, else ``create_by``/
-``create_time``) becomes :attr:`LiveSnapshot.attribution`. RuoYi stamps local
-wall-clock time, so the stamps are read in the database session's time zone
-(one query asks the database for its clock) and handed on in UTC.
+Who last changed a row becomes :attr:`LiveSnapshot.attribution`: the later of the
+row's own stamp (``update_by``/``update_time``, else ``create_by``/``create_time``)
+and the last successful ``sys_oper_log`` call naming it (:mod:`.operlog`: role
+edits and grants, user edits and ``authRole``, department edits), which also
+covers what changes no stamp (a role's menus, a user's roles). A membership
+granted or cancelled from the role's side is attributed to that membership
+itself (``("membership", "login/role")``), a call that set a role's menus to
+``("grants", role)``, one that set a user's roles to ``("memberships", login)``.
+Rows soft-deleted in RuoYi (``del_flag = '2'``) whose key no live row has go to
+:attr:`LiveSnapshot.deleted` with who deleted them and when. RuoYi stamps local
+wall-clock time, so the stamps are read in the database session's time zone (one
+query asks the database for its clock) and handed on in UTC.
 """
 
 from __future__ import annotations
@@ -43,12 +51,16 @@ from erpsync.adapters.ruoyi.keys import (
     NORMAL,
     PRESENT,
     SCOPE_BY_CODE,
+    department_key,
     permission_of,
 )
 from erpsync.adapters.ruoyi.model import ROOT, Dept, Menu, Model, Role, User
+from erpsync.adapters.ruoyi.operlog import CHANGES, LIMIT, TITLES, Operation, parse
 from erpsync.adapters.ruoyi.schema import RuoYiSchema
 
 Stamp = tuple[str | None, Any]  # (by, at) as stored
+# the attribution kind of the last change of a role's menus and of a user's roles
+LINKS = {"role": "grants", "user": "memberships"}
 
 
 @dataclass
@@ -59,6 +71,9 @@ class Loaded:
     problems: list[str] = field(default_factory=list)
     stamps: dict[tuple[str, int], Stamp] = field(default_factory=dict)
     utc_offset: dt.timedelta = dt.timedelta(0)
+    # soft-deleted rows: (kind, id) -> the key they went by (departments: (parent, name))
+    deleted: dict[tuple[str, int], Any] = field(default_factory=dict)
+    operations: list[Operation] = field(default_factory=list)
 
 
 def clock(conn: Connection) -> tuple[dt.datetime, dt.timedelta]:
@@ -104,7 +119,8 @@ def load(conn: Connection, schema: RuoYiSchema) -> Loaded:
     _roles(conn, schema, loaded, deleted["role"])
     _menus(conn, schema, loaded)
     _links(conn, schema, loaded, deleted)
-    if loaded.stamps:
+    _operations(conn, schema, loaded)
+    if loaded.stamps or loaded.operations:
         loaded.utc_offset = clock(conn)[1]
     loaded.problems.sort()
     return loaded
@@ -130,6 +146,8 @@ def _departments(conn: Connection, schema: RuoYiSchema, loaded: Loaded, deleted:
     for row in rows:
         if not _live(row):
             deleted.add(row.dept_id)
+            loaded.deleted[("department", row.dept_id)] = (row.parent_id or ROOT, row.dept_name)
+            _stamp(loaded, "department", row)
             continue
         model.depts[row.dept_id] = Dept(
             row.dept_id,
@@ -185,6 +203,8 @@ def _users(
     for row in conn.execute(_select(t).order_by(t.c.user_id)):
         if not _live(row):
             deleted["user"].add(row.user_id)
+            loaded.deleted[("user", row.user_id)] = str(row._mapping[schema.login] or "")
+            _stamp(loaded, "user", row)
             continue
         login = str(row._mapping[schema.login] or "")
         if login in seen:
@@ -234,6 +254,8 @@ def _roles(conn: Connection, schema: RuoYiSchema, loaded: Loaded, deleted: set[i
     for row in conn.execute(_select(t).order_by(t.c.role_id)):
         if not _live(row):
             deleted.add(row.role_id)
+            loaded.deleted[("role", row.role_id)] = str(row.role_key or "")
+            _stamp(loaded, "role", row)
             continue
         key = str(row.role_key or "")
         if key in seen:
@@ -330,6 +352,90 @@ def _links(
             )
 
 
+def _operations(conn: Connection, schema: RuoYiSchema, loaded: Loaded) -> None:
+    """The most recent successful ``sys_oper_log`` calls that change roles, users or
+    departments (one ``SELECT``; nothing when the table is not there)."""
+    t = schema.tables.get("sys_oper_log")
+    if t is None or not {"title", "business_type", "oper_time"} <= set(t.c.keys()):
+        return
+    query = select(*t.c).where(t.c.title.in_(sorted(TITLES)), t.c.business_type.in_(CHANGES))
+    if "status" in t.c:
+        query = query.where(t.c.status == 0)
+    order = t.c.oper_id.desc() if "oper_id" in t.c else t.c.oper_time.desc()
+    for row in conn.execute(query.order_by(order).limit(LIMIT)):
+        m = row._mapping
+        loaded.operations.append(
+            parse(
+                str(m["title"]),
+                int(m["business_type"]),
+                str(m.get("oper_url") or ""),
+                str(m.get("oper_param") or ""),
+                m.get("oper_name"),
+                m["oper_time"],
+            )
+        )
+
+
+def _later(found: dict[Any, Stamp], key: Any, stamp: Stamp) -> None:
+    """Keep ``stamp`` for ``key`` when it is later than the one found (or none was)."""
+    old = found.get(key)
+    if old is None or (
+        isinstance(stamp[1], dt.datetime)
+        and (not isinstance(old[1], dt.datetime) or stamp[1] > old[1])
+    ):
+        found[key] = stamp
+
+
+class _Stamps:
+    """Every row's latest (by, at): its own stamp and the operation log's calls naming it."""
+
+    def __init__(self, loaded: Loaded) -> None:
+        model = loaded.model
+        self.found: dict[Any, Stamp] = dict(loaded.stamps)
+        by_name: dict[tuple[str, str], int] = {}
+        for (kind, row_id), key in loaded.deleted.items():
+            if kind != "department":
+                by_name[(kind, str(key))] = row_id
+        by_name.update({("user", u.login): u.id for u in model.users.values()})
+        by_name.update({("role", r.key): r.id for r in model.roles.values()})
+        for (kind, row_id), (parent, name) in _dept_names(loaded):
+            by_name[(kind, f"{parent}/{name}")] = row_id
+        for op in loaded.operations:
+            stamp = (op.by, op.at)
+            ids = set(op.ids) | {i for n in op.names if (i := by_name.get((op.kind, n)))}
+            for row_id in ids:
+                _later(self.found, (op.kind, row_id), stamp)
+                if op.links:
+                    _later(self.found, (LINKS[op.kind], row_id), stamp)
+            for pair in op.pairs:
+                _later(self.found, ("membership", pair), stamp)
+
+
+def _dept_names(loaded: Loaded) -> list[tuple[tuple[str, int], tuple[int, str]]]:
+    live = [(("department", d.id), (d.parent, d.name)) for d in loaded.model.depts.values()]
+    gone = [(k, v) for k, v in loaded.deleted.items() if k[0] == "department"]
+    return live + gone
+
+
+def _deleted_keys(loaded: Loaded, live: Mapping[str, Mapping[int, str]]) -> dict[Any, str]:
+    """(kind, id) -> key of each soft-deleted row whose key no live row has (departments:
+    the name path below their live parent, or their binding)."""
+    model = loaded.model
+    taken = {kind: set(keys.values()) for kind, keys in live.items()}
+    out: dict[Any, str] = {}
+    for (kind, row_id), natural in loaded.deleted.items():
+        key = natural
+        if kind == "department":
+            parent, name = natural
+            if parent != ROOT and parent not in model.depts:
+                continue
+            above = [model.depts[i].name for i in model.path(parent)] if parent != ROOT else []
+            key = department_key([*above, str(name or "")])
+        if key and key not in taken[kind]:
+            out[(kind, row_id)] = str(key)
+    return out
+
+
 def snapshot(loaded: Loaded, schema: SchemaFacts | None = None) -> LiveSnapshot:
     """The :class:`LiveSnapshot` of one read; with ``schema``, it carries the model and the
     schema's facts, so a plan can be checked against RuoYi's rules without reading again."""
@@ -341,13 +447,31 @@ def snapshot(loaded: Loaded, schema: SchemaFacts | None = None) -> LiveSnapshot:
         "role": {r.id: r.key for r in model.roles.values()},
     }
     zone = dt.timezone(loaded.utc_offset)
-    attribution: dict[tuple[str, str], Attribution] = {}
-    for (kind, row_id), (by, at) in loaded.stamps.items():
-        key = keys[kind].get(row_id)
-        if key is None:
-            continue
+
+    def made(stamp: Stamp) -> Attribution:
+        by, at = stamp
         when = at.replace(tzinfo=zone).astimezone(dt.UTC) if isinstance(at, dt.datetime) else None
-        attribution[(kind, key)] = Attribution(by, when)
+        return Attribution(by, when)
+
+    found = _Stamps(loaded).found
+    gone = _deleted_keys(loaded, keys)
+    attribution: dict[tuple[str, str], Attribution] = {}
+    deleted: dict[tuple[str, str], Attribution] = {}
+    for (kind, row_id), stamp in found.items():
+        if kind == "membership":
+            user, role = (keys["user"].get(row_id[0]), keys["role"].get(row_id[1]))
+            if user is not None and role is not None:
+                attribution[(kind, f"{user}/{role}")] = made(stamp)
+        elif kind in ("grants", "memberships"):
+            owner = keys["role" if kind == "grants" else "user"].get(row_id)
+            if owner is not None:
+                attribution[(kind, owner)] = made(stamp)
+        elif (key := keys[kind].get(row_id)) is not None:
+            attribution[(kind, key)] = made(stamp)
+        elif (key := gone.get((kind, row_id))) is not None:
+            _latest(deleted, (kind, key), made(stamp))
+    for kind_id, key in gone.items():
+        deleted.setdefault((kind_id[0], key), Attribution())
     return LiveSnapshot(
         model.state(),
         catalogue,
@@ -358,4 +482,13 @@ def snapshot(loaded: Loaded, schema: SchemaFacts | None = None) -> LiveSnapshot:
         {"department": model.unbound_depts()},
         model.requires(),
         None if schema is None else Private(model, schema),
+        deleted=deleted,
     )
+
+
+def _latest(
+    found: dict[tuple[str, str], Attribution], key: tuple[str, str], new: Attribution
+) -> None:
+    old = found.get(key)
+    if old is None or (new.at is not None and (old.at is None or new.at > old.at)):
+        found[key] = new

@@ -100,6 +100,17 @@ _KNOWN: dict[str, dict[str, TypeEngine[Any]]] = {
     "sys_role_menu": {"role_id": _ID, "menu_id": _ID},
     "sys_role_dept": {"role_id": _ID, "dept_id": _ID},
     "sys_user_post": {"user_id": _ID, "post_id": _ID},
+    # read only, for drift's who-and-when (erpsync.adapters.ruoyi.operlog)
+    "sys_oper_log": {
+        "oper_id": _ID,
+        "title": _TEXT,
+        "business_type": _NUMBER,
+        "oper_name": _TEXT,
+        "oper_url": _TEXT,
+        "oper_param": _TEXT,
+        "status": _NUMBER,
+        "oper_time": _TIME,
+    },
 }
 
 _REQUIRED: dict[str, tuple[str, ...]] = {
@@ -111,7 +122,7 @@ _REQUIRED: dict[str, tuple[str, ...]] = {
     "sys_role_menu": ("role_id", "menu_id"),
     "sys_role_dept": ("role_id", "dept_id"),
 }
-_OPTIONAL_TABLES = frozenset({"sys_user_post"})
+_OPTIONAL_TABLES = frozenset({"sys_user_post", "sys_oper_log"})
 
 # Never part of a statement erpsync issues (checked by the tests).
 NEVER_TOUCHED = frozenset({"password", "salt", "login_ip", "login_date", "pwd_update_date"})

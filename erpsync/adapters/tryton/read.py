@@ -14,7 +14,11 @@
 - catalogue: every ``ir_model`` name with read/create/update/delete.
 - for the plan-time check (:mod:`.check`): every group's name, active or not, and
   which (model, group) pairs have active access rows.
-- attribution: ``write_uid``/``write_date`` (else ``create_*``) of users and groups.
+- attribution: ``write_uid``/``write_date`` (else ``create_*``) of users and groups,
+  of each membership row (``("membership", "login/group")``) and of each access row
+  (``("permission", "group/model:action")`` for its four actions: a cleared flag is a
+  write of the same row). A membership row deleted leaves nothing: drift then
+  falls back to the user's and group's own stamps.
 """
 
 from __future__ import annotations
@@ -114,21 +118,10 @@ def snapshot(conn: Connection) -> LiveSnapshot:
             logins.get(uid) if uid is not None else None, _utc(when)
         )
 
-    pairs: Counter[tuple[str, str]] = Counter()
-    for uid, gid in conn.execute(select(user_group.c.user, user_group.c.group)):
-        login, group = logins.get(uid), groups.get(gid)
-        if login is None or gid not in every_group:
-            problems.append(f"membership row (user {uid}, group {gid}) points at a missing row")
-            continue
-        if group is None or uid == ROOT_ID:
-            continue
-        pairs[(login, group)] += 1
-    for (login, group), count in sorted(pairs.items()):
-        if count > 1:
-            problems.append(f"user {login} is in group {group!r} {count} times (duplicate rows)")
+    pairs = _memberships(conn, logins, groups, every_group, problems, attribution)
 
     access: set[tuple[str, str | None]] = set()
-    grants = _grants(conn, groups, every_group, catalogue, problems, access)
+    grants = _grants(conn, groups, every_group, catalogue, problems, access, (attribution, logins))
     state = State({}, users, roles, frozenset(grants), by_user(pairs))
     private = Private(frozenset(every_group.values()), frozenset(access))
     return LiveSnapshot(
@@ -150,16 +143,19 @@ def _grants(
     catalogue: dict[str, tuple[str, ...]],
     problems: list[str],
     access: set[tuple[str, str | None]],
+    stamps: tuple[dict[tuple[str, str], Attribution], dict[int, str]],
 ) -> set[tuple[str, str]]:
     """The grants of active groups (``groups``: id -> key); ``access`` gets every (model,
     group key) with an active row, an inactive group's under :func:`~.check.inactive`,
     global rows (no group) under None, for the plan-time check."""
     grants: set[tuple[str, str]] = set()
     columns = [model_access.c[PERM_COLUMNS[a]] for a in ACTIONS]
-    query = select(model_access.c.model, model_access.c.group, *columns).where(
-        model_access.c.active.is_(True)
-    )
-    for model, gid, *perms in conn.execute(query):
+    query = select(
+        model_access.c.model, model_access.c.group, *columns, *_stamp_columns(model_access)
+    ).where(model_access.c.active.is_(True))
+    attribution, logins = stamps
+    for model, gid, *values in conn.execute(query):
+        perms, stamp = values[: len(ACTIONS)], values[len(ACTIONS) :]
         if gid is None:
             access.add((model, None))
             continue
@@ -174,5 +170,53 @@ def _grants(
         grants.update(
             (group, f"{model}:{action}") for action, on in zip(ACTIONS, perms, strict=True) if on
         )
+        made = _attributed(stamp, logins)
+        for action in ACTIONS:
+            _later(attribution, ("permission", f"{group}/{model}:{action}"), made)
 
     return grants
+
+
+def _memberships(
+    conn: Connection,
+    logins: dict[int, str],
+    groups: dict[int, str],
+    every_group: dict[int, str],
+    problems: list[str],
+    attribution: dict[tuple[str, str], Attribution],
+) -> Counter[tuple[str, str]]:
+    """(login, group key) -> how many membership rows hold it, with each one's stamp."""
+    pairs: Counter[tuple[str, str]] = Counter()
+    links = select(user_group.c.user, user_group.c.group, *_stamp_columns(user_group))
+    for uid, gid, *stamp in conn.execute(links):
+        login, group = logins.get(uid), groups.get(gid)
+        if login is None or gid not in every_group:
+            problems.append(f"membership row (user {uid}, group {gid}) points at a missing row")
+            continue
+        if group is None or uid == ROOT_ID:
+            continue
+        pairs[(login, group)] += 1
+        _later(attribution, ("membership", f"{login}/{group}"), _attributed(stamp, logins))
+    for (login, group), count in sorted(pairs.items()):
+        if count > 1:
+            problems.append(f"user {login} is in group {group!r} {count} times (duplicate rows)")
+    return pairs
+
+
+def _stamp_columns(table: Any) -> list[Any]:
+    return [table.c.create_uid, table.c.create_date, table.c.write_uid, table.c.write_date]
+
+
+def _attributed(stamp: list[Any], logins: dict[int, str]) -> Attribution:
+    """A row's last change: ``write_*`` when it was written, else ``create_*``."""
+    create_uid, create_date, write_uid, write_date = stamp
+    uid, when = (write_uid, write_date) if write_date is not None else (create_uid, create_date)
+    return Attribution(logins.get(uid) if uid is not None else None, _utc(when))
+
+
+def _later(
+    found: dict[tuple[str, str], Attribution], key: tuple[str, str], new: Attribution
+) -> None:
+    old = found.get(key)
+    if old is None or (new.at is not None and (old.at is None or new.at > old.at)):
+        found[key] = new
