@@ -531,6 +531,7 @@ from erpsync import cli_ci  # noqa: E402, F401
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``erpsync`` command; returns the exit code."""
     options = Options()
+    secrets.forget()
     # A command is one short-lived pass over up to millions of small objects that form no
     # reference cycles; the cyclic collector would only rescan them (2.5-3.6x slower plans,
     # docs/benchmarks.md). Reference counting still frees everything.

@@ -112,6 +112,12 @@ def remember(secrets: Iterable[str]) -> None:
     _remembered.update(s for s in secrets if s)
 
 
+def forget() -> None:
+    """Start a new command with nothing remembered (``cli.main`` runs many in one test
+    process, and one command's secrets are no business of the next one's messages)."""
+    _remembered.clear()
+
+
 def remembered() -> tuple[str, ...]:
     return tuple(_remembered)
 
