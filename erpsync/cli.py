@@ -15,6 +15,7 @@ import gc
 import os
 import sys
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
@@ -27,7 +28,7 @@ from erpsync.commands import catalog as catalog_cmd
 from erpsync.commands import plan as plan_cmd
 from erpsync.commands import validate as validate_cmd
 from erpsync.config import Project, ResolvedTarget, load_project
-from erpsync.errors import ISSUES_URL, ErpsyncError, PolicyError
+from erpsync.errors import ISSUES_URL, ErpsyncError, PolicyError, UsageError
 
 EXIT_INTERRUPTED = 130
 
@@ -89,47 +90,89 @@ def cli(
 @click.option("--target", "target_name", help="Target from erpsync.yaml whose adapter to suit.")
 @pass_options
 def validate(options: Options, directory: Path | None, fmt: str, target_name: str | None) -> None:
-    """Check the policy (no database needed). DIRECTORY defaults to the configured policies/.
+    """Check the policy (no database needed). DIRECTORY defaults to the target's policies/.
 
     With an erpsync.yaml, also checks that the target's adapter can store what the policy
-    uses (departments, data scopes ...), as plan does."""
+    uses (departments, data scopes ...), as plan does. Without --target, when targets have
+    policy directories of their own, checks each directory once for the adapters using it."""
     project = options.project()
-    path = directory or _relative(project.policy_dir)
-    adapters = validate_cmd.target_adapters(project, target_name or options.target, options.db)
-    code = validate_cmd.run(
-        path,
+    name = target_name or options.target
+    if directory is None and name is None and project.has_target_policies():
+        groups = [(_relative(d), a) for d, a in validate_cmd.directories(project)]
+    else:
+        path = directory or _relative(project.policy_dir_for(name))
+        groups = [(path, validate_cmd.target_adapters(project, name, options.db))]
+    code = validate_cmd.run_many(
+        groups,
         fmt,
         options.console(),
         dt.date.today(),
         project.config.settings.max_file_mib * 1024 * 1024,
-        adapters,
         project.config.settings,
     )
     raise SystemExit(code)
 
 
+ALL_TARGETS_HELP = "Every target of erpsync.yaml, concurrently, as one result."
+JOBS_HELP = "With --all-targets: targets run at once (default: the CPUs, at most 4)."
+
+
+def _all_targets_only(
+    options: Options, target_name: str | None, jobs: int | None, all_targets: bool
+) -> None:
+    """Refuse options that contradict --all-targets (or need it)."""
+    if all_targets and (target_name or options.target or options.db):
+        raise UsageError("--all-targets runs every target: leave out --target and --db")
+    if jobs is not None and not all_targets:
+        raise UsageError("--jobs goes with --all-targets")
+
+
 @cli.command()
 @click.option(
     "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Save the plan (JSON) for `erpsync apply FILE`.",
+    type=click.Path(path_type=Path),
+    help="Save the plan (JSON) for `erpsync apply FILE`; with --all-targets, a directory "
+    "that gets DIR/<target>.json.",
 )
 @click.option(
     "--format", "fmt", type=click.Choice(plan_cmd.FORMATS), default="text", show_default=True
 )
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes.")
 @click.option("--target", "target_name", help="Target from erpsync.yaml.")
+@click.option("--all-targets", is_flag=True, help=ALL_TARGETS_HELP)
+@click.option("--jobs", type=click.IntRange(min=1), help=JOBS_HELP)
 @pass_options
 def plan(
-    options: Options, out: Path | None, fmt: str, detailed_exitcode: bool, target_name: str | None
+    options: Options,
+    out: Path | None,
+    fmt: str,
+    detailed_exitcode: bool,
+    target_name: str | None,
+    all_targets: bool,
+    jobs: int | None,
 ) -> None:
-    """Show what apply would change in the live ERP."""
+    """Show what apply would change in the live ERP (in every ERP: --all-targets).
+
+    With --all-targets the exit code is 1 when any target failed, else 2 when any has
+    changes and --detailed-exitcode is given, else 0."""
+    _all_targets_only(options, target_name, jobs, all_targets)
     project = options.project()
+    if all_targets:
+        from erpsync.all_targets import default_jobs
+        from erpsync.commands import all_targets as all_cmd
+
+        console = options.console()
+        jobs = jobs or default_jobs()
+        raise SystemExit(
+            all_cmd.plan(project, fmt, out, detailed_exitcode, jobs, console, _dirs(project))
+        )
+    if out is not None and out.is_dir():
+        raise UsageError(f"--out {out} is a directory; name the plan file to write")
     target = project.target(target_name or options.target, options.db)
     code = plan_cmd.run(
         project,
         target,
-        _relative(project.policy_dir),
+        _relative(project.policy_dir_for(target)),
         fmt,
         out,
         detailed_exitcode,
@@ -149,7 +192,7 @@ def catalog(options: Options, out: Path | None) -> None:
     """Write the live ERP's module/action catalogue."""
     project = options.project()
     target = project.target(options.target, options.db)
-    path = out or _relative(project.policy_dir) / "catalog.yaml"
+    path = out or _relative(project.policy_dir_for(target)) / "catalog.yaml"
     raise SystemExit(catalog_cmd.run(target, path, options.console()))
 
 
@@ -185,7 +228,7 @@ def apply(
     code = apply_cmd.run(
         project,
         target,
-        _relative(project.policy_dir),
+        _relative(project.policy_dir_for(target)),
         plan_file,
         auto_approve,
         apply_options,
@@ -330,7 +373,7 @@ def import_(options: Options, out: Path | None, force: bool) -> None:
 
     project = options.project()
     target = project.target(options.target, options.db)
-    path = out or _relative(project.policy_dir)
+    path = out or _relative(project.policy_dir_for(target))
     raise SystemExit(import_cmd.run(project, target, path, force, options.console()))
 
 
@@ -342,15 +385,36 @@ def import_(options: Options, out: Path | None, force: bool) -> None:
     default="text",
     show_default=True,
 )
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE.")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    help="Write to FILE; with --all-targets, a directory that gets DIR/<target>.<ext>.",
+)
+@click.option("--all-targets", is_flag=True, help=ALL_TARGETS_HELP)
+@click.option("--jobs", type=click.IntRange(min=1), help=JOBS_HELP)
 @pass_options
-def drift(options: Options, fmt: str, out: Path | None) -> None:
-    """Report out-of-band changes, SoD violations and expired access (exit 2 on drift)."""
+def drift(
+    options: Options, fmt: str, out: Path | None, all_targets: bool, jobs: int | None
+) -> None:
+    """Report out-of-band changes, SoD violations and expired access (exit 2 on drift).
+
+    With --all-targets the exit code is 1 when any target failed, else 2 when any has
+    drift, else 0."""
     from erpsync.commands import drift as drift_cmd
 
+    _all_targets_only(options, None, jobs, all_targets)
     project = options.project()
+    if all_targets:
+        from erpsync.all_targets import default_jobs
+        from erpsync.commands import all_targets as all_cmd
+
+        jobs = jobs or default_jobs()
+        console = options.console()
+        raise SystemExit(all_cmd.drift(project, fmt, out, jobs, console, _dirs(project)))
+    if out is not None and out.is_dir():
+        raise UsageError(f"--out {out} is a directory; name the report file to write")
     target = project.target(options.target, options.db)
-    policy_dir = _relative(project.policy_dir)
+    policy_dir = _relative(project.policy_dir_for(target))
     raise SystemExit(drift_cmd.run(project, target, policy_dir, fmt, out, options.console()))
 
 
@@ -376,7 +440,7 @@ def show_user(options: Options, login: str, desired: bool, fmt: str) -> None:
     project, target = _project_and_target(options, desired)
     raise SystemExit(
         show_cmd.user(
-            project, target, _relative(project.policy_dir), login, desired, fmt, options.console()
+            project, target, _policy_dir(options, project), login, desired, fmt, options.console()
         )
     )
 
@@ -395,7 +459,7 @@ def show_role(options: Options, key: str, desired: bool, fmt: str) -> None:
     project, target = _project_and_target(options, desired)
     raise SystemExit(
         show_cmd.role(
-            project, target, _relative(project.policy_dir), key, desired, fmt, options.console()
+            project, target, _policy_dir(options, project), key, desired, fmt, options.console()
         )
     )
 
@@ -419,7 +483,7 @@ def who_can(options: Options, permission: str, desired: bool, fmt: str) -> None:
         show_cmd.who_can(
             project,
             target,
-            _relative(project.policy_dir),
+            _policy_dir(options, project),
             permission,
             desired,
             fmt,
@@ -454,7 +518,7 @@ def report(
         report_cmd.run(
             project,
             target,
-            _relative(project.policy_dir),
+            _policy_dir(options, project),
             kind,
             fmt,
             days,
@@ -512,8 +576,18 @@ def demo(options: Options, directory: Path) -> None:
     from erpsync.commands import demo as demo_cmd
 
     project = options.project()
-    policies = _relative(project.policy_dir)
+    policies = _relative(project.policy_dir_for(options.target))
     raise SystemExit(demo_cmd.run(project, policies, directory, options.console()))
+
+
+def _policy_dir(options: Options, project: Project) -> Path:
+    """The policy directory of the target the global options name (or the default one)."""
+    return _relative(project.policy_dir_for(options.target))
+
+
+def _dirs(project: Project) -> Callable[[ResolvedTarget], Path]:
+    """A target's policy directory as the single-target commands name it."""
+    return lambda target: _relative(project.policy_dir_for(target))
 
 
 def _relative(path: Path) -> Path:

@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from erpsync.ci import BOT_LOGIN
-from erpsync.cli import Options, _relative, cli, pass_options
+from erpsync.cli import Options, _policy_dir, cli, pass_options
 
 FILE = click.Path(dir_okay=False, path_type=Path)
 
@@ -54,7 +54,7 @@ def codeowners(options: Options, out: Path | None, check: bool) -> None:
 
     project = options.project()
     raise SystemExit(
-        codeowners_cmd.run(project, _relative(project.policy_dir), out, check, options.console())
+        codeowners_cmd.run(project, _policy_dir(options, project), out, check, options.console())
     )
 
 
@@ -105,7 +105,7 @@ def ci_plan_comment(
     raise SystemExit(
         ci_cmd.plan_comment(
             project,
-            _relative(project.policy_dir),
+            _policy_dir(options, project),
             plan_file,
             guards_report,
             pull,

@@ -51,6 +51,11 @@ class Target(_Strict):
         description="Seconds to wait for the database to accept a connection "
         "(default: settings.connect_timeout).",
     )
+    policies: str | None = Field(
+        None,
+        description="This target's own policy directory, relative to erpsync.yaml "
+        "(default: the top-level policies, shared by every target without one).",
+    )
 
 
 class IgnoreSettings(_Strict):
@@ -180,14 +185,43 @@ class Project:
 
     @property
     def policy_dir(self) -> Path:
+        """The shared policy directory: that of every target without its own."""
         return self.root / self.config.policies
 
-    def target(self, name: str | None = None, db_url: str | None = None) -> ResolvedTarget:
-        """The named (or default) target; ``db_url`` (``--db``) overrides its URL."""
+    def policy_dir_for(self, target: ResolvedTarget | str | None = None) -> Path:
+        """The policy directory of ``target`` (a resolved target or a name; None: the
+        default target): its own ``policies:`` when it names one, else the shared one.
+        A target erpsync.yaml does not define (``--db`` alone) uses the shared one."""
+        name = target.name if isinstance(target, ResolvedTarget) else self._name(target)
+        found = self.config.targets.get(name) if name is not None else None
+        if found is None or found.policies is None:
+            return self.policy_dir
+        return self.root / found.policies
+
+    def policy_dirs(self) -> dict[Path, list[str]]:
+        """Every distinct policy directory -> the targets using it, in erpsync.yaml's order
+        (the shared directory alone, with no targets, when erpsync.yaml defines none)."""
+        dirs: dict[Path, list[str]] = {}
+        for name in self.config.targets:
+            dirs.setdefault(self.policy_dir_for(name), []).append(name)
+        return dirs or {self.policy_dir: []}
+
+    def has_target_policies(self) -> bool:
+        """Whether some target names its own policy directory."""
+        return any(t.policies is not None for t in self.config.targets.values())
+
+    def _name(self, name: str | None) -> str | None:
+        """``name``, or the default target's, or the only target's; None without one."""
         targets = self.config.targets
         name = name or self.config.default_target
         if name is None and len(targets) == 1:
             name = next(iter(targets))
+        return name
+
+    def target(self, name: str | None = None, db_url: str | None = None) -> ResolvedTarget:
+        """The named (or default) target; ``db_url`` (``--db``) overrides its URL."""
+        targets = self.config.targets
+        name = self._name(name)
         timeout = self.config.settings.connect_timeout
         if name is None:
             if db_url:

@@ -105,7 +105,7 @@ def diagnose(
     """Every check, in order; never raises for what it checks."""
     ctx = _Context()
     _config(ctx, config_path, cwd or Path.cwd())
-    _policy(ctx, now.date())
+    _policy(ctx, now.date(), target_name)
     _target(ctx, target_name, db_url)
     _connect(ctx)
     try:
@@ -162,11 +162,11 @@ def _config(ctx: _Context, config_path: Path | None, cwd: Path) -> None:
         ctx.add("config", Status.OK, f"{ctx.project.path} is valid")
 
 
-def _policy(ctx: _Context, today: dt.date) -> None:
+def _policy(ctx: _Context, today: dt.date, target_name: str | None) -> None:
     if ctx.project is None:
         ctx.add("policy", Status.SKIP, "needs a valid erpsync.yaml")
         return
-    directory = ctx.project.policy_dir
+    directory = ctx.project.policy_dir_for(target_name)
     try:
         loaded = load_policy(directory, ctx.project.config.settings.max_file_mib * 1024 * 1024)
     except PolicyError as exc:

@@ -59,7 +59,7 @@ def test_internal_error_exits_3_and_says_where_to_report(
     def boom(*args: object, **kwargs: object) -> int:
         raise RuntimeError("kaput")
 
-    monkeypatch.setattr(validate_cmd, "run", boom)
+    monkeypatch.setattr(validate_cmd, "run_many", boom)
     assert cli.main(["validate", str(REPO / "policies")]) == 3
     err = capsys.readouterr().err
     assert "internal error" in err
@@ -75,7 +75,7 @@ def test_interrupt_exits_130(
     def interrupted(*args: object, **kwargs: object) -> int:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(validate_cmd, "run", interrupted)
+    monkeypatch.setattr(validate_cmd, "run_many", interrupted)
     assert cli.main(["validate", str(REPO / "policies")]) == 130
     assert "interrupted" in capsys.readouterr().err
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from erpsync.commands.plan import read_with_digest
 from erpsync.config import Project, ResolvedTarget
 from erpsync.drift import DriftReport, build_report
 from erpsync.errors import UsageError
-from erpsync.policy.loader import load_policy
+from erpsync.policy.loader import LoadedPolicy, load_policy
 
 FORMATS = ("text", "json", "markdown", "html")
 EXIT_DRIFT = 2
@@ -36,9 +37,20 @@ def compute(
     now: dt.datetime | None = None,
 ) -> DriftReport:
     """Load the policy and ``.erpsyncignore``, read the ERP and its last audited apply."""
+    max_bytes = project.config.settings.max_file_mib * 1024 * 1024
+    return compute_with(project, target, lambda: load_policy(policy_dir, max_bytes), now)
+
+
+def compute_with(
+    project: Project,
+    target: ResolvedTarget,
+    policy: Callable[[], LoadedPolicy],
+    now: dt.datetime | None = None,
+) -> DriftReport:
+    """:func:`compute` with the policy from ``policy()``, called while the ERP is read."""
     settings = project.config.settings
     with live_read.started(target, _read) as live:
-        loaded = load_policy(policy_dir, settings.max_file_mib * 1024 * 1024)
+        loaded = policy()
         ignore = driftignore.load(project.root / driftignore.FILE_NAME, driftignore.FILE_NAME)
         snapshot, last = live.result()
     now = now or dt.datetime.now(dt.UTC)

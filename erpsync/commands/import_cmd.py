@@ -182,7 +182,7 @@ def show_summary(
         say(f"Warnings ({len(warnings)}):")
         _show_list(say, warnings)
     say("")
-    say(_next_step(project, out, exact=not warnings))
+    say(_next_step(project, target, out, exact=not warnings))
 
 
 def _show_notes(say: _Say, title: str, notes: Iterable[Note]) -> None:
@@ -199,8 +199,8 @@ def _show_list(say: _Say, lines: list[str]) -> None:
         say(f"  ... and {len(lines) - MAX_LISTED} more")
 
 
-def _next_step(project: Project, out: Path, exact: bool) -> str:
-    same = out.resolve() == project.policy_dir.resolve()
+def _next_step(project: Project, target: ResolvedTarget, out: Path, exact: bool) -> str:
+    same = out.resolve() == project.policy_dir_for(target).resolve()
     where = "" if same else f" (after pointing `policies:` in erpsync.yaml at {out})"
     if exact:
         return (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,13 +17,22 @@ from erpsync.commands import write_raw
 from erpsync.config import Project, ResolvedTarget
 from erpsync.plan import Plan
 from erpsync.planner import make_plan
-from erpsync.policy.loader import load_policy
+from erpsync.policy.loader import LoadedPolicy, load_policy
 
 FORMATS = ("text", "json", "markdown")
 
 
 def compute(project: Project, target: ResolvedTarget, policy_dir: Path) -> Plan:
     """Load the policy, read the ERP and diff them (no output)."""
+    max_bytes = project.config.settings.max_file_mib * 1024 * 1024
+    return compute_with(project, target, lambda: load_policy(policy_dir, max_bytes))
+
+
+def compute_with(
+    project: Project, target: ResolvedTarget, policy: Callable[[], LoadedPolicy]
+) -> Plan:
+    """:func:`compute` with the policy from ``policy()``, called while the ERP is read
+    (``plan --all-targets`` shares one load between the targets of a directory)."""
     settings = project.config.settings
     now = dt.datetime.now(dt.UTC)
 
@@ -31,7 +41,7 @@ def compute(project: Project, target: ResolvedTarget, policy_dir: Path) -> Plan:
         return read_with_digest(adapter), recent
 
     with live_read.started(target, read) as live:
-        loaded = load_policy(policy_dir, settings.max_file_mib * 1024 * 1024)
+        loaded = policy()
         snapshot, recent = live.result()
     kind = adapter_class(target.adapter)
     return make_plan(loaded, snapshot, settings, kind, target, now.date(), now, recent=recent)
@@ -49,7 +59,7 @@ def plan_json(plan: dict[str, Any]) -> str:
     return json.dumps(plan, ensure_ascii=False, indent=2) + "\n"
 
 
-def _save(text: str, path: Path) -> None:
+def save(text: str, path: Path) -> None:
     """Write to a temporary file first, then rename: a reader never sees half a plan."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
@@ -62,7 +72,7 @@ def emit(plan: dict[str, Any], fmt: str, out: Path | None, console: Console) -> 
     made once when both need it."""
     text = plan_json(plan) if fmt == "json" or out is not None else None
     if out is not None and text is not None:
-        _save(text, out)
+        save(text, out)
     show(plan, fmt, console, text)
 
 

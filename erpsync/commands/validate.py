@@ -81,24 +81,58 @@ def run(
     adapters: Sequence[type[Adapter]] = (),
     settings: Settings | None = None,
 ) -> int:
-    found, described = check(directory, today, max_bytes, adapters, settings)
+    return run_many([(directory, adapters)], fmt, console, today, max_bytes, settings)
+
+
+def directories(project: Project) -> list[tuple[Path, list[type[Adapter]]]]:
+    """Each distinct policy directory of erpsync.yaml with the adapters of the targets
+    using it (each adapter once): what ``validate`` checks when targets have their own."""
+    found = []
+    for directory, names in project.policy_dirs().items():
+        kinds = sorted({project.config.targets[n].adapter for n in names})
+        found.append((directory, [adapter_class(kind) for kind in kinds]))
+    return found
+
+
+def run_many(
+    groups: Sequence[tuple[Path, Sequence[type[Adapter]]]],
+    fmt: str,
+    console: Console,
+    today: dt.date,
+    max_bytes: int,
+    settings: Settings | None = None,
+) -> int:
+    """Validate each policy directory once, for its adapters; JSON and GitHub formats
+    list the diagnostics of every directory together (each names its file)."""
+    checked = [(check(d, today, max_bytes, a, settings), a) for d, a in groups]
+    every = diag.ordered([d for (found, _), _ in checked for d in found])
     if fmt == "json":
-        write_raw(console, diag.to_json(found))
+        write_raw(console, diag.to_json(every))
     elif fmt == "github":
-        write_raw(console, diag.to_github(found))
-        write_raw(console, f"erpsync validate: {diag.summary_line(found)}\n")
+        write_raw(console, diag.to_github(every))
+        write_raw(console, f"erpsync validate: {diag.summary_line(every)}\n")
     else:
-        for d in found[: diag.SHOWN]:
-            line = Text(f"{d.position}: ")
-            line.append(str(d.severity), style=_STYLE[d.severity])
-            line.append(f": {d.object}: {d.message}" if d.object else f": {d.message}")
-            console.print(line, soft_wrap=True)
-        if len(found) > diag.SHOWN:
-            rest = diag.rest_line(found[diag.SHOWN :])
-            console.print(Text(f"{rest} (--format json lists them all)"), soft_wrap=True)
-        verdict = "invalid" if diag.has_errors(found) else "valid"
-        checked = f"{described}: {verdict} ({diag.summary_line(found)})"
-        if adapters:
-            checked += f"; checked for the {', '.join(a.name for a in adapters)} adapter"
-        console.print(Text(checked), soft_wrap=True)
-    return 1 if diag.has_errors(found) else 0
+        for (found, described), adapters in checked:
+            _text(console, found, described, adapters)
+    return 1 if diag.has_errors(every) else 0
+
+
+def _text(
+    console: Console,
+    found: Sequence[diag.Diagnostic],
+    described: str,
+    adapters: Sequence[type[Adapter]],
+) -> None:
+    for d in found[: diag.SHOWN]:
+        line = Text(f"{d.position}: ")
+        line.append(str(d.severity), style=_STYLE[d.severity])
+        line.append(f": {d.object}: {d.message}" if d.object else f": {d.message}")
+        console.print(line, soft_wrap=True)
+    if len(found) > diag.SHOWN:
+        rest = diag.rest_line(found[diag.SHOWN :])
+        console.print(Text(f"{rest} (--format json lists them all)"), soft_wrap=True)
+    verdict = "invalid" if diag.has_errors(found) else "valid"
+    checked = f"{described}: {verdict} ({diag.summary_line(found)})"
+    if adapters:
+        checked += f"; checked for the {', '.join(a.name for a in adapters)} adapter"
+    console.print(Text(checked), soft_wrap=True)
