@@ -102,16 +102,12 @@ def _one(
     except ErpsyncError as exc:
         return Outcome(target, error=target.redact(str(exc)))
     except Exception as exc:
-        reason = _database_failure(exc)
+        from erpsync.connect import database_failure  # a database was used: loaded already
+
+        reason = database_failure(exc)
         if reason is None:
             raise  # a bug: the command ends with it (exit 3)
         return Outcome(target, error=target.redact(f"the database failed: {reason}"))
-
-
-def _database_failure(exc: BaseException) -> str | None:
-    from erpsync.cli import database_failure  # the CLI's backstop, shared
-
-    return database_failure(exc)
 
 
 def worst(codes: Sequence[int]) -> int:

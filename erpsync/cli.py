@@ -679,7 +679,7 @@ def _run(argv: list[str] | None, options: Options) -> int:
     except Exception as exc:
         if options.verbose > 0:
             traceback.print_exc()
-        failed = database_failure(exc)
+        failed = _database_failure(exc)
         if failed is not None:
             _err(options, f"error: the database failed: {failed}; nothing was changed")
             return 1
@@ -694,23 +694,14 @@ def _run(argv: list[str] | None, options: Options) -> int:
     return 0
 
 
-def database_failure(exc: BaseException) -> str | None:
-    """The driver's words when ``exc`` is the database failing (a lost connection, a
-    server that refused a statement for want of a privilege or room), not erpsync; None
-    otherwise. Connecting is reported by :mod:`erpsync.connect`; this is the backstop for
-    what fails later."""
-    found = sys.modules.get("sqlalchemy.exc")  # loaded whenever a database was used
-    if found is None:
+def _database_failure(exc: BaseException) -> str | None:
+    """:func:`erpsync.connect.database_failure`, without loading SQLAlchemy for a command
+    that never used it."""
+    if "sqlalchemy.exc" not in sys.modules:
         return None
-    failures = (found.OperationalError, found.InterfaceError, found.DisconnectionError)
-    if isinstance(exc, found.TimeoutError):
-        return "no connection became free in time"
-    if not isinstance(exc, failures):
-        return None
-    from erpsync.connect import driver_message
+    from erpsync.connect import database_failure
 
-    reason = driver_message(getattr(exc, "orig", None) or exc)
-    return None if "syntax error" in reason.lower() else reason
+    return database_failure(exc)
 
 
 def _err(options: Options, message: str) -> None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -225,3 +226,20 @@ def connect_hint(reason: str, target: ResolvedTarget) -> str:
         "check that the server runs and accepts connections from here, and the url's host, "
         "port, database and user"
     )
+
+
+def database_failure(exc: BaseException) -> str | None:
+    """The driver's words when ``exc`` is the database failing (a lost connection, a
+    server that refused a statement for want of a privilege or room), not erpsync; None
+    otherwise. Connecting is reported by :mod:`erpsync.connect`; this is the backstop for
+    what fails later."""
+    found = sys.modules.get("sqlalchemy.exc")  # loaded whenever a database was used
+    if found is None:
+        return None
+    failures = (found.OperationalError, found.InterfaceError, found.DisconnectionError)
+    if isinstance(exc, found.TimeoutError):
+        return "no connection became free in time"
+    if not isinstance(exc, failures):
+        return None
+    reason = driver_message(getattr(exc, "orig", None) or exc)
+    return None if "syntax error" in reason.lower() else reason
