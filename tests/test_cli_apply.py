@@ -15,14 +15,20 @@ from erpsync.plan import changes_digest
 REPO = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def demo_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The repository's own erpsync.yaml and policies/ (made the cwd), with the demo
+    company's ERP at demo/erp.db, not applied."""
     shutil.copytree(REPO / "policies", tmp_path / "policies")
     shutil.copy(REPO / "erpsync.yaml", tmp_path / "erpsync.yaml")
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("ERPSYNC_ACTOR", "tester")
     assert cli.main(["refdb", "init", "sqlite:///demo/erp.db", "--sample"]) == 0
     return tmp_path
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    return demo_project(tmp_path, monkeypatch)
 
 
 def rows(project: Path, sql: str) -> list[tuple[object, ...]]:

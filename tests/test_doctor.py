@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 from rich.console import Console
-from sqlalchemy import Engine, create_engine, inspect, text
+from sqlalchemy import Engine, inspect, text
 
 from erpsync import cli, lock
 from erpsync.apply import LOCK_NAME
 from erpsync.commands import doctor as doctor_cmd
 from erpsync.doctor import DATABASE_CHECKS, Status, ago
-from tests.test_reports import erp_url, sample_project
+from tests.test_reports import sample_erp
 
 ALL_CHECKS = ("config", "policy", "target", "database", *DATABASE_CHECKS)
 
@@ -45,15 +45,8 @@ def erp(
     request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[tuple[Path, Engine]]:
     """The sample policy repository (the cwd) and an engine on its sample ERP, not applied."""
-    root = tmp_path / "repo"
-    root.mkdir()
-    monkeypatch.chdir(root)
-    monkeypatch.setenv("ERPSYNC_ACTOR", "tester")
-    url = erp_url(request, root)
-    sample_project(root, url)
-    engine = create_engine(url)
-    yield root, engine
-    engine.dispose()
+    with sample_erp(request, tmp_path, monkeypatch) as (root, _url, engine):
+        yield root, engine
 
 
 @pytest.fixture

@@ -14,14 +14,15 @@ import csv
 import io
 import json
 import shutil
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 from rich.console import Console
-from sqlalchemy import text
+from sqlalchemy import Engine, create_engine, text
 
 from erpsync import access, cli, reports
 from erpsync.adapters.base import LiveSnapshot
@@ -521,6 +522,28 @@ def sample_project(root: Path, url: str) -> None:
         encoding="utf-8",
     )
     assert cli.main(["refdb", "init", url, "--sample"]) == 0
+
+
+@contextmanager
+def sample_erp(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    actor: str = "tester",
+) -> Iterator[tuple[Path, str, Engine]]:
+    """The sample policy repository (made the cwd) on its sample ERP, not applied: its
+    root, the ERP's URL and an engine on it (for fixtures parametrized by ``erp_url``)."""
+    root = tmp_path / "repo"
+    root.mkdir()
+    monkeypatch.chdir(root)
+    monkeypatch.setenv("ERPSYNC_ACTOR", actor)
+    url = erp_url(request, root)
+    sample_project(root, url)
+    engine = create_engine(url)
+    try:
+        yield root, url, engine
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

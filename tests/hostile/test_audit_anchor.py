@@ -22,10 +22,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, text
 
 from erpsync import audit, bindings, cli
-from tests.test_reports import erp_url, sample_project
+from tests.test_reports import sample_erp
 
 HEAD = re.compile(r"Audit record #(\d+) · head (\d+:[0-9a-f]{64})\n")
 
@@ -52,15 +52,8 @@ def erp(
     request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[tuple[Path, Engine]]:
     """The sample policy repository (the cwd) and an engine on its sample ERP, not applied."""
-    root = tmp_path / "repo"
-    root.mkdir()
-    monkeypatch.chdir(root)
-    monkeypatch.setenv("ERPSYNC_ACTOR", "ci:github:octocat")
-    url = erp_url(request, root)
-    sample_project(root, url)
-    engine = create_engine(url)
-    yield root, engine
-    engine.dispose()
+    with sample_erp(request, tmp_path, monkeypatch, "ci:github:octocat") as (root, _, engine):
+        yield root, engine
 
 
 NAMES = ["陈静", "陈晶", "陈菁", "陈靖", "陈婧"]

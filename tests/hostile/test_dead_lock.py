@@ -23,7 +23,7 @@ from erpsync.apply import LOCK_NAME
 from erpsync.commands import doctor as doctor_cmd
 from erpsync.errors import LockTimeout
 from erpsync.owntables import ensure_tables, erpsync_lock
-from tests.test_reports import erp_url, sample_project
+from tests.test_reports import sample_erp
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -45,15 +45,8 @@ def erp(
     request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[tuple[str, Engine]]:
     """The sample policy repository (the cwd) on its sample ERP; its URL and an engine."""
-    root = tmp_path / "repo"
-    root.mkdir()
-    monkeypatch.chdir(root)
-    monkeypatch.setenv("ERPSYNC_ACTOR", "tester")
-    url = erp_url(request, root)
-    sample_project(root, url)
-    engine = create_engine(url)
-    yield url, engine
-    engine.dispose()
+    with sample_erp(request, tmp_path, monkeypatch) as (_root, url, engine):
+        yield url, engine
 
 
 def killed_holder(url: str) -> int:

@@ -5,7 +5,6 @@ checks it before it asks anyone to confirm."""
 from __future__ import annotations
 
 import json
-import shutil
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -14,21 +13,16 @@ import pytest
 import yaml
 
 from erpsync import cli
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.test_cli_apply import demo_project
 
 
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The demo company, with the sample plan already applied (so every later plan
     holds only what a test changes)."""
-    shutil.copytree(REPO / "policies", tmp_path / "policies")
-    shutil.copy(REPO / "erpsync.yaml", tmp_path / "erpsync.yaml")
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("ERPSYNC_ACTOR", "tester")
-    assert cli.main(["refdb", "init", "sqlite:///demo/erp.db", "--sample"]) == 0
+    root = demo_project(tmp_path, monkeypatch)
     assert cli.main(["apply", "--auto-approve"]) == 0
-    return tmp_path
+    return root
 
 
 def erp(project: Path, sql: str) -> list[tuple[Any, ...]]:

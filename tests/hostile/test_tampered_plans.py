@@ -10,7 +10,6 @@ written to the ERP and no audit record.
 from __future__ import annotations
 
 import json
-import shutil
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -21,20 +20,14 @@ import pytest
 from erpsync import cli
 from erpsync.audit import summarise
 from erpsync.plan import changes_digest
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.test_cli_apply import demo_project
 
 Doc = dict[str, Any]
 
 
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    shutil.copytree(REPO / "policies", tmp_path / "policies")
-    shutil.copy(REPO / "erpsync.yaml", tmp_path / "erpsync.yaml")
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("ERPSYNC_ACTOR", "tester")
-    assert cli.main(["refdb", "init", "sqlite:///demo/erp.db", "--sample"]) == 0
-    return tmp_path
+    return demo_project(tmp_path, monkeypatch)
 
 
 def erp(project: Path, sql: str) -> list[tuple[object, ...]]:
