@@ -189,19 +189,9 @@ class RuoYiAdapter(Adapter):
     def natural_keys(cls, desired: State) -> Mapping[str, Mapping[str, str]]:
         """A declared department's identity in RuoYi: the name path its ``name`` and
         ``parent`` give (what an unbound department is adopted by)."""
-        from erpsync.adapters.ruoyi.keys import department_key
+        from erpsync.adapters.namepath import declared_paths
 
-        depts = desired.departments
-        paths = {}
-        for key in depts:
-            names: list[str] = []
-            current: str | None = key
-            while current is not None and current in depts and len(names) <= len(depts):
-                names.append(depts[current].name)
-                current = depts[current].parent
-            if current is None:  # the whole path is declared: only then is it an identity
-                paths[key] = department_key(names[::-1])
-        return {"department": paths}
+        return {"department": declared_paths(desired)}
 
     @classmethod
     def plan_notes(cls, changes: Sequence[Change]) -> list[str]:

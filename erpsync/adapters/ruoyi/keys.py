@@ -2,14 +2,8 @@
 
 Departments. RuoYi has no department code: ``dept_name`` is unique only among
 siblings (the seed data has two 市场部门), so a department's own identity is its
-*name path* from the root, and its natural key is that path written with ``/``
-between the names: ``若依科技/深圳总公司/市场部门``. A policy key may not hold
-whitespace or control characters, so within a name those characters, ``/`` and
-``%`` are percent-escaped (UTF-8 bytes: ``销售部 (Zürich)`` → ``销售部%20(Zürich)``);
-an empty name is written ``%``. The key is therefore one-to-one with the path.
-A path longer than 64 characters (the key limit) is written as an 8-hex digest
-of the whole path, ``~`` and the path's last characters: stable, still readable,
-and unique for any practical tree. Renaming or moving a department changes its
+*name path* from the root, written as :mod:`erpsync.adapters.namepath` says
+(``若依科技/深圳总公司/市场部门``). Renaming or moving a department changes its
 path but not its key: the key it was bound to (:mod:`erpsync.bindings`) stays, and the
 natural key names only departments no binding names.
 
@@ -22,15 +16,13 @@ manageable and are reported.
 
 from __future__ import annotations
 
-import hashlib
 import re
-from collections.abc import Sequence
 
+from erpsync.adapters.namepath import KEY_LIMIT, SEPARATOR, department_key, name_segment
 from erpsync.policy.model import PERMISSION_PATTERN
 
-KEY_LIMIT = 64
-SEPARATOR = "/"
-_ESCAPED = re.compile(r"[%/\s\x00-\x1f\x7f-\x9f]")
+__all__ = ["KEY_LIMIT", "SEPARATOR", "department_key", "name_segment", "permission_of"]
+
 _PERMISSION = re.compile(PERMISSION_PATTERN)
 
 # sys_role.data_scope <-> erpsync's data scopes (one to one).
@@ -57,24 +49,6 @@ DIRECTORY, PAGE, BUTTON = "M", "C", "F"
 ADMIN_USER_ID = 1
 ADMIN_ROLE_ID = 1
 ADMIN_ROLE_KEY = "admin"
-
-
-def _escape(match: re.Match[str]) -> str:
-    return "".join(f"%{byte:02X}" for byte in match.group().encode("utf-8"))
-
-
-def name_segment(name: str) -> str:
-    """One department name as a part of a key (``%`` for an empty name)."""
-    return _ESCAPED.sub(_escape, name) if name else "%"
-
-
-def department_key(path: Sequence[str]) -> str:
-    """The key of the department whose names from the root down are ``path``."""
-    key = SEPARATOR.join(name_segment(name) for name in path)
-    if len(key) <= KEY_LIMIT:
-        return key
-    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:8]
-    return f"{digest}~{key[-(KEY_LIMIT - len(digest) - 1) :]}"
 
 
 def permission_of(perms: str) -> str | None:
