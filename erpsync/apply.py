@@ -68,6 +68,11 @@ def check_origin(plan: Plan, target: ResolvedTarget) -> None:
             f"the plan is for database {plan.target.url}, but target {target.name} is "
             f"{target.display_url}: make a new plan for this target"
         )
+    if plan.target.tenant != target.tenant:
+        raise UsageError(
+            f"the plan is for tenant {plan.target.tenant or '(default)'}, but target "
+            f"{target.name} is tenant {target.tenant or '(default)'}: make a new plan for it"
+        )
 
 
 def _immediate_sqlite_transactions(engine: Engine) -> None:
@@ -141,7 +146,7 @@ def _plan_now(
 ) -> Plan:
     """The plan for an apply without a plan file, with its guards' verdicts."""
     snapshot = adapter.read()
-    recent = removals.read_recent(adapter, settings.max_removals_window, now)
+    recent = removals.read_recent(adapter, settings.max_removals_window, now, target)
     kind = type(adapter)
     return make_plan(loaded, snapshot, settings, kind, target, now.date(), now, recent=recent)
 

@@ -235,11 +235,14 @@ def get(conn: Connection, record_id: int) -> AuditRecord:
     return _from_row(row).record
 
 
-def last(conn: Connection) -> AuditRecord | None:
-    """The newest record, or None when nothing was applied yet."""
+def last(conn: Connection, target: str | None = None) -> AuditRecord | None:
+    """The newest record (of ``target``'s, when given: see
+    :func:`erpsync.removals.trail_target`), or None when nothing was applied yet."""
     if not _has_table(conn, AUDIT_TABLE_NAME):
         return None
     query = select(*_COLUMNS).order_by(erpsync_audit.c.id.desc()).limit(1)
+    if target is not None:
+        query = query.where(erpsync_audit.c.target == target)
     row = conn.execute(query).mappings().first()
     return None if row is None else _from_row(row).record
 

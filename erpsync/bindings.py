@@ -5,7 +5,7 @@ its own (a RuoYi department by its name path, a Tryton group by its module's XML
 or its name). erpsync records, in its own table ``erpsync_binding`` beside the audit
 trail, the row each key was bound to::
 
-    (kind, policy_key) -> row_id, natural_key (the ERP's own key when bound), bound_at
+    (scope, kind, policy_key) -> row_id, natural_key (the ERP's own key when bound), bound_at
 
 so that ``name`` and every other attribute are ordinary attributes: renaming a
 department in the policy updates the same row, whose id, members, grants and history
@@ -16,7 +16,10 @@ a row with no binding by its natural key (adoption). A binding whose row is gone
 ignored: the key is missing from the ERP and a plan creates it again. A restored
 backup of the ERP without this table falls back to natural keys.
 
-Ids are stored as text, so every ERP's ids fit. Which kinds an adapter binds is its
+``scope`` keeps tenants of one database apart: "" for an ERP with one set of objects
+per database, ``tenant:<id>`` for one tenant (:meth:`Adapter.binding_scope`), so two
+tenants may both have a department ``sales``. Ids are stored as text, so every ERP's ids
+fit. Which kinds an adapter binds is its
 own business (:attr:`erpsync.adapters.base.Adapter.bound_kinds`): one whose natural key
 is the policy key itself (a login, the reference ERP's ``code``) needs none.
 """
@@ -29,7 +32,13 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, delete, insert, select
 
-from erpsync.owntables import BINDING_TABLE_NAME, ensure_tables, erpsync_binding, has_table
+from erpsync.owntables import (
+    BINDING_TABLE_NAME,
+    binding_has_scope,
+    ensure_tables,
+    erpsync_binding,
+    has_table,
+)
 
 
 @dataclass(frozen=True)
@@ -42,37 +51,53 @@ class Bindings:
         return self.keys.get(kind, {})
 
 
-def load(conn: Connection) -> Bindings:
-    """Every binding (none when erpsync's table does not exist yet)."""
+def load(conn: Connection, scope: str = "") -> Bindings:
+    """Every binding of ``scope`` (none when erpsync's table does not exist yet; a table
+    from before scopes holds scope "" only, and is read as such until apply migrates it)."""
     if not has_table(conn, BINDING_TABLE_NAME):
         return Bindings()
     keys: dict[str, dict[str, str]] = {}
     t = erpsync_binding
-    for kind, key, row_id in conn.execute(select(t.c.kind, t.c.policy_key, t.c.row_id)):
+    query = select(t.c.kind, t.c.policy_key, t.c.row_id)
+    if binding_has_scope(conn):
+        query = query.where(t.c.scope == scope)
+    elif scope:
+        return Bindings()
+    for kind, key, row_id in conn.execute(query):
         keys.setdefault(kind, {})[row_id] = key
     return Bindings(keys)
 
 
-def replace(conn: Connection, kind: str, rows: Mapping[str, tuple[str, str]]) -> None:
-    """Make the bindings of ``kind`` exactly ``rows`` (row id -> (policy key, natural
-    key)), in ``conn``'s transaction; only the bindings that differ are written."""
+def replace(
+    conn: Connection, kind: str, rows: Mapping[str, tuple[str, str]], scope: str = ""
+) -> None:
+    """Make the bindings of ``kind`` in ``scope`` exactly ``rows`` (row id -> (policy key,
+    natural key)), in ``conn``'s transaction; only the bindings that differ are written."""
     ensure_tables(conn)  # apply has made them; an import may be the first writer
     t = erpsync_binding
-    query = select(t.c.policy_key, t.c.row_id, t.c.natural_key).where(t.c.kind == kind)
+    mine = (t.c.scope == scope, t.c.kind == kind)
+    query = select(t.c.policy_key, t.c.row_id, t.c.natural_key).where(*mine)
     have = {(key, row_id, natural) for key, row_id, natural in conn.execute(query)}
     wanted = {(key, row_id, natural) for row_id, (key, natural) in rows.items()}
     if have == wanted:
         return
     gone = sorted({key for key, _, _ in have - wanted})
     if gone:
-        conn.execute(delete(t).where(t.c.kind == kind, t.c.policy_key.in_(gone)))
-    new = sorted(wanted - have)  # (kind, policy_key) is the primary key: no clash remains
+        conn.execute(delete(t).where(*mine, t.c.policy_key.in_(gone)))
+    new = sorted(wanted - have)  # (scope, kind, policy_key) is the key: no clash remains
     if new:
         now = dt.datetime.now(dt.UTC)
         conn.execute(
             insert(t),
             [
-                {"kind": kind, "policy_key": k, "row_id": r, "natural_key": n, "bound_at": now}
+                {
+                    "scope": scope,
+                    "kind": kind,
+                    "policy_key": k,
+                    "row_id": r,
+                    "natural_key": n,
+                    "bound_at": now,
+                }
                 for k, r, n in new
             ],
         )

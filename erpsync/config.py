@@ -42,7 +42,9 @@ class _Strict(BaseModel):
 
 
 class Target(_Strict):
-    adapter: str = Field(DEFAULT_ADAPTER, description="reference | ruoyi | tryton")
+    adapter: str = Field(
+        DEFAULT_ADAPTER, description="reference | ruoyi | ruoyi-vue-pro | jsherp | tryton"
+    )
     url: str = Field(description="SQLAlchemy database URL; use ${VAR} for secrets.")
     connect_timeout: float | None = Field(
         None,
@@ -55,6 +57,12 @@ class Target(_Strict):
         None,
         description="This target's own policy directory, relative to erpsync.yaml "
         "(default: the top-level policies, shared by every target without one).",
+    )
+    tenant: str | int | None = Field(
+        None,
+        description="The tenant this target manages in a multi-tenant ERP (ruoyi-vue-pro, "
+        "jsherp), by id or by name: only its rows are read and written. Default: the ERP's "
+        "system tenant, or its only one.",
     )
 
 
@@ -157,6 +165,7 @@ class ResolvedTarget:
     # and secret parameters are added here.
     secrets: tuple[str, ...] = field(default=(), repr=False)
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
+    tenant: str | None = None  # as erpsync.yaml names it (an id or a name); None: the default
 
     def __post_init__(self) -> None:
         found = tuple(dict.fromkeys((*self.secrets, *secrets.url_secrets(self.url))))
@@ -164,7 +173,8 @@ class ResolvedTarget:
         secrets.remember(found)
 
     def __repr__(self) -> str:  # never the URL as written
-        return f"ResolvedTarget({self.name!r}, {self.adapter!r}, {self.display_url!r})"
+        tenant = "" if self.tenant is None else f", tenant={self.tenant!r}"
+        return f"ResolvedTarget({self.name!r}, {self.adapter!r}, {self.display_url!r}{tenant})"
 
     @property
     def display_url(self) -> str:
@@ -242,6 +252,7 @@ class Project:
             db_url or target.url,
             () if db_url else self.config.url_secrets(f"targets.{name}.url"),
             target.connect_timeout or timeout,
+            None if target.tenant is None else str(target.tenant),
         )
 
 
@@ -283,7 +294,9 @@ def load_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
         else:
             _remember_positions(config, raw, name)
             config._url_secrets.update(found)
-            return config
+            problems.extend(_tenant_problems(config, raw, name))
+            if not problems:
+                return config
     raise ConfigError("invalid configuration:\n" + diag.to_text(diag.ordered(problems)).rstrip())
 
 
@@ -293,6 +306,27 @@ def _remember_positions(config: Config, raw: Any, file: str) -> None:
     if isinstance(settings, YamlMap):
         for key, (line, col) in settings.key_marks.items():
             config.settings._where[str(key)] = diag.Position(file, line, col)
+
+
+def _tenant_problems(config: Config, raw: Any, file: str) -> list[diag.Diagnostic]:
+    """A ``tenant:`` on a target whose adapter has no tenants, at its line."""
+    from erpsync.adapters import ADAPTERS, adapter_class  # cheap: no SQLAlchemy on import
+
+    problems = []
+    for name, target in config.targets.items():
+        if target.tenant is None or target.adapter not in ADAPTERS:
+            continue  # an unknown adapter is reported where it is used
+        if adapter_class(target.adapter).capabilities.tenants:
+            continue
+        entry = raw["targets"][name]
+        where = diag.Position(file, *entry.key_marks["tenant"])
+        having = [n for n in sorted(ADAPTERS) if adapter_class(n).capabilities.tenants]
+        message = (
+            f"target {name}: the {target.adapter} adapter has no tenants; remove 'tenant' "
+            f"(adapters with tenants: {', '.join(having) or 'none'})"
+        )
+        problems.append(diag.error("config", where, name, message))
+    return problems
 
 
 def _is_url(path: tuple[str, ...]) -> bool:

@@ -105,6 +105,10 @@ erpsync_lock = Table(
 erpsync_binding = Table(
     BINDING_TABLE_NAME,
     METADATA,
+    # Whose objects: "" for an ERP with one set per database, "tenant:<id>" for one tenant
+    # of a multi-tenant ERP (Adapter.binding_scope). Added after the first release: a table
+    # without it is rebuilt by ensure_tables (migrate_binding_scope).
+    Column("scope", String(64), primary_key=True, server_default=""),
     Column("kind", String(16), primary_key=True),  # department | role | user
     Column("policy_key", String(255), primary_key=True),  # the policy's key ("key" is reserved)
     Column("row_id", String(64), nullable=False),  # the ERP row's id, as text
@@ -124,6 +128,31 @@ def ensure_tables(conn: Connection) -> None:
     for table in METADATA.sorted_tables:
         if table.name not in existing:
             conn.execute(CreateTable(table, if_not_exists=True))
+    if BINDING_TABLE_NAME in existing and not binding_has_scope(conn):
+        migrate_binding_scope(conn)
+
+
+def binding_has_scope(conn: Connection) -> bool:
+    """Whether ``erpsync_binding`` has its ``scope`` column (tables made before tenants
+    have not)."""
+    return "scope" in {c["name"] for c in inspect(conn).get_columns(BINDING_TABLE_NAME)}
+
+
+def migrate_binding_scope(conn: Connection) -> None:
+    """Rebuild an ``erpsync_binding`` made before tenants with the ``scope`` column in its
+    primary key, keeping every binding (in scope ""). Copy, then swap: the old table is
+    dropped only once the copy holds its rows."""
+    new_name = f"{BINDING_TABLE_NAME}_next"
+    new = erpsync_binding.to_metadata(MetaData(), name=new_name)
+    new.drop(conn, checkfirst=True)  # left by an interrupted migration on MySQL (no DDL rollback)
+    new.create(conn)
+    columns = ("kind", "policy_key", "row_id", "natural_key", "bound_at")
+    names = ", ".join(columns)
+    conn.exec_driver_sql(
+        f"INSERT INTO {new_name} (scope, {names}) SELECT '', {names} FROM {BINDING_TABLE_NAME}"
+    )
+    conn.exec_driver_sql(f"DROP TABLE {BINDING_TABLE_NAME}")
+    conn.exec_driver_sql(f"ALTER TABLE {new_name} RENAME TO {BINDING_TABLE_NAME}")
 
 
 def has_table(conn: Connection, name: str) -> bool:

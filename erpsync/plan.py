@@ -135,9 +135,10 @@ class Target:
     name: str
     adapter: str
     url: str  # always redacted
+    tenant: str | None = None  # as erpsync.yaml names it; None: the ERP's default tenant
 
-    def to_dict(self) -> dict[str, str]:
-        return {"name": self.name, "adapter": self.adapter, "url": self.url}
+    def to_dict(self) -> dict[str, str | None]:
+        return {"name": self.name, "adapter": self.adapter, "url": self.url, "tenant": self.tenant}
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,7 +241,9 @@ class Plan:
         try:
             target = data["target"]
             plan = cls(
-                target=Target(target["name"], target["adapter"], target["url"]),
+                target=Target(
+                    target["name"], target["adapter"], target["url"], target.get("tenant")
+                ),
                 created_at=dt.datetime.fromisoformat(data["created_at"].replace("Z", "+00:00")),
                 policy_digest=data["policy_digest"],
                 live_digest=data["live_digest"],

@@ -16,6 +16,11 @@ class TargetDoc(_Strict):
     name: str
     adapter: str
     url: str = Field(description="The database URL with its password replaced by ***.")
+    tenant: str | None = Field(
+        None,
+        description="The tenant of a multi-tenant ERP the target manages, as erpsync.yaml "
+        "names it (null: the ERP's default tenant, or an ERP without tenants).",
+    )
 
 
 class ChangeDoc(_Strict):

@@ -117,7 +117,7 @@ def make_plan(
         recent or removals.Recent(settings.max_removals_window),
     )
     return Plan(
-        target=Target(target.name, target.adapter, target.display_url),
+        target=Target(target.name, target.adapter, target.display_url, target.tenant),
         created_at=now,
         policy_digest=policy_digest(loaded, catalogue, today),
         live_digest=snapshot.state.digest(),

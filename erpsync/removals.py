@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Connection
 
     from erpsync.adapters.base import Adapter
+    from erpsync.config import ResolvedTarget
 
 _UNITS = {"m": "minutes", "h": "hours", "d": "days"}
 
@@ -85,9 +86,10 @@ class Recent:
     records: tuple[int, ...] = ()
 
 
-def recent(conn: Connection, window: str, now: dt.datetime) -> Recent:
+def recent(conn: Connection, window: str, now: dt.datetime, target: str | None = None) -> Recent:
     """The removals the audit trail records within ``window`` before ``now`` (a record
-    whose changes cannot be read is for ``audit verify`` to report, not counted here)."""
+    whose changes cannot be read is for ``audit verify`` to report, not counted here);
+    only ``target``'s records when it is given (see :func:`trail_target`)."""
     span = window_of(window)
     if not span:
         return Recent(window)
@@ -102,6 +104,8 @@ def recent(conn: Connection, window: str, now: dt.datetime) -> Recent:
         .where(erpsync_audit.c.applied_at >= now - span)
         .order_by(erpsync_audit.c.id)
     )
+    if target is not None:
+        query = query.where(erpsync_audit.c.target == target)
     counts: Counter[str] = Counter()
     records = []
     for record_id, text in conn.execute(query):
@@ -128,14 +132,24 @@ def _removals_in(text: str) -> Counter[str]:
     return found
 
 
-def read_recent(adapter: Adapter, window: str, now: dt.datetime) -> Recent:
-    """:func:`recent`, on a connection of its own to ``adapter``'s database."""
+def trail_target(target: ResolvedTarget, adapter: type[Adapter] | Adapter) -> str | None:
+    """Whose audit records concern ``target``: for a tenant of a multi-tenant ERP, its own
+    target's only (tenants share the database, and its trail, but not their objects);
+    else None, every record of the database (two targets on one database are one ERP)."""
+    return target.name if adapter.capabilities.tenants else None
+
+
+def read_recent(
+    adapter: Adapter, window: str, now: dt.datetime, target: ResolvedTarget | None = None
+) -> Recent:
+    """:func:`recent`, on a connection of its own to ``adapter``'s database, for
+    ``target`` (:func:`trail_target`; None: every record)."""
     from sqlalchemy.exc import SQLAlchemyError
 
     from erpsync.errors import DatabaseError
 
     try:
         with adapter.engine.connect() as conn:
-            return recent(conn, window, now)
+            return recent(conn, window, now, trail_target(target, adapter) if target else None)
     except SQLAlchemyError as exc:
         raise DatabaseError(f"reading the audit trail failed: {adapter.explain(exc)}") from None

@@ -44,8 +44,10 @@ def derive(
     """The plan ``saved`` claims to be, made again now from the policy (or from the audit
     record a revert undoes) and ``snapshot``; raises like ``plan`` (an invalid policy, a
     refused change) and :class:`StalePlanError` when the policy changed."""
-    recent = removals.recent(conn, settings.max_removals_window, now)
     kind = type(adapter)
+    recent = removals.recent(
+        conn, settings.max_removals_window, now, removals.trail_target(target, kind)
+    )
     if saved.reverts is not None:
         record = audit.get(conn, saved.reverts)
         plan, _ = revert_plan(

@@ -91,7 +91,7 @@ def revert_plan(
         recent or removals.Recent(settings.max_removals_window),
     )
     plan = Plan(
-        target=Target(target.name, target.adapter, target.display_url),
+        target=Target(target.name, target.adapter, target.display_url, target.tenant),
         created_at=now,
         policy_digest=wanted.digest(),
         live_digest=snapshot.state.digest(),

@@ -50,6 +50,6 @@ def open_adapter(target: ResolvedTarget) -> Adapter:
     from erpsync.connect import engine_for
 
     cls = adapter_class(target.adapter)
-    adapter = cls(engine_for(target))
+    adapter = cls(engine_for(target), target.tenant)
     adapter.secrets = target.secrets
     return adapter

@@ -62,6 +62,9 @@ class Capabilities:
     # The data scope the ERP gives a role created without one (RuoYi's UI: all): a role
     # that declares none is planned, written and compared with it. None: no default.
     default_data_scope: str | None = None
+    # Whether the ERP keeps several tenants in one database (a target's ``tenant:``): the
+    # adapter then reads and writes only the rows of its tenant (Adapter.tenant).
+    tenants: bool = False
 
 
 @dataclass(frozen=True)
@@ -143,11 +146,26 @@ class Adapter(ABC):
     # Who the ERP itself gives every permission (see Administrator): shown so by the reports
     administrators: ClassVar[tuple[Administrator, ...]] = ()
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, tenant: str | None = None) -> None:
         self.engine = engine
+        # The tenant as erpsync.yaml names it (an id or a name; None: the ERP's default),
+        # for an adapter whose capabilities have tenants; the adapter resolves it on reading.
+        self.tenant = tenant
         # what a message must not show (the target's, set by open_adapter); the URL's own
         # password and secret parameters are hidden in any case
         self.secrets: tuple[str, ...] = ()
+
+    def with_tenant(self, tenant: str | None) -> Adapter:
+        """An adapter of this class on the same engine for ``tenant`` (a shared read's)."""
+        other = type(self)(self.engine, tenant)
+        other.secrets = self.secrets
+        return other
+
+    def binding_scope(self) -> str:
+        """Which bindings (:mod:`erpsync.bindings`) are this adapter's: "" for an ERP with one
+        set of objects per database; a tenant adapter names its resolved tenant
+        (``tenant:121``), so tenants sharing a database never see each other's keys."""
+        return ""
 
     def read(self) -> LiveSnapshot:
         """The whole live state, read in one transaction (a consistent snapshot)."""
@@ -167,6 +185,38 @@ class Adapter(ABC):
             raise DatabaseError(
                 f"reading the {self.name} ERP failed: {self.explain(exc)}"
             ) from None
+
+    def read_tenants(self, tenants: Sequence[str | None]) -> list[LiveSnapshot]:
+        """The snapshots ``with_tenant(t).read()`` would give for each of ``tenants``, read in
+        one transaction (one consistent snapshot of the database for them all): what
+        ``--all-targets`` does for targets that are tenants of one database."""
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from erpsync.isolation import read_transaction
+
+        try:
+            with read_transaction(self.engine) as conn:
+                found = self.read_tenants_from(conn, tenants)
+                return [
+                    replace(
+                        snap,
+                        administrators=self.with_tenant(t).live_administrators(conn, snap),
+                        permission_names=snap.permission_names or self.permission_names(snap),
+                    )
+                    for t, snap in zip(tenants, found, strict=True)
+                ]
+        except SQLAlchemyError as exc:
+            raise DatabaseError(
+                f"reading the {self.name} ERP failed: {self.explain(exc)}"
+            ) from None
+
+    def read_tenants_from(
+        self, conn: Connection, tenants: Sequence[str | None]
+    ) -> list[LiveSnapshot]:
+        """Each tenant's snapshot through ``conn``, in ``tenants``' order. By default one
+        :meth:`read_from` per tenant; an adapter whose tables hold every tenant's rows reads
+        each table once for them all and splits the rows in memory."""
+        return [self.with_tenant(t).read_from(conn) for t in tenants]
 
     def explain(self, exc: SQLAlchemyError) -> str:
         """The driver's own message, first line only, with no secret in it."""
@@ -191,7 +241,7 @@ class Adapter(ABC):
         try:
             with self.engine.begin() as conn:
                 for kind, rows in snapshot.identities.items():
-                    bindings.replace(conn, kind, rows)
+                    bindings.replace(conn, kind, rows, self.binding_scope())
         except SQLAlchemyError as exc:
             raise DatabaseError(
                 f"recording which rows the keys name failed: {self.explain(exc)}"

@@ -215,7 +215,7 @@ def revert(
     now = dt.datetime.now(dt.UTC)
     with connected(target) as adapter:
         snapshot = adapter.read()
-        recent = removals.read_recent(adapter, settings.max_removals_window, now)
+        recent = removals.read_recent(adapter, settings.max_removals_window, now, target)
     kind = adapter_class(target.adapter)
     plan, _ = revert_plan(
         record.entry.changes, record_id, snapshot, settings, kind, target, now, recent

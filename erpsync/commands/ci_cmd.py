@@ -75,7 +75,7 @@ def guards(
     with connected(target) as adapter:
         snapshot = adapter.read()
         scope = Scope.for_adapter(settings, adapter)
-        recent = removals.read_recent(adapter, settings.max_removals_window, now)
+        recent = removals.read_recent(adapter, settings.max_removals_window, now, target)
     found = verdicts(plan.changes, plan.unmanaged, snapshot.state, scope, settings, recent)
     problems: list[str] = []
     for verdict in found:

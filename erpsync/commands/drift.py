@@ -15,7 +15,7 @@ from typing import Any
 
 from rich.console import Console
 
-from erpsync import audit, driftignore, live_read
+from erpsync import audit, driftignore, live_read, removals
 from erpsync.adapters import adapter_class
 from erpsync.adapters.base import Adapter, LiveSnapshot
 from erpsync.audit import AuditRecord
@@ -49,7 +49,7 @@ def compute_with(
 ) -> DriftReport:
     """:func:`compute` with the policy from ``policy()``, called while the ERP is read."""
     settings = project.config.settings
-    with live_read.started(target, _read) as live:
+    with live_read.started(target, lambda adapter: _read(adapter, target)) as live:
         loaded = policy()
         ignore = driftignore.load(project.root / driftignore.FILE_NAME, driftignore.FILE_NAME)
         snapshot, last = live.result()
@@ -67,12 +67,12 @@ def compute_with(
     )
 
 
-def _read(adapter: Adapter) -> tuple[LiveSnapshot, AuditRecord | None]:
-    """The live snapshot (its digest worked out) and the last audited apply (None when
-    erpsync's audit table does not exist)."""
+def _read(adapter: Adapter, target: ResolvedTarget) -> tuple[LiveSnapshot, AuditRecord | None]:
+    """The live snapshot (its digest worked out) and the target's last audited apply (None
+    when erpsync's audit table does not exist)."""
     snapshot = read_with_digest(adapter)
     with adapter.engine.connect() as conn:
-        return snapshot, audit.last(conn)
+        return snapshot, audit.last(conn, removals.trail_target(target, adapter))
 
 
 def render(report: dict[str, Any], fmt: str) -> str:

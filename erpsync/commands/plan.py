@@ -37,7 +37,7 @@ def compute_with(
     now = dt.datetime.now(dt.UTC)
 
     def read(adapter: Adapter) -> tuple[LiveSnapshot, removals.Recent]:
-        recent = removals.read_recent(adapter, settings.max_removals_window, now)
+        recent = removals.read_recent(adapter, settings.max_removals_window, now, target)
         return read_with_digest(adapter), recent
 
     with live_read.started(target, read) as live:
