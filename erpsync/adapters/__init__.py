@@ -19,6 +19,7 @@ from erpsync.errors import UsageError
 ADAPTERS = {
     "reference": "erpsync.adapters.reference:ReferenceAdapter",
     "ruoyi": "erpsync.adapters.ruoyi:RuoYiAdapter",
+    "ruoyi-vue-pro": "erpsync.adapters.ruoyi_vue_pro:RuoYiVueProAdapter",
     "tryton": "erpsync.adapters.tryton:TrytonAdapter",
 }
 

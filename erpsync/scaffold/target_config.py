@@ -23,6 +23,7 @@ _MARK = "ERPSYNCPASSWORDPLACEHOLDER"
 DEFAULT_URLS = {
     "reference": "sqlite:///erp.db",
     "ruoyi": "mysql+pymysql://erpsync@localhost/ry",
+    "ruoyi-vue-pro": "mysql+pymysql://erpsync@localhost/ruoyi-vue-pro",
     "tryton": "postgresql+psycopg://erpsync@localhost/tryton",
 }
 
@@ -46,7 +47,7 @@ class TargetConfig:
 
 
 def password_variable(adapter: str) -> str:
-    return f"ERPSYNC_{adapter.upper()}_PASSWORD"
+    return f"ERPSYNC_{adapter.upper().replace('-', '_')}_PASSWORD"  # a shell name: no '-'
 
 
 def target_config(adapter: str, url: str | None) -> TargetConfig:

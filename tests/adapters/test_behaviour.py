@@ -36,6 +36,7 @@ from erpsync.adapters.reference import ReferenceAdapter
 from erpsync.adapters.reference.load import load_state
 from erpsync.adapters.reference.schema import METADATA, create_schema
 from erpsync.adapters.ruoyi import RuoYiAdapter
+from erpsync.adapters.ruoyi_vue_pro import RuoYiVueProAdapter
 from erpsync.adapters.tryton import TrytonAdapter
 from erpsync.catalogue import REFERENCE_CATALOGUE
 from erpsync.config import ResolvedTarget, Settings
@@ -46,7 +47,7 @@ from erpsync.planner import make_plan
 from erpsync.policy.loader import load_policy
 from erpsync.scope import Scope
 from erpsync.state import Desired, RoleRec, State, by_user
-from tests.adapters import ruoyi_fixture
+from tests.adapters import ruoyi_fixture, ruoyi_vue_pro_fixture
 from tests.adapters.tryton_harness import TrytonSuite
 
 ACTOR = "test"
@@ -82,6 +83,10 @@ class Harness:
     policy: Callable[[str], str] = same
     left_alone: frozenset[tuple[str, str]] = frozenset()
     problems: tuple[str, ...] = ()
+    # An ERP with rules for logins (ruoyi-vue-pro: letters and digits): the suite's login in
+    # its words, and the changes made with its words back in the suite's
+    login: Callable[[str], str] = same
+    suite_changes: Callable[[Sequence[Change]], list[Change]] = list
 
     def __call__(self, state: State) -> Adapter:
         return self.seed(self.translate(state))
@@ -153,6 +158,8 @@ def reference_rows(adapter: Adapter) -> object:
 RUOYI = ["ruoyi-vue-postgresql", "ruoyi-vue-mariadb", "ruoyi-shiro-mariadb"]
 # Tryton (tryton_db): a database made by trytond-admin, copied per test.
 TRYTON = ["tryton-sqlite", "tryton-postgresql"]
+# ruoyi-vue-pro (ruoyi_vue_pro_fixture): our own DDL, one system tenant.
+RUOYI_VUE_PRO = ["ruoyi_vue_pro-postgresql", "ruoyi_vue_pro-mariadb"]
 
 # Each harness and the adapter whose Capabilities decide which behaviours it shows.
 HARNESSES: dict[str, type[Adapter]] = {
@@ -161,6 +168,7 @@ HARNESSES: dict[str, type[Adapter]] = {
     "reference-postgresql": ReferenceAdapter,
     **dict.fromkeys(RUOYI, RuoYiAdapter),
     **dict.fromkeys(TRYTON, TrytonAdapter),
+    **dict.fromkeys(RUOYI_VUE_PRO, RuoYiVueProAdapter),
 }
 
 F = TypeVar("F", bound=Callable[..., None])
@@ -217,6 +225,20 @@ def make_harness(name: str, request: pytest.FixtureRequest, tmp_path: Path) -> H
             lambda _adapter: ruoyi_fixture.everything(ruoyi_engine),
             translate=ruoyi_fixture.suite_translate,
             policy=ruoyi_fixture.suite_policy,
+        )
+    if name.startswith("ruoyi_vue_pro-"):
+        fx = ruoyi_vue_pro_fixture
+        on_pg = name.endswith("postgresql")
+        yudao = request.getfixturevalue("pg_engine" if on_pg else "mysql_engine")
+        return Harness(
+            fx.suite_seeder(yudao),
+            database_apply,
+            lambda _adapter: fx.everything(yudao),
+            RuoYiVueProAdapter.capabilities,
+            fx.suite_translate,
+            fx.suite_policy,
+            login=fx.login,
+            suite_changes=fx.suite_changes,
         )
     if name.startswith("tryton-"):
         suite = TrytonSuite(request.getfixturevalue("erp" if name.endswith("sqlite") else "pg_erp"))
@@ -304,7 +326,7 @@ def test_a_different_live_state_is_seen(harness: Harness) -> None:
     drifted, _ = livefile.parse(LIVE.replace("陈静, email", "陈晶, email"))
     changes = diff(desired, harness(drifted).read().state, Scope()).changes
     assert [(str(c.action), c.key, c.after) for c in changes] == [
-        ("update", "chen.jing", {"name": "陈静"})
+        ("update", harness.login("chen.jing"), {"name": "陈静"})
     ]
 
 
@@ -422,7 +444,7 @@ def converge(
     assert after.state == (want if expected is None else harness.translate(expected))
     assert after.problems == harness.problems
     assert diff(Desired(want), after.state, scope).changes == []
-    return changes
+    return harness.suite_changes(changes)
 
 
 def actions(changes: Sequence[Change]) -> set[tuple[str, str, str]]:
@@ -461,7 +483,7 @@ def test_renames_keys_in_place(harness: Harness, harness_name: str) -> None:
     if harness.can.departments:
         renames["department"] = {"finance": "fin"}  # manager of finance: chen.jing
     if "shiro" not in harness_name:
-        renames["user"] = {"chen.jing": "chen.j"}
+        renames["user"] = {harness.login("chen.jing"): harness.login("chen.j")}
     adapter = harness(parsed(FULL))
     before = adapter.read().state
     want = before.renamed(renames)

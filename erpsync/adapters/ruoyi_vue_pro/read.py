@@ -1,0 +1,237 @@
+"""Reading ruoyi-vue-pro: one ``SELECT`` per table for any number of tenants, split by
+``tenant_id`` in memory, and the :class:`LiveSnapshot` of each.
+
+Only live rows are read (``deleted = 0``, compared in SQL: ``bit(1)`` on MariaDB,
+``smallint`` on PostgreSQL), and only the tenants asked for (``tenant_id IN (...)``);
+``system_menu`` is global and read once. Dirty data is reported in
+:attr:`LiveSnapshot.problems`, never fatal and never "fixed":
+
+- link rows (``system_user_role``, ``system_role_menu``) pointing at a user, role or
+  menu that is missing, deleted or in another tenant: skipped (the app ignores them);
+- duplicate logins or role codes among live rows (compared as the database does):
+  the lowest id is read, the others left out; a department path two rows share keeps
+  the later one apart with ``#id``;
+- a user or department pointing at a missing department: read without it;
+- ``data_scope_dept_ids`` that is no JSON array or names another tenant's or a missing
+  department; an unknown ``data_scope``; a permission that is no ``module:action``.
+Duplicate live link rows (the seed has them) are one grant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from erpsync import bindings
+from erpsync.adapters.base import LiveSnapshot
+from erpsync.adapters.ruoyi_vue_pro.facts import Private, SchemaFacts
+from erpsync.adapters.ruoyi_vue_pro.keys import (
+    BUILTIN_TYPE,
+    ENABLED,
+    ROOT,
+    SCOPE_BY_CODE,
+    permission_of,
+)
+from erpsync.adapters.ruoyi_vue_pro.model import Dept, Menu, Role, Tenant, TenantModel, User
+from erpsync.adapters.ruoyi_vue_pro.schema import Schema
+from erpsync.adapters.ruoyi_vue_pro.tenants import json_ids, tenants_from
+
+__all__ = ["live_tenants", "load", "snapshot"]
+
+
+def _live(schema: Schema, name: str, tenants: Sequence[int] | None = None) -> Any:
+    t = schema.tables[name]
+    query = select(*t.c).where(t.c.deleted == 0)
+    if tenants is not None:
+        query = query.where(t.c.tenant_id.in_(sorted(set(tenants))))
+    return query.order_by(t.c.id)
+
+
+def live_tenants(conn: Connection, schema: Schema, problems: list[str]) -> list[Tenant]:
+    return tenants_from(
+        conn.execute(_live(schema, "system_tenant")),
+        conn.execute(_live(schema, "system_tenant_package")),
+        problems,
+    )
+
+
+def scope_of(tenant: Tenant) -> str:
+    """The bindings' scope of a tenant (erpsync.bindings): its id."""
+    return f"tenant:{tenant.id}"
+
+
+def _bound(conn: Connection, tenant: Tenant) -> dict[str, str]:
+    return dict(bindings.load(conn, scope_of(tenant)).of("department"))
+
+
+def load(
+    conn: Connection, schema: Schema, tenants: Sequence[Tenant], problems: dict[int, list[str]]
+) -> dict[int, TenantModel]:
+    """Every tenant's model (tenant id -> model), one ``SELECT`` per table for them all."""
+    ids = [t.id for t in tenants]
+    menus = _menus(conn, schema, problems)
+    models = {t.id: TenantModel(t, menus, folds_case=schema.facts.folds_case) for t in tenants}
+    for row in conn.execute(_live(schema, "system_dept", ids)):
+        models[row.tenant_id].depts[row.id] = Dept(
+            row.id, str(row.name or ""), row.parent_id or ROOT, row.leader_user_id, row.sort or 0
+        )
+    for row in conn.execute(_live(schema, "system_users", ids)):
+        _user(models[row.tenant_id], row, problems[row.tenant_id])
+    for row in conn.execute(_live(schema, "system_role", ids)):
+        _role(models[row.tenant_id], row, problems[row.tenant_id])
+    _links(conn, schema, ids, models, problems)
+    for tenant in tenants:
+        model = models[tenant.id]
+        model.bound = {
+            int(i): key for i, key in _bound(conn, tenant).items() if _int(i) in model.depts
+        }
+        _check_tree(model, problems[tenant.id])
+    return models
+
+
+def _int(text: str) -> int | None:
+    return int(text) if text.lstrip("-").isdigit() else None
+
+
+def _menus(conn: Connection, schema: Schema, problems: dict[int, list[str]]) -> dict[int, Menu]:
+    menus: dict[int, Menu] = {}
+    bad: list[str] = []
+    for row in conn.execute(_live(schema, "system_menu")):
+        text = str(row.permission or "").strip()
+        permission = permission_of(text)
+        if text and permission is None:
+            bad.append(
+                f"system_menu: menu {row.id} ({row.name}) has the permission {text!r}, which is "
+                "no module:action permission erpsync can manage; left out"
+            )
+        menus[row.id] = Menu(
+            row.id, row.parent_id or ROOT, row.type, str(row.name or ""), permission
+        )
+    for found in problems.values():
+        found.extend(bad)
+    return menus
+
+
+def _user(model: TenantModel, row: Any, problems: list[str]) -> None:
+    login = str(row.username or "")
+    other = model.user_by_login(login, folded=True)
+    if other is not None:
+        problems.append(
+            f"system_users: users {other.id} and {row.id} share the username {login!r} in "
+            f"tenant {model.tenant.id} (the app cannot log either in); user {row.id} is left out"
+        )
+        return
+    email = str(row.email or "") or None
+    model.users[row.id] = User(
+        row.id, login, str(row.nickname or ""), email, row.dept_id or None, row.status == ENABLED
+    )
+
+
+def _role(model: TenantModel, row: Any, problems: list[str]) -> None:
+    code = str(row.code or "")
+    other = model.role_by_code(code, folded=True)
+    if other is not None:
+        problems.append(
+            f"system_role: roles {other.id} and {row.id} share the code {code!r} in tenant "
+            f"{model.tenant.id}; role {row.id} is left out"
+        )
+        return
+    if row.data_scope not in SCOPE_BY_CODE:
+        problems.append(f"system_role: role {code} has an unknown data_scope {row.data_scope!r}")
+    depts = json_ids(row.data_scope_dept_ids)
+    if depts is None:
+        problems.append(
+            f"system_role: role {code} has data_scope_dept_ids {row.data_scope_dept_ids!r}, "
+            "which is no JSON array of ids; read as none"
+        )
+    model.roles[row.id] = Role(
+        row.id,
+        code,
+        str(row.name or ""),
+        str(row.remark) if row.remark else None,
+        row.data_scope,
+        depts or (),
+        row.type == BUILTIN_TYPE,
+        row.sort or 0,
+    )
+
+
+def _links(
+    conn: Connection,
+    schema: Schema,
+    ids: Sequence[int],
+    models: dict[int, TenantModel],
+    problems: dict[int, list[str]],
+) -> None:
+    ur = schema.tables["system_user_role"]
+    query = select(ur.c.user_id, ur.c.role_id, ur.c.tenant_id).where(
+        ur.c.deleted == 0, ur.c.tenant_id.in_(sorted(set(ids)))
+    )
+    for user_id, role_id, tenant_id in conn.execute(query):
+        model = models[tenant_id]
+        if user_id in model.users and role_id in model.roles:
+            model.user_roles.setdefault(user_id, set()).add(role_id)
+        else:
+            problems[tenant_id].append(
+                f"system_user_role: row (user_id={user_id}, role_id={role_id}) points at "
+                f"a user or role not live in tenant {tenant_id}; skipped"
+            )
+    rm = schema.tables["system_role_menu"]
+    query = select(rm.c.role_id, rm.c.menu_id, rm.c.tenant_id).where(
+        rm.c.deleted == 0, rm.c.tenant_id.in_(sorted(set(ids)))
+    )
+    for role_id, menu_id, tenant_id in conn.execute(query):
+        model = models[tenant_id]
+        if role_id in model.roles and menu_id in model.menus:
+            model.role_menus.setdefault(role_id, set()).add(menu_id)
+        else:
+            problems[tenant_id].append(
+                f"system_role_menu: row (role_id={role_id}, menu_id={menu_id}) points at a "
+                f"role or menu not live in tenant {tenant_id}; skipped"
+            )
+
+
+def _check_tree(model: TenantModel, problems: list[str]) -> None:
+    for dept in model.depts.values():
+        if dept.parent != ROOT and dept.parent not in model.depts:
+            problems.append(
+                f"system_dept: department {dept.id} ({dept.name}) points at a missing parent "
+                f"{dept.parent}; read as a top-level department"
+            )
+            dept.parent = ROOT
+    for user in model.users.values():
+        if user.dept is not None and user.dept not in model.depts:
+            problems.append(
+                f"system_users: user {user.id} ({user.login}) points at a missing department "
+                f"{user.dept}; read as no department"
+            )
+            user.dept = None
+    for role in model.roles.values():
+        if SCOPE_BY_CODE.get(role.scope) != "custom":
+            continue
+        gone = [d for d in role.scope_depts if d not in model.depts]
+        if gone:
+            problems.append(
+                f"system_role: the custom data scope of role {role.code} names department(s) "
+                f"{', '.join(map(str, gone))} not live in tenant {model.tenant.id}; left out"
+            )
+
+
+def snapshot(model: TenantModel, problems: Sequence[str], facts: SchemaFacts) -> LiveSnapshot:
+    catalogue, modules, labels = model.catalogue()
+    keys = model.dept_keys()
+    return LiveSnapshot(
+        model.state(),
+        catalogue,
+        tuple(sorted(set(problems))),
+        modules,
+        identities={"department": model.identities()},
+        unbound={
+            "department": {k: model.natural_key(i) for i, k in keys.items() if i not in model.bound}
+        },
+        requires=model.requires(),
+        private=Private(model, facts),
+        permission_names=labels,
+    )
