@@ -142,6 +142,7 @@ class Rules:
         dept = Dept(self.model.provisional_id(), name, parent, None, sort + 1)
         self.model.depts[dept.id] = dept
         self.model.bound[dept.id] = change.key
+        self.model.touch()
         if after.get("manager") is not None:
             self.managed.append((dept, after["manager"], change))
         return dept
@@ -156,6 +157,7 @@ class Rules:
         if "name" in after or parent != dept.parent:
             dept.name = self._dept_name(change, after.get("name", dept.name), parent, dept.id)
         dept.parent = parent
+        self.model.touch()
         if "manager" in after:
             self.managed.append((dept, after["manager"], change))
         return dept
@@ -174,7 +176,9 @@ class Rules:
         scoped = sorted(r.code for r in self.model.roles.values() if dept_id in self._scope(r))
         if scoped:
             raise Refused(change, f"the custom data scope of role(s) {', '.join(scoped)} names it")
-        return self.model.depts.pop(dept_id)
+        dept = self.model.depts.pop(dept_id)
+        self.model.touch()
+        return dept
 
     # -- users ------------------------------------------------------------------------------
 
@@ -203,11 +207,12 @@ class Rules:
         if "email" in after:
             email = after["email"]
             self.fits(change, "system_users", "email", email)
-            if email:
-                for other in self.model.users.values():
-                    if other.id != user.id and other.email and self.model.same(other.email, email):
-                        raise Refused(change, f"user {other.login} already has that e-mail")
+            holders = self.model.email_holders(email) if email else []
+            others = [u for u in holders if u.id != user.id]
+            if others:
+                raise Refused(change, f"user {others[0].login} already has that e-mail")
             user.email = email
+            self.model.emails_changed()
         if "department" in after:
             dept = self.dept(change, after["department"])
             user.dept = None if dept == ROOT else dept
@@ -227,6 +232,7 @@ class Rules:
         user = User(self.model.provisional_id(), change.key, "")
         self._user_fields(change, user, {"name": after.get("name"), **after})
         self.model.users[user.id] = user
+        self.model.touch()
         return user
 
     def update_user(self, change: Change) -> User:
@@ -235,6 +241,7 @@ class Rules:
         if "key" in after and after["key"] != user.login:
             self._login(change, str(after["key"]), user.id)
             user.login = str(after["key"])
+            self.model.touch()
         self._user_fields(change, user, after)
         return user
 
@@ -246,7 +253,9 @@ class Rules:
     def delete_user(self, change: Change) -> User:
         user = self.user(change, change.key)
         self.model.user_roles.pop(user.id, None)
-        return self.model.users.pop(user.id)
+        del self.model.users[user.id]
+        self.model.touch()
+        return user
 
     # -- roles ------------------------------------------------------------------------------
 
@@ -296,6 +305,7 @@ class Rules:
         role = Role(self.model.provisional_id(), change.key, "", sort=sort)
         self._role_fields(change, role, {"name": after.get("name"), **after})
         self.model.roles[role.id] = role
+        self.model.touch()
         return role
 
     def update_role(self, change: Change) -> Role:
@@ -304,6 +314,7 @@ class Rules:
         if "key" in after and after["key"] != role.code:
             self._code(change, str(after["key"]), role.id)
             role.code = str(after["key"])
+            self.model.touch()
         self._role_fields(change, role, after)
         return role
 
@@ -313,7 +324,9 @@ class Rules:
             held.discard(role.id)
         self.model.role_menus.pop(role.id, None)
         self.declared.pop(role.id, None)
-        return self.model.roles.pop(role.id)
+        del self.model.roles[role.id]
+        self.model.touch()
+        return role
 
     # -- grants and memberships -------------------------------------------------------------
 

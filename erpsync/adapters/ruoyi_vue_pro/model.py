@@ -89,8 +89,37 @@ class TenantModel:
     bound: dict[int, str] = field(default_factory=dict)  # dept id -> its binding's key
     folds_case: bool = False  # how the database compares logins, codes and names
     _next: int = 0
+    # derived, rebuilt after touch(): department keys, users by login, roles by code
+    _keys: dict[int, str] | None = field(default=None, repr=False)
+    _ids: dict[str, int] | None = field(default=None, repr=False)
+    _logins: dict[str, list[User]] | None = field(default=None, repr=False)
+    _codes: dict[str, list[Role]] | None = field(default=None, repr=False)
+    _emails: dict[str, set[int]] | None = field(default=None, repr=False)
+
+    def touch(self) -> None:
+        """Forget what is derived from the rows (a row was added, renamed, moved or removed)."""
+        self._keys = self._ids = None
+        self._logins = self._codes = None
+        self._emails = None
+
+    def emails_changed(self) -> None:
+        self._emails = None
+
+    def email_holders(self, email: str) -> list[User]:
+        """The users with ``email`` (as the database compares)."""
+        if self._emails is None:
+            self._emails = {}
+            for user in self.users.values():
+                if user.email:
+                    self._emails.setdefault(self.fold(user.email), set()).add(user.id)
+        return [self.users[i] for i in sorted(self._emails.get(self.fold(email), ()))]
+
+    def fold(self, value: str) -> str:
+        """``value`` as the database compares it."""
+        return value.casefold() if self.folds_case else value
 
     def copy(self) -> TenantModel:
+        self.touch()  # derived indexes are not copied: the copy rebuilds its own
         menus = self.menus
         self.menus = {}
         try:
@@ -123,17 +152,21 @@ class TenantModel:
 
     def dept_keys(self) -> dict[int, str]:
         """Department id -> key: its binding's, else its name path (``#id`` when taken)."""
-        keys = {i: k for i, k in self.bound.items() if i in self.depts}
-        taken = set(keys.values())
-        for dept_id in sorted(set(self.depts) - set(keys), key=lambda i: (i < 0, abs(i))):
-            key = self.natural_key(dept_id)
-            key = f"{key}#{dept_id}" if key in taken else key
-            taken.add(key)
-            keys[dept_id] = key
-        return keys
+        if self._keys is None:
+            keys = {i: k for i, k in self.bound.items() if i in self.depts}
+            taken = set(keys.values())
+            for dept_id in sorted(set(self.depts) - set(keys), key=lambda i: (i < 0, abs(i))):
+                key = self.natural_key(dept_id)
+                key = f"{key}#{dept_id}" if key in taken else key
+                taken.add(key)
+                keys[dept_id] = key
+            self._keys, self._ids = keys, {k: i for i, k in keys.items()}
+        return self._keys
 
     def dept_by_key(self, key: str) -> int | None:
-        return next((i for i, k in self.dept_keys().items() if k == key), None)
+        self.dept_keys()
+        assert self._ids is not None
+        return self._ids.get(key)
 
     def children(self, dept_id: int) -> list[int]:
         return sorted(d.id for d in self.depts.values() if d.parent == dept_id)

@@ -77,10 +77,15 @@ def load(
         models[row.tenant_id].depts[row.id] = Dept(
             row.id, str(row.name or ""), row.parent_id or ROOT, row.leader_user_id, row.sort or 0
         )
+    seen: dict[tuple[str, int, str], int] = {}  # (table, tenant, key as compared) -> id
     for row in conn.execute(_live(schema, "system_users", ids)):
-        _user(models[row.tenant_id], row, problems[row.tenant_id])
+        model = models[row.tenant_id]
+        if _first(seen, "system_users", model, row, str(row.username or ""), problems):
+            _user(model, row)
     for row in conn.execute(_live(schema, "system_role", ids)):
-        _role(models[row.tenant_id], row, problems[row.tenant_id])
+        model = models[row.tenant_id]
+        if _first(seen, "system_role", model, row, str(row.code or ""), problems):
+            _role(model, row, problems[row.tenant_id])
     _links(conn, schema, ids, models, problems)
     for tenant in tenants:
         model = models[tenant.id]
@@ -114,30 +119,42 @@ def _menus(conn: Connection, schema: Schema, problems: dict[int, list[str]]) -> 
     return menus
 
 
-def _user(model: TenantModel, row: Any, problems: list[str]) -> None:
-    login = str(row.username or "")
-    other = model.user_by_login(login, folded=True)
-    if other is not None:
-        problems.append(
-            f"system_users: users {other.id} and {row.id} share the username {login!r} in "
-            f"tenant {model.tenant.id} (the app cannot log either in); user {row.id} is left out"
-        )
-        return
+def _first(
+    seen: dict[tuple[str, int, str], int],
+    table: str,
+    model: TenantModel,
+    row: Any,
+    key: str,
+    problems: dict[int, list[str]],
+) -> bool:
+    """Whether ``row`` is the first live row of its tenant with ``key`` (a username, a
+    role code, compared as the database compares); a later one is reported."""
+    tenant = row.tenant_id
+    other = seen.setdefault((table, tenant, model.fold(key)), row.id)
+    if other == row.id:
+        return True
+    what = "username" if table == "system_users" else "code"
+    problems[tenant].append(
+        f"{table}: rows {other} and {row.id} share the {what} {key!r} in tenant {tenant} (the "
+        f"app fails on both); {row.id} is left out"
+    )
+    return False
+
+
+def _user(model: TenantModel, row: Any) -> None:
     email = str(row.email or "") or None
     model.users[row.id] = User(
-        row.id, login, str(row.nickname or ""), email, row.dept_id or None, row.status == ENABLED
+        row.id,
+        str(row.username or ""),
+        str(row.nickname or ""),
+        email,
+        row.dept_id or None,
+        row.status == ENABLED,
     )
 
 
 def _role(model: TenantModel, row: Any, problems: list[str]) -> None:
     code = str(row.code or "")
-    other = model.role_by_code(code, folded=True)
-    if other is not None:
-        problems.append(
-            f"system_role: roles {other.id} and {row.id} share the code {code!r} in tenant "
-            f"{model.tenant.id}; role {row.id} is left out"
-        )
-        return
     if row.data_scope not in SCOPE_BY_CODE:
         problems.append(f"system_role: role {code} has an unknown data_scope {row.data_scope!r}")
     depts = json_ids(row.data_scope_dept_ids)

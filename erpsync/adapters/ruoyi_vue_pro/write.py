@@ -156,6 +156,7 @@ def _create_departments(w: _Writer, batch: Batch) -> None:
                 if child.parent == dept.id:
                     child.parent = new
             dept.id = new
+            w.model.touch()
         pending = [c for c in pending if c not in level]
 
 
@@ -192,6 +193,7 @@ def _create_users(w: _Writer, batch: Batch) -> None:
     for user, new in zip(users, ids, strict=True):
         w.model.users[new] = w.model.users.pop(user.id)
         user.id = new
+        w.model.touch()
 
 
 def _update_users(w: _Writer, batch: Batch) -> None:
@@ -236,6 +238,7 @@ def _create_roles(w: _Writer, batch: Batch) -> None:
     for role, new in zip(roles, ids, strict=True):
         w.model.roles[new] = w.model.roles.pop(role.id)
         role.id = new
+        w.model.touch()
 
 
 def _update_roles(w: _Writer, batch: Batch) -> None:
