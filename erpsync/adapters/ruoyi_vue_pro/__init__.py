@@ -127,7 +127,7 @@ class RuoYiVueProAdapter(Adapter):
         self, conn: Connection, tenants: Sequence[str | None]
     ) -> list[LiveSnapshot]:
         """Each table read once for all ``tenants``, split by ``tenant_id`` in memory."""
-        from erpsync.adapters.ruoyi_vue_pro.read import load, snapshot
+        from erpsync.adapters.ruoyi_vue_pro.read import load, menu_facts, snapshot
         from erpsync.adapters.ruoyi_vue_pro.tenants import resolve
 
         common: list[str] = []
@@ -136,7 +136,10 @@ class RuoYiVueProAdapter(Adapter):
         problems = {t.id: list(common) for t in wanted}
         schema = self.schema(conn)
         models = load(conn, schema, list({t.id: t for t in wanted}.values()), problems)
-        return [snapshot(models[t.id], problems[t.id], schema.facts) for t in wanted]
+        if not wanted:
+            return []
+        menus = menu_facts(models[wanted[0].id])  # global: the same for every tenant
+        return [snapshot(models[t.id], problems[t.id], schema.facts, menus) for t in wanted]
 
     def live_administrators(
         self, conn: Connection, snapshot: LiveSnapshot

@@ -38,7 +38,7 @@ from erpsync.adapters.ruoyi_vue_pro.model import Dept, Menu, Role, Tenant, Tenan
 from erpsync.adapters.ruoyi_vue_pro.schema import Schema
 from erpsync.adapters.ruoyi_vue_pro.tenants import json_ids, tenants_from
 
-__all__ = ["live_tenants", "load", "snapshot"]
+__all__ = ["live_tenants", "load", "menu_facts", "snapshot"]
 
 
 def _live(schema: Schema, name: str, tenants: Sequence[int] | None = None) -> Any:
@@ -62,10 +62,6 @@ def scope_of(tenant: Tenant) -> str:
     return f"tenant:{tenant.id}"
 
 
-def _bound(conn: Connection, tenant: Tenant) -> dict[str, str]:
-    return dict(bindings.load(conn, scope_of(tenant)).of("department"))
-
-
 def load(
     conn: Connection, schema: Schema, tenants: Sequence[Tenant], problems: dict[int, list[str]]
 ) -> dict[int, TenantModel]:
@@ -87,10 +83,13 @@ def load(
         if _first(seen, "system_role", model, row, str(row.code or ""), problems):
             _role(model, row, problems[row.tenant_id])
     _links(conn, schema, ids, models, problems)
+    bound = bindings.load_scopes(conn, [scope_of(t) for t in tenants])
     for tenant in tenants:
         model = models[tenant.id]
         model.bound = {
-            int(i): key for i, key in _bound(conn, tenant).items() if _int(i) in model.depts
+            int(i): key
+            for i, key in bound[scope_of(tenant)].of("department").items()
+            if _int(i) in model.depts
         }
         _check_tree(model, problems[tenant.id])
     return models
@@ -236,8 +235,20 @@ def _check_tree(model: TenantModel, problems: list[str]) -> None:
             )
 
 
-def snapshot(model: TenantModel, problems: Sequence[str], facts: SchemaFacts) -> LiveSnapshot:
-    catalogue, modules, labels = model.catalogue()
+MenuFacts = tuple[
+    dict[str, tuple[str, ...]], dict[str, str], dict[str, str], dict[str, tuple[str, ...]]
+]
+
+
+def menu_facts(model: TenantModel) -> MenuFacts:
+    """What the (global) menus say, the same for every tenant: computed once per read."""
+    return (*model.catalogue(), model.requires())
+
+
+def snapshot(
+    model: TenantModel, problems: Sequence[str], facts: SchemaFacts, menus: MenuFacts
+) -> LiveSnapshot:
+    catalogue, modules, labels, requires = menus
     keys = model.dept_keys()
     return LiveSnapshot(
         model.state(),
@@ -248,7 +259,7 @@ def snapshot(model: TenantModel, problems: Sequence[str], facts: SchemaFacts) ->
         unbound={
             "department": {k: model.natural_key(i) for i, k in keys.items() if i not in model.bound}
         },
-        requires=model.requires(),
+        requires=requires,
         private=Private(model, facts),
         permission_names=labels,
     )
