@@ -29,7 +29,7 @@ from erpsync.adapters.namepath import department_key
 from erpsync.adapters.ruoyi_vue_pro import RuoYiVueProAdapter
 from erpsync.plan import Change, Kind
 from erpsync.state import DepartmentRec, State
-from tests.adapters.ruoyi_fixture import load_sql_file, native_catalogue
+from tests.adapters.ruoyi_fixture import load_sql_file, native_catalogue, table_rows
 
 SEEDED_AT = dt.datetime(2026, 1, 15, 9, 30, 0)
 
@@ -193,26 +193,16 @@ def catalogue_menus(catalogue: Mapping[str, Sequence[str]]) -> list[dict[str, An
     """A menu tree for ``catalogue``: a directory per top-level module prefix, a page per
     module (carrying ``<module>:page`` when the module has an action ``page``, else no
     permission) and a button per other action."""
-    rows: list[dict[str, Any]] = []
-    directories: dict[str, int] = {}
-    next_id = 1
+    tops = list(dict.fromkeys(module.split(":")[0] for module in catalogue))
+    rows = [menu_row(n + 1, top, 0, 1, "") for n, top in enumerate(tops)]
     for module, actions in catalogue.items():
-        top = module.split(":")[0]
-        if top not in directories:
-            directories[top] = next_id
-            rows.append(menu_row(next_id, top, 0, 1, ""))
-            next_id += 1
-        page = next_id
-        rows.append(
-            menu_row(
-                page, module, directories[top], 2, f"{module}:page" if "page" in actions else ""
-            )
-        )
-        next_id += 1
-        for action in actions:
-            if action != "page":
-                rows.append(menu_row(next_id, f"{module} {action}", page, 3, f"{module}:{action}"))
-                next_id += 1
+        page = len(rows) + 1
+        own = f"{module}:page" if "page" in actions else ""
+        rows.append(menu_row(page, module, tops.index(module.split(":")[0]) + 1, 2, own))
+        rows += [
+            menu_row(len(rows) + 1 + n, f"{module} {action}", page, 3, f"{module}:{action}")
+            for n, action in enumerate(a for a in actions if a != "page")
+        ]
     return rows
 
 
@@ -378,11 +368,6 @@ def app_permissions(conn: Connection, tenant: int, login: str) -> set[str]:
         {"t": tenant, "u": login},
     ).scalar_one()
     return {p for (p,) in conn.execute(text(APP_PERMISSIONS), {"user_id": user_id})}
-
-
-def table_rows(conn: Connection, table: str, where: str = "") -> list[tuple[Any, ...]]:
-    rows = conn.execute(text(f"select * from {table} {where}")).all()
-    return sorted((tuple(r) for r in rows), key=repr)
 
 
 def everything(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:

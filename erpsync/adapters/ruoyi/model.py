@@ -17,6 +17,7 @@ import copy
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
+from erpsync.adapters.menutree import above, module_actions
 from erpsync.adapters.ruoyi.keys import BUTTON, CUSTOM, PAGE, SCOPE_BY_CODE, department_key
 from erpsync.state import DepartmentRec, RoleRec, State, UserRec
 
@@ -302,12 +303,7 @@ class Model:
 
     def menu_ancestors(self, menu_id: int) -> Iterator[int]:
         """The menus above ``menu_id`` (directory and page rows the UI tree needs)."""
-        seen = {menu_id}
-        current = self.menus[menu_id].parent if menu_id in self.menus else ROOT
-        while current in self.menus and current not in seen:
-            seen.add(current)
-            yield current
-            current = self.menus[current].parent
+        return above(self.menus, menu_id)
 
     def requires(self) -> dict[str, tuple[str, ...]]:
         """Permission -> the permissions of the rows above its menus (a button's page),
@@ -334,15 +330,12 @@ class Model:
     def catalogue(self) -> tuple[dict[str, tuple[str, ...]], dict[str, str]]:
         """module -> actions (menu id order), and module -> display name: the name of the
         module's page (C) row, else of the parent of its first button."""
-        actions: dict[str, list[str]] = {}
+        rows = [m for m in sorted(self.menus.values(), key=lambda m: m.id) if m.permission]
+        actions = module_actions(m.permission for m in rows if m.permission)
         pages: dict[str, str] = {}
         others: dict[str, str] = {}
-        for menu in sorted(self.menus.values(), key=lambda m: m.id):
-            if menu.permission is None:
-                continue
-            module, _, action = menu.permission.rpartition(":")
-            if action not in actions.setdefault(module, []):
-                actions[module].append(action)
+        for menu in rows:
+            module = (menu.permission or "").rpartition(":")[0]
             parent = self.menus.get(menu.parent)
             if menu.type == PAGE:
                 pages.setdefault(module, menu.name)

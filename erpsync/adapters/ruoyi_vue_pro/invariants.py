@@ -245,10 +245,16 @@ class Rules:
         self._user_fields(change, user, after)
         return user
 
-    def set_active(self, change: Change, active: bool) -> User:
-        user = self.user(change, change.key)
-        user.active = active
-        return user
+    def deactivate_user(self, change: Change) -> User:
+        return self._activate(change, False)
+
+    def reactivate_user(self, change: Change) -> User:
+        return self._activate(change, True)
+
+    def _activate(self, change: Change, active: bool) -> User:
+        found = self.user(change, change.key)
+        found.active = active
+        return found
 
     def delete_user(self, change: Change) -> User:
         user = self.user(change, change.key)
@@ -341,7 +347,7 @@ class Rules:
             self.held_before[role.id] = set(self.model.role_menus.get(role.id, ()))
         return role, permission, menus
 
-    def grant(self, change: Change) -> list[tuple[int, int]]:
+    def grant_permission(self, change: Change) -> list[tuple[int, int]]:
         """Grant; returns the (role, menu) rows to insert: the permission's menus and every
         menu above them, within the tenant's package."""
         role, permission, menus = self._menus(change)
@@ -364,7 +370,7 @@ class Rules:
         held |= wanted
         return added
 
-    def revoke(self, change: Change) -> list[tuple[int, int]]:
+    def revoke_permission(self, change: Change) -> list[tuple[int, int]]:
         """Revoke; returns the (role, menu) rows to soft-delete: the permission's, and the
         implied rows above them (no permission of their own) that no kept menu needs."""
         role, permission, menus = self._menus(change)
@@ -389,12 +395,12 @@ class Rules:
             raise Refused(change, "erpsync never grants or revokes the built-in super_admin role")
         return user.id, role.id
 
-    def join(self, change: Change) -> tuple[int, int]:
+    def grant_membership(self, change: Change) -> tuple[int, int]:
         pair = self.membership(change)
         self.model.user_roles.setdefault(pair[0], set()).add(pair[1])
         return pair
 
-    def leave(self, change: Change) -> tuple[int, int]:
+    def revoke_membership(self, change: Change) -> tuple[int, int]:
         pair = self.membership(change)
         self.model.user_roles.get(pair[0], set()).discard(pair[1])
         return pair
@@ -455,23 +461,17 @@ def scope_text(role: Role, width: int = 0) -> str:
     return json.dumps(ids, separators=(",", ":"))
 
 
-HANDLERS: dict[tuple[Kind, Action], Callable[[Rules, Change], object]] = {
-    (Kind.DEPARTMENT, Action.CREATE): Rules.create_department,
-    (Kind.DEPARTMENT, Action.UPDATE): Rules.update_department,
-    (Kind.DEPARTMENT, Action.DELETE): Rules.delete_department,
-    (Kind.USER, Action.CREATE): Rules.create_user,
-    (Kind.USER, Action.UPDATE): Rules.update_user,
-    (Kind.USER, Action.DEACTIVATE): lambda rules, c: rules.set_active(c, False),
-    (Kind.USER, Action.REACTIVATE): lambda rules, c: rules.set_active(c, True),
-    (Kind.USER, Action.DELETE): Rules.delete_user,
-    (Kind.ROLE, Action.CREATE): Rules.create_role,
-    (Kind.ROLE, Action.UPDATE): Rules.update_role,
-    (Kind.ROLE, Action.DELETE): Rules.delete_role,
-    (Kind.PERMISSION, Action.GRANT): Rules.grant,
-    (Kind.PERMISSION, Action.REVOKE): Rules.revoke,
-    (Kind.MEMBERSHIP, Action.GRANT): Rules.join,
-    (Kind.MEMBERSHIP, Action.REVOKE): Rules.leave,
-}
+def _handlers() -> dict[tuple[Kind, Action], Callable[[Rules, Change], object]]:
+    """(kind, action) -> the rule applying it: ``Rules.<action>_<kind>``."""
+    return {
+        (kind, action): getattr(Rules, f"{action}_{kind}")
+        for kind in Kind
+        for action in Action
+        if hasattr(Rules, f"{action}_{kind}")
+    }
+
+
+HANDLERS = _handlers()
 
 
 def _needs(change: Change) -> set[tuple[str, str]]:

@@ -23,6 +23,7 @@ import copy
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from erpsync.adapters.menutree import above, module_actions
 from erpsync.adapters.namepath import department_key
 from erpsync.adapters.ruoyi_vue_pro.keys import CUSTOM, ROOT, SCOPE_BY_CODE
 from erpsync.state import DepartmentRec, RoleRec, State, UserRec
@@ -202,12 +203,7 @@ class TenantModel:
 
     def above(self, menu_id: int) -> Iterator[int]:
         """The menus above ``menu_id``, up to the root."""
-        seen = {menu_id}
-        current = self.menus[menu_id].parent if menu_id in self.menus else ROOT
-        while current in self.menus and current not in seen:
-            seen.add(current)
-            yield current
-            current = self.menus[current].parent
+        return above(self.menus, menu_id)
 
     def requires(self) -> dict[str, tuple[str, ...]]:
         """Permission -> the permissions on the menus above its own (a button's page)."""
@@ -231,15 +227,13 @@ class TenantModel:
     def catalogue(self) -> tuple[dict[str, tuple[str, ...]], dict[str, str], dict[str, str]]:
         """module -> actions (menu id order), module -> the name of the menu above its
         first menu (the page), permission -> its own menu's name (用户查询)."""
-        actions: dict[str, list[str]] = {}
+        carrying = [m for m in sorted(self.menus.values(), key=lambda m: m.id) if m.permission]
+        actions = module_actions(m.permission for m in carrying if m.permission)
         modules: dict[str, str] = {}
         labels: dict[str, str] = {}
-        for menu in sorted(self.menus.values(), key=lambda m: m.id):
-            if menu.permission is None:
-                continue
-            module, _, action = menu.permission.rpartition(":")
-            if action not in actions.setdefault(module, []):
-                actions[module].append(action)
+        for menu in carrying:
+            assert menu.permission is not None
+            module = menu.permission.rpartition(":")[0]
             parent = self.menus.get(menu.parent)
             owner = parent.name if parent is not None and menu.type == 3 else menu.name
             if owner:

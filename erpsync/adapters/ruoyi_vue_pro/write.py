@@ -138,7 +138,7 @@ class _Writer:
 # -- departments ----------------------------------------------------------------------------
 
 
-def _create_departments(w: _Writer, batch: Batch) -> None:
+def _create_department(w: _Writer, batch: Batch) -> None:
     pending = list(batch)
     while pending:
         names = {c.key for c in pending}
@@ -160,7 +160,7 @@ def _create_departments(w: _Writer, batch: Batch) -> None:
         pending = [c for c in pending if c not in level]
 
 
-def _update_departments(w: _Writer, batch: Batch) -> None:
+def _update_department(w: _Writer, batch: Batch) -> None:
     rows = []
     for c in batch:
         dept = w.rules.update_department(c)
@@ -169,7 +169,7 @@ def _update_departments(w: _Writer, batch: Batch) -> None:
     w.update("system_dept", rows)
 
 
-def _delete_departments(w: _Writer, batch: Batch) -> None:
+def _delete_department(w: _Writer, batch: Batch) -> None:
     w.soft_delete("system_dept", [{"id": w.rules.delete_department(c).id} for c in batch])
 
 
@@ -186,7 +186,7 @@ def _user_row(user: Any) -> dict[str, Any]:
     }
 
 
-def _create_users(w: _Writer, batch: Batch) -> None:
+def _create_user(w: _Writer, batch: Batch) -> None:
     users = [w.rules.create_user(c) for c in batch]
     # password is left to its default, '': nobody can log in until an admin sets one
     ids = w.insert("system_users", [_user_row(u) for u in users], ("username",))
@@ -196,23 +196,22 @@ def _create_users(w: _Writer, batch: Batch) -> None:
         w.model.touch()
 
 
-def _update_users(w: _Writer, batch: Batch) -> None:
+def _update_user(w: _Writer, batch: Batch) -> None:
     rows = [{"id": user.id, **_user_row(user)} for user in (w.rules.update_user(c) for c in batch)]
     w.update("system_users", rows)
 
 
-def _set_active(active: bool) -> Callable[[_Writer, Batch], None]:
-    def run(w: _Writer, batch: Batch) -> None:
-        status = ENABLED if active else DISABLED
-        w.update(
-            "system_users",
-            [{"id": w.rules.set_active(c, active).id, "status": status} for c in batch],
-        )
-
-    return run
+def _deactivate_user(w: _Writer, batch: Batch) -> None:
+    rows = [{"id": w.rules.deactivate_user(c).id, "status": DISABLED} for c in batch]
+    w.update("system_users", rows)
 
 
-def _delete_users(w: _Writer, batch: Batch) -> None:
+def _reactivate_user(w: _Writer, batch: Batch) -> None:
+    rows = [{"id": w.rules.reactivate_user(c).id, "status": ENABLED} for c in batch]
+    w.update("system_users", rows)
+
+
+def _delete_user(w: _Writer, batch: Batch) -> None:
     ids = [w.rules.delete_user(c).id for c in batch]
     w.soft_delete("system_users", [{"id": i} for i in ids])
     w.soft_delete("system_user_role", [{"user_id": i} for i in ids], "user_id")
@@ -231,7 +230,7 @@ def _role_row(role: Any) -> dict[str, Any]:
     }
 
 
-def _create_roles(w: _Writer, batch: Batch) -> None:
+def _create_role(w: _Writer, batch: Batch) -> None:
     roles = [w.rules.create_role(c) for c in batch]
     rows = [{**_role_row(r), "sort": r.sort, "status": ENABLED, "type": CUSTOM_TYPE} for r in roles]
     ids = w.insert("system_role", rows, ("code",))
@@ -241,12 +240,12 @@ def _create_roles(w: _Writer, batch: Batch) -> None:
         w.model.touch()
 
 
-def _update_roles(w: _Writer, batch: Batch) -> None:
+def _update_role(w: _Writer, batch: Batch) -> None:
     rows = [{"id": role.id, **_role_row(role)} for role in (w.rules.update_role(c) for c in batch)]
     w.update("system_role", rows)
 
 
-def _delete_roles(w: _Writer, batch: Batch) -> None:
+def _delete_role(w: _Writer, batch: Batch) -> None:
     ids = [w.rules.delete_role(c).id for c in batch]
     w.soft_delete("system_role", [{"id": i} for i in ids])
     w.soft_delete("system_user_role", [{"role_id": i} for i in ids], "role_id")
@@ -256,47 +255,37 @@ def _delete_roles(w: _Writer, batch: Batch) -> None:
 # -- links ----------------------------------------------------------------------------------
 
 
-def _grant(w: _Writer, batch: Batch) -> None:
-    pairs = sorted({p for c in batch for p in w.rules.grant(c)})
+def _grant_permission(w: _Writer, batch: Batch) -> None:
+    pairs = sorted({p for c in batch for p in w.rules.grant_permission(c)})
     w.insert("system_role_menu", [{"role_id": r, "menu_id": m} for r, m in pairs])
 
 
-def _revoke(w: _Writer, batch: Batch) -> None:
-    pairs = sorted({p for c in batch for p in w.rules.revoke(c)})
+def _revoke_permission(w: _Writer, batch: Batch) -> None:
+    pairs = sorted({p for c in batch for p in w.rules.revoke_permission(c)})
     w.soft_delete(
         "system_role_menu", [{"role_id": r, "menu_id": m} for r, m in pairs], "role_id", "menu_id"
     )
 
 
-def _join(w: _Writer, batch: Batch) -> None:
+def _grant_membership(w: _Writer, batch: Batch) -> None:
     held = {(u, r) for u, rs in w.model.user_roles.items() for r in rs}
-    pairs = sorted({p for p in (w.rules.join(c) for c in batch) if p not in held})
+    pairs = sorted({p for p in (w.rules.grant_membership(c) for c in batch) if p not in held})
     w.insert("system_user_role", [{"user_id": u, "role_id": r} for u, r in pairs])
 
 
-def _leave(w: _Writer, batch: Batch) -> None:
-    pairs = sorted({w.rules.leave(c) for c in batch})
+def _revoke_membership(w: _Writer, batch: Batch) -> None:
+    pairs = sorted({w.rules.revoke_membership(c) for c in batch})
     w.soft_delete(
         "system_user_role", [{"user_id": u, "role_id": r} for u, r in pairs], "user_id", "role_id"
     )
 
 
+# (kind, action) -> the function writing a batch of them: ``_<action>_<kind>``
 WRITERS: dict[tuple[Kind, Action], Callable[[_Writer, Batch], None]] = {
-    (Kind.DEPARTMENT, Action.CREATE): _create_departments,
-    (Kind.DEPARTMENT, Action.UPDATE): _update_departments,
-    (Kind.DEPARTMENT, Action.DELETE): _delete_departments,
-    (Kind.USER, Action.CREATE): _create_users,
-    (Kind.USER, Action.UPDATE): _update_users,
-    (Kind.USER, Action.DEACTIVATE): _set_active(False),
-    (Kind.USER, Action.REACTIVATE): _set_active(True),
-    (Kind.USER, Action.DELETE): _delete_users,
-    (Kind.ROLE, Action.CREATE): _create_roles,
-    (Kind.ROLE, Action.UPDATE): _update_roles,
-    (Kind.ROLE, Action.DELETE): _delete_roles,
-    (Kind.PERMISSION, Action.GRANT): _grant,
-    (Kind.PERMISSION, Action.REVOKE): _revoke,
-    (Kind.MEMBERSHIP, Action.GRANT): _join,
-    (Kind.MEMBERSHIP, Action.REVOKE): _leave,
+    (kind, action): found
+    for kind in Kind
+    for action in Action
+    if (found := globals().get(f"_{action}_{kind}")) is not None
 }
 
 
