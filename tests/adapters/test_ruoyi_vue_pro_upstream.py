@@ -3,7 +3,9 @@ command line: ``erpsync import`` of a tenant then ``plan`` is clean (the default
 and tenant 121); a policy adding a department, a role ``sales-ops`` granting
 ``system:user:list`` (the page) and ``system:user:query`` (its button) and a user in it
 applies with ``erpsync apply``; the app's own permission query gives that user exactly
-those permissions; planning again is clean; every row of another tenant is unchanged.
+those permissions, and agrees with erpsync on every other user; planning again is clean;
+every row of another tenant is unchanged; a grant outside tenant 121's package fails the
+plan at its line.
 Skipped when ``../shared/erp-schemas`` is absent."""
 
 from __future__ import annotations
@@ -84,6 +86,9 @@ def test_import_plan_apply_on_the_upstream_seed(
     for target in ("yudao", "small"):
         code, said = erpsync(capsys, "--target", target, "import")
         assert code == 0, said
+        code, said = erpsync(capsys, "--target", target, "validate")
+        assert code == 0, said
+        assert "0 error(s)" in said
         code, said = erpsync(capsys, "--target", target, "plan", "--detailed-exitcode")
         assert code == 0, said
         assert "No changes" in said
@@ -111,3 +116,46 @@ def test_import_plan_apply_on_the_upstream_seed(
     assert fx.other_tenants(engine, 1) == others
     code, said = erpsync(capsys, "--target", "small", "plan", "--detailed-exitcode")
     assert code == 0, said
+    everyone_agrees_with_the_app(engine, url, "1", 1)
+    everyone_agrees_with_the_app(engine, url, "小租户", 121)
+
+    # the package of tenant 121 has no AI menus: refused at the grant's line
+    (tmp_path / "small" / "ai.yaml").write_text(OUTSIDE, encoding="utf-8")
+    code, said = erpsync(capsys, "--target", "small", "plan")
+    assert code == 1, said
+    assert (
+        "small/ai.yaml:4:19: error: role ai-viewer: cannot grant permission "
+        "ai-viewer/ai:api-key:query: ai:api-key:query is outside the package of tenant 121 "
+        "(小租户); the app would drop the grant"
+    ) in said
+
+
+OUTSIDE = """\
+roles:
+  ai-viewer:
+    name: AI 查看
+    permissions: [ai:api-key:query]
+"""
+
+
+def everyone_agrees_with_the_app(engine: Engine, url: str, tenant: str, tenant_id: int) -> None:
+    """The app's own query and erpsync agree on every user of the tenant but super_admin's
+    holders (the app lets them through everything)."""
+    from sqlalchemy import create_engine
+
+    from erpsync.adapters.ruoyi_vue_pro import RuoYiVueProAdapter
+
+    reader = create_engine(url)
+    try:
+        state = RuoYiVueProAdapter(reader, tenant).read().state
+    finally:
+        reader.dispose()
+    by_role: dict[str, set[str]] = {}
+    for role, perm in state.grants:
+        by_role.setdefault(role, set()).add(perm)
+    with engine.connect() as conn:
+        for login, roles in sorted(state.user_roles.items()):
+            if "super_admin" in roles:
+                continue
+            mine = set().union(*(by_role.get(r, set()) for r in roles))
+            assert fx.app_permissions(conn, tenant_id, login) == mine, login

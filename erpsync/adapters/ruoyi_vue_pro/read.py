@@ -12,6 +12,8 @@ Only live rows are read (``deleted = 0``, compared in SQL: ``bit(1)`` on MariaDB
   the lowest id is read, the others left out; a department path two rows share keeps
   the later one apart with ``#id``;
 - a user or department pointing at a missing department: read without it;
+- a disabled role (``status = 1``): the app grants nothing through it, while the policy
+  model has no role status, so its grants and holders are read as they are;
 - ``data_scope_dept_ids`` that is no JSON array or names another tenant's or a missing
   department; an unknown ``data_scope``; a permission that is no ``module:action``.
 Duplicate live link rows (the seed has them) are one grant.
@@ -156,6 +158,11 @@ def _role(model: TenantModel, row: Any, problems: list[str]) -> None:
     code = str(row.code or "")
     if row.data_scope not in SCOPE_BY_CODE:
         problems.append(f"system_role: role {code} has an unknown data_scope {row.data_scope!r}")
+    if row.status != ENABLED:
+        problems.append(
+            f"system_role: role {code} is disabled (status {row.status}): the app grants nothing "
+            "through it, erpsync reads its grants and holders as they are"
+        )
     depts = json_ids(row.data_scope_dept_ids)
     if depts is None:
         problems.append(
