@@ -119,6 +119,17 @@ def test_import_plan_apply_on_the_upstream_seed(
     everyone_agrees_with_the_app(engine, url, "1", 1)
     everyone_agrees_with_the_app(engine, url, "小租户", 121)
 
+    # admin holds super_admin: shown holding every permission the menus carry, as built-in
+    code, said = erpsync(capsys, "show", "user", "admin", "--format", "json")
+    assert code == 0, said
+    shown = json.loads(said)
+    assert shown["builtin_administrator"]
+    strings = {p["permission"] for p in shown["permissions"]}
+    with engine.connect() as conn:
+        assert strings == fx.app_permissions(conn, 1, "admin")  # the app lists every string
+    by_code = {p["permission"]: p for p in shown["permissions"]}
+    assert by_code["system:user:query"]["label"] == "用户查询"
+
     # the package of tenant 121 has no AI menus: refused at the grant's line
     (tmp_path / "small" / "ai.yaml").write_text(OUTSIDE, encoding="utf-8")
     code, said = erpsync(capsys, "--target", "small", "plan")
