@@ -122,10 +122,26 @@ TABLES: dict[str, list[tuple[str, str, str]]] = {
         ("menu_ids", "varchar(4096)", "not null"),
         *_AUDIT,
     ],
+    "system_operate_log": [
+        ("user_id", "bigint", "not null"),
+        ("type", "varchar(50)", "not null"),
+        ("sub_type", "varchar(50)", "not null"),
+        ("biz_id", "bigint", "not null"),
+        ("action", "varchar(2000)", "not null default ''"),
+        ("success", "bool", ""),
+        *_AUDIT,
+        *_TENANT,
+    ],
 }
 
 
 def _column(postgresql: bool, name: str, kind: str, extra: str) -> str:
+    if kind == "bool":  # bit(1) on MariaDB, boolean on PostgreSQL
+        return (
+            f"{name} boolean not null default true"
+            if postgresql
+            else f"{name} bit(1) not null default b'1'"
+        )
     if kind == "flag":
         return (
             f"{name} smallint not null default 0"
@@ -368,6 +384,12 @@ def app_permissions(conn: Connection, tenant: int, login: str) -> set[str]:
         {"t": tenant, "u": login},
     ).scalar_one()
     return {p for (p,) in conn.execute(text(APP_PERMISSIONS), {"user_id": user_id})}
+
+
+def utc_offset(conn: Connection) -> dt.timedelta:
+    from erpsync.adapters.dbclock import clock
+
+    return clock(conn)[1]
 
 
 def everything(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:

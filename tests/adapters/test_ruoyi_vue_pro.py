@@ -483,6 +483,37 @@ def test_a_tenant_gets_no_more_users_than_its_account_count(yudao: Engine) -> No
     assert found == ["cannot create user newbie2: tenant 2 has 3 users, its account_count allows 3"]
 
 
+def test_who_changed_a_row_is_its_stamp_or_the_operation_log_whichever_is_later(
+    yudao: Engine,
+) -> None:
+    later = dt.datetime(2026, 3, 1, 10, 0, 0)
+    with yudao.begin() as conn:
+        conn.execute(text("update system_role set updater = '4' where id = 3"))
+        log = [
+            # admin (user 1) updated wangwu after the row's own stamp
+            {"user_id": 1, "type": "SYSTEM 用户", "sub_type": "更新用户", "biz_id": 2},
+            # another tenant's entry and an older one change nothing
+            {"user_id": 21, "type": "SYSTEM 用户", "sub_type": "更新用户", "biz_id": 3},
+        ]
+        fx.insert(
+            conn,
+            "system_operate_log",
+            [
+                {"id": 1, **log[0], "tenant_id": 1, "create_time": later},
+                {"id": 2, **log[1], "tenant_id": 2, "create_time": later},
+            ],
+        )
+    with yudao.connect() as conn:
+        offset = fx.utc_offset(conn)
+    changed = RuoYiVueProAdapter(yudao).read().attribution
+    utc = dt.timezone(offset)
+    assert changed[("user", "wangwu")].by == "admin"
+    assert changed[("user", "wangwu")].at == later.replace(tzinfo=utc).astimezone(dt.UTC)
+    assert changed[("user", "zhaoliu")].at == fx.SEEDED_AT.replace(tzinfo=utc).astimezone(dt.UTC)
+    assert changed[("role", "clerk")].by == "superman"  # updater '4', a user id
+    assert ("user", "boss2") not in changed  # another tenant's row
+
+
 def test_after_commit_says_what_the_caches_hold(yudao: Engine) -> None:
     adapter = RuoYiVueProAdapter(yudao, "2")
     adapter.read()

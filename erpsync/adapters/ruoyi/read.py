@@ -38,10 +38,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Table, func, literal_column, select
+from sqlalchemy import Connection, Table, select
 
 from erpsync import bindings
 from erpsync.adapters.base import Attribution, LiveSnapshot
+from erpsync.adapters.dbclock import clock
 from erpsync.adapters.ruoyi.facts import Private, SchemaFacts
 from erpsync.adapters.ruoyi.keys import (
     ADMIN_ROLE_ID,
@@ -74,23 +75,6 @@ class Loaded:
     # soft-deleted rows: (kind, id) -> the key they went by (departments: (parent, name))
     deleted: dict[tuple[str, int], Any] = field(default_factory=dict)
     operations: list[Operation] = field(default_factory=list)
-
-
-def clock(conn: Connection) -> tuple[dt.datetime, dt.timedelta]:
-    """The database's local time now (what RuoYi stamps rows with) and its UTC offset."""
-    dialect = conn.dialect.name
-    if dialect == "postgresql":
-        utc: Any = func.timezone("UTC", func.now())
-    elif dialect in ("mysql", "mariadb"):
-        utc = func.utc_timestamp()
-    else:
-        utc = func.current_timestamp()
-    local, now_utc = conn.execute(select(literal_column("LOCALTIMESTAMP"), utc)).one()
-    if isinstance(local, str):  # SQLite returns text
-        local, now_utc = dt.datetime.fromisoformat(local), dt.datetime.fromisoformat(now_utc)
-    local = local.replace(tzinfo=None, microsecond=0)
-    minutes = round((local - now_utc.replace(tzinfo=None)).total_seconds() / 900) * 15
-    return local, dt.timedelta(minutes=minutes)
 
 
 def _live(row: Any) -> bool:

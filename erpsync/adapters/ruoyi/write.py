@@ -42,10 +42,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from erpsync import bindings
 from erpsync.adapters.base import Progress
 from erpsync.adapters.batches import Batch, engine_secrets, write_batches
+from erpsync.adapters.dbclock import clock
 from erpsync.adapters.ruoyi.invariants import Rules, check_plan
 from erpsync.adapters.ruoyi.keys import DELETED, DISABLED, NORMAL, PRESENT
 from erpsync.adapters.ruoyi.model import Dept, Role, User
-from erpsync.adapters.ruoyi.read import clock, load
+from erpsync.adapters.ruoyi.read import load
 from erpsync.adapters.ruoyi.schema import RuoYiSchema
 from erpsync.errors import DatabaseError
 from erpsync.plan import Action, Change, Kind

@@ -127,6 +127,10 @@ class RuoYiVueProAdapter(Adapter):
         self, conn: Connection, tenants: Sequence[str | None]
     ) -> list[LiveSnapshot]:
         """Each table read once for all ``tenants``, split by ``tenant_id`` in memory."""
+        import datetime as dt
+
+        from erpsync.adapters.dbclock import clock
+        from erpsync.adapters.ruoyi_vue_pro.attribution import Stamps, attribution
         from erpsync.adapters.ruoyi_vue_pro.read import load, menu_facts, snapshot
         from erpsync.adapters.ruoyi_vue_pro.tenants import resolve
 
@@ -135,11 +139,22 @@ class RuoYiVueProAdapter(Adapter):
         wanted = [resolve(t, known) for t in tenants]
         problems = {t.id: list(common) for t in wanted}
         schema = self.schema(conn)
-        models = load(conn, schema, list({t.id: t for t in wanted}.values()), problems)
+        stamps: Stamps = {}
+        models = load(conn, schema, list({t.id: t for t in wanted}.values()), problems, stamps)
         if not wanted:
             return []
         menus = menu_facts(models[wanted[0].id])  # global: the same for every tenant
-        return [snapshot(models[t.id], problems[t.id], schema.facts, menus) for t in wanted]
+        offset = clock(conn)[1] if stamps else dt.timedelta(0)
+        return [
+            snapshot(
+                models[t.id],
+                problems[t.id],
+                schema.facts,
+                menus,
+                attribution(models[t.id], stamps, offset),
+            )
+            for t in wanted
+        ]
 
     def live_administrators(
         self, conn: Connection, snapshot: LiveSnapshot

@@ -21,13 +21,14 @@ Duplicate live link rows (the seed has them) are one grant.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, select
 
 from erpsync import bindings
-from erpsync.adapters.base import LiveSnapshot
+from erpsync.adapters.base import Attribution, LiveSnapshot
+from erpsync.adapters.ruoyi_vue_pro.attribution import Stamps, operations, stamp
 from erpsync.adapters.ruoyi_vue_pro.facts import Private, SchemaFacts
 from erpsync.adapters.ruoyi_vue_pro.keys import (
     BUILTIN_TYPE,
@@ -65,13 +66,19 @@ def scope_of(tenant: Tenant) -> str:
 
 
 def load(
-    conn: Connection, schema: Schema, tenants: Sequence[Tenant], problems: dict[int, list[str]]
+    conn: Connection,
+    schema: Schema,
+    tenants: Sequence[Tenant],
+    problems: dict[int, list[str]],
+    stamps: Stamps | None = None,
 ) -> dict[int, TenantModel]:
     """Every tenant's model (tenant id -> model), one ``SELECT`` per table for them all."""
     ids = [t.id for t in tenants]
     menus = _menus(conn, schema, problems)
     models = {t.id: TenantModel(t, menus, folds_case=schema.facts.folds_case) for t in tenants}
+    stamps = {} if stamps is None else stamps
     for row in conn.execute(_live(schema, "system_dept", ids)):
+        stamp(stamps, "department", row)
         models[row.tenant_id].depts[row.id] = Dept(
             row.id, str(row.name or ""), row.parent_id or ROOT, row.leader_user_id, row.sort or 0
         )
@@ -79,12 +86,15 @@ def load(
     for row in conn.execute(_live(schema, "system_users", ids)):
         model = models[row.tenant_id]
         if _first(seen, "system_users", model, row, str(row.username or ""), problems):
+            stamp(stamps, "user", row)
             _user(model, row)
     for row in conn.execute(_live(schema, "system_role", ids)):
         model = models[row.tenant_id]
         if _first(seen, "system_role", model, row, str(row.code or ""), problems):
+            stamp(stamps, "role", row)
             _role(model, row, problems[row.tenant_id])
     _links(conn, schema, ids, models, problems)
+    operations(conn, schema.tables.get("system_operate_log"), ids, stamps)
     bound = bindings.load_scopes(conn, [scope_of(t) for t in tenants])
     for tenant in tenants:
         model = models[tenant.id]
@@ -253,7 +263,11 @@ def menu_facts(model: TenantModel) -> MenuFacts:
 
 
 def snapshot(
-    model: TenantModel, problems: Sequence[str], facts: SchemaFacts, menus: MenuFacts
+    model: TenantModel,
+    problems: Sequence[str],
+    facts: SchemaFacts,
+    menus: MenuFacts,
+    changed: Mapping[tuple[str, str], Attribution] | None = None,
 ) -> LiveSnapshot:
     catalogue, modules, labels, requires = menus
     keys = model.dept_keys()
@@ -262,6 +276,7 @@ def snapshot(
         catalogue,
         tuple(sorted(set(problems))),
         modules,
+        dict(changed or {}),
         identities={"department": model.identities()},
         unbound={
             "department": {k: model.natural_key(i) for i, k in keys.items() if i not in model.bound}

@@ -80,7 +80,19 @@ KNOWN: dict[str, dict[str, TypeEngine[Any]]] = {
         "deleted": _INT,
     },
     "system_tenant_package": {"id": _ID, "name": _TEXT, "menu_ids": _TEXT, "deleted": _INT},
+    # optional, read only: who changed users and roles (attribution)
+    "system_operate_log": {
+        "id": _ID,
+        "user_id": _ID,
+        "type": _TEXT,
+        "biz_id": _ID,
+        "success": _INT,
+        "create_time": _TIME,
+        "deleted": _INT,
+        "tenant_id": _ID,
+    },
 }
+OPTIONAL = frozenset({"system_operate_log"})
 # Never part of a statement erpsync issues (checked by the tests).
 NEVER_TOUCHED = frozenset({"password", "login_ip", "login_date"})
 
@@ -99,7 +111,7 @@ def reflect(conn: Connection) -> Schema:
     """The tables erpsync uses; raises :class:`DatabaseError` naming what is missing."""
     inspector = sa_inspect(conn)
     present = set(inspector.get_table_names())
-    missing = sorted(t for t in KNOWN if t not in present)
+    missing = sorted(t for t in KNOWN if t not in present and t not in OPTIONAL)
     if missing:
         raise DatabaseError(
             "this database is not a ruoyi-vue-pro database: missing table(s) " + ", ".join(missing)
@@ -108,6 +120,8 @@ def reflect(conn: Connection) -> Schema:
     tables: dict[str, Table] = {}
     lengths: dict[str, dict[str, int]] = {}
     for name, known in KNOWN.items():
+        if name not in present:
+            continue
         found = {c["name"].lower(): c for c in inspector.get_columns(name)}
         absent = [c for c in known if c not in found]
         if absent:

@@ -27,16 +27,16 @@ as the app itself would:
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, literal_column, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from erpsync import bindings
 from erpsync.adapters.base import Progress
 from erpsync.adapters.batches import Batch, engine_secrets, write_batches
+from erpsync.adapters.dbclock import clock
 from erpsync.adapters.ruoyi_vue_pro.invariants import Rules, check_plan, scope_text
 from erpsync.adapters.ruoyi_vue_pro.keys import (
     CUSTOM_TYPE,
@@ -61,8 +61,7 @@ class _Writer:
         self.rules = rules
         self.model: TenantModel = rules.model
         self.tenant = self.model.tenant.id
-        now: Any = conn.execute(select(literal_column("LOCALTIMESTAMP"))).scalar_one()
-        now = now.replace(microsecond=0) if isinstance(now, dt.datetime) else now
+        now = clock(conn)[0]  # the app stamps the JVM's local time; the database's is ours
         self.updated = {"updater": ACTOR, "update_time": now}
         self.created = {"creator": ACTOR, "create_time": now, **self.updated, "deleted": PRESENT}
 
