@@ -81,6 +81,7 @@ def company(engine: Engine) -> None:
             status=0,
             sort=0,
         ),
+        _rows("system_dept", (13, "停用部", 10, None, 1), status=1, sort=1),
         _rows(
             "system_users",
             (1, "admin", "管理员", 10, 1),
@@ -408,6 +409,11 @@ USER = {"name": "新人", "email": None, "department": None, "active": True}
             "its parent already has a department named '销售部'",
         ),
         (None, Change(Action.DELETE, Kind.DEPARTMENT, "总部", "t"), "departments are still in it"),
+        (
+            None,
+            update(Kind.USER, "wangwu", department="总部/停用部"),
+            "department 总部/停用部 is disabled",
+        ),
         (None, grant(Kind.PERMISSION, "clerk/system:user:create"), None),  # needs nothing more
     ],
 )

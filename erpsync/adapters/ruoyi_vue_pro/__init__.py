@@ -121,31 +121,38 @@ class RuoYiVueProAdapter(Adapter):
         return scope_of(self._resolved)
 
     def read_from(self, conn: Connection) -> LiveSnapshot:
-        return self.read_tenants_from(conn, [self.tenant])[0]
+        tenants, found = self._read(conn, [self.tenant])
+        self._resolved = tenants[0]
+        return found[0]
 
     def read_tenants_from(
         self, conn: Connection, tenants: Sequence[str | None]
     ) -> list[LiveSnapshot]:
         """Each table read once for all ``tenants``, split by ``tenant_id`` in memory."""
+        return self._read(conn, tenants)[1]
+
+    def _read(
+        self, conn: Connection, tenants: Sequence[str | None]
+    ) -> tuple[list[Tenant], list[LiveSnapshot]]:
         import datetime as dt
 
         from erpsync.adapters.dbclock import clock
         from erpsync.adapters.ruoyi_vue_pro.attribution import Stamps, attribution
-        from erpsync.adapters.ruoyi_vue_pro.read import load, menu_facts, snapshot
+        from erpsync.adapters.ruoyi_vue_pro.read import live_tenants, load, menu_facts, snapshot
         from erpsync.adapters.ruoyi_vue_pro.tenants import resolve
 
         common: list[str] = []
-        known = self.resolve(conn, common)
+        known = live_tenants(conn, self.schema(conn), common)
         wanted = [resolve(t, known) for t in tenants]
         problems = {t.id: list(common) for t in wanted}
         schema = self.schema(conn)
         stamps: Stamps = {}
         models = load(conn, schema, list({t.id: t for t in wanted}.values()), problems, stamps)
         if not wanted:
-            return []
+            return [], []
         menus = menu_facts(models[wanted[0].id])  # global: the same for every tenant
         offset = clock(conn)[1] if stamps else dt.timedelta(0)
-        return [
+        return wanted, [
             snapshot(
                 models[t.id],
                 problems[t.id],

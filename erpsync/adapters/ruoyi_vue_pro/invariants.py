@@ -12,8 +12,8 @@ what would break it:
   ``super_admin`` or ``tenant_admin``;
 - users: ``username`` matches ``^[A-Za-z0-9]{4,30}$`` and is unique in the tenant,
   e-mail unique in the tenant when set, compared as the database compares (MariaDB's
-  ``utf8mb4_unicode_ci`` ignores case, PostgreSQL does not); a new user needs room in
-  the tenant's ``account_count``;
+  ``utf8mb4_unicode_ci`` ignores case, PostgreSQL does not); a department only an
+  enabled one; a new user needs room in the tenant's ``account_count``;
 - roles: ``name`` and ``code`` set and unique in the tenant; custom data-scope ids fit
   ``data_scope_dept_ids``;
 - departments: ``name`` set and unique among its siblings, no move below itself, no
@@ -215,6 +215,12 @@ class Rules:
             self.model.emails_changed()
         if "department" in after:
             dept = self.dept(change, after["department"])
+            if dept != ROOT and not self.model.depts[dept].enabled:
+                raise Refused(
+                    change,
+                    f"department {after['department']} is disabled; the app puts users only in "
+                    "enabled departments",
+                )
             user.dept = None if dept == ROOT else dept
         if "active" in after:
             user.active = bool(after["active"])

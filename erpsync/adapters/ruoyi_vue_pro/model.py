@@ -45,6 +45,7 @@ class Dept:
     parent: int = ROOT
     leader: int | None = None  # leader_user_id
     sort: int = 0
+    enabled: bool = True  # status 0: the app puts users only in enabled departments
 
 
 @dataclass

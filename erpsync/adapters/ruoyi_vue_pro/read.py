@@ -80,7 +80,12 @@ def load(
     for row in conn.execute(_live(schema, "system_dept", ids)):
         stamp(stamps, "department", row)
         models[row.tenant_id].depts[row.id] = Dept(
-            row.id, str(row.name or ""), row.parent_id or ROOT, row.leader_user_id, row.sort or 0
+            row.id,
+            str(row.name or ""),
+            row.parent_id or ROOT,
+            row.leader_user_id,
+            row.sort or 0,
+            row.status == ENABLED,
         )
     seen: dict[tuple[str, int, str], int] = {}  # (table, tenant, key as compared) -> id
     for row in conn.execute(_live(schema, "system_users", ids)):
