@@ -482,6 +482,19 @@ def test_a_policy_the_app_would_refuse_fails_the_plan_at_its_line(
     assert errors[0].startswith(f"{policy / 'roles.yaml'}{error}"), errors
 
 
+def test_validate_refuses_a_login_the_app_cannot_hold_at_its_line(tmp_path: Path) -> None:
+    policy = tmp_path / "p"
+    policy.mkdir()
+    (policy / "users.yaml").write_text(
+        "users:\n  li.na: {name: 李娜}\n  lina2026: {name: 李娜}\n", encoding="utf-8"
+    )
+    found = [str(d) for d in RuoYiVueProAdapter.check_policy(load_policy(policy), Settings())]
+    assert found == [
+        f"{policy / 'users.yaml'}:2:3: error: user li.na: ruoyi-vue-pro usernames are 4 to 30 "
+        "letters and digits (^[A-Za-z0-9]{4,30}$): choose another login"
+    ]
+
+
 def test_a_tenant_gets_no_more_users_than_its_account_count(yudao: Engine) -> None:
     found = refused(
         yudao, "2", create(Kind.USER, "newbie1", **USER), create(Kind.USER, "newbie2", **USER)

@@ -41,7 +41,7 @@ from erpsync.adapters.base import (
     Progress,
     Refusal,
 )
-from erpsync.adapters.ruoyi_vue_pro.keys import DEFAULT_SCOPE, SUPER_ADMIN
+from erpsync.adapters.ruoyi_vue_pro.keys import DEFAULT_SCOPE, LOGIN, SUPER_ADMIN
 from erpsync.adapters.ruoyi_vue_pro.notes import apply_notes, new_user_notes
 from erpsync.plan import Change
 from erpsync.state import State
@@ -51,6 +51,9 @@ if TYPE_CHECKING:
 
     from erpsync.adapters.ruoyi_vue_pro.model import Tenant
     from erpsync.adapters.ruoyi_vue_pro.schema import Schema
+    from erpsync.config import Settings
+    from erpsync.diagnostics import Diagnostic
+    from erpsync.policy.loader import LoadedPolicy
 
 __all__ = ["RuoYiVueProAdapter"]
 
@@ -168,6 +171,25 @@ class RuoYiVueProAdapter(Adapter):
     ) -> tuple[Administrator, ...]:
         """The super_admin role, when this tenant has it."""
         return tuple(a for a in self.administrators if a.key in snapshot.state.roles)
+
+    @classmethod
+    def check_policy(cls, loaded: LoadedPolicy, settings: Settings) -> list[Diagnostic]:
+        """Also, offline: every login must be a username the app accepts."""
+        from erpsync.diagnostics import error
+
+        found = super().check_policy(loaded, settings)
+        for login in loaded.policy.users:
+            if not LOGIN.match(login):
+                found.append(
+                    error(
+                        "capability",
+                        loaded.position("users", login),
+                        f"user {login}",
+                        "ruoyi-vue-pro usernames are 4 to 30 letters and digits "
+                        "(^[A-Za-z0-9]{4,30}$): choose another login",
+                    )
+                )
+        return found
 
     @classmethod
     def check_plan(cls, snapshot: LiveSnapshot, changes: Sequence[Change]) -> list[Refusal]:
