@@ -26,8 +26,8 @@ from erpsync.adapters.ruoyi_vue_pro.model import TenantModel
 LIMIT = 20_000
 KINDS = {"SYSTEM 用户": "user", "SYSTEM 角色": "role"}
 Stamp = tuple[str | None, dt.datetime | None]
-# (tenant, kind, row id) -> (who, when) as stored
-Stamps = dict[tuple[int, str, int], Stamp]
+# tenant -> (kind, row id) -> (who, when) as stored
+Stamps = dict[int, dict[tuple[str, int], Stamp]]
 
 
 def stamp(stamps: Stamps, kind: str, row: Any) -> None:
@@ -35,7 +35,7 @@ def stamp(stamps: Stamps, kind: str, row: Any) -> None:
     by, at = row.updater or None, row.update_time
     if by is None and at is None:
         by, at = row.creator or None, row.create_time
-    stamps[(row.tenant_id, kind, row.id)] = (by, at)
+    stamps.setdefault(row.tenant_id, {})[(kind, row.id)] = (by, at)
 
 
 def operations(conn: Connection, log: Table | None, tenants: Sequence[int], stamps: Stamps) -> None:
@@ -56,10 +56,10 @@ def operations(conn: Connection, log: Table | None, tenants: Sequence[int], stam
         .limit(LIMIT)
     )
     for tenant, kind, row_id, actor, at in conn.execute(query):
-        key = (tenant, KINDS[kind], row_id)
-        old = stamps.get(key)
+        rows = stamps.setdefault(tenant, {})
+        old = rows.get((KINDS[kind], row_id))
         if old is None or old[1] is None or (at is not None and at > old[1]):
-            stamps[key] = (str(actor), at)
+            rows[(KINDS[kind], row_id)] = (str(actor), at)
 
 
 def attribution(
@@ -73,9 +73,9 @@ def attribution(
         "department": model.dept_keys(),
     }
     found: dict[tuple[str, str], Attribution] = {}
-    for (tenant, kind, row_id), (by, at) in stamps.items():
+    for (kind, row_id), (by, at) in stamps.get(model.tenant.id, {}).items():
         key = keys[kind].get(row_id)
-        if tenant != model.tenant.id or key is None:
+        if key is None:
             continue
         who = by
         if by is not None and by.isdigit():
