@@ -25,6 +25,7 @@ import yaml
 from sqlalchemy import Connection, Engine, text
 
 from erpsync import bindings
+from erpsync.adapters.base import Adapter
 from erpsync.adapters.namepath import department_key
 from erpsync.adapters.ruoyi_vue_pro import RuoYiVueProAdapter
 from erpsync.plan import Change, Kind
@@ -384,6 +385,39 @@ def app_permissions(conn: Connection, tenant: int, login: str) -> set[str]:
         {"t": tenant, "u": login},
     ).scalar_one()
     return {p for (p,) in conn.execute(text(APP_PERMISSIONS), {"user_id": user_id})}
+
+
+def effective(state: State) -> dict[str, set[str]]:
+    """erpsync's effective access: each user's permissions through their roles."""
+    by_role: dict[str, set[str]] = {}
+    for role, perm in state.grants:
+        by_role.setdefault(role, set()).add(perm)
+    return {
+        u: set().union(*(by_role.get(r, set()) for r in state.user_roles.get(u, ())))
+        for u in state.users
+    }
+
+
+def agrees_with_the_app(adapter: RuoYiVueProAdapter) -> None:
+    """The ground truth: the facts' query (the app's ``@ss.hasPermission``) on the live
+    database gives every user of the adapter's tenant what erpsync reads for them; the
+    super_admin role's holders, whom the app lets through everything, excepted."""
+    snapshot = adapter.read()
+    tenant = int(adapter.binding_scope().removeprefix("tenant:"))
+    state = snapshot.state
+    with adapter.engine.connect() as conn:
+        for login, perms in sorted(effective(state).items()):
+            if "super_admin" not in state.user_roles.get(login, ()):
+                assert app_permissions(conn, tenant, login) == perms, login
+
+
+def apply_and_check(adapter: Adapter, changes: Sequence[Change]) -> None:
+    """Write ``changes`` in one transaction, as erpsync apply does, then check the app's
+    own rule agrees with erpsync for every user (the behaviour suite's apply)."""
+    assert isinstance(adapter, RuoYiVueProAdapter)
+    with adapter.engine.begin() as conn:
+        adapter.write(conn, changes, "test")
+    agrees_with_the_app(adapter)
 
 
 def utc_offset(conn: Connection) -> dt.timedelta:

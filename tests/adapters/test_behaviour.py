@@ -232,7 +232,7 @@ def make_harness(name: str, request: pytest.FixtureRequest, tmp_path: Path) -> H
         yudao = request.getfixturevalue("pg_engine" if on_pg else "mysql_engine")
         return Harness(
             fx.suite_seeder(yudao),
-            database_apply,
+            fx.apply_and_check,  # database_apply, then the app's own rule for every user
             lambda _adapter: fx.everything(yudao),
             RuoYiVueProAdapter.capabilities,
             fx.suite_translate,

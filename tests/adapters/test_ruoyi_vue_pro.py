@@ -135,31 +135,9 @@ def yudao(request: pytest.FixtureRequest) -> Engine:
     return engine
 
 
-def effective(state: State) -> dict[str, set[str]]:
-    """erpsync's effective access: each user's permissions through their roles."""
-    by_role: dict[str, set[str]] = {}
-    for role, perm in state.grants:
-        by_role.setdefault(role, set()).add(perm)
-    return {
-        u: set().union(*(by_role.get(r, set()) for r in state.user_roles.get(u, ())))
-        for u in state.users
-    }
-
-
-def agrees_with_the_app(engine: Engine, adapter: RuoYiVueProAdapter, tenant: int) -> None:
-    """The ground truth: the facts' query on the live database, for every user erpsync
-    manages (super_admin holders are shown as holding everything instead)."""
-    state = adapter.read().state
-    supers = {u for u, roles in state.user_roles.items() if "super_admin" in roles}
-    with engine.connect() as conn:
-        for login, perms in effective(state).items():
-            if login not in supers:
-                assert fx.app_permissions(conn, tenant, login) == perms, login
-
-
 def apply(adapter: RuoYiVueProAdapter, changes: list[Change]) -> None:
-    with adapter.engine.begin() as conn:
-        adapter.write(conn, changes, "tester")
+    """Write as erpsync apply does; then the app's own rule agrees for every user."""
+    fx.apply_and_check(adapter, changes)
 
 
 def converge(engine: Engine, tenant: str | None, edit: Callable[[State], State]) -> list[Change]:
@@ -172,7 +150,6 @@ def converge(engine: Engine, tenant: str | None, edit: Callable[[State], State])
     after = adapter.read()
     assert after.state == want
     assert diff(Desired(want), after.state, Scope()).changes == []
-    agrees_with_the_app(engine, adapter, int(tenant or 1))
     return changes
 
 
@@ -195,8 +172,8 @@ def test_each_tenant_reads_its_own_rows_named_by_id_or_name(yudao: Engine) -> No
         assert set(second.state.roles) == {"tenant_admin", "clerk"}
         assert second.state.departments["分公司"].manager == "boss2"
     assert system.problems == () == second.problems
-    agrees_with_the_app(yudao, RuoYiVueProAdapter(yudao), 1)
-    agrees_with_the_app(yudao, RuoYiVueProAdapter(yudao, "2"), 2)
+    fx.agrees_with_the_app(RuoYiVueProAdapter(yudao))
+    fx.agrees_with_the_app(RuoYiVueProAdapter(yudao, "2"))
     with pytest.raises(
         ConfigError,
         match=r"unknown ruoyi-vue-pro tenant '9'; the tenants are "
