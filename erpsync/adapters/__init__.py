@@ -20,6 +20,7 @@ ADAPTERS = {
     "reference": "erpsync.adapters.reference:ReferenceAdapter",
     "ruoyi": "erpsync.adapters.ruoyi:RuoYiAdapter",
     "tryton": "erpsync.adapters.tryton:TrytonAdapter",
+    "jsherp": "erpsync.adapters.jsherp:JshErpAdapter",
 }
 
 
