@@ -80,6 +80,7 @@ class Rules:
         self.role_grants: dict[int, Change] = {}  # user id -> the last membership grant
         self.button_grants: dict[tuple[int, int], Change] = {}  # (role, function) -> grant
         self.creating: list[Change] = []  # user creates and reactivations (the quota)
+        self.leaving: dict[int, tuple[int, Change]] = {}  # managers moved out: user -> dept
         self.dept_keys = model.dept_keys()
         self.role_keys = model.role_keys()
 
@@ -222,13 +223,8 @@ class Rules:
             user.email = after["email"]
         if "department" in after:
             dept = None if after["department"] is None else self.dept(change, after["department"])
-            if user.leader and user.dept is not None and user.dept not in self.managers:
-                name = self.model.depts[user.dept].name if user.dept in self.model.depts else ""
-                raise Refused(
-                    change,
-                    f"{user.login} manages {name!r} and jshERP's manager is a member of the "
-                    "department: give that department another manager (or none) too",
-                )
+            if user.leader and user.dept is not None:
+                self.leaving[user.id] = (user.dept, change)
             user.dept = dept.id if dept else None
             user.leader = False
 
@@ -256,8 +252,8 @@ class Rules:
 
     def delete_user(self, change: Change) -> None:
         user = self.user(change, change.key)
-        if user.leader and user.dept is not None and user.dept not in self.managers:
-            raise Refused(change, f"{user.login} manages a department the plan keeps it managing")
+        if user.leader and user.dept is not None:
+            self.leaving[user.id] = (user.dept, change)
         del self.model.users[user.id]
 
     # -- roles ------------------------------------------------------------------------------
@@ -404,6 +400,13 @@ class Rules:
             )
 
     def _managers(self) -> Iterator[Refused]:
+        for dept_id, change in self.leaving.values():
+            if dept_id in self.model.depts and dept_id not in self.managers:
+                yield Refused(
+                    change,
+                    f"the user manages {self.model.depts[dept_id].name!r} and jshERP's manager "
+                    "is a member of the department: give it another manager (or none) too",
+                )
         for dept_id, (login, change) in self.managers.items():
             members = [u for u in self.model.managed_users() if u.dept == dept_id]
             if login is not None and not any(u.login == login for u in members):

@@ -30,7 +30,6 @@ from erpsync.adapters.jsherp.keys import (
     DEPARTMENT_DATA,
     LEADER,
     ORGANISATION_DATA,
-    PLATFORM_ADMIN,
     ROLE_FUNCTIONS,
     SCOPE_BY_TYPE,
     USER_ROLE,
@@ -161,8 +160,6 @@ def _users(conn: Connection, models: dict[int, Model]) -> None:
         fixed = None
         if row.id == row.tenant_id:
             fixed = "the tenant administrator (jsh_user.id = tenant_id)"
-        elif row.login_name == PLATFORM_ADMIN:
-            fixed = "the platform administrator's login"
         elif row.isystem == 1:
             fixed = "a user shipped with jshERP (isystem = 1)"
         model.users[row.id] = User(
