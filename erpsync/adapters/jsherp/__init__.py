@@ -47,6 +47,10 @@ from erpsync.state import State
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
+    from erpsync.config import Settings
+    from erpsync.diagnostics import Diagnostic
+    from erpsync.policy.loader import LoadedPolicy
+
 __all__ = ["JshErpAdapter"]
 
 PLATFORM_ADMIN_RULE = (
@@ -120,6 +124,13 @@ class JshErpAdapter(Adapter):
         found, _ = load(conn, [self.tenant])[0]
         self._tenant_id = found.tenant.id
         return found
+
+    @classmethod
+    def check_policy(cls, loaded: LoadedPolicy, settings: Settings) -> list[Diagnostic]:
+        """The capabilities, and one role per user (:mod:`.policy_rules`)."""
+        from erpsync.adapters.jsherp.policy_rules import one_role_per_user
+
+        return [*super().check_policy(loaded, settings), *one_role_per_user(loaded)]
 
     @classmethod
     def check_plan(cls, snapshot: LiveSnapshot, changes: Sequence[Change]) -> list[Refusal]:

@@ -148,6 +148,9 @@ class Rules:
         if fold(login) == PLATFORM_ADMIN:
             raise Refused(change, "'admin' is jshERP's platform administrator")
         self.text(change, "jsh_user", "login_name", login)
+        for u in self.model.users.values():
+            if u.fixed and fold(u.login) == fold(login):
+                raise Refused(change, f"{u.login} is {u.fixed}: erpsync never changes it")
         taken = fold(login) in self.model.other_logins or any(
             fold(u.login) == fold(login) for u in self.model.users.values() if u.id != itself
         )

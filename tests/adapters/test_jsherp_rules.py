@@ -1,0 +1,196 @@
+"""jshERP's rules at plan time, on our own DDL (no ../shared needed): what ``plan``
+refuses at the declaration, and how a target's tenant is found.
+
+The database (:func:`~tests.adapters.jsherp_fixture.create_schema`) holds the platform
+administrator (tenant 0), tenant 63 (administrator ``jsh``) and tenant 70 (``other``),
+and a catalogue whose 系统管理 is outside the tenants' ceiling.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+
+from erpsync import cli
+from erpsync.adapters.jsherp import JshErpAdapter
+from erpsync.adapters.jsherp.formats import format_buttons, parse_buttons, parse_ids, role_of
+from erpsync.errors import ConfigError
+from erpsync.plan import Action, Change, Kind
+from tests.adapters import jsherp_fixture as fx
+
+BASE = """\
+departments:
+  sales: {name: 销售部}
+roles:
+  clerk:
+    name: 会计员
+    permissions:
+      /financial/money_out: [view, edit]
+users:
+  li.na: {name: 李娜, department: sales, roles: [clerk]}
+"""
+
+
+@pytest.fixture
+def erp(mysql_engine: Engine) -> Engine:
+    fx.create_schema(mysql_engine)
+    return mysql_engine
+
+
+def project(root: Path, engine: Engine, monkeypatch: pytest.MonkeyPatch, policy: str) -> Path:
+    url = engine.url.render_as_string(hide_password=False)
+    (root / "erpsync.yaml").write_text(
+        f"policies: policies\ntargets:\n  erp: {{adapter: jsherp, url: '{url}', tenant: jsh}}\n",
+        encoding="utf-8",
+    )
+    (root / "policies").mkdir(exist_ok=True)
+    (root / "policies" / "policy.yaml").write_text(policy, encoding="utf-8")
+    monkeypatch.chdir(root)
+    monkeypatch.setenv("ERPSYNC_ACTOR", "tester")
+    return root / "policies" / "policy.yaml"
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    code = cli.main(["--no-color", *args])
+    out = capsys.readouterr()
+    assert "Traceback" not in out.out + out.err
+    return code, " ".join((out.out + out.err).split())
+
+
+@pytest.fixture
+def applied(
+    erp: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Path:
+    path = project(tmp_path, erp, monkeypatch, BASE)
+    code, out = run(capsys, "apply", "--auto-approve")
+    assert code == 0, out
+    return path
+
+
+def test_the_base_policy_applies_and_matches_jsherps_rule(
+    applied: Path, erp: Engine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    if fx.effective_sql() is None:
+        pytest.skip("../shared/erp/jsherp.md is not present")
+    assert fx.check_ground_truth(JshErpAdapter(erp, "63"), fx.TENANT) == 1
+    code, out = run(capsys, "plan", "--detailed-exitcode")
+    assert code == 0, out
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "said"),
+    [
+        pytest.param(
+            "roles: [clerk]}",
+            "roles: [clerk, viewer]}\n  zhao: {name: 赵, roles: [viewer]}",
+            "policy.yaml:10:55: error: user li.na: jshERP holds exactly one role per user",
+            id="two-roles",
+        ),
+        pytest.param(
+            "[view, edit]",
+            "[view, edit]\n      /system/user: [view]",
+            "is under 系统管理",
+            id="system-management",
+        ),
+        pytest.param("[view, edit]", "[view, edit, print]", "has no action 'print'", id="push-btn"),
+        pytest.param(
+            "  li.na:", "  jsh: {name: 管理员}\n  li.na:", "tenant administrator", id="tenant-admin"
+        ),
+        pytest.param("  li.na:", "  other: {name: 别人}\n  li.na:", "is taken", id="other-login"),
+        pytest.param("name: 李娜", "name: 李娜😀", "utf8 (3-byte)", id="four-byte"),
+        pytest.param("name: 会计员", "name: 会", "2 to 30 characters", id="role-name"),
+    ],
+)
+def test_plan_refuses_at_the_declaration(
+    applied: Path, capsys: pytest.CaptureFixture[str], old: str, new: str, said: str
+) -> None:
+    policy = BASE.replace(old, new).replace(
+        "roles:\n", "roles:\n  viewer: {name: 查看员, permissions: {/hr/employee: [view]}}\n", 1
+    )
+    assert policy != BASE
+    applied.write_text(policy, encoding="utf-8")
+    code, out = run(capsys, "plan")
+    assert code == 1, out
+    assert said in out
+
+
+def test_plan_refuses_deleting_a_department_with_members_and_a_held_role(
+    applied: Path, erp: Engine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    applied.write_text(
+        BASE.replace("  sales: {name: 销售部}\n", "  x: {name: 其他}\n").replace(
+            "department: sales, ", ""
+        ),
+        encoding="utf-8",
+    )
+    code, out = run(capsys, "plan", "--detailed-exitcode")
+    assert code == 2, out  # li.na leaves sales in the same plan: allowed
+    applied.write_text(BASE.replace("  sales: {name: 销售部}\n", "  x: {name: 其他}\n"), "utf-8")
+    code, out = run(capsys, "plan")
+    assert code == 1, out
+    applied.write_text(
+        BASE.replace("roles: [clerk]", "roles: []")
+        .replace("  clerk:", "  clerk2:")
+        .replace("会计员", "出纳员"),
+        "utf-8",
+    )
+    code, out = run(capsys, "plan", "--detailed-exitcode")
+    assert code == 2, out  # the holder lets go in the same plan
+    snapshot = JshErpAdapter(erp, "63").read()
+    before = {"name": "x"}
+    refused = JshErpAdapter.check_plan(
+        snapshot,
+        [
+            Change(Action.DELETE, Kind.ROLE, "clerk", "", before),
+            Change(Action.DELETE, Kind.DEPARTMENT, "sales", "", before),
+        ],
+    )
+    assert [r.reason for r in refused] == [
+        "it still has members ['li.na']",
+        "li.na still hold it (jshERP would keep their menus and break their lists)",
+    ]
+
+
+def test_plan_refuses_users_beyond_the_quota(
+    applied: Path, erp: Engine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with erp.begin() as conn:
+        conn.execute(text("UPDATE jsh_tenant SET user_num_limit = 2 WHERE tenant_id = 63"))
+    applied.write_text(BASE + "  wang: {name: 王}\n", encoding="utf-8")
+    code, out = run(capsys, "plan")
+    assert code == 1, out
+    assert "user_num_limit" in out
+
+
+def test_a_tenant_is_found_by_id_or_name_and_an_unknown_one_is_named(erp: Engine) -> None:
+    assert JshErpAdapter(erp, "jsh").read().state == JshErpAdapter(erp, "63").read().state
+    with pytest.raises(ConfigError, match=r"known tenants: 63 \(jsh\), 70 \(other\)"):
+        JshErpAdapter(erp, "nobody").read()
+    with pytest.raises(ConfigError, match="names no tenant"):
+        JshErpAdapter(erp).read()
+
+
+def test_tenants_read_together_are_each_read_alone(applied: Path, erp: Engine) -> None:
+    adapter = JshErpAdapter(erp, "63")
+    together = adapter.read_tenants(["63", "other", "jsh"])
+    alone = [JshErpAdapter(erp, t).read() for t in ("63", "other", "jsh")]
+    assert [s.state for s in together] == [s.state for s in alone]
+    assert set(together[0].state.users) == {"li.na"}
+    assert together[1].state.users == {}
+
+
+def test_the_user_business_formats() -> None:
+    assert parse_ids("[12][7][0][30]") == [12, 7, 30]
+    assert role_of("[17]") == (17, None)
+    assert role_of("[6][7]")[0] == 67
+    assert role_of("") == (None, None)
+    buttons, problems = parse_buttons('[{"funId":"241","btnStr":"1,2"},{"funId":13,"btnStr":"1"}]')
+    assert buttons == {241: {"1", "2"}, 13: {"1"}}
+    assert problems == []
+    assert parse_buttons("not json")[1]
+    assert format_buttons({13: {"7", "1", "2"}, 14: set()}, [14, 13]) == (
+        '[{"funId":13,"btnStr":"1,2,7"}]'
+    )
+    assert format_buttons({}, []) == ""
