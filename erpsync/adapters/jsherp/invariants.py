@@ -26,6 +26,7 @@ Refusals of the whole plan's outcome (quota, one role, managers, deletes) are fo
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -40,6 +41,7 @@ from erpsync.adapters.jsherp.keys import (
     ROLE_NAME_MIN,
     SCOPES,
     VIEW,
+    fold,
     four_byte,
 )
 from erpsync.adapters.jsherp.model import Dept, Function, Model, Role, User
@@ -64,11 +66,6 @@ class Refused(DatabaseError):
         self.reason = reason
 
 
-def fold(value: str) -> str:
-    """How utf8_general_ci compares: case and trailing spaces ignored."""
-    return value.rstrip().casefold()
-
-
 class Rules:
     """Applies changes to ``model`` (mutating it), refusing what jshERP does not allow."""
 
@@ -82,6 +79,7 @@ class Rules:
         self.creating: list[Change] = []  # user creates and reactivations (the quota)
         self.leaving: dict[int, tuple[int, Change]] = {}  # managers moved out: user -> dept
         self.dept_keys = model.dept_keys()
+        self.own_logins = Counter(fold(u.login) for u in model.users.values())
         self.role_keys = model.role_keys()
 
     # -- lookups ------------------------------------------------------------------------------
@@ -151,7 +149,8 @@ class Rules:
         for u in self.model.users.values():
             if u.fixed and fold(u.login) == fold(login):
                 raise Refused(change, f"{u.login} is {u.fixed}: erpsync never changes it")
-        taken = fold(login) in self.model.other_logins or any(
+        elsewhere = self.model.logins.get(fold(login), 0) - self.own_logins[fold(login)]
+        taken = elsewhere > 0 or any(
             fold(u.login) == fold(login) for u in self.model.users.values() if u.id != itself
         )
         if taken:

@@ -76,3 +76,8 @@ def natural_key(name: str) -> str:
 def four_byte(text: str) -> bool:
     """True when ``text`` holds a character utf8mb3 cannot store (emoji, rare CJK)."""
     return any(ord(c) > 0xFFFF for c in text)
+
+
+def fold(value: str) -> str:
+    """How utf8_general_ci compares: case and trailing spaces ignored."""
+    return value.rstrip().casefold()

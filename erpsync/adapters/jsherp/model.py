@@ -14,7 +14,7 @@ administrator's role) is.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 from erpsync.adapters.jsherp.keys import (
@@ -96,10 +96,12 @@ class Model:
     users: dict[int, User] = field(default_factory=dict)
     roles: dict[int, Role] = field(default_factory=dict)
     bound: dict[str, dict[int, str]] = field(default_factory=dict)  # kind -> id -> key
-    other_logins: frozenset[str] = frozenset()  # folded logins of live users elsewhere
+    # folded login -> how many live users of any tenant have it (keys.fold)
+    logins: Mapping[str, int] = field(default_factory=dict)
     ceiling: frozenset[int] = frozenset()  # function ids of the tenant admin's role
     spelling: str = DEPARTMENT_DATA  # how this version writes the department scope
     _next_id: int = 0
+    _leaves: dict[int, Function] | None = field(default=None, repr=False)
 
     def copy(self) -> Model:
         return copy.deepcopy(self)
@@ -119,9 +121,12 @@ class Model:
         return below
 
     def leaves(self) -> dict[int, Function]:
-        """The pages: functions with no function below them (only these are granted)."""
-        below = self.live_children()
-        return {i: f for i, f in self.functions.items() if f.number not in below}
+        """The pages: functions with no function below them (only these are granted);
+        worked out once, as the functions never change."""
+        if self._leaves is None:
+            below = self.live_children()
+            self._leaves = {i: f for i, f in self.functions.items() if f.number not in below}
+        return self._leaves
 
     def ordered(self) -> list[Function]:
         return sorted(self.functions.values(), key=lambda f: (f.sort, f.id))
@@ -244,9 +249,13 @@ class Model:
 
     def state(self) -> State:
         dkeys, rkeys = self.dept_keys(), self.role_keys()
+        leaders: dict[int, User] = {}
+        for u in sorted(self.managed_users(), key=lambda u: abs(u.id), reverse=True):
+            if u.leader and u.dept is not None:
+                leaders[u.dept] = u  # the lowest id wins, as in manager()
         departments = {}
         for d in self.depts.values():
-            manager = self.manager(d.id)
+            manager = leaders.get(d.id)
             departments[dkeys[d.id]] = DepartmentRec(
                 dkeys[d.id],
                 d.name,

@@ -17,6 +17,7 @@ not exist, a department whose parent is missing.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -34,6 +35,7 @@ from erpsync.adapters.jsherp.keys import (
     SCOPE_BY_TYPE,
     USER_ROLE,
     VIEW,
+    fold,
 )
 from erpsync.adapters.jsherp.model import Dept, Function, Model, Role, Tenant, User
 from erpsync.adapters.jsherp.schema import (
@@ -125,7 +127,8 @@ def _spelling(conn: Connection) -> str:
 
 def load(conn: Connection, wanted: Sequence[str | None]) -> list[tuple[Model, list[str]]]:
     """One model (and its problems) per tenant of ``wanted``, each table read once."""
-    chosen = [resolve(tenants(conn), w) for w in wanted]
+    known = tenants(conn)
+    chosen = [resolve(known, w) for w in wanted]
     functions = _functions(conn)
     spelling = _spelling(conn)
     models = {t.id: Model(t, functions, spelling=spelling) for t in chosen}
@@ -147,13 +150,14 @@ def load(conn: Connection, wanted: Sequence[str | None]) -> list[tuple[Model, li
 
 
 def _users(conn: Connection, models: dict[int, Model]) -> None:
-    """The tenants' live users; the folded logins of every other live user."""
-    logins_by_tenant: dict[int | None, list[str]] = {}
+    """The tenants' live users; how many live users of any tenant have each login (folded:
+    compared as utf8_general_ci compares)."""
+    counts: Counter[str] = Counter()
     u = jsh_user
     columns = ("id", "login_name", "username", "email", "status", "leader_flag", "isystem")
     query = select(*(u.c[c] for c in columns), u.c.tenant_id).where(live(u)).order_by(u.c.id)
     for row in conn.execute(query):
-        logins_by_tenant.setdefault(row.tenant_id, []).append(row.login_name or "")
+        counts[fold(row.login_name or "")] += 1
         model = models.get(row.tenant_id) if row.tenant_id is not None else None
         if model is None:
             continue
@@ -171,9 +175,8 @@ def _users(conn: Connection, models: dict[int, Model]) -> None:
             leader=row.leader_flag == LEADER,
             fixed=fixed,
         )
-    for t, model in models.items():
-        elsewhere = (login for k, logins in logins_by_tenant.items() if k != t for login in logins)
-        model.other_logins = frozenset(login.rstrip().casefold() for login in elsewhere)
+    for model in models.values():
+        model.logins = counts  # one mapping shared by the tenants read together
 
 
 def _departments(
