@@ -194,3 +194,112 @@ def test_the_user_business_formats() -> None:
         '[{"funId":13,"btnStr":"1,2,7"}]'
     )
     assert format_buttons({}, []) == ""
+
+
+def test_disabling_a_user_writes_status_2_and_says_sessions_live_on(
+    applied: Path, erp: Engine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    applied.write_text(BASE.replace("roles: [clerk]}", "roles: [clerk], active: false}"), "utf-8")
+    code, out = run(capsys, "apply", "--auto-approve")
+    assert code == 0, out
+    assert "up to 3 days" in out
+    with erp.connect() as conn:
+        status, value = conn.execute(
+            text(
+                "SELECT u.status, b.value FROM jsh_user u JOIN jsh_user_business b ON "
+                "b.key_id = u.id AND b.type = 'UserRole' WHERE u.login_name = 'li.na'"
+            )
+        ).one()
+    assert (status, value) == (2, "")
+
+
+def test_a_manager_is_the_member_flagged_leader(
+    applied: Path, erp: Engine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    applied.write_text(BASE.replace("{name: 销售部}", "{name: 销售部, manager: li.na}"), "utf-8")
+    code, out = run(capsys, "apply", "--auto-approve")
+    assert code == 0, out
+    with erp.connect() as conn:
+        flags = conn.execute(text("SELECT login_name, leader_flag FROM jsh_user WHERE id >= 200"))
+        assert dict(flags.all()) == {"li.na": "1"}
+    outside = BASE.replace("{name: 销售部}", "{name: 销售部, manager: wang}") + (
+        "  wang: {name: 王}\n"
+    )
+    applied.write_text(outside, "utf-8")
+    code, out = run(capsys, "plan")
+    assert code == 1, out
+    assert "wang is not a member of it" in out
+
+
+def test_the_ceiling_is_the_tenant_administrators_role(
+    applied: Path, erp: Engine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with erp.begin() as conn:
+        conn.execute(
+            text(
+                "UPDATE jsh_user_business SET value = REPLACE(value, '[11]', '') "
+                "WHERE type = 'RoleFunctions' AND key_id = '10'"
+            )
+        )
+    extra = BASE.replace("[view, edit]", "[view, edit]\n      /hr/employee: [view]")
+    applied.write_text(extra, "utf-8")
+    code, out = run(capsys, "plan")
+    assert code == 1, out
+    assert "/hr/employee (员工) is not among the tenant's functions" in out
+
+
+def test_dirty_rows_are_reported_and_the_first_row_wins(applied: Path, erp: Engine) -> None:
+    with erp.begin() as conn:
+        uid = conn.execute(text("SELECT id FROM jsh_user WHERE login_name = 'li.na'")).scalar()
+        conn.execute(
+            text(
+                "INSERT INTO jsh_user_business (type, key_id, value, tenant_id, delete_flag) "
+                "VALUES ('UserRole', :k, '[6][7]', 63, '0')"
+            ),
+            {"k": str(uid)},
+        )
+        conn.execute(text("UPDATE jsh_role SET type = '本机构数据' WHERE tenant_id = 63"))
+    snapshot = JshErpAdapter(erp, "63").read()
+    assert snapshot.state.user_roles["li.na"] == {"clerk"}
+    assert snapshot.state.roles["clerk"].data_scope == "department_tree"
+    assert any("second UserRole row" in p for p in snapshot.problems)
+    private = snapshot.private
+    assert private is not None
+    assert private.model.spelling == "本机构数据"  # type: ignore[attr-defined]
+
+
+def test_revoking_a_page_drops_its_buttons(
+    applied: Path, erp: Engine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    other = BASE.replace("/financial/money_out: [view, edit]", "/hr/employee: [view]")
+    applied.write_text(other, "utf-8")
+    code, out = run(capsys, "apply", "--auto-approve")
+    assert code == 0, out
+    with erp.connect() as conn:
+        row = conn.execute(
+            text(
+                "SELECT value, btn_str FROM jsh_user_business WHERE type = 'RoleFunctions' "
+                "AND tenant_id = 63"
+            )
+        ).one()
+    assert tuple(row) == ("[11]", "")
+
+
+def test_reading_many_tenants_reads_each_table_once(applied: Path, erp: Engine) -> None:
+    from sqlalchemy import event
+
+    statements: list[str] = []
+
+    def seen(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    event.listen(erp, "before_cursor_execute", seen)
+    try:
+        JshErpAdapter(erp, "63").read_tenants(["63", "70"])
+        two = [s for s in statements if "jsh_" in s]
+        statements.clear()
+        JshErpAdapter(erp, "63").read_tenants(["63"])
+        one = [s for s in statements if "jsh_" in s]
+    finally:
+        event.remove(erp, "before_cursor_execute", seen)
+    assert len(two) == len(one)
