@@ -59,13 +59,22 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
     return code, " ".join((out.out + out.err).split())
 
 
+def apply(capsys: pytest.CaptureFixture[str], erp: Engine) -> str:
+    """``erpsync apply --auto-approve``, then jshERP's own menu rule for every managed user
+    (when ../shared holds the facts file)."""
+    code, out = run(capsys, "apply", "--auto-approve")
+    assert code == 0, out
+    if fx.effective_sql() is not None:
+        fx.check_ground_truth(JshErpAdapter(erp, "63"), fx.TENANT)
+    return out
+
+
 @pytest.fixture
 def applied(
     erp: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> Path:
     path = project(tmp_path, erp, monkeypatch, BASE)
-    code, out = run(capsys, "apply", "--auto-approve")
-    assert code == 0, out
+    apply(capsys, erp)
     return path
 
 
@@ -200,9 +209,7 @@ def test_disabling_a_user_writes_status_2_and_says_sessions_live_on(
     applied: Path, erp: Engine, capsys: pytest.CaptureFixture[str]
 ) -> None:
     applied.write_text(BASE.replace("roles: [clerk]}", "roles: [clerk], active: false}"), "utf-8")
-    code, out = run(capsys, "apply", "--auto-approve")
-    assert code == 0, out
-    assert "up to 3 days" in out
+    assert "up to 3 days" in apply(capsys, erp)
     with erp.connect() as conn:
         status, value = conn.execute(
             text(
@@ -217,8 +224,7 @@ def test_a_manager_is_the_member_flagged_leader(
     applied: Path, erp: Engine, capsys: pytest.CaptureFixture[str]
 ) -> None:
     applied.write_text(BASE.replace("{name: 销售部}", "{name: 销售部, manager: li.na}"), "utf-8")
-    code, out = run(capsys, "apply", "--auto-approve")
-    assert code == 0, out
+    apply(capsys, erp)
     with erp.connect() as conn:
         flags = conn.execute(text("SELECT login_name, leader_flag FROM jsh_user WHERE id >= 200"))
         assert dict(flags.all()) == {"li.na": "1"}
@@ -273,8 +279,7 @@ def test_revoking_a_page_drops_its_buttons(
 ) -> None:
     other = BASE.replace("/financial/money_out: [view, edit]", "/hr/employee: [view]")
     applied.write_text(other, "utf-8")
-    code, out = run(capsys, "apply", "--auto-approve")
-    assert code == 0, out
+    apply(capsys, erp)
     with erp.connect() as conn:
         row = conn.execute(
             text(
@@ -303,3 +308,26 @@ def test_reading_many_tenants_reads_each_table_once(applied: Path, erp: Engine) 
     finally:
         event.remove(erp, "before_cursor_execute", seen)
     assert len(two) == len(one)
+
+
+def test_apply_refuses_a_second_user_business_row_of_another_tenant(
+    erp: Engine,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """jshERP reads the first UserRole row of a user id whatever its tenant: a stray row
+    of tenant 70 for the id the new user gets is not shadowed by a second one."""
+    with erp.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO jsh_user_business (type, key_id, value, tenant_id, delete_flag) "
+                "VALUES ('UserRole', '200', '[10]', 70, '0')"
+            )
+        )
+    project(tmp_path, erp, monkeypatch, BASE)
+    code, out = run(capsys, "apply", "--auto-approve")
+    assert code == 1, out
+    assert "is already the UserRole row jshERP reads for id 200" in out
+    with erp.connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM jsh_user WHERE id >= 200")).scalar() == 0
