@@ -331,3 +331,12 @@ def test_apply_refuses_a_second_user_business_row_of_another_tenant(
     assert "is already the UserRole row jshERP reads for id 200" in out
     with erp.connect() as conn:
         assert conn.execute(text("SELECT COUNT(*) FROM jsh_user WHERE id >= 200")).scalar() == 0
+
+
+def test_departments_carry_jsherps_own_stamp_in_utc(applied: Path, erp: Engine) -> None:
+    import datetime as dt
+
+    stamp = JshErpAdapter(erp, "63").read().attribution[("department", "sales")]
+    assert stamp.by is None  # jshERP records no author on jsh_organization
+    assert stamp.at is not None
+    assert abs(stamp.at - dt.datetime.now(dt.UTC)) < dt.timedelta(minutes=5)

@@ -14,6 +14,7 @@ administrator's role) is.
 from __future__ import annotations
 
 import copy
+import datetime as dt
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
@@ -100,6 +101,8 @@ class Model:
     logins: Mapping[str, int] = field(default_factory=dict)
     ceiling: frozenset[int] = frozenset()  # function ids of the tenant admin's role
     spelling: str = DEPARTMENT_DATA  # how this version writes the department scope
+    # department id -> when jshERP last stamped it (update_time, else create_time), in UTC
+    stamps: dict[int, dt.datetime] = field(default_factory=dict)
     _next_id: int = 0
     _leaves: dict[int, Function] | None = field(default=None, repr=False)
 

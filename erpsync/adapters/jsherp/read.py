@@ -17,6 +17,7 @@ not exist, a department whose parent is missing.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
@@ -24,7 +25,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, Row, Table, func, or_, select
 
 from erpsync import bindings
-from erpsync.adapters.base import LiveSnapshot
+from erpsync.adapters.base import Attribution, LiveSnapshot
 from erpsync.adapters.jsherp.formats import parse_buttons, parse_ids, role_of
 from erpsync.adapters.jsherp.keys import (
     DELETED,
@@ -47,6 +48,7 @@ from erpsync.adapters.jsherp.schema import (
     jsh_user,
     jsh_user_business,
 )
+from erpsync.adapters.ruoyi.read import clock
 from erpsync.errors import ConfigError
 
 
@@ -183,12 +185,16 @@ def _departments(
     conn: Connection, models: dict[int, Model], problems: dict[int, list[str]]
 ) -> None:
     o = jsh_organization
-    query = select(o.c.id, o.c.org_no, o.c.org_abr, o.c.parent_id, o.c.tenant_id).where(
-        live(o), o.c.tenant_id.in_(sorted(models))
-    )
+    columns = ("id", "org_no", "org_abr", "parent_id", "tenant_id", "create_time", "update_time")
+    query = select(*(o.c[c] for c in columns)).where(live(o), o.c.tenant_id.in_(sorted(models)))
+    _, offset = clock(conn)
     for row in conn.execute(query):
         parent = row.parent_id if row.parent_id not in (None, 0) else None
-        models[row.tenant_id].depts[row.id] = Dept(row.id, row.org_abr or "", parent, row.org_no)
+        model = models[row.tenant_id]
+        model.depts[row.id] = Dept(row.id, row.org_abr or "", parent, row.org_no)
+        stamp = row.update_time or row.create_time
+        if isinstance(stamp, dt.datetime):  # jshERP stamps local time
+            model.stamps[row.id] = (stamp - offset).replace(tzinfo=dt.UTC)
     for t, model in models.items():
         for d in model.depts.values():
             if d.parent is not None and d.parent not in model.depts:
@@ -363,11 +369,14 @@ def snapshot(model: Model, problems: list[str]) -> LiveSnapshot:
         for action in actions
         if action != VIEW
     }
+    keys = model.dept_keys()
+    attribution = {("department", keys[i]): Attribution(None, at) for i, at in model.stamps.items()}
     return LiveSnapshot(
         model.state(),
         catalogue,
         tuple(problems),
         names,
+        attribution,
         identities={k: model.identities(k) for k in ("department", "role")},
         unbound={k: model.unbound(k) for k in ("department", "role")},
         requires=requires,

@@ -26,10 +26,9 @@ the apply for jshERP's 日志管理, with ``client_ip`` ``erpsync``.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, Connection, Table, and_, insert, select, update
+from sqlalchemy import ColumnElement, Connection, Table, and_, func, insert, select, update
 
 from erpsync import bindings
 from erpsync.adapters.base import Progress
@@ -65,7 +64,8 @@ class Writer:
         self.conn, self.before, self.after = conn, before, after
         self.tenant = before.tenant.id
         self.ids: dict[int, int] = {}  # provisional id -> inserted id
-        self.now = dt.datetime.now().replace(microsecond=0)  # jshERP's times are local
+        # jshERP stamps the database's local time
+        self.now = conn.execute(select(func.now())).scalar_one().replace(microsecond=0)
         self.log: dict[str, list[str]] = {}
 
     def real(self, row_id: int | None) -> int | None:
