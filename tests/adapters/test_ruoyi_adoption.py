@@ -95,7 +95,7 @@ def test_init_with_an_adapter_writes_its_target_and_no_samples(
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--adapter", "sap"], "--adapter sap: unknown (known: reference, ruoyi, tryton)"),
+        (["--adapter", "sap"], "--adapter sap: unknown (known: jsherp, reference, ruoyi, tryton)"),
         (["--adapter", "ruoyi", "--url", "not a url"], "not a database URL"),
         (
             ["--adapter", "ruoyi", "--url", "mysql+pymysql://u@h/ry?password=s3cret-pw"],

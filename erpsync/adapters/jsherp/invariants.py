@@ -27,10 +27,11 @@ Refusals of the whole plan's outcome (quota, one role, managers, deletes) are fo
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from erpsync.adapters.dispatch import handlers
 from erpsync.adapters.jsherp.keys import (
     BANNED,
     CODE_BY_ACTION,
@@ -46,7 +47,7 @@ from erpsync.adapters.jsherp.keys import (
 )
 from erpsync.adapters.jsherp.model import Dept, Function, Model, Role, User
 from erpsync.errors import DatabaseError
-from erpsync.plan import Action, Change, Kind
+from erpsync.plan import Change, Kind
 
 
 @dataclass(frozen=True)
@@ -422,23 +423,7 @@ class Rules:
                 u.leader = u.login == login
 
 
-_HANDLERS: dict[tuple[Kind, Action], Callable[[Rules, Change], None]] = {
-    (Kind.DEPARTMENT, Action.CREATE): Rules.create_department,
-    (Kind.DEPARTMENT, Action.UPDATE): Rules.update_department,
-    (Kind.DEPARTMENT, Action.DELETE): Rules.delete_department,
-    (Kind.USER, Action.CREATE): Rules.create_user,
-    (Kind.USER, Action.UPDATE): Rules.update_user,
-    (Kind.USER, Action.DEACTIVATE): lambda rules, c: rules.set_active(c, False),
-    (Kind.USER, Action.REACTIVATE): lambda rules, c: rules.set_active(c, True),
-    (Kind.USER, Action.DELETE): Rules.delete_user,
-    (Kind.ROLE, Action.CREATE): Rules.create_role,
-    (Kind.ROLE, Action.UPDATE): Rules.update_role,
-    (Kind.ROLE, Action.DELETE): Rules.delete_role,
-    (Kind.PERMISSION, Action.GRANT): Rules.grant_permission,
-    (Kind.PERMISSION, Action.REVOKE): Rules.revoke_permission,
-    (Kind.MEMBERSHIP, Action.GRANT): Rules.grant_membership,
-    (Kind.MEMBERSHIP, Action.REVOKE): Rules.revoke_membership,
-}
+_HANDLERS = handlers(Rules)
 
 
 def _owner(change: Change) -> set[tuple[str, str]]:
