@@ -80,28 +80,34 @@ class Rules:
         self.creating: list[Change] = []  # user creates and reactivations (the quota)
         self.leaving: dict[int, tuple[int, Change]] = {}  # managers moved out: user -> dept
         self.dept_keys = model.dept_keys()
-        self.own_logins = Counter(fold(u.login) for u in model.users.values())
         self.role_keys = model.role_keys()
+        self.dept_ids = {k: i for i, k in self.dept_keys.items()}
+        self.role_ids = {k: i for i, k in self.role_keys.items()}
+        self.own_logins = Counter(fold(u.login) for u in model.users.values())  # as read
+        self.folded = Counter(self.own_logins)  # as the plan leaves them
+        self.by_login: dict[str, int] = {}  # the lowest id holding each login
+        for u in sorted(model.users.values(), key=lambda u: abs(u.id), reverse=True):
+            self.by_login[u.login] = u.id
 
     # -- lookups ------------------------------------------------------------------------------
 
     def dept(self, change: Change, key: str) -> Dept:
-        for dept_id, k in self.dept_keys.items():
-            if k == key and dept_id in self.model.depts:
-                return self.model.depts[dept_id]
-        raise Refused(change, f"department {key} is not in this tenant")
+        dept_id = self.dept_ids.get(key)
+        if dept_id is None or dept_id not in self.model.depts:
+            raise Refused(change, f"department {key} is not in this tenant")
+        return self.model.depts[dept_id]
 
     def role(self, change: Change, key: str) -> Role:
-        for role_id, k in self.role_keys.items():
-            if k == key and role_id in self.model.roles:
-                return self.model.roles[role_id]
-        raise Refused(change, f"role {key} is not a role of this tenant")
+        role_id = self.role_ids.get(key)
+        if role_id is None or role_id not in self.model.roles:
+            raise Refused(change, f"role {key} is not a role of this tenant")
+        return self.model.roles[role_id]
 
     def user(self, change: Change, login: str) -> User:
-        found = [u for u in self.model.users.values() if u.login == login]
-        if not found:
+        user_id = self.by_login.get(login)
+        if user_id is None or user_id not in self.model.users:
             raise Refused(change, f"user {login} is not in this tenant")
-        user = min(found, key=lambda u: abs(u.id))
+        user = self.model.users[user_id]
         if user.fixed:
             raise Refused(change, f"{login} is {user.fixed}: erpsync never changes it")
         return user
@@ -150,10 +156,12 @@ class Rules:
         for u in self.model.users.values():
             if u.fixed and fold(u.login) == fold(login):
                 raise Refused(change, f"{u.login} is {u.fixed}: erpsync never changes it")
-        elsewhere = self.model.logins.get(fold(login), 0) - self.own_logins[fold(login)]
-        taken = elsewhere > 0 or any(
-            fold(u.login) == fold(login) for u in self.model.users.values() if u.id != itself
-        )
+        folded = fold(login)
+        elsewhere = self.model.logins.get(folded, 0) - self.own_logins[folded]
+        here = self.folded[folded]
+        if itself is not None and fold(self.model.users[itself].login) == folded:
+            here -= 1
+        taken = elsewhere > 0 or here > 0
         if taken:
             raise Refused(
                 change, f"login {login!r} is taken (jshERP's logins are unique in every tenant)"
@@ -191,6 +199,7 @@ class Rules:
         )
         self.model.depts[dept.id] = dept
         self.dept_keys[dept.id] = change.key
+        self.dept_ids[change.key] = dept.id
         self.model.bind("department", dept.id, change.key)
         if after.get("manager") is not None:
             self.managers[dept.id] = (after["manager"], change)
@@ -206,6 +215,8 @@ class Rules:
             self.managers[dept.id] = (after["manager"], change)
         if change.renamed_from:
             self.dept_keys[dept.id] = change.key
+            self.dept_ids.pop(change.renamed_from, None)
+            self.dept_ids[change.key] = dept.id
             self.model.bind("department", dept.id, change.key)
 
     def delete_department(self, change: Change) -> None:
@@ -238,13 +249,19 @@ class Rules:
         self.user_fields(change, user, after)
         user.status = NORMAL if after.get("active", True) else BANNED
         self.model.users[user.id] = user
+        self.by_login[user.login] = user.id
+        self.folded[fold(user.login)] += 1
         self.creating.append(change)
 
     def update_user(self, change: Change) -> None:
         user = self.user(change, change.renamed_from or change.key)
         if change.renamed_from:
             self.login(change, change.key, user.id)
+            self.folded[fold(user.login)] -= 1
+            self.by_login.pop(user.login, None)
             user.login = change.key
+            self.folded[fold(user.login)] += 1
+            self.by_login[user.login] = user.id
         self.user_fields(change, user, change.after or {})
 
     def set_active(self, change: Change, active: bool) -> None:
@@ -258,6 +275,8 @@ class Rules:
         if user.leader and user.dept is not None:
             self.leaving[user.id] = (user.dept, change)
         del self.model.users[user.id]
+        self.by_login.pop(user.login, None)
+        self.folded[fold(user.login)] -= 1
 
     # -- roles ------------------------------------------------------------------------------
 
@@ -278,6 +297,7 @@ class Rules:
         self.role_fields(change, role, after)
         self.model.roles[role.id] = role
         self.role_keys[role.id] = change.key
+        self.role_ids[change.key] = role.id
         self.model.bind("role", role.id, change.key)
 
     def update_role(self, change: Change) -> None:
@@ -285,6 +305,8 @@ class Rules:
         self.role_fields(change, role, change.after or {})
         if change.renamed_from:
             self.role_keys[role.id] = change.key
+            self.role_ids.pop(change.renamed_from, None)
+            self.role_ids[change.key] = role.id
             self.model.bind("role", role.id, change.key)
 
     def delete_role(self, change: Change) -> None:

@@ -26,9 +26,19 @@ the apply for jshERP's 日志管理, with ``client_ip`` ``erpsync``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
-from sqlalchemy import ColumnElement, Connection, Table, and_, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Table,
+    and_,
+    bindparam,
+    func,
+    insert,
+    select,
+    update,
+)
 
 from erpsync import bindings
 from erpsync.adapters.base import Progress
@@ -57,6 +67,8 @@ from erpsync.errors import DatabaseError
 from erpsync.plan import Change
 
 LOG_CLIENT = "erpsync"
+# a jsh_user_business row to write: (key id, the row to update or None for a new one, values)
+BusinessRow = tuple[int, int | None, Mapping[str, object]]
 
 
 class Writer:
@@ -123,27 +135,55 @@ class Writer:
             )
             self.note("部门", f"删除[{old[gone].name}]")
 
+    def update_many(self, table: Table, rows: Sequence[Mapping[str, object]]) -> None:
+        """One executemany UPDATE of the tenant's rows by id (``_id``), columns as given."""
+        if not rows:
+            return
+        columns = [c for c in rows[0] if c != "_id"]
+        statement = (
+            update(table)
+            .where(table.c.id == bindparam("_id"), table.c.tenant_id == self.tenant)
+            .values({c: bindparam(c) for c in columns})
+        )
+        self.conn.execute(statement, rows)
+
+    def insert_many(self, table: Table, rows: Sequence[Mapping[str, object]]) -> None:
+        if rows:
+            self.conn.execute(insert(table), [{**r, "tenant_id": self.tenant} for r in rows])
+
     def users(self) -> None:
         t, old, new = jsh_user, self.before.users, self.after.users
+        created = [u for u in new.values() if u.id < 0]
+        self.insert_many(
+            t,
+            [
+                {
+                    "username": u.name,
+                    "login_name": u.login,
+                    "leader_flag": LEADER if u.leader else NOT_LEADER,
+                    "email": u.email,
+                    "ismanager": 1,
+                    "isystem": 0,
+                    "status": u.status,
+                    "delete_flag": PRESENT,
+                }
+                for u in created
+            ],
+        )
+        if created:  # logins are unique among live users: they name the new rows
+            wanted = {u.login: u.id for u in created}
+            query = select(t.c.id, t.c.login_name).where(
+                live(t), t.c.tenant_id == self.tenant, t.c.login_name.in_(sorted(wanted))
+            )
+            for row_id, login in self.conn.execute(query):
+                if login in wanted:
+                    self.ids[wanted[login]] = row_id
+            self.note("用户", "新增" + ",".join(u.login for u in created))
+        changed = []
         for u in new.values():
-            flag = LEADER if u.leader else NOT_LEADER
-            if u.id < 0:
-                self.ids[u.id] = self.insert(
-                    t,
-                    {
-                        "username": u.name,
-                        "login_name": u.login,
-                        "leader_flag": flag,
-                        "email": u.email,
-                        "ismanager": 1,
-                        "isystem": 0,
-                        "status": u.status,
-                        "delete_flag": PRESENT,
-                    },
-                )
-                self.note("用户", f"新增{u.login}")
+            was = old.get(u.id)
+            if was is None:
                 continue
-            was = old[u.id]
             if (was.login, was.name, was.email, was.status, was.leader) != (
                 u.login,
                 u.name,
@@ -151,48 +191,51 @@ class Writer:
                 u.status,
                 u.leader,
             ):
-                self.conn.execute(
-                    update(t)
-                    .where(self.mine(t, u.id))
-                    .values(
-                        login_name=u.login,
-                        username=u.name,
-                        email=u.email,
-                        status=u.status,
-                        leader_flag=flag,
-                    )
-                )
-                self.note("用户", f"修改{u.login}")
-        for gone in old.keys() - new.keys():
-            self.conn.execute(update(t).where(self.mine(t, gone)).values(delete_flag=DELETED))
-            self.note("用户", f"删除[{old[gone].login}]")
+                changed.append(u)
+        self.update_many(
+            t,
+            [
+                {
+                    "_id": u.id,
+                    "login_name": u.login,
+                    "username": u.name,
+                    "email": u.email,
+                    "status": u.status,
+                    "leader_flag": LEADER if u.leader else NOT_LEADER,
+                }
+                for u in changed
+            ],
+        )
+        if changed:
+            self.note("用户", "修改" + ",".join(u.login for u in changed))
+        gone = sorted(old.keys() - new.keys())
+        self.update_many(t, [{"_id": i, "delete_flag": DELETED} for i in gone])
+        if gone:
+            self.note("用户", "删除" + "".join(f"[{old[i].login}]" for i in gone))
 
     def departments_of_users(self) -> None:
-        t = jsh_orga_user_rel
+        moved, added = [], []
         for u in self.after.managed_users():
             was = self.before.users.get(u.id)
             if was is not None and was.dept == u.dept and was.rel is not None:
                 continue
             if was is not None and was.rel is not None:
-                self.conn.execute(
-                    update(t)
-                    .where(self.mine(t, was.rel))
-                    .values(orga_id=self.real(u.dept), update_time=self.now)
-                )
+                orga = self.real(u.dept)
+                moved.append({"_id": was.rel, "orga_id": orga, "update_time": self.now})
             elif was is None or u.dept is not None:
-                self.insert(
-                    t,
+                added.append(
                     {
                         "orga_id": self.real(u.dept),
                         "user_id": self.real(u.id),
                         "delete_flag": PRESENT,
                         "create_time": self.now,
                         "update_time": self.now,
-                    },
+                    }
                 )
-            else:
-                continue
-            self.note("用户与部门关系", f"修改{u.login}")
+        self.update_many(jsh_orga_user_rel, moved)
+        self.insert_many(jsh_orga_user_rel, added)
+        if moved or added:
+            self.note("用户与部门关系", f"修改{len(moved) + len(added)}")
 
     def roles(self) -> None:
         t, old, new = jsh_role, self.before.roles, self.after.roles
@@ -222,47 +265,57 @@ class Writer:
             self.conn.execute(update(t).where(self.mine(t, gone)).values(delete_flag=DELETED))
             self.note("角色", f"删除[{old[gone].name}]")
 
-    def business(self, kind: str, key: int, row: int | None, values: dict[str, object]) -> None:
+    def business(self, kind: str, rows: Sequence[BusinessRow]) -> None:
+        """Write ``kind`` rows of jsh_user_business: (key id, the row to update or None,
+        values). Before inserting, no live row of that (type, key_id) may exist in any
+        tenant: jshERP reads the first, whatever its tenant."""
         t = jsh_user_business
-        if row is not None:
-            self.conn.execute(update(t).where(self.mine(t, row)).values(**values))
+        self.update_many(t, [{"_id": row, **values} for _, row, values in rows if row])
+        new = [(str(key), values) for key, row, values in rows if row is None]
+        if not new:
             return
-        clash = self.conn.execute(
-            select(t.c.id, t.c.tenant_id).where(live(t), t.c.type == kind, t.c.key_id == str(key))
-        ).first()
+        keys = sorted({key for key, _ in new})
+        query = select(t.c.id, t.c.key_id, t.c.tenant_id).where(
+            live(t), t.c.type == kind, t.c.key_id.in_(keys)
+        )
+        clash = self.conn.execute(query.order_by(t.c.id)).first()
         if clash is not None:
             raise DatabaseError(
                 f"jsh_user_business row {clash.id} (tenant {clash.tenant_id}) is already the "
-                f"{kind} row jshERP reads for id {key}: erpsync will not add a second one"
+                f"{kind} row jshERP reads for id {clash.key_id}: erpsync will not add a second one"
             )
-        self.insert(t, {"type": kind, "key_id": str(key), "delete_flag": PRESENT, **values})
+        self.insert_many(
+            t,
+            [{"type": kind, "key_id": k, "delete_flag": PRESENT, **values} for k, values in new],
+        )
 
     def role_functions(self) -> None:
+        rows: list[BusinessRow] = []
         for r in self.after.roles.values():
             was = self.before.roles.get(r.id)
             same = was is not None and (was.views, was.buttons) == (r.views, r.buttons)
             if same or (was is None and not r.views and not r.buttons):
                 continue
             value = self.after.parents_in_value(r.views)
-            self.business(
-                ROLE_FUNCTIONS,
-                self.real(r.id) or r.id,
-                r.functions_row,
-                {"value": format_ids(value), "btn_str": self.buttons_of(r, value)},
-            )
-            self.note("关联关系", f"修改{r.name}")
+            values = {"value": format_ids(value), "btn_str": self.buttons_of(r, value)}
+            rows.append((self.real(r.id) or r.id, r.functions_row, values))
+            self.note("关联关系", f"修改角色{r.name}的功能")
+        self.business(ROLE_FUNCTIONS, rows)
 
     def buttons_of(self, role: Role, order: Sequence[int]) -> str:
         return format_buttons(role.buttons, [i for i in order if i in role.buttons])
 
     def user_roles(self) -> None:
+        rows: list[BusinessRow] = []
         for u in self.after.managed_users():
             was = self.before.users.get(u.id)
             if (was.roles if was else set()) == u.roles:
                 continue
             value = format_ids(self.real(r) or r for r in sorted(u.roles))
-            self.business(USER_ROLE, self.real(u.id) or u.id, u.role_row, {"value": value})
-            self.note("关联关系", f"修改{u.login}")
+            rows.append((self.real(u.id) or u.id, u.role_row, {"value": value}))
+        self.business(USER_ROLE, rows)
+        if rows:
+            self.note("关联关系", f"修改{len(rows)}个用户的角色")
 
     def bind(self) -> None:
         scope = scope_of(self.after.tenant)
