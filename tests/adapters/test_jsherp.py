@@ -142,5 +142,13 @@ users:
 
     code, out = run(capsys, "plan", "--detailed-exitcode")
     assert code == 0, out
+    code, out = run(capsys, "doctor")
+    assert code == 0, out
+    code, out = run(capsys, "drift")
+    assert code == 0, out
+    code, out = run(capsys, "show", "user", "wang.cang")
+    assert code == 0, out
+    assert "/bill/other_in:edit" in out
+    assert "其它入库" in out  # jshERP's own label of the page
     imported = yaml.safe_load((policies / "added.yaml").read_text(encoding="utf-8"))
     assert "wang.cang" in imported["users"]
