@@ -340,3 +340,30 @@ def test_departments_carry_jsherps_own_stamp_in_utc(applied: Path, erp: Engine) 
     assert stamp.by is None  # jshERP records no author on jsh_organization
     assert stamp.at is not None
     assert abs(stamp.at - dt.datetime.now(dt.UTC)) < dt.timedelta(minutes=5)
+
+
+def test_all_targets_plans_the_tenants_of_one_database(
+    erp: Engine,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Two tenants of one database, each its own target and policies (read together), and
+    a tenant the ERP lacks, which fails alone, naming the known tenants."""
+    url = erp.url.render_as_string(hide_password=False)
+    (tmp_path / "erpsync.yaml").write_text(
+        "targets:\n"
+        f"  a: {{adapter: jsherp, url: '{url}', tenant: 63, policies: p63}}\n"
+        f"  b: {{adapter: jsherp, url: '{url}', tenant: other, policies: p70}}\n"
+        f"  c: {{adapter: jsherp, url: '{url}', tenant: nobody, policies: p70}}\n",
+        encoding="utf-8",
+    )
+    for name, policy in (("p63", BASE), ("p70", "users:\n  zhou: {name: 周}\n")):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "policy.yaml").write_text(policy, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    code, out = run(capsys, "plan", "--all-targets", "--detailed-exitcode")
+    assert code == 1, out  # c failed; a and b have changes
+    assert "+ user li.na" in out
+    assert "+ user zhou" in out
+    assert "known tenants: 63 (jsh), 70 (other)" in out
