@@ -15,10 +15,11 @@ target waiting for its policy only ever waits for a load already running.
 One target failing (an unreachable database, an invalid policy) does not stop the
 others: its :class:`Outcome` carries the error's message instead of a result.
 
-Reading a shared database once: targets are kept in erpsync.yaml's order and each
-reads on its own. When tenants of one database become targets, the read is the place
-to share: key it by (adapter, url) like the policy loads are keyed by directory, and
-have each tenant's target take its rows from that one snapshot.
+Reading a shared database once: targets that are tenants of one database (an adapter
+with tenants, the same URL) read it together (:mod:`erpsync.shared_read`): one engine,
+one snapshot transaction reading each table once, made by the first of them to ask,
+each target then taking its tenant's part. The commands do not know: their adapter's
+``read()`` returns that part.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Generic, TypeVar
 
-from erpsync import diagnostics
+from erpsync import diagnostics, shared_read
 from erpsync.config import Project, ResolvedTarget
 from erpsync.errors import ErpsyncError, PolicyError, UsageError
 from erpsync.policy.loader import LoadedPolicy, load_policy
@@ -75,17 +76,22 @@ def run_all(
         raise UsageError(f"--jobs must be at least 1, not {jobs}")
     targets = [project.target(name) for name in names]
     max_bytes = project.config.settings.max_file_mib * 1024 * 1024
-    with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="erpsync-target") as pool:
-        loads: dict[Path, Future[LoadedPolicy]] = {}
-        for target in targets:
-            directory = directory_of(target)
-            if directory not in loads:
-                loads[directory] = pool.submit(load_policy, directory, max_bytes)
-        runs = [
-            pool.submit(_one, project, target, compute, loads[directory_of(target)])
-            for target in targets
-        ]
-        return [run.result() for run in runs]
+    groups = shared_read.group(targets)
+    try:
+        with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="erpsync-target") as pool:
+            loads: dict[Path, Future[LoadedPolicy]] = {}
+            for target in targets:
+                directory = directory_of(target)
+                if directory not in loads:
+                    loads[directory] = pool.submit(load_policy, directory, max_bytes)
+            runs = [
+                pool.submit(_one, project, target, compute, loads[directory_of(target)], groups)
+                for target in targets
+            ]
+            return [run.result() for run in runs]
+    finally:
+        for shared in groups.values():
+            shared.close()
 
 
 def _one(
@@ -93,9 +99,11 @@ def _one(
     target: ResolvedTarget,
     compute: Compute[T],
     policy: Future[LoadedPolicy],
+    groups: shared_read.Groups,
 ) -> Outcome[T]:
     try:
-        return Outcome(target, result=compute(project, target, policy.result))
+        with shared_read.using(groups):
+            return Outcome(target, result=compute(project, target, policy.result))
     except PolicyError as exc:
         shown = diagnostics.to_text(exc.diagnostics).rstrip()
         return Outcome(target, error=target.redact(f"{shown}\nerror: {exc}".strip()))

@@ -21,6 +21,7 @@ ADAPTERS = {
     "ruoyi": "erpsync.adapters.ruoyi:RuoYiAdapter",
     "ruoyi-vue-pro": "erpsync.adapters.ruoyi_vue_pro:RuoYiVueProAdapter",
     "tryton": "erpsync.adapters.tryton:TrytonAdapter",
+    "jsherp": "erpsync.adapters.jsherp:JshErpAdapter",
 }
 
 
@@ -40,7 +41,8 @@ def connected(target: ResolvedTarget) -> Iterator[Adapter]:
     try:
         yield adapter
     finally:
-        adapter.engine.dispose()
+        if adapter.shared is None:  # a shared database's engine is its group's to close
+            adapter.engine.dispose()
 
 
 def open_adapter(target: ResolvedTarget) -> Adapter:
@@ -48,9 +50,12 @@ def open_adapter(target: ResolvedTarget) -> Adapter:
     # SQLAlchemy is imported by the code that connects, not at start-up: a command that
     # needs no database (validate, --help) does not pay its 0.15 s, and plan and drift
     # import it in the child that reads (erpsync.live_read) while the policy loads.
+    from erpsync import shared_read
     from erpsync.connect import engine_for
 
     cls = adapter_class(target.adapter)
-    adapter = cls(engine_for(target), target.tenant)
+    shared = shared_read.for_target(target)  # a tenant of a database --all-targets shares
+    adapter = cls(engine_for(target) if shared is None else shared.engine(), target.tenant)
     adapter.secrets = target.secrets
+    adapter.shared = shared
     return adapter

@@ -42,6 +42,7 @@ if TYPE_CHECKING:  # SQLAlchemy is imported where a database is used (erpsync.ad
     from erpsync.config import Settings
     from erpsync.diagnostics import Diagnostic
     from erpsync.policy.loader import LoadedPolicy
+    from erpsync.shared_read import SharedDatabase
 
 Progress = Callable[[int], None]
 
@@ -154,6 +155,9 @@ class Adapter(ABC):
         # what a message must not show (the target's, set by open_adapter); the URL's own
         # password and secret parameters are hidden in any case
         self.secrets: tuple[str, ...] = ()
+        # The database this adapter's target shares with other tenants' targets in one
+        # --all-targets run (erpsync.shared_read): read() takes its snapshot from there.
+        self.shared: SharedDatabase | None = None
 
     def with_tenant(self, tenant: str | None) -> Adapter:
         """An adapter of this class on the same engine for ``tenant`` (a shared read's)."""
@@ -168,7 +172,10 @@ class Adapter(ABC):
         return ""
 
     def read(self) -> LiveSnapshot:
-        """The whole live state, read in one transaction (a consistent snapshot)."""
+        """The whole live state, read in one transaction (a consistent snapshot); for a
+        target sharing its database (:attr:`shared`), its part of the one shared read."""
+        if self.shared is not None:
+            return self.shared.snapshot(self.tenant)
         from sqlalchemy.exc import SQLAlchemyError  # loaded by now: the engine uses it
 
         from erpsync.isolation import read_transaction

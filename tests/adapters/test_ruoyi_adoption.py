@@ -97,7 +97,7 @@ def test_init_with_an_adapter_writes_its_target_and_no_samples(
     [
         (
             ["--adapter", "sap"],
-            "--adapter sap: unknown (known: reference, ruoyi, ruoyi-vue-pro, tryton)",
+            "--adapter sap: unknown (known: jsherp, reference, ruoyi, ruoyi-vue-pro, tryton)",
         ),
         (["--adapter", "ruoyi", "--url", "not a url"], "not a database URL"),
         (

@@ -34,9 +34,10 @@ model again, batch by batch.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
+from erpsync.adapters.dispatch import handlers
 from erpsync.adapters.ruoyi.facts import SchemaFacts
 from erpsync.adapters.ruoyi.keys import (
     ADMIN_ROLE_ID,
@@ -511,23 +512,7 @@ class Rules:
                 yield Refused(f"cannot place department {key}: {why}", self.placing.get(key), why)
 
 
-_HANDLERS: dict[tuple[Kind, Action], Callable[[Rules, Change], object]] = {
-    (Kind.DEPARTMENT, Action.CREATE): Rules.create_department,
-    (Kind.DEPARTMENT, Action.UPDATE): Rules.update_department,
-    (Kind.DEPARTMENT, Action.DELETE): Rules.delete_department,
-    (Kind.USER, Action.CREATE): Rules.create_user,
-    (Kind.USER, Action.UPDATE): Rules.update_user,
-    (Kind.USER, Action.DEACTIVATE): lambda rules, c: rules.set_active(c, False),
-    (Kind.USER, Action.REACTIVATE): lambda rules, c: rules.set_active(c, True),
-    (Kind.USER, Action.DELETE): Rules.delete_user,
-    (Kind.ROLE, Action.CREATE): Rules.create_role,
-    (Kind.ROLE, Action.UPDATE): Rules.update_role,
-    (Kind.ROLE, Action.DELETE): Rules.delete_role,
-    (Kind.PERMISSION, Action.GRANT): Rules.grant_permission,
-    (Kind.PERMISSION, Action.REVOKE): Rules.revoke_permission,
-    (Kind.MEMBERSHIP, Action.GRANT): Rules.grant_membership,
-    (Kind.MEMBERSHIP, Action.REVOKE): Rules.revoke_membership,
-}
+_HANDLERS = handlers(Rules)
 
 
 def check_plan(model: Model, schema: SchemaFacts, changes: Sequence[Change]) -> None:

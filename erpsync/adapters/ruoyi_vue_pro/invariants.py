@@ -32,9 +32,10 @@ line of defence (the first refusal raises).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from erpsync.adapters.dispatch import handlers
 from erpsync.adapters.ruoyi_vue_pro.facts import SchemaFacts
 from erpsync.adapters.ruoyi_vue_pro.keys import (
     ADMIN_USER_ID,
@@ -48,7 +49,7 @@ from erpsync.adapters.ruoyi_vue_pro.keys import (
 )
 from erpsync.adapters.ruoyi_vue_pro.model import Dept, Role, TenantModel, User
 from erpsync.errors import DatabaseError
-from erpsync.plan import Action, Change, Kind
+from erpsync.plan import Change, Kind
 
 
 class Refused(DatabaseError):
@@ -251,13 +252,7 @@ class Rules:
         self._user_fields(change, user, after)
         return user
 
-    def deactivate_user(self, change: Change) -> User:
-        return self._activate(change, False)
-
-    def reactivate_user(self, change: Change) -> User:
-        return self._activate(change, True)
-
-    def _activate(self, change: Change, active: bool) -> User:
+    def set_active(self, change: Change, active: bool) -> User:
         found = self.user(change, change.key)
         found.active = active
         return found
@@ -467,17 +462,7 @@ def scope_text(role: Role, width: int = 0) -> str:
     return json.dumps(ids, separators=(",", ":"))
 
 
-def _handlers() -> dict[tuple[Kind, Action], Callable[[Rules, Change], object]]:
-    """(kind, action) -> the rule applying it: ``Rules.<action>_<kind>``."""
-    return {
-        (kind, action): getattr(Rules, f"{action}_{kind}")
-        for kind in Kind
-        for action in Action
-        if hasattr(Rules, f"{action}_{kind}")
-    }
-
-
-HANDLERS = _handlers()
+HANDLERS = handlers(Rules)  # Rules.<action>_<kind>, set_active (erpsync.adapters.dispatch)
 
 
 def _needs(change: Change) -> set[tuple[str, str]]:

@@ -201,12 +201,12 @@ def _update_user(w: _Writer, batch: Batch) -> None:
 
 
 def _deactivate_user(w: _Writer, batch: Batch) -> None:
-    rows = [{"id": w.rules.deactivate_user(c).id, "status": DISABLED} for c in batch]
+    rows = [{"id": w.rules.set_active(c, False).id, "status": DISABLED} for c in batch]
     w.update("system_users", rows)
 
 
 def _reactivate_user(w: _Writer, batch: Batch) -> None:
-    rows = [{"id": w.rules.reactivate_user(c).id, "status": ENABLED} for c in batch]
+    rows = [{"id": w.rules.set_active(c, True).id, "status": ENABLED} for c in batch]
     w.update("system_users", rows)
 
 
