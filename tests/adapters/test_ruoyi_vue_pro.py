@@ -524,3 +524,12 @@ def test_after_commit_says_what_the_caches_hold(yudao: Engine) -> None:
     assert "menu_role_ids:2:*" in text_
     assert "lisi" in text_
     assert "keep working with the tokens they hold" in text_
+
+
+def test_init_names_a_password_variable_a_shell_can_set() -> None:
+    from erpsync.scaffold.target_config import target_config
+
+    config = target_config("ruoyi-vue-pro", "mysql+pymysql://erpsync:s3cret@db/ruoyi-vue-pro")
+    assert config.password_variable == "ERPSYNC_RUOYI_VUE_PRO_PASSWORD"
+    assert "${ERPSYNC_RUOYI_VUE_PRO_PASSWORD}" in config.text
+    assert "s3cret" not in config.text
