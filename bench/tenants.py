@@ -1,20 +1,30 @@
-"""Shared reads of many ruoyi-vue-pro tenants against one big tenant.
+"""Many ruoyi-vue-pro tenants of one database against one big tenant.
 
     ERPSYNC_TEST_MYSQL_URL=... ERPSYNC_TEST_PG_URL=... python bench/tenants.py
 
-(``bash scripts/testdb.sh env`` gives the URLs.) In each database it builds one tenant
-of 10,000 users (1,000 departments, 600 roles) and times its read, then 200 tenants of
-50 users each (5 departments, 3 roles) and times ``read_tenants`` of all of them
-together (best of three): the same number of rows in every table. The two should cost
-about the same: each table is read once for all the tenants and split in memory. The
-ERP is our own DDL (tests/adapters/ruoyi_vue_pro_fixture.py); every role holds a third
-of the reference catalogue's 128 menus, every user one role.
+(``bash scripts/testdb.sh env`` gives the URLs; a database whose URL is unset is left
+out.) In each database it builds one tenant of 10,000 users (1,000 departments, 600
+roles), then 200 tenants of 50 users each (5 departments, 3 roles): the same number of
+rows in every table. For each it measures (best of three):
+
+- the read: one tenant's ``read()`` against ``read_tenants`` of the 200 together (each
+  table is read once for all the tenants and split in memory);
+- the command, in a fresh process as a user runs it: ``erpsync plan`` of the big
+  tenant's target against ``erpsync plan --all-targets`` over 200 targets, one per
+  tenant, each with its own policy directory (imported from the tenant, so every plan
+  is clean and the whole pipeline runs: load, validate, read, diff).
+
+The ERP is our own DDL (tests/adapters/ruoyi_vue_pro_fixture.py); every role holds a
+third of the reference catalogue's 128 menus, every user one role.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -26,6 +36,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from erpsync.adapters.ruoyi_vue_pro import RuoYiVueProAdapter
 from erpsync.catalogue import REFERENCE_CATALOGUE
+from erpsync.commands.import_cmd import render, write_files
+from erpsync.config import Settings
+from erpsync.importer import import_policy
+from erpsync.policy.dump import Source
+from erpsync.scope import Scope
 from tests.adapters import ruoyi_vue_pro_fixture as fx
 from tests.adapters.ruoyi_fixture import native_catalogue
 
@@ -78,25 +93,78 @@ def best(run: Callable[[], object], times: int = 3) -> float:
     return min(found)
 
 
-def measure(engine: Engine) -> tuple[float, float]:
-    """(one 10,000-user tenant read, 200 tenants of 50 users read together), in seconds."""
+def write_project(
+    root: Path, url: str, tenants: list[str], snapshots: list[Any], single: bool
+) -> None:
+    """An erpsync.yaml with a target per tenant (``big`` when ``single``), each with its
+    own policy directory imported from that tenant's snapshot."""
+    lines = ["targets:"]
+    adapter = RuoYiVueProAdapter
+    scope = Scope.for_adapter(Settings(), adapter)
+    for tenant, snapshot in zip(tenants, snapshots, strict=True):
+        name = "big" if single else f"t{tenant}"
+        imported = import_policy(snapshot, scope, adapter.capabilities)
+        source = Source(name, "ruoyi-vue-pro", "bench", dt.date.today())
+        write_files(render(imported, source), root / "tenants" / name)
+        lines += [
+            f"  {name}:",
+            "    adapter: ruoyi-vue-pro",
+            f"    url: '{url}'",
+            f"    tenant: {tenant}",
+            f"    policies: tenants/{name}",
+        ]
+    (root / "erpsync.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def command(root: Path, *args: str) -> Callable[[], None]:
+    """Run ``erpsync ARGS`` in ``root`` (a fresh process); a failure stops the benchmark."""
+
+    def run() -> None:
+        done = subprocess.run(
+            [sys.executable, "-m", "erpsync", *args],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise SystemExit(f"erpsync {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
+
+    return run
+
+
+def measure(engine: Engine, url: str) -> dict[str, float]:
+    """Read and plan times of one 10,000-user tenant and of 200 tenants of 50 users."""
     tenants = [str(t) for t in range(1, 201)]
-    build(engine, 1, 10_000, 1_000, 600)  # the same rows as 200 tenants' in every table
-    one = best(lambda: RuoYiVueProAdapter(engine, "1").read())
-    build(engine, 200, 50, 5, 3)
-    many = best(lambda: RuoYiVueProAdapter(engine).read_tenants(tenants))
+    found: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="erpsync-bench-tenants-") as tmp:
+        big, many = Path(tmp, "big"), Path(tmp, "many")
+        build(engine, 1, 10_000, 1_000, 600)  # the same rows as 200 tenants' in every table
+        found["read 1"] = best(lambda: RuoYiVueProAdapter(engine, "1").read())
+        write_project(big, url, ["1"], [RuoYiVueProAdapter(engine, "1").read()], True)
+        found["plan 1"] = best(command(big, "plan", "--target", "big"))
+        build(engine, 200, 50, 5, 3)
+        found["read 200"] = best(lambda: RuoYiVueProAdapter(engine).read_tenants(tenants))
+        write_project(many, url, tenants, RuoYiVueProAdapter(engine).read_tenants(tenants), False)
+        found["plan 200"] = best(command(many, "plan", "--all-targets"))
     fx.create_schema(engine)
-    return one, many
+    return found
 
 
 def main() -> None:
     for name in ("ERPSYNC_TEST_MYSQL_URL", "ERPSYNC_TEST_PG_URL"):
-        engine = create_engine(os.environ[name])
-        one, many = measure(engine)
+        url = os.environ.get(name)
+        if not url:
+            continue
+        engine = create_engine(url)
+        t = measure(engine, url)
         engine.dispose()
         print(
-            f"{engine.dialect.name}: 1 tenant x 10,000 users {one:.2f} s; "
-            f"200 tenants x 50 users together {many:.2f} s ({many / one:.2f}x)"
+            f"{engine.dialect.name}: read: 1 tenant x 10,000 users {t['read 1']:.2f} s, "
+            f"200 tenants x 50 users together {t['read 200']:.2f} s "
+            f"({t['read 200'] / t['read 1']:.2f}x); "
+            f"plan: --target big {t['plan 1']:.2f} s, --all-targets {t['plan 200']:.2f} s "
+            f"({t['plan 200'] / t['plan 1']:.2f}x)"
         )
 
 

@@ -361,18 +361,26 @@ def _ids(records: Mapping[str, Any], first: int) -> dict[str, int]:
 # The app's own rule, and row dumps
 # --------------------------------------------------------------------------------------------
 
+# ruoyi-vue-pro's @ss.hasPermission as its facts describe it, in our own SQL: the user's
+# live link rows of its own tenant name its enabled, live roles of that tenant; a string
+# is granted when a live menu carrying it is linked (live, same tenant) to one of them, or
+# when one of them is super_admin (then every string any menu carries).
 APP_PERMISSIONS = """
-SELECT DISTINCT m.permission
-FROM system_users u
-JOIN system_user_role ur ON ur.user_id = u.id AND ur.deleted = 0 AND ur.tenant_id = u.tenant_id
-JOIN system_role r       ON r.id = ur.role_id AND r.deleted = 0 AND r.status = 0
-                        AND r.tenant_id = u.tenant_id
-JOIN system_menu m       ON m.deleted = 0 AND m.permission <> ''
-WHERE u.id = :user_id AND u.deleted = 0
-  AND (r.code = 'super_admin'
-       OR EXISTS (SELECT 1 FROM system_role_menu rm
-                  WHERE rm.role_id = r.id AND rm.menu_id = m.id
-                    AND rm.deleted = 0 AND rm.tenant_id = u.tenant_id))
+WITH my_roles AS (
+    SELECT r.id, r.code, u.tenant_id
+    FROM system_users u, system_user_role link, system_role r
+    WHERE u.id = :user_id AND u.deleted = 0
+      AND link.user_id = u.id AND link.deleted = 0 AND link.tenant_id = u.tenant_id
+      AND r.id = link.role_id AND r.deleted = 0 AND r.status = 0
+      AND r.tenant_id = u.tenant_id
+)
+SELECT m.permission FROM system_menu m
+WHERE m.deleted = 0 AND m.permission <> ''
+  AND (EXISTS (SELECT 1 FROM my_roles WHERE my_roles.code = 'super_admin')
+       OR m.id IN (SELECT grant_row.menu_id FROM system_role_menu grant_row, my_roles
+                   WHERE grant_row.role_id = my_roles.id AND grant_row.deleted = 0
+                     AND grant_row.tenant_id = my_roles.tenant_id))
+GROUP BY m.permission
 ORDER BY m.permission
 """
 
