@@ -78,6 +78,8 @@ def run_all(
     max_bytes = project.config.settings.max_file_mib * 1024 * 1024
     groups = shared_read.group(targets)
     try:
+        for shared in groups.values():
+            shared.start()  # before the threads: its read may run in a child process
         with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="erpsync-target") as pool:
             loads: dict[Path, Future[LoadedPolicy]] = {}
             for target in targets:

@@ -55,6 +55,13 @@ def started(target: ResolvedTarget, read: Callable[[Adapter], T]) -> Iterator[Pe
         pending.close()
 
 
+def start(target: ResolvedTarget, read: Callable[[Adapter], T]) -> Pending[T]:
+    """:func:`started` for a caller that keeps the read beyond one block: it must call
+    ``close()`` when done (``plan --all-targets`` starts the reads of the databases its
+    targets share before its threads start, while forking is safe)."""
+    return _start(target, read)
+
+
 def _start(target: ResolvedTarget, read: Callable[[Adapter], T]) -> Pending[T]:
     if _can_fork():
         try:

@@ -90,30 +90,51 @@ def recent(conn: Connection, window: str, now: dt.datetime, target: str | None =
     """The removals the audit trail records within ``window`` before ``now`` (a record
     whose changes cannot be read is for ``audit verify`` to report, not counted here);
     only ``target``'s records when it is given (see :func:`trail_target`)."""
+    return _summed(window, _removal_records(conn, window, now, target))
+
+
+def recent_by_target(conn: Connection, window: str, now: dt.datetime) -> dict[str, Recent]:
+    """:func:`recent` for every target the trail names, from one query (the tenants of
+    one database, planned together)."""
+    by_target: dict[str, list[tuple[int, str, Counter[str]]]] = {}
+    for record in _removal_records(conn, window, now, None):
+        by_target.setdefault(record[1], []).append(record)
+    return {name: _summed(window, found) for name, found in by_target.items()}
+
+
+def _removal_records(
+    conn: Connection, window: str, now: dt.datetime, target: str | None
+) -> list[tuple[int, str, Counter[str]]]:
+    """(record id, target, removals) of each record within ``window`` that removes
+    something, oldest first."""
     span = window_of(window)
     if not span:
-        return Recent(window)
+        return []
     from sqlalchemy import select
 
     from erpsync.owntables import AUDIT_TABLE_NAME, erpsync_audit, has_table
 
     if not has_table(conn, AUDIT_TABLE_NAME):
-        return Recent(window)
-    query = (
-        select(erpsync_audit.c.id, erpsync_audit.c.changes)
-        .where(erpsync_audit.c.applied_at >= now - span)
-        .order_by(erpsync_audit.c.id)
-    )
+        return []
+    t = erpsync_audit
+    query = select(t.c.id, t.c.target, t.c.changes).where(t.c.applied_at >= now - span)
     if target is not None:
-        query = query.where(erpsync_audit.c.target == target)
+        query = query.where(t.c.target == target)
+    found = []
+    for record_id, whose, text in conn.execute(query.order_by(t.c.id)):
+        removed = _removals_in(text)
+        if removed:
+            found.append((int(record_id), str(whose), removed))
+    return found
+
+
+def _summed(window: str, records: Iterable[tuple[int, str, Counter[str]]]) -> Recent:
     counts: Counter[str] = Counter()
-    records = []
-    for record_id, text in conn.execute(query):
-        found = _removals_in(text)
-        if found:
-            counts += found
-            records.append(int(record_id))
-    return Recent(window, dict(counts), tuple(records))
+    ids = []
+    for record_id, _, removed in records:
+        counts += removed
+        ids.append(record_id)
+    return Recent(window, dict(counts), tuple(ids))
 
 
 def _removals_in(text: str) -> Counter[str]:
@@ -148,8 +169,18 @@ def read_recent(
 
     from erpsync.errors import DatabaseError
 
+    whose = trail_target(target, adapter) if target else None
     try:
+        if adapter.shared is not None and whose is not None:
+            # a tenant read with the others of its database (--all-targets): the trail once
+            shared = adapter.shared
+
+            def everyone() -> dict[str, Recent]:
+                with shared.engine().connect() as conn:
+                    return recent_by_target(conn, window, now)
+
+            return shared.once(("removals", window), everyone).get(whose, Recent(window))
         with adapter.engine.connect() as conn:
-            return recent(conn, window, now, trail_target(target, adapter) if target else None)
+            return recent(conn, window, now, whose)
     except SQLAlchemyError as exc:
         raise DatabaseError(f"reading the audit trail failed: {adapter.explain(exc)}") from None

@@ -19,11 +19,11 @@ name the same database.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar, cast
 
 from erpsync.config import ResolvedTarget
 
@@ -31,7 +31,9 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from erpsync.adapters.base import Adapter, LiveSnapshot
+    from erpsync.live_read import Pending
 
+T = TypeVar("T")
 GroupKey = tuple[str, str]  # (adapter, database URL as written, secrets included)
 Groups = Mapping[GroupKey, "SharedDatabase"]
 
@@ -45,7 +47,19 @@ class SharedDatabase:
     _engine: Engine | None = None
     _snapshots: dict[str | None, LiveSnapshot] | None = None
     _error: Exception | None = None
+    _pending: Pending[list[LiveSnapshot]] | None = None  # the read, once started
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _once: dict[Hashable, object] = field(default_factory=dict)
+    _once_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def once(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """``compute()`` made once for the whole group (the first target asking makes it,
+        the others wait and share it): what every tenant reads of erpsync's own tables,
+        such as the audit trail's recent removals, split per target by the caller."""
+        with self._once_lock:
+            if key not in self._once:
+                self._once[key] = compute()
+            return cast(T, self._once[key])
 
     def engine(self) -> Engine:
         """The group's one engine (made on first use; its pool serves every worker)."""
@@ -55,6 +69,15 @@ class SharedDatabase:
 
                 self._engine = engine_for(self.first)
             return self._engine
+
+    def start(self) -> None:
+        """Start the group's read now, in a child process where that is safe
+        (:mod:`erpsync.live_read`: no other thread yet), so that it overlaps the loading
+        of the policies; elsewhere it is made when the first target asks."""
+        from erpsync import live_read
+
+        tenants = list(self.tenants)
+        self._pending = live_read.start(self.first, lambda a: a.read_tenants(tenants))
 
     def snapshot(self, tenant: str | None) -> LiveSnapshot:
         """``tenant``'s snapshot from the group's one read (made now if it is the first
@@ -67,7 +90,10 @@ class SharedDatabase:
         with self._lock:
             if self._snapshots is None and self._error is None:
                 try:
-                    found = self._reader(engine, None).read_tenants(self.tenants)
+                    if self._pending is not None:
+                        found = self._pending.result()
+                    else:
+                        found = self._reader(engine, None).read_tenants(self.tenants)
                 except Exception as exc:
                     self._error = exc
                 else:
@@ -87,6 +113,8 @@ class SharedDatabase:
         return reader
 
     def close(self) -> None:
+        if self._pending is not None:
+            self._pending.close()
         if self._engine is not None:
             self._engine.dispose()
 
