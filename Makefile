@@ -21,7 +21,7 @@ TESTDB := bash scripts/testdb.sh
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: help .venv venv demo test lint format typecheck unit schemas bench clean
+.PHONY: help .venv venv demo test lint format typecheck unit schemas bench bench-tenants clean
 
 help:
 	@echo "make demo       install erpsync in .venv and run the demo"
@@ -32,6 +32,7 @@ help:
 	@echo "make unit       pytest without starting servers (database tests skip)"
 	@echo "make schemas    regenerate the JSON Schemas in schemas/"
 	@echo "make bench      run the benchmarks (bench/run.py, arguments in BENCH_ARGS)"
+	@echo "make bench-tenants  plan --all-targets over 200 ruoyi-vue-pro tenants (bench/tenants.py)"
 	@echo "make .venv      create .venv with the dev extras"
 	@echo "make clean      stop test servers, remove .venv, caches and build output"
 
@@ -102,6 +103,9 @@ schemas: $(RUN_STAMP)
 bench: $(DEV_STAMP)
 	@export ERPSYNC_TESTDB_SERVERS=$${ERPSYNC_TESTDB_SERVERS:-pg}; \
 	trap '$(TESTDB) stop' EXIT; $(TESTDB) start && eval "$$($(TESTDB) env)" && $(BIN)/python bench/run.py $(BENCH_ARGS)
+
+bench-tenants: $(DEV_STAMP)
+	@trap '$(TESTDB) stop' EXIT; $(TESTDB) start && eval "$$($(TESTDB) env)" && $(BIN)/python bench/tenants.py
 
 clean:
 	$(TESTDB) stop
