@@ -51,6 +51,9 @@ class SharedDatabase:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _once: dict[Hashable, object] = field(default_factory=dict)
     _once_lock: threading.Lock = field(default_factory=threading.Lock)
+    # engine() has a lock of its own: the read, under _lock, may open an adapter, which
+    # asks for the group's engine (an in-process read, where no child can read)
+    _engine_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def once(self, key: Hashable, compute: Callable[[], T]) -> T:
         """``compute()`` made once for the whole group (the first target asking makes it,
@@ -63,7 +66,7 @@ class SharedDatabase:
 
     def engine(self) -> Engine:
         """The group's one engine (made on first use; its pool serves every worker)."""
-        with self._lock:
+        with self._engine_lock:
             if self._engine is None:
                 from erpsync.connect import engine_for
 
@@ -86,7 +89,7 @@ class SharedDatabase:
         have), each target reads alone, so only that one fails."""
         from erpsync.errors import DatabaseError
 
-        engine = self.engine()  # before the lock: engine() takes it too
+        engine = self.engine()
         with self._lock:
             if self._snapshots is None and self._error is None:
                 try:

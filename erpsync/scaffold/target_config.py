@@ -24,6 +24,7 @@ DEFAULT_URLS = {
     "reference": "sqlite:///erp.db",
     "ruoyi": "mysql+pymysql://erpsync@localhost/ry",
     "ruoyi-vue-pro": "mysql+pymysql://erpsync@localhost/ruoyi-vue-pro",
+    "jsherp": "mysql+pymysql://erpsync@localhost/jsh_erp",
     "tryton": "postgresql+psycopg://erpsync@localhost/tryton",
 }
 

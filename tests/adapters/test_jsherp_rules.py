@@ -333,6 +333,33 @@ def test_apply_refuses_a_second_user_business_row_of_another_tenant(
         assert conn.execute(text("SELECT COUNT(*) FROM jsh_user WHERE id >= 200")).scalar() == 0
 
 
+def test_a_row_of_another_tenant_that_jsherp_reads_first_is_reported(
+    applied: Path, erp: Engine
+) -> None:
+    """jshERP takes the first live UserRole row of a user id by id, whatever its tenant: a
+    stray row of tenant 70 ahead of li.na's own is what jshERP obeys, and the read says so
+    (erpsync reads and writes the tenant's own row, which jshERP would ignore)."""
+    with erp.begin() as conn:
+        conn.execute(
+            text(
+                "UPDATE jsh_user_business SET id = 1000 "
+                "WHERE type = 'UserRole' AND key_id = '200' AND tenant_id = 63"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO jsh_user_business (id, type, key_id, value, tenant_id, delete_flag) "
+                "VALUES (999, 'UserRole', '200', '[10]', 70, '0')"
+            )
+        )
+    snapshot = JshErpAdapter(erp, "63").read()
+    assert snapshot.state.user_roles["li.na"] == {"clerk"}  # its own row, as before
+    stray = [p for p in snapshot.problems if "row 999 of tenant 70" in p]
+    assert len(stray) == 1, snapshot.problems
+    assert "for user 'li.na'" in stray[0]
+    assert JshErpAdapter(erp, "70").read().problems == ()  # not the other tenant's business
+
+
 def test_departments_carry_jsherps_own_stamp_in_utc(applied: Path, erp: Engine) -> None:
     import datetime as dt
 
@@ -342,14 +369,18 @@ def test_departments_carry_jsherps_own_stamp_in_utc(applied: Path, erp: Engine) 
     assert abs(stamp.at - dt.datetime.now(dt.UTC)) < dt.timedelta(minutes=5)
 
 
+@pytest.mark.parametrize("in_child", [True, False], ids=["read-in-child", "read-in-process"])
 def test_all_targets_plans_the_tenants_of_one_database(
     erp: Engine,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
+    in_child: bool,
 ) -> None:
     """Two tenants of one database, each its own target and policies (read together), and
-    a tenant the ERP lacks, which fails alone, naming the known tenants."""
+    a tenant the ERP lacks, which fails alone, naming the known tenants; the shared read
+    made in a child process, and where there is none (it once deadlocked there)."""
+    monkeypatch.setenv("ERPSYNC_READ_IN_PARALLEL", "1" if in_child else "0")
     url = erp.url.render_as_string(hide_password=False)
     (tmp_path / "erpsync.yaml").write_text(
         "targets:\n"

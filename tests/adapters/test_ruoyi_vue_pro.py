@@ -407,6 +407,17 @@ def test_what_the_app_refuses_is_refused_at_plan_time_and_by_the_writer(
     assert found[0].startswith(f"cannot {change.action} {change.kind} {change.key}: ")
 
 
+def test_a_role_a_built_in_user_holds_is_not_deleted_from_under_it(yudao: Engine) -> None:
+    """Deleting a role revokes it from every holder: refused when one of them is a user
+    erpsync never touches (here the tenant's administrator), as revoking it directly is."""
+    with yudao.begin() as conn:
+        row = {"id": 8, "user_id": 21, "role_id": 22, "tenant_id": 2, "deleted": 0}
+        fx.insert(conn, "system_user_role", [row])
+    found = refused(yudao, "2", Change(Action.DELETE, Kind.ROLE, "clerk", "t"))
+    assert len(found) == 1, found
+    assert "'boss2' holds it, and it is the administrator of tenant 租户二" in found[0]
+
+
 def test_usernames_are_unique_as_the_database_compares_them(yudao: Engine) -> None:
     change = create(Kind.USER, "WangWu", **USER)
     adapter = RuoYiVueProAdapter(yudao)

@@ -22,7 +22,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Row, Table, func, or_, select
+from sqlalchemy import ColumnElement, Connection, Row, Table, func, select
 
 from erpsync import bindings
 from erpsync.adapters.base import Attribution, LiveSnapshot
@@ -246,27 +246,48 @@ def _roles(conn: Connection, models: dict[int, Model], problems: dict[int, list[
 
 
 def _business(conn: Connection, models: dict[int, Model], problems: dict[int, list[str]]) -> None:
+    """The UserRole and RoleFunctions rows of the tenants' users and roles. jshERP reads
+    the first live row by id for a key whatever its tenant, so rows of other tenants (or
+    none) keyed to them are read too: one that comes first is reported, as jshERP obeys it
+    and not the tenant's own row, which erpsync reads and writes."""
+    owner = {("u", uid): t for t, m in models.items() for uid in m.users}
+    owner.update({("r", rid): t for t, m in models.items() for rid in m.roles})
+    keys = sorted({str(i) for _, i in owner})
+    if not keys:
+        return
     ub = jsh_user_business
     query = (
         select(ub.c.id, ub.c.type, ub.c.key_id, ub.c.value, ub.c.btn_str, ub.c.tenant_id)
-        .where(
-            live(ub),
-            ub.c.type.in_([USER_ROLE, ROLE_FUNCTIONS]),
-            ub.c.tenant_id.in_(sorted(models)),
-        )
+        .where(live(ub), ub.c.type.in_([USER_ROLE, ROLE_FUNCTIONS]), ub.c.key_id.in_(keys))
         .order_by(ub.c.id)
     )
+    seen: set[tuple[str, int]] = set()
     for row in conn.execute(query):
-        model, found = models[row.tenant_id], problems[row.tenant_id]
         key = int(row.key_id) if (row.key_id or "").strip().isdigit() else None
-        if row.type == USER_ROLE:
-            user = model.users.get(key) if key is not None else None
-            if user is not None:
-                _user_role(user, row.id, row.value, found)
+        kind = "u" if row.type == USER_ROLE else "r"
+        tenant = owner.get((kind, key)) if key is not None else None
+        if tenant is None or key is None:
+            continue
+        model, found = models[tenant], problems[tenant]
+        if row.tenant_id != tenant:
+            if (kind, key) not in seen:
+                what = (
+                    f"user {model.users[key].login!r}"
+                    if kind == "u"
+                    else (f"role {model.roles[key].name!r}")
+                )
+                found.append(
+                    f"jshERP reads {row.type} row {row.id} of tenant {row.tenant_id} for "
+                    f"{what} (the first live row by id), not this tenant's: delete that row "
+                    "in the ERP, or erpsync's changes to it will not take effect"
+                )
+            seen.add((kind, key))
+            continue
+        seen.add((kind, key))
+        if kind == "u":
+            _user_role(model.users[key], row.id, row.value, found)
         else:
-            role = model.roles.get(key) if key is not None else None
-            if role is not None:
-                _role_functions(model, role, row, found)  # type: ignore[arg-type]
+            _role_functions(model, model.roles[key], row, found)  # type: ignore[arg-type]
 
 
 def _user_role(user: User, row_id: int, value: str | None, problems: list[str]) -> None:
@@ -323,8 +344,7 @@ def _ceilings(conn: Connection, models: dict[int, Model]) -> None:
         .where(
             live(ub),
             ub.c.type == ROLE_FUNCTIONS,
-            ub.c.key_id.in_(wanted),
-            or_(ub.c.tenant_id.is_(None), ub.c.tenant_id.in_(sorted(models))),
+            ub.c.key_id.in_(wanted),  # the first row by id, whatever its tenant: as jshERP
         )
         .order_by(ub.c.id)
     )

@@ -327,6 +327,13 @@ class Rules:
 
     def delete_role(self, change: Change) -> Role:
         role = self.role(change, change.key)
+        for user_id, roles in self.model.user_roles.items():
+            user = self.model.users.get(user_id)
+            if user is None or role.id not in roles:
+                continue
+            why = self.builtin_user(user)
+            if why is not None:  # deleting the role would take it from that user
+                raise Refused(change, f"{user.login!r} holds it, and {why}")
         for held in self.model.user_roles.values():
             held.discard(role.id)
         self.model.role_menus.pop(role.id, None)

@@ -121,14 +121,11 @@ class TenantModel:
         return value.casefold() if self.folds_case else value
 
     def copy(self) -> TenantModel:
-        self.touch()  # derived indexes are not copied: the copy rebuilds its own
-        menus = self.menus
-        self.menus = {}
-        try:
-            twin = copy.deepcopy(self)
-        finally:
-            self.menus = menus
-        twin.menus = menus
+        """A copy to check a plan on; the menus (global, read only) are shared, not
+        copied. It never changes this model, which threads planning tenants together
+        may be copying at the same time."""
+        twin = copy.deepcopy(self, {id(self.menus): self.menus})
+        twin.touch()  # derived indexes are not copied: the copy rebuilds its own
         return twin
 
     def provisional_id(self) -> int:

@@ -70,6 +70,8 @@ KNOWN: dict[str, dict[str, TypeEngine[Any]]] = {
     },
     "system_user_role": {"id": _ID, "user_id": _ID, "role_id": _ID, **_OWNED},
     "system_role_menu": {"id": _ID, "role_id": _ID, "menu_id": _ID, **_OWNED},
+    # optional, written only when a user is deleted (the app deletes its posts with it)
+    "system_user_post": {"id": _ID, "user_id": _ID, "post_id": _ID, **_OWNED},
     "system_tenant": {
         "id": _ID,
         "name": _TEXT,
@@ -92,7 +94,7 @@ KNOWN: dict[str, dict[str, TypeEngine[Any]]] = {
         "tenant_id": _ID,
     },
 }
-OPTIONAL = frozenset({"system_operate_log"})
+OPTIONAL = frozenset({"system_operate_log", "system_user_post"})
 # Never part of a statement erpsync issues (checked by the tests).
 NEVER_TOUCHED = frozenset({"password", "login_ip", "login_date"})
 

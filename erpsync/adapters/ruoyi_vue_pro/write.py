@@ -214,6 +214,8 @@ def _delete_user(w: _Writer, batch: Batch) -> None:
     ids = [w.rules.delete_user(c).id for c in batch]
     w.soft_delete("system_users", [{"id": i} for i in ids])
     w.soft_delete("system_user_role", [{"user_id": i} for i in ids], "user_id")
+    if "system_user_post" in w.schema.tables:  # as the app deletes a user: its posts too
+        w.soft_delete("system_user_post", [{"user_id": i} for i in ids], "user_id")
 
 
 # -- roles ----------------------------------------------------------------------------------
