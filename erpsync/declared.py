@@ -31,9 +31,12 @@ from erpsync.state import Desired
 _SECTIONS = {Kind.DEPARTMENT: "departments", Kind.ROLE: "roles", Kind.USER: "users"}
 
 
-def declaration(desired: Desired, change: Change) -> tuple[Position, str] | None:
+def declaration(
+    desired: Desired, change: Change, at: tuple[str | int, ...] = ()
+) -> tuple[Position, str] | None:
     """The position of the declaration ``change`` comes from and the object declared there
-    (``role clerk``); None when no declaration gave it (a live object being removed)."""
+    (``role clerk``); None when no declaration gave it (a live object being removed).
+    ``at``: the path below a department, role or user to the value in question."""
     loaded = desired.loaded
     if loaded is None:
         return None
@@ -41,7 +44,7 @@ def declaration(desired: Desired, change: Change) -> tuple[Position, str] | None
         section = _SECTIONS[change.kind]
         if (section, change.key) not in loaded.origins:
             return None
-        return loaded.position(section, change.key), f"{change.kind} {change.key}"
+        return loaded.position(section, change.key, *at), f"{change.kind} {change.key}"
     owner, item = change.parts()
     if change.kind is Kind.PERMISSION:
         if ("roles", owner) not in loaded.origins:
@@ -102,7 +105,7 @@ def refusal_diagnostics(
     reported at ``live`` (the target) and names the live object."""
     out = []
     for refusal in refusals:
-        found = declaration(desired, refusal.change)
+        found = declaration(desired, refusal.change, refusal.at)
         if found is None:
             kind, key = refusal.change.kind, refusal.change.key
             noun = _OWNER.get(kind, str(kind))

@@ -54,11 +54,16 @@ def changed_attributes(
 ) -> tuple[dict[str, object], dict[str, object]]:
     """Only the attributes that differ, old and new."""
     old, new = attributes(before), attributes(after)
-    keys = [k for k in old if old[k] != new[k] and not isinstance(old[k], list)]
-    lists = {k: old[k] for k in old if isinstance(old[k], list)}
+    # A user's assignment is left out where a side has none (None): it differs when only
+    # one side has it
+    for k in old.keys() ^ new.keys():
+        old.setdefault(k, None)
+        new.setdefault(k, None)
+    lists = {k: old[k] for k in old if isinstance(old[k], list) and isinstance(new[k], list)}
+    keys = [k for k in old if k not in lists and old[k] != new[k]]
     if lists:  # list attributes compare as sets: DeepDiff names what really differs
         # Imported only here: it takes 0.04 s, a twentieth of planning 10,000 users, and
-        # records without lists (users, departments) do not need it.
+        # records without lists (users without posts, departments) do not need it.
         from deepdiff import DeepDiff
 
         keys += DeepDiff(lists, {k: new[k] for k in lists}, ignore_order=True).affected_root_keys

@@ -41,6 +41,7 @@ What is written, and how:
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 from collections import Counter
@@ -65,7 +66,7 @@ from erpsync.policy.model import (
     User,
 )
 from erpsync.scope import SLASH_ROLE, SLASH_USER, Scope
-from erpsync.state import DepartmentRec, RoleRec, State, UserRec
+from erpsync.state import ASSIGNMENTS, DepartmentRec, RoleRec, State
 
 DATA_SCOPES = frozenset({"all", "department", "department_tree", "self", "custom"})
 TEXT_LIMIT = 1000  # model.Text
@@ -127,7 +128,8 @@ def storable(state: State, can: Capabilities) -> tuple[State, list[str]]:
         if not can.email and email is not None:
             dropped.append(f"user {login}: email left out (the ERP stores none)")
             email = None
-        users[login] = UserRec(login, user.name, email, department, user.active)
+        held: dict[str, Any] = {n: None for n in ASSIGNMENTS if n not in can.user_assignments}
+        users[login] = dataclasses.replace(user, email=email, department=department, **held)
     roles = dict(state.roles)
     for key, role in state.roles.items():
         scope, data, description = role.data_scope, role.data_departments, role.description
@@ -413,7 +415,16 @@ class _Importer:
                 department=department,
                 roles=sorted(self.key("role", r) for r in self.explicit_roles(login, inherited)),
                 active=rec.active,
+                **self.assignments(login),
             )
+
+    def assignments(self, login: str) -> dict[str, list[str]]:
+        """A managed user's posts, warehouses and customers as the ERP has them; those it
+        holds none of are left undeclared (so unmanaged), keeping the files short."""
+        if login not in self.sel.users:
+            return {}
+        rec = self.live.users[login]
+        return {n: list(v) for n in ASSIGNMENTS if (v := getattr(rec, n))}
 
     def explicit_roles(self, login: str, inherited: Mapping[str, frozenset[str]]) -> set[str]:
         """The written roles a user holds that no department default explains."""

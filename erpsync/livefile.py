@@ -25,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from erpsync.state import DepartmentRec, RoleRec, State, UserRec, by_user
+from erpsync.state import ASSIGNMENTS, DepartmentRec, RoleRec, State, UserRec, by_user
 from erpsync.yamlsafe import load_file, loads
 
 Catalogue = dict[str, tuple[str, ...]]
@@ -52,7 +52,12 @@ def from_data(data: Mapping[str, Any] | None) -> tuple[State, Catalogue]:
     memberships: set[tuple[str, str]] = set()
     for login, u in (data.get("users") or {}).items():
         users[login] = UserRec(
-            login, u["name"], u.get("email"), u.get("department"), u.get("active", True)
+            login,
+            u["name"],
+            u.get("email"),
+            u.get("department"),
+            u.get("active", True),
+            *(None if (v := u.get(n)) is None else tuple(sorted(v)) for n in ASSIGNMENTS),
         )
         memberships.update((login, role) for role in u.get("roles") or ())
     catalogue = {m: tuple(a) for m, a in (data.get("catalogue") or {}).items()}
@@ -103,6 +108,8 @@ def to_data(state: State, catalogue: Mapping[str, tuple[str, ...]] | None = None
                 "roles": held.get(k, []),
             }
         )
+        # an empty list kept: the ERP holds none (absent: it has no such thing)
+        | {n: list(v) for n in ASSIGNMENTS if (v := getattr(u, n)) is not None}
         for k, u in sorted(state.users.items())
     }
     return data

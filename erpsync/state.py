@@ -11,6 +11,7 @@ State can be hashed into a digest and shared freely.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 from collections.abc import Iterable, Mapping
@@ -51,6 +52,12 @@ class UserRec(_Record):
     email: str | None = None
     department: str | None = None
     active: bool = True
+    # The ERP's own objects the user is assigned to, where the ERP has them and the policy
+    # declares them (see ASSIGNMENTS): sorted; None on the desired side means "not
+    # declared" (the live value is kept), on the live side "the ERP has none of them".
+    posts: tuple[str, ...] | None = None
+    warehouses: tuple[str, ...] | None = None
+    customers: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,11 +71,17 @@ class RoleRec(_Record):
 
 Record = DepartmentRec | UserRec | RoleRec
 
+# A user's assignments to the ERP's own objects, by the ERP's identity of them: posts
+# (RuoYi/ruoyi-vue-pro 岗位, by code), warehouses and customers (jshERP's per-user data
+# scopes, by name). An adapter stores those its Capabilities.user_assignments names; a
+# user whose policy does not declare one leaves it as the ERP has it.
+ASSIGNMENTS: tuple[str, ...] = ("posts", "warehouses", "customers")
+
 # The attributes a create/update change carries (spec section 5); identity and
 # ``active`` (deactivate/reactivate) are not among them.
 ATTRIBUTES: dict[type[Any], tuple[str, ...]] = {
     DepartmentRec: ("name", "parent", "manager"),
-    UserRec: ("name", "email", "department"),
+    UserRec: ("name", "email", "department", *ASSIGNMENTS),
     RoleRec: ("name", "description", "data_scope", "data_departments"),
 }
 
@@ -87,6 +100,8 @@ def attributes(record: Record) -> dict[str, Any]:
     out = {}
     for name in ATTRIBUTES[type(record)]:
         value = getattr(record, name)
+        if value is None and name in ASSIGNMENTS:
+            continue  # not declared, or not held by this ERP: not an attribute here
         out[name] = list(value) if isinstance(value, tuple) else value
     return out
 
@@ -168,7 +183,9 @@ class State:
             for k, d in self.departments.items()
         }
         users = {
-            login(k) or k: UserRec(login(k) or k, u.name, u.email, dept(u.department), u.active)
+            login(k) or k: dataclasses.replace(
+                u, login=login(k) or k, department=dept(u.department)
+            )
             for k, u in self.users.items()
         }
         role_recs = {
@@ -310,7 +327,14 @@ def desired_state(
     )
     holdings = resolved.holdings  # exactly the users active today
     users = {
-        login: UserRec(login, u.name, u.email, u.department, login in holdings)
+        login: UserRec(
+            login,
+            u.name,
+            u.email,
+            u.department,
+            login in holdings,
+            *(_assigned(getattr(u, name)) for name in ASSIGNMENTS),
+        )
         for login, u in policy.users.items()
     }
     inactive: dict[str, str] = {}
@@ -325,6 +349,10 @@ def desired_state(
     state = State(departments, users, roles, grants, user_roles)
     renames = moves.renames(policy.moved)
     return Desired(state, loaded, catalogue, holdings, inactive, renames)
+
+
+def _assigned(declared: list[str] | None) -> tuple[str, ...] | None:
+    return None if declared is None else tuple(sorted(set(declared)))
 
 
 def replace_record(record: Record, **changes: Any) -> Record:

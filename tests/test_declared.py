@@ -93,3 +93,14 @@ def test_a_change_without_a_declaration_names_the_live_object(tmp_path: Path) ->
         "target prod: error: user gone (live, not declared): cannot revoke membership "
         "gone/clerk: no (the ruoyi adapter refuses it)",
     ]
+
+
+def test_a_refused_value_is_reported_where_it_is_written(tmp_path: Path) -> None:
+    d, p = desired(tmp_path)
+    change = Change(Action.UPDATE, Kind.USER, "li.na", "r")
+    refused = [Refusal(change, "no post clerk", at=("roles", 1))]
+    found = refusal_diagnostics(refused, d, Position("target prod"), "ruoyi-vue-pro")
+    assert [str(x) for x in found] == [
+        f"{p}:19:22: error: user li.na: cannot update user li.na: no post clerk "
+        "(the ruoyi-vue-pro adapter refuses it)"
+    ]

@@ -186,3 +186,25 @@ def test_bad_targets_are_usage_errors(
     code, out = run(["--config", str(config), "validate", *args], capsys)
     assert code == 1
     assert message in out
+
+
+ASSIGNED = """\
+users:
+  li.na:
+    name: 李娜
+    posts: [se]
+    warehouses: [一号仓]
+"""
+
+
+def test_assignments_the_erp_does_not_hold_are_refused_at_their_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project(tmp_path, ASSIGNED, f"  prod: {{adapter: tryton, url: '{NOWHERE}'}}\n")
+    monkeypatch.chdir(tmp_path)
+    code, out = run(["validate"], capsys)
+    assert code == 1
+    where = "policies/sales.yaml"
+    posts = "user li.na: posts: the tryton adapter cannot store a user's posts"
+    assert f"{where}:4:5: error: {posts}" in out
+    assert f"{where}:5:5: error: user li.na: warehouses: the tryton adapter cannot store" in out

@@ -66,6 +66,9 @@ class Capabilities:
     # Whether the ERP keeps several tenants in one database (a target's ``tenant:``): the
     # adapter then reads and writes only the rows of its tenant (Adapter.tenant).
     tenants: bool = False
+    # Which of a user's assignments to the ERP's own objects (state.ASSIGNMENTS: posts,
+    # warehouses, customers) the ERP holds and the adapter reads and writes.
+    user_assignments: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,9 @@ class Refusal:
 
     change: Change
     reason: str
+    # Where below the change's declaration the refused value is written (("posts", 1):
+    # the user's second post); () for the declaration itself
+    at: tuple[str | int, ...] = ()
 
     def __str__(self) -> str:
         c = self.change

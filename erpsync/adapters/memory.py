@@ -10,17 +10,26 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import replace
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import Connection
 
-from erpsync.adapters.base import Adapter, LiveSnapshot
+from erpsync.adapters.base import Adapter, Capabilities, LiveSnapshot
 from erpsync.plan import Action, Change, Kind
-from erpsync.state import DepartmentRec, RoleRec, State, UserRec, by_user, replace_record
+from erpsync.state import (
+    ASSIGNMENTS,
+    DepartmentRec,
+    RoleRec,
+    State,
+    UserRec,
+    by_user,
+    replace_record,
+)
 
 
 class MemoryAdapter(Adapter):
     name = "memory"
+    capabilities: ClassVar[Capabilities] = Capabilities(user_assignments=frozenset(ASSIGNMENTS))
 
     def __init__(self, snapshot: LiveSnapshot) -> None:
         self.snapshot = snapshot
@@ -68,7 +77,12 @@ def _record(kind: Kind, key: str, after: dict[str, Any]) -> DepartmentRec | Role
             key, after["name"], after.get("description"), after.get("data_scope"), scope_depts
         )
     return UserRec(
-        key, after["name"], after.get("email"), after.get("department"), after.get("active", True)
+        key,
+        after["name"],
+        after.get("email"),
+        after.get("department"),
+        after.get("active", True),
+        *(tuple(v) if (v := after.get(name)) is not None else None for name in ASSIGNMENTS),
     )
 
 
@@ -102,8 +116,7 @@ def _delete(w: _Working, c: Change) -> None:
 
 def _set_active(active: bool) -> Callable[[_Working, Change], None]:
     def run(w: _Working, c: Change) -> None:
-        user = w.users[c.key]
-        w.users[c.key] = UserRec(user.login, user.name, user.email, user.department, active)
+        w.users[c.key] = replace(w.users[c.key], active=active)
 
     return run
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from erpsync.adapters.base import Capabilities
 from erpsync.diagnostics import Diagnostic, Position, error, warning
 from erpsync.policy.loader import LoadedPolicy
-from erpsync.state import Desired, UserRec
+from erpsync.state import ASSIGNMENTS, Desired, State, UserRec
 
 if TYPE_CHECKING:
     from erpsync.config import Settings
@@ -72,6 +72,9 @@ def _problems(loaded: LoadedPolicy, can: Capabilities, adapter: str) -> Iterator
     for login, user in policy.users.items():
         if user.email is not None and not can.email:
             yield refuse("users", login, "email", f"{cannot} email addresses")
+        for name in ASSIGNMENTS:
+            if getattr(user, name) is not None and name not in can.user_assignments:
+                yield refuse("users", login, name, f"{cannot} a user's {name}")
     for key, role in policy.roles.items():
         if role.description is not None and not can.role_descriptions:
             yield refuse("roles", key, "description", f"{cannot} role descriptions")
@@ -95,7 +98,7 @@ def storable(desired: Desired, can: Capabilities) -> Desired:
         return desired
     state = desired.state
     users = {
-        login: u if u.department is None else UserRec(u.login, u.name, u.email, None, u.active)
+        login: u if u.department is None else dataclasses.replace(u, department=None)
         for login, u in state.users.items()
     }
     return dataclasses.replace(
@@ -113,3 +116,28 @@ def _default_scopes(desired: Desired, scope: str | None) -> Desired:
         for key, r in roles.items()
     }
     return dataclasses.replace(desired, state=dataclasses.replace(desired.state, roles=given))
+
+
+def undeclared_as_live(desired: Desired, live: State) -> Desired:
+    """``desired`` with each assignment a user's policy does not declare (posts,
+    warehouses, customers: None) taken from the live user, so it is left as the ERP has
+    it rather than planned away. A user created without them gets none. Cheap: a look-up
+    per declared user."""
+    users = desired.state.users
+    was = {new: old for old, new in desired.renames.get("user", {}).items()}  # moved:
+    kept: dict[str, UserRec] = {}
+    for login, want in users.items():
+        have = live.users.get(login) or live.users.get(was.get(login, ""))
+        if have is None:
+            continue
+        given = {
+            name: getattr(have, name)
+            for name in ASSIGNMENTS
+            if getattr(want, name) is None and getattr(have, name) is not None
+        }
+        if given:
+            kept[login] = dataclasses.replace(want, **given)
+    if not kept:
+        return desired
+    state = dataclasses.replace(desired.state, users={**users, **kept})
+    return dataclasses.replace(desired, state=state)
