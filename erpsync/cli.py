@@ -493,7 +493,7 @@ def who_can(options: Options, permission: str, desired: bool, fmt: str) -> None:
 
 
 @cli.command()
-@click.argument("kind", type=click.Choice(("access", "sod", "expiring")))
+@click.argument("kind", type=click.Choice(("access", "sod", "expiring", "dormant")))
 @click.option(
     "--format",
     "fmt",
@@ -502,17 +502,50 @@ def who_can(options: Options, permission: str, desired: bool, fmt: str) -> None:
     show_default=True,
 )
 @click.option(
-    "--days", type=int, default=30, show_default=True, help="With expiring: how far ahead to look."
+    "--days",
+    type=int,
+    help="expiring: how far ahead to look (default 30); dormant: days without a sign-in "
+    "(default 90).",
 )
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE.")
 @click.option("--desired", is_flag=True, help=DESIRED_HELP)
+@click.option(
+    "--propose",
+    is_flag=True,
+    help="dormant: write expires: (today, or --expires) for each dormant user into the "
+    "policy files, comments and layout kept, for review.",
+)
+@click.option(
+    "--expires",
+    "expires_on",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="With --propose: the expiry date written (YYYY-MM-DD).",
+)
+@click.option("--deactivate", is_flag=True, help="With --propose: write active: false instead.")
 @pass_options
 def report(
-    options: Options, kind: str, fmt: str, days: int, out: Path | None, desired: bool
+    options: Options,
+    kind: str,
+    fmt: str,
+    days: int | None,
+    out: Path | None,
+    desired: bool,
+    propose: bool,
+    expires_on: dt.datetime | None,
+    deactivate: bool,
 ) -> None:
-    """Reports auditors ask for: access (user x permission), sod, expiring."""
+    """Reports auditors ask for: access (user x permission), sod, expiring, dormant."""
     from erpsync.commands import report as report_cmd
 
+    if (expires_on or deactivate) and not propose:
+        raise UsageError("--expires and --deactivate go with --propose")
+    if expires_on and deactivate:
+        raise UsageError("give --expires or --deactivate, not both")
+    wanted = (
+        report_cmd.Propose(expires_on.date() if expires_on else None, deactivate)
+        if propose
+        else None
+    )
     project, target = _project_and_target(options, desired)
     raise SystemExit(
         report_cmd.run(
@@ -525,6 +558,7 @@ def report(
             out,
             desired,
             options.console(),
+            propose=wanted,
         )
     )
 

@@ -128,6 +128,17 @@ class LiveSnapshot:
 
 
 @dataclass(frozen=True)
+class LoginRecords:
+    """When each user last signed in, as the ERP itself recorded it (for dormant access)."""
+
+    source: str  # where the ERP keeps it, in its own names ("sys_user.login_date, ...")
+    # login -> the last successful sign-in (UTC); None: the ERP recorded none for the user
+    last: Mapping[str, dt.datetime | None]
+    # why some users' records cannot be trusted, or what the ERP does not record
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Refusal:
     """A change the adapter's writer would refuse, and why (found before anything is written)."""
 
@@ -198,6 +209,33 @@ class Adapter(ABC):
             raise DatabaseError(
                 f"reading the {self.name} ERP failed: {self.explain(exc)}"
             ) from None
+
+    # Where the ERP records sign-ins, in its own names; None: it records none erpsync reads
+    login_source: ClassVar[str | None] = None
+
+    def read_logins(self) -> LoginRecords:
+        """When each user of the target last signed in (its tenant only), read in one
+        transaction; raises UsageError where the ERP records no sign-ins."""
+        if self.login_source is None:
+            raise UsageError(
+                f"the {self.name} adapter has no sign-in records to read: the ERP keeps no "
+                "last-login data erpsync can use"
+            )
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from erpsync.isolation import read_transaction
+
+        try:
+            with read_transaction(self.engine) as conn:
+                return self.read_logins_from(conn)
+        except SQLAlchemyError as exc:
+            raise DatabaseError(
+                f"reading the {self.name} ERP's sign-in records failed: {self.explain(exc)}"
+            ) from None
+
+    def read_logins_from(self, conn: Connection) -> LoginRecords:
+        """The hook of :meth:`read_logins` for adapters that set ``login_source``."""
+        raise UsageError(f"the {self.name} adapter reads no sign-in records")
 
     def read_tenants(self, tenants: Sequence[str | None]) -> list[LiveSnapshot]:
         """The snapshots ``with_tenant(t).read()`` would give for each of ``tenants``, read in

@@ -140,8 +140,42 @@ def _expiring(doc: Mapping[str, Any]) -> Table:
     return headers, rows
 
 
+def _dormant(doc: Mapping[str, Any]) -> Table:
+    headers = (
+        "login",
+        "name",
+        "department",
+        "department_name",
+        "last_login",
+        "days_since",
+        "roles",
+        "roles_of_note",
+        "high_risk_permissions",
+        "builtin_administrator",
+        "declared",
+    )
+    rows: list[list[Cell]] = [
+        [
+            u["login"],
+            u["name"],
+            u["department"],
+            u["department_name"],
+            u["last_login"],
+            u["days_since"],
+            _joined(u["roles"]),
+            _joined(f"{r}: {', '.join(why)}" for r, why in u["roles_of_note"].items()),
+            _joined(u["high_risk_permissions"]),
+            u["builtin_administrator"],
+            u["declared"],
+        ]
+        for u in doc["users"]
+    ]
+    return headers, rows
+
+
 _TABLES: dict[str, Callable[[Mapping[str, Any]], Table]] = {
     "access": _access,
     "sod": _sod,
     "expiring": _expiring,
+    "dormant": _dormant,
 }

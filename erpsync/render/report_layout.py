@@ -74,6 +74,7 @@ def _section(
 _LIVE_NOTE = {
     "sod": "; the rules and exceptions from the policy",
     "expiring": " (who is still active); the expiry dates from the policy",
+    "dormant": " and its sign-in records; roles' risk and the SoD rules from the policy",
 }
 
 
@@ -326,6 +327,39 @@ def _expiring(doc: Mapping[str, Any]) -> Built:
     return title, facts, [_section("Users and SoD exceptions", headers, rows)]
 
 
+def _dormant(doc: Mapping[str, Any]) -> Built:
+    s = doc["summary"]
+    facts: list[tuple[str, Any]] = [
+        ("Date", doc["today"]),
+        ("Dormant after", f"{doc['days']} days without a sign-in"),
+        ("Sign-ins from", doc["source"]),
+        ("Checked", f"{s['checked']} active managed users and built-in administrators"),
+        ("Dormant", str(s["dormant"])),
+        ("Never signed in", str(s["never_signed_in"])),
+        ("With high-risk access", str(s["with_high_risk"])),
+        *(("Note", note) for note in doc["notes"]),
+    ]
+    headers = ["User", "Department", "Last sign-in", "Days", "Roles", "High-risk access"]
+    rows = []
+    for u in doc["users"]:
+        user = f"{u['login']} ({u['name']})" if u["name"] else u["login"]
+        noted = u["roles_of_note"]
+        roles = [f"{r} [{', '.join(noted[r])}]" if r in noted else r for r in u["roles"]]
+        risky = _builtin(u["builtin_administrator"]) if u["builtin_administrator"] else ""
+        rows.append(
+            [
+                user,
+                _department(u["department"], u["department_name"]),
+                u["last_login"] or "never",
+                "" if u["days_since"] is None else str(u["days_since"]),
+                roles,
+                risky or u["high_risk_permissions"],
+            ]
+        )
+    title = f"Dormant accounts: no sign-in for {doc['days']} days or more"
+    return title, facts, [_section("Active users not signed in", headers, rows)]
+
+
 _BUILDERS: dict[str, Callable[[Mapping[str, Any]], Built]] = {
     "user": _user,
     "role": _role,
@@ -333,4 +367,5 @@ _BUILDERS: dict[str, Callable[[Mapping[str, Any]], Built]] = {
     "access": _access,
     "sod": _sod,
     "expiring": _expiring,
+    "dormant": _dormant,
 }

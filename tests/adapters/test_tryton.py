@@ -373,3 +373,21 @@ def test_membership_and_access_rows_are_attributed_by_their_own_stamps(erp: Erp)
     stamp = Attribution("ops", written.replace(tzinfo=utc))
     assert found[("permission", f"{CLERKS}/sale.sale:delete")] == stamp
     assert found[("permission", f"{CLERKS}/sale.sale:read")] == stamp  # the same row
+
+
+def test_sign_ins_are_read_from_open_sessions_and_the_gap_is_said(erp: Erp) -> None:
+    recent = dt.datetime(2026, 11, 20, 8, 0)
+    with erp.adapter.engine.begin() as conn:
+        uid = conn.execute(text("SELECT id FROM res_user WHERE login = 'admin'")).scalar()
+        for key, created, written in (("a", dt.datetime(2026, 5, 1), None), ("b", recent, None)):
+            conn.execute(
+                text(
+                    "INSERT INTO ir_session (create_uid, key, create_date, write_date) "
+                    "VALUES (:u, :k, :c, :w)"
+                ),
+                {"u": uid, "k": key, "c": created, "w": written},
+            )
+    found = erp.adapter.read_logins()
+    assert found.last["admin"] == recent.replace(tzinfo=dt.UTC)  # the latest session
+    assert found.source.startswith("ir_session")
+    assert "deletes a session when its user signs out" in found.notes[0]

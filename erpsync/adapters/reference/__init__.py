@@ -60,6 +60,7 @@ from erpsync.adapters.base import (
     Administrator,
     Capabilities,
     LiveSnapshot,
+    LoginRecords,
     Progress,
     Refusal,
 )
@@ -120,6 +121,13 @@ class ReferenceAdapter(Adapter):
         from erpsync.adapters.reference.check import refusals
 
         return refusals(snapshot, changes)
+
+    login_source: ClassVar[str | None] = "erp_user.last_login_at"
+
+    def read_logins_from(self, conn: Connection) -> LoginRecords:
+        from erpsync.adapters.reference.logins import read_logins
+
+        return read_logins(conn)
 
     def read_from(self, conn: Connection) -> LiveSnapshot:
         from erpsync.adapters.reference.read import read_snapshot

@@ -3,11 +3,12 @@ and the demo company's as-is live state (:func:`sample_state`, :func:`load_sampl
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from importlib import resources
 from typing import Any
 
-from sqlalchemy import Column, Connection, Table, insert, select
+from sqlalchemy import Column, Connection, Table, bindparam, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from erpsync import livefile
@@ -27,9 +28,11 @@ from erpsync.adapters.reference.schema import (
 )
 from erpsync.errors import DatabaseError
 from erpsync.state import DepartmentRec, State
+from erpsync.yamlsafe import loads
 
 SAMPLE_ACTOR = "erpsync-sample"
 SAMPLE_RESOURCE = "data/sample_live.yaml"
+SAMPLE_LOGINS = "data/sample_logins.yaml"
 
 
 def load_state(bind: Bind, state: State, actor: str = SAMPLE_ACTOR) -> None:
@@ -209,7 +212,32 @@ def sample_state() -> State:
 
 
 def load_sample(bind: Bind) -> State:
-    """Load the demo company's live state into an empty reference schema; returns it."""
+    """Load the demo company's live state into an empty reference schema, with when its
+    users last signed in (``data/sample_logins.yaml``); returns it."""
     state = sample_state()
-    load_state(bind, state)
+    with _transaction(bind) as conn:
+        load_state(conn, state)
+        _stamp_logins(conn, sample_logins(sorted(state.users), _utcnow()))
     return state
+
+
+def sample_logins(logins: Sequence[str], now: dt.datetime) -> dict[str, dt.datetime | None]:
+    """The sample's last sign-ins: as ``data/sample_logins.yaml`` says, days before
+    ``now``; the users it does not list, 1 to 14 days before."""
+    text = resources.files("erpsync").joinpath(SAMPLE_LOGINS).read_text(encoding="utf-8")
+    listed: Mapping[str, int | None] = loads(text) or {}
+    out: dict[str, dt.datetime | None] = {}
+    for index, login in enumerate(logins):
+        days = listed[login] if login in listed else index % 14 + 1
+        out[login] = None if days is None else now - dt.timedelta(days=days, hours=index % 9)
+    return out
+
+
+def _stamp_logins(conn: Connection, last: Mapping[str, dt.datetime | None]) -> None:
+    t = erp_user
+    rows = [{"who": login, "at": at} for login, at in last.items() if at is not None]
+    if rows:
+        conn.execute(
+            update(t).where(t.c.login == bindparam("who")).values(last_login_at=bindparam("at")),
+            rows,
+        )

@@ -8,7 +8,7 @@ caller's connection, the time stamped on rows, and a plain multi-row insert.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -83,8 +83,14 @@ erp_user = Table(
     Column("department_id", Integer, ForeignKey("erp_department.id"), index=True),
     Column("active", Boolean, nullable=False, server_default=true()),
     Column("password_hash", String(255)),
+    # The ERP's login service stamps it (UTC); erpsync reads it for dormant access only
+    Column("last_login_at", DateTime),
     *_stamps(),
 )
+
+# Columns added after the first release: a database made before them is still read and
+# written; create_schema (erpsync refdb init) adds them.
+ADDED_COLUMNS: frozenset[tuple[str, str]] = frozenset({("erp_user", "last_login_at")})
 
 erp_role = Table(
     "erp_role",
@@ -162,6 +168,7 @@ def create_schema(bind: Bind) -> SchemaStatus:
             existing = _existing_tables(conn)
             if existing:
                 _check_shape(conn, existing)
+                _add_columns(conn)
             else:
                 METADATA.create_all(conn)
             added = _sync_catalogue(conn)
@@ -170,6 +177,25 @@ def create_schema(bind: Bind) -> SchemaStatus:
                 f"could not create the reference ERP schema: {_reason(exc)}"
             ) from exc
     return SchemaStatus(created=not existing, permissions_added=added)
+
+
+def _missing(name: str, present: Mapping[str, Any]) -> list[str]:
+    """The columns of table ``name`` a database lacks, but for ADDED_COLUMNS."""
+    return [
+        c.name
+        for c in METADATA.tables[name].columns
+        if c.name not in present and (name, c.name) not in ADDED_COLUMNS
+    ]
+
+
+def _add_columns(conn: Connection) -> None:
+    """Add the ADDED_COLUMNS a database made before them lacks (all nullable)."""
+    for name, column_name in sorted(ADDED_COLUMNS):
+        if column_name in {c["name"] for c in inspect(conn).get_columns(name)}:
+            continue
+        column = METADATA.tables[name].c[column_name]
+        kind = column.type.compile(dialect=conn.dialect)
+        conn.exec_driver_sql(f"ALTER TABLE {name} ADD COLUMN {column_name} {kind}")
 
 
 def _existing_tables(conn: Connection) -> list[str]:
@@ -184,7 +210,11 @@ def _check_shape(conn: Connection, existing: Sequence[str]) -> None:
     for name in existing:
         columns = {c["name"]: c for c in inspector.get_columns(name)}
         expected = METADATA.tables[name].columns
-        missing = [c.name for c in expected if c.name not in columns]
+        missing = [
+            c.name
+            for c in expected
+            if c.name not in columns and (name, c.name) not in ADDED_COLUMNS
+        ]
         if missing:
             problems.append(f"{name}: missing columns {', '.join(missing)}")
         blocking = [
@@ -244,7 +274,11 @@ def schema_problems(conn: Connection) -> list[str]:
             problems.append(f"{name}: table missing")
             continue
         columns = {c["name"]: c for c in inspector.get_columns(name)}
-        missing = [c.name for c in table.columns if c.name not in columns]
+        missing = [
+            c.name
+            for c in table.columns
+            if c.name not in columns and (name, c.name) not in ADDED_COLUMNS
+        ]
         if missing:
             problems.append(f"{name}: missing columns {', '.join(missing)}")
         required = [

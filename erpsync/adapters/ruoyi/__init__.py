@@ -44,6 +44,7 @@ from erpsync.adapters.base import (
     Administrator,
     Capabilities,
     LiveSnapshot,
+    LoginRecords,
     Progress,
     Refusal,
 )
@@ -115,6 +116,13 @@ class RuoYiAdapter(Adapter):
 
         schema = self.schema(conn)
         return snapshot(load(conn, schema), schema.facts())
+
+    login_source: ClassVar[str | None] = "sys_user.login_date and sys_logininfor"
+
+    def read_logins_from(self, conn: Connection) -> LoginRecords:
+        from erpsync.adapters.ruoyi.logins import read_logins
+
+        return read_logins(conn, self.schema(conn))
 
     def live_administrators(
         self, conn: Connection, snapshot: LiveSnapshot

@@ -42,6 +42,7 @@ from erpsync.adapters.base import (
     Administrator,
     Capabilities,
     LiveSnapshot,
+    LoginRecords,
     Progress,
     Refusal,
 )
@@ -123,6 +124,13 @@ class TrytonAdapter(Adapter):
         )
         logins = [login for (login,) in rows if login in snapshot.state.users]
         return tuple(Administrator("user", login, ADMINISTRATOR_RULE) for login in logins)
+
+    login_source: ClassVar[str | None] = "ir_session (open sessions only)"
+
+    def read_logins_from(self, conn: Connection) -> LoginRecords:
+        from erpsync.adapters.tryton.logins import read_logins
+
+        return read_logins(conn)
 
     def read_from(self, conn: Connection) -> LiveSnapshot:
         from erpsync.adapters.tryton.read import snapshot

@@ -1,0 +1,146 @@
+"""Edits of policy files that keep everything else byte for byte: comments, order,
+quoting, flow or block style, line endings.
+
+Proposals (``erpsync report dormant --propose``, an access review's decisions) change a
+few fields of a few users; a reviewer must see exactly those lines in ``git diff``. So
+the files are not loaded and dumped again: each edit is spliced into the text at the
+position PyYAML's composer gives the user's mapping, as a person would type it:
+
+- a field already there has its value replaced (and the comment, if any, appended);
+- a new field in a block mapping is a new line after the user's last field, indented
+  like its first one;
+- a new field in a flow mapping (``li.na: {name: 李娜}``) goes before its ``}``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from erpsync.diagnostics import Position, error
+from erpsync.errors import PolicyError
+
+
+@dataclass(frozen=True)
+class FieldEdit:
+    """Set ``field`` of the object ``key`` in ``section`` of ``file`` to ``value`` (YAML
+    text, e.g. ``2026-12-31`` or ``false``), with ``comment`` after it on its line."""
+
+    file: Path
+    section: str
+    key: str
+    field: str
+    value: str
+    comment: str | None = None
+
+
+def apply_edits(edits: Iterable[FieldEdit]) -> dict[Path, str]:
+    """file -> its new text with every edit of it made (nothing is written); raises
+    PolicyError naming the file and object for an edit that cannot be placed."""
+    by_file: dict[Path, list[FieldEdit]] = {}
+    for edit in edits:
+        by_file.setdefault(edit.file, []).append(edit)
+    out: dict[Path, str] = {}
+    for path, wanted in by_file.items():
+        raw = path.read_bytes().decode("utf-8")
+        text = edit_text(raw, wanted, str(path))
+        if text != raw:
+            out[path] = text
+    return out
+
+
+def write_edits(texts: dict[Path, str]) -> None:
+    """Write each file's new text (through a temporary file beside it, then rename)."""
+    for path, text in texts.items():
+        tmp = path.with_name(f".{path.name}.erpsync-edit")
+        tmp.write_bytes(text.encode("utf-8"))
+        tmp.replace(path)
+
+
+def edit_text(text: str, edits: Sequence[FieldEdit], name: str) -> str:
+    """``text`` with ``edits`` made, each placed from a fresh parse (so one edit's shift
+    of positions never misplaces the next)."""
+    bom = "\ufeff" if text.startswith("\ufeff") else ""
+    body = text[len(bom) :]
+    newline = "\r\n" if "\r\n" in body else "\n"
+    for edit in edits:
+        body = _one(body, edit, name, newline)
+    return bom + body
+
+
+def _one(text: str, edit: FieldEdit, name: str, newline: str) -> str:
+    mapping = _object(text, edit, name)
+    line = f"{edit.field}: {edit.value}"
+    note = f"  # {edit.comment}" if edit.comment else ""
+    for key, value in mapping.value:
+        if isinstance(key, yaml.ScalarNode) and key.value == edit.field:
+            start, end = value.start_mark.index, value.end_mark.index
+            if text[end : _line_end(text, end)].strip():
+                note = ""  # a comment there stays; inside a flow mapping, none is added
+            return text[:start] + edit.value + note + text[end:]
+    if mapping.flow_style:
+        if not mapping.value:
+            at = mapping.end_mark.index - 1  # the "}" of "{}"
+            return text[:at] + line + text[at:]
+        at = _end(mapping.value[-1][1])
+        return text[:at] + f", {line}" + text[at:]
+    first = mapping.value[0][0]
+    indent = " " * first.start_mark.column
+    at = _line_end(text, _end(mapping.value[-1][1]))
+    added = f"{newline}{indent}{line}{note}"
+    if at == len(text) and not text.endswith("\n"):
+        return text + added
+    return text[:at] + added + text[at:]
+
+
+def _object(text: str, edit: FieldEdit, name: str) -> yaml.MappingNode:
+    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    section = _get(root, edit.section)
+    found = _get(section, edit.key) if section is not None else None
+    if not isinstance(found, yaml.MappingNode) or not found.value:
+        raise PolicyError(
+            [
+                error(
+                    "edit",
+                    Position(name),
+                    f"{edit.section[:-1]} {edit.key}",
+                    f"cannot set {edit.field}: no such mapping in this file",
+                )
+            ]
+        )
+    return found
+
+
+def _get(node: yaml.Node | None, key: str) -> yaml.Node | None:
+    if not isinstance(node, yaml.MappingNode):
+        return None
+    for k, v in node.value:
+        if isinstance(k, yaml.ScalarNode) and k.value == key:
+            found: yaml.Node = v
+            return found
+    return None
+
+
+def _end(node: yaml.Node) -> int:
+    """Where the text of ``node`` ends: for a block collection, the end of its last
+    scalar (the collection's own end mark may lie lines further, past comments)."""
+    while isinstance(node, yaml.MappingNode | yaml.SequenceNode) and not node.flow_style:
+        if not node.value:
+            break
+        last = node.value[-1]
+        node = last[1] if isinstance(last, tuple) else last
+    end = node.end_mark.index
+    if isinstance(node, yaml.ScalarNode) and node.style in ("|", ">"):
+        end = max(end - 1, node.start_mark.index)  # a block scalar ends on the next line
+    return end
+
+
+def _line_end(text: str, index: int) -> int:
+    """The index of the end of the line holding ``index`` (before its line break)."""
+    found = text.find("\n", index)
+    if found == -1:
+        return len(text)
+    return found - 1 if found > 0 and text[found - 1] == "\r" else found
