@@ -126,6 +126,12 @@ class Settings(_Strict):
         "'7d'; '0h' counts the one apply only.",
     )
     max_file_mib: int = Field(50, ge=1, description="Size limit of one policy file.")
+    dormant_days: int | None = Field(
+        90,
+        ge=1,
+        description="drift lists active users with no sign-in for this many days (from the "
+        "ERP's own records; erpsync report dormant lists them too); null: no such section.",
+    )
     connect_timeout: float = Field(
         DEFAULT_CONNECT_TIMEOUT,
         gt=0,

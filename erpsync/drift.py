@@ -43,6 +43,11 @@ coverage
 accepted
     Drift items matched by ``.erpsyncignore`` (:mod:`erpsync.driftignore`): listed,
     not counted.
+dormant
+    Active users with no sign-in for ``settings.dormant_days`` days, from the ERP's own
+    records (:mod:`erpsync.dormant`), with their high-risk access; or why the ERP gives
+    none. Listed for review, not counted as drift: nothing in the policy says they
+    should not be there.
 
 changed, missing and extra are the plan's changes (:func:`erpsync.planner.make_plan`)
 regrouped: drift is what apply would change, read the other way round.
@@ -57,15 +62,18 @@ from typing import Any, Protocol, TypeVar
 
 from erpsync import __version__
 from erpsync.access import holds
-from erpsync.adapters.base import Adapter, Attribution, LiveSnapshot
+from erpsync.adapters.base import Adapter, Attribution, LiveSnapshot, LoginRecords
 from erpsync.audit import AuditRecord
 from erpsync.config import ResolvedTarget, Settings
+from erpsync.dormant import DormantUser, dormant_report
 from erpsync.driftignore import IgnoreEntry, IgnoreList
 from erpsync.plan import Action, Change, Kind, Target, Unmanaged
 from erpsync.planner import make_plan
 from erpsync.policy.loader import LoadedPolicy
 from erpsync.policy.model import Policy, SodRule
+from erpsync.reports import live_model
 from erpsync.revert import reverted_record
+from erpsync.scope import Scope
 from erpsync.sod import Violation, find_violations
 from erpsync.state import State
 
@@ -280,6 +288,52 @@ class LastApply:
 
 
 @dataclass(frozen=True)
+class Dormant:
+    """The dormant-accounts section: the users, or why the ERP gives no sign-ins."""
+
+    days: int
+    source: str | None  # None: no sign-in records (see ``reason``)
+    users: tuple[DormantUser, ...] = ()
+    notes: tuple[str, ...] = ()
+    reason: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "days": self.days,
+            "source": self.source,
+            "notes": list(self.notes),
+            "unavailable": self.reason,
+            "users": [u.to_dict() for u in self.users],
+        }
+
+
+def dormant_section(
+    loaded: LoadedPolicy,
+    snapshot: LiveSnapshot,
+    logins: LoginRecords | str | None,
+    settings: Settings,
+    adapter: type[Adapter],
+    now: dt.datetime,
+) -> Dormant | None:
+    """``logins``: the ERP's sign-in records, or why there are none (text); None with
+    ``settings.dormant_days`` null."""
+    days = settings.dormant_days
+    if days is None or logins is None:
+        return None
+    if isinstance(logins, str):
+        return Dormant(days, None, reason=logins)
+    found = dormant_report(
+        live_model(snapshot),
+        logins,
+        loaded.policy,
+        Scope.for_adapter(settings, adapter),
+        now,
+        days,
+    )
+    return Dormant(days, found.source, found.users, found.notes)
+
+
+@dataclass(frozen=True)
 class DriftReport:
     target: Target
     created_at: dt.datetime
@@ -297,6 +351,7 @@ class DriftReport:
     warnings: tuple[str, ...] = ()
     ignore_file: str | None = None
     erpsync_version: str = __version__
+    dormant: Dormant | None = None
 
     @property
     def summary(self) -> dict[str, Any]:
@@ -320,6 +375,7 @@ class DriftReport:
             "out_of_band": out_of_band,
             "unmanaged": len(self.unmanaged),
             "accepted": len(self.accepted),
+            "dormant": len(self.dormant.users) if self.dormant else 0,
         }
 
     @property
@@ -346,6 +402,7 @@ class DriftReport:
             "expired_active": [e.to_dict() for e in self.expired_active],
             "unmanaged": [u.to_dict() for u in self.unmanaged],
             "accepted": [a.to_dict() for a in self.accepted],
+            "dormant": None if self.dormant is None else self.dormant.to_dict(),
             "warnings": list(self.warnings),
         }
 
@@ -363,6 +420,7 @@ def build_report(
     ignore: IgnoreList,
     today: dt.date,
     now: dt.datetime,
+    logins: LoginRecords | str | None = None,
 ) -> DriftReport:
     """The drift of ``snapshot`` from the policy; raises as :func:`make_plan` does for an
     invalid policy. Drift reports what differs even where putting it back would be
@@ -405,6 +463,7 @@ def build_report(
         accepted=tuple(accept.accepted),
         warnings=(*plan.warnings, *accept.stale()),
         ignore_file=ignore.source if ignore.entries else None,
+        dormant=dormant_section(loaded, snapshot, logins, settings, adapter, now),
     )
 
 

@@ -143,3 +143,56 @@ def test_an_erp_without_sign_in_records_says_so() -> None:
     with pytest.raises(UsageError, match="the bare adapter has no sign-in records"):
         Bare(create_engine("sqlite://")).read_logins()
     assert Adapter.login_source is None
+
+
+def test_drift_lists_the_dormant_accounts_without_counting_them(
+    url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project(tmp_path, url)
+    monkeypatch.chdir(tmp_path)
+    code, out = erpsync(capsys, "drift", "--format", "json")
+    assert code == 2, out  # the sample company drifts anyway
+    doc = json.loads(out)
+    section = doc["dormant"]
+    assert section["days"] == 90
+    assert section["unavailable"] is None
+    assert [u["login"] for u in section["users"]] == DORMANT
+    summary = doc["summary"]
+    assert summary["dormant"] == 3
+    counted = ("changed", "missing", "extra", "sod_violations", "expired_active")
+    assert summary["total"] == sum(summary[k] for k in counted)  # dormant is not drift
+    code, out = erpsync(capsys, "drift")
+    assert "? user feng.yang (冯洋): last sign-in " in out
+    code, out = erpsync(capsys, "drift", "--format", "html", "--out", "drift.html")
+    assert "Dormant accounts (no sign-in for 90 days or more)" in (
+        tmp_path / "drift.html"
+    ).read_text("utf-8")
+    config = (tmp_path / "erpsync.yaml").read_text("utf-8")
+    (tmp_path / "erpsync.yaml").write_text(
+        config.replace("settings:\n", "settings:\n  dormant_days: null\n", 1), "utf-8"
+    )
+    code, out = erpsync(capsys, "drift", "--format", "json")
+    assert json.loads(out)["dormant"] is None
+
+
+def test_drift_says_when_the_erp_keeps_no_sign_ins() -> None:
+    import datetime as dt
+
+    from erpsync.adapters.base import LiveSnapshot
+    from erpsync.config import Settings
+    from erpsync.drift import dormant_section
+    from erpsync.policy.loader import LoadedPolicy
+    from erpsync.policy.model import PolicyDocument
+    from erpsync.state import State
+
+    section = dormant_section(
+        LoadedPolicy(PolicyDocument()),
+        LiveSnapshot(State(), {}),
+        "the jsherp adapter has no sign-in records to read",
+        Settings(),
+        ReferenceAdapter,
+        dt.datetime(2026, 12, 3, tzinfo=dt.UTC),
+    )
+    assert section is not None
+    assert section.to_dict()["unavailable"] == "the jsherp adapter has no sign-in records to read"
+    assert section.users == ()

@@ -17,13 +17,13 @@ from rich.console import Console
 
 from erpsync import audit, driftignore, live_read, removals
 from erpsync.adapters import adapter_class
-from erpsync.adapters.base import Adapter, LiveSnapshot
+from erpsync.adapters.base import Adapter, LiveSnapshot, LoginRecords
 from erpsync.audit import AuditRecord
 from erpsync.commands import write_raw
 from erpsync.commands.plan import read_with_digest
 from erpsync.config import Project, ResolvedTarget
 from erpsync.drift import DriftReport, build_report
-from erpsync.errors import UsageError
+from erpsync.errors import DatabaseError, UsageError
 from erpsync.policy.loader import LoadedPolicy, load_policy
 
 FORMATS = ("text", "json", "markdown", "html")
@@ -52,7 +52,7 @@ def compute_with(
     with live_read.started(target, lambda adapter: _read(adapter, target)) as live:
         loaded = policy()
         ignore = driftignore.load(project.root / driftignore.FILE_NAME, driftignore.FILE_NAME)
-        snapshot, last = live.result()
+        snapshot, last, logins = live.result()
     now = now or dt.datetime.now(dt.UTC)
     return build_report(
         loaded,
@@ -64,15 +64,23 @@ def compute_with(
         ignore,
         now.date(),
         now,
+        logins if settings.dormant_days is not None else None,
     )
 
 
-def _read(adapter: Adapter, target: ResolvedTarget) -> tuple[LiveSnapshot, AuditRecord | None]:
-    """The live snapshot (its digest worked out) and the target's last audited apply (None
-    when erpsync's audit table does not exist)."""
+def _read(
+    adapter: Adapter, target: ResolvedTarget
+) -> tuple[LiveSnapshot, AuditRecord | None, LoginRecords | str]:
+    """The live snapshot (its digest worked out), the target's last audited apply (None
+    when erpsync's audit table does not exist) and the ERP's sign-in records (or why it
+    has none)."""
     snapshot = read_with_digest(adapter)
+    try:
+        logins: LoginRecords | str = adapter.read_logins()
+    except (UsageError, DatabaseError) as exc:  # the drift report goes on without them
+        logins = str(exc)
     with adapter.engine.connect() as conn:
-        return snapshot, audit.last(conn, removals.trail_target(target, adapter))
+        return snapshot, audit.last(conn, removals.trail_target(target, adapter)), logins
 
 
 def render(report: dict[str, Any], fmt: str) -> str:

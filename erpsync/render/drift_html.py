@@ -28,6 +28,9 @@ from erpsync.render.drift_text import (
     attribution,
     category,
     coverage,
+    dormant_heading,
+    dormant_intro,
+    dormant_rows,
     held,
     last_apply,
     out_of_band,
@@ -111,6 +114,7 @@ def prepare(report: Mapping[str, Any]) -> Page:
                 _expired(report.get("expired_active") or []),
                 _unmanaged(report.get("unmanaged") or []),
                 _accepted(report.get("accepted") or [], report.get("ignore_file")),
+                _dormant(report.get("dormant")),
             )
             if s.count
         ),
@@ -122,6 +126,15 @@ def prepare(report: Mapping[str, Any]) -> Page:
         ),
         clean_note="" if drift else _clean_note(summary),
     )
+
+
+def _dormant_tile(section: Mapping[str, Any] | None) -> Tile:
+    if section is None:
+        return Tile("Dormant", "–", "not checked (settings.dormant_days)", "info")
+    if section.get("unavailable"):
+        return Tile("Dormant", "–", "the ERP keeps no sign-ins erpsync reads", "info")
+    n = len(section.get("users") or [])
+    return Tile("Dormant", f"{n:,}", f"no sign-in for {section.get('days')}+ days", "info")
 
 
 def _clean_note(summary: Mapping[str, Any]) -> str:
@@ -156,6 +169,7 @@ def _tiles(
         Tile("Coverage", percent(report), coverage(report), "info"),
         tile("unmanaged", "Unmanaged", "left alone by erpsync", "info"),
         tile("accepted", "Accepted", "known drift, not counted", "info"),
+        _dormant_tile(report.get("dormant")),
     )
     return (("drift", drift), ("context", context))
 
@@ -318,6 +332,23 @@ def _expired(items: Sequence[Mapping[str, Any]]) -> Section:
         ("User", "Name", "Expired on", "Roles still held"),
         rows,
         len(items),
+    )
+
+
+def _dormant(section: Mapping[str, Any] | None) -> Section:
+    """Shown when there are dormant users; the tile says when the ERP gives no sign-ins."""
+    rows = [
+        (Cell(login, "key"), Cell(name), Cell(seen, "bad"), Cell(roles), Cell(risky))
+        for login, name, seen, roles, risky in dormant_rows(section or {})
+    ]
+    return _section(
+        "dormant",
+        dormant_heading(section or {}),
+        dormant_intro(section or {}),
+        ("User", "Name", "Last sign-in", "Roles", "High-risk access"),
+        rows,
+        len(rows),
+        "info",
     )
 
 

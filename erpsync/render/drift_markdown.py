@@ -28,6 +28,9 @@ from erpsync.render.drift_text import (
     attribution,
     category,
     coverage,
+    dormant_heading,
+    dormant_intro,
+    dormant_rows,
     held,
     last_apply,
     out_of_band,
@@ -144,6 +147,7 @@ def prepare(report: Mapping[str, Any]) -> tuple[Head, list[Table]]:
         _expired(report.get("expired_active") or []),
         _unmanaged(report.get("unmanaged") or []),
         _accepted(report.get("accepted") or [], report.get("ignore_file")),
+        _dormant(report.get("dormant")),
         _warnings(report.get("warnings") or []),
     ]
     return head, [t for t in tables if t.rows or t.items]
@@ -263,6 +267,23 @@ def _expired(items: Sequence[Mapping[str, Any]]) -> Table:
         "Expired but still active",
         "Users whose access expired in the policy but who are still active in the ERP.",
         ("User", "Name", "Expired", "Roles still held"),
+        rows,
+    )
+
+
+def _dormant(section: Mapping[str, Any] | None) -> Table:
+    if section is None:
+        return Table("", "", (), ())
+    if section.get("unavailable"):
+        return Table(dormant_heading(section), "", (), (), items=(dormant_intro(section),))
+    rows = tuple(
+        (code(login), cell(name), cell(seen), cell(roles), cell(risky))
+        for login, name, seen, roles, risky in dormant_rows(section)
+    )
+    return Table(
+        dormant_heading(section),
+        dormant_intro(section),
+        ("User", "Name", "Last sign-in", "Roles", "High-risk access"),
         rows,
     )
 

@@ -160,6 +160,43 @@ def label(item: Mapping[str, Any]) -> str:
     return f"{text} ({clean(name)})" if name else text
 
 
+def dormant_heading(section: Mapping[str, Any]) -> str:
+    return f"Dormant accounts (no sign-in for {clean(section.get('days'))} days or more)"
+
+
+def dormant_intro(section: Mapping[str, Any]) -> str:
+    """What the section is, where the sign-ins come from, or why there are none."""
+    if section.get("unavailable"):
+        return f"Not checked: {clean(section['unavailable'])}."
+    notes = "".join(f" {clean(n)}." for n in section.get("notes") or [])
+    return (
+        f"Active users the ERP has not seen sign in (from {clean(section.get('source'))}); "
+        f"listed for review, not counted as drift.{notes}"
+    )
+
+
+def dormant_rows(section: Mapping[str, Any]) -> list[tuple[str, str, str, str, str]]:
+    """Per dormant user: login, name, last sign-in, roles (with why of note), high-risk
+    access, as plain cleaned strings."""
+    rows = []
+    for user in section.get("users") or []:
+        last = user.get("last_login")
+        seen = "never" if last is None else f"{clean(last)[:10]} ({user.get('days_since')} days)"
+        noted = user.get("roles_of_note") or {}
+        roles = ", ".join(
+            f"{clean(r)} [{', '.join(clean(w) for w in noted[r])}]" if r in noted else clean(r)
+            for r in user.get("roles") or []
+        )
+        builtin = user.get("builtin_administrator")
+        risky = (
+            "every permission (built-in administrator)"
+            if builtin
+            else ", ".join(clean(p) for p in user.get("high_risk_permissions") or [])
+        )
+        rows.append((clean(user.get("login")), clean(user.get("name") or ""), seen, roles, risky))
+    return rows
+
+
 # -- the terminal view ---------------------------------------------------------------------
 
 
@@ -174,6 +211,7 @@ def text_view(report: Mapping[str, Any]) -> Text:
     _expired(out, report.get("expired_active") or [])
     _unmanaged(out, report.get("unmanaged") or [])
     _accepted(out, report.get("accepted") or [], report.get("ignore_file"))
+    _dormant(out, report.get("dormant"))
     _listing(out, "Warnings:", report.get("warnings") or [])
     out.append(summary_sentence(report), style="bold red" if _drift(report) else "bold green")
     return out
@@ -269,6 +307,20 @@ def _expired(out: Text, items: Sequence[Mapping[str, Any]]) -> None:
         roles = ", ".join(clean(r) for r in item.get("roles") or []) or "no roles"
         text = f"x user {who}: expired {clean(item.get('expires'))}, still holds {roles}"
         line(out, (OBJECT, ""), (text, "red"))
+    out.append("\n")
+
+
+def _dormant(out: Text, section: Mapping[str, Any] | None) -> None:
+    if section is None or not (section.get("users") or section.get("unavailable")):
+        return
+    line(out, (dormant_heading(section) + ":", "bold"))
+    line(out, (OBJECT + dormant_intro(section), "dim"))
+    for login, name, seen, roles, risky in dormant_rows(section):
+        who = f"{login} ({name})" if name else login
+        text = f"? user {who}: last sign-in {seen}; roles {roles or 'none'}"
+        line(out, (OBJECT, ""), (text, "yellow"))
+        if risky:
+            line(out, (DETAIL + f"high-risk: {risky}", "yellow"))
     out.append("\n")
 
 
