@@ -54,6 +54,11 @@ class PolicyError(ErpsyncError):
         super().__init__(f"policy is invalid: {errors} error(s)")
 
 
+class ReviewSheetError(ErpsyncError):
+    """A returned access-review sheet is malformed, or was edited outside its decision
+    cells; the message names the file, the sheet, the row and the column."""
+
+
 class DatabaseError(ErpsyncError):
     """The ERP database could not be reached, read or written."""
 
