@@ -9,7 +9,10 @@ position PyYAML's composer gives the user's mapping, as a person would type it:
 - a field already there has its value replaced (and the comment, if any, appended);
 - a new field in a block mapping is a new line after the user's last field, indented
   like its first one;
-- a new field in a flow mapping (``li.na: {name: 李娜}``) goes before its ``}``.
+- a new field in a flow mapping (``li.na: {name: 李娜}``) goes before its ``}``;
+- an item taken out of a list (:class:`ItemRemoval`: a role revoked) loses its line in a
+  block list, or its text and comma in a flow list (``[a, b]``); a list left empty is
+  written ``[]``.
 """
 
 from __future__ import annotations
@@ -37,10 +40,24 @@ class FieldEdit:
     comment: str | None = None
 
 
-def apply_edits(edits: Iterable[FieldEdit]) -> dict[Path, str]:
+@dataclass(frozen=True)
+class ItemRemoval:
+    """Take ``item`` out of the list ``field`` of the object ``key`` in ``section``."""
+
+    file: Path
+    section: str
+    key: str
+    field: str
+    item: str
+
+
+Edit = FieldEdit | ItemRemoval
+
+
+def apply_edits(edits: Iterable[Edit]) -> dict[Path, str]:
     """file -> its new text with every edit of it made (nothing is written); raises
     PolicyError naming the file and object for an edit that cannot be placed."""
-    by_file: dict[Path, list[FieldEdit]] = {}
+    by_file: dict[Path, list[Edit]] = {}
     for edit in edits:
         by_file.setdefault(edit.file, []).append(edit)
     out: dict[Path, str] = {}
@@ -60,15 +77,50 @@ def write_edits(texts: dict[Path, str]) -> None:
         tmp.replace(path)
 
 
-def edit_text(text: str, edits: Sequence[FieldEdit], name: str) -> str:
+def edit_text(text: str, edits: Sequence[Edit], name: str) -> str:
     """``text`` with ``edits`` made, each placed from a fresh parse (so one edit's shift
     of positions never misplaces the next)."""
     bom = "\ufeff" if text.startswith("\ufeff") else ""
     body = text[len(bom) :]
     newline = "\r\n" if "\r\n" in body else "\n"
     for edit in edits:
-        body = _one(body, edit, name, newline)
+        if isinstance(edit, ItemRemoval):
+            body = _remove(body, edit, name)
+        else:
+            body = _one(body, edit, name, newline)
     return bom + body
+
+
+def _remove(text: str, edit: ItemRemoval, name: str) -> str:
+    mapping = _object(text, edit, name)
+    found = next(
+        (
+            (k, v)
+            for k, v in mapping.value
+            if isinstance(k, yaml.ScalarNode) and k.value == edit.field
+        ),
+        None,
+    )
+    items = found[1].value if found and isinstance(found[1], yaml.SequenceNode) else []
+    index = next(
+        (i for i, n in enumerate(items) if isinstance(n, yaml.ScalarNode) and n.value == edit.item),
+        None,
+    )
+    if found is None or index is None:
+        raise _error(name, edit, f"cannot take {edit.item} out of {edit.field}: not listed there")
+    key, seq = found
+    node = items[index]
+    if len(items) == 1:  # the list becomes empty: written "[]"
+        colon = text.index(":", key.end_mark.index)
+        end = seq.end_mark.index if seq.flow_style else _line_end(text, _end(node))
+        return text[:colon] + ": []" + text[end:]
+    if seq.flow_style:
+        if index + 1 < len(items):
+            return text[: node.start_mark.index] + text[items[index + 1].start_mark.index :]
+        return text[: _end(items[index - 1])] + text[_end(node) :]
+    start = text.rfind("\n", 0, node.start_mark.index) + 1
+    stop = text.find("\n", _end(node))
+    return text[:start] + text[len(text) if stop == -1 else stop + 1 :]
 
 
 def _one(text: str, edit: FieldEdit, name: str, newline: str) -> str:
@@ -96,22 +148,21 @@ def _one(text: str, edit: FieldEdit, name: str, newline: str) -> str:
     return text[:at] + added + text[at:]
 
 
-def _object(text: str, edit: FieldEdit, name: str) -> yaml.MappingNode:
+def _object(text: str, edit: Edit, name: str) -> yaml.MappingNode:
     root = yaml.compose(text, Loader=yaml.SafeLoader)
     section = _get(root, edit.section)
     found = _get(section, edit.key) if section is not None else None
     if not isinstance(found, yaml.MappingNode) or not found.value:
-        raise PolicyError(
-            [
-                error(
-                    "edit",
-                    Position(name),
-                    f"{edit.section[:-1]} {edit.key}",
-                    f"cannot set {edit.field}: no such mapping in this file",
-                )
-            ]
-        )
+        raise _error(name, edit, f"cannot set {edit.field}: no such mapping in this file")
     return found
+
+
+def _error(name: str, edit: Edit, message: str) -> PolicyError:
+    return PolicyError([error("edit", Position(name), f"{edit.section[:-1]} {edit.key}", message)])
+
+
+def _named(node: yaml.Node, name: str) -> bool:
+    return isinstance(node, yaml.ScalarNode) and node.value == name
 
 
 def _get(node: yaml.Node | None, key: str) -> yaml.Node | None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from erpsync.errors import PolicyError
-from erpsync.policy.edit import FieldEdit, apply_edits, edit_text
+from erpsync.policy.edit import FieldEdit, ItemRemoval, apply_edits, edit_text
 
 POLICY = """\
 # Sales team — reviewed by 王建国
@@ -84,3 +84,34 @@ def test_an_object_the_file_does_not_hold_is_an_error_naming_it(tmp_path: Path) 
         apply_edits([FieldEdit(path, "users", "nobody", "expires", "2026-12-03")])
     assert "user nobody: cannot set expires" in str(found.value.diagnostics[0])
     assert path.read_text(encoding="utf-8") == POLICY  # nothing written
+
+
+def remove(text: str, login: str, role: str) -> str:
+    return edit_text(text, [ItemRemoval(Path("p.yaml"), "users", login, "roles", role)], "p")
+
+
+def test_a_revoked_role_loses_its_line_in_a_block_list() -> None:
+    after = remove(POLICY, "li.na", "auditor")
+    assert changed_lines(POLICY, after) == ["-      - auditor"]
+    after = remove(POLICY, "li.na", "clerk")
+    assert changed_lines(POLICY, after) == ["-      - clerk"]
+    assert "# the auditor role is temporary" in after
+
+
+def test_a_revoked_role_leaves_a_flow_list_well_formed() -> None:
+    text = "users:\n  a: {name: A, roles: [x, y, z]}  # three\n  b:\n    roles: [x]\n"
+    assert "roles: [y, z]}  # three" in remove(text, "a", "x")
+    assert "roles: [x, z]}" in remove(text, "a", "y")
+    assert "roles: [x, y]}" in remove(text, "a", "z")
+    assert "    roles: []\n" in remove(text, "b", "x")
+
+
+def test_the_last_role_of_a_block_list_leaves_an_empty_list() -> None:
+    text = "users:\n  a:\n    name: A\n    roles:\n      - x\n    active: true\n"
+    assert remove(text, "a", "x") == "users:\n  a:\n    name: A\n    roles: []\n    active: true\n"
+
+
+def test_a_role_the_user_does_not_list_is_an_error() -> None:
+    with pytest.raises(PolicyError) as found:
+        remove(POLICY, "li.na", "manager")
+    assert "user li.na: cannot take manager out of roles" in str(found.value.diagnostics[0])
