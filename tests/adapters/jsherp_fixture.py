@@ -25,7 +25,8 @@ SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 UPSTREAM = SHARED / "erp-schemas" / "jsherp" / "jsh_erp.sql"
 FACTS = SHARED / "erp" / "jsherp.md"
 
-# Every table erpsync reads or writes, plus jsh_system_config (the menu rule reads it).
+# Every table erpsync reads or writes (jsh_depot, jsh_supplier and jsh_system_config are
+# read for the users' data scopes; the menu rule reads jsh_system_config too).
 IDENTITY_TABLES = (
     "jsh_user",
     "jsh_role",
@@ -35,6 +36,9 @@ IDENTITY_TABLES = (
     "jsh_tenant",
     "jsh_function",
     "jsh_log",
+    "jsh_depot",
+    "jsh_supplier",
+    "jsh_system_config",
 )
 
 DDL = [
@@ -82,7 +86,16 @@ DDL = [
         status tinyint NULL, content varchar(5000) NULL, tenant_id bigint NULL)""",
     """CREATE TABLE jsh_system_config (
         id bigint NOT NULL AUTO_INCREMENT PRIMARY KEY, tenant_id bigint NULL,
+        depot_flag varchar(1) DEFAULT '0', customer_flag varchar(1) DEFAULT '0',
         multi_level_approval_flag varchar(1) DEFAULT '0', delete_flag varchar(1) DEFAULT '0')""",
+    """CREATE TABLE jsh_depot (
+        id bigint NOT NULL AUTO_INCREMENT PRIMARY KEY, name varchar(20) NULL,
+        address varchar(50) NULL, type int NULL, sort varchar(10) NULL, enabled bit(1) NULL,
+        tenant_id bigint NULL, delete_Flag varchar(1) DEFAULT '0', is_default bit(1) NULL)""",
+    """CREATE TABLE jsh_supplier (
+        id bigint NOT NULL AUTO_INCREMENT PRIMARY KEY, supplier varchar(255) NOT NULL,
+        type varchar(20) NULL, enabled bit(1) NULL, creator bigint NULL, tenant_id bigint NULL,
+        delete_flag varchar(1) DEFAULT '0')""",
 ]
 
 # A small catalogue for the behaviour suite: (id, number, name, parent, url, push_btn).

@@ -73,6 +73,7 @@ class JshErpAdapter(Adapter):
         role_descriptions=True,
         default_data_scope="all",
         tenants=True,
+        user_assignments=frozenset({"warehouses", "customers"}),
     )
     builtin_users: ClassVar[frozenset[str]] = frozenset({"admin"})
     administrators: ClassVar[tuple[Administrator, ...]] = (
@@ -141,7 +142,7 @@ class JshErpAdapter(Adapter):
         if not isinstance(private, Private) or not changes:
             return []
         _, refused = play(private.model, changes)
-        return [Refusal(r.change or changes[0], r.reason) for r in refused]
+        return [Refusal(r.change or changes[0], r.reason, r.at) for r in refused]
 
     def write(
         self,
@@ -163,6 +164,18 @@ class JshErpAdapter(Adapter):
     @classmethod
     def plan_notes(cls, changes: Sequence[Change]) -> list[str]:
         return plan_notes(changes)
+
+    @classmethod
+    def plan_warnings(cls, snapshot: LiveSnapshot, changes: Sequence[Change]) -> list[str]:
+        """Users' warehouses or customers written while the tenant's switch (系统配置 →
+        仓库权限 / 客户权限) is off: they take no effect until it is on."""
+        from erpsync.adapters.jsherp.invariants import Private
+        from erpsync.adapters.jsherp.scopes import flag_warnings
+
+        private = snapshot.private
+        if not isinstance(private, Private) or not changes:
+            return []
+        return flag_warnings(private.model, changes)
 
     @classmethod
     def natural_keys(cls, desired: State) -> Mapping[str, Mapping[str, str]]:
