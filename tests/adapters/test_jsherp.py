@@ -210,6 +210,7 @@ def test_warehouses_and_customers_apply_as_jsherps_dialog_saves_them(
     assert "系统配置 → 仓库权限" in out
     assert "jsh_system_config.customer_flag" in out
     assert "系统配置 → 客户权限" in out
+    assert "expect such additions as drift" in out  # jshERP's own additions, said up front
     code, out = run(capsys, "apply", "--auto-approve")
     assert code == 0, out
     with upstream.connect() as conn:

@@ -8,7 +8,8 @@ Built-in rows are in the model (so departments count their members and logins th
 owners) but not in the state: the tenant administrator (``id = tenant_id``) and users
 with ``isystem = 1`` (:attr:`User.fixed` says why). Platform roles (``tenant_id`` NULL)
 are not in the model at all; the tenant ceiling (the functions of the tenant
-administrator's role) is.
+administrator's role) is, and so are the tenant's warehouses and customers and the
+switches that make users' scopes of them count (:mod:`.scopes`).
 """
 
 from __future__ import annotations

@@ -9,10 +9,13 @@ and the tenant administrator's platform role (the ceiling) are read-only context
 must be unique across all tenants, and only folded into a set (other tenants' users are
 never part of a plan or of drift).
 
-Dirty data is reported (``problems``), never fixed: a second live UserRole, RoleFunctions
-or rel row of the same user or role (the first by id wins, as in jshERP), a UserRole
-value jshERP reads as another role, ``btn_str`` it cannot parse, ids of functions that do
-not exist, a department whose parent is missing.
+The users' UserDepot and UserCustomer rows are read with their UserRole rows, and the
+tenants' warehouses, customers and switches once for all tenants (:mod:`.scopes`).
+
+Dirty data is reported (``problems``), never fixed: a second live UserRole, RoleFunctions,
+UserDepot, UserCustomer or rel row of the same user or role (the first by id wins, as in
+jshERP), a UserRole value jshERP reads as another role, ``btn_str`` it cannot parse, ids of
+functions, warehouses or customers that do not exist, a department whose parent is missing.
 """
 
 from __future__ import annotations
