@@ -483,3 +483,58 @@ def test_a_disabled_warehouse_is_refused_unless_already_held(
     assert JshErpAdapter(erp, "63").read().state.users["li.na"].warehouses == ("一号仓", "二号仓")
     code, out = run(capsys, "plan", "--detailed-exitcode")
     assert code == 0, out
+
+
+def test_each_tenant_writes_and_imports_its_own_warehouses_and_customers(
+    erp: Engine,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Two tenants with a warehouse of one name each: each target writes its own tenant's
+    ids; imported again, each tenant plans clean, read together (--all-targets)."""
+    scoped(erp)
+    url = erp.url.render_as_string(hide_password=False)
+
+    def targets(p63: str, p70: str) -> None:
+        (tmp_path / "erpsync.yaml").write_text(
+            "targets:\n"
+            f"  a: {{adapter: jsherp, url: '{url}', tenant: 63, policies: {p63}}}\n"
+            f"  b: {{adapter: jsherp, url: '{url}', tenant: other, policies: {p70}}}\n",
+            encoding="utf-8",
+        )
+
+    targets("p63", "p70")
+    mine = BASE.replace("roles: [clerk]}", "roles: [clerk], warehouses: [一号仓], customers: [甲]}")
+    theirs = "users:\n  zhou: {name: 周, warehouses: [一号仓], customers: [乙]}\n"
+    for name, policy in (("p63", mine), ("p70", theirs)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "policy.yaml").write_text(policy, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ERPSYNC_ACTOR", "tester")
+    for target in ("a", "b"):
+        code, out = run(capsys, "apply", "--target", target, "--auto-approve")
+        assert code == 0, out
+    with erp.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT u.login_name, b.type, b.value, b.tenant_id FROM jsh_user_business b "
+                "JOIN jsh_user u ON b.key_id = u.id WHERE b.type IN ('UserDepot', "
+                "'UserCustomer') ORDER BY u.login_name, b.type"
+            )
+        ).all()
+    assert [tuple(r) for r in rows] == [
+        ("li.na", "UserCustomer", "[5]", 63),
+        ("li.na", "UserDepot", "[1]", 63),
+        ("zhou", "UserCustomer", "[6]", 70),
+        ("zhou", "UserDepot", "[3]", 70),
+    ]
+    for target, out_dir in (("a", "i63"), ("b", "i70")):
+        code, out = run(capsys, "--target", target, "import", "--out", out_dir)
+        assert code == 0, out
+    written = "".join(f.read_text(encoding="utf-8") for f in (tmp_path / "i70").rglob("*.yaml"))
+    assert "一号仓" in written
+    assert "乙" in written
+    targets("i63", "i70")
+    code, out = run(capsys, "plan", "--all-targets", "--detailed-exitcode")
+    assert code == 0, out
