@@ -290,6 +290,25 @@ def test_unknown_and_ambiguous_warehouses_are_refused_at_their_item(
     code, out = run(capsys, "apply", "--auto-approve")
     assert code == 1, out  # apply refuses what plan refuses, before it asks
     assert "2 live 仓库 (warehouse) rows" in out
+    with upstream.begin() as conn:  # a user already holding one of the two keeps it
+        conn.exec_driver_sql(
+            "INSERT INTO jsh_user_business (type, key_id, value, tenant_id, delete_flag) "
+            "VALUES ('UserDepot', '131', '[14]', 63, '0')"
+        )
+    added.unlink()
+    for imported_file in added.parent.rglob("*.yaml"):
+        if "test123:" in imported_file.read_text(encoding="utf-8"):
+            written = yaml.safe_load(imported_file.read_text(encoding="utf-8"))
+            written["users"]["test123"]["warehouses"] = ["仓库1", "仓库2"]
+            imported_file.write_text(yaml.safe_dump(written, allow_unicode=True), "utf-8")
+    code, out = run(capsys, "plan")
+    assert code == 0, out
+    assert '~ warehouses: ["仓库1"] -> ["仓库1", "仓库2"]' in out
+    assert "Plan: 1 to update." in out
+    code, out = run(capsys, "apply", "--auto-approve")
+    assert code == 0, out
+    with upstream.connect() as conn:
+        assert scope_rows(conn, "test123") == [("UserDepot", 1, "[14][15]", None, TENANT, "0")]
     with upstream.connect() as conn:
         assert fx.rows_outside(conn, TENANT) == others
         assert scope_rows(conn, "zhao.ku") == []

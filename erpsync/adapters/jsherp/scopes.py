@@ -109,8 +109,8 @@ def user_scope(
 
 def resolve(model: Model, kind: str, names: Iterable[str], held: Sequence[int]) -> list[int]:
     """The ids of the warehouses or customers ``names`` name, ascending; raises
-    :class:`NotScoped` for the first name the tenant lacks, two rows share, or that is
-    disabled and not among the ids the user already ``held``."""
+    :class:`NotScoped` for the first name the tenant lacks, two rows share (unless the user
+    already ``held`` one of them: that one is kept), or that is disabled and not held."""
     rows = model.by_name(kind)
     ids: set[int] = set()
     for name in names:
@@ -118,6 +118,10 @@ def resolve(model: Model, kind: str, names: Iterable[str], held: Sequence[int]) 
         what = SCOPE_OBJECTS[kind]
         if not found:
             raise NotScoped(name, f"the tenant has no live {what} named {name!r}")
+        kept = [r.id for r in found if r.id in held]
+        if len(found) > 1 and kept:  # the user's own of those rows stays as it is
+            ids.update(kept)
+            continue
         if len(found) > 1:
             listed = ", ".join(str(r.id) for r in found)
             raise NotScoped(
