@@ -538,3 +538,21 @@ def test_each_tenant_writes_and_imports_its_own_warehouses_and_customers(
     targets("i63", "i70")
     code, out = run(capsys, "plan", "--all-targets", "--detailed-exitcode")
     assert code == 0, out
+
+
+def test_the_switch_warning_names_only_the_scopes_a_plan_writes() -> None:
+    from erpsync.adapters.jsherp.keys import USER_CUSTOMER, USER_DEPOT
+    from erpsync.adapters.jsherp.model import Model, Tenant
+    from erpsync.adapters.jsherp.scopes import flag_warnings
+
+    model = Model(Tenant(63, "jsh", None))
+    model.scope_flags = {USER_DEPOT: False, USER_CUSTOMER: False}
+    none = Change(Action.CREATE, Kind.USER, "a", "", None, {"name": "甲", "warehouses": []})
+    assert flag_warnings(model, [none]) == []  # a new user with none gets no row
+    emptied = Change(Action.UPDATE, Kind.USER, "b", "", {"customers": ["乙"]}, {"customers": []})
+    found = flag_warnings(model, [none, emptied])
+    assert len(found) == 1
+    assert "jsh_system_config.customer_flag" in found[0]
+    assert "系统配置 → 客户权限" in found[0]
+    model.scope_flags[USER_CUSTOMER] = True
+    assert flag_warnings(model, [emptied]) == []

@@ -150,12 +150,17 @@ class NotScoped(Exception):
 
 
 def writes(changes: Sequence[Change]) -> set[str]:
-    """The scope types (UserDepot, UserCustomer) ``changes`` write."""
+    """The scope types (UserDepot, UserCustomer) ``changes`` write (a new user declaring
+    none gets no row, so writes none)."""
     found: set[str] = set()
     for c in changes:
         if c.kind is Kind.USER and c.action in (Action.CREATE, Action.UPDATE):
             after = c.after or {}
-            found |= {kind for attr, kind in SCOPE_TYPES.items() if attr in after}
+            found |= {
+                kind
+                for attr, kind in SCOPE_TYPES.items()
+                if attr in after and (after[attr] or c.action is Action.UPDATE)
+            }
     return found
 
 
