@@ -26,7 +26,7 @@ from erpsync.diagnostics import Diagnostic, Position, error
 from erpsync.plan import Action, Change, Kind
 from erpsync.policy.loader import LoadedPolicy
 from erpsync.policy.model import ALL_ACTIONS
-from erpsync.state import Desired
+from erpsync.state import ASSIGNMENTS, Desired
 
 _SECTIONS = {Kind.DEPARTMENT: "departments", Kind.ROLE: "roles", Kind.USER: "users"}
 
@@ -44,6 +44,8 @@ def declaration(
         section = _SECTIONS[change.kind]
         if (section, change.key) not in loaded.origins:
             return None
+        if change.kind is Kind.USER:
+            at = _listed(loaded, change.key, at)
         return loaded.position(section, change.key, *at), f"{change.kind} {change.key}"
     owner, item = change.parts()
     if change.kind is Kind.PERMISSION:
@@ -69,6 +71,15 @@ def declaration(
         if item in roles:
             return loaded.position("users", owner, "roles", roles.index(item)), f"user {owner}"
     return loaded.position("users", owner), f"user {owner}"
+
+
+def _listed(loaded: LoadedPolicy, login: str, at: tuple[str | int, ...]) -> tuple[str | int, ...]:
+    """``at`` with a user's assignment named by its value (``("warehouses", "一号仓")``, what
+    an adapter sees in the change) turned into that item's index in the policy's list."""
+    if len(at) != 2 or at[0] not in ASSIGNMENTS or not isinstance(at[1], str):
+        return at
+    written = getattr(loaded.policy.users[login], str(at[0])) or []
+    return (at[0], written.index(at[1])) if at[1] in written else at[:1]
 
 
 def _grant(

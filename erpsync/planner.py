@@ -107,6 +107,7 @@ def make_plan(
         *(f"live data: {p}" for p in snapshot.problems),
         *catalogue_warnings(written, snapshot.catalogue),
         *result.warnings,
+        *adapter.plan_warnings(snapshot, result.changes),
         *(str(d) for d in found),
     ]
     verdicts = guards.verdicts(

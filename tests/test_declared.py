@@ -34,6 +34,7 @@ users:
     name: 李娜
     department: sales
     roles: [auditor, clerk]
+    warehouses: [二号仓, 一号仓]
 """
 
 
@@ -104,3 +105,18 @@ def test_a_refused_value_is_reported_where_it_is_written(tmp_path: Path) -> None
         f"{p}:19:22: error: user li.na: cannot update user li.na: no post clerk "
         "(the ruoyi-vue-pro adapter refuses it)"
     ]
+
+
+def test_a_users_assignment_refused_by_its_value_is_reported_at_its_item(
+    tmp_path: Path,
+) -> None:
+    """An adapter sees a change's sorted list, not the policy's: it names the refused item
+    by its value, and the planner finds it in the user's list."""
+    d, p = desired(tmp_path)
+    change = Change(Action.UPDATE, Kind.USER, "li.na", "r")
+    refused = [
+        Refusal(change, "no 一号仓", at=("warehouses", "一号仓")),
+        Refusal(change, "no 三号仓", at=("warehouses", "三号仓")),  # not written: the list
+    ]
+    found = refusal_diagnostics(refused, d, Position("target prod"), "jsherp")
+    assert [str(x).split(": error")[0] for x in found] == [f"{p}:20:23", f"{p}:20:5"]

@@ -145,7 +145,8 @@ class Refusal:
     change: Change
     reason: str
     # Where below the change's declaration the refused value is written (("posts", 1):
-    # the user's second post); () for the declaration itself
+    # the user's second post; ("posts", "hr"): a user's post by its value, which the
+    # planner finds in the user's list); () for the declaration itself
     at: tuple[str | int, ...] = ()
 
     def __str__(self) -> str:
@@ -372,6 +373,12 @@ class Adapter(ABC):
     def plan_notes(cls, changes: Sequence[Change]) -> list[str]:
         """What the plan should tell its reviewer about these changes in this ERP (e.g. that
         new users get no password); a class method, as the planner knows only the class."""
+        return []
+
+    @classmethod
+    def plan_warnings(cls, snapshot: LiveSnapshot, changes: Sequence[Change]) -> list[str]:
+        """What the reviewer must know about these changes on this live ERP (a setting of
+        the ERP that keeps them from taking effect); warnings of the plan, none by default."""
         return []
 
     def after_commit(self, changes: Sequence[Change]) -> list[str]:

@@ -25,7 +25,8 @@ SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 UPSTREAM = SHARED / "erp-schemas" / "jsherp" / "jsh_erp.sql"
 FACTS = SHARED / "erp" / "jsherp.md"
 
-# Every table erpsync reads or writes, plus jsh_system_config (the menu rule reads it).
+# Every table erpsync reads or writes (jsh_depot, jsh_supplier and jsh_system_config are
+# read for the users' data scopes; the menu rule reads jsh_system_config too).
 IDENTITY_TABLES = (
     "jsh_user",
     "jsh_role",
@@ -35,6 +36,9 @@ IDENTITY_TABLES = (
     "jsh_tenant",
     "jsh_function",
     "jsh_log",
+    "jsh_depot",
+    "jsh_supplier",
+    "jsh_system_config",
 )
 
 DDL = [
@@ -82,7 +86,16 @@ DDL = [
         status tinyint NULL, content varchar(5000) NULL, tenant_id bigint NULL)""",
     """CREATE TABLE jsh_system_config (
         id bigint NOT NULL AUTO_INCREMENT PRIMARY KEY, tenant_id bigint NULL,
+        depot_flag varchar(1) DEFAULT '0', customer_flag varchar(1) DEFAULT '0',
         multi_level_approval_flag varchar(1) DEFAULT '0', delete_flag varchar(1) DEFAULT '0')""",
+    """CREATE TABLE jsh_depot (
+        id bigint NOT NULL AUTO_INCREMENT PRIMARY KEY, name varchar(20) NULL,
+        address varchar(50) NULL, type int NULL, sort varchar(10) NULL, enabled bit(1) NULL,
+        tenant_id bigint NULL, delete_Flag varchar(1) DEFAULT '0', is_default bit(1) NULL)""",
+    """CREATE TABLE jsh_supplier (
+        id bigint NOT NULL AUTO_INCREMENT PRIMARY KEY, supplier varchar(255) NOT NULL,
+        type varchar(20) NULL, enabled bit(1) NULL, creator bigint NULL, tenant_id bigint NULL,
+        delete_flag varchar(1) DEFAULT '0')""",
 ]
 
 # A small catalogue for the behaviour suite: (id, number, name, parent, url, push_btn).
@@ -215,4 +228,41 @@ def check_ground_truth(adapter: Adapter, tenant: int, skip: Iterable[str] = ()) 
         ids = user_ids(conn, tenant, set(state.users) - set(skip))
         for login, uid in ids.items():
             assert app_access(conn, sql, uid) == erpsync_access(state, login), login
+    return len(ids)
+
+
+# jshERP's own rule for a user's data scopes, in SQL as the facts and the app state it: the
+# first live row of (type, key_id) by id, whatever its tenant; of the tenant's live
+# warehouses those enabled of type 0 whose [id] is in its value (the 仓库 picker, while
+# depot_flag is '1'); of its live customers (jsh_supplier type 客户) those whose [id] is.
+SCOPE_RULE = {
+    "UserDepot": (
+        "SELECT d.name FROM jsh_depot d WHERE d.tenant_id = :t AND IFNULL(d.delete_flag, '0')"
+        " <> '1' AND d.enabled = 1 AND d.type = 0 AND LOCATE(CONCAT('[', d.id, ']'), IFNULL(("
+        "SELECT value FROM jsh_user_business WHERE type = 'UserDepot' AND key_id = :k AND "
+        "IFNULL(delete_flag, '0') <> '1' ORDER BY id LIMIT 1), '')) > 0"
+    ),
+    "UserCustomer": (
+        "SELECT s.supplier FROM jsh_supplier s WHERE s.tenant_id = :t AND s.type = '客户' AND "
+        "IFNULL(s.delete_flag, '0') <> '1' AND LOCATE(CONCAT('[', s.id, ']'), IFNULL(("
+        "SELECT value FROM jsh_user_business WHERE type = 'UserCustomer' AND key_id = :k AND "
+        "IFNULL(delete_flag, '0') <> '1' ORDER BY id LIMIT 1), '')) > 0"
+    ),
+}
+
+
+def check_scopes(adapter: Adapter, tenant: int) -> int:
+    """For every managed user: the warehouses and customers jshERP's rule gives are the
+    ones erpsync reads (every warehouse in these tests is enabled, of type 0). Returns how
+    many users were compared."""
+    state = adapter.read().state
+    with adapter.engine.connect() as conn:
+        ids = user_ids(conn, tenant, set(state.users))
+        for login, uid in ids.items():
+            found = {}
+            for kind, sql in SCOPE_RULE.items():
+                rows = conn.execute(text(sql), {"t": tenant, "k": str(uid)})
+                found[kind] = tuple(sorted(name for (name,) in rows))
+            user = state.users[login]
+            assert found == {"UserDepot": user.warehouses, "UserCustomer": user.customers}, login
     return len(ids)

@@ -12,7 +12,9 @@ tenant 63, so the suite runs without ``../shared``. What jshERP cannot hold is t
   is dropped;
 - 4-byte characters (utf8mb3 tables) are dropped from names;
 - permissions are pages (``url``) with ``view`` and the buttons their ``push_btn``
-  offers, a button bringing its page.
+  offers, a button bringing its page;
+- every user has warehouses and customers (none, where the suite gives none): jshERP
+  reads a scope, possibly empty, for every user.
 
 The suite's ``admin`` user is inserted with SQL, as jshERP's own admin screens would
 (erpsync refuses the login ``admin``); everything else is written through the adapter.
@@ -21,6 +23,7 @@ The suite's ``admin`` user is inserted with SQL, as jshERP's own admin screens w
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import yaml
@@ -91,7 +94,11 @@ def translate(state: State) -> State:
         by_role.setdefault(role, set()).add(permission(perm))
     grants = frozenset((r, p) for r, perms in by_role.items() for p in with_pages(perms))
     user_roles = {login: frozenset({min(held)}) for login, held in state.user_roles.items()}
-    return State(departments, dict(users), roles, grants, user_roles)
+    scoped = {
+        login: replace(u, warehouses=u.warehouses or (), customers=u.customers or ())
+        for login, u in users.items()
+    }
+    return State(departments, scoped, roles, grants, user_roles)
 
 
 def policy(source: str) -> str:
@@ -150,6 +157,7 @@ class JshErpSuite:
         treats any ``admin`` login as its platform administrator (every menu, no button)."""
         with adapter.engine.begin() as conn:
             adapter.write(conn, changes, "test")
+        fx.check_scopes(adapter, fx.TENANT)
         if fx.effective_sql() is not None:
             fx.check_ground_truth(adapter, fx.TENANT, skip={"admin"})
             self.checked += 1

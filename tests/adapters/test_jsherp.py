@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from erpsync import cli
 from erpsync.adapters.jsherp import JshErpAdapter
@@ -71,6 +71,8 @@ def test_upstream_seed_reads_tenant_63_as_jsherp_shows_it(upstream: Engine) -> N
     assert "/bill/purchase_in:audit" in held
     assert "/financial/item_in:edit" in held
     assert fx.check_ground_truth(adapter, TENANT) == 1
+    assert fx.check_scopes(adapter, TENANT) == 1
+    assert state.users["test123"].warehouses == ()  # the seed's rows are the administrator's
     assert adapter.binding_scope() == "tenant:63"
 
 
@@ -152,3 +154,161 @@ users:
     assert "其它入库" in out  # jshERP's own label of the page
     imported = yaml.safe_load((policies / "added.yaml").read_text(encoding="utf-8"))
     assert "wang.cang" in imported["users"]
+
+
+def scope_rows(conn: Connection, login: str) -> list[tuple[object, ...]]:
+    """The user's UserDepot and UserCustomer rows, every column but the id."""
+    rows = conn.exec_driver_sql(
+        "SELECT b.type, b.key_id = CAST(u.id AS CHAR), b.value, b.btn_str, b.tenant_id, "
+        "b.delete_flag FROM jsh_user_business b JOIN jsh_user u ON b.key_id = u.id WHERE "
+        "u.login_name = %s AND b.type IN ('UserDepot', 'UserCustomer') ORDER BY b.type, b.id",
+        (login,),
+    )
+    return [tuple(r) for r in rows]
+
+
+def imported(
+    upstream: Engine,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> tuple[Path, dict[str, list[tuple[object, ...]]]]:
+    """The seed with another tenant's warehouse 仓库9 (a name tenant 63 lacks), imported for
+    tenant 63 and planned clean (the seed's scopes are its tenant administrator's, which
+    erpsync leaves alone); the file to declare users in, and every row outside tenant 63."""
+    policies = project(tmp_path, upstream, monkeypatch, "63")
+    with upstream.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO jsh_depot (name, type, enabled, tenant_id, delete_Flag) "
+            "VALUES ('仓库9', 0, 1, 70, '0')"
+        )
+    with upstream.connect() as conn:
+        others = fx.rows_outside(conn, TENANT)
+    code, out = run(capsys, "import", "--out", "policies")
+    assert code == 0, out
+    code, out = run(capsys, "plan", "--detailed-exitcode")
+    assert code == 0, out
+    return policies / "added.yaml", others
+
+
+def test_warehouses_and_customers_apply_as_jsherps_dialog_saves_them(
+    upstream: Engine,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    added, others = imported(upstream, tmp_path, monkeypatch, capsys)
+    added.write_text(
+        "users:\n  zhao.ku:\n    name: 赵库\n    warehouses: [仓库2, 仓库1]\n"
+        "    customers: [客户1]\n",
+        encoding="utf-8",
+    )
+    code, out = run(capsys, "plan")
+    assert code == 0, out
+    assert "仓库1" in out
+    assert "jsh_system_config.depot_flag" in out  # both switches are off in the seed
+    assert "系统配置 → 仓库权限" in out
+    assert "jsh_system_config.customer_flag" in out
+    assert "系统配置 → 客户权限" in out
+    assert "expect such additions as drift" in out  # jshERP's own additions, said up front
+    code, out = run(capsys, "apply", "--auto-approve")
+    assert code == 0, out
+    with upstream.connect() as conn:
+        assert scope_rows(conn, "zhao.ku") == [
+            ("UserCustomer", 1, "[58]", None, TENANT, "0"),
+            ("UserDepot", 1, "[14][15]", None, TENANT, "0"),
+        ]
+    adapter = JshErpAdapter(upstream, "63")
+    assert fx.check_scopes(adapter, TENANT) == 2
+    code, out = run(capsys, "plan", "--detailed-exitcode")
+    assert code == 0, out
+
+    # a change, with 仓库权限 switched on: only the customers' switch is still off
+    with upstream.begin() as conn:
+        conn.exec_driver_sql("UPDATE jsh_system_config SET depot_flag = '1' WHERE tenant_id = 63")
+    added.write_text(
+        "users:\n  zhao.ku:\n    name: 赵库\n    warehouses: [仓库3]\n    customers: []\n",
+        encoding="utf-8",
+    )
+    code, out = run(capsys, "plan")
+    assert code == 0, out
+    assert "depot_flag" not in out
+    assert "jsh_system_config.customer_flag" in out
+    code, out = run(capsys, "apply", "--auto-approve")
+    assert code == 0, out
+    with upstream.connect() as conn:
+        assert scope_rows(conn, "zhao.ku") == [
+            ("UserCustomer", 1, "", None, TENANT, "0"),  # the dialog's empty choice
+            ("UserDepot", 1, "[17]", None, TENANT, "0"),
+        ]
+    assert fx.check_scopes(adapter, TENANT) == 2
+    code, out = run(capsys, "plan", "--detailed-exitcode")
+    assert code == 0, out
+
+    # a user declaring none keeps what jshERP gives it
+    with upstream.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO jsh_user_business (type, key_id, value, tenant_id, delete_flag) "
+            "VALUES ('UserDepot', '131', '[14]', 63, '0')"
+        )
+    code, out = run(capsys, "plan", "--detailed-exitcode")
+    assert code == 0, out
+    assert adapter.read().state.users["test123"].warehouses == ("仓库1",)
+    with upstream.connect() as conn:
+        assert fx.rows_outside(conn, TENANT) == others
+
+
+def test_unknown_and_ambiguous_warehouses_are_refused_at_their_item(
+    upstream: Engine,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    added, others = imported(upstream, tmp_path, monkeypatch, capsys)
+    where = added.relative_to(tmp_path)
+    added.write_text(  # another tenant's 仓库9 is not this tenant's
+        "users:\n  zhao.ku:\n    name: 赵库\n    warehouses:\n      - 仓库1\n      - 仓库9\n",
+        encoding="utf-8",
+    )
+    code, out = run(capsys, "plan")
+    assert code == 1, out
+    assert f"{where}:6:9: error: user zhao.ku: cannot create user zhao.ku: the tenant" in out
+    assert "has no live 仓库 (warehouse) named '仓库9'" in out
+    with upstream.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO jsh_depot (name, type, enabled, tenant_id, delete_Flag) "
+            "VALUES ('仓库1', 0, 1, 63, '0')"
+        )
+    added.write_text(
+        "users:\n  zhao.ku:\n    name: 赵库\n    warehouses: [仓库3, 仓库1]\n",
+        encoding="utf-8",
+    )
+    code, out = run(capsys, "plan")
+    assert code == 1, out
+    assert f"{where}:4:23: error: user zhao.ku: " in out
+    assert "2 live 仓库 (warehouse) rows of the tenant are named '仓库1'" in out
+    code, out = run(capsys, "apply", "--auto-approve")
+    assert code == 1, out  # apply refuses what plan refuses, before it asks
+    assert "2 live 仓库 (warehouse) rows" in out
+    with upstream.begin() as conn:  # a user already holding one of the two keeps it
+        conn.exec_driver_sql(
+            "INSERT INTO jsh_user_business (type, key_id, value, tenant_id, delete_flag) "
+            "VALUES ('UserDepot', '131', '[14]', 63, '0')"
+        )
+    added.unlink()
+    for imported_file in added.parent.rglob("*.yaml"):
+        if "test123:" in imported_file.read_text(encoding="utf-8"):
+            written = yaml.safe_load(imported_file.read_text(encoding="utf-8"))
+            written["users"]["test123"]["warehouses"] = ["仓库1", "仓库2"]
+            imported_file.write_text(yaml.safe_dump(written, allow_unicode=True), "utf-8")
+    code, out = run(capsys, "plan")
+    assert code == 0, out
+    assert '~ warehouses: ["仓库1"] -> ["仓库1", "仓库2"]' in out
+    assert "Plan: 1 to update." in out
+    code, out = run(capsys, "apply", "--auto-approve")
+    assert code == 0, out
+    with upstream.connect() as conn:
+        assert scope_rows(conn, "test123") == [("UserDepot", 1, "[14][15]", None, TENANT, "0")]
+    with upstream.connect() as conn:
+        assert fx.rows_outside(conn, TENANT) == others
+        assert scope_rows(conn, "zhao.ku") == []

@@ -308,6 +308,8 @@ def test_reading_many_tenants_reads_each_table_once(applied: Path, erp: Engine) 
     finally:
         event.remove(erp, "before_cursor_execute", seen)
     assert len(two) == len(one)
+    for table in ("jsh_depot", "jsh_supplier", "jsh_system_config"):
+        assert sum(f"FROM {table}" in s for s in two) == 1, table
 
 
 def test_apply_refuses_a_second_user_business_row_of_another_tenant(
@@ -398,3 +400,159 @@ def test_all_targets_plans_the_tenants_of_one_database(
     assert "+ user li.na" in out
     assert "+ user zhou" in out
     assert "known tenants: 63 (jsh), 70 (other)" in out
+
+
+def scoped(erp: Engine) -> None:
+    """Warehouses and customers of tenants 63 and 70: 一号仓 and 二号仓 (disabled) of 63, and
+    a 一号仓 of 70; customers 甲 of 63 and 乙 of 70 (and a 供应商 丙, which is no customer)."""
+    with erp.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO jsh_depot (id, name, type, enabled, tenant_id, delete_Flag) VALUES "
+                "(1, '一号仓', 0, 1, 63, '0'), (2, '二号仓', 0, 0, 63, '0'), "
+                "(3, '一号仓', 0, 1, 70, '0'), (4, '旧仓', 0, 1, 63, '1')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO jsh_supplier (id, supplier, type, enabled, tenant_id, delete_flag) "
+                "VALUES (5, '甲', '客户', 1, 63, '0'), (6, '乙', '客户', 1, 70, '0'), "
+                "(7, '丙', '供应商', 1, 63, '0')"
+            )
+        )
+
+
+def test_scope_rows_are_read_tolerantly_and_the_first_row_wins(applied: Path, erp: Engine) -> None:
+    scoped(erp)
+    with erp.begin() as conn:
+        uid = conn.execute(text("SELECT id FROM jsh_user WHERE login_name = 'li.na'")).scalar()
+        conn.execute(
+            text(
+                "INSERT INTO jsh_user_business (type, key_id, value, tenant_id, delete_flag) "
+                "VALUES ('UserDepot', :k, '[1][3][4][99]', 63, '0'), "
+                "('UserDepot', :k, '[2]', 63, '0'), ('UserCustomer', :k, '[6][7]', 70, '0'), "
+                "('UserCustomer', :k, '[5]', 63, '0')"
+            ),
+            {"k": str(uid)},
+        )
+    snapshot = JshErpAdapter(erp, "63").read()
+    user = snapshot.state.users["li.na"]
+    assert user.warehouses == ("一号仓",)  # 3 is tenant 70's, 4 deleted, 99 gone
+    assert user.customers == ("甲",)  # the tenant's own row; the stray one is reported
+    problems = "\n".join(snapshot.problems)
+    assert "names 仓库 (warehouse) ids [3, 4, 99]" in problems
+    assert "second UserDepot row" in problems
+    assert "jshERP reads UserCustomer row" in problems
+    assert "of tenant 70" in problems
+    other = JshErpAdapter(erp, "70").read()
+    assert other.problems == ()
+
+
+def test_a_disabled_warehouse_is_refused_unless_already_held(
+    applied: Path, erp: Engine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    scoped(erp)
+    with erp.begin() as conn:
+        uid = conn.execute(text("SELECT id FROM jsh_user WHERE login_name = 'li.na'")).scalar()
+    applied.write_text(
+        BASE.replace("roles: [clerk]}", "roles: [clerk], warehouses: [一号仓, 二号仓]}"), "utf-8"
+    )
+    code, out = run(capsys, "plan")
+    assert code == 1, out
+    assert "policies/policy.yaml:9:74: error: user li.na: cannot update user li.na:" in out
+    assert "仓库 (warehouse) '二号仓' is disabled (启用 off)" in out
+    with erp.begin() as conn:  # held already (given in jshERP before it was disabled)
+        conn.execute(
+            text(
+                "INSERT INTO jsh_user_business (type, key_id, value, tenant_id, delete_flag) "
+                "VALUES ('UserDepot', :k, '[2]', 63, '0')"
+            ),
+            {"k": str(uid)},
+        )
+    code, out = run(capsys, "plan")
+    assert code == 0, out
+    apply(capsys, erp)
+    with erp.connect() as conn:
+        value = conn.execute(
+            text("SELECT value FROM jsh_user_business WHERE type = 'UserDepot' AND key_id = :k"),
+            {"k": str(uid)},
+        ).scalar()
+        shown = conn.execute(text(fx.SCOPE_RULE["UserDepot"]), {"t": 63, "k": str(uid)}).all()
+    assert value == "[1][2]"
+    assert [name for (name,) in shown] == ["一号仓"]  # jshERP skips the disabled one it holds
+    assert JshErpAdapter(erp, "63").read().state.users["li.na"].warehouses == ("一号仓", "二号仓")
+    code, out = run(capsys, "plan", "--detailed-exitcode")
+    assert code == 0, out
+
+
+def test_each_tenant_writes_and_imports_its_own_warehouses_and_customers(
+    erp: Engine,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Two tenants with a warehouse of one name each: each target writes its own tenant's
+    ids; imported again, each tenant plans clean, read together (--all-targets)."""
+    scoped(erp)
+    url = erp.url.render_as_string(hide_password=False)
+
+    def targets(p63: str, p70: str) -> None:
+        (tmp_path / "erpsync.yaml").write_text(
+            "targets:\n"
+            f"  a: {{adapter: jsherp, url: '{url}', tenant: 63, policies: {p63}}}\n"
+            f"  b: {{adapter: jsherp, url: '{url}', tenant: other, policies: {p70}}}\n",
+            encoding="utf-8",
+        )
+
+    targets("p63", "p70")
+    mine = BASE.replace("roles: [clerk]}", "roles: [clerk], warehouses: [一号仓], customers: [甲]}")
+    theirs = "users:\n  zhou: {name: 周, warehouses: [一号仓], customers: [乙]}\n"
+    for name, policy in (("p63", mine), ("p70", theirs)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "policy.yaml").write_text(policy, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ERPSYNC_ACTOR", "tester")
+    for target in ("a", "b"):
+        code, out = run(capsys, "apply", "--target", target, "--auto-approve")
+        assert code == 0, out
+    with erp.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT u.login_name, b.type, b.value, b.tenant_id FROM jsh_user_business b "
+                "JOIN jsh_user u ON b.key_id = u.id WHERE b.type IN ('UserDepot', "
+                "'UserCustomer') ORDER BY u.login_name, b.type"
+            )
+        ).all()
+    assert [tuple(r) for r in rows] == [
+        ("li.na", "UserCustomer", "[5]", 63),
+        ("li.na", "UserDepot", "[1]", 63),
+        ("zhou", "UserCustomer", "[6]", 70),
+        ("zhou", "UserDepot", "[3]", 70),
+    ]
+    for target, out_dir in (("a", "i63"), ("b", "i70")):
+        code, out = run(capsys, "--target", target, "import", "--out", out_dir)
+        assert code == 0, out
+    written = "".join(f.read_text(encoding="utf-8") for f in (tmp_path / "i70").rglob("*.yaml"))
+    assert "一号仓" in written
+    assert "乙" in written
+    targets("i63", "i70")
+    code, out = run(capsys, "plan", "--all-targets", "--detailed-exitcode")
+    assert code == 0, out
+
+
+def test_the_switch_warning_names_only_the_scopes_a_plan_writes() -> None:
+    from erpsync.adapters.jsherp.keys import USER_CUSTOMER, USER_DEPOT
+    from erpsync.adapters.jsherp.model import Model, Tenant
+    from erpsync.adapters.jsherp.scopes import flag_warnings
+
+    model = Model(Tenant(63, "jsh", None))
+    model.scope_flags = {USER_DEPOT: False, USER_CUSTOMER: False}
+    none = Change(Action.CREATE, Kind.USER, "a", "", None, {"name": "甲", "warehouses": []})
+    assert flag_warnings(model, [none]) == []  # a new user with none gets no row
+    emptied = Change(Action.UPDATE, Kind.USER, "b", "", {"customers": ["乙"]}, {"customers": []})
+    found = flag_warnings(model, [none, emptied])
+    assert len(found) == 1
+    assert "jsh_system_config.customer_flag" in found[0]
+    assert "系统配置 → 客户权限" in found[0]
+    model.scope_flags[USER_CUSTOMER] = True
+    assert flag_warnings(model, [emptied]) == []

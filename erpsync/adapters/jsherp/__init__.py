@@ -18,13 +18,18 @@ writes only that tenant's rows. How the canonical model maps::
     permission  jsh_user_business   RoleFunctions: module = jsh_function.url; view = the
                                     page's id in value; edit/audit/unaudit/export/toggle/
                                     print/void = button codes 1/2/7/3/4/5/6 in btn_str
+    warehouses  jsh_user_business   UserDepot: the user's jsh_depot ids, [14][15]; named
+                                    by jsh_depot.name (:mod:`.scopes`)
+    customers   jsh_user_business   UserCustomer: the user's jsh_supplier (type 客户) ids;
+                                    named by jsh_supplier.supplier
 
 Never touched: the platform administrator (``admin``, tenant 0) and role 管理员, tenant
 administrators (``id = tenant_id``) and their UserRole rows, platform roles
 (``tenant_id`` NULL) and their RoleFunctions, ``jsh_function``, ``jsh_tenant``, users
-with ``isystem = 1``, ``password`` and ``weixin_open_id``. Modules: :mod:`.formats`
+with ``isystem = 1``, ``password`` and ``weixin_open_id``; ``jsh_depot``,
+``jsh_supplier`` and ``jsh_system_config`` are read only. Modules: :mod:`.formats`
 (the UB value formats), :mod:`.keys`, :mod:`.model`, :mod:`.schema`, :mod:`.read`,
-:mod:`.invariants`, :mod:`.write`, :mod:`.notes`.
+:mod:`.scopes` (warehouses and customers), :mod:`.invariants`, :mod:`.write`, :mod:`.notes`.
 """
 
 from __future__ import annotations
@@ -73,6 +78,7 @@ class JshErpAdapter(Adapter):
         role_descriptions=True,
         default_data_scope="all",
         tenants=True,
+        user_assignments=frozenset({"warehouses", "customers"}),
     )
     builtin_users: ClassVar[frozenset[str]] = frozenset({"admin"})
     administrators: ClassVar[tuple[Administrator, ...]] = (
@@ -80,7 +86,8 @@ class JshErpAdapter(Adapter):
     )
     schema_hint: ClassVar[str] = (
         "point the target at the jshERP database (jsh_user, jsh_role, jsh_organization, "
-        "jsh_orga_user_rel, jsh_user_business, jsh_function, jsh_tenant, jsh_log)"
+        "jsh_orga_user_rel, jsh_user_business, jsh_function, jsh_tenant, jsh_log, jsh_depot, "
+        "jsh_supplier, jsh_system_config)"
     )
     target_note: ClassVar[str] = (
         "jshERP holds one role per user and data scopes all, self and department_tree; it "
@@ -141,7 +148,7 @@ class JshErpAdapter(Adapter):
         if not isinstance(private, Private) or not changes:
             return []
         _, refused = play(private.model, changes)
-        return [Refusal(r.change or changes[0], r.reason) for r in refused]
+        return [Refusal(r.change or changes[0], r.reason, r.at) for r in refused]
 
     def write(
         self,
@@ -163,6 +170,18 @@ class JshErpAdapter(Adapter):
     @classmethod
     def plan_notes(cls, changes: Sequence[Change]) -> list[str]:
         return plan_notes(changes)
+
+    @classmethod
+    def plan_warnings(cls, snapshot: LiveSnapshot, changes: Sequence[Change]) -> list[str]:
+        """Users' warehouses or customers written while the tenant's switch (系统配置 →
+        仓库权限 / 客户权限) is off: they take no effect until it is on."""
+        from erpsync.adapters.jsherp.invariants import Private
+        from erpsync.adapters.jsherp.scopes import flag_warnings
+
+        private = snapshot.private
+        if not isinstance(private, Private) or not changes:
+            return []
+        return flag_warnings(private.model, changes)
 
     @classmethod
     def natural_keys(cls, desired: State) -> Mapping[str, Mapping[str, str]]:

@@ -13,6 +13,8 @@ erpsync keeps them too. :class:`Rules` plays a plan's changes on a :class:`~.mod
   utf8mb3);
 - data scopes other than all, self and department_tree;
 - more than one role for a user (jshERP reads the UserRole value as one number);
+- a warehouse or customer (the user's data scopes) the tenant lacks, that two live rows
+  share the name of, or that is disabled (:mod:`.scopes`), at the list item;
 - a function the tenant may not have (outside its administrator's role, or under
   系统管理), a button its page does not offer, a button without its page;
 - deleting a department with live children or members, or a role someone holds;
@@ -40,12 +42,14 @@ from erpsync.adapters.jsherp.keys import (
     PLATFORM_ADMIN,
     ROLE_NAME_MAX,
     ROLE_NAME_MIN,
+    SCOPE_TYPES,
     SCOPES,
     VIEW,
     fold,
     four_byte,
 )
 from erpsync.adapters.jsherp.model import Dept, Function, Model, Role, User
+from erpsync.adapters.jsherp.scopes import NotScoped, resolve
 from erpsync.errors import DatabaseError
 from erpsync.plan import Change, Kind
 
@@ -60,11 +64,12 @@ class Private:
 class Refused(DatabaseError):
     """A change jshERP's rules do not allow; nothing was written."""
 
-    def __init__(self, change: Change | None, reason: str) -> None:
+    def __init__(self, change: Change | None, reason: str, at: tuple[str | int, ...] = ()) -> None:
         what = f"{change.action} {change.kind} {change.key}" if change else "apply the plan"
         super().__init__(f"cannot {what}: {reason}")
         self.change = change
         self.reason = reason
+        self.at = at  # where below the change's declaration (("warehouses", "仓库1"))
 
 
 class Rules:
@@ -241,6 +246,13 @@ class Rules:
                 self.leaving[user.id] = (user.dept, change)
             user.dept = dept.id if dept else None
             user.leader = False
+        for attr, kind in SCOPE_TYPES.items():
+            if after.get(attr) is not None:
+                held = user.scopes.get(kind, [])
+                try:
+                    user.scopes[kind] = resolve(self.model, kind, after[attr], held)
+                except NotScoped as exc:
+                    raise Refused(change, exc.reason, (attr, exc.name)) from None
 
     def create_user(self, change: Change) -> None:
         after = change.after or {}

@@ -49,6 +49,14 @@ NORMAL, BANNED = 0, 2
 LEADER, NOT_LEADER = "1", "0"
 
 USER_ROLE, ROLE_FUNCTIONS = "UserRole", "RoleFunctions"
+USER_DEPOT, USER_CUSTOMER = "UserDepot", "UserCustomer"
+# A policy user's per-user data scopes -> their jsh_user_business type
+SCOPE_TYPES = {"warehouses": USER_DEPOT, "customers": USER_CUSTOMER}
+CUSTOMER = "客户"  # jsh_supplier.type of a customer (供应商 and 会员 are the other two)
+# jsh_system_config's switch that makes each scope count, and its label in 系统配置
+SCOPE_FLAGS = {USER_DEPOT: ("depot_flag", "仓库权限"), USER_CUSTOMER: ("customer_flag", "客户权限")}
+# The object each scope names, as jshERP's screens call it
+SCOPE_OBJECTS = {USER_DEPOT: "仓库 (warehouse)", USER_CUSTOMER: "客户 (customer)"}
 
 PLATFORM_ADMIN = "admin"  # login_name of the platform administrator (tenant_id 0)
 PLATFORM_ADMIN_ROLE_ID = 4  # 管理员, hard-coded in jshERP

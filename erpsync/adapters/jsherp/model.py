@@ -8,7 +8,8 @@ Built-in rows are in the model (so departments count their members and logins th
 owners) but not in the state: the tenant administrator (``id = tenant_id``) and users
 with ``isystem = 1`` (:attr:`User.fixed` says why). Platform roles (``tenant_id`` NULL)
 are not in the model at all; the tenant ceiling (the functions of the tenant
-administrator's role) is.
+administrator's role) is, and so are the tenant's warehouses and customers and the
+switches that make users' scopes of them count (:mod:`.scopes`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from erpsync.adapters.jsherp.keys import (
     NORMAL,
     SCOPE_BY_TYPE,
     SYSTEM_URL,
+    USER_CUSTOMER,
+    USER_DEPOT,
     VIEW,
     natural_key,
 )
@@ -49,6 +52,16 @@ class Function:
     sort: str
 
 
+@dataclass(frozen=True)
+class Scoped:
+    """A warehouse (``jsh_depot``) or customer (``jsh_supplier`` of type 客户) a user's data
+    scope may name: read-only context, named by its name."""
+
+    id: int
+    name: str
+    enabled: bool
+
+
 @dataclass
 class Dept:
     id: int
@@ -70,6 +83,10 @@ class User:
     roles: set[int] = field(default_factory=set)  # what the first live UserRole row gives
     role_row: int | None = None  # that UserRole row's id
     fixed: str | None = None  # why erpsync never touches it (None: managed)
+    # UserDepot / UserCustomer -> the ids of the first live row's value, in stored order
+    # (ids naming no live warehouse or customer included), and that row's id
+    scopes: dict[str, list[int]] = field(default_factory=dict)
+    scope_rows: dict[str, int] = field(default_factory=dict)
 
     @property
     def active(self) -> bool:
@@ -103,6 +120,10 @@ class Model:
     spelling: str = DEPARTMENT_DATA  # how this version writes the department scope
     # department id -> when jshERP last stamped it (update_time, else create_time), in UTC
     stamps: dict[int, dt.datetime] = field(default_factory=dict)
+    # UserDepot / UserCustomer -> the tenant's live warehouses / customers by id
+    scoped: dict[str, dict[int, Scoped]] = field(default_factory=dict)
+    # UserDepot / UserCustomer -> whether jsh_system_config switches that scope on ('1')
+    scope_flags: dict[str, bool] = field(default_factory=dict)
     _next_id: int = 0
     _leaves: dict[int, Function] | None = field(default=None, repr=False)
 
@@ -239,6 +260,21 @@ class Model:
             scope or ""
         )
 
+    # -- per-user data scopes ---------------------------------------------------------------
+
+    def scope_names(self, user: User, kind: str) -> tuple[str, ...]:
+        """The names of the live warehouses or customers (``kind``: UserDepot, UserCustomer)
+        ``user``'s scope holds, sorted; ids naming none are left out (read reports them)."""
+        known = self.scoped.get(kind, {})
+        return tuple(sorted({known[i].name for i in user.scopes.get(kind, ()) if i in known}))
+
+    def by_name(self, kind: str) -> dict[str, list[Scoped]]:
+        """name -> the tenant's live warehouses or customers of that name (two: ambiguous)."""
+        found: dict[str, list[Scoped]] = {}
+        for row in sorted(self.scoped.get(kind, {}).values(), key=lambda r: r.id):
+            found.setdefault(row.name, []).append(row)
+        return found
+
     # -- the canonical state ----------------------------------------------------------------
 
     def grants_of(self, role: Role) -> set[str]:
@@ -267,7 +303,13 @@ class Model:
             )
         users = {
             u.login: UserRec(
-                u.login, u.name, u.email or None, dkeys.get(u.dept) if u.dept else None, u.active
+                u.login,
+                u.name,
+                u.email or None,
+                dkeys.get(u.dept) if u.dept else None,
+                u.active,
+                warehouses=self.scope_names(u, USER_DEPOT),
+                customers=self.scope_names(u, USER_CUSTOMER),
             )
             for u in self.managed_users()
         }

@@ -2,7 +2,8 @@
 
 jshERP enforces menus and buttons in its web UI only: any logged-in user can call any
 API of their tenant. Menus and buttons reach a user at the next login or full reload
-(F5); data scope and membership are read on every request. Sessions live in Redis,
+(F5); data scopes (a role's, and a user's warehouses and customers) and membership are
+read on every request. Sessions live in Redis,
 which erpsync does not reach: a disabled or deleted user stays logged in until the
 session ends (up to 3 days without activity, sliding).
 """
@@ -23,12 +24,23 @@ UI_ONLY = (
 )
 
 
+SCOPE_DRIFT = (
+    "jshERP adds a warehouse to its creator's 仓库 list (UserDepot), and a customer to its "
+    "creator's and the tenant administrator's 客户 list (UserCustomer): expect such additions "
+    "as drift for users who declare warehouses or customers, and declare the new name."
+)
+
+
 def plan_notes(changes: Sequence[Change]) -> list[str]:
+    from erpsync.adapters.jsherp.scopes import writes
+
     notes = []
     if any(c.kind is Kind.USER and c.action is Action.CREATE for c in changes):
         notes.append(NEW_USERS)
     if any(c.kind is Kind.PERMISSION for c in changes):
         notes.append(UI_ONLY)
+    if writes(changes):
+        notes.append(SCOPE_DRIFT)
     return notes
 
 
@@ -37,7 +49,8 @@ def apply_notes(changes: Sequence[Change]) -> list[str]:
         return []
     notes = [
         "jshERP shows new menus and buttons at the user's next login or full reload (F5); "
-        "data scopes and memberships take effect on the next request."
+        "data scopes (warehouses and customers too) and memberships take effect on the next "
+        "request."
     ]
     if any(c.kind is Kind.USER and c.action in (Action.DEACTIVATE, Action.DELETE) for c in changes):
         notes.append(

@@ -9,10 +9,13 @@ and the tenant administrator's platform role (the ceiling) are read-only context
 must be unique across all tenants, and only folded into a set (other tenants' users are
 never part of a plan or of drift).
 
-Dirty data is reported (``problems``), never fixed: a second live UserRole, RoleFunctions
-or rel row of the same user or role (the first by id wins, as in jshERP), a UserRole
-value jshERP reads as another role, ``btn_str`` it cannot parse, ids of functions that do
-not exist, a department whose parent is missing.
+The users' UserDepot and UserCustomer rows are read with their UserRole rows, and the
+tenants' warehouses, customers and switches once for all tenants (:mod:`.scopes`).
+
+Dirty data is reported (``problems``), never fixed: a second live UserRole, RoleFunctions,
+UserDepot, UserCustomer or rel row of the same user or role (the first by id wins, as in
+jshERP), a UserRole value jshERP reads as another role, ``btn_str`` it cannot parse, ids of
+functions, warehouses or customers that do not exist, a department whose parent is missing.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from erpsync.adapters.jsherp.keys import (
     ORGANISATION_DATA,
     ROLE_FUNCTIONS,
     SCOPE_BY_TYPE,
+    SCOPE_TYPES,
     USER_ROLE,
     VIEW,
     fold,
@@ -49,6 +53,7 @@ from erpsync.adapters.jsherp.schema import (
     jsh_user,
     jsh_user_business,
 )
+from erpsync.adapters.jsherp.scopes import read_scoped, user_scope
 from erpsync.errors import ConfigError
 
 
@@ -139,6 +144,7 @@ def load(conn: Connection, wanted: Sequence[str | None]) -> list[tuple[Model, li
     _departments(conn, models, problems)
     _memberships(conn, models, problems)
     _roles(conn, models, problems)
+    read_scoped(conn, models)
     _business(conn, models, problems)
     _ceilings(conn, models)
     for t, model in models.items():
@@ -256,21 +262,22 @@ def _business(conn: Connection, models: dict[int, Model], problems: dict[int, li
     if not keys:
         return
     ub = jsh_user_business
+    types = [USER_ROLE, ROLE_FUNCTIONS, *SCOPE_TYPES.values()]
     query = (
         select(ub.c.id, ub.c.type, ub.c.key_id, ub.c.value, ub.c.btn_str, ub.c.tenant_id)
-        .where(live(ub), ub.c.type.in_([USER_ROLE, ROLE_FUNCTIONS]), ub.c.key_id.in_(keys))
+        .where(live(ub), ub.c.type.in_(types), ub.c.key_id.in_(keys))
         .order_by(ub.c.id)
     )
     seen: set[tuple[str, int]] = set()
     for row in conn.execute(query):
         key = int(row.key_id) if (row.key_id or "").strip().isdigit() else None
-        kind = "u" if row.type == USER_ROLE else "r"
+        kind = "r" if row.type == ROLE_FUNCTIONS else "u"
         tenant = owner.get((kind, key)) if key is not None else None
         if tenant is None or key is None:
             continue
         model, found = models[tenant], problems[tenant]
         if row.tenant_id != tenant:
-            if (kind, key) not in seen:
+            if (row.type, key) not in seen:
                 what = (
                     f"user {model.users[key].login!r}"
                     if kind == "u"
@@ -281,13 +288,15 @@ def _business(conn: Connection, models: dict[int, Model], problems: dict[int, li
                     f"{what} (the first live row by id), not this tenant's: delete that row "
                     "in the ERP, or erpsync's changes to it will not take effect"
                 )
-            seen.add((kind, key))
+            seen.add((row.type, key))
             continue
-        seen.add((kind, key))
-        if kind == "u":
+        seen.add((row.type, key))
+        if row.type == USER_ROLE:
             _user_role(model.users[key], row.id, row.value, found)
-        else:
+        elif row.type == ROLE_FUNCTIONS:
             _role_functions(model, model.roles[key], row, found)  # type: ignore[arg-type]
+        else:
+            user_scope(model, model.users[key], row.type, row.id, row.value, found)
 
 
 def _user_role(user: User, row_id: int, value: str | None, problems: list[str]) -> None:

@@ -112,6 +112,41 @@ jsh_user_business = Table(
     Column("delete_flag", String(1)),
 )
 
+# Read-only context of the per-user data scopes (UserDepot, UserCustomer): the tenant's
+# warehouses and customers (jsh_supplier of type 客户), and the switches that make the
+# scopes count (jshERP names jsh_depot's flag ``delete_Flag``: MySQL's column names
+# ignore case).
+jsh_depot = Table(
+    "jsh_depot",
+    METADATA,
+    Column("id", BigInteger, primary_key=True),
+    Column("name", String(20)),
+    Column("enabled", Integer),
+    Column("tenant_id", BigInteger),
+    Column("delete_flag", String(1)),
+)
+
+jsh_supplier = Table(
+    "jsh_supplier",
+    METADATA,
+    Column("id", BigInteger, primary_key=True),
+    Column("supplier", String(255)),
+    Column("type", String(20)),
+    Column("enabled", Integer),
+    Column("tenant_id", BigInteger),
+    Column("delete_flag", String(1)),
+)
+
+jsh_system_config = Table(
+    "jsh_system_config",
+    METADATA,
+    Column("id", BigInteger, primary_key=True),
+    Column("depot_flag", String(1)),
+    Column("customer_flag", String(1)),
+    Column("tenant_id", BigInteger),
+    Column("delete_flag", String(1)),
+)
+
 jsh_log = Table(
     "jsh_log",
     METADATA,
@@ -135,7 +170,7 @@ def schema_problems(conn: Connection) -> list[str]:
         if table.name not in have:
             problems.append(f"table {table.name} is missing")
             continue
-        columns = {c["name"] for c in inspector.get_columns(table.name)}
+        columns = {c["name"].lower() for c in inspector.get_columns(table.name)}
         missing = [c.name for c in table.columns if c.name not in columns]
         if missing:
             problems.append(f"table {table.name} lacks {', '.join(missing)}")

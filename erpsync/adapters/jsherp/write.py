@@ -17,7 +17,9 @@ changes through :class:`~.invariants.Rules` (refusing, as a last line of defence
   RoleFunctions row (``value``: pages and the directories all of whose pages are granted,
   as the role tree saves them; ``btn_str`` as the buttons dialog saves it) updated in
   place, or inserted when there is none. Before inserting one, no live row of the same
-  (type, key_id) may exist in any tenant: jshERP reads the first whatever its tenant.
+  (type, key_id) may exist in any tenant: jshERP reads the first whatever its tenant;
+- ``jsh_user_business`` too: the user's UserDepot and UserCustomer rows (warehouses and
+  customers, :mod:`.scopes`), ``[id][id]`` ascending or ``''``, updated or inserted alike.
 
 Every insert sets ``tenant_id`` to the tenant's; every statement is limited to it. One
 ``jsh_log`` row per kind of object changed (用户, 角色, 部门, 关联关系, 用户与部门关系) records
@@ -50,6 +52,7 @@ from erpsync.adapters.jsherp.keys import (
     NOT_LEADER,
     PRESENT,
     ROLE_FUNCTIONS,
+    SCOPE_TYPES,
     USER_ROLE,
     natural_key,
 )
@@ -67,6 +70,7 @@ from erpsync.errors import DatabaseError
 from erpsync.plan import Change
 
 LOG_CLIENT = "erpsync"
+SCOPE_LABELS = {"warehouses": "仓库", "customers": "客户"}  # as jsh_log names them
 # a jsh_user_business row to write: (key id, the row to update or None for a new one, values)
 BusinessRow = tuple[int, int | None, Mapping[str, object]]
 
@@ -317,6 +321,25 @@ class Writer:
         if rows:
             self.note("关联关系", f"修改{len(rows)}个用户的角色")
 
+    def user_scopes(self) -> None:
+        """Each user's UserDepot and UserCustomer row whose ids the plan changed: the ids
+        ascending (``[14][15]``), ``''`` for none (what jshERP's 分配仓库 / 分配客户 dialog
+        saves for an empty choice: the row stays), the first live row updated in place."""
+        for attr, kind in SCOPE_TYPES.items():
+            rows: list[BusinessRow] = []
+            for u in self.after.managed_users():
+                was = self.before.users.get(u.id)
+                ids = u.scopes.get(kind)
+                if ids is None or (was is not None and was.scopes.get(kind) == ids):
+                    continue
+                if was is None and not ids:
+                    continue  # a new user with none: no row, as jshERP creates none
+                row = u.scope_rows.get(kind)
+                rows.append((self.real(u.id) or u.id, row, {"value": format_ids(ids)}))
+            self.business(kind, rows)
+            if rows:
+                self.note("关联关系", f"修改{len(rows)}个用户的{SCOPE_LABELS[attr]}")
+
     def bind(self) -> None:
         scope = scope_of(self.after.tenant)
         for kind, rows in (("department", self.after.depts), ("role", self.after.roles)):
@@ -358,6 +381,7 @@ def write_changes(
     writer.roles()
     writer.role_functions()
     writer.user_roles()
+    writer.user_scopes()
     writer.bind()
     writer.journal()
     if progress is not None:
