@@ -36,7 +36,8 @@ def declaration(
 ) -> tuple[Position, str] | None:
     """The position of the declaration ``change`` comes from and the object declared there
     (``role clerk``); None when no declaration gave it (a live object being removed).
-    ``at``: the path below a department, role or user to the value in question."""
+    ``at``: the path below a department, role or user to the value in question; an item
+    of a list there may be named by its value (``("posts", "hr")``)."""
     loaded = desired.loaded
     if loaded is None:
         return None
@@ -44,6 +45,7 @@ def declaration(
         section = _SECTIONS[change.kind]
         if (section, change.key) not in loaded.origins:
             return None
+        at = _indexed(getattr(loaded.policy, section)[change.key], at)
         return loaded.position(section, change.key, *at), f"{change.kind} {change.key}"
     owner, item = change.parts()
     if change.kind is Kind.PERMISSION:
@@ -69,6 +71,16 @@ def declaration(
         if item in roles:
             return loaded.position("users", owner, "roles", roles.index(item)), f"user {owner}"
     return loaded.position("users", owner), f"user {owner}"
+
+
+def _indexed(declared: object, at: tuple[str | int, ...]) -> tuple[str | int, ...]:
+    """``at`` with a value of a declared list (``("posts", "hr")``, as an adapter that sees
+    only the sorted state names it) as its index in that list as written."""
+    if len(at) == 2 and isinstance(at[1], str):
+        written = getattr(declared, str(at[0]), None)
+        if isinstance(written, list) and at[1] in written:
+            return (at[0], written.index(at[1]))
+    return at
 
 
 def _grant(

@@ -134,7 +134,8 @@ class Refusal:
     change: Change
     reason: str
     # Where below the change's declaration the refused value is written (("posts", 1):
-    # the user's second post); () for the declaration itself
+    # the user's second post; ("posts", "hr"): the post hr, wherever the list has it); ()
+    # for the declaration itself
     at: tuple[str | int, ...] = ()
 
     def __str__(self) -> str:
