@@ -675,22 +675,30 @@ def test_posts_are_planned_applied_and_kept_where_undeclared(
     new_hire.write_text(
         "users:\n  postuser1:\n    name: 岗位新人\n    posts: [user]\n", encoding="utf-8"
     )
-    with yudao.begin() as conn:
-        user_id = conn.execute(
-            text("select id from system_users where username = 'postuser1'")
-        ).scalar_one()
-        fx.insert(
-            conn, "system_user_post", [{"id": 50, "user_id": user_id, "post_id": 2, "tenant_id": 1}]
-        )
-        conn.execute(
-            text("update system_users set post_ids = '[2,4]' where id = :u"), {"u": user_id}
-        )
+    give_a_post_in_the_app(yudao, "postuser1", 2, "[2,4]")
     code, said = erpsync(capsys, "drift")
     assert code == 2, said  # drift found
-    assert "~ user postuser1 (岗位新人)" in said
+    assert "~ user postuser1 (岗位新人)  [out of band: admin" in said  # the row's stamp
     assert '~ posts: ["user"] -> ["se", "user"]' in said
     code, said = erpsync(capsys, "plan")
     assert '~ posts: ["se", "user"] -> ["user"]' in said
+
+
+def give_a_post_in_the_app(engine: Engine, login: str, post: int, post_ids: str) -> None:
+    """What the app's user form does, by admin (user 1), a minute from now."""
+    with engine.begin() as conn:
+        user_id = conn.execute(
+            text("select id from system_users where username = :u"), {"u": login}
+        ).scalar_one()
+        now = conn.execute(text("select localtimestamp")).scalar_one()
+        now += dt.timedelta(minutes=1)
+        given = {"id": 50, "user_id": user_id, "post_id": post, "tenant_id": 1}
+        stamp = {"creator": "1", "updater": "1", "create_time": now, "update_time": now}
+        fx.insert(conn, "system_user_post", [{**given, **stamp}])
+        conn.execute(
+            text("update system_users set post_ids = :p where id = :u"),
+            {"p": post_ids, "u": user_id},
+        )
 
 
 def posts_policy(tmp_path: Path, posts: str) -> Path:

@@ -28,6 +28,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from erpsync.adapters.ruoyi_vue_pro.attribution import Stamps, later
 from erpsync.adapters.ruoyi_vue_pro.invariants import post_ids_text
 from erpsync.adapters.ruoyi_vue_pro.keys import ENABLED
 from erpsync.adapters.ruoyi_vue_pro.model import Post, TenantModel
@@ -44,10 +45,11 @@ def read_posts(
     models: Mapping[int, TenantModel],
     listed: Mapping[tuple[int, int], Any],
     problems: Mapping[int, list[str]],
+    stamps: Stamps,
 ) -> None:
     """Every tenant's posts and who holds them: one ``SELECT`` per table for all
     ``tenants``. ``listed``: (tenant, user id) -> the user's ``post_ids`` as stored, to
-    compare with the rows."""
+    compare with the rows; a row's stamp later than its user's dates the user (drift)."""
     if not schema.has_posts:
         return
     wanted = sorted(set(tenants))
@@ -71,9 +73,15 @@ def read_posts(
         assert model.posts is not None
         model.posts[row.id] = Post(row.id, code, str(row.name or ""), row.status == ENABLED)
     up = schema.tables["system_user_post"]
-    query = select(up.c.user_id, up.c.post_id, up.c.tenant_id).where(
-        up.c.deleted == 0, up.c.tenant_id.in_(wanted)
-    )
+    query = select(
+        up.c.user_id,
+        up.c.post_id,
+        up.c.tenant_id,
+        up.c.creator,
+        up.c.create_time,
+        up.c.updater,
+        up.c.update_time,
+    ).where(up.c.deleted == 0, up.c.tenant_id.in_(wanted))
     for link in conn.execute(query.order_by(up.c.id)):
         model = models[link.tenant_id]
         user = model.users.get(link.user_id)
@@ -84,6 +92,10 @@ def read_posts(
             )
             continue
         model.user_posts.setdefault(user.id, set()).add(link.post_id)
+        by, at = link.updater or None, link.update_time
+        if by is None and at is None:
+            by, at = link.creator or None, link.create_time
+        later(stamps, link.tenant_id, "user", user.id, by, at)
         if link.post_id not in (model.posts or {}):
             problems[link.tenant_id].append(
                 f"system_user_post: user {user.login} holds post {link.post_id}, which is no live "

@@ -104,7 +104,7 @@ def load(
             stamp(stamps, "role", row)
             _role(model, row, problems[row.tenant_id])
     _links(conn, schema, ids, models, problems)
-    read_posts(conn, schema, ids, models, listed, problems)
+    read_posts(conn, schema, ids, models, listed, problems, stamps)
     operations(conn, schema.tables.get("system_operate_log"), ids, stamps)
     bound = bindings.load_scopes(conn, [scope_of(t) for t in tenants])
     for tenant in tenants:
