@@ -231,8 +231,10 @@ def test_a_shared_read_reads_each_table_once_and_splits_it(yudao: Engine) -> Non
         event.remove(yudao, "before_cursor_execute", seen)
     for one, both in zip([*alone, alone[0]], together, strict=True):
         assert (one.state, one.problems, one.requires) == (both.state, both.problems, both.requires)
-    # three tenants cost the ERP's tables what one does: one SELECT each
+    # three tenants cost the ERP's tables what one does: one SELECT each, posts included
     assert len(shared) == len(single) == len(set(single))
+    assert sum(s.startswith("SELECT system_user_post.") for s in shared) == 1
+    assert together[1].state.users["lisi"].posts == ("se",)
 
 
 # -- writing --------------------------------------------------------------------------------
@@ -815,3 +817,13 @@ def test_dirty_post_data_is_reported_never_fixed(yudao: Engine) -> None:
     # the user's update goes by the rows, as the app's: the missing post's row goes too
     apply(RuoYiVueProAdapter(yudao), [update(Kind.USER, "zhaoliu", posts=["hr"])])
     assert posts_of(yudao, "zhaoliu") == ("[5]", {5}, {1})
+
+
+def test_a_database_without_post_tables_has_no_posts_to_give(yudao: Engine) -> None:
+    with yudao.begin() as conn:
+        conn.execute(text("drop table system_user_post"))
+    adapter = RuoYiVueProAdapter(yudao)
+    snapshot = adapter.read()
+    assert snapshot.state.users["wangwu"].posts is None  # no such thing in this ERP
+    found = RuoYiVueProAdapter.check_plan(snapshot, [update(Kind.USER, "wangwu", posts=["se"])])
+    assert [(r.at, "has no posts" in r.reason) for r in found] == [(("posts",), True)]
