@@ -120,3 +120,18 @@ def test_a_users_assignment_refused_by_its_value_is_reported_at_its_item(
     ]
     found = refusal_diagnostics(refused, d, Position("target prod"), "jsherp")
     assert [str(x).split(": error")[0] for x in found] == [f"{p}:20:23", f"{p}:20:5"]
+
+
+def test_a_refused_list_item_named_by_its_value_is_reported_at_its_index(tmp_path: Path) -> None:
+    """An adapter sees a user's posts sorted; naming the post finds it as written."""
+    (tmp_path / "p.yaml").write_text(
+        "users:\n  lina2026:\n    name: 李娜\n    posts: [user, hr]\n", encoding="utf-8"
+    )
+    d = desired_state(load_policy(tmp_path), {}, TODAY)
+    change = Change(Action.UPDATE, Kind.USER, "lina2026", "r")
+    refused = [Refusal(change, "no post hr", at=("posts", "hr"))]
+    found = refusal_diagnostics(refused, d, Position("target prod"), "ruoyi-vue-pro")
+    assert [str(x) for x in found] == [
+        f"{tmp_path / 'p.yaml'}:4:19: error: user lina2026: cannot update user lina2026: "
+        "no post hr (the ruoyi-vue-pro adapter refuses it)"
+    ]

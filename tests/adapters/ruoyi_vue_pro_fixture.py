@@ -7,7 +7,8 @@ PostgreSQL one (``smallint``, ids from ``<table>_seq``, no ``ON UPDATE``), with 
 columns erpsync must never touch (``password``, ``login_ip``, ``login_date``) and no
 keys but the ids, as upstream. Also: a seeder of any canonical State into one tenant
 (:func:`seed_state`), the facts' effective-permission SQL (:func:`app_permissions`,
-the app's own ``@ss.hasPermission`` rule), row dumps, and loaders of the unchanged
+the app's own ``@ss.hasPermission`` rule), who holds a post as the app's workflow rule
+finds them (:func:`app_post_holders`), row dumps, and loaders of the unchanged
 upstream SQL files (:func:`load_upstream`).
 """
 
@@ -104,6 +105,21 @@ TABLES: dict[str, list[tuple[str, str, str]]] = {
     "system_user_role": [
         ("user_id", "bigint", "not null"),
         ("role_id", "bigint", "not null"),
+        *_AUDIT,
+        *_TENANT,
+    ],
+    "system_post": [
+        ("code", "varchar(64)", "not null"),
+        ("name", "varchar(50)", "not null"),
+        ("sort", "int", "not null default 0"),
+        ("status", "tinyint", "not null"),
+        ("remark", "varchar(500)", "null"),
+        *_AUDIT,
+        *_TENANT,
+    ],
+    "system_user_post": [
+        ("user_id", "bigint", "not null default 0"),
+        ("post_id", "bigint", "not null default 0"),
         *_AUDIT,
         *_TENANT,
     ],
@@ -385,6 +401,29 @@ ORDER BY m.permission
 """
 
 
+# Who holds a post, as ruoyi-vue-pro's workflow rule assigning tasks by post finds them
+# (getUserListByPostIds), in our own SQL: the live link rows of the tenant naming the post,
+# and their live users of the tenant.
+APP_POST_HOLDERS = """
+SELECT u.username FROM system_users u, system_user_post link
+WHERE link.post_id = :post_id AND link.deleted = 0 AND link.tenant_id = :tenant
+  AND u.id = link.user_id AND u.deleted = 0 AND u.tenant_id = :tenant
+"""
+
+
+def app_post_holders(conn: Connection, tenant: int) -> dict[str, set[str]]:
+    """Post code -> the usernames the app's workflow rule finds holding it, for every live
+    post of ``tenant``."""
+    posts = conn.execute(
+        text("select id, code from system_post where tenant_id = :t and deleted = 0"),
+        {"t": tenant},
+    ).all()
+    return {
+        code: {u for (u,) in conn.execute(text(APP_POST_HOLDERS), {"post_id": i, "tenant": tenant})}
+        for i, code in posts
+    }
+
+
 def app_permissions(conn: Connection, tenant: int, login: str) -> set[str]:
     """What ruoyi-vue-pro's ``@ss.hasPermission`` grants ``login`` of ``tenant`` (the facts'
     query, run as it is)."""
@@ -417,6 +456,9 @@ def agrees_with_the_app(adapter: RuoYiVueProAdapter) -> None:
         for login, perms in sorted(effective(state).items()):
             if "super_admin" not in state.user_roles.get(login, ()):
                 assert app_permissions(conn, tenant, login) == perms, login
+        # posts grant nothing, but the workflow's post rule must find who erpsync reads
+        for code, holders in app_post_holders(conn, tenant).items():
+            assert holders == {u.login for u in state.users.values() if code in (u.posts or ())}
 
 
 def apply_and_check(adapter: Adapter, changes: Sequence[Change]) -> None:
@@ -506,7 +548,7 @@ def _login(suite_login: str) -> str:
 def suite_translate(state: State) -> State:
     """The suite's state in ruoyi-vue-pro's words: usernames of letters and digits,
     permissions with ``:`` (``finance:ap_invoice:create``), every role with a data scope
-    (the app gives one: all)."""
+    (the app gives one: all), every user with its posts (none)."""
     from tests.adapters.ruoyi_fixture import suite_translate as ruoyi_words
 
     worded = ruoyi_words(state)
@@ -514,7 +556,8 @@ def suite_translate(state: State) -> State:
         k: replace(d, manager=_login(d.manager) if d.manager else None)
         for k, d in worded.departments.items()
     }
-    users = {_login(k): replace(u, login=_login(k)) for k, u in worded.users.items()}
+    # every user of the app has posts, none in the suite
+    users = {_login(k): replace(u, login=_login(k), posts=()) for k, u in worded.users.items()}
     roles = {k: replace(r, data_scope=r.data_scope or "all") for k, r in worded.roles.items()}
     user_roles = {_login(k): v for k, v in worded.user_roles.items()}
     return State(departments, users, roles, worded.grants, user_roles)

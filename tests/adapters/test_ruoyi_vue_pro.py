@@ -5,9 +5,13 @@ without the report menus and its administrator boss2 (contact_user_id). Both hav
 role ``clerk``. What is checked: each tenant reads and writes only its own rows, a
 shared read of several tenants equals their single reads; soft deletes (link rows
 too, duplicates as one grant, re-grants as new rows); tenant stamps and sequences;
-the app's own permission query (``@ss.hasPermission``) agrees with erpsync after
-every write; and the refusals: the package, built-in roles and users, super_admin
-holders, reserved codes, usernames, quotas, departments.
+the app's own permission query (``@ss.hasPermission``) and its workflow rule finding a
+post's holders agree with erpsync after every write; and the refusals: the package,
+built-in roles and users, super_admin holders, reserved codes, usernames, quotas,
+departments. Posts (岗位, tenant 1: se, user, hr and the disabled ops; tenant 2 its own
+se): imported, applied from the command line as the app writes them (rows and
+``post_ids``), kept where a user declares none, shown by drift, refused at the post's
+item in the policy (missing, disabled, too many for ``post_ids``), dirty data reported.
 """
 
 from __future__ import annotations
@@ -59,6 +63,8 @@ def _rows(table: str, *rows: tuple[Any, ...], **common: Any) -> tuple[str, list[
         "system_role": ("id", "code", "name", "type", "data_scope", "tenant_id"),
         "system_user_role": ("id", "user_id", "role_id", "tenant_id"),
         "system_role_menu": ("id", "role_id", "menu_id", "tenant_id"),
+        "system_post": ("id", "code", "name", "status", "tenant_id"),
+        "system_user_post": ("id", "user_id", "post_id", "tenant_id"),
     }[table]
     return table, [{**dict(zip(columns, r, strict=True)), **common} for r in rows]
 
@@ -94,6 +100,17 @@ def company(engine: Engine) -> None:
             status=0,
         ),
         _rows(
+            "system_post",
+            (2, "se", "项目经理", 0, 1),
+            (4, "user", "普通员工", 0, 1),
+            (5, "hr", "人力资源", 0, 1),
+            (6, "ops", "运维", 1, 1),  # disabled
+            (12, "se", "项目经理", 0, 2),  # another tenant's, with the same code
+            sort=0,
+        ),
+        # wangwu is a 普通员工 (post_ids says so too), lisi of tenant 2 a 项目经理
+        _rows("system_user_post", (1, 2, 4, 1), (2, 22, 12, 2)),
+        _rows(
             "system_role",
             (1, "super_admin", "超级管理员", 1, 1, 1),
             (2, "common", "普通角色", 1, 2, 1),
@@ -124,6 +141,11 @@ def company(engine: Engine) -> None:
     with engine.begin() as conn:
         for table, rows in tables:
             fx.insert(conn, table, rows)
+        for user_id, post_ids in ((2, "[4]"), (22, "[12]")):
+            conn.execute(
+                text("update system_users set post_ids = :p where id = :u"),
+                {"p": post_ids, "u": user_id},
+            )
 
 
 @pytest.fixture(params=DATABASES)
@@ -209,8 +231,10 @@ def test_a_shared_read_reads_each_table_once_and_splits_it(yudao: Engine) -> Non
         event.remove(yudao, "before_cursor_execute", seen)
     for one, both in zip([*alone, alone[0]], together, strict=True):
         assert (one.state, one.problems, one.requires) == (both.state, both.problems, both.requires)
-    # three tenants cost the ERP's tables what one does: one SELECT each
+    # three tenants cost the ERP's tables what one does: one SELECT each, posts included
     assert len(shared) == len(single) == len(set(single))
+    assert sum(s.startswith("SELECT system_user_post.") for s in shared) == 1
+    assert together[1].state.users["lisi"].posts == ("se",)
 
 
 # -- writing --------------------------------------------------------------------------------
@@ -226,7 +250,7 @@ def test_writes_stamp_the_tenant_and_soft_delete(yudao: Engine) -> None:
             state,
             users={
                 **state.users,
-                "zhangsan": UserRec("zhangsan", "张三", "zs@example.com", "分公司"),
+                "zhangsan": UserRec("zhangsan", "张三", "zs@example.com", "分公司", posts=()),
             },
             roles={**state.roles, "viewer": RoleRec("viewer", "查看", None, "all")},
             grants=state.grants | {("viewer", "system:dept:query")},
@@ -544,3 +568,262 @@ def test_init_names_a_password_variable_a_shell_can_set() -> None:
     assert config.password_variable == "ERPSYNC_RUOYI_VUE_PRO_PASSWORD"
     assert "${ERPSYNC_RUOYI_VUE_PRO_PASSWORD}" in config.text
     assert "s3cret" not in config.text
+
+
+# -- posts (岗位) ---------------------------------------------------------------------------
+
+POSTS_CONFIG = """\
+targets:
+  yudao:
+    adapter: ruoyi-vue-pro
+    url: {url}
+    policies: yudao/
+default_target: yudao
+"""
+
+
+def erpsync(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    from erpsync import cli
+
+    capsys.readouterr()
+    code = cli.main(["--no-color", *args])
+    out = capsys.readouterr()
+    return code, out.out + out.err
+
+
+def posts_of(engine: Engine, login: str) -> tuple[str, set[int], set[int]]:
+    """A user's post_ids, and the post ids of its live and of its deleted system_user_post
+    rows."""
+    with engine.connect() as conn:
+        user_id, listed = conn.execute(
+            text("select id, post_ids from system_users where username = :u and deleted = 0"),
+            {"u": login},
+        ).one()
+        rows = conn.execute(
+            text("select post_id, deleted + 0 from system_user_post where user_id = :u"),
+            {"u": user_id},
+        ).all()
+    live = {p for p, deleted in rows if not int(deleted)}
+    return listed, live, {p for p, deleted in rows if int(deleted)}
+
+
+def test_posts_are_planned_applied_and_kept_where_undeclared(
+    yudao: Engine,
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import json
+
+    from tests.adapters.test_ruoyi import _url
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ERPSYNC_ACTOR", "tester")
+    config = POSTS_CONFIG.format(url=json.dumps(_url(request, yudao)))
+    (tmp_path / "erpsync.yaml").write_text(config, encoding="utf-8")
+    code, said = erpsync(capsys, "import")
+    assert code == 0, said
+    imported = "\n".join(p.read_text("utf-8") for p in (tmp_path / "yudao").rglob("*.yaml"))
+    assert "posts:" in imported  # wangwu's 普通员工
+    others = fx.other_tenants(yudao, 1)
+
+    new_hire = tmp_path / "yudao" / "posts.yaml"
+    new_hire.write_text(
+        "users:\n  postuser1:\n    name: 岗位新人\n    posts: [se, hr]\n", encoding="utf-8"
+    )
+    code, said = erpsync(capsys, "plan")
+    assert code == 0, said
+    assert '+ posts: ["hr", "se"]' in said
+    code, said = erpsync(capsys, "apply", "--auto-approve")
+    assert code == 0, said
+    assert posts_of(yudao, "postuser1") == ("[2,5]", {2, 5}, set())
+    with yudao.connect() as conn:
+        stamps = conn.execute(
+            text(
+                "select distinct tenant_id, creator, updater from system_user_post "
+                "where user_id = (select id from system_users where username = 'postuser1')"
+            )
+        ).all()
+    assert stamps == [(1, "erpsync", "erpsync")]
+
+    new_hire.write_text(
+        "users:\n  postuser1:\n    name: 岗位新人\n    posts: [user]\n", encoding="utf-8"
+    )
+    code, said = erpsync(capsys, "apply", "--auto-approve")
+    assert code == 0, said
+    assert '~ posts: ["hr", "se"] -> ["user"]' in said
+    # the app's update: the lost posts' rows soft-deleted, the new one inserted
+    assert posts_of(yudao, "postuser1") == ("[4]", {4}, {2, 5})
+    code, said = erpsync(capsys, "plan", "--detailed-exitcode")
+    assert code == 0, said
+    assert "No changes" in said
+    assert fx.other_tenants(yudao, 1) == others
+    fx.agrees_with_the_app(RuoYiVueProAdapter(yudao))  # the workflow's post rule agrees
+
+    # wangwu's posts written nowhere in the policy: kept as the ERP has them
+    for path in (tmp_path / "yudao").rglob("*.yaml"):
+        text_ = path.read_text("utf-8")
+        path.write_text(
+            "\n".join(line for line in text_.splitlines() if "posts:" not in line) + "\n",
+            encoding="utf-8",
+        )
+    code, said = erpsync(capsys, "plan", "--detailed-exitcode")
+    assert code == 0, said
+    assert "No changes" in said
+    assert posts_of(yudao, "wangwu") == ("[4]", {4}, set())
+
+    # drift: a post given in the ERP to a user whose policy declares posts
+    new_hire.write_text(
+        "users:\n  postuser1:\n    name: 岗位新人\n    posts: [user]\n", encoding="utf-8"
+    )
+    give_a_post_in_the_app(yudao, "postuser1", 2, "[2,4]")
+    code, said = erpsync(capsys, "drift")
+    assert code == 2, said  # drift found
+    assert "~ user postuser1 (岗位新人)  [out of band: admin" in said  # the row's stamp
+    assert '~ posts: ["user"] -> ["se", "user"]' in said
+    code, said = erpsync(capsys, "plan")
+    assert '~ posts: ["se", "user"] -> ["user"]' in said
+
+
+def give_a_post_in_the_app(engine: Engine, login: str, post: int, post_ids: str) -> None:
+    """What the app's user form does, by admin (user 1), a minute from now."""
+    with engine.begin() as conn:
+        user_id = conn.execute(
+            text("select id from system_users where username = :u"), {"u": login}
+        ).scalar_one()
+        now = conn.execute(text("select localtimestamp")).scalar_one()
+        now += dt.timedelta(minutes=1)
+        given = {"id": 50, "user_id": user_id, "post_id": post, "tenant_id": 1}
+        stamp = {"creator": "1", "updater": "1", "create_time": now, "update_time": now}
+        fx.insert(conn, "system_user_post", [{**given, **stamp}])
+        conn.execute(
+            text("update system_users set post_ids = :p where id = :u"),
+            {"p": post_ids, "u": user_id},
+        )
+
+
+def posts_policy(tmp_path: Path, posts: str) -> Path:
+    policy = tmp_path / "p"
+    policy.mkdir()
+    (policy / "users.yaml").write_text(
+        f"users:\n  postuser2:\n    name: 新人\n    posts: {posts}\n", encoding="utf-8"
+    )
+    return policy
+
+
+def plan_errors(engine: Engine, policy: Path, about: str) -> list[str]:
+    adapter = RuoYiVueProAdapter(engine)
+    with pytest.raises(PolicyError) as info:
+        make_plan(
+            load_policy(policy),
+            adapter.read(),
+            Settings(protected_users=["admin"]),
+            RuoYiVueProAdapter,
+            ResolvedTarget("t", "ruoyi-vue-pro", "sqlite://"),
+            NOW.date(),
+            NOW,
+        )
+    return [str(d) for d in info.value.diagnostics if d.is_error and about in str(d)]
+
+
+def test_posts_the_app_refuses_fail_the_plan_at_their_item(yudao: Engine, tmp_path: Path) -> None:
+    policy = posts_policy(tmp_path, "[se, nope, ops, HR]")
+    where = policy / "users.yaml"
+    found = plan_errors(yudao, policy, "postuser2")
+    cannot = "error: user postuser2: cannot create user postuser2:"
+    assert found == [
+        f"{where}:4:17: {cannot} tenant 1 has no post 'nope'; erpsync assigns posts, it never "
+        "creates them (the ruoyi-vue-pro adapter refuses it)",
+        f"{where}:4:23: {cannot} post ops (运维) is disabled; the app assigns only enabled posts "
+        "(the ruoyi-vue-pro adapter refuses it)",
+        f"{where}:4:28: {cannot} tenant 1 has no post 'HR' (it has 'hr': codes match exactly); "
+        "erpsync assigns posts, it never creates them (the ruoyi-vue-pro adapter refuses it)",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("after", "reason"),
+    [
+        ({"posts": ["se", "nope"]}, "tenant 1 has no post 'nope'"),
+        ({"posts": ["ops"]}, "post ops (运维) is disabled"),
+        ({"posts": ["se", "user", "hr"]}, "its post ids [2,4,5] are 7 characters"),
+    ],
+    ids=["missing", "disabled", "too-long"],
+)
+def test_the_writer_refuses_the_posts_the_plan_refuses(
+    yudao: Engine, after: dict[str, Any], reason: str
+) -> None:
+    ddl = (
+        "alter table system_users alter column post_ids type varchar(5)"
+        if yudao.dialect.name == "postgresql"
+        else "alter table system_users modify post_ids varchar(5)"
+    )
+    with yudao.begin() as conn:
+        conn.execute(text(ddl))
+    found = refused(yudao, None, update(Kind.USER, "wangwu", **after))
+    assert len(found) == 1, found
+    assert reason in found[0]
+
+
+def test_a_post_already_held_stays_while_disabled_and_another_tenants_post_is_none(
+    yudao: Engine,
+) -> None:
+    """The app's form refuses assigning a disabled post; one a user holds is kept. A post of
+    another tenant is no post of this one, even under a code this one has."""
+    with yudao.begin() as conn:
+        conn.execute(text("update system_post set status = 1 where id = 4"))
+    adapter = RuoYiVueProAdapter(yudao)
+    keep = update(Kind.USER, "wangwu", posts=["se", "user"])
+    assert RuoYiVueProAdapter.check_plan(adapter.read(), [keep]) == []
+    apply(adapter, [keep])
+    assert posts_of(yudao, "wangwu") == ("[2,4]", {2, 4}, set())
+    lisi = RuoYiVueProAdapter(yudao, "2").read().state.users["lisi"]
+    assert lisi.posts == ("se",)  # post 12 of tenant 2
+    assert RuoYiVueProAdapter(yudao).read().state.users["zhaoliu"].posts == ()
+
+
+def test_dirty_post_data_is_reported_never_fixed(yudao: Engine) -> None:
+    with yudao.begin() as conn:
+        fx.insert(
+            conn,
+            "system_user_post",
+            [
+                {"id": 60, "user_id": 3, "post_id": 1, "tenant_id": 1},  # no post 1
+                {"id": 61, "user_id": 99, "post_id": 2, "tenant_id": 1},  # no user 99
+            ],
+        )
+        conn.execute(text("update system_users set post_ids = '[4,5]' where id = 2"))
+        conn.execute(text("update system_users set post_ids = 'x' where id = 4"))
+    before = fx.everything(yudao)
+    snapshot = RuoYiVueProAdapter(yudao).read()
+    assert fx.everything(yudao) == before
+    assert snapshot.state.users["zhaoliu"].posts == ()
+    assert snapshot.state.users["wangwu"].posts == ("user",)  # the rows, not post_ids
+    problems = "\n".join(snapshot.problems)
+    assert (
+        "system_user_post: user zhaoliu holds post 1, which is no live post of tenant 1; "
+        "read as no post"
+    ) in problems
+    assert "system_user_post: row (user_id=99, post_id=2) points at a user not live" in problems
+    assert (
+        "system_users: user wangwu has post_ids '[4,5]' but its system_user_post rows hold "
+        "[4]: erpsync reads the rows"
+    ) in problems
+    assert "system_users: user superman has post_ids 'x', which is no JSON array" in problems
+    assert "system_users: user zhaoliu has post_ids None but its system_user_post rows" in (
+        problems
+    )
+    # the user's update goes by the rows, as the app's: the missing post's row goes too
+    apply(RuoYiVueProAdapter(yudao), [update(Kind.USER, "zhaoliu", posts=["hr"])])
+    assert posts_of(yudao, "zhaoliu") == ("[5]", {5}, {1})
+
+
+def test_a_database_without_post_tables_has_no_posts_to_give(yudao: Engine) -> None:
+    with yudao.begin() as conn:
+        conn.execute(text("drop table system_user_post"))
+    adapter = RuoYiVueProAdapter(yudao)
+    snapshot = adapter.read()
+    assert snapshot.state.users["wangwu"].posts is None  # no such thing in this ERP
+    found = RuoYiVueProAdapter.check_plan(snapshot, [update(Kind.USER, "wangwu", posts=["se"])])
+    assert [(r.at, "has no posts" in r.reason) for r in found] == [(("posts",), True)]

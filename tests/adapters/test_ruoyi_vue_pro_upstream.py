@@ -5,7 +5,9 @@ and tenant 121); a policy adding a department, a role ``sales-ops`` granting
 applies with ``erpsync apply``; the app's own permission query gives that user exactly
 those permissions, and agrees with erpsync on every other user; planning again is clean;
 every row of another tenant is unchanged; a grant outside tenant 121's package fails the
-plan at its line.
+plan at its line. Posts: the seed's user-post rows naming a missing post 1 are live data
+reported by plan (which stays clean); the new user gets the posts se and HR as the app
+writes them (rows and ``post_ids`` ``[2,5]``), then ``user`` instead (``[4]``).
 Skipped when ``../shared/erp-schemas`` is absent."""
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import json
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from erpsync import cli
 from erpsync.adapters.ruoyi_vue_pro import RuoYiVueProAdapter
@@ -50,7 +52,11 @@ roles:
     permissions: [system:user:list, system:user:query]
 users:
   salesops1:
-    {name: 销售一号, email: salesops1@example.com, department: sales-ops, roles: [sales-ops]}
+    name: 销售一号
+    email: salesops1@example.com
+    department: sales-ops
+    roles: [sales-ops]
+    posts: [se, HR]
 """
 
 
@@ -74,6 +80,22 @@ def erpsync(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
     return code, out.out + out.err
 
 
+def import_plans_clean(capsys: pytest.CaptureFixture[str], target: str) -> None:
+    """``erpsync import`` of ``target``, then validate and plan find nothing to do."""
+    code, said = erpsync(capsys, "--target", target, "import")
+    assert code == 0, said
+    code, said = erpsync(capsys, "--target", target, "validate")
+    assert code == 0, said
+    assert "0 error(s)" in said
+    code, said = erpsync(capsys, "--target", target, "plan", "--detailed-exitcode")
+    assert code == 0, said
+    assert "No changes" in said
+    if target == "yudao":  # the seed's rows of a post 1 it does not have: live data
+        assert "system_user_post: user admin holds post 1, which is no live post" in said
+        # and a post_ids the rows disagree with: the rows are read, the difference said
+        assert "user test has post_ids '[1,2]' but its system_user_post rows hold [1]" in said
+
+
 def test_import_plan_apply_on_the_upstream_seed(
     seeded: tuple[Engine, str],
     tmp_path: Path,
@@ -85,14 +107,7 @@ def test_import_plan_apply_on_the_upstream_seed(
     monkeypatch.setenv("ERPSYNC_ACTOR", "tester")
     (tmp_path / "erpsync.yaml").write_text(CONFIG.format(url=json.dumps(url)), encoding="utf-8")
     for target in ("yudao", "small"):
-        code, said = erpsync(capsys, "--target", target, "import")
-        assert code == 0, said
-        code, said = erpsync(capsys, "--target", target, "validate")
-        assert code == 0, said
-        assert "0 error(s)" in said
-        code, said = erpsync(capsys, "--target", target, "plan", "--detailed-exitcode")
-        assert code == 0, said
-        assert "No changes" in said
+        import_plans_clean(capsys, target)
     small_users = (tmp_path / "small").rglob("*.yaml")
     assert any("admin110" in p.read_text("utf-8") for p in small_users)
 
@@ -111,6 +126,13 @@ def test_import_plan_apply_on_the_upstream_seed(
             conn, "system_users", "where username = 'salesops1' and tenant_id = 1"
         )
     assert len(stamped) == 1
+    assert posts(engine, "salesops1") == ("[2,5]", {2, 5})
+    (tmp_path / "yudao" / "sales.yaml").write_text(
+        SALES.replace("[se, HR]", "[user]"), encoding="utf-8"
+    )
+    code, said = erpsync(capsys, "apply", "--auto-approve")
+    assert code == 0, said
+    assert posts(engine, "salesops1") == ("[4]", {4})
     code, said = erpsync(capsys, "plan", "--detailed-exitcode")
     assert code == 0, said
     assert "No changes" in said
@@ -140,6 +162,26 @@ def test_import_plan_apply_on_the_upstream_seed(
         "ai-viewer/ai:api-key:query: ai:api-key:query is outside the package of tenant 121 "
         "(小租户); the app would drop the grant"
     ) in said
+
+
+def posts(engine: Engine, login: str) -> tuple[str, set[int]]:
+    """A tenant-1 user's post_ids and the posts of its live system_user_post rows."""
+    with engine.connect() as conn:
+        user_id, listed = conn.execute(
+            text(
+                "select id, post_ids from system_users "
+                "where username = :u and tenant_id = 1 and deleted = 0"
+            ),
+            {"u": login},
+        ).one()
+        rows = conn.execute(
+            text(
+                "select post_id from system_user_post "
+                "where user_id = :u and tenant_id = 1 and deleted = 0"
+            ),
+            {"u": user_id},
+        ).all()
+    return listed, {p for (p,) in rows}
 
 
 OUTSIDE = """\

@@ -16,6 +16,8 @@ canonical model maps::
     permission  system_role_menu  through system_menu.permission, verbatim:
                                   system:user:query (module system:user, action query)
     membership  system_user_role
+    posts       system_user_post  a user's posts (岗位) by system_post.code, and
+                                  system_users.post_ids (:mod:`.posts`)
 
 Tenants (:mod:`.tenants`): ``targets.<name>.tenant`` picks a ``system_tenant`` by id
 or name (none: the system tenant). Every read is filtered on its ``tenant_id``
@@ -24,8 +26,8 @@ package limits what may be granted. :meth:`RuoYiVueProAdapter.read_tenants_from`
 reads each table once for many tenants. Built-ins (:mod:`.invariants`): the
 ``super_admin`` role and its holders, user 1, each tenant's administrator and every
 ``type = 1`` role are never touched. Modules: :mod:`.keys` (codes), :mod:`.schema`,
-:mod:`.model`, :mod:`.tenants`, :mod:`.read`, :mod:`.invariants`, :mod:`.write`,
-:mod:`.notes`.
+:mod:`.model`, :mod:`.tenants`, :mod:`.read`, :mod:`.posts`, :mod:`.invariants`,
+:mod:`.write`, :mod:`.notes`.
 """
 
 from __future__ import annotations
@@ -68,7 +70,7 @@ class RuoYiVueProAdapter(Adapter):
 
     name: ClassVar[str] = "ruoyi-vue-pro"
     capabilities: ClassVar[Capabilities] = Capabilities(
-        default_data_scope=DEFAULT_SCOPE, tenants=True
+        default_data_scope=DEFAULT_SCOPE, tenants=True, user_assignments=frozenset({"posts"})
     )
     builtin_users: ClassVar[frozenset[str]] = frozenset({"admin"})
     builtin_roles: ClassVar[frozenset[str]] = frozenset({SUPER_ADMIN})
@@ -201,7 +203,8 @@ class RuoYiVueProAdapter(Adapter):
         if not isinstance(private, Private) or not changes:
             return []
         return [
-            Refusal(r.change, r.reason) for r in refusals(private.model, private.facts, changes)
+            Refusal(r.change, r.reason, r.at)
+            for r in refusals(private.model, private.facts, changes)
         ]
 
     def write(

@@ -4,7 +4,8 @@ Two sources, the later wins: each row's own stamp (``updater``/``update_time``, 
 ``creator``/``create_time``; the app writes the acting admin's user id) and the
 operation log, ``system_operate_log`` (written by the app for user and role edits:
 ``type`` ``SYSTEM 用户`` / ``SYSTEM 角色``, ``biz_id`` the row, ``user_id`` the actor),
-read once for all tenants, the most recent :data:`LIMIT` successful entries. An actor
+read once for all tenants, the most recent :data:`LIMIT` successful entries; and for a
+user, the stamps of its live ``system_user_post`` rows (a post given in the app). An actor
 that is a user of the tenant is named by their username, else ``user <id>``. Role
 grants and user-role assignment are not in the operation log (only in the app's API
 access log, which erpsync does not read). The app stamps naive local times: they are
@@ -38,6 +39,14 @@ def stamp(stamps: Stamps, kind: str, row: Any) -> None:
     stamps.setdefault(row.tenant_id, {})[(kind, row.id)] = (by, at)
 
 
+def later(stamps: Stamps, tenant: int, kind: str, row_id: int, by: Any, at: Any) -> None:
+    """Keep (``by``, ``at``) for the row where it is later than what ``stamps`` holds."""
+    rows = stamps.setdefault(tenant, {})
+    old = rows.get((kind, row_id))
+    if old is None or old[1] is None or (at is not None and at > old[1]):
+        rows[(kind, row_id)] = (None if by is None else str(by), at)
+
+
 def operations(conn: Connection, log: Table | None, tenants: Sequence[int], stamps: Stamps) -> None:
     """The operation log's user and role edits of ``tenants`` (one ``SELECT``), kept in
     ``stamps`` where later than the row's own stamp."""
@@ -56,10 +65,7 @@ def operations(conn: Connection, log: Table | None, tenants: Sequence[int], stam
         .limit(LIMIT)
     )
     for tenant, kind, row_id, actor, at in conn.execute(query):
-        rows = stamps.setdefault(tenant, {})
-        old = rows.get((KINDS[kind], row_id))
-        if old is None or old[1] is None or (at is not None and at > old[1]):
-            rows[(KINDS[kind], row_id)] = (str(actor), at)
+        later(stamps, tenant, KINDS[kind], row_id, actor, at)
 
 
 def attribution(

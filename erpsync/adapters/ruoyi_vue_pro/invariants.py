@@ -14,6 +14,9 @@ what would break it:
   e-mail unique in the tenant when set, compared as the database compares (MariaDB's
   ``utf8mb4_unicode_ci`` ignores case, PostgreSQL does not); a department only an
   enabled one; a new user needs room in the tenant's ``account_count``;
+- posts (岗位): each code a live post of the tenant, and enabled when newly assigned (the
+  app's ``validatePostList`` refuses a missing or disabled post), their ids' JSON within
+  ``system_users.post_ids``; refused at the post's item in the policy;
 - roles: ``name`` and ``code`` set and unique in the tenant; custom data-scope ids fit
   ``data_scope_dept_ids``;
 - departments: ``name`` set and unique among its siblings, no move below itself, no
@@ -32,7 +35,7 @@ line of defence (the first refusal raises).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from erpsync.adapters.dispatch import handlers
@@ -53,12 +56,22 @@ from erpsync.plan import Change, Kind
 
 
 class Refused(DatabaseError):
-    """A change the app's rules do not allow; nothing was written."""
+    """A change the app's rules do not allow; nothing was written. ``at``: where below the
+    change's declaration the refused value is (``("posts", "hr")``: the user's post hr);
+    ``others``: more refusals of the same change (every bad post of a user)."""
 
-    def __init__(self, change: Change, reason: str) -> None:
+    def __init__(
+        self,
+        change: Change,
+        reason: str,
+        at: tuple[str | int, ...] = (),
+        others: Sequence[Refused] = (),
+    ) -> None:
         super().__init__(f"cannot {change.action} {change.kind} {change.key}: {reason}")
         self.change = change
         self.reason = reason
+        self.at = at
+        self.others = tuple(others)
 
 
 class Rules:
@@ -73,6 +86,9 @@ class Rules:
         self.held_before: dict[int, set[int]] = {}
         # departments whose manager the plan sets (the login, resolved when all users exist)
         self.managed: list[tuple[Dept, str | None, Change]] = []
+        # users whose posts the plan sets: (user, post ids added, post ids removed), in
+        # order, for the writer to take (:meth:`take_posts`)
+        self.posted: list[tuple[User, set[int], set[int]]] = []
 
     # -- helpers ----------------------------------------------------------------------------
 
@@ -225,6 +241,63 @@ class Rules:
             user.dept = None if dept == ROOT else dept
         if "active" in after:
             user.active = bool(after["active"])
+        if after.get("posts") is not None:
+            self._posts(change, user, after["posts"])
+
+    def _posts(self, change: Change, user: User, codes: Sequence[str]) -> None:
+        """Set ``user``'s posts to ``codes`` as the app's user update does: every row of a
+        post no longer held goes (a missing post's too), the new ones come."""
+        model = self.model
+        if model.posts is None:
+            raise Refused(
+                change,
+                "this ruoyi-vue-pro database has no posts (no system_post and system_user_post "
+                "tables)",
+                ("posts",),
+            )
+        held = model.user_posts.get(user.id, set())
+        wanted: set[int] = set()
+        bad: list[Refused] = []
+        for code in codes:
+            post = model.post_by_code(code)
+            if post is None:
+                bad.append(Refused(change, self._no_post(code), ("posts", code)))
+            elif not post.enabled and post.id not in held:
+                reason = f"post {post.code} ({post.name}) is disabled; the app assigns only "
+                reason += "enabled posts"
+                bad.append(Refused(change, reason, ("posts", code)))
+            else:
+                wanted.add(post.id)
+        if bad:
+            raise Refused(bad[0].change, bad[0].reason, bad[0].at, bad[1:])
+        text = post_ids_text(wanted)
+        limit = self.facts.length("system_users", "post_ids")
+        if limit is not None and len(text) > limit:
+            raise Refused(
+                change,
+                f"its post ids {text} are {len(text)} characters; system_users.post_ids holds "
+                f"{limit}",
+                ("posts",),
+            )
+        self.posted.append((user, wanted - held, held - wanted))
+        model.user_posts[user.id] = wanted
+
+    def _no_post(self, code: str) -> str:
+        assert self.model.posts is not None
+        near = sorted(
+            p.code for p in self.model.posts.values() if p.code.casefold() == code.casefold()
+        )
+        hint = f" (it has {', '.join(map(repr, near))}: codes match exactly)" if near else ""
+        return (
+            f"tenant {self.model.tenant.id} has no post {code!r}{hint}; erpsync assigns posts, "
+            "it never creates them"
+        )
+
+    def take_posts(self) -> list[tuple[User, set[int], set[int]]]:
+        """The users whose posts changed since the last call, with the post ids added and
+        removed (a user's id is final once the writer inserted it)."""
+        taken, self.posted = self.posted, []
+        return taken
 
     def create_user(self, change: Change) -> User:
         after = change.after or {}
@@ -260,6 +333,7 @@ class Rules:
     def delete_user(self, change: Change) -> User:
         user = self.user(change, change.key)
         self.model.user_roles.pop(user.id, None)
+        self.model.user_posts.pop(user.id, None)
         del self.model.users[user.id]
         self.model.touch()
         return user
@@ -462,6 +536,12 @@ class Rules:
                         break
 
 
+def post_ids_text(ids: Iterable[int]) -> str:
+    """``system_users.post_ids`` as the app writes it (Jackson, a set of ids): a JSON
+    array, ascending, no spaces: ``[2,4]``, ``[]``."""
+    return json.dumps(sorted(set(ids)), separators=(",", ":"))
+
+
 def scope_text(role: Role, width: int = 0) -> str:
     """``data_scope_dept_ids`` as the app stores it: a JSON array (provisional ids counted
     ``width`` digits wide)."""
@@ -495,7 +575,7 @@ def refusals(model: TenantModel, facts: SchemaFacts, changes: Sequence[Change]) 
         try:
             rules.apply(change)
         except Refused as exc:
-            found.append(exc)
+            found += [exc, *exc.others]
             if change.kind in (Kind.DEPARTMENT, Kind.USER, Kind.ROLE):
                 blocked.add((str(change.kind), change.key))
     return found + list(rules.pending())

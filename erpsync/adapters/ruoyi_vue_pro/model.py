@@ -15,6 +15,11 @@ its menus and every menu above them; rows above that carry no permission are
 *implied* (written with the grant, read as part of it, never a grant of their own),
 and one carrying a permission (a button's page) is a grant the policy must declare
 too (:meth:`TenantModel.requires`).
+
+Posts (岗位, ``system_post``): a user's posts are the live ``system_user_post`` rows of
+the tenant (:attr:`TenantModel.user_posts`, post ids as stored, a missing post's too:
+the app's own update of a user replaces them all), named by the post's ``code``; a
+database without the post tables has no posts (:attr:`TenantModel.posts` is None).
 """
 
 from __future__ import annotations
@@ -71,6 +76,16 @@ class Role:
 
 
 @dataclass(frozen=True)
+class Post:
+    """A post (岗位) the tenant keeps; erpsync assigns users to it, never changes it."""
+
+    id: int
+    code: str
+    name: str
+    enabled: bool = True  # status 0: the app's user form accepts only enabled posts
+
+
+@dataclass(frozen=True)
 class Menu:
     id: int
     parent: int
@@ -89,6 +104,9 @@ class TenantModel:
     role_menus: dict[int, set[int]] = field(default_factory=dict)
     user_roles: dict[int, set[int]] = field(default_factory=dict)
     bound: dict[int, str] = field(default_factory=dict)  # dept id -> its binding's key
+    # posts: None when the database has no post tables (then users have no posts at all)
+    posts: dict[int, Post] | None = None
+    user_posts: dict[int, set[int]] = field(default_factory=dict)  # user id -> post ids
     folds_case: bool = False  # how the database compares logins, codes and names
     _next: int = 0
     # derived, rebuilt after touch(): department keys, users by login, roles by code
@@ -191,6 +209,19 @@ class TenantModel:
         ]
         return min(found, key=lambda r: abs(r.id)) if found else None
 
+    def post_by_code(self, code: str) -> Post | None:
+        """The live post coded exactly ``code`` (the lowest id when two share it)."""
+        found = [p for p in (self.posts or {}).values() if p.code == code]
+        return min(found, key=lambda p: p.id) if found else None
+
+    def post_codes(self, user_id: int) -> tuple[str, ...] | None:
+        """The codes of a user's live posts, sorted; None without post tables. A row of a
+        post that does not exist is not a post (the read reports it)."""
+        if self.posts is None:
+            return None
+        held = self.user_posts.get(user_id, ())
+        return tuple(sorted({self.posts[p].code for p in held if p in self.posts}))
+
     def holders(self, role_id: int) -> list[str]:
         return sorted(self.users[u].login for u, rs in self.user_roles.items() if role_id in rs)
 
@@ -255,7 +286,14 @@ class TenantModel:
             for d in self.depts.values()
         }
         users = {
-            u.login: UserRec(u.login, u.name, u.email, keys.get(u.dept or ROOT), u.active)
+            u.login: UserRec(
+                u.login,
+                u.name,
+                u.email,
+                keys.get(u.dept or ROOT),
+                u.active,
+                posts=self.post_codes(u.id),
+            )
             for u in self.users.values()
         }
         roles = {}

@@ -15,7 +15,9 @@ Only live rows are read (``deleted = 0``, compared in SQL: ``bit(1)`` on MariaDB
 - a disabled role (``status = 1``): the app grants nothing through it, while the policy
   model has no role status, so its grants and holders are read as they are;
 - ``data_scope_dept_ids`` that is no JSON array or names another tenant's or a missing
-  department; an unknown ``data_scope``; a permission that is no ``module:action``.
+  department; an unknown ``data_scope``; a permission that is no ``module:action``;
+- posts (:mod:`.posts`): a row naming a missing post, ``post_ids`` disagreeing with
+  ``system_user_post`` (the rows are read), two posts with one code.
 Duplicate live link rows (the seed has them) are one grant.
 """
 
@@ -38,6 +40,7 @@ from erpsync.adapters.ruoyi_vue_pro.keys import (
     permission_of,
 )
 from erpsync.adapters.ruoyi_vue_pro.model import Dept, Menu, Role, Tenant, TenantModel, User
+from erpsync.adapters.ruoyi_vue_pro.posts import read_posts
 from erpsync.adapters.ruoyi_vue_pro.schema import Schema
 from erpsync.adapters.ruoyi_vue_pro.tenants import json_ids, tenants_from
 
@@ -88,17 +91,20 @@ def load(
             row.status == ENABLED,
         )
     seen: dict[tuple[str, int, str], int] = {}  # (table, tenant, key as compared) -> id
+    listed: dict[tuple[int, int], Any] = {}  # (tenant, user id) -> post_ids as stored
     for row in conn.execute(_live(schema, "system_users", ids)):
         model = models[row.tenant_id]
         if _first(seen, "system_users", model, row, str(row.username or ""), problems):
             stamp(stamps, "user", row)
             _user(model, row)
+            listed[(row.tenant_id, row.id)] = row.post_ids
     for row in conn.execute(_live(schema, "system_role", ids)):
         model = models[row.tenant_id]
         if _first(seen, "system_role", model, row, str(row.code or ""), problems):
             stamp(stamps, "role", row)
             _role(model, row, problems[row.tenant_id])
     _links(conn, schema, ids, models, problems)
+    read_posts(conn, schema, ids, models, listed, problems, stamps)
     operations(conn, schema.tables.get("system_operate_log"), ids, stamps)
     bound = bindings.load_scopes(conn, [scope_of(t) for t in tenants])
     for tenant in tenants:

@@ -44,6 +44,7 @@ KNOWN: dict[str, dict[str, TypeEngine[Any]]] = {
         "nickname": _TEXT,
         "email": _TEXT,
         "dept_id": _ID,
+        "post_ids": _TEXT,  # JSON text of the user's post ids, kept in step with system_user_post
         "status": _INT,
         **_OWNED,
     },
@@ -70,7 +71,16 @@ KNOWN: dict[str, dict[str, TypeEngine[Any]]] = {
     },
     "system_user_role": {"id": _ID, "user_id": _ID, "role_id": _ID, **_OWNED},
     "system_role_menu": {"id": _ID, "role_id": _ID, "menu_id": _ID, **_OWNED},
-    # optional, written only when a user is deleted (the app deletes its posts with it)
+    # optional, both or neither: the posts (岗位) of the tenant, read only, and which users
+    # hold them (read, and written as the app writes them with system_users.post_ids)
+    "system_post": {
+        "id": _ID,
+        "code": _TEXT,
+        "name": _TEXT,
+        "status": _INT,
+        "deleted": _INT,
+        "tenant_id": _ID,
+    },
     "system_user_post": {"id": _ID, "user_id": _ID, "post_id": _ID, **_OWNED},
     "system_tenant": {
         "id": _ID,
@@ -94,7 +104,8 @@ KNOWN: dict[str, dict[str, TypeEngine[Any]]] = {
         "tenant_id": _ID,
     },
 }
-OPTIONAL = frozenset({"system_operate_log", "system_user_post"})
+OPTIONAL = frozenset({"system_operate_log", "system_post", "system_user_post"})
+POST_TABLES = ("system_post", "system_user_post")
 # Never part of a statement erpsync issues (checked by the tests).
 NEVER_TOUCHED = frozenset({"password", "login_ip", "login_date"})
 
@@ -107,6 +118,11 @@ class Schema:
     @property
     def postgresql(self) -> bool:
         return self.facts.dialect == "postgresql"
+
+    @property
+    def has_posts(self) -> bool:
+        """Whether the database keeps posts: both post tables are there."""
+        return all(t in self.tables for t in POST_TABLES)
 
 
 def reflect(conn: Connection) -> Schema:

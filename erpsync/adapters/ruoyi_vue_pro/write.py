@@ -19,6 +19,10 @@ as the app itself would:
 - ``system_users``: ``username``, ``nickname``, ``email``, ``dept_id``, ``status``;
   a new user's ``password`` is the column's default, ``''`` (nobody can log in until
   an administrator sets one). Never ``password``, ``login_ip``, ``login_date``;
+- posts, as the app's user service writes them: a user created or given new posts gets
+  ``system_users.post_ids`` (JSON text ``[2,4]``, ``[]`` for none) and a
+  ``system_user_post`` row per post added, and the rows of the posts it loses (a missing
+  post's too) are soft-deleted; a post kept keeps its row;
 - ``system_role``: ``code``, ``name``, ``remark``, ``data_scope``,
   ``data_scope_dept_ids`` (JSON text), new roles ``type = 2``, ``status = 0``;
 - ``system_dept``: ``name``, ``parent_id``, ``sort``, ``leader_user_id`` (resolved after
@@ -37,7 +41,12 @@ from erpsync import bindings
 from erpsync.adapters.base import Progress
 from erpsync.adapters.batches import Batch, engine_secrets, write_batches
 from erpsync.adapters.dbclock import clock
-from erpsync.adapters.ruoyi_vue_pro.invariants import Rules, check_plan, scope_text
+from erpsync.adapters.ruoyi_vue_pro.invariants import (
+    Rules,
+    check_plan,
+    post_ids_text,
+    scope_text,
+)
 from erpsync.adapters.ruoyi_vue_pro.keys import (
     CUSTOM_TYPE,
     DELETED,
@@ -185,19 +194,43 @@ def _user_row(user: Any) -> dict[str, Any]:
     }
 
 
+def _post_ids(w: _Writer, user: Any) -> dict[str, Any]:
+    return {"post_ids": post_ids_text(w.model.user_posts.get(user.id, ()))}
+
+
 def _create_user(w: _Writer, batch: Batch) -> None:
     users = [w.rules.create_user(c) for c in batch]
-    # password is left to its default, '': nobody can log in until an admin sets one
-    ids = w.insert("system_users", [_user_row(u) for u in users], ("username",))
+    # password is left to its default, '': nobody can log in until an admin sets one;
+    # post_ids as the app's form sends it, [] for none
+    rows = [{**_user_row(u), **_post_ids(w, u)} for u in users]
+    ids = w.insert("system_users", rows, ("username",))
     for user, new in zip(users, ids, strict=True):
         w.model.users[new] = w.model.users.pop(user.id)
+        if user.id in w.model.user_posts:
+            w.model.user_posts[new] = w.model.user_posts.pop(user.id)
         user.id = new
         w.model.touch()
+    _write_posts(w)
 
 
 def _update_user(w: _Writer, batch: Batch) -> None:
-    rows = [{"id": user.id, **_user_row(user)} for user in (w.rules.update_user(c) for c in batch)]
+    users = [w.rules.update_user(c) for c in batch]
+    posted = {id(u) for u, _, _ in w.rules.posted}
+    rows = [
+        {"id": u.id, **_user_row(u), **(_post_ids(w, u) if id(u) in posted else {})} for u in users
+    ]
     w.update("system_users", rows)
+    _write_posts(w)
+
+
+def _write_posts(w: _Writer) -> None:
+    """The system_user_post rows of the users whose posts the last batch set."""
+    added, removed = [], []
+    for user, gained, lost in w.rules.take_posts():
+        added += [{"user_id": user.id, "post_id": p} for p in sorted(gained)]
+        removed += [{"user_id": user.id, "post_id": p} for p in sorted(lost)]
+    w.soft_delete("system_user_post", removed, "user_id", "post_id")
+    w.insert("system_user_post", added)
 
 
 def _deactivate_user(w: _Writer, batch: Batch) -> None:
