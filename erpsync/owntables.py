@@ -7,6 +7,8 @@ adapters' ERP schemas never include them)::
     erpsync_audit   one hash-chained record per apply (see :mod:`erpsync.audit`)
     erpsync_lock    who holds the apply lock (see :mod:`erpsync.lock`)
     erpsync_binding which ERP row each policy key names (see :mod:`erpsync.bindings`)
+    erpsync_review  access-review campaigns as evidence, hash-chained like the audit
+                    trail (see :mod:`erpsync.review.evidence`)
 
 Only portable types are used, so the tables work on SQLite, PostgreSQL and
 MySQL. Times are stored as fixed-width ISO 8601 UTC text
@@ -28,6 +30,7 @@ from sqlalchemy.types import TypeDecorator
 AUDIT_TABLE_NAME = "erpsync_audit"
 LOCK_TABLE_NAME = "erpsync_lock"
 BINDING_TABLE_NAME = "erpsync_binding"
+REVIEW_TABLE_NAME = "erpsync_review"
 
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
@@ -114,6 +117,20 @@ erpsync_binding = Table(
     Column("row_id", String(64), nullable=False),  # the ERP row's id, as text
     Column("natural_key", String(1000), nullable=False),  # the ERP's own key when bound
     Column("bound_at", UtcTimestamp, nullable=False),
+)
+
+
+erpsync_review = Table(
+    REVIEW_TABLE_NAME,
+    METADATA,
+    Column("id", Integer, primary_key=True, autoincrement=False),  # last id + 1, hashed
+    Column("campaign", String(100), nullable=False),
+    Column("event", String(32), nullable=False),  # started | closed
+    Column("recorded_at", UtcTimestamp, nullable=False),
+    Column("actor", String(255), nullable=False),
+    Column("body", _JsonText, nullable=False),  # canonical JSON
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
 )
 
 

@@ -25,3 +25,13 @@ def clock(conn: Connection) -> tuple[dt.datetime, dt.timedelta]:
     local = local.replace(tzinfo=None, microsecond=0)
     minutes = round((local - now_utc.replace(tzinfo=None)).total_seconds() / 900) * 15
     return local, dt.timedelta(minutes=minutes)
+
+
+def as_utc(when: object, offset: dt.timedelta = dt.timedelta(0)) -> dt.datetime | None:
+    """A naive stamp of the database's local time (``offset`` ahead of UTC; text on
+    SQLite) as an aware UTC datetime; None for anything that is not a time."""
+    if isinstance(when, str) and when:
+        when = dt.datetime.fromisoformat(when)
+    if not isinstance(when, dt.datetime):
+        return None
+    return (when.replace(tzinfo=None) - offset).replace(tzinfo=dt.UTC)

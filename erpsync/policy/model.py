@@ -174,17 +174,17 @@ class User(_Strict):
     posts: list[Text] | None = Field(
         None,
         description="The ERP's posts (岗位) the user holds, by the post's code (RuoYi, "
-        "ruoyi-vue-pro). Not written: the user's posts are left as the ERP has them.",
+        "ruoyi-vue-pro). Left out, the user keeps the posts the ERP gives them.",
     )
     warehouses: list[Text] | None = Field(
         None,
         description="The warehouses (仓库) whose documents the user may see, by name (jshERP's "
-        "per-user data scope). Not written: left as the ERP has them.",
+        "per-user data scope). Left out, they stay as the ERP has them.",
     )
     customers: list[Text] | None = Field(
         None,
         description="The customers (客户) whose documents the user may see, by name (jshERP's "
-        "per-user data scope). Not written: left as the ERP has them.",
+        "per-user data scope). Left out, they stay as the ERP has them.",
     )
 
 

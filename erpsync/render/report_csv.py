@@ -173,9 +173,39 @@ def _dormant(doc: Mapping[str, Any]) -> Table:
     return headers, rows
 
 
+def _review(doc: Mapping[str, Any]) -> Table:
+    headers = (
+        "campaign",
+        "reviewer",
+        "line",
+        "kind",
+        "login",
+        "role",
+        "decision",
+        "expires",
+        "comment",
+    )
+    rows: list[list[Cell]] = [
+        [
+            doc["campaign"],
+            d["reviewer"],
+            d["line"],
+            d["kind"],
+            d["login"],
+            d["role"],
+            d["decision"],
+            d["expires"],
+            d["comment"],
+        ]
+        for d in doc["decisions"]
+    ]
+    return headers, rows
+
+
 _TABLES: dict[str, Callable[[Mapping[str, Any]], Table]] = {
     "access": _access,
     "sod": _sod,
     "expiring": _expiring,
     "dormant": _dormant,
+    "review": _review,
 }

@@ -80,7 +80,9 @@ _LIVE_NOTE = {
 
 def _origin(doc: Mapping[str, Any]) -> list[tuple[str, str]]:
     """Where the data comes from: the live ERP (which target) or the policy."""
-    if doc.get("view") == "live":
+    if doc.get("view") == "evidence":
+        source = "erpsync's review evidence (erpsync_review, hash-chained)"
+    elif doc.get("view") == "live":
         target = doc.get("target") or {}
         where = f"live ERP, target {target['name']} ({target['url']})" if target else "live ERP"
         source = where + _LIVE_NOTE.get(str(doc["report"]), "; roles as stored (flattened)")
@@ -360,6 +362,57 @@ def _dormant(doc: Mapping[str, Any]) -> Built:
     return title, facts, [_section("Active users not signed in", headers, rows)]
 
 
+def _review(doc: Mapping[str, Any]) -> Built:
+    evidence = doc["evidence"]
+    chain = "intact" if evidence["intact"] else "NOT intact: " + "; ".join(evidence["problems"])
+    facts: list[tuple[str, Any]] = [
+        ("Campaign", doc["campaign"]),
+        ("Status", doc["status"]),
+        ("Target", doc["target"]),
+        ("Scope", doc["scope"]),
+        ("Started", f"{doc['started_at']} by {doc['started_by']}"),
+        ("Due", doc["due"]),
+        ("Closed", f"{doc['closed_at']} by {doc['closed_by']}" if doc["closed_at"] else None),
+        ("Evidence", f"erpsync_review records {', '.join(map(str, evidence['records']))}: {chain}"),
+    ]
+    reviewers = [
+        [
+            f"{r['reviewer']} ({r['name']})" if r["name"] else r["reviewer"],
+            str(r["lines"]),
+            r["returned"] or "not returned",
+            ", ".join(f"{k} {v}" for k, v in r["counts"].items()),
+            r["digest"],
+        ]
+        for r in doc["reviewers"]
+    ]
+    decisions = [
+        [
+            d["reviewer"],
+            str(d["line"]),
+            d["login"],
+            d["role"] or "(account)",
+            d["decision"] or "undecided",
+            d["expires"] or "",
+            d["comment"] or "",
+        ]
+        for d in doc["decisions"]
+    ]
+    sections = [
+        _section(
+            "Reviewers", ("Reviewer", "Lines", "Sheet returned", "Decisions", "Digest"), reviewers
+        ),
+        _section(
+            "Decisions",
+            ("Reviewer", "Line", "User", "Role", "Decision", "Expires", "Comment"),
+            decisions,
+            "none recorded (the campaign is open)",
+        ),
+        _section("Policy changes", ("Change",), [[c] for c in doc["policy_changes"]]),
+        _section("Needing a hand edit", ("Decision",), [[m] for m in doc["manual"]]),
+    ]
+    return f"Access review {doc['campaign']}", facts, sections
+
+
 _BUILDERS: dict[str, Callable[[Mapping[str, Any]], Built]] = {
     "user": _user,
     "role": _role,
@@ -368,4 +421,5 @@ _BUILDERS: dict[str, Callable[[Mapping[str, Any]], Built]] = {
     "sod": _sod,
     "expiring": _expiring,
     "dormant": _dormant,
+    "review": _review,
 }

@@ -827,3 +827,63 @@ def test_a_database_without_post_tables_has_no_posts_to_give(yudao: Engine) -> N
     assert snapshot.state.users["wangwu"].posts is None  # no such thing in this ERP
     found = RuoYiVueProAdapter.check_plan(snapshot, [update(Kind.USER, "wangwu", posts=["se"])])
     assert [(r.at, "has no posts" in r.reason) for r in found] == [(("posts",), True)]
+
+
+def test_sign_ins_come_from_login_date_and_the_sign_in_log_of_the_tenant(
+    yudao: Engine,
+) -> None:
+    adapter = RuoYiVueProAdapter(yudao)
+    found = adapter.read_logins()
+    assert "system_login_log is missing" in found.notes[0]
+    assert set(found.last) == {"admin", "wangwu", "zhaoliu", "superman"}  # tenant 1 only
+    with yudao.begin() as conn:
+        now: dt.datetime = conn.execute(text("SELECT LOCALTIMESTAMP")).scalar_one()
+
+        def days(n: int) -> dt.datetime:
+            return now.replace(microsecond=0) - dt.timedelta(days=n)
+
+        conn.execute(
+            text("UPDATE system_users SET login_date = :at WHERE username = 'zhaoliu'"),
+            {"at": days(100)},
+        )
+        conn.execute(
+            text(
+                "CREATE TABLE system_login_log (id bigint, log_type bigint, user_id bigint, "
+                "username varchar(50), result smallint, create_time timestamp, "
+                "deleted smallint, tenant_id bigint)"
+            )
+        )
+        ids: dict[str, int] = {}
+        for name, uid in conn.execute(text("SELECT username, id FROM system_users")):
+            ids[name] = uid
+        rows = [
+            (1, 100, "wangwu", 0, 5, 1),  # signed in 5 days ago
+            (2, 200, "zhaoliu", 0, 1, 1),  # a sign-out: not a sign-in
+            (3, 100, "zhaoliu", 1, 2, 1),  # a failed sign-in
+            (4, 100, "lisi", 0, 3, 2),  # another tenant's
+        ]
+        for rid, kind, who, result, ago, tenant in rows:
+            conn.execute(
+                text("INSERT INTO system_login_log VALUES (:i, :k, :u, :n, :r, :t, 0, :tenant)"),
+                {
+                    "i": rid,
+                    "k": kind,
+                    "u": ids[who],
+                    "n": who,
+                    "r": result,
+                    "t": days(ago),
+                    "tenant": tenant,
+                },
+            )
+    found = adapter.read_logins()
+    today = dt.datetime.now(dt.UTC)
+    ages = {
+        k: None if v is None else round((today - v).total_seconds() / 86400)
+        for k, v in found.last.items()
+    }
+    assert ages["wangwu"] == 5
+    assert ages["zhaoliu"] == 100
+    assert found.notes == ()
+    second = RuoYiVueProAdapter(yudao, "2").read_logins()
+    assert set(second.last) == {"boss2", "lisi"}
+    assert second.last["lisi"] is not None

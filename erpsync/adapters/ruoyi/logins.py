@@ -11,7 +11,7 @@ import datetime as dt
 from sqlalchemy import Connection, column, func, inspect, select, table
 
 from erpsync.adapters.base import LoginRecords
-from erpsync.adapters.dbclock import clock
+from erpsync.adapters.dbclock import as_utc, clock
 from erpsync.adapters.ruoyi.schema import RuoYiSchema
 
 SOURCE = "sys_user.login_date and the sign-in log sys_logininfor (登录日志)"
@@ -25,7 +25,7 @@ def read_logins(conn: Connection, schema: RuoYiSchema) -> LoginRecords:
     for name, when in conn.execute(
         select(user.c[login], user.c.login_date).where(user.c.del_flag == "0")
     ):
-        last[name] = _utc(when, offset)
+        last[name] = as_utc(when, offset)
     notes: list[str] = []
     logged = _log_column(conn)
     if logged is None:
@@ -38,7 +38,7 @@ def read_logins(conn: Connection, schema: RuoYiSchema) -> LoginRecords:
             .group_by(log.c[logged])
         )
         for name, when in rows:
-            if name in last and (at := _utc(when, offset)) is not None:
+            if name in last and (at := as_utc(when, offset)) is not None:
                 known = last[name]
                 last[name] = at if known is None or at > known else known
     return LoginRecords(SOURCE, last, tuple(notes))
@@ -51,14 +51,3 @@ def _log_column(conn: Connection) -> str | None:
         return None
     names = {c["name"].lower() for c in inspector.get_columns("sys_logininfor")}
     return next((n for n in ("user_name", "login_name") if n in names), None)
-
-
-def _utc(when: object, offset: dt.timedelta) -> dt.datetime | None:
-    """A naive local stamp (text on SQLite) as UTC; None for none."""
-    if when is None or when == "":
-        return None
-    if isinstance(when, str):
-        when = dt.datetime.fromisoformat(when)
-    if not isinstance(when, dt.datetime):
-        return None
-    return (when.replace(tzinfo=None) - offset).replace(tzinfo=dt.UTC)

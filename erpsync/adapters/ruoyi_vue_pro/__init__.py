@@ -40,6 +40,7 @@ from erpsync.adapters.base import (
     Administrator,
     Capabilities,
     LiveSnapshot,
+    LoginRecords,
     Progress,
     Refusal,
 )
@@ -167,6 +168,15 @@ class RuoYiVueProAdapter(Adapter):
             )
             for t in wanted
         ]
+
+    login_source: ClassVar[str | None] = "system_users.login_date and system_login_log"
+
+    def read_logins_from(self, conn: Connection) -> LoginRecords:
+        from erpsync.adapters.ruoyi_vue_pro.logins import read_logins
+        from erpsync.adapters.ruoyi_vue_pro.tenants import resolve
+
+        tenant = resolve(self.tenant, self.resolve(conn, []))
+        return read_logins(conn, tenant.id)
 
     def live_administrators(
         self, conn: Connection, snapshot: LiveSnapshot

@@ -12,6 +12,7 @@ import datetime as dt
 from sqlalchemy import Connection, column, func, select, table
 
 from erpsync.adapters.base import LoginRecords
+from erpsync.adapters.dbclock import as_utc
 
 SOURCE = "ir_session (Tryton's open sessions; it keeps no last-login date)"
 NOTE = (
@@ -30,12 +31,5 @@ def read_logins(conn: Connection) -> LoginRecords:
         seen[uid] = when
     last: dict[str, dt.datetime | None] = {}
     for uid, login in conn.execute(select(user.c.id, user.c.login)):
-        last[login] = _utc(seen.get(uid))
+        last[login] = as_utc(seen.get(uid))
     return LoginRecords(SOURCE, last, (NOTE,))
-
-
-def _utc(when: object) -> dt.datetime | None:
-    """Tryton stamps UTC, naive (text on SQLite)."""
-    if isinstance(when, str):
-        when = dt.datetime.fromisoformat(when)
-    return when.replace(tzinfo=dt.UTC) if isinstance(when, dt.datetime) else None
