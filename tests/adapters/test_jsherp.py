@@ -9,11 +9,12 @@ platform's) changed by a byte.
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
 import yaml
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, text
 
 from erpsync import cli
 from erpsync.adapters.jsherp import JshErpAdapter
@@ -312,3 +313,33 @@ def test_unknown_and_ambiguous_warehouses_are_refused_at_their_item(
     with upstream.connect() as conn:
         assert fx.rows_outside(conn, TENANT) == others
         assert scope_rows(conn, "zhao.ku") == []
+
+
+def test_sign_ins_are_the_tenants_login_rows_of_jsh_log(upstream: Engine) -> None:
+    with upstream.begin() as conn:
+        now = conn.execute(text("SELECT LOCALTIMESTAMP")).scalar_one()
+        ids: dict[str, int] = {}
+        for login, uid in conn.execute(
+            text("SELECT login_name, id FROM jsh_user WHERE login_name IN ('jsh', 'test123')")
+        ):
+            ids[login] = uid
+        conn.execute(text("DELETE FROM jsh_log WHERE content LIKE '登录%'"))
+        rows = [
+            (ids["jsh"], "登录jsh", 0, 3),  # the tenant administrator, 3 days ago
+            (ids["test123"], "登录test123", 1, 1),  # a failed sign-in does not count
+            (ids["test123"], "修改63", 0, 0),  # not a sign-in
+        ]
+        for uid, content, status, ago in rows:
+            conn.execute(
+                text(
+                    "INSERT INTO jsh_log (user_id, operation, client_ip, create_time, status, "
+                    "content, tenant_id) VALUES (:u, '用户', '127.0.0.1', :t, :s, :c, 63)"
+                ),
+                {"u": uid, "t": now - dt.timedelta(days=ago), "s": status, "c": content},
+            )
+    found = JshErpAdapter(upstream, "63").read_logins()
+    assert found.last["test123"] is None  # never signed in, as far as the log says
+    last = found.last["jsh"]
+    assert last is not None
+    assert round((dt.datetime.now(dt.UTC) - last).total_seconds() / 86400) == 3
+    assert found.source.startswith("the sign-in rows of jsh_log")

@@ -42,6 +42,7 @@ from erpsync.adapters.base import (
     Administrator,
     Capabilities,
     LiveSnapshot,
+    LoginRecords,
     Progress,
     Refusal,
 )
@@ -124,6 +125,15 @@ class JshErpAdapter(Adapter):
         if len(tenants) == 1:
             self._tenant_id = found[0][0].tenant.id
         return [snapshot(model, problems) for model, problems in found]
+
+    login_source: ClassVar[str | None] = "jsh_log (the sign-in rows)"
+
+    def read_logins_from(self, conn: Connection) -> LoginRecords:
+        from erpsync.adapters.jsherp.logins import read_logins
+        from erpsync.adapters.jsherp.read import load
+
+        found, _ = load(conn, [self.tenant])[0]
+        return read_logins(conn, found)
 
     def model(self, conn: Connection) -> object:
         from erpsync.adapters.jsherp.read import load
