@@ -452,11 +452,11 @@ def _check_rows(grid: _Grid, sheet: Sheet) -> None:
             min(len(lines), len(rows)),
         )
         row = rows[at][0] if at < len(rows) else (rows[-1][0] + 1 if rows else grid.header[0] + 1)
-        what = (
-            f"line {_describe(lines[at])} is missing at row {row}"
-            if len(rows) < len(lines)
-            else f"row {row} was added"
-        )
+        if len(rows) < len(lines):
+            what = f"line {_describe(lines[at])} is missing at row {row}"
+        else:  # the first added row that holds something
+            row = next(r for r, cells in rows[at:] if any(_text(v).strip() for v in cells))
+            what = f"row {row} was added"
         raise ReviewSheetError(
             f"{grid.where}: {len(lines)} lines were sent and {len(rows)} came back: {what}; "
             "rows may not be added or removed"
