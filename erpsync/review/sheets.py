@@ -122,6 +122,8 @@ def write_xlsx(sheet: Sheet, path: Path) -> None:
     from openpyxl.workbook.protection import WorkbookProtection
 
     wb = Workbook()
+    wb.properties.creator = f"erpsync {__version__}"
+    wb.properties.title = f"Access review {sheet.campaign}: {sheet.reviewer}"
     ws = wb.active
     ws.title = REVIEW_TITLE
     for text in title_block(sheet):
@@ -185,6 +187,9 @@ def _add_validations(ws: Any, sheet: Sheet, first: int) -> None:
             showErrorMessage=True,
             errorTitle="Decision",
             error=f"Choose {_or(allowed)}, or leave the cell empty.",
+            showInputMessage=True,
+            promptTitle="Decision",
+            prompt=f"{_or(allowed)}; empty: not decided yet",
         )
         ws.add_data_validation(dv)
         rows = [r for r, line in enumerate(sheet.lines, first) if line.allowed == allowed]
