@@ -1,0 +1,1 @@
+"""Access-review sheets and their return."""
