@@ -493,7 +493,7 @@ def who_can(options: Options, permission: str, desired: bool, fmt: str) -> None:
 
 
 @cli.command()
-@click.argument("kind", type=click.Choice(("access", "sod", "expiring", "dormant")))
+@click.argument("kind", type=click.Choice(("access", "sod", "expiring", "dormant", "review")))
 @click.option(
     "--format",
     "fmt",
@@ -522,6 +522,7 @@ def who_can(options: Options, permission: str, desired: bool, fmt: str) -> None:
     help="With --propose: the expiry date written (YYYY-MM-DD).",
 )
 @click.option("--deactivate", is_flag=True, help="With --propose: write active: false instead.")
+@click.option("--campaign", help="review: the campaign (default: the latest).")
 @pass_options
 def report(
     options: Options,
@@ -533,8 +534,10 @@ def report(
     propose: bool,
     expires_on: dt.datetime | None,
     deactivate: bool,
+    campaign: str | None,
 ) -> None:
-    """Reports auditors ask for: access (user x permission), sod, expiring, dormant."""
+    """Reports auditors ask for: access (user x permission), sod, expiring, dormant,
+    review (an access review's evidence)."""
     from erpsync.commands import report as report_cmd
 
     if (expires_on or deactivate) and not propose:
@@ -559,6 +562,7 @@ def report(
             desired,
             options.console(),
             propose=wanted,
+            campaign=campaign,
         )
     )
 
@@ -633,7 +637,7 @@ def _relative(path: Path) -> Path:
 
 
 # Commands defined in their own modules register themselves on `cli` when imported.
-from erpsync import cli_ci  # noqa: E402, F401
+from erpsync import cli_ci, cli_review  # noqa: E402, F401
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from erpsync.dormant import DormantReport
     from erpsync.policy.loader import LoadedPolicy
 
-KINDS = ("access", "sod", "expiring", "dormant")
+KINDS = ("access", "sod", "expiring", "dormant", "review")
 FORMATS = ("text", "csv", "json", "html")
 DEFAULT_DAYS = {"expiring": 30, "dormant": 90}
 TEXT_FILE_WIDTH = 160  # columns of the text view written with --out
@@ -44,9 +44,16 @@ def build(
     days: int,
     use_desired: bool,
     now: dt.datetime,
+    campaign: str | None = None,
 ) -> dict[str, Any]:
     """The report's JSON form, stamped with its source and time."""
     today = now.date()
+    if kind == "review":
+        from erpsync.commands.review import review_doc
+
+        if target is None or use_desired:
+            raise UsageError("report review reads erpsync's evidence in the target's database")
+        return show.stamp(review_doc(target, campaign), target, now)
     if kind == "access":
         model = show.model(project, target, policy_dir, use_desired, today)
         return show.stamp(reports.access_listing(model).to_dict(), target, now)
@@ -130,6 +137,7 @@ def run(
     console: Console,
     now: dt.datetime | None = None,
     propose: Propose | None = None,
+    campaign: str | None = None,
 ) -> int:
     now = now or dt.datetime.now(dt.UTC)
     days = DEFAULT_DAYS.get(kind, 0) if days is None else days
@@ -144,7 +152,8 @@ def run(
         if propose is not None:
             write_proposal(found, loaded, propose, now.date(), console)
         return 0
-    emit(build(project, target, policy_dir, kind, days, use_desired, now), kind, fmt, out, console)
+    doc = build(project, target, policy_dir, kind, days, use_desired, now, campaign)
+    emit(doc, kind, fmt, out, console)
     return 0
 
 

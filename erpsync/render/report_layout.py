@@ -381,7 +381,7 @@ def _review(doc: Mapping[str, Any]) -> Built:
             str(r["lines"]),
             r["returned"] or "not returned",
             ", ".join(f"{k} {v}" for k, v in r["counts"].items()),
-            r["digest"],
+            r["digest"][:19] + "…",  # in full in the JSON view
         ]
         for r in doc["reviewers"]
     ]

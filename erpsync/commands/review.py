@@ -1,0 +1,286 @@
+"""``erpsync review start|status|close`` and ``erpsync report review``: access
+certification campaigns (see :mod:`erpsync.review`).
+
+``start`` reads the live ERP, writes one sheet per reviewer (XLSX, CSV, HTML) under
+``reviews/<campaign>/`` and records the campaign (every sheet's lines and digest) in
+``erpsync_review``. ``status`` reads the returned sheets and shows progress per reviewer.
+``close`` checks the returned sheets against what was sent, records every decision,
+writes the revocations and expiries into the policy files and prints the pull
+request's description. Nothing is ever written to the ERP's own tables.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from erpsync import audit, reports
+from erpsync.adapters import connected
+from erpsync.commands import show, write_raw
+from erpsync.config import Project, ResolvedTarget
+from erpsync.errors import ReviewSheetError, UsageError
+from erpsync.review import evidence
+from erpsync.review.campaign import Previous, build_sheets, campaign_id
+from erpsync.review.decisions import counts_as_dict, decide, pr_description
+from erpsync.review.model import Line, Sheet
+
+FORMATS = ("xlsx", "csv", "html")
+SHEET_SUFFIXES = (".xlsx", ".csv")
+
+
+def start(
+    project: Project,
+    target: ResolvedTarget,
+    policy_dir: Path,
+    kind: str,
+    due: dt.date | None,
+    out_dir: Path,
+    formats: Sequence[str],
+    console: Console,
+    now: dt.datetime | None = None,
+) -> int:
+    from erpsync.review import sheets as sheet_files
+    from erpsync.scope import Scope
+
+    now = now or dt.datetime.now(dt.UTC)
+    if due is not None and due < now.date():
+        raise UsageError(f"--due {due} is in the past")
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown or not formats:
+        raise UsageError(f"--format takes {', '.join(FORMATS)} (comma-separated)")
+    loaded = show.load(project, policy_dir)
+    with connected(target) as adapter:
+        snapshot = adapter.read()
+        scope = Scope.for_adapter(project.config.settings, adapter)
+        with adapter.engine.begin() as conn:
+            known = evidence.campaigns(evidence.events(conn))
+            still_open = [c.id for c in known if c.closed is None]
+            if still_open:
+                raise UsageError(
+                    f"access review {still_open[-1]} is still open: close it first "
+                    "(erpsync review close SHEETS…)"
+                )
+            previous = _previous([c for c in known if c.closed is not None])
+            cid = campaign_id(now, kind, target.name)
+            sheets = build_sheets(
+                reports.live_model(snapshot),
+                loaded.policy,
+                scope,
+                kind,
+                cid,
+                now.date(),
+                due,
+                previous,
+            )
+            if not sheets:
+                raise UsageError("nobody to review: no active managed user holds access")
+            folder = out_dir / cid
+            folder.mkdir(parents=True, exist_ok=False)
+            for sheet in sheets:
+                for fmt in formats:
+                    writer = getattr(sheet_files, f"write_{fmt}")
+                    writer(sheet, folder / f"{sheet.file_stem}.{fmt}")
+            body = {
+                "target": target.name,
+                "scope": kind,
+                "started": now.date().isoformat(),
+                "due": due.isoformat() if due else None,
+                "live_digest": snapshot.state.digest(),
+                "folder": str(folder),
+                "sheets": [_sent(s) for s in sheets],
+            }
+            evidence.record(conn, cid, "started", audit.actor(), body, now)
+    people = len({line.login for s in sheets for line in s.lines})
+    say = console.print
+    say(
+        f"Started access review {cid}: {len(sheets)} sheet(s) for {people} people in "
+        f"{folder}/" + (f", due {due}" if due else ""),
+        markup=False,
+    )
+    for sheet in sheets:
+        who = f"{sheet.reviewer} ({sheet.reviewer_name})" if sheet.reviewer_name else sheet.reviewer
+        say(f"  {who}: {len(sheet.lines)} line(s) → {sheet.file_stem}.*", markup=False)
+    say(
+        "Send each reviewer their sheet; collect the filled XLSX or CSV files and run "
+        "erpsync review status / erpsync review close FILES…",
+        markup=False,
+    )
+    return 0
+
+
+def _sent(sheet: Sheet) -> dict[str, Any]:
+    return {
+        "reviewer": sheet.reviewer,
+        "reviewer_name": sheet.reviewer_name,
+        "digest": sheet.digest(),
+        "file_stem": sheet.file_stem,
+        "lines": [list(line.listed()) for line in sheet.lines],
+    }
+
+
+def sheets_of(found: evidence.Campaign) -> list[Sheet]:
+    """The sheets a campaign sent, rebuilt from its evidence."""
+    body = found.started.body
+    started = dt.date.fromisoformat(body["started"])
+    due = dt.date.fromisoformat(body["due"]) if body.get("due") else None
+    out = []
+    for sent in body["sheets"]:
+        lines = tuple(
+            Line(int(n), kind, login, name, dept, role or None, rname, risk, perms, since)
+            for n, kind, login, name, dept, role, rname, risk, perms, since in sent["lines"]
+        )
+        sheet = Sheet(
+            found.id, sent["reviewer"], sent["reviewer_name"], body["scope"], started, due, lines
+        )
+        if sheet.digest() != sent["digest"]:  # the evidence chain is checked too; belt and braces
+            raise UsageError(f"the recorded sheet of {sheet.reviewer} no longer matches its digest")
+        out.append(sheet)
+    return out
+
+
+def _previous(closed: Sequence[evidence.Campaign]) -> Previous | None:
+    if not closed:
+        return None
+    last = closed[-1]
+    listed = frozenset(
+        (line[2], line[5] or None) for sent in last.started.body["sheets"] for line in sent["lines"]
+    )
+    return Previous(last.id, listed)
+
+
+def _read_all(found: evidence.Campaign, files: Sequence[Path], today: dt.date) -> list[Any]:
+    from erpsync.review import sheets as sheet_files
+
+    sent = {(s.campaign, s.reviewer): s for s in sheets_of(found)}
+    return [sheet_files.read_filled(path, sent, today) for path in files]
+
+
+def _campaign(target: ResolvedTarget, wanted: str | None) -> evidence.Campaign:
+    with connected(target) as adapter, adapter.engine.connect() as conn:
+        found = evidence.events(conn)
+        broken = evidence.verify(found)
+        if broken:
+            raise UsageError("the review evidence is not intact: " + "; ".join(broken))
+        return evidence.campaign(conn, wanted)
+
+
+def status(
+    target: ResolvedTarget,
+    wanted: str | None,
+    files: Sequence[Path],
+    console: Console,
+    now: dt.datetime | None = None,
+) -> int:
+    """Progress per reviewer, from the returned sheets (``files``, or those found in the
+    campaign's folder). An invalid sheet is shown with its error, not counted."""
+    now = now or dt.datetime.now(dt.UTC)
+    found = _campaign(target, wanted)
+    sheets = sheets_of(found)
+    folder = Path(found.started.body.get("folder") or ".")
+    paths = list(files) or sorted(p for p in folder.glob("*") if p.suffix in SHEET_SUFFIXES)
+    from erpsync.review import sheets as sheet_files
+
+    sent = {(s.campaign, s.reviewer): s for s in sheets}
+    decided: dict[str, tuple[int, str]] = {}
+    problems: list[str] = []
+    for path in paths:
+        try:
+            back = sheet_files.read_filled(path, sent, now.date())
+        except ReviewSheetError as exc:
+            problems.append(str(exc))
+            continue
+        best = decided.get(back.reviewer)
+        if best is None or back.decided > best[0]:
+            decided[back.reviewer] = (back.decided, back.source)
+    due = found.started.body.get("due")
+    overdue = due is not None and now.date() > dt.date.fromisoformat(due)
+    say = console.print
+    state = "closed" if found.closed else ("open, overdue" if overdue else "open")
+    say(
+        f"Access review {found.id} ({found.started.body['scope']} scope, {state}"
+        + (f", due {due}" if due else "")
+        + ")",
+        markup=False,
+    )
+    total = done = 0
+    for sheet in sheets:
+        n, _source = decided.get(sheet.reviewer, (0, ""))
+        total, done = total + len(sheet.lines), done + n
+        who = f"{sheet.reviewer} ({sheet.reviewer_name})" if sheet.reviewer_name else sheet.reviewer
+        mark = "done" if n == len(sheet.lines) else ("started" if n else "not started")
+        say(f"  {who}: {n}/{len(sheet.lines)} decided, {mark}", markup=False)
+    say(f"Decided {done} of {total} line(s).", markup=False)
+    for problem in problems:
+        say(f"  ! {problem}", markup=False)
+    return 0
+
+
+def close(
+    project: Project,
+    target: ResolvedTarget,
+    policy_dir: Path,
+    wanted: str | None,
+    files: Sequence[Path],
+    pr_body: Path | None,
+    console: Console,
+    now: dt.datetime | None = None,
+) -> int:
+    """Check every returned sheet, record the decisions, edit the policy, and print (or
+    write) the pull request's description. Any bad sheet: nothing is recorded or edited."""
+    from erpsync.policy.edit import apply_edits, write_edits
+
+    if not files:
+        raise UsageError("give the filled sheets to close the review with (XLSX or CSV files)")
+    now = now or dt.datetime.now(dt.UTC)
+    loaded = show.load(project, policy_dir)
+    found = _campaign(target, wanted)
+    if found.closed is not None:
+        raise UsageError(
+            f"access review {found.id} was closed on {found.closed.recorded_at:%Y-%m-%d}"
+        )
+    sheets = sheets_of(found)
+    filled = _read_all(found, files, now.date())
+    outcome = decide(sheets, filled, loaded)
+    texts = apply_edits(outcome.edits)  # every edit placed before anything is written
+    actor = audit.actor()
+    due_text = found.started.body.get("due")
+    due = dt.date.fromisoformat(due_text) if due_text else None
+    description = pr_description(found.id, sheets, outcome, actor, now, due)
+    body = {
+        "returned": outcome.returned,
+        "counts": counts_as_dict(outcome.counts),
+        "decisions": outcome.decisions,
+        "policy_changes": outcome.changes,
+        "manual": outcome.manual,
+        "notes": outcome.notes,
+        "files_edited": sorted(str(p) for p in texts),
+    }
+    with connected(target) as adapter, adapter.engine.begin() as conn:
+        evidence.record(conn, found.id, "closed", actor, body, now)
+        write_edits(texts)  # inside the transaction: a failed write records nothing
+    say = console.print
+    say(
+        f"Closed access review {found.id}: {len(outcome.returned)} of {len(sheets)} sheet(s), "
+        f"{len(outcome.changes)} policy change(s) in {len(texts)} file(s).",
+        markup=False,
+    )
+    if pr_body is not None:
+        pr_body.write_text(description, encoding="utf-8")
+        say(f"Wrote the pull request's description to {pr_body}.", markup=False)
+    else:
+        write_raw(console, description)
+    return 0
+
+
+def review_doc(target: ResolvedTarget, wanted: str | None) -> dict[str, Any]:
+    """The evidence of a campaign (the latest, or ``wanted``) as a report document."""
+    from erpsync.review.evidence_view import review_doc as build
+
+    with connected(target) as adapter, adapter.engine.connect() as conn:
+        found = evidence.events(conn)
+        chosen = evidence.campaign(conn, wanted)
+    return build(chosen, evidence.verify(found))
