@@ -21,7 +21,7 @@ TESTDB := bash scripts/testdb.sh
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: help .venv venv demo test lint format typecheck unit schemas bench bench-tenants clean
+.PHONY: help .venv venv demo test lint format typecheck unit schemas i18n bench bench-tenants clean
 
 help:
 	@echo "make demo       install erpsync in .venv and run the demo"
@@ -31,6 +31,7 @@ help:
 	@echo "make typecheck  mypy"
 	@echo "make unit       pytest without starting servers (database tests skip)"
 	@echo "make schemas    regenerate the JSON Schemas in schemas/"
+	@echo "make i18n       extract messages, update the .po catalogues, compile them"
 	@echo "make bench      run the benchmarks (bench/run.py, arguments in BENCH_ARGS)"
 	@echo "make bench-tenants  plan --all-targets over 200 ruoyi-vue-pro tenants (bench/tenants.py)"
 	@echo "make .venv      create .venv with the dev extras"
@@ -99,6 +100,15 @@ unit: $(DEV_STAMP)
 
 schemas: $(RUN_STAMP)
 	$(BIN)/python -m erpsync.schema_export schemas/
+
+# Message catalogues: extract the messages, merge them into each .po (translate the new
+# ones there), compile the .mo files the package ships.
+i18n: $(DEV_STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _ -k N_ -k ngettext:1,2 --no-location \
+		--omit-header --sort-output -o erpsync/locale/erpsync.pot .
+	$(BIN)/pybabel update -i erpsync/locale/erpsync.pot -d erpsync/locale -D erpsync \
+		--no-wrap --no-fuzzy-matching --ignore-obsolete
+	$(BIN)/pybabel compile -d erpsync/locale -D erpsync --statistics
 
 bench: $(DEV_STAMP)
 	@export ERPSYNC_TESTDB_SERVERS=$${ERPSYNC_TESTDB_SERVERS:-pg}; \

@@ -42,9 +42,15 @@ class Options:
     db: str | None = None
     no_color: bool = False
     verbose: int = 0
+    lang: str | None = None
 
     def project(self) -> Project:
-        return load_project(self.config)
+        project = load_project(self.config)
+        if self.lang is None and project.config.settings.language is not None:
+            from erpsync import i18n
+
+            i18n.configure(None, project.config.settings.language)
+        return project
 
     def console(self, stderr: bool = False) -> Console:
         no_color = self.no_color or bool(os.environ.get("NO_COLOR"))
@@ -65,6 +71,12 @@ pass_options = click.make_pass_decorator(Options)
 @click.option("--no-color", is_flag=True, help="No colour (also NO_COLOR).")
 @click.option("-v", "--verbose", count=True, help="More detail; tracebacks on errors.")
 @click.option("-q", "--quiet", count=True, help="Less output.")
+@click.option(
+    "--lang",
+    type=click.Choice(("en", "zh-CN")),
+    help="Language of the output for people (default: settings.language, else the locale: "
+    "LANG=zh_CN.UTF-8 gives Chinese). JSON never changes.",
+)
 @click.version_option(__version__, prog_name="erpsync")
 @click.pass_context
 def cli(
@@ -75,11 +87,16 @@ def cli(
     no_color: bool,
     verbose: int,
     quiet: int,
+    lang: str | None,
 ) -> None:
     """Permissions-as-code for ERP systems: validate, plan, apply and drift."""
+    from erpsync import i18n
+
     options = ctx.ensure_object(Options)
     options.config, options.target, options.db = config, target, db
     options.no_color, options.verbose = no_color, verbose - quiet
+    options.lang = lang
+    i18n.configure(lang)
 
 
 @cli.command()

@@ -126,6 +126,11 @@ class Settings(_Strict):
         "'7d'; '0h' counts the one apply only.",
     )
     max_file_mib: int = Field(50, ge=1, description="Size limit of one policy file.")
+    language: Literal["en", "zh-CN"] | None = Field(
+        None,
+        description="Language of the output for people (en, zh-CN); --lang overrides it. "
+        "Unset: the locale's (LANG=zh_CN.UTF-8: Chinese), else English.",
+    )
     dormant_days: int | None = Field(
         90,
         ge=1,

@@ -17,10 +17,12 @@ from typing import Any
 
 from rich.text import Text
 
+from erpsync.i18n import N_, _, number
+
 # The order of the summary and of the final "Plan:" sentence (spec section 5).
 ACTIONS = ("create", "update", "delete", "deactivate", "reactivate", "grant", "revoke")
 REMOVALS = frozenset({"delete", "deactivate", "revoke"})
-NO_CHANGES = "No changes. The ERP matches the policy."
+NO_CHANGES = N_("No changes. The ERP matches the policy.")
 
 
 def summary_counts(plan: Mapping[str, Any]) -> dict[str, int]:
@@ -37,6 +39,40 @@ def summary_sentence(plan: Mapping[str, Any], thousands: bool = False) -> str:
     spec = "," if thousands else ""
     parts = [f"{n:{spec}} to {action}" for action, n in summary_counts(plan).items() if n]
     return f"Plan: {', '.join(parts)}." if parts else NO_CHANGES
+
+
+# Each action's part of the summary sentence, and the sentence, for the translated views.
+ACTION_COUNTS = {
+    "create": N_("{n} to create"),
+    "update": N_("{n} to update"),
+    "delete": N_("{n} to delete"),
+    "deactivate": N_("{n} to deactivate"),
+    "reactivate": N_("{n} to reactivate"),
+    "grant": N_("{n} to grant"),
+    "revoke": N_("{n} to revoke"),
+}
+ACTION_NAMES = {
+    "create": N_("create"),
+    "update": N_("update"),
+    "delete": N_("delete"),
+    "deactivate": N_("deactivate"),
+    "reactivate": N_("reactivate"),
+    "grant": N_("grant"),
+    "revoke": N_("revoke"),
+}
+
+
+def said_summary(plan: Mapping[str, Any]) -> str:
+    """:func:`summary_sentence` in the language of the run (erpsync.i18n), numbers as the
+    language writes them."""
+    parts = [
+        _(ACTION_COUNTS[action]).format(n=number(n))
+        for action, n in summary_counts(plan).items()
+        if n
+    ]
+    if not parts:
+        return _(NO_CHANGES)
+    return _("Plan: {parts}.").format(parts=_(", ").join(parts))
 
 
 def split_key(key: str) -> tuple[str, str]:
@@ -82,8 +118,15 @@ def line(out: Text, *parts: tuple[str, str]) -> None:
 
 
 def comment(reason: object) -> tuple[str, str]:
-    """A dim ``  # reason`` part for :func:`line` (nothing when there is no reason)."""
-    return (f"  # {clean(reason)}" if reason else "", "dim")
+    """A dim ``  # reason`` part for :func:`line` (nothing when there is no reason), in
+    the language of the run."""
+    return (f"  # {clean(said_reason(str(reason)))}" if reason else "", "dim")
+
+
+def said_reason(reason: str) -> str:
+    from erpsync.i18n import reason as translated
+
+    return translated(reason)
 
 
 def guard_line(verdict: Mapping[str, Any]) -> tuple[str, bool]:

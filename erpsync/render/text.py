@@ -17,16 +17,18 @@ from typing import Any
 
 from rich.text import Text
 
+from erpsync.i18n import N_, _, ngettext, number
 from erpsync.render import (
+    ACTION_NAMES,
     ACTIONS,
     clean,
     comment,
     guard_line,
     line,
     renamed_from,
+    said_summary,
     show,
     split_key,
-    summary_sentence,
 )
 
 MARKERS = {
@@ -48,9 +50,10 @@ STYLES = {
     "reactivate": "cyan",
 }
 # Object kinds in the order they are shown, and their section titles.
-SECTIONS = {"department": "Departments", "role": "Roles", "user": "Users"}
+SECTIONS = {"department": N_("Departments"), "role": N_("Roles"), "user": N_("Users")}
 # A permission belongs to a role, a membership to a user; the sub-heading they are listed under.
-NESTED = {"permission": ("role", "permissions"), "membership": ("user", "roles")}
+NESTED = {"permission": ("role", N_("permissions:")), "membership": ("user", N_("roles:"))}
+KINDS = {"department": N_("department"), "role": N_("role"), "user": N_("user")}
 UNMANAGED_SHOWN = 20
 OBJECT = "  "  # indent of an object line, before its marker
 DETAIL = "      "  # indent of an attribute line or a nested sub-heading
@@ -77,18 +80,19 @@ def text_view(plan: Mapping[str, Any]) -> Text:
         for title, entries in _sections(changes):
             _section(out, title, entries)
     _unmanaged(out, plan.get("unmanaged") or [])
-    _listing(out, "Warnings:", "!", plan.get("warnings") or [], "yellow")
-    _listing(out, "Notes:", "*", plan.get("notes") or [], "")
+    _listing(out, _("Warnings:"), "!", plan.get("warnings") or [], "yellow")
+    _listing(out, _("Notes:"), "*", plan.get("notes") or [], "")
     if changes:
         _guards(out, plan.get("guards") or [])
-    out.append(summary_sentence(plan), style="bold")
+    out.append(said_summary(plan), style="bold")
     return out
 
 
 def _header(out: Text, plan: Mapping[str, Any]) -> None:
     target = plan.get("target") or {}
     name, adapter, url = (clean(target.get(k, "?")) for k in ("name", "adapter", "url"))
-    line(out, (f"erpsync plan for target {name} (adapter {adapter}, {url})", "bold"))
+    title = _("erpsync plan for target {name} (adapter {adapter}, {url})")
+    line(out, (title.format(name=name, adapter=adapter, url=url), "bold"))
     out.append("\n")
 
 
@@ -98,9 +102,10 @@ def _legend(out: Text, changes: Iterable[Mapping[str, Any]]) -> None:
     for action in ACTIONS:
         if action in used:
             by_marker.setdefault(MARKERS[action], []).append(action)
-    line(out, ("Changes are marked with these symbols:", ""))
+    line(out, (_("Changes are marked with these symbols:"), ""))
     for marker, actions in by_marker.items():
-        line(out, (OBJECT, ""), (marker, STYLES[actions[0]]), (f" {', '.join(actions)}", ""))
+        names = _(", ").join(_(ACTION_NAMES[a]) for a in actions)
+        line(out, (OBJECT, ""), (marker, STYLES[actions[0]]), (f" {names}", ""))
     out.append("\n")
 
 
@@ -111,7 +116,7 @@ def _sections(changes: Iterable[Mapping[str, Any]]) -> list[tuple[str, list[_Ent
         kind, key = clean(change.get("kind")), clean(change.get("key"))
         if kind in NESTED:
             owner_kind, heading = NESTED[kind]
-            owner, _ = split_key(key)
+            owner = split_key(key)[0]
             entry = groups.setdefault(owner_kind, {}).setdefault(owner, _Entry(owner_kind, owner))
             entry.nested.setdefault(heading, []).append(change)
         else:
@@ -119,7 +124,10 @@ def _sections(changes: Iterable[Mapping[str, Any]]) -> list[tuple[str, list[_Ent
             entry.own.append(change)
     order = [*SECTIONS, *(k for k in groups if k not in SECTIONS)]
     return [
-        (SECTIONS.get(kind, f"{kind.capitalize()}s"), list(groups[kind].values()))
+        (
+            _(SECTIONS[kind]) if kind in SECTIONS else f"{kind.capitalize()}s",
+            list(groups[kind].values()),
+        )
         for kind in order
         if kind in groups
     ]
@@ -133,8 +141,9 @@ def _section(out: Text, title: str, entries: list[_Entry]) -> None:
 
 
 def _entry(out: Text, entry: _Entry) -> None:
+    kind = _kind(entry.kind)
     if not entry.own:  # only its permissions or memberships change
-        line(out, (f"{OBJECT}  {entry.kind} {entry.key}", ""))
+        line(out, (f"{OBJECT}  {kind} {entry.key}", ""))
     for change in entry.own:
         action = str(change.get("action"))
         style = STYLES.get(action, "")
@@ -143,15 +152,15 @@ def _entry(out: Text, entry: _Entry) -> None:
         line(
             out,
             (OBJECT, ""),
-            (f"{MARKERS.get(action, '?')} {entry.kind} {name}", style),
+            (f"{MARKERS.get(action, '?')} {kind} {name}", style),
             comment(change.get("reason")),
         )
         _attributes(out, action, change)
     for heading, items in entry.nested.items():
-        line(out, (f"{DETAIL}{heading}:", ""))
+        line(out, (f"{DETAIL}{_(heading)}", ""))
         for change in items:
             action = str(change.get("action"))
-            _, item = split_key(clean(change.get("key")))
+            item = split_key(clean(change.get("key")))[1]
             marker = MARKERS.get(action, "?")
             line(
                 out,
@@ -159,6 +168,10 @@ def _entry(out: Text, entry: _Entry) -> None:
                 (f"{marker} {item}", STYLES.get(action, "")),
                 comment(change.get("reason")),
             )
+
+
+def _kind(kind: str) -> str:
+    return _(KINDS[kind]) if kind in KINDS else clean(kind)
 
 
 def _attributes(out: Text, action: str, change: Mapping[str, Any]) -> None:
@@ -181,15 +194,17 @@ def _attributes(out: Text, action: str, change: Mapping[str, Any]) -> None:
 def _unmanaged(out: Text, unmanaged: list[Mapping[str, Any]]) -> None:
     if not unmanaged:
         return
-    line(out, ("Unmanaged (erpsync leaves these alone):", "bold"))
+    line(out, (_("Unmanaged (erpsync leaves these alone):"), "bold"))
     for item in unmanaged[:UNMANAGED_SHOWN]:
         line(
             out,
-            (f"{OBJECT}{clean(item.get('kind'))} {clean(item.get('key'))}", ""),
+            (f"{OBJECT}{_kind(str(item.get('kind')))} {clean(item.get('key'))}", ""),
             comment(item.get("reason")),
         )
     if len(unmanaged) > UNMANAGED_SHOWN:
-        line(out, (f"{OBJECT}… and {len(unmanaged) - UNMANAGED_SHOWN} more", "dim"))
+        more = len(unmanaged) - UNMANAGED_SHOWN
+        text = ngettext("… and {n} more", "… and {n} more", more).format(n=number(more))
+        line(out, (f"{OBJECT}{text}", "dim"))
     out.append("\n")
 
 
@@ -200,9 +215,10 @@ def _guards(out: Text, verdicts: Iterable[Mapping[str, Any]]) -> None:
     ]
     if not lines:
         return
-    line(out, ("Guards (checked again by apply):", "bold"))
+    line(out, (_("Guards (checked again by apply):"), "bold"))
     for text, passed in lines:
-        line(out, (f"{OBJECT}{'ok' if passed else 'REFUSED'} {text}", "" if passed else "bold red"))
+        verdict = _("ok") if passed else _("REFUSED")
+        line(out, (f"{OBJECT}{verdict} {text}", "" if passed else "bold red"))
     out.append("\n")
 
 
