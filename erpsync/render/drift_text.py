@@ -17,19 +17,20 @@ from typing import Any
 
 from rich.text import Text
 
+from erpsync.i18n import N_, _
 from erpsync.render import clean, comment, line, show
 
 # Summary counts in the order they are shown: (key in "summary", label, plural label).
 COUNTS = (
-    ("changed", "changed", "changed"),
-    ("missing", "missing", "missing"),
-    ("extra", "extra", "extra"),
-    ("sod_violations", "SoD violation", "SoD violations"),
-    ("expired_active", "expired but active", "expired but active"),
+    ("changed", N_("changed"), N_("changed")),
+    ("missing", N_("missing"), N_("missing")),
+    ("extra", N_("extra"), N_("extra")),
+    ("sod_violations", N_("SoD violation"), N_("SoD violations")),
+    ("expired_active", N_("expired but active"), N_("expired but active")),
 )
-NO_DRIFT = "No drift: the ERP matches the policy."
+NO_DRIFT = N_("No drift: the ERP matches the policy.")
 # An accepted item's category (a key of "summary"), as a person reads it.
-CATEGORIES = {key: one for key, one, _ in COUNTS}
+CATEGORIES = {key: one for key, one, _many in COUNTS}
 UNMANAGED_SHOWN = 20
 OBJECT = "  "
 DETAIL = "      "
@@ -39,14 +40,15 @@ DETAIL = "      "
 
 
 def summary_sentence(report: Mapping[str, Any]) -> str:
-    """``Drift: 1 changed, 2 extra; 1 out of band.``: the non-zero counts, or :data:`NO_DRIFT`."""
+    """``Drift: 1 changed, 2 extra; 1 out of band.``: the non-zero counts, or :data:`NO_DRIFT`,
+    in the language of the run."""
     summary = report.get("summary") or {}
-    parts = [counted(summary, key) for key, *_ in COUNTS if summary.get(key)]
+    parts = [counted(summary, key) for key, *_rest in COUNTS if summary.get(key)]
     if not parts:
-        return NO_DRIFT
+        return _(NO_DRIFT)
     oob = int(summary.get("out_of_band", 0))
-    tail = f"; {oob:,} out of band" if oob else ""
-    return f"Drift: {', '.join(parts)}{tail}."
+    tail = _("; {n} out of band").format(n=f"{oob:,}") if oob else ""
+    return _("Drift: {parts}{tail}.").format(parts=_(", ").join(parts), tail=tail)
 
 
 def counted(summary: Mapping[str, Any], key: str) -> str:
@@ -54,7 +56,7 @@ def counted(summary: Mapping[str, Any], key: str) -> str:
     n = int(summary.get(key, 0))
     for name, one, many in COUNTS:
         if name == key:
-            return f"{n:,} {one if n == 1 else many}"
+            return f"{n:,} {_(one if n == 1 else many)}"
     return f"{n:,} {key.replace('_', ' ')}"
 
 
@@ -212,7 +214,7 @@ def text_view(report: Mapping[str, Any]) -> Text:
     _unmanaged(out, report.get("unmanaged") or [])
     _accepted(out, report.get("accepted") or [], report.get("ignore_file"))
     _dormant(out, report.get("dormant"))
-    _listing(out, "Warnings:", report.get("warnings") or [])
+    _listing(out, _("Warnings:"), report.get("warnings") or [])
     out.append(summary_sentence(report), style="bold red" if _drift(report) else "bold green")
     return out
 
@@ -249,7 +251,7 @@ def _stamp(item: Mapping[str, Any]) -> tuple[str, str]:
 def _changed(out: Text, items: Sequence[Mapping[str, Any]]) -> None:
     if not items:
         return
-    line(out, ("Changed in the ERP (policy -> ERP):", "bold"))
+    line(out, (_("Changed in the ERP (policy -> ERP):"), "bold"))
     for item in items:
         line(out, (OBJECT, ""), (f"~ {label(item)}", "yellow"), _stamp(item))
         for change in item.get("fields") or []:
@@ -260,7 +262,7 @@ def _changed(out: Text, items: Sequence[Mapping[str, Any]]) -> None:
 def _missing(out: Text, items: Sequence[Mapping[str, Any]]) -> None:
     if not items:
         return
-    line(out, ("Missing from the ERP (declared, absent):", "bold"))
+    line(out, (_("Missing from the ERP (declared, absent):"), "bold"))
     for item in items:
         stamp = _stamp(item) if attributed(item) else ("", "")
         line(out, (OBJECT, ""), (f"+ {label(item)}", "green"), stamp, comment(item.get("reason")))
@@ -270,7 +272,7 @@ def _missing(out: Text, items: Sequence[Mapping[str, Any]]) -> None:
 def _extra(out: Text, items: Sequence[Mapping[str, Any]]) -> None:
     if not items:
         return
-    line(out, ("Extra in the ERP (not declared; apply would remove):", "bold"))
+    line(out, (_("Extra in the ERP (not declared; apply would remove):"), "bold"))
     for item in items:
         what = f"- {label(item)}: apply would {clean(item.get('apply_action'))}"
         line(out, (OBJECT, ""), (what, "red"), _stamp(item), comment(item.get("reason")))
@@ -282,7 +284,7 @@ def _sod(out: Text, items: Sequence[Mapping[str, Any]]) -> None:
         return
     counting = [i for i in items if i.get("counts_as_drift")]
     others = [i for i in items if not i.get("counts_as_drift")]
-    line(out, ("Separation-of-duties violations in the live state:", "bold"))
+    line(out, (_("Separation-of-duties violations in the live state:"), "bold"))
     for item in counting:
         line(out, (OBJECT, ""), (f"! {_violation(item)}", "bold red"))
     if others:
@@ -300,7 +302,7 @@ def _violation(item: Mapping[str, Any]) -> str:
 def _expired(out: Text, items: Sequence[Mapping[str, Any]]) -> None:
     if not items:
         return
-    line(out, ("Expired in the policy but still active in the ERP:", "bold"))
+    line(out, (_("Expired in the policy but still active in the ERP:"), "bold"))
     for item in items:
         name = item.get("name")
         who = f"{clean(item.get('login'))} ({clean(name)})" if name else clean(item.get("login"))
@@ -327,7 +329,7 @@ def _dormant(out: Text, section: Mapping[str, Any] | None) -> None:
 def _unmanaged(out: Text, items: Sequence[Mapping[str, Any]]) -> None:
     if not items:
         return
-    line(out, ("Unmanaged (erpsync leaves these alone):", "bold"))
+    line(out, (_("Unmanaged (erpsync leaves these alone):"), "bold"))
     for item in items[:UNMANAGED_SHOWN]:
         text = f"{OBJECT}{clean(item.get('kind'))} {clean(item.get('key'))}"
         line(out, (text, ""), comment(item.get("reason")))
