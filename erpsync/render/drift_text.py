@@ -103,7 +103,7 @@ def out_of_band(item: Mapping[str, Any]) -> str:
 def last_apply(report: Mapping[str, Any]) -> str:
     last = report.get("last_apply")
     if not last:
-        return "erpsync has never applied to this ERP"
+        return _("erpsync has never applied to this ERP")
     text = (
         f"#{clean(last.get('id'))} at {when(last.get('applied_at'))} by {clean(last.get('actor'))}"
     )
@@ -163,18 +163,20 @@ def label(item: Mapping[str, Any]) -> str:
 
 
 def dormant_heading(section: Mapping[str, Any]) -> str:
-    return f"Dormant accounts (no sign-in for {clean(section.get('days'))} days or more)"
+    days = clean(section.get("days"))
+    return _("Dormant accounts (no sign-in for {days} days or more)").format(days=days)
 
 
 def dormant_intro(section: Mapping[str, Any]) -> str:
     """What the section is, where the sign-ins come from, or why there are none."""
     if section.get("unavailable"):
-        return f"Not checked: {clean(section['unavailable'])}."
+        return _("Not checked: {why}.").format(why=clean(section["unavailable"]))
     notes = "".join(f" {clean(n)}." for n in section.get("notes") or [])
-    return (
-        f"Active users the ERP has not seen sign in (from {clean(section.get('source'))}); "
-        f"listed for review, not counted as drift.{notes}"
+    text = _(
+        "Active users the ERP has not seen sign in (from {source}); listed for review, "
+        "not counted as drift."
     )
+    return text.format(source=clean(section.get("source"))) + notes
 
 
 def dormant_rows(section: Mapping[str, Any]) -> list[tuple[str, str, str, str, str]]:
@@ -226,8 +228,10 @@ def _drift(report: Mapping[str, Any]) -> bool:
 def _header(out: Text, report: Mapping[str, Any]) -> None:
     target = report.get("target") or {}
     name, adapter, url = (clean(target.get(k, "?")) for k in ("name", "adapter", "url"))
-    line(out, (f"erpsync drift for target {name} (adapter {adapter}, {url})", "bold"))
-    line(out, (f"Checked {when(report.get('created_at'))}; last apply: {last_apply(report)}", ""))
+    title = _("erpsync drift for target {name} (adapter {adapter}, {url})")
+    line(out, (title.format(name=name, adapter=adapter, url=url), "bold"))
+    checked = _("Checked {when}; last apply: {last}")
+    line(out, (checked.format(when=when(report.get("created_at")), last=last_apply(report)), ""))
     out.append("\n")
     summary = report.get("summary") or {}
     counts = [counted(summary, key) for key, *_ in COUNTS]
