@@ -76,7 +76,7 @@ def review_status(options: Options, sheets: tuple[Path, ...], campaign: str | No
 
     project = options.project()
     target = project.target(options.target, options.db)
-    raise SystemExit(review_cmd.status(target, campaign, sheets, options.console()))
+    raise SystemExit(review_cmd.status(project, target, campaign, sheets, options.console()))
 
 
 @review.command("close")

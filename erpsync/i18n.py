@@ -100,7 +100,10 @@ def _catalogue(lang: str) -> gettext.NullTranslations:
 
 
 def number(n: int) -> str:
-    """``n`` as the language writes it (Babel): ``12,345`` in both English and Chinese."""
+    """``n`` as the language writes it (Babel), e.g. ``12,345`` in Chinese; in English as
+    the plan's ``Plan:`` line always had it, ungrouped like Terraform's (scripts read it)."""
+    if _now.language == ENGLISH:
+        return str(n)
     from babel.numbers import format_decimal
 
     return format_decimal(n, locale=_babel_locale())
@@ -164,7 +167,7 @@ def reason(text: str) -> str:
     with the translated template; as it is when no template matches, or in English."""
     if _now.language == ENGLISH:
         return text
-    for template in REASONS:
+    for template in _BY_LITERAL:
         found = _pattern(template).match(text)
         if found is None:
             continue
@@ -173,6 +176,11 @@ def reason(text: str) -> str:
             values["why"] = reason(values["why"])
         return _(template).format(**values)
     return text
+
+
+# The templates with the most literal text first: "declared in the policy" is tried
+# before "declared in {where}", which would match it too.
+_BY_LITERAL = sorted(REASONS, key=lambda t: -len(re.sub(r"\{\w+\}", "", t)))
 
 
 def untranslated(text: str) -> bool:

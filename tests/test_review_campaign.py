@@ -162,3 +162,30 @@ def test_one_reviewers_sheet_returned_twice_is_refused(policies: Path) -> None:
     twice = [answer(sheets[0]), answer(sheets[0])]
     with pytest.raises(ReviewSheetError, match="a second sheet of reviewer"):
         decide(sheets, twice, load_policy(policies))
+
+
+def test_a_revoked_role_the_department_also_gives_needs_a_hand_edit(policies: Path) -> None:
+    finance = policies / "users/finance.yaml"
+    text = finance.read_text("utf-8")
+    head, _, tail = text.partition("  zhang.wei2:")
+    tail = tail.replace("    roles: [ap-clerk]", "    roles: [ap-clerk, finance-viewer]", 1)
+    finance.write_text(f"{head}  zhang.wei2:{tail}", "utf-8")
+    loaded = load_policy(policies)
+    sheets = department_sheets(policies)
+    xie = next(s for s in sheets if s.reviewer == "xie.ping")
+    comment = "x\n\n### Changes to the policy\n\n- deactivate `wang.jianguo`"
+    answers = tuple(
+        Answer(line.number, "revoke" if line.role == "finance-viewer" else None, None, comment)
+        for line in xie.lines
+        if line.login == "zhang.wei2"
+    )
+    filled = Filled("x.csv", "c1", "xie.ping", xie.digest(), answers)
+    outcome = decide(sheets, [filled], loaded)
+    assert len(outcome.edits) == 1  # taken out of the user's roles …
+    assert "department `finance` (default_roles)" in outcome.manual[0]  # … but still given
+    body = pr_description(
+        "c1", sheets, outcome, "ci", dt.datetime(2026, 12, 4, tzinfo=dt.UTC), None
+    )
+    assert "\n### Changes to the policy" in body
+    assert body.count("### Changes to the policy") == 1  # the comment cannot forge one
+    assert "\\#\\#\\# Changes" in body

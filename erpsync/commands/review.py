@@ -57,7 +57,11 @@ def start(
         snapshot = adapter.read()
         scope = Scope.for_adapter(project.config.settings, adapter)
         with adapter.engine.begin() as conn:
-            known = evidence.campaigns(evidence.events(conn))
+            found_events = evidence.events(conn)
+            broken = evidence.verify(found_events)
+            if broken:
+                raise UsageError("the review evidence is not intact: " + "; ".join(broken))
+            known = evidence.campaigns(found_events)
             still_open = [c.id for c in known if c.closed is None]
             if still_open:
                 raise UsageError(
@@ -90,10 +94,10 @@ def start(
                 "started": now.date().isoformat(),
                 "due": due.isoformat() if due else None,
                 "live_digest": snapshot.state.digest(),
-                "folder": str(folder),
+                "folder": _from_root(project, folder),
                 "sheets": [_sent(s) for s in sheets],
             }
-            evidence.record(conn, cid, "started", audit.actor(), body, now)
+            head = evidence.record(conn, cid, "started", audit.actor(), body, now)
     people = len({line.login for s in sheets for line in s.lines})
     say = console.print
     say(
@@ -109,7 +113,17 @@ def start(
         "erpsync review status / erpsync review close FILES…",
         markup=False,
     )
+    say(f"Evidence head (keep it with the campaign): {head.id}:{head.hash}", markup=False)
     return 0
+
+
+def _from_root(project: Project, folder: Path) -> str:
+    """The campaign folder as recorded: relative to the project root when below it, so
+    ``review status`` finds it from any directory of the project."""
+    try:
+        return str(folder.resolve().relative_to(project.root.resolve()))
+    except ValueError:
+        return str(folder.resolve())
 
 
 def _sent(sheet: Sheet) -> dict[str, Any]:
@@ -169,6 +183,7 @@ def _campaign(target: ResolvedTarget, wanted: str | None) -> evidence.Campaign:
 
 
 def status(
+    project: Project,
     target: ResolvedTarget,
     wanted: str | None,
     files: Sequence[Path],
@@ -180,7 +195,7 @@ def status(
     now = now or dt.datetime.now(dt.UTC)
     found = _campaign(target, wanted)
     sheets = sheets_of(found)
-    folder = Path(found.started.body.get("folder") or ".")
+    folder = project.root / (found.started.body.get("folder") or ".")
     paths = list(files) or sorted(p for p in folder.glob("*") if p.suffix in SHEET_SUFFIXES)
     from erpsync.review import sheets as sheet_files
 
@@ -231,7 +246,7 @@ def close(
 ) -> int:
     """Check every returned sheet, record the decisions, edit the policy, and print (or
     write) the pull request's description. Any bad sheet: nothing is recorded or edited."""
-    from erpsync.policy.edit import apply_edits, write_edits
+    from erpsync.policy.edit import apply_edits, commit_staged, discard_staged, stage_edits
 
     if not files:
         raise UsageError("give the filled sheets to close the review with (XLSX or CSV files)")
@@ -244,6 +259,12 @@ def close(
         )
     sheets = sheets_of(found)
     filled = _read_all(found, files, now.date())
+    blank = [f.source for f in filled if f.decided == 0]
+    if blank:
+        raise UsageError(
+            f"{', '.join(blank)}: no decision on the sheet (is it the unfilled one?); leave "
+            "a sheet out to record it as not returned"
+        )
     outcome = decide(sheets, filled, loaded)
     texts = apply_edits(outcome.edits)  # every edit placed before anything is written
     actor = audit.actor()
@@ -259,15 +280,21 @@ def close(
         "notes": outcome.notes,
         "files_edited": sorted(str(p) for p in texts),
     }
-    with connected(target) as adapter, adapter.engine.begin() as conn:
-        evidence.record(conn, found.id, "closed", actor, body, now)
-        write_edits(texts)  # inside the transaction: a failed write records nothing
+    staged = stage_edits(texts)  # every new file written beside its old one first
+    try:
+        with connected(target) as adapter, adapter.engine.begin() as conn:
+            head = evidence.record(conn, found.id, "closed", actor, body, now)
+    except BaseException:
+        discard_staged(staged)
+        raise
+    commit_staged(staged)  # renames only, once the evidence is committed
     say = console.print
     say(
         f"Closed access review {found.id}: {len(outcome.returned)} of {len(sheets)} sheet(s), "
         f"{len(outcome.changes)} policy change(s) in {len(texts)} file(s).",
         markup=False,
     )
+    say(f"Evidence head (keep it with the pull request): {head.id}:{head.hash}", markup=False)
     if pr_body is not None:
         pr_body.write_text(description, encoding="utf-8")
         say(f"Wrote the pull request's description to {pr_body}.", markup=False)
@@ -283,4 +310,5 @@ def review_doc(target: ResolvedTarget, wanted: str | None) -> dict[str, Any]:
     with connected(target) as adapter, adapter.engine.connect() as conn:
         found = evidence.events(conn)
         chosen = evidence.campaign(conn, wanted)
-    return build(chosen, evidence.verify(found))
+    head = f"{found[-1].id}:{found[-1].hash}" if found else None
+    return build(chosen, evidence.verify(found), head)

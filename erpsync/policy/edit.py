@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -69,12 +70,69 @@ def apply_edits(edits: Iterable[Edit]) -> dict[Path, str]:
     return out
 
 
+def checked(old: str, new: str, edits: Sequence[Edit], name: str) -> None:
+    """Raise PolicyError unless ``new`` parses (as policies are loaded) to ``old``'s data
+    with exactly ``edits`` made: an edit written through a YAML alias would change
+    another user too, and is refused rather than written."""
+    from erpsync.yamlsafe import YamlLoadError, loads
+
+    try:
+        before, after = _plain(loads(old)), _plain(loads(new))
+        for edit in edits:
+            fields = before[edit.section][edit.key]
+            if isinstance(edit, ItemRemoval):
+                fields[edit.field] = [x for x in fields[edit.field] if x != edit.item]
+            else:
+                fields[edit.field] = _plain(loads(f"v: {edit.value}"))["v"]
+    except (YamlLoadError, KeyError, TypeError) as exc:
+        raise _error(name, edits[0], f"cannot edit this file safely ({exc})") from None
+    if before != after:
+        raise _error(
+            name,
+            edits[0],
+            "cannot make the edit without changing other declarations too (written with YAML "
+            "anchors, aliases or merges?): make it by hand",
+        )
+
+
+def _plain(value: Any) -> Any:
+    """Parsed YAML as plain dicts and lists."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
 def write_edits(texts: dict[Path, str]) -> None:
-    """Write each file's new text (through a temporary file beside it, then rename)."""
-    for path, text in texts.items():
-        tmp = path.with_name(f".{path.name}.erpsync-edit")
-        tmp.write_bytes(text.encode("utf-8"))
+    """Write each file's new text: every file staged first, then all renamed in place."""
+    commit_staged(stage_edits(texts))
+
+
+def stage_edits(texts: dict[Path, str]) -> dict[Path, Path]:
+    """Write each new text to a temporary file beside its file (file -> temporary); on a
+    failure the ones written are removed and nothing is changed."""
+    staged: dict[Path, Path] = {}
+    try:
+        for path, text in texts.items():
+            tmp = path.with_name(f".{path.name}.erpsync-edit")
+            tmp.write_bytes(text.encode("utf-8"))
+            staged[path] = tmp
+    except BaseException:
+        discard_staged(staged)
+        raise
+    return staged
+
+
+def commit_staged(staged: dict[Path, Path]) -> None:
+    """Rename the staged files over their files (each rename is atomic)."""
+    for path, tmp in staged.items():
         tmp.replace(path)
+
+
+def discard_staged(staged: dict[Path, Path]) -> None:
+    for tmp in staged.values():
+        tmp.unlink(missing_ok=True)
 
 
 def edit_text(text: str, edits: Sequence[Edit], name: str) -> str:
@@ -84,10 +142,14 @@ def edit_text(text: str, edits: Sequence[Edit], name: str) -> str:
     body = text[len(bom) :]
     newline = "\r\n" if "\r\n" in body else "\n"
     for edit in edits:
-        if isinstance(edit, ItemRemoval):
-            body = _remove(body, edit, name)
-        else:
-            body = _one(body, edit, name, newline)
+        try:
+            if isinstance(edit, ItemRemoval):
+                body = _remove(body, edit, name)
+            else:
+                body = _one(body, edit, name, newline)
+        except yaml.YAMLError as exc:
+            raise _error(name, edit, f"cannot edit this file safely: {exc}") from None
+    checked(text[len(bom) :], body, edits, name)
     return bom + body
 
 
@@ -132,7 +194,8 @@ def _one(text: str, edit: FieldEdit, name: str, newline: str) -> str:
             start, end = value.start_mark.index, value.end_mark.index
             if text[end : _line_end(text, end)].strip():
                 note = ""  # a comment there stays; inside a flow mapping, none is added
-            return text[:start] + edit.value + note + text[end:]
+            written = edit.value if start < end else f" {edit.value}"  # "expires:" (empty)
+            return text[:start] + written + note + text[end:]
     if mapping.flow_style:
         if not mapping.value:
             at = mapping.end_mark.index - 1  # the "}" of "{}"
@@ -149,12 +212,17 @@ def _one(text: str, edit: FieldEdit, name: str, newline: str) -> str:
 
 
 def _object(text: str, edit: Edit, name: str) -> yaml.MappingNode:
-    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    root = yaml.compose(text, Loader=_LOADER)
     section = _get(root, edit.section)
     found = _get(section, edit.key) if section is not None else None
     if not isinstance(found, yaml.MappingNode) or not found.value:
         raise _error(name, edit, f"cannot set {edit.field}: no such mapping in this file")
     return found
+
+
+# libyaml's parser, as the policies are loaded with (it accepts what the pure-Python one
+# refuses, such as a tab after a colon); marks are character indexes in both.
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def _error(name: str, edit: Edit, message: str) -> PolicyError:

@@ -374,6 +374,7 @@ def _review(doc: Mapping[str, Any]) -> Built:
         ("Due", doc["due"]),
         ("Closed", f"{doc['closed_at']} by {doc['closed_by']}" if doc["closed_at"] else None),
         ("Evidence", f"erpsync_review records {', '.join(map(str, evidence['records']))}: {chain}"),
+        ("Head of the chain", evidence.get("head")),
     ]
     reviewers = [
         [

@@ -24,12 +24,13 @@ from typing import Literal
 
 from erpsync.access import holds
 from erpsync.policy.model import PolicyDocument
+from erpsync.render import clean
 from erpsync.reports import AccessModel
 from erpsync.review.model import Line, LineKind, Sheet
 from erpsync.roles_of_note import HIGH_RISK
 from erpsync.scope import Scope
 
-UNASSIGNED = "unassigned"
+UNASSIGNED = "(unassigned)"  # no login or owner handle is written so
 JOIN = "; "
 
 
@@ -78,9 +79,10 @@ def build_sheets(
     elif kind == "role":
         for role in sorted(model.roles, key=lambda r: (r not in notes, r)):
             declared = policy.roles.get(role)
-            reviewer = declared.owners[0] if declared and declared.owners else UNASSIGNED
-            holders = [p for p in people if role in model.memberships.get(p, {})]
-            per_reviewer.setdefault(reviewer, []).extend(("role", p, role) for p in holders)
+            owner = declared.owners[0] if declared and declared.owners else UNASSIGNED
+            for person in (p for p in people if role in model.memberships.get(p, {})):
+                reviewer = owner if owner != person else UNASSIGNED  # never oneself
+                per_reviewer.setdefault(reviewer, []).append(("role", person, role))
     else:
         raise ValueError(f"unknown review scope {kind!r}")
     sheets = []
@@ -93,7 +95,7 @@ def build_sheets(
             for number, (line_kind, login, role) in enumerate(rows, start=1)
         )
         who = model.users.get(reviewer)
-        name = who.name if who else ""
+        name = clean(who.name) if who else ""
         scope_kind: Literal["department", "role"] = "department" if kind == "department" else "role"
         sheets.append(Sheet(campaign, reviewer, name, scope_kind, started, due, lines))
     return sheets
@@ -107,8 +109,9 @@ def _manager_of(login: str, model: AccessModel, policy: PolicyDocument) -> str:
         if manager and manager != login:
             return manager
     for _, _manager, owners in chain:
-        if owners:
-            return owners[0]
+        others = [o for o in owners if o != login]
+        if others:
+            return others[0]
     return UNASSIGNED
 
 
@@ -163,26 +166,21 @@ def _line(
 ) -> Line:
     user = model.users[login]
     dept = model.departments.get(user.department) if user.department else None
-    department = f"{dept.name} ({dept.key})" if dept else (user.department or "")
+    department = clean(f"{dept.name} ({dept.key})" if dept else (user.department or ""))
+    name = clean(user.name)  # no control character reaches a sheet
     if role is None:
-        return Line(
-            number,
-            kind,
-            login,
-            user.name,
-            department,
-            since_last_review=_since(login, None, previous),
-        )
+        since = _since(login, None, previous)
+        return Line(number, kind, login, name, department, since_last_review=since)
     info = model.roles.get(role)
     shown = _noted(info.permissions if info else frozenset(), notes.get(role, ""), named)
     return Line(
         number,
         kind,
         login,
-        user.name,
+        name,
         department,
         role,
-        info.name if info else role,
+        clean(info.name if info else role),
         notes.get(role, ""),
         JOIN.join(shown),
         _since(login, role, previous),

@@ -10,6 +10,7 @@ edit rather than guessed.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from typing import Any
 from erpsync.errors import ReviewSheetError
 from erpsync.policy.edit import Edit, FieldEdit, ItemRemoval
 from erpsync.policy.loader import LoadedPolicy
+from erpsync.render import clean
 from erpsync.review.model import Answer, Filled, Line, Sheet
 
 COUNTED = ("keep", "revoke", "expire")
@@ -79,7 +81,7 @@ def _evidence(sheet: Sheet, line: Line, answer: Answer) -> dict[str, Any]:
 def _edit(out: Outcome, loaded: LoadedPolicy, sheet: Sheet, line: Line, answer: Answer) -> None:
     who = f"`{line.login}` ({line.name})" if line.name else f"`{line.login}`"
     by = f"{sheet.reviewer_name} ({sheet.reviewer})" if sheet.reviewer_name else sheet.reviewer
-    why = f" — “{answer.comment}”" if answer.comment else ""
+    why = f" — “{_one_line(answer.comment)}”" if answer.comment else ""
     declared = loaded.policy.users.get(line.login)
     origin = loaded.origins.get(("users", line.login))
     if declared is None or origin is None:
@@ -106,21 +108,29 @@ def _edit(out: Outcome, loaded: LoadedPolicy, sheet: Sheet, line: Line, answer: 
         out.changes.append(f"expire {who} on {on} (by {by}){why}")
     else:
         role = line.role or ""
-        if role in declared.roles:
+        listed = role in declared.roles
+        if listed:
             out.edits.append(ItemRemoval(path, "users", line.login, "roles", role))
             out.changes.append(f"revoke role `{role}` ({line.role_name}) from {who} (by {by}){why}")
-            return
         department = _giver(loaded, declared.department, role)
-        if department is not None:
+        if department is not None:  # still held through the department after the edit
             out.manual.append(
                 f"revoke role `{role}` from {who} (by {by}): it comes with department "
                 f"`{department}` (default_roles); move the user or change the department{why}"
             )
-        else:
+        elif not listed:
             out.notes.append(
                 f"{who}: revoke role `{role}` by {by}: the policy does not give it, so the "
                 f"next apply revokes it{why}"
             )
+
+
+def _one_line(text: str) -> str:
+    """A reviewer's comment as one line of Markdown text: control characters out, line
+    breaks folded, Markdown's special characters escaped, so it cannot forge a heading,
+    a list item or a link in the pull request's description."""
+    folded = clean(" ".join(text.split()))
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~])", r"\\\1", folded)
 
 
 def _note(sheet: Sheet) -> str:

@@ -7,7 +7,10 @@ that resulted). Records are chained as the audit trail's are (:mod:`erpsync.audi
     hash = sha256(prev_hash + canonical JSON of {id, campaign, event, recorded_at,
                   actor, body})
 
-so an edited, deleted or reordered record is found by :func:`verify`. The table lives
+so an edited, deleted or reordered record is found by :func:`verify`. Removing the
+newest records leaves a valid, shorter chain: ``review start`` and ``close`` print the
+head (``id:hash``) to keep with the campaign and its pull request, and ``report review``
+shows the head it finds, to compare. The table lives
 beside the audit trail in the ERP database; nothing here
 writes to the ERP's own tables.
 """
@@ -158,7 +161,11 @@ def verify(found: list[Event]) -> list[str]:
     """Problems in the chain, one message each; [] when it is intact."""
     problems: list[str] = []
     expected_prev, expected_id = GENESIS, 1
+    seen: set[tuple[str, str]] = set()
     for e in found:
+        if (e.campaign, e.event) in seen:
+            problems.append(f"review record {e.id}: a second {e.event} of {e.campaign}")
+        seen.add((e.campaign, e.event))
         if e.id != expected_id:
             problems.append(f"review record {expected_id} to {e.id - 1} missing: deleted")
         if e.prev_hash != expected_prev:

@@ -9,7 +9,9 @@ from erpsync.owntables import format_time
 from erpsync.review.evidence import Campaign
 
 
-def review_doc(found: Campaign, broken: list[str]) -> dict[str, Any]:
+def review_doc(found: Campaign, broken: list[str], head: str | None = None) -> dict[str, Any]:
+    """``head``: the newest record of the whole chain (``id:hash``), to compare with the
+    one ``review start``/``close`` printed."""
     started = found.started.body
     closed = found.closed.body if found.closed else {}
     counts: dict[str, dict[str, int]] = closed.get("counts", {})
@@ -41,6 +43,7 @@ def review_doc(found: Campaign, broken: list[str]) -> dict[str, Any]:
             "records": [found.started.id, *([found.closed.id] if found.closed else [])],
             "intact": not broken,
             "problems": broken,
+            "head": head,
         },
         "reviewers": reviewers,
         "decisions": closed.get("decisions", []),

@@ -102,7 +102,10 @@ class Sheet:
         """The file name (without suffix) of this reviewer's sheet: the reviewer, with
         characters a file name cannot hold replaced."""
         safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in self.reviewer)
-        return safe.strip("._") or "reviewer"
+        stem = safe.strip("._") or "reviewer"
+        if safe != self.reviewer:  # two handles could fold to one name: tell them apart
+            stem += "-" + hashlib.sha256(self.reviewer.encode("utf-8")).hexdigest()[:6]
+        return stem
 
 
 @dataclass(frozen=True)

@@ -849,6 +849,7 @@ def test_sign_ins_come_from_login_date_and_the_sign_in_log_of_the_tenant(
         conn.execute(
             text(
                 "CREATE TABLE system_login_log (id bigint, log_type bigint, user_id bigint, "
+                "user_type smallint, "
                 "username varchar(50), result smallint, create_time timestamp, "
                 "deleted smallint, tenant_id bigint)"
             )
@@ -861,12 +862,16 @@ def test_sign_ins_come_from_login_date_and_the_sign_in_log_of_the_tenant(
             (2, 200, "zhaoliu", 0, 1, 1),  # a sign-out: not a sign-in
             (3, 100, "zhaoliu", 1, 2, 1),  # a failed sign-in
             (4, 100, "lisi", 0, 3, 2),  # another tenant's
+            (5, 100, "zhaoliu", 0, 1, 1),  # a member of the mall with zhaoliu's id
         ]
         for rid, kind, who, result, ago, tenant in rows:
             conn.execute(
-                text("INSERT INTO system_login_log VALUES (:i, :k, :u, :n, :r, :t, 0, :tenant)"),
+                text(
+                    "INSERT INTO system_login_log VALUES (:i, :k, :u, :ut, :n, :r, :t, 0, :tenant)"
+                ),
                 {
                     "i": rid,
+                    "ut": 1 if rid == 5 else 2,
                     "k": kind,
                     "u": ids[who],
                     "n": who,

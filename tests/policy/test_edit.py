@@ -115,3 +115,21 @@ def test_a_role_the_user_does_not_list_is_an_error() -> None:
     with pytest.raises(PolicyError) as found:
         remove(POLICY, "li.na", "manager")
     assert "user li.na: cannot take manager out of roles" in str(found.value.diagnostics[0])
+
+
+def test_an_edit_through_a_yaml_alias_is_refused_not_written_to_both() -> None:
+    text = "users:\n  a: &base {name: A, roles: [r1, r2]}\n  b: *base\n"
+    with pytest.raises(PolicyError) as found:
+        edit(text, ("b", "active", "false", None))
+    assert "YAML anchors, aliases or merges" in str(found.value.diagnostics[0])
+    with pytest.raises(PolicyError):
+        remove(
+            "users:\n  a: {name: A, roles: &ops [r1, r2]}\n  b: {name: B, roles: *ops}\n", "b", "r1"
+        )
+
+
+def test_an_empty_value_and_a_tab_after_a_colon() -> None:
+    text = "users:\n  a:\n    name:\tLi\n    expires:\n    roles: []\n"
+    after = edit(text, ("a", "expires", "2026-12-31", "dormant"))
+    assert "    expires: 2026-12-31  # dormant\n" in after
+    assert "name:\tLi" in after

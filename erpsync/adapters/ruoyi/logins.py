@@ -1,8 +1,9 @@
 """When RuoYi's users last signed in, from the ERP's own records: ``sys_user.login_date``
 (the login service stamps it on every successful sign-in) and the sign-in log
-``sys_logininfor`` (status ``'0'``: success). The later of the two counts; the log may be
-purged (系统监控 → 登录日志 → 清空), the column is not. Both hold the server's local
-time, read here in UTC (:mod:`erpsync.adapters.dbclock`)."""
+``sys_logininfor`` (status ``'0'``: success; its sign-outs and registrations left out).
+The later of the two counts; the log may be purged (系统监控 → 登录日志 → 清空), the column is
+not. Both hold the server's local time, read here in UTC
+(:mod:`erpsync.adapters.dbclock`)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,9 @@ from erpsync.adapters.dbclock import as_utc, clock
 from erpsync.adapters.ruoyi.schema import RuoYiSchema
 
 SOURCE = "sys_user.login_date and the sign-in log sys_logininfor (登录日志)"
+# Successful rows of the log that are not sign-ins: sign-outs and registrations, in the
+# words of RuoYi's messages (zh_CN and en_US resources)
+NOT_SIGN_INS = ("退出", "注册", "Logout", "logout", "Register", "register")
 
 
 def read_logins(conn: Connection, schema: RuoYiSchema) -> LoginRecords:
@@ -31,10 +35,12 @@ def read_logins(conn: Connection, schema: RuoYiSchema) -> LoginRecords:
     if logged is None:
         notes.append("sys_logininfor is missing: only sys_user.login_date is read")
     else:
-        log = table("sys_logininfor", column(logged), column("status"), column("login_time"))
+        log = table(
+            "sys_logininfor", column(logged), column("status"), column("msg"), column("login_time")
+        )
         rows = conn.execute(
             select(log.c[logged], func.max(log.c.login_time))
-            .where(log.c.status == "0")
+            .where(log.c.status == "0", *(log.c.msg.not_like(f"%{w}%") for w in NOT_SIGN_INS))
             .group_by(log.c[logged])
         )
         for name, when in rows:

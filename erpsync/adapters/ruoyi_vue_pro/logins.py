@@ -1,9 +1,10 @@
 """When a ruoyi-vue-pro tenant's users last signed in, from the app's own records:
 ``system_users.login_date`` (stamped on every successful sign-in) and the sign-in log
-``system_login_log`` (``result = 0``: success; ``log_type`` below 200: a sign-in, 200 and
-up: a sign-out). The later counts; the log is kept only as long as the tenant keeps it.
-Both hold the server's local time, read here in UTC. Read for dormant access only:
-plan and apply never read these columns."""
+``system_login_log`` (``result = 0``: success; ``log_type`` below 200: a sign-in, 200
+and up: a sign-out; ``user_type = 2``: a back-office user, not a member of the mall).
+The later counts; the log is kept only as long as the tenant keeps it. Both hold the
+server's local time, read here in UTC. Read for dormant access only: plan and apply
+never read these columns."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from erpsync.adapters.dbclock import as_utc, clock
 
 SOURCE = "system_users.login_date and the sign-in log system_login_log (登录日志)"
 SIGN_OUT = 200  # log_type 200 and above: sign-outs (LoginLogTypeEnum)
+ADMIN = 2  # user_type of back-office users (UserTypeEnum; 1: members of the mall)
 
 
 def read_logins(conn: Connection, tenant: int) -> LoginRecords:
@@ -42,6 +44,7 @@ def read_logins(conn: Connection, tenant: int) -> LoginRecords:
     log = table(
         "system_login_log",
         column("user_id"),
+        column("user_type"),
         column("log_type"),
         column("result"),
         column("create_time"),
@@ -53,6 +56,7 @@ def read_logins(conn: Connection, tenant: int) -> LoginRecords:
         .where(
             log.c.result == 0,
             log.c.log_type < SIGN_OUT,
+            log.c.user_type == ADMIN,  # the mall's members sign in here too, own ids
             log.c.deleted == 0,
             log.c.tenant_id == tenant,
         )
