@@ -102,6 +102,57 @@ RemovalLimit = (
 )
 
 
+NotifyKind = Literal["dingtalk", "wecom", "feishu", "webhook"]
+# Which kinds are signed with a shared secret, and which take extra HTTP headers.
+SIGNED_KINDS = ("dingtalk", "feishu")
+HEADER_KINDS = ("webhook",)
+
+
+class Destination(_Strict):
+    """One place ``--notify NAME`` posts a summary to: a group robot or a webhook.
+
+    Its URL carries the robot's credential (DingTalk's ``access_token``, WeCom's ``key``,
+    Feishu's hook token), so it is a secret like ``secret`` and header values: never
+    shown, only named (:mod:`erpsync.notify`)."""
+
+    kind: NotifyKind = Field(
+        description="dingtalk (钉钉 custom robot) | wecom (企业微信 group robot) | "
+        "feishu (飞书 custom bot) | webhook (any JSON endpoint)."
+    )
+    url: str = Field(
+        min_length=1,
+        repr=False,
+        description="The robot's webhook URL, from the environment: ${ERPSYNC_DINGTALK_URL}.",
+    )
+    secret: str | None = Field(
+        None,
+        min_length=1,
+        repr=False,
+        description="dingtalk and feishu: the signing secret (加签 / 签名校验), from the "
+        "environment.",
+    )
+    headers: dict[str, str] = Field(
+        default_factory=dict,
+        repr=False,
+        description="webhook: extra HTTP headers, e.g. Authorization: ${WEBHOOK_TOKEN}.",
+    )
+    report_url: str | None = Field(
+        None, description="Link to the full report for this destination (default: notify's)."
+    )
+
+
+class NotifySettings(_Strict):
+    report_url: str | None = Field(
+        None,
+        description="Where the full report can be read (a CI artifact's URL, e.g. "
+        "${CI_JOB_URL}/artifacts/file/drift.html); the message links to it.",
+    )
+    timeout: float = Field(10.0, gt=0, le=300, description="Seconds to wait for each post.")
+    destinations: dict[Key, Destination] = Field(
+        default_factory=dict, description="Named destinations for --notify NAME."
+    )
+
+
 class Settings(_Strict):
     removed_users: Literal["deactivate", "delete"] = "deactivate"
     protected_users: list[str] = Field(
@@ -140,6 +191,11 @@ class Settings(_Strict):
     )
     state_url: str | None = Field(
         None, description="Database for erpsync's own tables (default: the ERP database)."
+    )
+    notify: NotifySettings = Field(
+        default_factory=NotifySettings,
+        description="Group robots and webhooks `drift --notify NAME` and `review status "
+        "--notify NAME` post a short summary to (docs/notifications.md).",
     )
     # setting -> where erpsync.yaml sets it (filled by load_config), for messages
     _where: dict[str, diag.Position] = PrivateAttr(default_factory=dict)
@@ -301,6 +357,7 @@ def load_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
             _remember_positions(config, raw, name)
             config._url_secrets.update(found)
             problems.extend(_tenant_problems(config, raw, name))
+            problems.extend(_notify_problems(config, raw, name))
             if not problems:
                 return config
     raise ConfigError("invalid configuration:\n" + diag.to_text(diag.ordered(problems)).rstrip())
@@ -332,6 +389,37 @@ def _tenant_problems(config: Config, raw: Any, file: str) -> list[diag.Diagnosti
             f"(adapters with tenants: {', '.join(having) or 'none'})"
         )
         problems.append(diag.error("config", where, name, message))
+    return problems
+
+
+def _notify_problems(config: Config, raw: Any, file: str) -> list[diag.Diagnostic]:
+    """A ``secret`` or ``headers`` on a destination whose kind takes none, at its line."""
+    problems = []
+    entries = (
+        raw["settings"]["notify"]["destinations"] if config.settings.notify.destinations else {}
+    )
+    for name, dest in config.settings.notify.destinations.items():
+        entry = entries[name]
+        wrong = []
+        if dest.secret is not None and dest.kind not in SIGNED_KINDS:
+            wrong.append(
+                (
+                    "secret",
+                    f"a {dest.kind} robot is not signed; remove 'secret' "
+                    f"(signed kinds: {', '.join(SIGNED_KINDS)})",
+                )
+            )
+        if dest.headers and dest.kind not in HEADER_KINDS:
+            wrong.append(
+                (
+                    "headers",
+                    f"a {dest.kind} robot takes no headers; remove 'headers' "
+                    f"(kinds with headers: {', '.join(HEADER_KINDS)})",
+                )
+            )
+        for field_name, why in wrong:
+            where = diag.Position(file, *entry.key_marks[field_name])
+            problems.append(diag.error("config", where, f"notify {name}", why))
     return problems
 
 
