@@ -119,18 +119,10 @@ def _target(report: Mapping[str, Any]) -> str:
 
 
 def _drift_items(report: Mapping[str, Any]) -> list[str]:
-    """Every item that counts as drift, one line each, in the report's order."""
+    """Every item that counts as drift, one line each, the riskiest first: SoD
+    violations, then access that has expired but still works, then changes made in the
+    ERP, extra objects and missing ones (each in the report's order)."""
     items = []
-    for c in report.get("changed") or ():
-        fields = ", ".join(inline(f["field"]) for f in c.get("fields") or ())
-        items.append(f"changed {c['kind']} {named(c['key'], c.get('name'))}: {fields}{_by(c)}")
-    for m in report.get("missing") or ():
-        items.append(f"missing {m['kind']} {named(m['key'], m.get('name'))}{_by(m)}")
-    for e in report.get("extra") or ():
-        action = inline(e.get("apply_action") or "remove")
-        items.append(
-            f"extra {e['kind']} {named(e['key'], e.get('name'))}: apply would {action}{_by(e)}"
-        )
     for s in report.get("sod") or ():
         if s.get("counts_as_drift"):
             items.append(
@@ -142,6 +134,16 @@ def _drift_items(report: Mapping[str, Any]) -> list[str]:
             f"expired but active: user {named(x['login'], x.get('name'))}, "
             f"expired {inline(x['expires'])}"
         )
+    for c in report.get("changed") or ():
+        fields = ", ".join(inline(f["field"]) for f in c.get("fields") or ())
+        items.append(f"changed {c['kind']} {named(c['key'], c.get('name'))}: {fields}{_by(c)}")
+    for e in report.get("extra") or ():
+        action = inline(e.get("apply_action") or "remove")
+        items.append(
+            f"extra {e['kind']} {named(e['key'], e.get('name'))}: apply would {action}{_by(e)}"
+        )
+    for m in report.get("missing") or ():
+        items.append(f"missing {m['kind']} {named(m['key'], m.get('name'))}{_by(m)}")
     return items
 
 
