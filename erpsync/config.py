@@ -151,6 +151,23 @@ class NotifySettings(_Strict):
     destinations: dict[Key, Destination] = Field(
         default_factory=dict, description="Named destinations for --notify NAME."
     )
+    # "settings.notify.destinations.ops.url" -> (its unset variables, where it is written):
+    # a value naming a variable this environment lacks stays as written and is refused only
+    # when that destination is used, so `plan` in a job without the robots' secrets runs.
+    _unset: dict[str, tuple[tuple[str, ...], str]] = PrivateAttr(default_factory=dict)
+
+    def unset_variables(self, name: str) -> list[str]:
+        """Why destination ``name`` cannot be used here: each value it needs (its own or
+        ``report_url``) that names an unset environment variable, with its position."""
+        mine = f"settings.notify.destinations.{name}."
+        own_link = (
+            self.destinations[name].report_url is not None if name in self.destinations else False
+        )
+        return [
+            f"{where}: environment variable {', '.join(names)} is not set ({path})"
+            for path, (names, where) in self._unset.items()
+            if path.startswith(mine) or (path == "settings.notify.report_url" and not own_link)
+        ]
 
 
 class Settings(_Strict):
@@ -347,7 +364,8 @@ def load_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
         raw = YamlMap()
     problems: list[diag.Diagnostic] = []
     found: dict[str, tuple[str, ...]] = {}
-    raw = _interpolate(raw, os.environ if env is None else env, name, problems, found)
+    unset: dict[str, tuple[tuple[str, ...], str]] = {}
+    raw = _interpolate(raw, os.environ if env is None else env, name, problems, found, unset=unset)
     if not problems:
         try:
             config = Config.model_validate(raw)
@@ -356,6 +374,7 @@ def load_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
         else:
             _remember_positions(config, raw, name)
             config._url_secrets.update(found)
+            config.settings.notify._unset.update(unset)
             problems.extend(_tenant_problems(config, raw, name))
             problems.extend(_notify_problems(config, raw, name))
             if not problems:
@@ -439,18 +458,28 @@ def _interpolate(
     found: dict[str, tuple[str, ...]],
     mark: tuple[int, int] = (0, 0),
     path: tuple[str, ...] = (),
+    unset: dict[str, tuple[tuple[str, ...], str]] | None = None,
 ) -> Any:
-    """``node`` with ``${VAR}`` replaced; the secrets of each URL go to ``found``."""
+    """``node`` with ``${VAR}`` replaced; the secrets of each URL go to ``found``; a
+    value under ``settings.notify`` naming an unset variable is kept as written and
+    goes to ``unset`` (refused when its destination is used, not here)."""
     if isinstance(node, YamlMap):
         for key in list(node):
             node[key] = _interpolate(
-                node[key], env, file, problems, found, node.key_marks[key], (*path, str(key))
+                node[key],
+                env,
+                file,
+                problems,
+                found,
+                node.key_marks[key],
+                (*path, str(key)),
+                unset,
             )
         return node
     if isinstance(node, YamlList):
         for i, item in enumerate(node):
             node[i] = _interpolate(
-                item, env, file, problems, found, node.item_marks[i], (*path, str(i))
+                item, env, file, problems, found, node.item_marks[i], (*path, str(i)), unset
             )
         return node
     if not isinstance(node, str) or "$" not in node:
@@ -466,6 +495,9 @@ def _interpolate(
             problems.append(diag.error("environment", where, "", message))
     else:
         value = interpolate_string(node, env, missing)
+    if missing and unset is not None and path[:2] == ("settings", "notify"):
+        unset[".".join(path)] = (tuple(dict.fromkeys(missing)), str(where))
+        return node
     for var in missing:
         problems.append(
             diag.error(

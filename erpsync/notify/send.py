@@ -57,6 +57,10 @@ class Notifier:
                 f"--notify {unknown[0]}: no such destination{hint}; settings.notify."
                 f"destinations in erpsync.yaml defines: {', '.join(sorted(known)) or 'none'}"
             )
+        for name in dict.fromkeys(names):
+            lacking = settings.unset_variables(name)
+            if lacking:
+                raise UsageError(f"--notify {name}: " + "; ".join(lacking))
         self.settings = settings
         self.names = list(dict.fromkeys(names))
         self.console = console

@@ -218,3 +218,27 @@ def test_settings_notify_errors_at_their_line(
     assert f"erpsync.yaml:{where}: error: " in said
     assert message in said
     assert "s3cr3t-value" not in said
+
+
+def test_unset_robot_variables_fail_only_the_destination_that_needs_them(
+    demo: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A merge-request job without the robots' secrets still plans and reports drift."""
+    monkeypatch.delenv("ERPSYNC_DINGTALK_URL")
+    monkeypatch.delenv("ERPSYNC_DINGTALK_SECRET")
+    monkeypatch.delenv("CI_JOB_ID")  # report_url has a default: still fine
+    assert erpsync(capsys, "validate")[0] == 0
+    code, said = erpsync(capsys, "drift", "--out", "drift.txt")
+    assert code == 2, said
+    code, said = erpsync(capsys, "drift", "--out", "again.txt", "--notify", "ops")
+    assert code == 1
+    assert "error: --notify ops: erpsync.yaml:" in said.replace(str(demo) + "/", "")
+    unset = "environment variable ERPSYNC_DINGTALK_URL is not set"
+    assert f"{unset} (settings.notify.destinations.ops.url)" in said
+    assert "ERPSYNC_DINGTALK_SECRET is not set (settings.notify.destinations.ops.secret)" in said
+    assert not (demo / "again.txt").exists()  # refused before the ERP is read
+    with serving(WeCom()) as fake:  # another destination still works
+        monkeypatch.setenv("ERPSYNC_WECOM_URL", fake.url)
+        code, said = erpsync(capsys, "drift", "--out", "d.txt", "--notify", "it-team")
+    assert code == 2, said
+    assert len(fake.messages) == 1
