@@ -7,6 +7,7 @@ the link, and WeCom's 4096-byte limit."""
 from __future__ import annotations
 
 import io
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -218,6 +219,21 @@ def test_webhook_gets_the_counts_as_json_with_its_headers() -> None:
         assert "the webhook answered HTTP 401" in text
 
 
+class Slow(Webhook):
+    def answer(self, seen: Any) -> Any:
+        time.sleep(1)
+        return super().answer(seen)
+
+
+def test_a_server_that_does_not_answer_in_time_is_a_clear_error() -> None:
+    with serving(Slow()) as fake:
+        settings = NotifySettings(
+            destinations={"hook": Destination(kind="webhook", url=fake.url)}, timeout=0.2
+        )
+        with pytest.raises(NotifyError, match=r"hook \(webhook\): no answer within 0.2 s"):
+            Notifier(settings, ["hook"], Console(file=io.StringIO())).post(lambda url: summary())
+
+
 def test_no_server_is_a_clear_error() -> None:
     with serving(Webhook()) as fake:
         url = fake.url
@@ -293,3 +309,15 @@ def test_review_progress_summary() -> None:
         "zhao.lei (赵磊): 2/4 decided",
     )
     assert dict(found.counts) == {"decided": 5, "lines": 12, "reviewers": 3, "reviewers_done": 1}
+
+
+def test_a_destination_shows_neither_its_url_nor_its_secret() -> None:
+    dest = Destination(
+        kind="webhook",
+        url="https://hooks.example.com/t/0a1b2c3d4e5f",
+        headers={"Authorization": "Bearer 9z8y7x6w"},
+    )
+    shown = repr(NotifySettings(destinations={"hook": dest}))
+    assert "hook" in shown
+    assert "0a1b2c3d4e5f" not in shown
+    assert "9z8y7x6w" not in shown
