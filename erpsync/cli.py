@@ -18,7 +18,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 from rich.console import Console
@@ -29,6 +29,9 @@ from erpsync.commands import plan as plan_cmd
 from erpsync.commands import validate as validate_cmd
 from erpsync.config import Project, ResolvedTarget, load_project
 from erpsync.errors import ISSUES_URL, ErpsyncError, PolicyError, UsageError
+
+if TYPE_CHECKING:
+    from erpsync.notify import Notifier
 
 EXIT_INTERRUPTED = 130
 
@@ -131,6 +134,10 @@ def validate(options: Options, directory: Path | None, fmt: str, target_name: st
 
 
 ALL_TARGETS_HELP = "Every target of erpsync.yaml, concurrently, as one result."
+NOTIFY_HELP = (
+    "Post a short summary to NAME from settings.notify.destinations (a DingTalk, WeCom "
+    "or Feishu group robot, or a webhook); repeatable."
+)
 JOBS_HELP = "With --all-targets: targets run at once (default: the CPUs, at most 4)."
 
 
@@ -409,18 +416,27 @@ def import_(options: Options, out: Path | None, force: bool) -> None:
 )
 @click.option("--all-targets", is_flag=True, help=ALL_TARGETS_HELP)
 @click.option("--jobs", type=click.IntRange(min=1), help=JOBS_HELP)
+@click.option("--notify", "notify", multiple=True, metavar="NAME", help=NOTIFY_HELP)
 @pass_options
 def drift(
-    options: Options, fmt: str, out: Path | None, all_targets: bool, jobs: int | None
+    options: Options,
+    fmt: str,
+    out: Path | None,
+    all_targets: bool,
+    jobs: int | None,
+    notify: tuple[str, ...],
 ) -> None:
     """Report out-of-band changes, SoD violations and expired access (exit 2 on drift).
 
     With --all-targets the exit code is 1 when any target failed, else 2 when any has
-    drift, else 0."""
+    drift, else 0. With --notify, a failed post exits 1 after the report is written."""
     from erpsync.commands import drift as drift_cmd
 
     _all_targets_only(options, None, jobs, all_targets)
+    if notify and all_targets:
+        raise UsageError("--notify goes with one target: run drift --target NAME --notify …")
     project = options.project()
+    notifier = notifier_for(options, project, notify)
     if all_targets:
         from erpsync.all_targets import default_jobs
         from erpsync.commands import all_targets as all_cmd
@@ -432,7 +448,9 @@ def drift(
         raise UsageError(f"--out {out} is a directory; name the report file to write")
     target = project.target(options.target, options.db)
     policy_dir = _relative(project.policy_dir_for(target))
-    raise SystemExit(drift_cmd.run(project, target, policy_dir, fmt, out, options.console()))
+    raise SystemExit(
+        drift_cmd.run(project, target, policy_dir, fmt, out, options.console(), notifier)
+    )
 
 
 DESIRED_HELP = "The policy's view instead of the live ERP's (no database needed)."
@@ -633,6 +651,15 @@ def demo(options: Options, directory: Path) -> None:
     project = options.project()
     policies = _relative(project.policy_dir_for(options.target))
     raise SystemExit(demo_cmd.run(project, policies, directory, options.console()))
+
+
+def notifier_for(options: Options, project: Project, names: tuple[str, ...]) -> Notifier | None:
+    """The destinations ``--notify`` names (checked now, before any work), or None."""
+    if not names:
+        return None
+    from erpsync.notify import Notifier
+
+    return Notifier(project.config.settings.notify, names, options.console(stderr=True))
 
 
 def _policy_dir(options: Options, project: Project) -> Path:

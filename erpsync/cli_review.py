@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from erpsync.cli import Options, _policy_dir, cli, pass_options
+from erpsync.cli import NOTIFY_HELP, Options, _policy_dir, cli, notifier_for, pass_options
 
 SHEET = click.Path(exists=True, dir_okay=False, path_type=Path)
 
@@ -69,14 +69,20 @@ def review_start(
 @review.command("status")
 @click.argument("sheets", nargs=-1, type=SHEET)
 @click.option("--campaign", help="The campaign (default: the latest).")
+@click.option("--notify", "notify", multiple=True, metavar="NAME", help=NOTIFY_HELP)
 @pass_options
-def review_status(options: Options, sheets: tuple[Path, ...], campaign: str | None) -> None:
+def review_status(
+    options: Options, sheets: tuple[Path, ...], campaign: str | None, notify: tuple[str, ...]
+) -> None:
     """Progress per reviewer, from the returned SHEETS (default: the campaign's folder)."""
     from erpsync.commands import review as review_cmd
 
     project = options.project()
+    notifier = notifier_for(options, project, notify)
     target = project.target(options.target, options.db)
-    raise SystemExit(review_cmd.status(project, target, campaign, sheets, options.console()))
+    raise SystemExit(
+        review_cmd.status(project, target, campaign, sheets, options.console(), notify=notifier)
+    )
 
 
 @review.command("close")

@@ -102,6 +102,74 @@ RemovalLimit = (
 )
 
 
+NotifyKind = Literal["dingtalk", "wecom", "feishu", "webhook"]
+# Which kinds are signed with a shared secret, and which take extra HTTP headers.
+SIGNED_KINDS = ("dingtalk", "feishu")
+HEADER_KINDS = ("webhook",)
+
+
+class Destination(_Strict):
+    """One place ``--notify NAME`` posts a summary to: a group robot or a webhook.
+
+    Its URL carries the robot's credential (DingTalk's ``access_token``, WeCom's ``key``,
+    Feishu's hook token), so it is a secret like ``secret`` and header values: never
+    shown, only named (:mod:`erpsync.notify`)."""
+
+    kind: NotifyKind = Field(
+        description="dingtalk (钉钉 custom robot) | wecom (企业微信 group robot) | "
+        "feishu (飞书 custom bot) | webhook (any JSON endpoint)."
+    )
+    url: str = Field(
+        min_length=1,
+        repr=False,
+        description="The robot's webhook URL, from the environment: ${ERPSYNC_DINGTALK_URL}.",
+    )
+    secret: str | None = Field(
+        None,
+        min_length=1,
+        repr=False,
+        description="dingtalk and feishu: the signing secret (加签 / 签名校验), from the "
+        "environment.",
+    )
+    headers: dict[str, str] = Field(
+        default_factory=dict,
+        repr=False,
+        description="webhook: extra HTTP headers, e.g. Authorization: ${WEBHOOK_TOKEN}.",
+    )
+    report_url: str | None = Field(
+        None, description="Link to the full report for this destination (default: notify's)."
+    )
+
+
+class NotifySettings(_Strict):
+    report_url: str | None = Field(
+        None,
+        description="Where the full report can be read (a CI artifact's URL, e.g. "
+        "${CI_JOB_URL}/artifacts/file/drift.html); the message links to it.",
+    )
+    timeout: float = Field(10.0, gt=0, le=300, description="Seconds to wait for each post.")
+    destinations: dict[Key, Destination] = Field(
+        default_factory=dict, description="Named destinations for --notify NAME."
+    )
+    # "settings.notify.destinations.ops.url" -> (its unset variables, where it is written):
+    # a value naming a variable this environment lacks stays as written and is refused only
+    # when that destination is used, so `plan` in a job without the robots' secrets runs.
+    _unset: dict[str, tuple[tuple[str, ...], str]] = PrivateAttr(default_factory=dict)
+
+    def unset_variables(self, name: str) -> list[str]:
+        """Why destination ``name`` cannot be used here: each value it needs (its own or
+        ``report_url``) that names an unset environment variable, with its position."""
+        mine = f"settings.notify.destinations.{name}."
+        own_link = (
+            self.destinations[name].report_url is not None if name in self.destinations else False
+        )
+        return [
+            f"{where}: environment variable {', '.join(names)} is not set ({path})"
+            for path, (names, where) in self._unset.items()
+            if path.startswith(mine) or (path == "settings.notify.report_url" and not own_link)
+        ]
+
+
 class Settings(_Strict):
     removed_users: Literal["deactivate", "delete"] = "deactivate"
     protected_users: list[str] = Field(
@@ -145,6 +213,11 @@ class Settings(_Strict):
     )
     state_url: str | None = Field(
         None, description="Database for erpsync's own tables (default: the ERP database)."
+    )
+    notify: NotifySettings = Field(
+        default_factory=NotifySettings,
+        description="Group robots and webhooks `drift --notify NAME` and `review status "
+        "--notify NAME` post a short summary to (docs/notifications.md).",
     )
     # setting -> where erpsync.yaml sets it (filled by load_config), for messages
     _where: dict[str, diag.Position] = PrivateAttr(default_factory=dict)
@@ -296,7 +369,8 @@ def load_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
         raw = YamlMap()
     problems: list[diag.Diagnostic] = []
     found: dict[str, tuple[str, ...]] = {}
-    raw = _interpolate(raw, os.environ if env is None else env, name, problems, found)
+    unset: dict[str, tuple[tuple[str, ...], str]] = {}
+    raw = _interpolate(raw, os.environ if env is None else env, name, problems, found, unset=unset)
     if not problems:
         try:
             config = Config.model_validate(raw)
@@ -305,7 +379,9 @@ def load_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
         else:
             _remember_positions(config, raw, name)
             config._url_secrets.update(found)
+            config.settings.notify._unset.update(unset)
             problems.extend(_tenant_problems(config, raw, name))
+            problems.extend(_notify_problems(config, raw, name))
             if not problems:
                 return config
     raise ConfigError("invalid configuration:\n" + diag.to_text(diag.ordered(problems)).rstrip())
@@ -340,6 +416,37 @@ def _tenant_problems(config: Config, raw: Any, file: str) -> list[diag.Diagnosti
     return problems
 
 
+def _notify_problems(config: Config, raw: Any, file: str) -> list[diag.Diagnostic]:
+    """A ``secret`` or ``headers`` on a destination whose kind takes none, at its line."""
+    problems = []
+    entries = (
+        raw["settings"]["notify"]["destinations"] if config.settings.notify.destinations else {}
+    )
+    for name, dest in config.settings.notify.destinations.items():
+        entry = entries[name]
+        wrong = []
+        if dest.secret is not None and dest.kind not in SIGNED_KINDS:
+            wrong.append(
+                (
+                    "secret",
+                    f"a {dest.kind} robot is not signed; remove 'secret' "
+                    f"(signed kinds: {', '.join(SIGNED_KINDS)})",
+                )
+            )
+        if dest.headers and dest.kind not in HEADER_KINDS:
+            wrong.append(
+                (
+                    "headers",
+                    f"a {dest.kind} robot takes no headers; remove 'headers' "
+                    f"(kinds with headers: {', '.join(HEADER_KINDS)})",
+                )
+            )
+        for field_name, why in wrong:
+            where = diag.Position(file, *entry.key_marks[field_name])
+            problems.append(diag.error("config", where, f"notify {name}", why))
+    return problems
+
+
 def _is_url(path: tuple[str, ...]) -> bool:
     """Whether the value at ``path`` in erpsync.yaml is a database URL."""
     return (len(path) == 3 and path[0] == "targets" and path[2] == "url") or path == (
@@ -356,18 +463,28 @@ def _interpolate(
     found: dict[str, tuple[str, ...]],
     mark: tuple[int, int] = (0, 0),
     path: tuple[str, ...] = (),
+    unset: dict[str, tuple[tuple[str, ...], str]] | None = None,
 ) -> Any:
-    """``node`` with ``${VAR}`` replaced; the secrets of each URL go to ``found``."""
+    """``node`` with ``${VAR}`` replaced; the secrets of each URL go to ``found``; a
+    value under ``settings.notify`` naming an unset variable is kept as written and
+    goes to ``unset`` (refused when its destination is used, not here)."""
     if isinstance(node, YamlMap):
         for key in list(node):
             node[key] = _interpolate(
-                node[key], env, file, problems, found, node.key_marks[key], (*path, str(key))
+                node[key],
+                env,
+                file,
+                problems,
+                found,
+                node.key_marks[key],
+                (*path, str(key)),
+                unset,
             )
         return node
     if isinstance(node, YamlList):
         for i, item in enumerate(node):
             node[i] = _interpolate(
-                item, env, file, problems, found, node.item_marks[i], (*path, str(i))
+                item, env, file, problems, found, node.item_marks[i], (*path, str(i)), unset
             )
         return node
     if not isinstance(node, str) or "$" not in node:
@@ -383,6 +500,9 @@ def _interpolate(
             problems.append(diag.error("environment", where, "", message))
     else:
         value = interpolate_string(node, env, missing)
+    if missing and unset is not None and path[:2] == ("settings", "notify"):
+        unset[".".join(path)] = (tuple(dict.fromkeys(missing)), str(where))
+        return node
     for var in missing:
         problems.append(
             diag.error(

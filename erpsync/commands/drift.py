@@ -2,7 +2,9 @@
 
 Exit 0 when there is no drift, 2 when there is; errors raise (the CLI maps
 them to 1). The report is rendered in the asked format to the terminal, or
-written to ``--out`` with a one-line summary on the terminal.
+written to ``--out`` with a one-line summary on the terminal. With ``--notify``,
+a short summary is then posted to each named group robot (:mod:`erpsync.notify`):
+after the report is written, so a failed post (exit 1) still leaves it.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import datetime as dt
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
@@ -25,6 +27,9 @@ from erpsync.config import Project, ResolvedTarget
 from erpsync.drift import DriftReport, build_report
 from erpsync.errors import DatabaseError, UsageError
 from erpsync.policy.loader import LoadedPolicy, load_policy
+
+if TYPE_CHECKING:
+    from erpsync.notify import Notifier
 
 FORMATS = ("text", "json", "markdown", "html")
 EXIT_DRIFT = 2
@@ -117,8 +122,10 @@ def run(
     fmt: str,
     out: Path | None,
     console: Console,
+    notify: Notifier | None = None,
 ) -> int:
-    """``erpsync drift [--format FMT] [--out FILE]``: 0 no drift, 2 drift."""
+    """``erpsync drift [--format FMT] [--out FILE] [--notify NAME…]``: 0 no drift, 2
+    drift; a failed notification raises once the report is written."""
     if fmt not in FORMATS:
         raise UsageError(f"unknown drift format {fmt!r} (known: {', '.join(FORMATS)})")
     report = compute(project, target, policy_dir)
@@ -134,4 +141,8 @@ def run(
         console.print(text_view(doc), soft_wrap=True)
     else:
         write_raw(console, render(doc, fmt))
+    if notify:
+        from erpsync.notify.message import drift_summary
+
+        notify.post(lambda report_url: drift_summary(doc, report_url))
     return EXIT_DRIFT if report.has_drift else 0

@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
@@ -23,10 +23,14 @@ from erpsync.adapters import connected
 from erpsync.commands import show, write_raw
 from erpsync.config import Project, ResolvedTarget
 from erpsync.errors import ReviewSheetError, UsageError
+from erpsync.notify.message import ReviewerProgress, review_summary
 from erpsync.review import evidence
 from erpsync.review.campaign import Previous, build_sheets, campaign_id
 from erpsync.review.decisions import counts_as_dict, decide, pr_description
 from erpsync.review.model import Line, Sheet
+
+if TYPE_CHECKING:
+    from erpsync.notify import Notifier
 
 FORMATS = ("xlsx", "csv", "html")
 SHEET_SUFFIXES = (".xlsx", ".csv")
@@ -189,9 +193,11 @@ def status(
     files: Sequence[Path],
     console: Console,
     now: dt.datetime | None = None,
+    notify: Notifier | None = None,
 ) -> int:
     """Progress per reviewer, from the returned sheets (``files``, or those found in the
-    campaign's folder). An invalid sheet is shown with its error, not counted."""
+    campaign's folder). An invalid sheet is shown with its error, not counted. With
+    ``notify``, the progress is then posted to each destination (a failure raises)."""
     now = now or dt.datetime.now(dt.UTC)
     found = _campaign(target, wanted)
     sheets = sheets_of(found)
@@ -222,15 +228,19 @@ def status(
         markup=False,
     )
     total = done = 0
+    progress = []
     for sheet in sheets:
         n, _source = decided.get(sheet.reviewer, (0, ""))
         total, done = total + len(sheet.lines), done + n
+        progress.append(ReviewerProgress(sheet.reviewer, sheet.reviewer_name, n, len(sheet.lines)))
         who = f"{sheet.reviewer} ({sheet.reviewer_name})" if sheet.reviewer_name else sheet.reviewer
         mark = "done" if n == len(sheet.lines) else ("started" if n else "not started")
         say(f"  {who}: {n}/{len(sheet.lines)} decided, {mark}", markup=False)
     say(f"Decided {done} of {total} line(s).", markup=False)
     for problem in problems:
         say(f"  ! {problem}", markup=False)
+    if notify:
+        notify.post(lambda url: review_summary(target.name, found.id, state, due, progress, url))
     return 0
 
 

@@ -1,0 +1,101 @@
+"""Posting one summary to the named destinations: :class:`Notifier`.
+
+The names are resolved when the command starts (a typo fails before the ERP is
+read); the posts happen after the report is written. Every destination is tried; the
+ones that failed are named together in one :class:`NotifyError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from types import ModuleType
+from urllib.parse import unquote, urlsplit
+
+from rich.console import Console
+
+from erpsync import secrets
+from erpsync.config import Destination, NotifySettings
+from erpsync.errors import UsageError
+from erpsync.notify import dingtalk, feishu, webhook, wecom
+from erpsync.notify.errors import NotifyError, PlatformRefused
+from erpsync.notify.http import post
+from erpsync.notify.message import Summary
+
+PLATFORMS: dict[str, ModuleType] = {
+    "dingtalk": dingtalk,
+    "wecom": wecom,
+    "feishu": feishu,
+    "webhook": webhook,
+}
+
+
+def destination_secrets(dest: Destination) -> list[str]:
+    """What must never be shown of ``dest``: its URL (whole, its path's last part, where
+    Feishu keeps the token, and its secret query values), its secret, its header values."""
+    found = [dest.url, *secrets.url_secrets(dest.url)]
+    path = urlsplit(dest.url).path.rstrip("/")
+    last = unquote(path.rsplit("/", 1)[-1]) if "/" in path else ""
+    if len(last) >= 8:  # a token, not a word such as "send"
+        found.append(last)
+    if dest.secret:
+        found.append(dest.secret)
+    found.extend(v for v in dest.headers.values() if v)
+    return found
+
+
+class Notifier:
+    """The destinations ``--notify NAME…`` names, ready to post to."""
+
+    def __init__(self, settings: NotifySettings, names: Sequence[str], console: Console) -> None:
+        known = settings.destinations
+        unknown = [n for n in dict.fromkeys(names) if n not in known]
+        if unknown:
+            from erpsync.policy.loader import did_you_mean
+
+            hint = did_you_mean(unknown[0], known)
+            raise UsageError(
+                f"--notify {unknown[0]}: no such destination{hint}; settings.notify."
+                f"destinations in erpsync.yaml defines: {', '.join(sorted(known)) or 'none'}"
+            )
+        for name in dict.fromkeys(names):
+            lacking = settings.unset_variables(name)
+            if lacking:
+                raise UsageError(f"--notify {name}: " + "; ".join(lacking))
+        self.settings = settings
+        self.names = list(dict.fromkeys(names))
+        self.console = console
+        self._secrets: list[str] = []
+        for name in self.names:
+            dest = known[name]
+            scheme = urlsplit(dest.url).scheme.lower()
+            if scheme not in ("https", "http"):
+                raise UsageError(
+                    f"--notify {name}: its url is not an http(s) URL; check "
+                    f"settings.notify.destinations.{name}.url in erpsync.yaml"
+                )
+            self._secrets.extend(destination_secrets(dest))
+        secrets.remember(self._secrets)
+
+    def __bool__(self) -> bool:
+        return bool(self.names)
+
+    def post(self, summary_for: Callable[[str | None], Summary], now: float | None = None) -> None:
+        """Post ``summary_for(report_url)`` to each destination; say which took it; raise
+        :class:`NotifyError` naming every one that did not."""
+        failed: list[str] = []
+        for name in self.names:
+            dest = self.settings.destinations[name]
+            platform = PLATFORMS[dest.kind]
+            summary = summary_for(dest.report_url or self.settings.report_url)
+            try:
+                platform.check(post(platform.request(dest, summary, now), self.settings.timeout))
+            except PlatformRefused as exc:
+                failed.append(f"{name} ({platform.LABEL}): {self._hide(str(exc))}")
+                continue
+            self.console.print(f"Notified {name} ({platform.LABEL}).", markup=False)
+        if failed:
+            what = "notification" if len(failed) == 1 else "notifications"
+            raise NotifyError(f"{len(failed)} {what} failed:\n  " + "\n  ".join(failed))
+
+    def _hide(self, text: str) -> str:
+        return secrets.redact(text, self._secrets)
