@@ -614,7 +614,7 @@ def test_report_files_from_the_live_erp(applied: Path) -> None:
     project = load_project()
     target = project.target()
     for fmt in report_cmd.FORMATS:
-        for kind in report_cmd.KINDS:
+        for kind in (k for k in report_cmd.KINDS if k != "review"):  # review: tests/test_review
             out = applied / "out" / f"{kind}.{fmt}"
             console = _console()
             code = report_cmd.run(

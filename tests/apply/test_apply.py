@@ -36,7 +36,16 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Engine:
     return engine_for(request, tmp_path)
 
 
-@pytest.mark.parametrize("case", case_dirs("plan"), ids=lambda p: p.name)
+# Golden cases the reference ERP cannot hold: users' posts, warehouses and customers (the
+# ruoyi-vue-pro and jsherp suites apply those on their own ERPs).
+NOT_FOR_THE_REFERENCE_ERP = {"user-assignments"}
+
+
+@pytest.mark.parametrize(
+    "case",
+    [c for c in case_dirs("plan") if c.name not in NOT_FOR_THE_REFERENCE_ERP],
+    ids=lambda p: p.name,
+)
 def test_apply_then_plan_is_clean_for_every_golden_case(engine: Engine, case: Path) -> None:
     adapter = seeded(engine, *load_live(case / "live.yaml"))
     result = apply_policy(adapter, case / "policy", settings_of(case))
