@@ -15,6 +15,7 @@ from erpsync.apply import ApplyOptions, ApplyResult, check_origin, execute
 from erpsync.commands import plan as plan_cmd
 from erpsync.config import Project, ResolvedTarget
 from erpsync.errors import UsageError
+from erpsync.i18n import _
 from erpsync.plan import Plan
 from erpsync.policy.loader import load_policy
 
@@ -30,11 +31,11 @@ def confirm(plan: Plan, target: ResolvedTarget, console: Console) -> bool:
             "refusing to ask for confirmation: standard input is not a terminal; "
             "use --auto-approve (CI) or apply a reviewed plan file"
         )
+    question = _("Apply these {n} changes to target {target} ({url})? Only 'yes' is accepted.")
     console.print(
-        f"\nApply these {len(plan.changes)} changes to target {target.name} "
-        f"({target.display_url})? Only 'yes' is accepted."
+        "\n" + question.format(n=len(plan.changes), target=target.name, url=target.display_url)
     )
-    answer: str = click.prompt("Enter a value", default="", show_default=False)
+    answer: str = click.prompt(_("Enter a value"), default="", show_default=False)
     return answer.strip() == "yes"
 
 
@@ -51,7 +52,7 @@ class ProgressBar:
     def start(self, total: int) -> None:
         if self.console.is_terminal and total >= self.MIN_CHANGES and self.bar is None:
             self.bar = Progress(console=self.console, transient=True)
-            self.task = self.bar.add_task("Applying (one transaction)", total=total)
+            self.task = self.bar.add_task(_("Applying (one transaction)"), total=total)
             self.bar.start()
 
     def __call__(self, done: int) -> None:
@@ -100,10 +101,10 @@ def run(
     finally:
         bar.stop()
     if result.cancelled:
-        console.print("Apply cancelled; nothing was changed.")
+        console.print(_("Apply cancelled; nothing was changed."))
         return 1
     if not result.applied:
-        console.print("No changes. The ERP already matches the policy; nothing was applied.")
+        console.print(_("No changes. The ERP already matches the policy; nothing was applied."))
         return 0
     report(result, console)
     return 0
@@ -111,15 +112,16 @@ def run(
 
 def report(result: ApplyResult, console: Console) -> None:
     record = result.record
-    ref = f" (audit record #{record.id})" if record else ""
-    console.print(f"Apply complete: {result.applied} changes committed in one transaction{ref}.")
+    ref = _(" (audit record #{id})").format(id=record.id) if record else ""
+    done = _("Apply complete: {n} changes committed in one transaction{ref}.")
+    console.print(done.format(n=result.applied, ref=ref), markup=False)
     if record is not None:
         anchor = audit_anchor.of(record)
-        console.print(
-            f"Audit record #{record.id} · head {anchor}\n"
-            f"  Keep this anchor outside the database: `erpsync audit verify --expect-head "
-            f"{anchor}` then detects deleted or rewritten records.",
-            markup=False,
+        kept = _(
+            "Audit record #{id} · head {anchor}\n  Keep this anchor outside the database: "
+            "`erpsync audit verify --expect-head {anchor}` then detects deleted or rewritten "
+            "records."
         )
+        console.print(kept.format(id=record.id, anchor=anchor), markup=False)
     for note in result.notes:
         console.print(f"  {note}")
