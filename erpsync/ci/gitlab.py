@@ -357,13 +357,9 @@ def _hint(status: int, header: TokenHeader, retry_after: str | None) -> str:
             f"{TOKEN_VARIABLE} to a project access token with the api scope)"
         )
     if status == 403:
-        return (
-            f" (the token in {TOKEN_VARIABLE} needs the api scope and at least the Reporter role)"
-        )
+        return f" (the token in {TOKEN_VARIABLE} needs the api scope and the Reporter role)"
     if status == 404:
-        return (
-            " (not found, or not visible to the token: check CI_PROJECT_ID and the token's project)"
-        )
+        return " (not found, or not visible to the token: check CI_PROJECT_ID and the token)"
     if status == 429:
         wait = f"; retry after {retry_after} s" if retry_after and retry_after.isdigit() else ""
         return f" (GitLab's rate limit{wait})"

@@ -26,7 +26,7 @@ from typing import Any
 
 from erpsync.ci import drift_issue as issue_logic
 from erpsync.ci import sticky_comment as comment_logic
-from erpsync.ci.gitlab import GitLab, GitLabError
+from erpsync.ci.gitlab import TOKEN_VARIABLE, GitLab, GitLabError
 from erpsync.ci.plan_compare import changeset_digest
 from erpsync.ci.reviewed import NotReviewed, Reviewed, check_run, merged_pull, reviewed_plan
 from erpsync.errors import UsageError
@@ -43,6 +43,11 @@ def bot_of(client: GitLab, bot: str | None) -> str:
     access tokens' bot users ``project_<id>_bot_<hash>``: nothing to hard-code)."""
     if bot:
         return bot
+    if client.header == "JOB-TOKEN":
+        raise UsageError(
+            f"CI_JOB_TOKEN may not write notes or issues: set the CI/CD variable "
+            f"{TOKEN_VARIABLE} to a project access token (role Reporter, scope api)"
+        )
     name = client.current_user().get("username")
     if not isinstance(name, str) or not name:
         raise GitLabError("GitLab API GET /user: no username in the answer")
