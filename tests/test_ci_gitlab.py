@@ -595,6 +595,12 @@ def test_plan_comment_keeps_one_merge_request_note_and_its_labels(
     ours = [n for n in gitlab.notes[12] if n["author"]["username"] == BOT and not n["system"]]
     assert len(ours) == 1  # the same note, edited in place
     assert ("PUT", f"{PREFIX}merge_requests/12/notes/{ours[0]['id']}") in gitlab.writes()
+    body = ours[0]["body"]  # in GitLab's words
+    assert "Merging this merge request changes nothing in the ERP." in body
+    assert "[job](https://gitlab.example/acme/policies/-/jobs/9001), artifact `plan.json`" in body
+    assert "this note is updated in place on every push" in body
+    assert "pull request" not in body
+    assert "workflow run" not in body
     assert gitlab.mr_labels[12] == ["财务", "no changes"]
 
     writes = len(gitlab.writes())
@@ -711,12 +717,12 @@ def test_reviewed_plan_downloads_the_reviewed_plan_and_compare_plans_accepts_onl
 @pytest.mark.parametrize(
     ("breaks", "message"),
     [
-        ("pushed again", "last commit is h6"),
-        ("foreign job", "ran for commit zzz"),
+        ("pushed again", "note of merge request !5 is for commit h5, but its last commit is h6"),
+        ("foreign job", "job 41 ran for commit zzz, not for h5, the last commit of !5"),
         ("failed job", "did not succeed"),
         ("expired", "kept no plan.json"),
         ("swapped plan", "refusing to apply"),
-        ("direct push", "not the merge of a pull request"),
+        ("direct push", "not the merge of a merge request"),
     ],
 )
 def test_reviewed_plan_refuses_anything_but_the_reviewed_plan(
@@ -817,6 +823,7 @@ def test_drift_issue_opens_updates_and_closes_one_gitlab_issue_per_target(
     assert issue["labels"] == [drift_issue.LABEL]
     assert gitlab.labels[drift_issue.LABEL]["color"] == "#fbca04"
     assert "https://gitlab.example/acme/policies/-/jobs/9001" in issue["description"]
+    assert "change the policy in a merge request" in issue["description"]
 
     writes = len(gitlab.writes())
     assert "is up to date" in run(report(True), "d1.json")

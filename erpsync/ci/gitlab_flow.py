@@ -24,6 +24,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from erpsync.ci import GITLAB
 from erpsync.ci import drift_issue as issue_logic
 from erpsync.ci import sticky_comment as comment_logic
 from erpsync.ci.gitlab import TOKEN_VARIABLE, GitLab, GitLabError
@@ -142,12 +143,13 @@ def find_reviewed(client: GitLab, sha: str, bot: str | None, plan_out: Path) -> 
     to ``plan_out``; raises :class:`NotReviewed` (apply refuses) when there is none."""
     author = bot_of(client, bot)
     pulls = [as_pull(r) for r in client.commit_merge_requests(sha)]
-    pull = merged_pull(pulls, sha)
+    pull = merged_pull(pulls, sha, GITLAB)
     iid = int(pull["number"])
-    found = reviewed_plan(pull, comments_of(client.merge_request_notes(iid)), author)
+    found = reviewed_plan(pull, comments_of(client.merge_request_notes(iid)), author, GITLAB)
     job = client.job(int(found.run_id))
     commit = job.get("commit")
-    check_run({"head_sha": commit.get("id") if isinstance(commit, Mapping) else None}, found)
+    head = commit.get("id") if isinstance(commit, Mapping) else None
+    check_run({"head_sha": head}, found, GITLAB)
     if job.get("status") != "success":
         raise NotReviewed(
             f"plan job {found.run_id} of merge request !{iid} did not succeed "
@@ -218,7 +220,7 @@ def publish_drift(
     """Open, update or close the target's drift issue; ``(action, issue iid)``."""
     author = bot_of(client, bot)
     issues = issues_of(client.issues(issue_logic.LABEL))
-    action = issue_logic.decide_issue(issues, report, run_url, author)
+    action = issue_logic.decide_issue(issues, report, run_url, author, GITLAB)
     if action.kind == "create":
         client.ensure_label(issue_logic.LABEL, *issue_logic.LABEL_STYLE)
         created = client.create_issue(action.title, action.body, [issue_logic.LABEL])

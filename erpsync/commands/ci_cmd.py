@@ -28,7 +28,7 @@ from rich.console import Console
 
 from erpsync import diagnostics as diag
 from erpsync import planfile
-from erpsync.ci import BOT_LOGIN, plan_compare
+from erpsync.ci import BOT_LOGIN, GITHUB, GITLAB, plan_compare
 from erpsync.ci import drift_issue as issue_logic
 from erpsync.ci import sticky_comment as comment_logic
 from erpsync.ci.github import GitHub, RunContext, write_outputs
@@ -178,7 +178,8 @@ def plan_comment(
     problems = tuple(_problem_line(d) for d in found if d.is_error)
     plan = read_plan_file(plan_file) if plan_file.is_file() and not problems else None
     outcome = comment_logic.Outcome(problems, plan, _guard_problems(guards_report))
-    body = comment_logic.render_body(outcome, head_sha, run_id, run_url)
+    terms = GITLAB if where == "gitlab" else GITHUB
+    body = comment_logic.render_body(outcome, head_sha, run_id, run_url, terms=terms)
     labels = comment_logic.wanted_labels(plan)
     if out is not None:
         _write(out, body)
