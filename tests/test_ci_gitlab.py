@@ -1031,3 +1031,119 @@ def test_gitlab_ci_local_rejects_a_broken_file(tmp_path: Path) -> None:
     )
     assert done.returncode != 0
     assert "'rulez' property is not expected" in done.stdout + done.stderr
+
+
+# -- the jobs' scripts, run for real against the fake GitLab and a reference ERP -------------
+
+
+def run_job(repo: Path, doc: dict[str, Any], name: str, env: dict[str, str]) -> tuple[int, str]:
+    """Run the ``script`` of job ``name`` as GitLab's runner does (bash, -eo pipefail),
+    with erpsync from this virtualenv instead of the job's ``pip install``."""
+    import sys
+
+    script = "\n".join(doc[name]["script"])
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    done = subprocess.run(
+        ["bash", "-eo", "pipefail", "-c", script],
+        cwd=repo,
+        env={"PATH": path, "HOME": str(repo), "NO_COLOR": "1", "COLUMNS": "200", **env},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    return done.returncode, done.stdout + done.stderr
+
+
+def plan_and_merge(
+    gitlab: FakeGitLab, repo: Path, doc: dict[str, Any], url: str, iid: int, n: int
+) -> str:
+    """Run the plan job of merge request ``iid`` (head ``h<n>``, job ``4<n>``), keep its
+    plan.json as GitLab would, and merge it as commit ``m<n>``; the note's body."""
+    env = job_env(
+        gitlab,
+        CI_MERGE_REQUEST_IID=str(iid),
+        CI_COMMIT_SHA=f"h{n}",
+        CI_JOB_ID=f"4{n}",
+        ERPSYNC_DB_URL=url,
+    )
+    code, log = run_job(repo, doc, "erpsync-plan", env)
+    assert code == 0, log
+    assert f"Posted the plan comment on merge request !{iid} (status ok)" in log
+    assert "validate: 0, plan: 0, guards: 0" in log
+    assert TOKEN not in log
+    assert url not in log
+    (note,) = gitlab.notes[iid]
+    meta = Metadata.parse(note["body"])
+    assert meta is not None
+    assert (meta.status, meta.head_sha, meta.run_id) == ("ok", f"h{n}", f"4{n}")
+    job = 40 + n
+    gitlab.jobs[job] = {"id": job, "status": "success", "commit": {"id": f"h{n}"}}
+    gitlab.artifacts[(job, "plan.json")] = (repo / "plan.json").read_bytes()  # the upload
+    for name in ("plan.json", "plan.md", "guards.json", "comment.md"):
+        (repo / name).unlink()
+    gitlab.mrs_of[f"m{n}"] = [merged_mr(iid, f"m{n}", f"h{n}")]
+    return str(note["body"])
+
+
+def test_the_three_jobs_scripts_plan_apply_and_check_drift_end_to_end(
+    gitlab: FakeGitLab, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from erpsync.adapters.reference.database import init_database
+
+    monkeypatch.delenv("ERPSYNC_REFERENCE_URL", raising=False)
+    repo = tmp_path / "repo"
+    scaffold(repo, ci="gitlab")
+    doc = gitlab_ci(repo)
+    url = f"sqlite:///{tmp_path / 'erp.db'}"
+    init_database(url, False)  # an empty ERP: the example policy creates everything
+
+    # The scheduled drift check: everything is missing, so one issue is opened.
+    drift_env = job_env(gitlab, CI_JOB_ID="30", ERPSYNC_DB_URL=url)
+    code, log = run_job(repo, doc, "erpsync-drift", drift_env)
+    assert code == 0, log
+    assert "Drift: opened issue" in log
+    (opened,) = gitlab.issues.values()
+    assert url not in log
+
+    # Merged as m1: the apply job applies exactly the reviewed plan and prints the anchor.
+    plan_and_merge(gitlab, repo, doc, url, 12, 1)
+    apply_env = job_env(gitlab, CI_COMMIT_SHA="m1", CI_JOB_ID="50", ERPSYNC_DB_URL=url)
+    code, log = run_job(repo, doc, "erpsync-apply", apply_env)
+    assert code == 0, log
+    assert "Reviewed: merge request !12" in log
+    assert "no audit anchor from an earlier successful apply" in log
+    assert "The new plan makes exactly the reviewed change set" in log
+    anchor = (repo / "audit" / "audit-anchor.txt").read_text().strip()
+    assert re.fullmatch(r"\d+:[0-9a-f]+", anchor)
+    assert f"erpsync audit anchor: the head of the audit trail after this run is {anchor}" in log
+    assert url not in log
+
+    # The next drift check finds none and closes the issue.
+    code, log = run_job(repo, doc, "erpsync-drift", drift_env)
+    assert code == 0, log
+    assert f"No drift: closed issue #{opened['iid']}." in log
+    assert opened["state"] == "closed"
+
+    # The next merge request changes nothing; its apply verifies the trail against the
+    # anchor the last apply job (of a push pipeline) kept.
+    gitlab.pipelines = [{"id": 60, "ref": "main", "source": "push", "status": "success"}]
+    gitlab.pipeline_jobs[60] = [{"id": 50, "name": "erpsync-apply", "status": "success"}]
+    gitlab.artifacts[(50, "audit/audit-anchor.txt")] = (anchor + "\n").encode()
+    body = plan_and_merge(gitlab, repo, doc, url, 13, 2)
+    assert "Merging this merge request changes nothing in the ERP." in body
+    code, log = run_job(repo, doc, "erpsync-apply", {**apply_env, "CI_COMMIT_SHA": "m2"})
+    assert code == 0, log
+    assert f"audit anchor of job 50: {anchor}" in log
+
+    # A direct push (m3, no merge request) is refused before anything is planned.
+    code, log = run_job(repo, doc, "erpsync-apply", {**apply_env, "CI_COMMIT_SHA": "m3"})
+    assert code == 1, log
+    assert "commit m3 is not the merge of a merge request" in log
+
+    # An anchor the trail does not have (records rewritten) stops the apply before it plans.
+    gitlab.artifacts[(50, "audit/audit-anchor.txt")] = b"1:" + b"0" * 64 + b"\n"
+    code, log = run_job(repo, doc, "erpsync-apply", {**apply_env, "CI_COMMIT_SHA": "m2"})
+    assert code == 1, log
+    assert "the audit trail does not verify" in log
+    assert "The new plan makes exactly" not in log
