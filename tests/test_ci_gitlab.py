@@ -240,6 +240,8 @@ class FakeGitLab:
     def update_mr(self, m: Any, body: Any, *_: Any) -> Any:
         if bad := self.check("PUT mr", body):
             return bad
+        if any(body.get(key) == "" for key in ("add_labels", "remove_labels")):
+            return 400, {"error": "labels are empty"}, {}  # strict: send only what changes
         labels = self.mr_labels.setdefault(int(m[1]), [])
         for name in filter(None, body.get("add_labels", "").split(",")):
             if name not in labels:

@@ -276,7 +276,9 @@ class GitLab:
 
     def edit_merge_request_labels(self, iid: int, add: list[str], remove: list[str]) -> None:
         body = {"add_labels": ",".join(add), "remove_labels": ",".join(remove)}
-        self.request("PUT", self._project(f"merge_requests/{iid}"), body)
+        body = {key: value for key, value in body.items() if value}
+        if body:
+            self.request("PUT", self._project(f"merge_requests/{iid}"), body)
 
     def ensure_label(self, name: str, color: str, description: str) -> None:
         """Create the project label ``name`` unless it exists (``color`` without ``#``)."""
