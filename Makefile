@@ -69,6 +69,7 @@ test: $(DEV_STAMP)
 	$(TESTDB) start || exit $$?; \
 	eval "$$($(TESTDB) env)"; \
 	export ERPSYNC_ACTIONLINT="$(CURDIR)/scripts/actionlint.sh"; \
+	export ERPSYNC_GITLAB_CI_LOCAL="$(CURDIR)/scripts/gitlab-ci-local.sh"; \
 	failed=0; \
 	step() { \
 		echo "==> $$*"; \

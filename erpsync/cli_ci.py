@@ -11,10 +11,19 @@ from pathlib import Path
 
 import click
 
-from erpsync.ci import BOT_LOGIN
 from erpsync.cli import Options, _policy_dir, cli, pass_options
 
 FILE = click.Path(dir_okay=False, path_type=Path)
+PLATFORM = click.option(
+    "--platform",
+    type=click.Choice(("github", "gitlab")),
+    help="The CI system to talk to (default: gitlab when GITLAB_CI=true, else github).",
+)
+BOT = click.option(
+    "--bot",
+    help="Who erpsync's own comments are by (default: github-actions[bot] on GitHub, "
+    "the token's user on GitLab).",
+)
 
 
 @cli.command("init")
@@ -30,14 +39,27 @@ FILE = click.Path(dir_okay=False, path_type=Path)
 @click.option(
     "--url", metavar="URL", help="Its database URL; a password in it goes to an env variable."
 )
+@click.option(
+    "--ci",
+    "ci_system",
+    type=click.Choice(("github", "gitlab")),
+    default="github",
+    show_default=True,
+    help="The CI to write: GitHub Actions workflows, or one .gitlab-ci.yml.",
+)
 @pass_options
 def init(
-    options: Options, directory: Path, force: bool, adapter: str | None, url: str | None
+    options: Options,
+    directory: Path,
+    force: bool,
+    adapter: str | None,
+    url: str | None,
+    ci_system: str,
 ) -> None:
-    """Scaffold a policy repository: erpsync.yaml, policies/, CI workflows, pre-commit."""
+    """Scaffold a policy repository: erpsync.yaml, policies/, CI pipelines, pre-commit."""
     from erpsync.commands import init_cmd
 
-    raise SystemExit(init_cmd.run(directory, force, options.console(), adapter, url))
+    raise SystemExit(init_cmd.run(directory, force, options.console(), adapter, url, ci_system))
 
 
 @cli.command()
@@ -60,34 +82,48 @@ def codeowners(options: Options, out: Path | None, check: bool) -> None:
 
 @cli.group()
 def ci() -> None:
-    """Steps of the GitHub workflows that `erpsync init` writes."""
+    """Steps of the GitHub workflows or the .gitlab-ci.yml that `erpsync init` writes."""
 
 
 @ci.command("guards")
 @click.argument("plan_file", type=FILE)
 @click.option("--report", type=FILE, help="Write the result as JSON, for `ci plan-comment`.")
 @click.option("--allow-mass-removal", is_flag=True, help="Do not check settings.max_removals.")
+@PLATFORM
 @pass_options
 def ci_guards(
-    options: Options, plan_file: Path, report: Path | None, allow_mass_removal: bool
+    options: Options,
+    plan_file: Path,
+    report: Path | None,
+    allow_mass_removal: bool,
+    platform: str | None,
 ) -> None:
     """Check a saved plan against apply's guards (reads the live ERP)."""
     from erpsync.commands import ci_cmd
 
     project = options.project()
     target = project.target(options.target, options.db)
+    where = ci_cmd.platform_of(platform)
     raise SystemExit(
-        ci_cmd.guards(project, target, plan_file, report, allow_mass_removal, options.console())
+        ci_cmd.guards(
+            project, target, plan_file, report, allow_mass_removal, options.console(), where
+        )
     )
 
 
 @ci.command("plan-comment")
 @click.option("--plan", "plan_file", type=FILE, default=Path("plan.json"), show_default=True)
 @click.option("--guards", "guards_report", type=FILE, help="The report of `ci guards --report`.")
-@click.option("--pr", "pull", type=int, help="Pull request number (default: the event's).")
+@click.option(
+    "--pr",
+    "pull",
+    type=int,
+    help="Pull request number / merge request IID (default: the event's, CI_MERGE_REQUEST_IID).",
+)
 @click.option("--out", type=FILE, help="Also write the comment to FILE.")
-@click.option("--dry-run", is_flag=True, help="Do not contact GitHub.")
-@click.option("--bot", default=BOT_LOGIN, show_default=True, help="Login of the workflow's token.")
+@click.option("--dry-run", is_flag=True, help="Do not contact GitHub or GitLab.")
+@BOT
+@PLATFORM
 @pass_options
 def ci_plan_comment(
     options: Options,
@@ -96,9 +132,10 @@ def ci_plan_comment(
     pull: int | None,
     out: Path | None,
     dry_run: bool,
-    bot: str,
+    bot: str | None,
+    platform: str | None,
 ) -> None:
-    """Post or update the pull request's plan comment and its labels."""
+    """Post or update the pull request's plan comment (GitLab: merge request note) and labels."""
     from erpsync.commands import ci_cmd
 
     project = options.project()
@@ -113,41 +150,90 @@ def ci_plan_comment(
             dry_run,
             options.console(),
             bot,
+            platform=ci_cmd.platform_of(platform),
         )
     )
 
 
 @ci.command("reviewed-plan")
-@click.option("--sha", help="The pushed commit (default: GITHUB_SHA).")
-@click.option("--bot", default=BOT_LOGIN, show_default=True, help="Login of the workflow's token.")
+@click.option("--sha", help="The pushed commit (default: GITHUB_SHA, CI_COMMIT_SHA).")
+@click.option(
+    "--plan-out",
+    type=FILE,
+    default=Path("reviewed/plan.json"),
+    show_default=True,
+    help="GitLab: where the reviewed plan is downloaded.",
+)
+@click.option(
+    "--dotenv",
+    type=FILE,
+    default=Path("reviewed.env"),
+    show_default=True,
+    help="GitLab: the ERPSYNC_REVIEWED_* variables for the job's script.",
+)
+@BOT
+@PLATFORM
 @pass_options
-def ci_reviewed_plan(options: Options, sha: str | None, bot: str) -> None:
+def ci_reviewed_plan(
+    options: Options,
+    sha: str | None,
+    plan_out: Path,
+    dotenv: Path,
+    bot: str | None,
+    platform: str | None,
+) -> None:
     """Find the plan reviewed on the pull request merged as the pushed commit."""
     from erpsync.commands import ci_cmd
 
-    raise SystemExit(ci_cmd.reviewed(sha, options.console(), bot))
+    where = ci_cmd.platform_of(platform)
+    raise SystemExit(ci_cmd.reviewed(sha, options.console(), bot, None, where, plan_out, dotenv))
+
+
+@ci.command("audit-anchor")
+@click.option("--out", type=FILE, required=True, help="Where to write the anchor (ID:HASH).")
+@click.option("--ref", help="The branch applies run on (default: CI_DEFAULT_BRANCH).")
+@click.option("--job", "job_name", default="erpsync-apply", show_default=True)
+@PLATFORM
+@pass_options
+def ci_audit_anchor(
+    options: Options, out: Path, ref: str | None, job_name: str, platform: str | None
+) -> None:
+    """GitLab: fetch the audit head kept by the last successful apply job."""
+    from erpsync.commands import ci_cmd
+
+    where = ci_cmd.platform_of(platform)
+    raise SystemExit(ci_cmd.audit_anchor(out, ref, job_name, options.console(), None, where))
 
 
 @ci.command("compare-plans")
 @click.argument("reviewed", type=FILE)
 @click.argument("new", type=FILE)
 @click.option("--expect-changeset", metavar="DIGEST", help="The reviewed change set's digest.")
+@PLATFORM
 @pass_options
 def ci_compare_plans(
-    options: Options, reviewed: Path, new: Path, expect_changeset: str | None
+    options: Options,
+    reviewed: Path,
+    new: Path,
+    expect_changeset: str | None,
+    platform: str | None,
 ) -> None:
     """Exit 1 unless NEW makes exactly the change set of REVIEWED."""
     from erpsync.commands import ci_cmd
 
-    raise SystemExit(ci_cmd.compare_plans(reviewed, new, expect_changeset, options.console()))
+    where = ci_cmd.platform_of(platform)
+    raise SystemExit(
+        ci_cmd.compare_plans(reviewed, new, expect_changeset, options.console(), where)
+    )
 
 
 @ci.command("drift-issue")
 @click.argument("report", type=FILE)
 @click.option("--markdown", type=FILE, help="Also write the Markdown report.")
 @click.option("--html", type=FILE, help="Also write the HTML report.")
-@click.option("--dry-run", is_flag=True, help="Do not contact GitHub.")
-@click.option("--bot", default=BOT_LOGIN, show_default=True, help="Login of the workflow's token.")
+@click.option("--dry-run", is_flag=True, help="Do not contact GitHub or GitLab.")
+@BOT
+@PLATFORM
 @pass_options
 def ci_drift_issue(
     options: Options,
@@ -155,9 +241,13 @@ def ci_drift_issue(
     markdown: Path | None,
     html: Path | None,
     dry_run: bool,
-    bot: str,
+    bot: str | None,
+    platform: str | None,
 ) -> None:
     """Open, update or close the drift issue after `erpsync drift --format json`."""
     from erpsync.commands import ci_cmd
 
-    raise SystemExit(ci_cmd.drift_issue(report, markdown, html, dry_run, options.console(), bot))
+    where = ci_cmd.platform_of(platform)
+    raise SystemExit(
+        ci_cmd.drift_issue(report, markdown, html, dry_run, options.console(), bot, platform=where)
+    )

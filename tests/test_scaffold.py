@@ -17,7 +17,7 @@ from erpsync.commands import init_cmd
 from erpsync.commands import plan as plan_cmd
 from erpsync.config import load_project
 from erpsync.errors import UsageError
-from erpsync.scaffold import FILES, REPOSITORY_URL, render, scaffold
+from erpsync.scaffold import FILES, GITLAB_FILES, REPOSITORY_URL, render, scaffold
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -145,8 +145,9 @@ def test_every_template_is_written_and_every_placeholder_filled() -> None:
     on_disk = sorted(
         p.relative_to(Path(str(root))).as_posix() for p in Path(str(root)).rglob("*") if p.is_file()
     )
-    assert on_disk == sorted(template for template, _ in FILES)
-    for template, _ in FILES:
+    every = {template for template, _ in (*FILES, *GITLAB_FILES)}
+    assert on_disk == sorted(every)
+    for template in every:
         text = render(template)
         assert not re.search(r"@@[A-Z_]+@@", text), template
 

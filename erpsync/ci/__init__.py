@@ -9,8 +9,31 @@
 - :mod:`erpsync.ci.github`: a small GitHub REST client (urllib) and the run's context,
   read from the variables GitHub Actions sets.
 
-The first three modules are pure functions over plain data; only the client talks to
-the network, and ``erpsync.commands.ci_cmd`` ties them together.
+- :mod:`erpsync.ci.gitlab` and :mod:`erpsync.ci.gitlab_flow`: the same for GitLab CI (a
+  REST v4 client, and the GitLab side of each flow).
+
+The first three modules are pure functions over plain data; only the clients talk to
+the network, and ``erpsync.commands.ci_cmd`` ties them together. What they write speaks
+the platform's words (:class:`Terms`): a pull request and its workflow run on GitHub, a
+merge request and its job on GitLab.
 """
 
+from dataclasses import dataclass
+
 BOT_LOGIN = "github-actions[bot]"  # the login GitHub Actions' token comments as
+
+
+@dataclass(frozen=True)
+class Terms:
+    """How a CI platform names what the comments, issues and refusals speak of."""
+
+    request: str = "pull request"
+    mark: str = "#"  # before a request's number: #12 on GitHub, !12 on GitLab
+    run: str = "workflow run"
+    comment: str = "comment"
+    artifact: str = "erpsync-plan"  # where the whole plan is kept
+    annotated: bool = True  # validation errors are annotated on the changed files
+
+
+GITHUB = Terms()
+GITLAB = Terms("merge request", "!", "job", "note", "plan.json", annotated=False)

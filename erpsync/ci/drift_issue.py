@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from erpsync.ci import BOT_LOGIN
+from erpsync.ci import BOT_LOGIN, GITHUB, Terms
 from erpsync.render import clean
 from erpsync.render.drift_markdown import ISSUE_LIMIT, markdown_view
 from erpsync.render.drift_text import summary_sentence
@@ -73,13 +73,15 @@ def issue_title(report: Mapping[str, Any]) -> str:
     return title if len(title) <= TITLE_CHARS else title[: TITLE_CHARS - 1] + "…"
 
 
-def render_body(report: Mapping[str, Any], run_url: str, limit: int = ISSUE_LIMIT) -> str:
+def render_body(
+    report: Mapping[str, Any], run_url: str, limit: int = ISSUE_LIMIT, terms: Terms = GITHUB
+) -> str:
     """Marker, the Markdown drift report and a footer, at most ``limit`` characters."""
     head = marker(target_name(report)) + "\n"
     run = f"the [scheduled drift check]({run_url})" if run_url else "the scheduled drift check"
     tail = (
         f"\n<sub>Opened and updated by {run} of erpsync; closed by the first check that "
-        "finds no drift. Fix the drift in the ERP, or change the policy in a pull request, "
+        f"finds no drift. Fix the drift in the ERP, or change the policy in a {terms.request}, "
         "or accept it in .erpsyncignore.</sub>\n"
     )
     return head + markdown_view(report, limit=limit - len(head) - len(tail)) + tail
@@ -105,7 +107,11 @@ class IssueAction:
 
 
 def decide_issue(
-    issues: Iterable[Issue], report: Mapping[str, Any], run_url: str, bot: str = BOT_LOGIN
+    issues: Iterable[Issue],
+    report: Mapping[str, Any],
+    run_url: str,
+    bot: str = BOT_LOGIN,
+    terms: Terms = GITHUB,
 ) -> IssueAction:
     """Open, update or close the target's drift issue, after this drift report."""
     existing = find_open(issues, target_name(report), bot)
@@ -113,7 +119,7 @@ def decide_issue(
         if existing is None:
             return IssueAction("none")
         return IssueAction("close", existing.number, body=closing_comment(report, run_url))
-    title, body = issue_title(report), render_body(report, run_url)
+    title, body = issue_title(report), render_body(report, run_url, terms=terms)
     if existing is None:
         return IssueAction("create", None, title, body)
     if existing.title == title and existing.body.strip() == body.strip():

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from erpsync.ci import BOT_LOGIN
+from erpsync.ci import BOT_LOGIN, GITHUB, Terms
 from erpsync.ci.sticky_comment import Comment, Metadata, find_marked
 from erpsync.errors import ApplyRefused
 
@@ -33,54 +33,60 @@ class Reviewed:
     artifact: str
 
 
-def merged_pull(pulls: Iterable[Mapping[str, Any]], sha: str) -> Mapping[str, Any]:
+def merged_pull(
+    pulls: Iterable[Mapping[str, Any]], sha: str, terms: Terms = GITHUB
+) -> Mapping[str, Any]:
     """The pull request merged as commit ``sha``; raises :class:`NotReviewed` if none was."""
     candidates = [p for p in pulls if p.get("merged_at")]
     for pull in candidates:
         if pull.get("merge_commit_sha") == sha:
             return pull
-    numbers = ", ".join(f"#{p.get('number')}" for p in candidates)
+    numbers = ", ".join(f"{terms.mark}{p.get('number')}" for p in candidates)
     seen = f" (it belongs to {numbers}, merged as other commits)" if numbers else ""
     raise NotReviewed(
-        f"commit {sha[:12]} is not the merge of a pull request{seen}: only reviewed pull "
-        "requests are applied; protect the default branch against direct pushes"
+        f"commit {sha[:12]} is not the merge of a {terms.request}{seen}: only reviewed "
+        f"{terms.request}s are applied; protect the default branch against direct pushes"
     )
 
 
 def reviewed_plan(
-    pull: Mapping[str, Any], comments: Sequence[Comment], bot: str = BOT_LOGIN
+    pull: Mapping[str, Any],
+    comments: Sequence[Comment],
+    bot: str = BOT_LOGIN,
+    terms: Terms = GITHUB,
 ) -> Reviewed:
     """The plan reviewed on ``pull``, from its erpsync comment; raises :class:`NotReviewed`."""
     number = int(pull.get("number") or 0)
+    named = f"{terms.request} {terms.mark}{number}"
     head = pull.get("head")
     head_sha = str(head.get("sha") or "") if isinstance(head, Mapping) else ""
     comment = find_marked(comments, bot)
     meta = Metadata.parse(comment.body) if comment else None
     if comment is None or meta is None:
         raise NotReviewed(
-            f"pull request #{number} has no erpsync plan comment by {bot}: "
+            f"{named} has no erpsync plan {terms.comment} by {bot}: "
             "its plan was never posted, so nothing was reviewed"
         )
     if meta.status != "ok" or not meta.changeset:
         raise NotReviewed(
-            f"the last plan of pull request #{number} was not applicable "
+            f"the last plan of {named} was not applicable "
             f"(status {meta.status}): it was merged without a plan that passed"
         )
     if not head_sha or meta.head_sha != head_sha:
         raise NotReviewed(
-            f"the plan comment of pull request #{number} is for commit {meta.head_sha[:12]}, "
+            f"the plan {terms.comment} of {named} is for commit {meta.head_sha[:12]}, "
             f"but its last commit is {head_sha[:12]}: the plan of the last push was never "
-            "posted (did the plan workflow finish before the merge?)"
+            f"posted (did the plan {terms.run.split()[0]} finish before the merge?)"
         )
     if not meta.run_id.isdigit():
-        raise NotReviewed(f"the plan comment of pull request #{number} names no workflow run")
+        raise NotReviewed(f"the plan {terms.comment} of {named} names no {terms.run}")
     return Reviewed(number, head_sha, meta.run_id, meta.changeset, meta.artifact)
 
 
-def check_run(run: Mapping[str, Any], reviewed: Reviewed) -> None:
+def check_run(run: Mapping[str, Any], reviewed: Reviewed, terms: Terms = GITHUB) -> None:
     """The workflow run named by the comment made the plan for the reviewed commit."""
     if run.get("head_sha") != reviewed.head_sha:
         raise NotReviewed(
-            f"workflow run {reviewed.run_id} ran for commit {str(run.get('head_sha'))[:12]}, "
-            f"not for {reviewed.head_sha[:12]}, the last commit of #{reviewed.pull}"
+            f"{terms.run} {reviewed.run_id} ran for commit {str(run.get('head_sha'))[:12]}, "
+            f"not for {reviewed.head_sha[:12]}, the last commit of {terms.mark}{reviewed.pull}"
         )

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from erpsync.ci import BOT_LOGIN
+from erpsync.ci import BOT_LOGIN, GITHUB, Terms
 from erpsync.ci.plan_compare import changeset_digest
 from erpsync.plan import Plan
 from erpsync.planfile import MAX_DEPTH, nesting_depth
@@ -129,14 +129,20 @@ class Outcome:
 
 
 def render_body(
-    outcome: Outcome, head_sha: str, run_id: str, run_url: str, limit: int = COMMENT_LIMIT
+    outcome: Outcome,
+    head_sha: str,
+    run_id: str,
+    run_url: str,
+    limit: int = COMMENT_LIMIT,
+    terms: Terms = GITHUB,
 ) -> str:
-    """The whole comment, at most ``limit`` characters: marker, verdict, plan, footer."""
+    """The whole comment, at most ``limit`` characters: marker, verdict, plan, footer;
+    in the words of the platform (``terms``)."""
     status = outcome.status
     changeset = changeset_digest(outcome.plan) if status == "ok" and outcome.plan else None
     meta = Metadata(status, head_sha, run_id, changeset)
-    head = meta.marker() + "\n" + _verdict(outcome, run_url)
-    tail = "\n---\n" + _footer(head_sha, run_url)
+    head = meta.marker() + "\n" + _verdict(outcome, run_url, terms)
+    tail = "\n---\n" + _footer(head_sha, run_url, terms)
     if outcome.plan is None or status == "invalid":
         body = head + tail
     else:
@@ -147,14 +153,16 @@ def render_body(
     return body
 
 
-def _verdict(outcome: Outcome, run_url: str) -> str:
-    run = f"[workflow run]({run_url})" if run_url else "workflow run"
+def _verdict(outcome: Outcome, run_url: str, terms: Terms) -> str:
+    run = f"[{terms.run}]({run_url})" if run_url else terms.run
     status = outcome.status
     if status == "invalid":
-        return (
-            f"## ❌ erpsync: the policy is invalid\n\n{_problems(outcome.problems)}\n"
-            f"Each error is also annotated on the changed files; see the {run}.\n"
+        where = (
+            f"Each error is also annotated on the changed files; see the {run}."
+            if terms.annotated
+            else f"The log of the {run} shows them too."
         )
+        return f"## ❌ erpsync: the policy is invalid\n\n{_problems(outcome.problems)}\n{where}\n"
     if status == "failed":
         return (
             "## ❌ erpsync could not make a plan\n\n"
@@ -168,7 +176,7 @@ def _verdict(outcome: Outcome, run_url: str) -> str:
             f"{_problems(outcome.guard_problems)}"
         )
     if outcome.plan is None or not outcome.plan.changes:
-        return "> [!NOTE]\n> Merging this pull request changes nothing in the ERP.\n"
+        return f"> [!NOTE]\n> Merging this {terms.request} changes nothing in the ERP.\n"
     return (
         "> [!IMPORTANT]\n> Merging applies exactly the change set below. After the merge "
         "erpsync plans again and refuses to apply if the change set is different.\n"
@@ -182,13 +190,13 @@ def _problems(lines: Sequence[str]) -> str:
     return "\n".join(shown) + "\n"
 
 
-def _footer(head_sha: str, run_url: str) -> str:
+def _footer(head_sha: str, run_url: str, terms: Terms) -> str:
     parts = []
     if head_sha:
         parts.append(f"for commit {code(head_sha[:12])}")
     if run_url:
-        parts.append(f"[workflow run]({run_url}), artifact {code(ARTIFACT)}")
-    parts.append("this comment is updated in place on every push")
+        parts.append(f"[{terms.run}]({run_url}), artifact {code(terms.artifact)}")
+    parts.append(f"this {terms.comment} is updated in place on every push")
     return "<sub>erpsync plan " + " · ".join(parts) + "</sub>\n"
 
 

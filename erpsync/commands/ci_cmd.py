@@ -1,14 +1,18 @@
-"""``erpsync ci …``: the steps erpsync's GitHub workflows run (see ``erpsync init``).
+"""``erpsync ci …``: the steps erpsync's CI runs (see ``erpsync init --ci github|gitlab``).
 
 - ``ci guards PLAN``: check a saved plan against apply's guards, reading the live ERP.
 - ``ci plan-comment``: post or update the pull request's one plan comment and its labels.
 - ``ci reviewed-plan``: after a merge, find the plan reviewed on the merged pull request.
 - ``ci compare-plans REVIEWED NEW``: refuse when the change sets differ.
 - ``ci drift-issue REPORT``: open, update or close the one drift issue.
+- ``ci audit-anchor``: (GitLab) fetch the audit head the last successful apply kept.
 
-Each ``run``-style function returns the exit code; expected failures raise
-:class:`~erpsync.errors.ErpsyncError` (exit 1). GitHub is reached with the token in
-``GITHUB_TOKEN``, which is never printed.
+Each step runs for GitHub Actions or GitLab CI (``platform``; by default GitLab when
+``GITLAB_CI=true``, else GitHub): what is decided and written is the same, only the
+calls differ (:mod:`erpsync.ci.gitlab_flow` holds GitLab's). Each ``run``-style function
+returns the exit code; expected failures raise :class:`~erpsync.errors.ErpsyncError`
+(exit 1). GitHub is reached with the token in ``GITHUB_TOKEN``, GitLab with
+``ERPSYNC_GITLAB_TOKEN`` (else ``CI_JOB_TOKEN``); neither is ever printed.
 """
 
 from __future__ import annotations
@@ -18,24 +22,45 @@ import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from rich.console import Console
 
 from erpsync import diagnostics as diag
 from erpsync import planfile
-from erpsync.ci import BOT_LOGIN, plan_compare
+from erpsync.ci import BOT_LOGIN, GITHUB, GITLAB, plan_compare
 from erpsync.ci import drift_issue as issue_logic
 from erpsync.ci import sticky_comment as comment_logic
 from erpsync.ci.github import GitHub, RunContext, write_outputs
+from erpsync.ci.gitlab import GitLab, JobContext
 from erpsync.ci.reviewed import check_run, merged_pull, reviewed_plan
 from erpsync.commands.apply import read_plan_file
 from erpsync.config import Project, ResolvedTarget
 from erpsync.errors import GuardError, UsageError
 
+Platform = Literal["github", "gitlab"]
+PLATFORMS: tuple[Platform, ...] = ("github", "gitlab")
+
 
 def _env(env: Mapping[str, str] | None) -> Mapping[str, str]:
     return os.environ if env is None else env
+
+
+def platform_of(explicit: str | None, env: Mapping[str, str] | None = None) -> Platform:
+    """``explicit`` when given, else GitLab inside GitLab CI (``GITLAB_CI=true``), else GitHub."""
+    if explicit is not None:
+        if explicit not in PLATFORMS:
+            raise UsageError(f"unknown CI platform {explicit!r} (known: github, gitlab)")
+        return "gitlab" if explicit == "gitlab" else "github"
+    return "gitlab" if _env(env).get("GITLAB_CI", "").lower() == "true" else "github"
+
+
+def _error(console: Console, title: str, text: str, platform: Platform) -> None:
+    """An error line: a workflow command GitHub annotates, plain text in GitLab's job log."""
+    if platform == "github":
+        _say(console, f"::error title={title}::{_annotation(text)}")
+    else:
+        _say(console, f"ERROR {title}: {text}")
 
 
 def _say(console: Console, text: str) -> None:
@@ -52,6 +77,7 @@ def guards(
     report: Path | None,
     allow_mass_removal: bool,
     console: Console,
+    platform: Platform = "github",
 ) -> int:
     """Check ``plan_file`` against the guards apply will check; 1 when one refuses it.
 
@@ -88,7 +114,7 @@ def guards(
         result = {"passed": not problems, "problems": problems, "live_changed": live_changed}
         _write(report, json.dumps(result, ensure_ascii=False, indent=2) + "\n")
     for problem in problems:
-        _say(console, f"::error title=erpsync guard::{_annotation(problem)}")
+        _error(console, "erpsync guard", problem, platform)
     if live_changed:
         _say(console, "note: the ERP changed since the plan was made; checked against it as now")
     if problems:
@@ -115,43 +141,63 @@ def plan_comment(
     out: Path | None,
     dry_run: bool,
     console: Console,
-    bot: str = BOT_LOGIN,
+    bot: str | None = None,
     env: Mapping[str, str] | None = None,
     today: dt.date | None = None,
+    platform: Platform | None = None,
 ) -> int:
-    """Post or update the pull request's plan comment and set its labels.
+    """Post or update the pull request's plan comment and set its labels (on GitLab: the
+    merge request's plan note).
 
     The verdict is rebuilt from what the earlier steps left: the policy is validated
     again (offline, cheap), ``plan_file`` exists only when the plan step succeeded and
     ``guards_report`` only when the guards ran. ``out`` receives the comment body;
-    ``dry_run`` contacts nobody. The pull request is ``pull``, else the event's.
+    ``dry_run`` contacts nobody. The pull request is ``pull``, else the event's (on
+    GitLab ``CI_MERGE_REQUEST_IID``).
     """
     from erpsync.commands.validate import check
 
     environ = _env(env)
-    context = RunContext.from_env(environ)
-    event_pull = context.pull_request()
-    number = pull if pull is not None else (event_pull[0] if event_pull else None)
-    head_sha = event_pull[1] if event_pull else context.sha
+    where = platform_of(platform, environ)
+    if where == "gitlab":
+        job = JobContext.from_env(environ)
+        number = pull if pull is not None else job.merge_request_iid
+        head_sha, run_id, run_url = job.head_sha, job.job_id, job.job_url
+        missing = "no merge request: give --pr IID or run in a merge request pipeline"
+    else:
+        context = RunContext.from_env(environ)
+        event_pull = context.pull_request()
+        number = pull if pull is not None else (event_pull[0] if event_pull else None)
+        head_sha = event_pull[1] if event_pull else context.sha
+        run_id, run_url = context.run_id, context.run_url
+        missing = "no pull request: give --pr NUMBER or run on a pull_request event"
     if number is None and not dry_run:
-        raise UsageError("no pull request: give --pr NUMBER or run on a pull_request event")
+        raise UsageError(missing)
     max_bytes = project.config.settings.max_file_mib * 1024 * 1024
     found, _ = check(policy_dir, today or dt.date.today(), max_bytes)
     problems = tuple(_problem_line(d) for d in found if d.is_error)
     plan = read_plan_file(plan_file) if plan_file.is_file() and not problems else None
     outcome = comment_logic.Outcome(problems, plan, _guard_problems(guards_report))
-    body = comment_logic.render_body(outcome, head_sha, context.run_id, context.run_url)
+    terms = GITLAB if where == "gitlab" else GITHUB
+    body = comment_logic.render_body(outcome, head_sha, run_id, run_url, terms=terms)
     labels = comment_logic.wanted_labels(plan)
     if out is not None:
         _write(out, body)
     if dry_run or number is None:
         shown = ", ".join(sorted(labels)) or "none"
         _say(console, f"Plan comment ({outcome.status}, {len(body):,} characters, labels: {shown})")
-        _say(console, "dry run: GitHub was not contacted.")
+        _say(console, f"dry run: {_NAMES[where]} was not contacted.")
         return 0
-    client = GitHub.from_env(environ, context)
+    if where == "gitlab":
+        from erpsync.ci import gitlab_flow
+
+        lab = GitLab.from_env(environ, JobContext.from_env(environ))
+        kind, change = gitlab_flow.publish_plan(lab, number, body, labels, bot)
+        _said_comment(console, kind, f"merge request !{number}", outcome.status, change)
+        return 0
+    client = GitHub.from_env(environ, RunContext.from_env(environ))
     comments = [comment_logic.Comment.from_api(c) for c in client.issue_comments(number)]
-    action = comment_logic.decide_comment(comments, body, bot)
+    action = comment_logic.decide_comment(comments, body, bot or BOT_LOGIN)
     if action.kind == "create":
         client.create_comment(number, body)
     elif action.kind == "update" and action.comment_id is not None:
@@ -163,14 +209,23 @@ def plan_comment(
         client.add_labels(number, list(change.add))
     for name in change.remove:
         client.remove_label(number, name)
-    verb = {"create": "Posted", "update": "Updated", "keep": "Kept (unchanged)"}[action.kind]
+    _said_comment(console, action.kind, f"#{number}", outcome.status, change)
+    return 0
+
+
+_NAMES = {"github": "GitHub", "gitlab": "GitLab"}
+
+
+def _said_comment(
+    console: Console, kind: str, where: str, status: str, change: comment_logic.LabelChange
+) -> None:
+    verb = {"create": "Posted", "update": "Updated", "keep": "Kept (unchanged)"}[kind]
     edits = [f"+{n}" for n in change.add] + [f"-{n}" for n in change.remove]
     _say(
         console,
-        f"{verb} the plan comment on #{number} (status {outcome.status}); "
+        f"{verb} the plan comment on {where} (status {status}); "
         f"labels: {', '.join(edits) or 'unchanged'}.",
     )
-    return 0
 
 
 def _problem_line(d: diag.Diagnostic) -> str:
@@ -193,15 +248,26 @@ def _guard_problems(path: Path | None) -> tuple[str, ...]:
 def reviewed(
     sha: str | None,
     console: Console,
-    bot: str = BOT_LOGIN,
+    bot: str | None = None,
     env: Mapping[str, str] | None = None,
+    platform: Platform | None = None,
+    plan_out: Path = Path("reviewed/plan.json"),
+    dotenv: Path = Path("reviewed.env"),
 ) -> int:
     """Find the plan reviewed on the pull request merged as ``sha`` (default: GITHUB_SHA).
 
     Sets the step outputs ``pr``, ``head-sha``, ``run-id``, ``artifact`` and
     ``changeset``; raises (exit 1) when no reviewed, applicable plan exists.
+
+    On GitLab (default sha: CI_COMMIT_SHA) it also downloads the reviewed ``plan.json``
+    of the plan job the note names to ``plan_out`` (GitLab CI has no download action),
+    checks its change set is the note's, and writes ``ERPSYNC_REVIEWED_*`` to the dotenv
+    file ``dotenv`` for the job's script.
     """
     environ = _env(env)
+    if platform_of(platform, environ) == "gitlab":
+        return _reviewed_gitlab(sha, console, bot, environ, plan_out, dotenv)
+    bot = bot or BOT_LOGIN
     context = RunContext.from_env(environ)
     commit = sha or context.sha
     if not commit:
@@ -228,11 +294,89 @@ def reviewed(
     return 0
 
 
+def _reviewed_gitlab(
+    sha: str | None,
+    console: Console,
+    bot: str | None,
+    environ: Mapping[str, str],
+    plan_out: Path,
+    dotenv: Path,
+) -> int:
+    from erpsync.ci import gitlab_flow
+
+    job = JobContext.from_env(environ)
+    commit = sha or job.sha
+    if not commit:
+        raise UsageError("no commit: give --sha or run inside GitLab CI (CI_COMMIT_SHA)")
+    client = GitLab.from_env(environ, job)
+    found = gitlab_flow.find_reviewed(client, commit, bot, plan_out)
+    gitlab_flow.write_dotenv(
+        dotenv,
+        {
+            "ERPSYNC_REVIEWED_MR": str(found.pull),
+            "ERPSYNC_REVIEWED_HEAD_SHA": found.head_sha,
+            "ERPSYNC_REVIEWED_JOB": found.run_id,
+            "ERPSYNC_REVIEWED_CHANGESET": found.changeset,
+        },
+    )
+    _say(
+        console,
+        f"Reviewed: merge request !{found.pull}, commit {found.head_sha[:12]}, "
+        f"plan of job {found.run_id} (saved as {plan_out}), change set {found.changeset}.",
+    )
+    return 0
+
+
+# -- ci audit-anchor -----------------------------------------------------------------------
+
+
+def audit_anchor(
+    out: Path,
+    ref: str | None,
+    job_name: str,
+    console: Console,
+    env: Mapping[str, str] | None = None,
+    platform: Platform | None = None,
+) -> int:
+    """Write the audit head the last successful apply job kept to ``out`` (GitLab only).
+
+    Only a job of a *push* pipeline on the default branch (``ref``, default
+    CI_DEFAULT_BRANCH) counts. Without one (the first apply, or its artifacts expired)
+    nothing is written and a warning says so: the job then verifies the hash chain only.
+    """
+    from erpsync.ci import gitlab_flow
+
+    environ = _env(env)
+    if platform_of(platform, environ) != "gitlab":
+        raise UsageError(
+            "ci audit-anchor is for GitLab CI; the GitHub apply workflow downloads the "
+            "erpsync-audit artifact of its last successful run"
+        )
+    job = JobContext.from_env(environ)
+    client = GitLab.from_env(environ, job)
+    found = gitlab_flow.last_anchor(client, ref or job.default_branch, job_name)
+    if found is None:
+        _say(
+            console,
+            "WARNING erpsync: no audit anchor from an earlier successful apply (first run, "
+            "or its artifacts expired): verifying the hash chain only",
+        )
+        return 0
+    anchor, job_id = found
+    _write(out, anchor + "\n")
+    _say(console, f"audit anchor of job {job_id}: {anchor}")
+    return 0
+
+
 # -- ci compare-plans ----------------------------------------------------------------------
 
 
 def compare_plans(
-    reviewed_file: Path, new_file: Path, expect_changeset: str | None, console: Console
+    reviewed_file: Path,
+    new_file: Path,
+    expect_changeset: str | None,
+    console: Console,
+    platform: Platform = "github",
 ) -> int:
     """0 when ``new_file`` makes exactly the change set of ``reviewed_file``, else 1.
 
@@ -242,10 +386,12 @@ def compare_plans(
     old, new = read_plan_file(reviewed_file), read_plan_file(new_file)
     digest = plan_compare.changeset_digest(old)
     if expect_changeset and digest != expect_changeset:
-        _say(
+        _error(
             console,
-            f"::error title=erpsync::{reviewed_file} has change set {digest}, but the "
-            f"pull request's comment shows {expect_changeset}; refusing to apply.",
+            "erpsync",
+            f"{reviewed_file} has change set {digest}, but the pull request's comment "
+            f"shows {expect_changeset}; refusing to apply.",
+            platform,
         )
         return 1
     result = plan_compare.compare(old, new)
@@ -256,11 +402,12 @@ def compare_plans(
             f"changes, {digest}).",
         )
         return 0
-    _say(
+    _error(
         console,
-        f"::error title=erpsync::the new plan differs from the reviewed one in "
-        f"{result.count:,} changes; nothing was applied. Review the change in a new pull "
-        "request.",
+        "erpsync",
+        f"the new plan differs from the reviewed one in {result.count:,} changes; nothing "
+        "was applied. Review the change in a new pull request.",
+        platform,
     )
     for line in plan_compare.describe(result):
         _say(console, f"  {line}")
@@ -276,8 +423,9 @@ def drift_issue(
     html_out: Path | None,
     dry_run: bool,
     console: Console,
-    bot: str = BOT_LOGIN,
+    bot: str | None = None,
     env: Mapping[str, str] | None = None,
+    platform: Platform | None = None,
 ) -> int:
     """Open, update or close the drift issue after ``erpsync drift --format json``.
 
@@ -296,14 +444,18 @@ def drift_issue(
 
         _write(html_out, html_view(report))
     environ = _env(env)
-    context = RunContext.from_env(environ)
+    where = platform_of(platform, environ)
     drifting = issue_logic.has_drift(report)
     if dry_run:
-        _say(console, f"{'Drift' if drifting else 'No drift'}; dry run: GitHub was not contacted.")
+        said = f"{'Drift' if drifting else 'No drift'}; dry run: {_NAMES[where]} was not contacted."
+        _say(console, said)
         return 0
+    if where == "gitlab":
+        return _drift_issue_gitlab(report, console, bot, environ)
+    context = RunContext.from_env(environ)
     client = GitHub.from_env(environ, context)
     issues = [issue_logic.Issue.from_api(i) for i in client.issues(issue_logic.LABEL)]
-    action = issue_logic.decide_issue(issues, report, context.run_url, bot)
+    action = issue_logic.decide_issue(issues, report, context.run_url, bot or BOT_LOGIN)
     if action.kind == "create":
         client.ensure_label(issue_logic.LABEL, *issue_logic.LABEL_STYLE)
         created = client.create_issue(action.title, action.body, [issue_logic.LABEL])
@@ -319,6 +471,25 @@ def drift_issue(
         _say(console, f"Drift unchanged: issue #{action.number} is up to date.")
     else:
         _say(console, "No drift, and no drift issue is open.")
+    return 0
+
+
+def _drift_issue_gitlab(
+    report: Mapping[str, Any], console: Console, bot: str | None, environ: Mapping[str, str]
+) -> int:
+    from erpsync.ci import gitlab_flow
+
+    job = JobContext.from_env(environ)
+    client = GitLab.from_env(environ, job)
+    action, iid = gitlab_flow.publish_drift(client, report, job.job_url, bot)
+    said = {
+        "create": f"Drift: opened issue #{iid}.",
+        "update": f"Drift: updated issue #{iid}.",
+        "close": f"No drift: closed issue #{iid}.",
+        "keep": f"Drift unchanged: issue #{iid} is up to date.",
+        "none": "No drift, and no drift issue is open.",
+    }
+    _say(console, said[action.kind])
     return 0
 
 

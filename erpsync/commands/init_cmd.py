@@ -1,7 +1,9 @@
-"""``erpsync init [--adapter NAME] [--url URL] [--force]``: scaffold a policy repository.
+"""``erpsync init [--adapter NAME] [--url URL] [--ci github|gitlab] [--force]``: scaffold
+a policy repository.
 
 Writes erpsync.yaml, a small example policy, the plan/apply/drift workflows with their
-composite action, a pre-commit configuration and a README (:mod:`erpsync.scaffold`).
+composite action (``--ci gitlab``: one ``.gitlab-ci.yml`` with the same three jobs), a
+pre-commit configuration and a README (:mod:`erpsync.scaffold`).
 An existing file that differs from its template is skipped unless ``--force``; the
 command lists what it created, overwrote, skipped and found already in place.
 
@@ -18,7 +20,7 @@ from rich.console import Console
 
 from erpsync.adapters import ADAPTERS
 from erpsync.errors import UsageError
-from erpsync.scaffold import Written, scaffold
+from erpsync.scaffold import CI_SYSTEMS, Written, scaffold
 from erpsync.scaffold.target_config import TargetConfig, target_config
 
 NEXT_STEPS = (
@@ -40,15 +42,18 @@ def run(
     console: Console,
     adapter: str | None = None,
     url: str | None = None,
+    ci: str = "github",
 ) -> int:
     """Scaffold ``directory`` (created if missing); 0 also when every file was skipped."""
+    if ci not in CI_SYSTEMS:
+        raise UsageError(f"--ci {ci}: unknown (known: {', '.join(CI_SYSTEMS)})")
     config = None
     if adapter is not None or url is not None:
         name = adapter or "reference"
         if name not in ADAPTERS:
             raise UsageError(f"--adapter {name}: unknown (known: {', '.join(sorted(ADAPTERS))})")
         config = target_config(name, url)
-    written = scaffold(directory, force, config)
+    written = scaffold(directory, force, config, "gitlab" if ci == "gitlab" else "github")
     say = console.print
     for label, paths in (
         ("created", written.created),
@@ -63,8 +68,9 @@ def run(
         say("\nNext:", markup=False)
         for step in _next_steps(config):
             say(f"  {step}", markup=False, highlight=False)
+        secrets = "CI/CD variables" if ci == "gitlab" else "secrets"
         say(
-            "Then set up the secrets and branch protection as README.md describes.",
+            f"Then set up the {secrets} and branch protection as README.md describes.",
             markup=False,
         )
     return 0

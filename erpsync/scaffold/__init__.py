@@ -12,6 +12,10 @@ The workflows use a *copy* of the composite action in ``.github/actions/erpsync`
 than ``uses:`` of the one the erpsync repository publishes: the repository then pins the
 erpsync version it runs in a file its owners review, needs no third-party action beyond
 GitHub's own, and keeps working if the erpsync repository moves.
+
+``ci="gitlab"`` writes one ``.gitlab-ci.yml`` with the same three flows instead of the
+workflows and the action, and a README that speaks of merge requests and CI/CD variables;
+the policy, erpsync.yaml, pre-commit and .gitignore are the same for both.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import os
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import Literal
 
 from erpsync import __version__
 from erpsync.errors import ISSUES_URL, UsageError
@@ -30,6 +35,9 @@ PLACEHOLDERS = {
     "@@ERPSYNC_VERSION@@": __version__,
     "@@ERPSYNC_REPOSITORY@@": REPOSITORY_URL,
 }
+
+CI = Literal["github", "gitlab"]
+CI_SYSTEMS: tuple[CI, ...] = ("github", "gitlab")
 
 # (template below templates/, path written below the new repository), in writing order.
 FILES: tuple[tuple[str, str], ...] = (
@@ -48,6 +56,19 @@ FILES: tuple[tuple[str, str], ...] = (
     ("gitignore", ".gitignore"),
     ("README.md", "README.md"),
 )
+# What `init --ci gitlab` writes: the same without GitHub's files, with .gitlab-ci.yml.
+GITLAB_FILES: tuple[tuple[str, str], ...] = (
+    *((t, r) for t, r in FILES if not t.startswith("github/") and t != "README.md"),
+    ("gitlab/gitlab-ci.yml", ".gitlab-ci.yml"),
+    ("gitlab/README.md", "README.md"),
+)
+
+
+def files_for(ci: CI) -> tuple[tuple[str, str], ...]:
+    """The (template, written path) pairs of ``ci``: ``github`` or ``gitlab``."""
+    if ci not in CI_SYSTEMS:
+        raise UsageError(f"--ci {ci}: unknown (known: {', '.join(CI_SYSTEMS)})")
+    return GITLAB_FILES if ci == "gitlab" else FILES
 
 
 def render(template: str) -> str:
@@ -71,15 +92,21 @@ class Written:
 SAMPLES = "policies/"  # the sample policy, in the reference ERP's words
 
 
-def scaffold(directory: Path, force: bool = False, config: TargetConfig | None = None) -> Written:
+def scaffold(
+    directory: Path,
+    force: bool = False,
+    config: TargetConfig | None = None,
+    ci: CI = "github",
+) -> Written:
     """Write the policy repository into ``directory``; see the module docstring. With
     ``config`` (``init --adapter/--url``), its erpsync.yaml replaces the sample one, and
     the sample policy is left out unless the adapter is the reference ERP's: the policy
-    of a real ERP is written by ``erpsync import``, into an empty ``policies/``."""
+    of a real ERP is written by ``erpsync import``, into an empty ``policies/``. ``ci``
+    chooses the CI files: GitHub's workflows or GitLab's ``.gitlab-ci.yml``."""
     written = Written()
     planned = [
         (relative, directory / relative, render(template))
-        for template, relative in FILES
+        for template, relative in files_for(ci)
         if config is None or config.samples or not relative.startswith(SAMPLES)
     ]
     if config is not None:
