@@ -89,7 +89,7 @@ def make_plan(
         desired_state(loaded, catalogue, today, resolution), adapter.capabilities
     )
     live = snapshot.state
-    desired = capabilities.undeclared_as_live(desired, live)
+    desired = capabilities.undeclared_as_live(desired, live, adapter.capabilities)
     adoptions = moves.adoptions(
         {"department": desired.state.departments, "role": desired.state.roles, "user": {}},
         {"department": live.departments, "role": live.roles, "user": live.users},

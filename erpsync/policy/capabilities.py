@@ -118,11 +118,13 @@ def _default_scopes(desired: Desired, scope: str | None) -> Desired:
     return dataclasses.replace(desired, state=dataclasses.replace(desired.state, roles=given))
 
 
-def undeclared_as_live(desired: Desired, live: State) -> Desired:
+def undeclared_as_live(desired: Desired, live: State, can: Capabilities) -> Desired:
     """``desired`` with each assignment a user's policy does not declare (posts,
     warehouses, customers: None) taken from the live user, so it is left as the ERP has
     it rather than planned away. A user created without them gets none. Cheap: a look-up
     per declared user."""
+    if not can.user_assignments:  # the ERP holds none: nothing is declared or read
+        return desired
     users = desired.state.users
     was = {new: old for old, new in desired.renames.get("user", {}).items()}  # moved:
     kept: dict[str, UserRec] = {}
