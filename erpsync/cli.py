@@ -29,6 +29,7 @@ from erpsync.commands import plan as plan_cmd
 from erpsync.commands import validate as validate_cmd
 from erpsync.config import Project, ResolvedTarget, load_project
 from erpsync.errors import ISSUES_URL, ErpsyncError, PolicyError, UsageError
+from erpsync.i18n import _, said
 
 if TYPE_CHECKING:
     from erpsync.notify import Notifier
@@ -744,12 +745,12 @@ def _run(argv: list[str] | None, options: Options) -> int:
         return EXIT_INTERRUPTED
     except PolicyError as exc:
         _err(options, diagnostics.to_text(exc.diagnostics).rstrip())
-        _err(options, f"error: {exc}; nothing was changed")
+        _err(options, _("error: {message}; nothing was changed").format(message=said(str(exc))))
         return exc.exit_code
     except ErpsyncError as exc:
         if options.verbose > 0:
             traceback.print_exc()
-        _err(options, f"error: {exc}")
+        _err(options, _("error: {message}").format(message=said(str(exc))))
         return exc.exit_code
     except BrokenPipeError:  # the reader stopped reading (`| head`): nothing to tell it
         return output_failed(0)

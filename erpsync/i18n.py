@@ -7,14 +7,17 @@ erpsync.yaml, else the locale (``LC_ALL``, ``LC_MESSAGES``, ``LANG`` starting ``
 by Babel: ``make i18n``). Only views for people call :func:`_`; JSON and every machine
 field (keys, actions, exit codes) never change with the language.
 
-A plan's reasons are data (the plan JSON keeps them in English); the text view says
-them in the chosen language by matching them against :data:`REASONS`, the templates the
-planner builds them from, and translating the template (:func:`reason`).
+Messages that are data (errors, diagnostics, a plan's reasons, warnings and notes, drift
+findings) are made in English from templates marked ``N_`` and stay English in JSON, plan
+files and the audit trail; views for people say them in the chosen language with
+:func:`said`, which matches them against the catalogue's templates and fills in the
+translated one.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import gettext
 import os
 import re
@@ -153,34 +156,80 @@ REASONS: tuple[str, ...] = (
 )
 
 
+# -- messages that are data ---------------------------------------------------------------
+
+# A message that is data (an error, a diagnostic, a plan's reason, warning or note, a drift
+# finding) is made in English from a template marked N_ and kept in English in JSON, files
+# and the audit trail. A view for people says it with :func:`said`, which finds the
+# template in the catalogue and fills its translation with the same values. A value in a
+# placeholder with one of these names is a message itself, and is said too.
+NESTED = frozenset({"why", "reason", "detail", "message", "cause", "problem"})
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
 @cache
 def _pattern(template: str) -> re.Pattern[str]:
     parts = re.split(r"(\{\w+\})", template)
     body = "".join(
-        f"(?P<{p[1:-1]}>.+?)" if re.fullmatch(r"\{\w+\}", p) else re.escape(p) for p in parts
+        f"(?P<{p[1:-1]}>.+?)" if _PLACEHOLDER.fullmatch(p) else re.escape(p) for p in parts
     )
     return re.compile(f"^{body}$", re.DOTALL)
 
 
-def reason(text: str) -> str:
-    """A plan's reason in the current language: matched against :data:`REASONS` and said
-    with the translated template; as it is when no template matches, or in English."""
-    if _now.language == ENGLISH:
+class _Templates:
+    """The catalogue's templates (its messages with placeholders), with the most literal
+    text first ("declared in the policy" before "declared in {where}") and the longest
+    literal part of each, tested before its pattern is tried."""
+
+    def __init__(self, messages: list[str]) -> None:
+        def literal(t: str) -> str:
+            return _PLACEHOLDER.sub("", t)
+
+        usable = [t for t in messages if _PLACEHOLDER.search(t) and literal(t).strip(" :;,.()")]
+        usable.sort(key=lambda t: (-len(literal(t)), t))
+        self.items = [(max(_PLACEHOLDER.split(t)[::2], key=len), t) for t in usable]
+
+    def match(self, text: str) -> tuple[str, dict[str, str]] | None:
+        for needle, template in self.items:
+            if needle in text and (found := _pattern(template).match(text)):
+                return template, found.groupdict()
+        return None
+
+
+@cache
+def _templates(lang: str) -> _Templates:
+    catalogue = _catalogue(lang)
+    messages = getattr(catalogue, "_catalog", {})
+    ids = [k[0] if isinstance(k, tuple) else k for k in messages]
+    return _Templates([k for k in ids if isinstance(k, str) and k])
+
+
+def said(text: str) -> str:
+    """``text``, a message made from a catalogued template (or a catalogued message
+    itself), in the language of the run; as it is in English or when nothing matches."""
+    if _now.language == ENGLISH or not text:
         return text
-    for template in _BY_LITERAL:
-        found = _pattern(template).match(text)
-        if found is None:
-            continue
-        values = found.groupdict()
-        if "why" in values:
-            values["why"] = reason(values["why"])
-        return _(template).format(**values)
-    return text
+    return _said(_now.language, text)
 
 
-# The templates with the most literal text first: "declared in the policy" is tried
-# before "declared in {where}", which would match it too.
-_BY_LITERAL = sorted(REASONS, key=lambda t: -len(re.sub(r"\{\w+\}", "", t)))
+@functools.lru_cache(maxsize=8192)
+def _said(lang: str, text: str) -> str:
+    catalogue = _catalogue(lang)
+    exact = catalogue.gettext(text)
+    if exact != text:
+        return exact
+    found = _templates(lang).match(text)
+    if found is None:
+        return text
+    template, values = found
+    for name in NESTED & values.keys():
+        values[name] = _said(lang, values[name])
+    return catalogue.gettext(template).format(**values)
+
+
+def reason(text: str) -> str:
+    """A plan's reason in the current language (:func:`said`)."""
+    return said(text)
 
 
 def untranslated(text: str) -> bool:
