@@ -95,7 +95,9 @@ def test_the_locale_is_read_as_people_set_it() -> None:
 def extracted() -> set[str]:
     found = set()
     for _file, _line, message, _comments, _context in extract_from_dir(
-        str(REPO / "erpsync"), keywords=KEYWORDS, method_map=[("**.py", "python")]
+        str(REPO / "erpsync"),
+        keywords=KEYWORDS,
+        method_map=[("**.py", "python"), ("render/templates/**.j2", "jinja2")],
     ):
         found.add(message[0] if isinstance(message, tuple) else message)
     return found

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any
 
 import jinja2
@@ -39,6 +38,7 @@ from erpsync.render.drift_text import (
     summary_sentence,
     when,
 )
+from erpsync.render.templating import template
 
 MAX_ROWS = 2000
 
@@ -395,13 +395,5 @@ def _accepted(items: Sequence[Mapping[str, Any]], source: object) -> Section:
     )
 
 
-@cache
 def _template() -> jinja2.Template:
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("erpsync", "render/templates"),
-        autoescape=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        undefined=jinja2.StrictUndefined,
-    )
-    return env.get_template("drift.html.j2")
+    return template("drift.html.j2", autoescape=True, keep_trailing_newline=False)

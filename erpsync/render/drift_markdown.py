@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
 import jinja2
@@ -40,6 +39,7 @@ from erpsync.render.drift_text import (
     when,
 )
 from erpsync.render.markdown import cell, code
+from erpsync.render.templating import template
 
 ISSUE_LIMIT = 65_000
 ROW_CAPS = (None, 1000, 300, 100, 30, 10, 0)  # rows per table, most first
@@ -322,14 +322,5 @@ def _warnings(items: Sequence[object]) -> Table:
     return Table("Warnings", "", (), (), items=tuple(cell(w) for w in items), folded=True)
 
 
-@cache
 def _template() -> jinja2.Template:
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("erpsync", "render/templates"),
-        autoescape=False,  # Markdown: every cell is escaped in Python by cell()/code()
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-        undefined=jinja2.StrictUndefined,
-    )
-    return env.get_template("drift.md.j2")
+    return template("drift.md.j2", autoescape=False)

@@ -27,13 +27,11 @@ JSON plan; nothing is ever left out without being counted.
 
 from __future__ import annotations
 
-import html
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
-from functools import cache
 from typing import Any
 
 import jinja2
@@ -49,6 +47,7 @@ from erpsync.render import (
     summary_sentence,
 )
 from erpsync.render.plan_groups import kinds, patterns, plural
+from erpsync.render.templating import template
 
 COMMENT_LIMIT = 65_000
 SEE_JSON = "see the plan artifact / `erpsync plan --format json`"
@@ -476,15 +475,5 @@ def render(prepared: Prepared, detail: Detail) -> str:
     )
 
 
-@cache
 def _template() -> jinja2.Template:
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("erpsync", "render/templates"),
-        autoescape=False,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-        undefined=jinja2.StrictUndefined,
-    )
-    env.filters["summary"] = lambda text: html.escape(str(text), quote=False)
-    return env.get_template("plan.md.j2")
+    return template("plan.md.j2", autoescape=False)

@@ -10,13 +10,13 @@ anything), so it can be mailed, archived or opened offline.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import cache
 from typing import Any
 
 import jinja2
 
 from erpsync import __version__
 from erpsync.render.report_layout import layout
+from erpsync.render.templating import template
 
 
 def html_view(doc: Mapping[str, Any]) -> str:
@@ -24,14 +24,5 @@ def html_view(doc: Mapping[str, Any]) -> str:
     return _template().render(page=layout(doc), version=__version__)
 
 
-@cache
 def _template() -> jinja2.Template:
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("erpsync", "render/templates"),
-        autoescape=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-        undefined=jinja2.StrictUndefined,
-    )
-    return env.get_template("report.html.j2")
+    return template("report.html.j2", autoescape=True)

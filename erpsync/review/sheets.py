@@ -36,7 +36,6 @@ import unicodedata
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +44,7 @@ import jinja2
 from erpsync import __version__
 from erpsync.errors import ReviewSheetError
 from erpsync.render.report_csv import BOM, FORMULA_START
+from erpsync.render.templating import template
 from erpsync.review.model import (
     DECISION_COLUMNS,
     LISTED_COLUMNS,
@@ -236,17 +236,8 @@ def write_html(sheet: Sheet, path: Path) -> None:
     path.write_text(page, encoding="utf-8")
 
 
-@cache
 def _template() -> jinja2.Template:
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("erpsync", "render/templates"),
-        autoescape=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-        undefined=jinja2.StrictUndefined,
-    )
-    return env.get_template("review_sheet.html.j2")
+    return template("review_sheet.html.j2", autoescape=True)
 
 
 def _guard(text: str) -> str:
