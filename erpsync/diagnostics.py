@@ -110,7 +110,7 @@ def said_summary(diagnostics: Sequence[Diagnostic]) -> str:
     errors = sum(1 for d in diagnostics if d.is_error)
     warnings = len(diagnostics) - errors
     return _("{errors} error(s), {warnings} warning(s)").format(
-        errors=_count(errors), warnings=_count(warnings)
+        errors=i18n.number(errors), warnings=i18n.number(warnings)
     )
 
 
@@ -200,12 +200,18 @@ def rest_line(rest: Sequence[Diagnostic]) -> str:
     return _("… and {rest}").format(rest=parts[0]) if parts else ""
 
 
+# The end of the object of a refusal no declaration gave: ``role x (live, not declared)``.
+LIVE = N_(" (live, not declared)")
+
+
 def said_object(obj: str) -> str:
     """The object of a diagnostic (``user li.na``) with its noun in the run's language."""
     noun, space, rest = obj.partition(" ")
-    if space and noun in NOUNS and i18n.language() != i18n.ENGLISH:
-        return f"{_(NOUNS[noun])} {rest}"
-    return obj
+    if not space or noun not in NOUNS or i18n.language() == i18n.ENGLISH:
+        return obj
+    if rest.endswith(LIVE):
+        rest = rest.removesuffix(LIVE) + _(LIVE)
+    return f"{_(NOUNS[noun])} {rest}"
 
 
 # ``roles[0]: …``, ``settings.max_removals: …``: a message about a field of the object,
