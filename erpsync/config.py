@@ -393,8 +393,11 @@ def load_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
             problems.extend(_notify_problems(config, raw, name))
             if not problems:
                 return config
-    shown = diag.to_text(diag.ordered(problems), say=False).rstrip()  # data: in English
-    raise ConfigError(N_("invalid configuration:\n{problem}").format(problem=shown))
+    found = diag.ordered(problems)
+    # The message is data, in English; its lines are not said as one (a view says each of
+    # the ConfigError's diagnostics instead).
+    shown = diag.to_text(found, say=False).rstrip()
+    raise ConfigError(N_("invalid configuration:\n{diagnostics}").format(diagnostics=shown), found)
 
 
 def _remember_positions(config: Config, raw: Any, file: str) -> None:

@@ -35,6 +35,10 @@ from erpsync.i18n import N_
 # Messages are English data made from templates marked N_; a view says them in the run's
 # language (erpsync.i18n.said). The driver's own words stay as the driver wrote them.
 _CANNOT_CONNECT = N_("target {name}: cannot connect to {url}")
+# How a ConnectError raised here reads (ConnectError.__str__ with ``where`` from
+# _CANNOT_CONNECT), catalogued whole: said() takes the template with the most literal
+# text, which would otherwise be _CANNOT_CONNECT alone, swallowing the reason and hint.
+CONNECT_ERROR = N_("target {name}: cannot connect to {url}: {reason}\n  hint: {detail}")
 
 # dialect+driver -> what to install; the default driver of a bare dialect is SQLAlchemy's.
 DRIVERS = {

@@ -46,7 +46,13 @@ class UsageError(ErpsyncError):
 
 
 class ConfigError(ErpsyncError):
-    """The project configuration (erpsync.yaml) is missing or invalid."""
+    """The project configuration (erpsync.yaml) is missing or invalid; ``diagnostics``
+    lists the problems of an invalid one (the message holds them in English), so that a
+    view can show each in the run's language (:func:`erpsync.diagnostics.to_text`)."""
+
+    def __init__(self, message: str, diagnostics: Sequence[Diagnostic] = ()) -> None:
+        super().__init__(message)
+        self.diagnostics = list(diagnostics)
 
 
 class PolicyError(ErpsyncError):

@@ -347,8 +347,14 @@ def _message(
         got = _YAML_TYPE.get(type(value).__name__, type(value).__name__)
         return _expected(str(err["msg"]).removeprefix("expected "), got)
     if kind == "literal_error":
+        expected = str(ctx.get("expected"))
+        choices, among, last = expected.rpartition(" or ")  # pydantic's "'a', 'b' or 'c'"
+        if among:
+            return N_("invalid value {value}: expected {choices} or {last}").format(
+                value=repr(value), choices=choices, last=last
+            )
         return N_("invalid value {value}: expected {expected}").format(
-            value=repr(value), expected=ctx.get("expected")
+            value=repr(value), expected=expected
         )
     if kind in ("too_short", "string_too_short"):
         least = ctx.get("min_length")
