@@ -393,11 +393,11 @@ def load_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
             problems.extend(_notify_problems(config, raw, name))
             if not problems:
                 return config
-    found = diag.ordered(problems)
+    listed = diag.ordered(problems)
     # The message is data, in English; its lines are not said as one (a view says each of
     # the ConfigError's diagnostics instead).
-    shown = diag.to_text(found, say=False).rstrip()
-    raise ConfigError(N_("invalid configuration:\n{diagnostics}").format(diagnostics=shown), found)
+    shown = diag.to_text(listed, say=False).rstrip()
+    raise ConfigError(N_("invalid configuration:\n{diagnostics}").format(diagnostics=shown), listed)
 
 
 def _remember_positions(config: Config, raw: Any, file: str) -> None:
