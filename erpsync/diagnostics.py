@@ -147,6 +147,11 @@ KINDS = {
     "unreadable": N_("unreadable file"),
     "no policies": N_("no policy files"),
     "edit": N_("edit refused"),
+    "refused": N_("refused by the adapter"),
+    "policy only": N_("kept in the policy only"),
+    "owners": N_("invalid owner"),
+    "environment": N_("environment variable problem"),
+    "config": N_("configuration problem"),
 }
 
 # The noun an object's name starts with ("user li.na"), as a view says it.
@@ -159,6 +164,7 @@ NOUNS = {
     "sod_exception": N_("sod_exception"),
     "moved": N_("moved"),
     "target": N_("target"),
+    "notify": N_("notify"),
 }
 
 

@@ -300,3 +300,51 @@ def test_a_console_prints_the_chinese_lines_whole() -> None:
     validate_cmd._text(console, found, "policies", ())
     first = out.getvalue().splitlines()[0]
     assert first == "p.yaml:1:3: error: 用户 u0: roles[0]：未知的角色 'r0'"
+
+
+def test_what_an_adapter_cannot_store_is_said(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.test_validate_target import NOWHERE, POLICY, project
+
+    project(tmp_path, POLICY, f"  prod: {{adapter: tryton, url: '{NOWHERE}'}}\n")
+    monkeypatch.chdir(tmp_path)
+    capsys.readouterr()
+    assert cli.main(["--no-color", "--lang", "zh-CN", "validate"]) == 1
+    out = capsys.readouterr().out
+    where = "policies/sales.yaml"
+    for line in (
+        f"{where}:2:3: warning: 部门 sales: tryton 适配器不存储部门：策略中的 1 个部门会为其成员"
+        "提供默认角色并出现在报告中，但不会写入 ERP",
+        f"{where}:6:5: error: 角色 clerks: description：tryton 适配器无法存储角色描述",
+        f"{where}:7:5: error: 角色 clerks: data_scope：tryton 适配器无法存储数据权限",
+        "：无效（2 个错误，1 个警告）；已按 tryton 适配器检查",
+    ):
+        assert line in out
+    for line in out.splitlines():
+        assert english_left(line) == [], line
+
+
+def test_look_alike_keys_are_said(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "policies").mkdir()
+    (tmp_path / "policies" / "users.yaml").write_text(
+        "users:\n  \u0430dmin:\n    name: Admin\n  li.na:\n    name: 李娜\n"
+        "  li.n\u0430:\n    name: 李娜\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "erpsync.yaml").write_text(
+        "policies: policies/\nsettings: {protected_users: [admin]}\n", encoding="utf-8"
+    )
+    monkeypatch.chdir(tmp_path)
+    capsys.readouterr()
+    assert cli.main(["--no-color", "--lang", "zh-CN", "validate"]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "policies/users.yaml:2:3: warning: 用户 \u0430dmin: 混用了 Cyrillic 和 Latin 文字"
+        "（'\u0430' U+0430 CYRILLIC SMALL LETTER A）；与受保护的用户 'admin' 外观相似"
+        "（以 '\u0430' U+0430 CYRILLIC SMALL LETTER A 代替了 'a' U+0061 LATIN SMALL LETTER A）"
+        "：请确认这是您想要的键" in out
+    )
+    assert "与 policies/users.yaml:4:3 处的用户 'li.na' 外观相似" in out
