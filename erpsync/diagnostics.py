@@ -175,14 +175,11 @@ def kind_of(d: Diagnostic) -> str:
     return d.code.replace("-", " ")
 
 
-def _count(n: int) -> str:
-    """``n`` with thousands separators (``999,800``), as the language writes it."""
-    return f"{n:,}" if i18n.language() == i18n.ENGLISH else i18n.number(n)
-
-
-def rest_line(rest: Sequence[Diagnostic]) -> str:
+def rest_line(rest: Sequence[Diagnostic], *, say: bool = True) -> str:
     """``… and 999,800 more errors: 999,800 unknown role`` for the diagnostics not shown,
-    in the run's language."""
+    in the run's language (in English unless ``say``)."""
+    if not say or i18n.language() == i18n.ENGLISH:
+        return _english_rest_line(rest)
     parts = []
     for errors, group in (
         (True, [d for d in rest if d.is_error]),
@@ -191,7 +188,7 @@ def rest_line(rest: Sequence[Diagnostic]) -> str:
         if group:
             kinds = Counter(kind_of(d) for d in group).most_common()
             counted = _(", ").join(
-                _("{n} {kind}").format(n=_count(n), kind=_(KINDS[kind]) if kind in KINDS else kind)
+                _("{n} {kind}").format(n=i18n.number(n), kind=_(KINDS.get(kind, kind)))
                 for kind, n in kinds
             )
             if errors:
@@ -200,10 +197,26 @@ def rest_line(rest: Sequence[Diagnostic]) -> str:
                 line = ngettext(
                     "{n} more warning: {kinds}", "{n} more warnings: {kinds}", len(group)
                 )
-            parts.append(line.format(n=_count(len(group)), kinds=counted))
+            parts.append(line.format(n=i18n.number(len(group)), kinds=counted))
     if len(parts) == 2:
         return _("… and {errors}; and {warnings}").format(errors=parts[0], warnings=parts[1])
     return _("… and {rest}").format(rest=parts[0]) if parts else ""
+
+
+def _english_rest_line(rest: Sequence[Diagnostic]) -> str:
+    """:func:`rest_line` in English, the language of data (and of English runs, whose
+    counts keep their thousands separators, as they always had)."""
+    parts = []
+    for noun, group in (
+        ("error", [d for d in rest if d.is_error]),
+        ("warning", [d for d in rest if not d.is_error]),
+    ):
+        if group:
+            kinds = Counter(kind_of(d) for d in group).most_common()
+            counted = ", ".join(f"{n:,} {kind}" for kind, n in kinds)
+            plural = noun if len(group) == 1 else f"{noun}s"
+            parts.append(f"{len(group):,} more {plural}: {counted}")
+    return "… and " + "; and ".join(parts)
 
 
 # The end of the object of a refusal no declaration gave: ``role x (live, not declared)``.
@@ -253,16 +266,9 @@ def to_text(
     """One line per diagnostic; past ``limit`` (None: no limit), one line counting the rest.
     In the run's language unless ``say`` is false (English, for a message that is data)."""
     shown = diagnostics if limit is None else diagnostics[:limit]
-    if not say and i18n.language() != i18n.ENGLISH:
-        spoken = i18n.language()
-        i18n.use(i18n.ENGLISH)
-        try:
-            return to_text(diagnostics, limit)
-        finally:
-            i18n.use(spoken)
-    text = "".join(f"{said_line(d)}\n" for d in shown)
+    text = "".join(f"{said_line(d) if say else d}\n" for d in shown)
     if len(shown) < len(diagnostics):
-        text += rest_line(diagnostics[len(shown) :]) + "\n"
+        text += rest_line(diagnostics[len(shown) :], say=say) + "\n"
     return text
 
 
