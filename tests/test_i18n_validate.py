@@ -46,7 +46,7 @@ def test_english_is_found() -> None:
     assert english_left("p.yaml:1:1: warning: role x: no active user holds this role")
     assert english_left("p.yaml:1:1: warning: user x: expired 2026-01-01: planned as deactivated")
     assert english_left("p.yaml:1:1: error: 用户 x: unknown role 'y'")
-    assert english_left("p.yaml:1:1: error: 角色 clerk: 未知字段 'x'") == []
+    assert english_left("p.yaml:1:1: error: 角色 clerk: 未知的字段 'x'") == []
 
 
 @pytest.fixture(autouse=True)
@@ -124,15 +124,15 @@ def test_json_is_byte_identical_in_both_languages(
     assert cli.main(["--no-color", "--lang", "zh-CN", "validate", "policies"]) == 1
     text = capsys.readouterr().out
     assert (
-        "policies/p.yaml:4:5: error: 角色 clerk: 未知字段 'permisions'（是否应为 'permissions'？）"
-        in text
+        "policies/p.yaml:4:5: error: 角色 clerk: "
+        "未知的字段 'permisions'（是否应为 'permissions'？）" in text
     )
     assert (
         "角色 employee: risk：无效的值 'extreme'：应为 'low', 'medium', 'high' 或 'critical'"
         in text
     )
     assert (
-        "用户 li.na: 未知字段 'status'（是否应为 'active'？已禁用或已锁定的账号请写 "
+        "用户 li.na: 未知的字段 'status'（是否应为 'active'？已禁用或已锁定的账号请写 "
         "'active: false'（默认为 'active: true'））" in text
     )
     assert "用户 wang.fang: name：应为字符串，实际为数字" in text
@@ -146,7 +146,7 @@ def test_json_is_byte_identical_in_both_languages(
     github = capsys.readouterr().out
     assert (
         "::error file=policies/p.yaml,line=4,col=5,title=erpsync schema::角色 clerk: "
-        "未知字段 'permisions'（是否应为 'permissions'？）\n" in github
+        "未知的字段 'permisions'（是否应为 'permissions'？）\n" in github
     )
     assert github.endswith("erpsync validate: 6 个错误，0 个警告\n")
 
@@ -232,7 +232,7 @@ def test_configuration_errors_are_said(tmp_path: Path) -> None:
     i18n.use(i18n.CHINESE)
     assert said(str(raised.value)).startswith("配置无效：\n")  # the lines are data
     shown = diag.to_text(raised.value.diagnostics)
-    assert "settings：未知字段 'max_removalz'（是否应为 'max_removals'？）" in shown
+    assert "settings：未知的字段 'max_removalz'（是否应为 'max_removals'？）" in shown
     assert "settings.connect_timeout：应大于 0" in shown
     config.write_text("targets:\n  a:\n    url: ${NOPE}\n")
     with pytest.raises(ConfigError) as raised:
