@@ -136,6 +136,15 @@ YAML_PROBLEMS = (
     N_("while scanning an alias"),
     N_("while scanning a tag"),
 )
+# Python's words for a date that does not exist, the {detail} of "invalid date".
+DATE_PROBLEMS = (
+    N_("month must be in 1..12"),
+    N_("day is out of range for month"),
+    N_("year {year} is out of range"),
+    N_("hour must be in 0..23"),
+    N_("minute must be in 0..59"),
+    N_("second must be in 0..59"),
+)
 
 
 def _at(event: Any) -> Mark:

@@ -209,6 +209,7 @@ def test_messages_stay_english_data_and_are_said_where_shown(tmp_path: Path) -> 
         ("a: !!python/object:os.system x\n", "不允许使用 YAML 标签 '!!python/object:os.system'"),
         ("a: &x 1\nb: &x 2\n", "YAML 无效：锚点 'x' 重复定义（首次定义于第 1 行第 4 列）"),
         ("a: *nope\n", "YAML 无效：发现未定义的别名 'nope'"),
+        ("a: 2026-02-30\n", "无效的日期 '2026-02-30'：日期超出该月的范围"),
     ],
 )
 def test_yaml_errors_are_said(text: str, chinese: str) -> None:
