@@ -349,3 +349,23 @@ def test_look_alike_keys_are_said(
         "：请确认这是您想要的键" in out
     )
     assert "与 policies/users.yaml:4:3 处的用户 'li.na' 外观相似" in out
+
+
+def test_all_targets_json_keeps_the_diagnostics_in_english(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "policies").mkdir()
+    (tmp_path / "policies" / "p.yaml").write_text("users:\n  li.na:\n    nmae: 李娜\n", "utf-8")
+    (tmp_path / "erpsync.yaml").write_text(
+        "policies: policies\ntargets:\n  a: {adapter: reference, url: 'sqlite:///a.db'}\n"
+        "  b: {adapter: reference, url: 'sqlite:///b.db'}\n",
+        "utf-8",
+    )
+    monkeypatch.chdir(tmp_path)
+    outputs = {}
+    for lang in ("en", "zh-CN"):
+        capsys.readouterr()
+        cli.main(["--no-color", "--lang", lang, "plan", "--all-targets", "--format", "json"])
+        outputs[lang] = capsys.readouterr().out
+    assert outputs["zh-CN"] == outputs["en"]
+    assert "unknown field 'nmae' (did you mean 'name'?)" in outputs["en"]
