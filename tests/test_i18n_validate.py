@@ -369,3 +369,28 @@ def test_all_targets_json_keeps_the_diagnostics_in_english(
         outputs[lang] = capsys.readouterr().out
     assert outputs["zh-CN"] == outputs["en"]
     assert "unknown field 'nmae' (did you mean 'name'?)" in outputs["en"]
+
+
+def test_a_violation_of_a_three_way_rule_is_said_part_by_part(tmp_path: Path) -> None:
+    (tmp_path / "p.yaml").write_text(
+        "roles:\n"
+        "  a: {name: A, permissions: {m1: [x]}}\n"
+        "  b: {name: B, permissions: {m2: [y]}}\n"
+        "  c: {name: C, permissions: {m3: [z]}, includes: [d]}\n"
+        "  d: {name: D, permissions: {m4: [w]}}\n"
+        "users:\n  u: {name: U, roles: [a, b, c]}\n"
+        "sod_rules:\n"
+        "  R3: {description: three, severity: high, conflicts: [[m1:x], [m2:y], [m4:w]]}\n",
+        "utf-8",
+    )
+    found, _described = validate_cmd.check(tmp_path, dt.date(2026, 1, 1), 1 << 20)
+    [violation] = [d for d in found if d.code == "sod-violation"]
+    assert violation.message == (
+        "violates high SoD rule R3: m1:x (role a); m2:y (role b); m4:w (role c, via d); "
+        "change the roles or add an entry to sod_exceptions"
+    )
+    i18n.use(i18n.CHINESE)
+    assert said(violation.message) == (
+        "违反 high 级职责分离规则 R3：m1:x（角色 a）；m2:y（角色 b）；m4:w（角色 c，经由 d）；"
+        "请修改角色，或在 sod_exceptions 中添加例外"
+    )

@@ -51,23 +51,33 @@ _NEEDS_THEM = N_(
     "in the ERP, granting {perm} also grants {needed} (the page above it): declare them "
     "for the role too"
 )
-# A SoD violation: (its exception has expired, two conflicting permissions) -> template.
+# A SoD violation: (its exception has expired, how many conflicting permissions) -> its
+# template. Two or three (the usual rules) are each a {detail}, {cause} and {problem} of
+# it, so a view says each; any other number is one {detail}, said only as a whole.
 _VIOLATES = {
-    (False, False): N_(
+    (False, 1): N_(
         "violates {severity} SoD rule {rule}: {detail}; change the roles or add an entry to "
         "sod_exceptions"
     ),
-    (True, False): N_(
+    (True, 1): N_(
         "violates {severity} SoD rule {rule} (its exception has expired): {detail}; change "
         "the roles or add an entry to sod_exceptions"
     ),
-    (False, True): N_(
+    (False, 2): N_(
         "violates {severity} SoD rule {rule}: {detail}; {cause}; change the roles or add an "
         "entry to sod_exceptions"
     ),
-    (True, True): N_(
+    (True, 2): N_(
         "violates {severity} SoD rule {rule} (its exception has expired): {detail}; {cause}; "
         "change the roles or add an entry to sod_exceptions"
+    ),
+    (False, 3): N_(
+        "violates {severity} SoD rule {rule}: {detail}; {cause}; {problem}; change the roles "
+        "or add an entry to sod_exceptions"
+    ),
+    (True, 3): N_(
+        "violates {severity} SoD rule {rule} (its exception has expired): {detail}; {cause}; "
+        "{problem}; change the roles or add an entry to sod_exceptions"
     ),
 }
 # How a user holds a permission that breaks a SoD rule: one part of a violation.
@@ -487,10 +497,9 @@ class _Checks:
                 continue
             make = error if v.severity in sod.BLOCKING else warning
             via = [self._via(holders[v.user], flat, group[0]) for group in v.held]
-            # The usual two conflicting permissions are each a {detail} and a {cause} of
-            # the template, so a view says each; more are one {detail}.
-            two = len(via) == 2
-            template = _VIOLATES[(v.exception_expired, two)]
+            parts = len(via) if len(via) in (2, 3) else 1
+            units = via if parts > 1 else ["; ".join(via)]
+            template = _VIOLATES[(v.exception_expired, parts)]
             yield make(
                 "sod-violation",
                 self.loaded.position("users", v.user),
@@ -498,8 +507,7 @@ class _Checks:
                 template.format(
                     severity=v.severity,
                     rule=v.rule,
-                    detail=via[0] if two else "; ".join(via),
-                    cause=via[-1],
+                    **dict(zip(("detail", "cause", "problem"), units, strict=False)),
                 ),
             )
 
