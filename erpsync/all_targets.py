@@ -107,7 +107,7 @@ def _one(
         with shared_read.using(groups):
             return Outcome(target, result=compute(project, target, policy.result))
     except PolicyError as exc:
-        shown = diagnostics.to_text(exc.diagnostics).rstrip()
+        shown = diagnostics.to_text(exc.diagnostics, say=False).rstrip()  # data: English
         return Outcome(target, error=target.redact(f"{shown}\nerror: {exc}".strip()))
     except ErpsyncError as exc:
         return Outcome(target, error=target.redact(str(exc)))

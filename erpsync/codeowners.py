@@ -29,6 +29,7 @@ from pathlib import Path
 
 from erpsync import diagnostics as diag
 from erpsync.errors import UsageError
+from erpsync.i18n import N_
 from erpsync.policy.loader import LoadedPolicy
 from erpsync.policy.model import Department
 
@@ -119,13 +120,25 @@ def build(loaded: LoadedPolicy, root: Path) -> Section:
         section.rules.append(Rule(path, owners))
         distinct = set(owner_sets)
         if len(distinct) > 1:
+            template = _MIXED_OWNERS_SOME_NONE if () in distinct else _MIXED_OWNERS
             section.warnings.append(
-                f"{path} declares objects of {len(distinct)} different owner groups"
-                f"{' (some with none)' if () in distinct else ''}; any of "
-                f"{', '.join(owners)} may approve a change to it. One file per department "
-                "(and per area of roles) narrows each review to its owners."
+                template.format(path=path, n=len(distinct), owners=", ".join(owners))
             )
     return section
+
+
+# Messages are English data made from templates marked N_; a view says them in the run's
+# language (erpsync.i18n.said). The CODEOWNERS file itself stays English (GitHub reads it).
+_MIXED_OWNERS = N_(
+    "{path} declares objects of {n} different owner groups; any of {owners} may approve a "
+    "change to it. One file per department (and per area of roles) narrows each review to "
+    "its owners."
+)
+_MIXED_OWNERS_SOME_NONE = N_(
+    "{path} declares objects of {n} different owner groups (some with none); any of {owners} "
+    "may approve a change to it. One file per department (and per area of roles) narrows "
+    "each review to its owners."
+)
 
 
 def _bad_owners(loaded: LoadedPolicy) -> Iterable[diag.Diagnostic]:
@@ -139,8 +152,10 @@ def _bad_owners(loaded: LoadedPolicy) -> Iterable[diag.Diagnostic]:
                         "owners",
                         loaded.position(section, key, "owners", index),
                         f"{noun} {key}",
-                        f"owners[{index}]: {owner!r} is not a GitHub owner "
-                        "(@user, @org/team or an e-mail address)",
+                        N_(
+                            "owners[{index}]: {owner} is not a GitHub owner (@user, @org/team "
+                            "or an e-mail address)"
+                        ).format(index=index, owner=repr(owner)),
                     )
 
 
@@ -150,7 +165,9 @@ def _relative(file: str, root: Path) -> str:
         return path.relative_to(root.absolute()).as_posix()
     except ValueError:
         raise UsageError(
-            f"policy file {file} is not inside the repository {root}, where CODEOWNERS is"
+            N_(
+                "policy file {file} is not inside the repository {root}, where CODEOWNERS is"
+            ).format(file=file, root=root)
         ) from None
 
 
@@ -178,7 +195,9 @@ def merge(existing: str | None, section: str) -> str:
         return text + ("" if text.endswith("\n\n") else "\n") + section
     if len(begins) != 1 or len(ends) != 1 or ends[0] < begins[0]:
         raise UsageError(
-            f"CODEOWNERS has {len(begins)} '{BEGIN}' and {len(ends)} '{END}' lines; "
-            "expected one of each, in that order: fix them by hand, then rerun"
+            N_(
+                "CODEOWNERS has {begins} '{begin}' and {ends} '{end}' lines; expected one of "
+                "each, in that order: fix them by hand, then rerun"
+            ).format(begins=len(begins), begin=BEGIN, ends=len(ends), end=END)
         )
     return "".join(lines[: begins[0]]) + section + "".join(lines[ends[0] + 1 :])

@@ -23,6 +23,7 @@ from erpsync import diagnostics as diag
 from erpsync import secrets
 from erpsync.envvars import interpolate_string, interpolate_url
 from erpsync.errors import ConfigError, UsageError
+from erpsync.i18n import N_
 from erpsync.policy.loader import did_you_mean, schema_diagnostics
 from erpsync.policy.model import Key
 from erpsync.yamlsafe import YamlList, YamlLoadError, YamlMap, load_file
@@ -164,7 +165,9 @@ class NotifySettings(_Strict):
             self.destinations[name].report_url is not None if name in self.destinations else False
         )
         return [
-            f"{where}: environment variable {', '.join(names)} is not set ({path})"
+            N_("{where}: environment variable {names} is not set ({path})").format(
+                where=where, names=", ".join(names), path=path
+            )
             for path, (names, where) in self._unset.items()
             if path.startswith(mine) or (path == "settings.notify.report_url" and not own_link)
         ]
@@ -320,15 +323,19 @@ class Project:
         if name is None:
             if db_url:
                 return ResolvedTarget("cli", DEFAULT_ADAPTER, db_url, connect_timeout=timeout)
-            raise UsageError("no target: give --target NAME or --db URL, or set default_target")
+            raise UsageError(N_("no target: give --target NAME or --db URL, or set default_target"))
         if name not in targets:
             if db_url:
                 return ResolvedTarget(name, DEFAULT_ADAPTER, db_url, connect_timeout=timeout)
             hint = did_you_mean(name, targets)
-            raise UsageError(
-                f"unknown target '{name}'{hint}; erpsync.yaml defines: "
-                f"{', '.join(sorted(targets)) or 'none'}"
-            )
+            defined = ", ".join(sorted(targets))
+            if not defined:
+                message = N_("unknown target '{name}'; erpsync.yaml defines: none")
+            elif hint:
+                message = N_("unknown target '{name}'{detail}; erpsync.yaml defines: {targets}")
+            else:
+                message = N_("unknown target '{name}'; erpsync.yaml defines: {targets}")
+            raise UsageError(message.format(name=name, detail=hint, targets=defined))
         target = targets[name]
         return ResolvedTarget(
             name,
@@ -364,7 +371,9 @@ def load_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
         raw = load_file(path)
     except YamlLoadError as exc:
         where = diag.Position(name, *(exc.mark or (0, 0)))
-        raise ConfigError(f"{where}: error: {exc.message}") from None
+        raise ConfigError(
+            N_("{where}: error: {message}").format(where=where, message=exc.message)
+        ) from None
     if raw is None:
         raw = YamlMap()
     problems: list[diag.Diagnostic] = []
@@ -384,7 +393,11 @@ def load_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
             problems.extend(_notify_problems(config, raw, name))
             if not problems:
                 return config
-    raise ConfigError("invalid configuration:\n" + diag.to_text(diag.ordered(problems)).rstrip())
+    listed = diag.ordered(problems)
+    # The message is data, in English; its lines are not said as one (a view says each of
+    # the ConfigError's diagnostics instead).
+    shown = diag.to_text(listed, say=False).rstrip()
+    raise ConfigError(N_("invalid configuration:\n{diagnostics}").format(diagnostics=shown), listed)
 
 
 def _remember_positions(config: Config, raw: Any, file: str) -> None:
@@ -408,10 +421,10 @@ def _tenant_problems(config: Config, raw: Any, file: str) -> list[diag.Diagnosti
         entry = raw["targets"][name]
         where = diag.Position(file, *entry.key_marks["tenant"])
         having = [n for n in sorted(ADAPTERS) if adapter_class(n).capabilities.tenants]
-        message = (
-            f"target {name}: the {target.adapter} adapter has no tenants; remove 'tenant' "
-            f"(adapters with tenants: {', '.join(having) or 'none'})"
-        )
+        message = N_(
+            "target {name}: the {adapter} adapter has no tenants; remove 'tenant' "
+            "(adapters with tenants: {adapters})"
+        ).format(name=name, adapter=target.adapter, adapters=", ".join(having) or "none")
         problems.append(diag.error("config", where, name, message))
     return problems
 
@@ -429,16 +442,19 @@ def _notify_problems(config: Config, raw: Any, file: str) -> list[diag.Diagnosti
             wrong.append(
                 (
                     "secret",
-                    f"a {dest.kind} robot is not signed; remove 'secret' "
-                    f"(signed kinds: {', '.join(SIGNED_KINDS)})",
+                    N_(
+                        "a {kind} robot is not signed; remove 'secret' (signed kinds: {kinds})"
+                    ).format(kind=dest.kind, kinds=", ".join(SIGNED_KINDS)),
                 )
             )
         if dest.headers and dest.kind not in HEADER_KINDS:
             wrong.append(
                 (
                     "headers",
-                    f"a {dest.kind} robot takes no headers; remove 'headers' "
-                    f"(kinds with headers: {', '.join(HEADER_KINDS)})",
+                    N_(
+                        "a {kind} robot takes no headers; remove 'headers' (kinds with "
+                        "headers: {kinds})"
+                    ).format(kind=dest.kind, kinds=", ".join(HEADER_KINDS)),
                 )
             )
         for field_name, why in wrong:
@@ -496,7 +512,9 @@ def _interpolate(
         value = url.url
         found[".".join(path)] = tuple(url.secrets)
         for problem in url.problems:
-            message = f"{problem}; it cannot be placed in the URL {'.'.join(path)} safely"
+            message = N_("{problem}; it cannot be placed in the URL {path} safely").format(
+                problem=problem, path=".".join(path)
+            )
             problems.append(diag.error("environment", where, "", message))
     else:
         value = interpolate_string(node, env, missing)
@@ -509,7 +527,9 @@ def _interpolate(
                 "environment",
                 where,
                 "",
-                f"environment variable {var} is not set (use ${{{var}:-default}} for a default)",
+                N_("environment variable {name} is not set (use {example} for a default)").format(
+                    name=var, example=f"${{{var}:-default}}"
+                ),
             )
         )
     return value

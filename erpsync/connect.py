@@ -30,18 +30,31 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from erpsync.config import ResolvedTarget
 from erpsync.errors import ConfigError, ConnectError, DatabaseError
+from erpsync.i18n import N_
+
+# Messages are English data made from templates marked N_; a view says them in the run's
+# language (erpsync.i18n.said). The driver's own words stay as the driver wrote them.
+_CANNOT_CONNECT = N_("target {name}: cannot connect to {url}")
+# How a ConnectError raised here reads (ConnectError.__str__ with ``where`` from
+# _CANNOT_CONNECT), catalogued whole: said() takes the template with the most literal
+# text, which would otherwise be _CANNOT_CONNECT alone, swallowing the reason and hint.
+CONNECT_ERROR = N_("target {name}: cannot connect to {url}: {reason}\n  hint: {detail}")
 
 # dialect+driver -> what to install; the default driver of a bare dialect is SQLAlchemy's.
 DRIVERS = {
     "postgresql+psycopg": "pip install 'erpsync[postgres]'",
-    "postgresql+psycopg2": "pip install psycopg2-binary (or use postgresql+psycopg:// with "
-    "pip install 'erpsync[postgres]')",
+    "postgresql+psycopg2": N_(
+        "pip install psycopg2-binary (or use postgresql+psycopg:// with "
+        "pip install 'erpsync[postgres]')"
+    ),
     "mysql+pymysql": "pip install 'erpsync[mysql]'",
     "mariadb+pymysql": "pip install 'erpsync[mysql]'",
-    "mysql+mysqldb": "pip install mysqlclient (or use mysql+pymysql:// with "
-    "pip install 'erpsync[mysql]')",
-    "mariadb+mysqldb": "pip install mysqlclient (or use mariadb+pymysql:// with "
-    "pip install 'erpsync[mysql]')",
+    "mysql+mysqldb": N_(
+        "pip install mysqlclient (or use mysql+pymysql:// with pip install 'erpsync[mysql]')"
+    ),
+    "mariadb+mysqldb": N_(
+        "pip install mysqlclient (or use mariadb+pymysql:// with pip install 'erpsync[mysql]')"
+    ),
 }
 _DEFAULT_DRIVER = {"postgresql": "psycopg2", "mysql": "mysqldb", "mariadb": "mysqldb"}
 # drivers -> the connect argument that bounds connecting, in seconds
@@ -56,16 +69,22 @@ def parse(target: ResolvedTarget) -> URL:
     try:
         url = make_url(target.url)
     except ArgumentError:
-        raise ConfigError(f"target {target.name}: not a database URL: {shown}") from None
+        raise ConfigError(
+            N_("target {name}: not a database URL: {url}").format(name=target.name, url=shown)
+        ) from None
     except ValueError:  # SQLAlchemy's int(port)
         raise ConfigError(
-            f"target {target.name}: the port in the url is not a number: {shown}"
+            N_("target {name}: the port in the url is not a number: {url}").format(
+                name=target.name, url=shown
+            )
         ) from None
     if url.host and "@" in url.host:
         raise ConfigError(
-            f"target {target.name}: the url's password holds an '@' that is not "
-            f"percent-encoded, so the host would be read from the password: {shown}; "
-            "write it as %40, or take the password from the environment with ${VAR}"
+            N_(
+                "target {name}: the url's password holds an '@' that is not percent-encoded, "
+                "so the host would be read from the password: {url}; write it as %40, or "
+                "take the password from the environment with {variable}"
+            ).format(name=target.name, url=shown, variable="${VAR}")
         )
     return url
 
@@ -80,14 +99,16 @@ def engine_for(target: ResolvedTarget, new_file: bool = False) -> Engine:
     exists = not database or database.startswith("file:") or Path(database).exists()
     if is_file and not new_file and not exists:
         raise DatabaseError(
-            f"target {target.name}: database file {database} does not exist "
-            f"(create a reference ERP with `erpsync refdb init {target.display_url}`)"
+            N_(
+                "target {name}: database file {file} does not exist (create a reference ERP "
+                "with `erpsync refdb init {url}`)"
+            ).format(name=target.name, file=database, url=target.display_url)
         )
     try:
         engine = create_engine(url, connect_args=_connect_args(url, target.connect_timeout))
     except (NoSuchModuleError, ImportError):
-        where = f"target {target.name}: cannot connect to {target.display_url}"
-        reason = f"no database driver for {_driver(url)} is installed"
+        where = _CANNOT_CONNECT.format(name=target.name, url=target.display_url)
+        reason = N_("no database driver for {driver} is installed").format(driver=_driver(url))
         raise ConnectError(where, reason, install_hint(url)) from None
     _bound_handshake(engine, url)
     event.listen(engine, "do_connect", lambda *args: _connect(target, *args))
@@ -99,11 +120,11 @@ def install_hint(url: URL) -> str:
     known = DRIVERS.get(driver)
     if known:
         return known
-    return (
-        f"install the Python package of the {driver} driver; the supported ones are "
+    return N_(
+        "install the Python package of the {driver} driver; the supported ones are "
         "postgresql+psycopg:// (pip install 'erpsync[postgres]') and mysql+pymysql:// "
         "(pip install 'erpsync[mysql]')"
-    )
+    ).format(driver=driver)
 
 
 def _driver(url: URL) -> str:
@@ -147,7 +168,7 @@ def _connect(
 ) -> Any:
     """Connect as SQLAlchemy would; a failure becomes a :class:`ConnectError`, which
     SQLAlchemy passes on as it is (it is not the driver's)."""
-    where = f"target {target.name}: cannot connect to {target.display_url}"
+    where = _CANNOT_CONNECT.format(name=target.name, url=target.display_url)
     try:
         return dialect.connect(*cargs, **cparams)
     except dialect.loaded_dbapi.Error as exc:
@@ -156,8 +177,10 @@ def _connect(
         unknown = _UNKNOWN_ARGUMENT.search(str(exc))
         if unknown is None:
             raise
-        reason = f"the {dialect.driver} driver has no connect argument {unknown.group(1)}"
-        hint = "remove it from the url's query (?name=value), or correct its name"
+        reason = N_("the {driver} driver has no connect argument {argument}").format(
+            driver=dialect.driver, argument=unknown.group(1)
+        )
+        hint = N_("remove it from the url's query (?name=value), or correct its name")
         raise ConnectError(where, target.redact(reason), hint) from None
     raise ConnectError(where, target.redact(reason), connect_hint(reason, target))
 
@@ -199,30 +222,30 @@ def connect_hint(reason: str, target: ResolvedTarget) -> str:
     """What to check, judged by the driver's words."""
     said = reason.lower()
     if 'role "' in said and "does not exist" in said:
-        return "the server does not know that user: check the url's user"
+        return N_("the server does not know that user: check the url's user")
     if any(s in said for s in _AUTH):
-        return (
+        return N_(
             "the server refused the user or the password: check the url's user, and the "
             "password (kept out of git: url: ...://user:${PASSWORD}@host/db in erpsync.yaml)"
         )
     if any(s in said for s in _NO_DATABASE):
-        return "the server has no such database: check the database name at the end of the url"
+        return N_("the server has no such database: check the database name at the end of the url")
     if any(s in said for s in _TIMED_OUT):
-        return (
-            f"no answer within {target.connect_timeout:g} s: check the url's host and port, "
-            "that the server runs, and that no firewall drops the connection; on a slow "
-            "network raise settings.connect_timeout (or the target's connect_timeout)"
-        )
+        return N_(
+            "no answer within {seconds} s: check the url's host and port, that the server "
+            "runs, and that no firewall drops the connection; on a slow network raise "
+            "settings.connect_timeout (or the target's connect_timeout)"
+        ).format(seconds=f"{target.connect_timeout:g}")
     if any(s in said for s in _NO_HOST):
-        return "the host name does not resolve: check the url's host"
+        return N_("the host name does not resolve: check the url's host")
     if "unable to open database file" in said:
-        return "SQLite cannot open the file: check the path in the url and its permissions"
+        return N_("SQLite cannot open the file: check the path in the url and its permissions")
     if any(s in said for s in _REFUSED):
-        return (
+        return N_(
             "nothing accepts connections there: check that the server runs, and the url's "
             "host and port"
         )
-    return (
+    return N_(
         "check that the server runs and accepts connections from here, and the url's host, "
         "port, database and user"
     )
@@ -238,7 +261,7 @@ def database_failure(exc: BaseException) -> str | None:
         return None
     failures = (found.OperationalError, found.InterfaceError, found.DisconnectionError)
     if isinstance(exc, found.TimeoutError):
-        return "no connection became free in time"
+        return N_("no connection became free in time")
     if not isinstance(exc, failures):
         return None
     reason = driver_message(getattr(exc, "orig", None) or exc)

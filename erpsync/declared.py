@@ -22,7 +22,8 @@ from collections.abc import Iterable
 from erpsync import access
 from erpsync.access import Catalogue
 from erpsync.adapters.base import Refusal
-from erpsync.diagnostics import Diagnostic, Position, error
+from erpsync.diagnostics import LIVE, Diagnostic, Position, error
+from erpsync.i18n import N_
 from erpsync.plan import Action, Change, Kind
 from erpsync.policy.loader import LoadedPolicy
 from erpsync.policy.model import ALL_ACTIONS
@@ -121,7 +122,10 @@ def refusal_diagnostics(
             kind, key = refusal.change.kind, refusal.change.key
             noun = _OWNER.get(kind, str(kind))
             subject = key.partition("/")[0] if kind in _OWNER else key
-            found = live, f"{noun} {subject} (live, not declared)"
+            found = live, f"{noun} {subject}{LIVE}"
         where, obj = found
-        out.append(error("refused", where, obj, f"{refusal} (the {adapter} adapter refuses it)"))
+        message = N_("{problem} (the {adapter} adapter refuses it)").format(
+            problem=refusal, adapter=adapter
+        )
+        out.append(error("refused", where, obj, message))
     return out

@@ -22,6 +22,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
+from erpsync.i18n import N_
+
 VAR = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -68,10 +70,14 @@ _REFUSED = {
     _USER: re.compile(r":"),
 }
 _WHY = {
-    _SCHEME: "is not a URL scheme",
-    _HOST: "would change where the URL points (it holds one of @ / ? # or a space)",
-    _PATH: "holds a '?', which would start the URL's query",
-    _USER: "holds a ':' (put the password in a variable of its own: user:${PASSWORD}@)",
+    _SCHEME: N_("the value of {name} is not a URL scheme"),
+    _HOST: N_(
+        "the value of {name} would change where the URL points (it holds one of @ / ? # or a space)"
+    ),
+    _PATH: N_("the value of {name} holds a '?', which would start the URL's query"),
+    _USER: N_(
+        "the value of {name} holds a ':' (put the password in a variable of its own: {example})"
+    ),
 }
 
 
@@ -95,7 +101,9 @@ def interpolate_url(
             result.secrets.append(value)
         refused = _REFUSED.get(where)
         if refused is not None and refused.search(value):
-            result.problems.append(f"the value of {match.group(1)} {_WHY[where]}")
+            result.problems.append(
+                _WHY[where].format(name=match.group(1), example="user:${PASSWORD}@")
+            )
         encode = where in (_USER, _PASSWORD, _QUERY)
         parts.append(quote(value, safe="") if encode else value)
     parts.append(template[last:])

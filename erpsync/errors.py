@@ -17,13 +17,17 @@ The library raises these; only :mod:`erpsync.cli` turns them into exit codes::
     └── InternalError            exit 3  (a bug in erpsync)
 
 Every message is written for the person at the terminal: it names the file,
-the object and what to do, and never contains a secret.
+the object and what to do, and never contains a secret. Messages are English data made
+from templates marked ``N_``; the CLI says them in the run's language
+(:func:`erpsync.i18n.said`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, ClassVar
+
+from erpsync.i18n import N_
 
 if TYPE_CHECKING:
     from erpsync.diagnostics import Diagnostic
@@ -42,7 +46,13 @@ class UsageError(ErpsyncError):
 
 
 class ConfigError(ErpsyncError):
-    """The project configuration (erpsync.yaml) is missing or invalid."""
+    """The project configuration (erpsync.yaml) is missing or invalid; ``diagnostics``
+    lists the problems of an invalid one (the message holds them in English), so that a
+    view can show each in the run's language (:func:`erpsync.diagnostics.to_text`)."""
+
+    def __init__(self, message: str, diagnostics: Sequence[Diagnostic] = ()) -> None:
+        super().__init__(message)
+        self.diagnostics = list(diagnostics)
 
 
 class PolicyError(ErpsyncError):
@@ -51,7 +61,7 @@ class PolicyError(ErpsyncError):
     def __init__(self, diagnostics: Sequence[Diagnostic]) -> None:
         self.diagnostics = list(diagnostics)
         errors = sum(1 for d in self.diagnostics if d.is_error)
-        super().__init__(f"policy is invalid: {errors} error(s)")
+        super().__init__(N_("policy is invalid: {n} error(s)").format(n=errors))
 
 
 class ReviewSheetError(ErpsyncError):
@@ -75,7 +85,11 @@ class ConnectError(DatabaseError):
         self.hint = hint
 
     def __str__(self) -> str:
-        return f"{self.where}: {self.reason}\n  hint: {self.hint}"
+        # ``where`` (its {problem}), ``reason`` and the hint (its {detail}) are messages
+        # themselves, said with it.
+        return N_("{problem}: {reason}\n  hint: {detail}").format(
+            problem=self.where, reason=self.reason, detail=self.hint
+        )
 
 
 class ApplyRefused(ErpsyncError):

@@ -50,6 +50,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 from erpsync.errors import DatabaseError, LockTimeout
+from erpsync.i18n import N_
 from erpsync.owntables import LOCK_TABLE_NAME, ensure_tables, erpsync_lock, has_table
 
 log = logging.getLogger(__name__)
@@ -77,11 +78,34 @@ class Holder:
     backend_pid: int | None = None
 
     def describe(self) -> str:
-        since = f" since {_show(self.started_at)}" if self.started_at else ""
-        text = f"{self.holder} on host {self.host} (pid {self.pid}){since}"
-        if self.backend_pid is not None and self.backend_pid != self.pid:
-            text += f", PostgreSQL session pid {self.backend_pid}"
-        return text
+        """``erpsync on host h (pid 1) since …, PostgreSQL session pid 2``: English data
+        from a template marked N_, said in a view."""
+        session = self.backend_pid is not None and self.backend_pid != self.pid
+        return _DESCRIBE[(self.started_at is not None, session)].format(
+            holder=self.holder,
+            host=self.host,
+            pid=self.pid,
+            since=_show(self.started_at) if self.started_at else "",
+            session=self.backend_pid,
+        )
+
+
+# Messages are English data made from templates marked N_; a view says them in the run's
+# language (erpsync.i18n.said). A lock's holder: (since when is known, a PostgreSQL
+# session of its own) -> how it is described.
+_DESCRIBE = {
+    (False, False): N_("{holder} on host {host} (pid {pid})"),
+    (True, False): N_("{holder} on host {host} (pid {pid}) since {since}"),
+    (False, True): N_("{holder} on host {host} (pid {pid}), PostgreSQL session pid {session}"),
+    (True, True): N_(
+        "{holder} on host {host} (pid {pid}) since {since}, PostgreSQL session pid {session}"
+    ),
+}
+_COULD_NOT = {
+    "take": N_("could not take the lock {name}: {reason}"),
+    "read": N_("could not read the lock {name}: {reason}"),
+    "remove": N_("could not remove the lock {name}: {reason}"),
+}
 
 
 def _show(moment: dt.datetime) -> str:
@@ -128,7 +152,7 @@ def _database_errors(name: str, doing: str) -> Iterator[None]:
     try:
         yield
     except SQLAlchemyError as exc:
-        raise DatabaseError(f"could not {doing} the lock {name!r}: {exc}") from None
+        raise DatabaseError(_COULD_NOT[doing].format(name=repr(name), reason=exc)) from None
 
 
 def _wait(attempt: Callable[[], bool], timeout: float) -> bool:
@@ -144,8 +168,10 @@ def _wait(attempt: Callable[[], bool], timeout: float) -> bool:
 
 
 def _timeout_message(name: str, timeout: float, holder: Holder | None, advice: str) -> str:
-    who = holder.describe() if holder else "another process (it could not be identified)"
-    return f"could not take the lock {name!r} within {timeout:g}s: it is held by {who}. {advice}"
+    who = holder.describe() if holder else N_("another process (it could not be identified)")
+    return N_(
+        "could not take the lock {name} within {seconds}s: it is held by {detail}. {message}"
+    ).format(name=repr(name), seconds=f"{timeout:g}", detail=who, message=advice)
 
 
 # --- PostgreSQL: advisory lock ---------------------------------------------------------------
@@ -192,7 +218,7 @@ def _hold_advisory(
             key = _key_of(conn, name)
             if not _wait(lambda: _try_advisory(conn, key), timeout):
                 holder = _pg_status(conn, name, key)
-                advice = "PostgreSQL releases it when that session ends."
+                advice = N_("PostgreSQL releases it when that session ends.")
                 raise LockTimeout(_timeout_message(name, timeout, holder, advice))
         try:
             with _database_errors(name, "take"):
@@ -342,10 +368,12 @@ def _hold_row(engine: Engine, name: str, timeout: float, ttl: float, who: str) -
 
 
 def _row_advice(holder: Holder | None) -> str:
-    advice = "If that apply is no longer running, run `erpsync force-unlock`."
     if holder is not None and holder.expires_at is not None:
-        advice += f" The lock expires at {_show(holder.expires_at)}."
-    return advice
+        return N_(
+            "If that apply is no longer running, run `erpsync force-unlock`. The lock expires "
+            "at {when}."
+        ).format(when=_show(holder.expires_at))
+    return N_("If that apply is no longer running, run `erpsync force-unlock`.")
 
 
 def _release_row(engine: Engine, name: str, me: Holder) -> None:
@@ -433,7 +461,7 @@ def status(engine: Engine, name: str) -> Holder | None:
         with _row_engine(engine) as own:
             return _row_status(own, name)
     except SQLAlchemyError as exc:
-        raise DatabaseError(f"could not read the lock {name!r}: {exc}") from None
+        raise DatabaseError(_COULD_NOT["read"].format(name=repr(name), reason=exc)) from None
 
 
 def force_unlock(engine: Engine, name: str) -> Holder | None:
@@ -454,4 +482,4 @@ def force_unlock(engine: Engine, name: str) -> Holder | None:
                     holder = replace(holder, expires_at=None, backend_pid=backend)
             return holder
     except SQLAlchemyError as exc:
-        raise DatabaseError(f"could not remove the lock {name!r}: {exc}") from None
+        raise DatabaseError(_COULD_NOT["remove"].format(name=repr(name), reason=exc)) from None

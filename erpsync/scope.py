@@ -15,23 +15,26 @@ from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING
 
 from erpsync.config import RoleScope, Settings
+from erpsync.i18n import N_
 from erpsync.state import DepartmentRec
 
 if TYPE_CHECKING:
     from erpsync.adapters.base import Adapter
 
-DECLARED_ROLES = "not declared (settings.scope.roles: declared)"
+# The reasons an object is unmanaged are English data from templates marked N_ (a view
+# says them in the run's language, erpsync.i18n.said).
+DECLARED_ROLES = N_("not declared (settings.scope.roles: declared)")
 # A plan names a permission ROLE/MODULE:ACTION and a membership LOGIN/ROLE: a live role key
 # or login holding '/' cannot be named, so erpsync leaves the role or the user alone.
-SLASH_ROLE = (
+SLASH_ROLE = N_(
     "its key holds '/', which a policy's role keys cannot (a plan writes ROLE/MODULE:ACTION); "
     "rename it in the ERP to manage it"
 )
-SLASH_USER = (
+SLASH_USER = N_(
     "its login holds '/', which a policy's logins cannot (a plan writes LOGIN/ROLE); "
     "rename it in the ERP to manage it"
 )
-DEPARTMENT_ROLES = "not declared and settings.scope limits erpsync to some departments"
+DEPARTMENT_ROLES = N_("not declared and settings.scope limits erpsync to some departments")
 
 
 @dataclass(frozen=True)
@@ -66,10 +69,10 @@ class Scope:
         reason = DECLARED_ROLES
         if roles is None and departments is None and undeclared_roles == "declared":
             roles = "declared"
-            reason = (
-                f"not declared: the {adapter or 'target'} adapter leaves undeclared roles alone "
+            reason = N_(
+                "not declared: the {adapter} adapter leaves undeclared roles alone "
                 "(settings.scope.roles: all would manage them)"
-            )
+            ).format(adapter=adapter or "target")
         return cls(
             protected_users=frozenset(settings.protected_users) | frozenset(builtin_users),
             protected_roles=frozenset(settings.protected_roles) | frozenset(builtin_roles),
@@ -106,11 +109,11 @@ class Scope:
     def role_reason(self, key: str, declared: bool) -> str | None:
         """Why the role is not managed, or None when it is."""
         if key in self.protected_roles:
-            return "protected"
+            return N_("protected")
         if "/" in key:
             return SLASH_ROLE
         if pattern := _match(key, self.ignore_roles):
-            return f"ignored (settings.ignore.roles: {pattern!r})"
+            return N_("ignored (settings.ignore.roles: {pattern})").format(pattern=repr(pattern))
         return None if declared else self.undeclared_role_reason()
 
     def department_reason(
@@ -118,7 +121,9 @@ class Scope:
     ) -> str | None:
         """Why the department is not managed (ignored, or outside the scope), or None."""
         if pattern := _match(key, self.ignore_departments):
-            return f"ignored (settings.ignore.departments: {pattern!r})"
+            return N_("ignored (settings.ignore.departments: {pattern})").format(
+                pattern=repr(pattern)
+            )
         if self.departments is None:
             return None
         if self.in_scope(key, chains, *more):
@@ -150,13 +155,13 @@ class Scope:
     ) -> str | None:
         """Why the user is not managed, or None when it is."""
         if login in self.protected_users:
-            return "protected"
+            return N_("protected")
         if "/" in login:
             return SLASH_USER
         if pattern := _match(login, self.ignore_users):
-            return f"ignored (settings.ignore.users: {pattern!r})"
+            return N_("ignored (settings.ignore.users: {pattern})").format(pattern=repr(pattern))
         if self.departments is not None and not self.in_scope(department, *trees):
-            return "outside settings.scope"
+            return N_("outside settings.scope")
         return None
 
 

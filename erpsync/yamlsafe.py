@@ -29,6 +29,8 @@ from yaml.events import (
 )
 from yaml.nodes import ScalarNode
 
+from erpsync.i18n import N_
+
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 
 Mark = tuple[int, int]  # 1-based line, column
@@ -97,6 +99,54 @@ class _PolicyLoader(yaml.CSafeLoader):
         return tag
 
 
+# Messages are English data made from templates marked N_; a view says them in the run's
+# language (erpsync.i18n.said).
+_KEY_NOT_PLAIN = N_("a mapping key must be a plain value")
+_TOO_DEEP = N_("invalid YAML: nested too deeply")
+_INVALID = N_("invalid YAML: {detail}")
+# PyYAML's (libyaml's) words for the usual syntax errors, said in the {detail} and {cause}
+# of the messages above.
+YAML_PROBLEMS = (
+    N_("did not find expected key"),
+    N_("did not find expected ',' or ']'"),
+    N_("did not find expected ',' or '}'"),
+    N_("did not find expected '-' indicator"),
+    N_("did not find expected node content"),
+    N_("did not find expected <document start>"),
+    N_("mapping values are not allowed in this context"),
+    N_("mapping values are not allowed here"),
+    N_("could not find expected ':'"),
+    N_("found character that cannot start any token"),
+    N_("found unexpected end of stream"),
+    N_("found unknown escape character"),
+    N_("found undefined tag handle"),
+    N_("block sequence entries are not allowed in this context"),
+    N_("while parsing a block mapping"),
+    N_("while parsing a block collection"),
+    N_("while parsing a block node"),
+    N_("while parsing a flow mapping"),
+    N_("while parsing a flow sequence"),
+    N_("while parsing a flow node"),
+    N_("while parsing a node"),
+    N_("while scanning a simple key"),
+    N_("while scanning a quoted scalar"),
+    N_("while scanning a block scalar"),
+    N_("while scanning a plain scalar"),
+    N_("while scanning an anchor"),
+    N_("while scanning an alias"),
+    N_("while scanning a tag"),
+)
+# Python's words for a date that does not exist, the {detail} of "invalid date".
+DATE_PROBLEMS = (
+    N_("month must be in 1..12"),
+    N_("day is out of range for month"),
+    N_("year {year} is out of range"),
+    N_("hour must be in 0..23"),
+    N_("minute must be in 0..59"),
+    N_("second must be in 0..59"),
+)
+
+
 def _at(event: Any) -> Mark:
     start = event.start_mark
     return (start.line + 1, start.column + 1)
@@ -108,7 +158,8 @@ def _timestamp(loader: SafeConstructor, node: ScalarNode) -> Any:
     except ValueError as exc:
         start = node.start_mark
         raise YamlLoadError(
-            f"invalid date {node.value!r}: {exc}", (start.line + 1, start.column + 1)
+            N_("invalid date {value}: {detail}").format(value=repr(node.value), detail=exc),
+            (start.line + 1, start.column + 1),
         ) from None
 
 
@@ -121,7 +172,10 @@ _SCALARS["tag:yaml.org,2002:timestamp"] = _timestamp
 
 
 def _refused(tag: str, mark: Mark) -> YamlLoadError:
-    return YamlLoadError(f"YAML tag {_shown(tag)!r} is not allowed: policies are plain YAML", mark)
+    return YamlLoadError(
+        N_("YAML tag {tag} is not allowed: policies are plain YAML").format(tag=repr(_shown(tag))),
+        mark,
+    )
 
 
 def _shown(tag: str) -> str:
@@ -141,8 +195,9 @@ def _typed_scalar(loader: _PolicyLoader, tag: str, event: Any) -> Any:
     value = event.value
     if tag in (_INT, _FLOAT) and len(value) > _LONGEST_NUMBER:
         raise YamlLoadError(
-            f"a number of {len(value)} characters (at most {_LONGEST_NUMBER}): "
-            "quote it if it is text",
+            N_("a number of {n} characters (at most {most}): quote it if it is text").format(
+                n=len(value), most=_LONGEST_NUMBER
+            ),
             _at(event),
         )
     node = ScalarNode(tag, value, event.start_mark, event.end_mark, event.style)
@@ -152,7 +207,9 @@ def _typed_scalar(loader: _PolicyLoader, tag: str, event: Any) -> Any:
         raise
     except (ValueError, KeyError, AttributeError, IndexError, TypeError, OverflowError):
         # An explicit tag on text it does not fit: !!int x, !!bool maybe, !!timestamp 1
-        raise YamlLoadError(f"invalid {_shown(tag)} value {value!r}", _at(event)) from None
+        raise YamlLoadError(
+            N_("invalid {tag} value {value}").format(tag=_shown(tag), value=repr(value)), _at(event)
+        ) from None
 
 
 def _copy(value: Any) -> Any:
@@ -197,7 +254,9 @@ def _merged(data: YamlMap, value: Any, mark: Mark) -> YamlMap:
     for index, source in enumerate(sources):
         if not isinstance(source, YamlMap):
             where = sources.item_marks[index] if isinstance(sources, YamlList) else mark
-            raise YamlLoadError("expected a mapping or a list of mappings to merge with <<", where)
+            raise YamlLoadError(
+                N_("expected a mapping or a list of mappings to merge with <<"), where
+            )
         for key, item in source.items():
             if key not in out:
                 out[key] = item
@@ -229,8 +288,10 @@ class _Anchors:
         first = self.done[name][1] if name in self.done else self.open.get(name)
         if first is not None:
             raise YamlLoadError(
-                f"invalid YAML: anchor {name!r} is defined twice "
-                f"(first at line {first[0]}, column {first[1]})",
+                N_(
+                    "invalid YAML: anchor {name} is defined twice (first at line {line}, "
+                    "column {col})"
+                ).format(name=repr(name), line=first[0], col=first[1]),
                 mark,
             )
 
@@ -239,16 +300,17 @@ class _Anchors:
         counts every node so far, the aliases' included."""
         name = event.anchor
         if name not in self.done:
-            problem = "recursive alias: a node contains itself"
+            problem = N_("recursive alias: a node contains itself")
             if name not in self.open:
-                problem = f"invalid YAML: found undefined alias {name!r}"
+                problem = N_("invalid YAML: found undefined alias {name}").format(name=repr(name))
             raise YamlLoadError(problem, _at(event))
         value, _, size = self.done[name]
         self.added += size
         budget = 10 * (nodes - (self.added - size)) + 10_000
         if self.added > budget:
             raise YamlLoadError(
-                f"aliases expand to more than {budget} nodes (an alias bomb?)", _at(event)
+                N_("aliases expand to more than {n} nodes (an alias bomb?)").format(n=budget),
+                _at(event),
             )
         return _copy(value), nodes + size
 
@@ -261,9 +323,9 @@ def _collection(event: Any, in_key: bool, depth: int) -> YamlMap | YamlList:
     if tag is not None and tag not in ("!", _MAP if mapping else _SEQ):
         raise _refused(tag, mark)
     if in_key:
-        raise YamlLoadError("a mapping key must be a plain value", mark)
+        raise YamlLoadError(_KEY_NOT_PLAIN, mark)
     if depth >= _MAX_DEPTH:
-        raise YamlLoadError("invalid YAML: nested too deeply", mark)
+        raise YamlLoadError(_TOO_DEEP, mark)
     return YamlMap(mark) if mapping else YamlList(mark)
 
 
@@ -338,17 +400,19 @@ def _build(loader: _PolicyLoader) -> Any:  # noqa: PLR0915
         elif cls is AliasEvent:  # marked where the alias is written, like a scalar
             value, nodes = anchors.use(event, nodes)
             if is_map and key is _NO_KEY and isinstance(value, YamlMap | YamlList):
-                raise YamlLoadError("a mapping key must be a plain value", _at(event))
+                raise YamlLoadError(_KEY_NOT_PLAIN, _at(event))
         elif cls is DocumentEndEvent:
             after = get()
             if after.__class__ is not StreamEndEvent:
                 raise YamlLoadError(
-                    "invalid YAML: a policy file holds one document, this is a second",
+                    N_("invalid YAML: a policy file holds one document, this is a second"),
                     _at(after),
                 )
             return root
         else:  # pragma: no cover - libyaml sends no other event inside a document
-            raise YamlLoadError(f"invalid YAML: unexpected {cls.__name__}", _at(event))
+            raise YamlLoadError(
+                N_("invalid YAML: unexpected {event}").format(event=cls.__name__), _at(event)
+            )
         # Put the finished value where it belongs.
         if not is_map:
             if cur is None:
@@ -386,8 +450,9 @@ _MOST_TYPED_KEYS = 1000
 def _typed_key(count: int, mark: Mark) -> int:
     if count >= _MOST_TYPED_KEYS:
         raise YamlLoadError(
-            f"more than {_MOST_TYPED_KEYS} keys that are not text (numbers, booleans, "
-            "dates): quote them",
+            N_(
+                "more than {n} keys that are not text (numbers, booleans, dates): quote them"
+            ).format(n=_MOST_TYPED_KEYS),
             mark,
         )
     return count + 1
@@ -398,12 +463,14 @@ def _merge_key(event: Any, merge: list[Any] | None) -> list[Any]:
     (several mappings merge as one list, ``<<: [*a, *b]``)."""
     here = _at(event)
     if event.anchor is not None:
-        raise YamlLoadError("invalid YAML: the merge key << cannot carry an anchor", here)
+        raise YamlLoadError(N_("invalid YAML: the merge key << cannot carry an anchor"), here)
     if merge is not None:
         line, col = merge[0]
         raise YamlLoadError(
-            f"duplicate key '<<' (first defined at line {line}, column {col}); "
-            "merge several mappings with one key: <<: [*a, *b]",
+            N_(
+                "duplicate key '<<' (first defined at line {line}, column {col}); merge "
+                "several mappings with one key: <<: [*a, *b]"
+            ).format(line=line, col=col),
             here,
         )
     return [here, None, None]
@@ -412,7 +479,10 @@ def _merge_key(event: Any, merge: list[Any] | None) -> list[Any]:
 def _duplicate(key: Hashable, first: Mark, here: Mark) -> YamlLoadError:
     line, col = first
     return YamlLoadError(
-        f"duplicate key {key!r} (first defined at line {line}, column {col})", here
+        N_("duplicate key {key} (first defined at line {line}, column {col})").format(
+            key=repr(key), line=line, col=col
+        ),
+        here,
     )
 
 
@@ -429,7 +499,9 @@ def decode(data: bytes) -> str:
         line_start = data.rfind(b"\n", 0, exc.start) + 1
         col = len(data[line_start : exc.start].decode("utf-8", errors="replace")) + 1
         raise YamlLoadError(
-            f"file is not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start})",
+            N_("file is not valid UTF-8 (byte {byte} at offset {offset})").format(
+                byte=f"0x{data[exc.start]:02x}", offset=exc.start
+            ),
             (line, col),
         ) from None
 
@@ -440,19 +512,21 @@ def loads(text: str) -> Any:
     try:
         return _build(loader)
     except RecursionError:
-        raise YamlLoadError("invalid YAML: nested too deeply") from None
+        raise YamlLoadError(_TOO_DEEP) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = (mark.line + 1, mark.column + 1) if mark else None
         problem = exc.problem or exc.context or "invalid YAML"
         start = exc.context_mark
         if exc.problem and exc.context and start is not None and start is not mark:
-            problem += (
-                f" ({exc.context} started at line {start.line + 1}, column {start.column + 1})"
-            )
-        raise YamlLoadError(f"invalid YAML: {problem}", where) from None
+            message = N_(
+                "invalid YAML: {detail} ({cause} started at line {line}, column {col})"
+            ).format(detail=problem, cause=exc.context, line=start.line + 1, col=start.column + 1)
+        else:
+            message = _INVALID.format(detail=problem)
+        raise YamlLoadError(message, where) from None
     except yaml.YAMLError as exc:
-        raise YamlLoadError(f"invalid YAML: {exc}") from None
+        raise YamlLoadError(_INVALID.format(detail=exc)) from None
     finally:
         loader.dispose()
 
@@ -468,11 +542,13 @@ def read_checked(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
         size = path.stat().st_size
         if size > max_bytes:
             raise YamlLoadError(
-                f"file is {size / 1048576:.1f} MiB, over the {max_bytes / 1048576:.0f} MiB limit"
+                N_("file is {size} MiB, over the {limit} MiB limit").format(
+                    size=f"{size / 1048576:.1f}", limit=f"{max_bytes / 1048576:.0f}"
+                )
             )
         return path.read_bytes()
     except OSError as exc:
-        raise YamlLoadError(f"cannot read file: {exc.strerror}") from None
+        raise YamlLoadError(N_("cannot read file: {reason}").format(reason=exc.strerror)) from None
 
 
 def locate(root: Any, loc: Iterable[Any]) -> Mark | None:

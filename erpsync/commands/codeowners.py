@@ -11,6 +11,7 @@ from rich.console import Console
 from erpsync import codeowners
 from erpsync.config import Project
 from erpsync.errors import PolicyError
+from erpsync.i18n import _, ngettext, number, said
 from erpsync.policy.loader import load_policy
 
 
@@ -27,31 +28,54 @@ def run(project: Project, policy_dir: Path, out: Path | None, check: bool, conso
     if section.problems:
         raise PolicyError(section.problems)
     for warning in section.warnings:
-        console.print(f"warning: {warning}", markup=False, style="yellow", soft_wrap=True)
+        console.print(
+            _("warning: {message}").format(message=said(warning)),
+            markup=False,
+            style="yellow",
+            soft_wrap=True,
+        )
     existing = path.read_text(encoding="utf-8") if path.is_file() else None
     if existing is None and not section.rules:
-        console.print("No department or role declares owners; no CODEOWNERS to write.")
+        console.print(_("No department or role declares owners; no CODEOWNERS to write."))
         return 0
     text = codeowners.merge(existing, codeowners.render(section.rules))
     if check:
         if text == existing:
-            console.print(f"{path} is up to date ({len(section.rules)} policy files).")
+            console.print(
+                ngettext(
+                    "{path} is up to date ({n} policy file).",
+                    "{path} is up to date ({n} policy files).",
+                    len(section.rules),
+                ).format(path=path, n=number(len(section.rules))),
+                markup=False,
+            )
             return 0
         console.print(
-            f"{path} is out of date: run `erpsync codeowners` and commit it.",
+            _("{path} is out of date: run `erpsync codeowners` and commit it.").format(path=path),
             markup=False,
             style="red",
         )
         return 1
     if text == existing:
-        console.print(f"{path} is already up to date ({len(section.rules)} policy files).")
+        console.print(
+            ngettext(
+                "{path} is already up to date ({n} policy file).",
+                "{path} is already up to date ({n} policy files).",
+                len(section.rules),
+            ).format(path=path, n=number(len(section.rules))),
+            markup=False,
+        )
         return 0
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)
     console.print(
-        f"Wrote the erpsync section of {path}: {len(section.rules)} policy files with owners.",
+        ngettext(
+            "Wrote the erpsync section of {path}: {n} policy file with owners.",
+            "Wrote the erpsync section of {path}: {n} policy files with owners.",
+            len(section.rules),
+        ).format(path=path, n=number(len(section.rules))),
         markup=False,
     )
     return 0

@@ -20,6 +20,7 @@ from erpsync.adapters.base import Adapter
 from erpsync.commands import write_raw
 from erpsync.config import Project, Settings
 from erpsync.errors import PolicyError
+from erpsync.i18n import _, number
 from erpsync.policy.confusables import confusable_keys
 from erpsync.policy.loader import load_policy
 from erpsync.policy.validate import validate
@@ -52,15 +53,23 @@ def check(
     settings: Settings | None = None,
 ) -> tuple[list[diag.Diagnostic], str]:
     """Every diagnostic for the policy in ``directory`` (and for what ``adapters`` cannot
-    store or would refuse, with ``settings``) and a one-line description of it."""
+    store or would refuse, with ``settings``) and a one-line description of it (in the
+    run's language)."""
     try:
         loaded = load_policy(directory, max_bytes)
     except PolicyError as exc:
         return exc.diagnostics, f"{directory}"
     p = loaded.policy
-    counts = (
-        f"{directory}: {len(loaded.files)} files, {len(p.departments)} departments, "
-        f"{len(p.roles)} roles, {len(p.users)} users, {len(p.sod_rules)} SoD rules"
+    counts = _(
+        "{directory}: {files} files, {departments} departments, {roles} roles, "
+        "{users} users, {rules} SoD rules"
+    ).format(
+        directory=directory,
+        files=number(len(loaded.files)),
+        departments=number(len(p.departments)),
+        roles=number(len(p.roles)),
+        users=number(len(p.users)),
+        rules=number(len(p.sod_rules)),
     )
     settings = settings or Settings()
     found = validate(loaded, today)
@@ -105,12 +114,12 @@ def run_many(
     """Validate each policy directory once, for its adapters; JSON and GitHub formats
     list the diagnostics of every directory together (each names its file)."""
     checked = [(check(d, today, max_bytes, a, settings), a) for d, a in groups]
-    every = diag.ordered([d for (found, _), _ in checked for d in found])
+    every = diag.ordered([d for (found, _described), _adapters in checked for d in found])
     if fmt == "json":
         write_raw(console, diag.to_json(every))
     elif fmt == "github":
         write_raw(console, diag.to_github(every))
-        write_raw(console, f"erpsync validate: {diag.summary_line(every)}\n")
+        write_raw(console, f"erpsync validate: {diag.said_summary(every)}\n")
     else:
         for (found, described), adapters in checked:
             _text(console, found, described, adapters)
@@ -126,13 +135,21 @@ def _text(
     for d in found[: diag.SHOWN]:
         line = Text(f"{d.position}: ")
         line.append(str(d.severity), style=_STYLE[d.severity])
-        line.append(f": {d.object}: {d.message}" if d.object else f": {d.message}")
+        message = diag.said_message(d.message)
+        line.append(f": {diag.said_object(d.object)}: {message}" if d.object else f": {message}")
         console.print(line, soft_wrap=True)
     if len(found) > diag.SHOWN:
         rest = diag.rest_line(found[diag.SHOWN :])
-        console.print(Text(f"{rest} (--format json lists them all)"), soft_wrap=True)
-    verdict = "invalid" if diag.has_errors(found) else "valid"
-    checked = f"{described}: {verdict} ({diag.summary_line(found)})"
+        console.print(
+            Text(_("{rest} (--format json lists them all)").format(rest=rest)), soft_wrap=True
+        )
+    summary = diag.said_summary(found)
+    if diag.has_errors(found):
+        checked = _("{described}: invalid ({summary})").format(described=described, summary=summary)
+    else:
+        checked = _("{described}: valid ({summary})").format(described=described, summary=summary)
     if adapters:
-        checked += f"; checked for the {', '.join(a.name for a in adapters)} adapter"
+        checked += _("; checked for the {adapters} adapter").format(
+            adapters=_(", ").join(a.name for a in adapters)
+        )
     console.print(Text(checked), soft_wrap=True)

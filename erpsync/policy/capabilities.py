@@ -17,7 +17,8 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from erpsync.adapters.base import Capabilities
-from erpsync.diagnostics import Diagnostic, Position, error, warning
+from erpsync.diagnostics import Diagnostic, Position, at_field, error, warning
+from erpsync.i18n import N_
 from erpsync.policy.loader import LoadedPolicy
 from erpsync.state import ASSIGNMENTS, Desired, State, UserRec
 
@@ -45,19 +46,21 @@ def _settings(settings: Settings, can: Capabilities, adapter: str) -> Iterator[D
             "capability",
             settings.position("removed_users") or Position("erpsync.yaml"),
             "",
-            f"settings.removed_users: delete: the {adapter} adapter cannot delete users "
-            "(it deactivates them): set settings.removed_users to deactivate",
+            N_(
+                "settings.removed_users: delete: the {adapter} adapter cannot delete users "
+                "(it deactivates them): set settings.removed_users to deactivate"
+            ).format(adapter=adapter),
         )
 
 
 def _problems(loaded: LoadedPolicy, can: Capabilities, adapter: str) -> Iterator[Diagnostic]:
     policy = loaded.policy
-    cannot = f"the {adapter} adapter cannot store"
 
-    def refuse(section: str, key: str, field: str, message: str) -> Diagnostic:
+    def refuse(section: str, key: str, field: str, template: str, **values: str) -> Diagnostic:
         noun = {"users": "user", "roles": "role", "departments": "department"}[section]
         where = loaded.position(section, key, field)
-        return error("capability", where, f"{noun} {key}", f"{field}: {message}")
+        message = template.format(adapter=adapter, **values)
+        return error("capability", where, f"{noun} {key}", at_field(field, message))
 
     if not can.departments and policy.departments:
         first = next(iter(policy.departments))
@@ -65,26 +68,53 @@ def _problems(loaded: LoadedPolicy, can: Capabilities, adapter: str) -> Iterator
             "policy-only",
             loaded.position("departments", first),
             f"department {first}",
-            f"the {adapter} adapter stores no departments: the policy's "
-            f"{len(policy.departments)} department(s) give their members default roles and "
-            "appear in reports, but are not written to the ERP",
+            N_(
+                "the {adapter} adapter stores no departments: the policy's {n} department(s) "
+                "give their members default roles and appear in reports, but are not written "
+                "to the ERP"
+            ).format(adapter=adapter, n=len(policy.departments)),
         )
     for login, user in policy.users.items():
         if user.email is not None and not can.email:
-            yield refuse("users", login, "email", f"{cannot} email addresses")
+            yield refuse(
+                "users", login, "email", N_("the {adapter} adapter cannot store email addresses")
+            )
         for name in ASSIGNMENTS:
             if getattr(user, name) is not None and name not in can.user_assignments:
-                yield refuse("users", login, name, f"{cannot} a user's {name}")
+                yield refuse(
+                    "users",
+                    login,
+                    name,
+                    N_("the {adapter} adapter cannot store a user's {name}"),
+                    name=name,
+                )
     for key, role in policy.roles.items():
         if role.description is not None and not can.role_descriptions:
-            yield refuse("roles", key, "description", f"{cannot} role descriptions")
+            yield refuse(
+                "roles",
+                key,
+                "description",
+                N_("the {adapter} adapter cannot store role descriptions"),
+            )
         if role.data_scope is not None and not can.data_scope:
-            yield refuse("roles", key, "data_scope", f"{cannot} data scopes")
+            yield refuse(
+                "roles", key, "data_scope", N_("the {adapter} adapter cannot store data scopes")
+            )
         elif role.data_scope == "custom" and not can.custom_data_scope:
-            yield refuse("roles", key, "data_scope", f"{cannot} a custom data scope")
+            yield refuse(
+                "roles",
+                key,
+                "data_scope",
+                N_("the {adapter} adapter cannot store a custom data scope"),
+            )
     for key, dept in policy.departments.items():
         if dept.manager is not None and can.departments and not can.department_manager:
-            yield refuse("departments", key, "manager", f"{cannot} department managers")
+            yield refuse(
+                "departments",
+                key,
+                "manager",
+                N_("the {adapter} adapter cannot store department managers"),
+            )
 
 
 def storable(desired: Desired, can: Capabilities) -> Desired:

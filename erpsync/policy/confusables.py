@@ -27,10 +27,27 @@ from collections.abc import Callable, Iterable, Iterator
 from functools import cache
 
 from erpsync.diagnostics import Diagnostic, warning
+from erpsync.i18n import N_
 from erpsync.policy.loader import LoadedPolicy
 
 # Sections whose keys are checked, and the noun of their keys in messages.
 SECTIONS = {"departments": "department", "roles": "role", "users": "user"}
+
+# Messages are English data made from templates marked N_; a view says them in the run's
+# language (erpsync.i18n.said): a warning is one or two problems, each a {detail}/{cause}.
+_CHECK = N_("{detail}: check that it is the key you mean")
+_CHECK_TWO = N_("{detail}; {cause}: check that it is the key you mean")
+_MIXES = N_("mixes the {scripts} scripts ({chars})")
+_MIXES_TWO = N_("mixes the {first} and {second} scripts ({chars})")
+# The key looks like another: by the other key's kind, declared (at a place) or protected.
+_LOOKS_LIKE = {
+    "department": N_("looks like department '{other}' at {where} ({detail})"),
+    "role": N_("looks like role '{other}' at {where} ({detail})"),
+    "user": N_("looks like user '{other}' at {where} ({detail})"),
+    "protected role": N_("looks like protected role '{other}' ({detail})"),
+    "protected user": N_("looks like protected user '{other}' ({detail})"),
+}
+_FOR = N_("{char} for {original}")
 NO_SCRIPT = frozenset({"COMMON", "INHERITED"})
 ALLOWED_MIXES = (
     frozenset({"LATIN", "HAN", "HIRAGANA", "KATAKANA"}),
@@ -59,7 +76,9 @@ def confusable_keys(
                     "confusable-key",
                     loaded.position(section, key),
                     f"{noun} {key}",
-                    "; ".join(problems) + ": check that it is the key you mean",
+                    _CHECK_TWO.format(detail=problems[0], cause=problems[1])
+                    if len(problems) == 2
+                    else _CHECK.format(detail="; ".join(problems)),
                 )
             )
     return found
@@ -86,12 +105,21 @@ def _problems(
         problems = []
         mixed = mixed_scripts(key)
         if mixed:
-            scripts = " and ".join(s.title() for s in sorted(mixed))
-            problems.append(f"mixes the {scripts} scripts ({_minority(key)})")
+            names = [s.title() for s in sorted(mixed)]
+            if len(names) == 2:
+                problems.append(
+                    _MIXES_TWO.format(first=names[0], second=names[1], chars=_minority(key))
+                )
+            else:
+                problems.append(_MIXES.format(scripts=" and ".join(names), chars=_minority(key)))
         for other, label in sorted(groups[skeleton(key)].items()):
             if other != key:
-                at = "" if label.startswith("protected") else f" at {where(other)}"
-                problems.append(f"looks like {label} '{other}'{at} ({_differences(key, other)})")
+                where_other = "" if label.startswith("protected") else where(other)
+                problems.append(
+                    _LOOKS_LIKE[label].format(
+                        other=other, where=where_other, detail=_differences(key, other)
+                    )
+                )
         if problems:
             yield key, problems
 
@@ -163,6 +191,6 @@ def _differences(key: str, other: str) -> str:
     """How ``key`` differs from ``other``, which looks the same: '<char> for <char>', ..."""
     if len(key) == len(other):
         pairs = dict.fromkeys((a, b) for a, b in zip(key, other, strict=True) if a != b)
-        return ", ".join(f"{_describe(a)} for {_describe(b)}" for a, b in pairs)
+        return ", ".join(_FOR.format(char=_describe(a), original=_describe(b)) for a, b in pairs)
     odd = dict.fromkeys(c for c in key if not c.isascii())
     return ", ".join(_describe(c) for c in odd)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from erpsync import diagnostics as diag
 from erpsync.diagnostics import Diagnostic, Position
+from erpsync.i18n import N_
 
 SUFFIXES = (".yaml", ".yml")
 
@@ -35,7 +36,7 @@ def discover(directory: Path) -> tuple[list[PolicyFile], list[Diagnostic]]:
     """The policy files below ``directory``, and an error for each link leading out."""
     if not directory.is_dir():
         missing = diag.error(
-            "no-policies", Position(str(directory)), "", "policy directory not found"
+            "no-policies", Position(str(directory)), "", N_("policy directory not found")
         )
         return [], [missing]
     root = directory.resolve()
@@ -60,7 +61,11 @@ def _walk(
         entries = sorted(os.scandir(real_dir), key=lambda e: e.name)
     except OSError as exc:
         where = Position(str(shown_dir))
-        problems.append(diag.error("unreadable", where, "", f"cannot list: {exc.strerror}"))
+        problems.append(
+            diag.error(
+                "unreadable", where, "", N_("cannot list: {reason}").format(reason=exc.strerror)
+            )
+        )
         return
     for entry in entries:
         if entry.name.startswith("."):
@@ -94,6 +99,8 @@ def _outside(shown: Path) -> Diagnostic:
         "symlink",
         Position(str(shown)),
         "",
-        "a symbolic link that resolves outside the policy directory (or to nothing): "
-        "erpsync reads only files inside it; copy the file in, or remove the link",
+        N_(
+            "a symbolic link that resolves outside the policy directory (or to nothing): "
+            "erpsync reads only files inside it; copy the file in, or remove the link"
+        ),
     )

@@ -26,6 +26,7 @@ import yaml
 
 from erpsync.diagnostics import Position, error
 from erpsync.errors import PolicyError
+from erpsync.i18n import N_
 
 
 @dataclass(frozen=True)
@@ -85,13 +86,17 @@ def checked(old: str, new: str, edits: Sequence[Edit], name: str) -> None:
             else:
                 fields[edit.field] = _plain(loads(f"v: {edit.value}"))["v"]
     except (YamlLoadError, KeyError, TypeError) as exc:
-        raise _error(name, edits[0], f"cannot edit this file safely ({exc})") from None
+        raise _error(
+            name, edits[0], N_("cannot edit this file safely ({reason})").format(reason=exc)
+        ) from None
     if before != after:
         raise _error(
             name,
             edits[0],
-            "cannot make the edit without changing other declarations too (written with YAML "
-            "anchors, aliases or merges?): make it by hand",
+            N_(
+                "cannot make the edit without changing other declarations too (written with "
+                "YAML anchors, aliases or merges?): make it by hand"
+            ),
         )
 
 
@@ -148,7 +153,9 @@ def edit_text(text: str, edits: Sequence[Edit], name: str) -> str:
             else:
                 body = _one(body, edit, name, newline)
         except yaml.YAMLError as exc:
-            raise _error(name, edit, f"cannot edit this file safely: {exc}") from None
+            raise _error(
+                name, edit, N_("cannot edit this file safely: {reason}").format(reason=exc)
+            ) from None
     checked(text[len(bom) :], body, edits, name)
     return bom + body
 
@@ -169,7 +176,13 @@ def _remove(text: str, edit: ItemRemoval, name: str) -> str:
         None,
     )
     if found is None or index is None:
-        raise _error(name, edit, f"cannot take {edit.item} out of {edit.field}: not listed there")
+        raise _error(
+            name,
+            edit,
+            N_("cannot take {item} out of {field}: not listed there").format(
+                item=edit.item, field=edit.field
+            ),
+        )
     key, seq = found
     node = items[index]
     if len(items) == 1:  # the list becomes empty: written "[]"
@@ -216,7 +229,11 @@ def _object(text: str, edit: Edit, name: str) -> yaml.MappingNode:
     section = _get(root, edit.section)
     found = _get(section, edit.key) if section is not None else None
     if not isinstance(found, yaml.MappingNode) or not found.value:
-        raise _error(name, edit, f"cannot set {edit.field}: no such mapping in this file")
+        raise _error(
+            name,
+            edit,
+            N_("cannot set {field}: no such mapping in this file").format(field=edit.field),
+        )
     return found
 
 

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 from erpsync import diagnostics as diag
 from erpsync.diagnostics import Diagnostic, Position
 from erpsync.errors import PolicyError
+from erpsync.i18n import N_
 from erpsync.policy import model
 from erpsync.policy.discover import discover
 from erpsync.policy.model import KEYED_SECTIONS, NOUN, PolicyDocument
@@ -137,7 +138,7 @@ def _load_document(
         return PolicyDocument(), YamlMap()
     if not isinstance(root, YamlMap):
         problems.append(
-            diag.error("schema", Position(name, 1, 1), "", "a policy file must be a mapping")
+            diag.error("schema", Position(name, 1, 1), "", N_("a policy file must be a mapping"))
         )
         return None, None
     try:
@@ -154,54 +155,99 @@ def _declared_twice(section: str, key: Any, here: Origin, first: Origin) -> Diag
         "duplicate-key",
         where_here,
         f"{NOUN[section]} {key}",
-        f"declared twice: here and at {where_first}",
+        N_("declared twice: here and at {where}").format(where=where_first),
     )
 
 
 # --- pydantic errors → diagnostics ----------------------------------------------------------
 
+# Messages are English data made from templates marked N_; a view says them in the run's
+# language (erpsync.i18n.said). The phrases for what was written and what was expected
+# are catalogued too: they fill the {detail} and {problem} of "expected {detail}, got
+# {problem}" and are said with it.
 _YAML_TYPE = {
-    "int": "a number",
-    "float": "a number",
-    "bool": "true/false",
-    "str": "a string",
-    "NoneType": "null",
-    "YamlMap": "a mapping",
-    "YamlList": "a list",
-    "date": "a date",
-    "datetime": "a date and time",
+    "int": N_("a number"),
+    "float": N_("a number"),
+    "bool": N_("true/false"),
+    "str": N_("a string"),
+    "NoneType": N_("null"),
+    "YamlMap": N_("a mapping"),
+    "YamlList": N_("a list"),
+    "date": N_("a date"),
+    "datetime": N_("a date and time"),
 }
 
 _EXPECTED = {
-    "string_type": "a string",
-    "dict_type": "a mapping",
-    "model_type": "a mapping",
-    "model_attributes_type": "a mapping",
-    "list_type": "a list",
-    "bool_type": "true or false",
-    "date_type": "a date (YYYY-MM-DD)",
-    "date_parsing": "a date (YYYY-MM-DD)",
-    "date_from_datetime_parsing": "a date (YYYY-MM-DD)",
-    "date_from_datetime_inexact": "a date without a time",
+    "string_type": N_("a string"),
+    "dict_type": N_("a mapping"),
+    "model_type": N_("a mapping"),
+    "model_attributes_type": N_("a mapping"),
+    "list_type": N_("a list"),
+    "bool_type": N_("true or false"),
+    "date_type": N_("a date (YYYY-MM-DD)"),
+    "date_parsing": N_("a date (YYYY-MM-DD)"),
+    "date_from_datetime_parsing": N_("a date (YYYY-MM-DD)"),
+    "date_from_datetime_inexact": N_("a date without a time"),
 }
 
+# What the permissions discriminator's message (model.Permissions) expects, after its
+# "expected ".
+PERMISSIONS_EXPECTED = N_("a mapping (module: [actions]) or a list of module:action")
+
 _PATTERN_MEANING = {
-    model.KEY_PATTERN: "keys are 1-64 characters without whitespace or control characters",
-    model.NAME_KEY_PATTERN: (
+    model.KEY_PATTERN: N_("keys are 1-64 characters without whitespace or control characters"),
+    model.NAME_KEY_PATTERN: N_(
         "role keys and logins are 1-64 characters without whitespace, '/' or control "
         "characters ('/' separates the parts of a plan's keys: ROLE/MODULE:ACTION, LOGIN/ROLE)"
     ),
-    model.NAME_PATTERN: (
+    model.NAME_PATTERN: N_(
         "actions are 1-128 characters without whitespace, ':' or control characters"
     ),
-    model.MODULE_PATTERN: (
+    model.MODULE_PATTERN: N_(
         "modules are 1-128 characters without whitespace or control characters; "
         "':' only between two parts (system:user)"
     ),
-    model.PERMISSION_PATTERN: (
+    model.PERMISSION_PATTERN: N_(
         "write a permission as module:action (the action follows the last ':')"
     ),
-    model.EMAIL_PATTERN: "not an email address",
+    model.EMAIL_PATTERN: N_("not an email address"),
+}
+
+# pydantic's own messages for the error types a policy or erpsync.yaml can meet and
+# erpsync words no better itself, as pydantic writes them (the English stays pydantic's;
+# the template lets a view say it): filled with the error's context.
+PYDANTIC = {
+    "int_type": N_("Input should be a valid integer"),
+    "int_parsing": N_("Input should be a valid integer, unable to parse string as an integer"),
+    "int_from_float": N_("Input should be a valid integer, got a number with a fractional part"),
+    "float_type": N_("Input should be a valid number"),
+    "float_parsing": N_("Input should be a valid number, unable to parse string as a number"),
+    "bool_parsing": N_("Input should be a valid boolean, unable to interpret input"),
+    "greater_than": N_("Input should be greater than {gt}"),
+    "greater_than_equal": N_("Input should be greater than or equal to {ge}"),
+    "less_than": N_("Input should be less than {lt}"),
+    "less_than_equal": N_("Input should be less than or equal to {le}"),
+    "string_type": N_("Input should be a valid string"),
+    "list_type": N_("Input should be a valid list"),
+    "dict_type": N_("Input should be a valid dictionary"),
+    "bool_type": N_("Input should be a valid boolean"),
+    "missing": N_("Field required"),
+    "extra_forbidden": N_("Extra inputs are not permitted"),
+    "date_type": N_("Input should be a valid date"),
+    "date_parsing": N_("Input should be a valid date in the format YYYY-MM-DD, {error}"),
+    "date_from_datetime_parsing": N_("Input should be a valid date or datetime, {error}"),
+    "date_from_datetime_inexact": N_(
+        "Datetimes provided to dates should have zero time - e.g. be exact dates"
+    ),
+    "datetime_type": N_("Input should be a valid datetime"),
+    "url_parsing": N_("Input should be a valid URL, {error}"),
+    "url_scheme": N_("URL scheme should be {expected_schemes}"),
+    "value_error": N_("Value error, {error}"),
+    "enum": N_("Input should be {expected}"),
+    "union_tag_invalid": N_(
+        "Input tag {tag} found using {discriminator} does not match any of the expected "
+        "tags: {expected_tags}"
+    ),
 }
 
 
@@ -224,7 +270,7 @@ def schema_diagnostics(
             obj = f"{obj.split(' ')[0]} {err.get('input')!r}"
         message = _message(err, loc, key_error, top)
         if path and not key_error:
-            message = f"{path}: {message}"
+            message = diag.at_field(path, message)
         yield diag.error("schema", Position(file, *mark), obj, message)
 
 
@@ -284,37 +330,75 @@ def _message(
     if kind == "extra_forbidden":
         return _unknown_field(loc, top)
     if kind == "missing":
-        return f"missing required field '{loc[-1]}'"
+        return N_("missing required field '{name}'").format(name=loc[-1])
     if kind == "string_pattern_mismatch":
-        meaning = _PATTERN_MEANING.get(str(ctx.get("pattern")), "has the wrong form")
-        what = "invalid key" if key_error else "invalid value"
-        return f"{what} {value!r}: {meaning}"
+        meaning = _PATTERN_MEANING.get(str(ctx.get("pattern")), N_("has the wrong form"))
+        if key_error:
+            return N_("invalid key {value}: {detail}").format(value=repr(value), detail=meaning)
+        return N_("invalid value {value}: {detail}").format(value=repr(value), detail=meaning)
     if key_error and kind == "string_type":
-        return f"key {value!r} must be a string: quote it ('{value}')"
+        return N_("key {value} must be a string: quote it ('{written}')").format(
+            value=repr(value), written=value
+        )
     if kind in _EXPECTED:
         got = _YAML_TYPE.get(type(value).__name__, type(value).__name__)
-        return f"expected {_EXPECTED[kind]}, got {got}"
+        return _expected(_EXPECTED[kind], got)
     if kind == model.PERMISSIONS_FORM_ERROR:
         got = _YAML_TYPE.get(type(value).__name__, type(value).__name__)
-        return f"{err['msg']}, got {got}"
+        return _expected(str(err["msg"]).removeprefix("expected "), got)
     if kind == "literal_error":
-        return f"invalid value {value!r}: expected {ctx.get('expected')}"
+        expected = str(ctx.get("expected"))
+        choices, among, last = expected.rpartition(" or ")  # pydantic's "'a', 'b' or 'c'"
+        if among:
+            return N_("invalid value {value}: expected {choices} or {last}").format(
+                value=repr(value), choices=choices, last=last
+            )
+        return N_("invalid value {value}: expected {expected}").format(
+            value=repr(value), expected=expected
+        )
     if kind in ("too_short", "string_too_short"):
         least = ctx.get("min_length")
-        return "must not be empty" if least == 1 else f"needs at least {least} items"
+        if least == 1:
+            return N_("must not be empty")
+        return N_("needs at least {n} items").format(n=least)
     if kind == "string_too_long":
-        return f"longer than {ctx.get('max_length')} characters"
-    return str(err["msg"])
+        return N_("longer than {n} characters").format(n=ctx.get("max_length"))
+    return pydantic_message(err)
+
+
+def _expected(expected: str, got: str) -> str:
+    """``expected a string, got a number``: both phrases catalogued, said with it."""
+    return N_("expected {detail}, got {problem}").format(detail=expected, problem=got)
+
+
+def pydantic_message(err: Any) -> str:
+    """pydantic's own message for ``err``, from its template in :data:`PYDANTIC` when
+    that gives pydantic's very words (so a view can say it), else pydantic's text."""
+    message = str(err["msg"])
+    template = PYDANTIC.get(err["type"])
+    if template is not None:
+        ctx = {k: str(v) for k, v in (err.get("ctx") or {}).items()}
+        try:
+            if template.format(**ctx) == message:
+                return template.format(**ctx)
+        except (KeyError, IndexError):
+            pass
+    return message
 
 
 def _unknown_field(loc: tuple[Any, ...], top: type[BaseModel]) -> str:
     name = str(loc[-1])
     if len(loc) == 1:
-        return f"unknown top-level key '{name}'" + did_you_mean(name, top.model_fields)
+        hint = did_you_mean(name, top.model_fields)
+        if hint:
+            return N_("unknown top-level key '{name}'{detail}").format(name=name, detail=hint)
+        return N_("unknown top-level key '{name}'").format(name=name)
     owner = _model_at(top, loc[:-1])
     fields = owner.model_fields if owner else {}
     hint = synonym_hint(name, fields) or did_you_mean(name, fields)
-    return f"unknown field '{name}'" + hint
+    if hint:
+        return N_("unknown field '{name}'{detail}").format(name=name, detail=hint)
+    return N_("unknown field '{name}'").format(name=name)
 
 
 def _model_at(cls: type[BaseModel], path: Sequence[Any]) -> type[BaseModel] | None:
@@ -344,7 +428,7 @@ def _unwrap(annotation: Any) -> Any:
 def did_you_mean(name: str, candidates: Iterable[str]) -> str:
     """' (did you mean 'x'?)' for a near miss among ``candidates``, else ''."""
     close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
-    return f" (did you mean '{close[0]}'?)" if close else ""
+    return N_(" (did you mean '{name}'?)").format(name=close[0]) if close else ""
 
 
 def native_spelling(
@@ -357,5 +441,7 @@ def native_spelling(
     "did you mean" hint; the end of an "unknown module" message."""
     for native in (module.replace(".", ":"), module.replace(":", ".")):
         if native != module and native in catalogue:
-            return f": the ERP writes it '{native}' (permissions are in the ERP's own words)"
+            return N_(
+                ": the ERP writes it '{name}' (permissions are in the ERP's own words)"
+            ).format(name=native)
     return hint(module, catalogue)

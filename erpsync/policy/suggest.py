@@ -18,6 +18,8 @@ import difflib
 from collections import Counter, defaultdict
 from collections.abc import Collection
 
+from erpsync.i18n import N_
+
 MAX_HINTS = 1000
 DIRECT_LIMIT = 500
 SHORTLIST = 30
@@ -62,7 +64,7 @@ class Suggester:
         else:
             pool = self._index(candidates).shortlist(name)
         close = difflib.get_close_matches(name, pool, n=1, cutoff=CUTOFF)
-        return f" (did you mean '{close[0]}'?)" if close else ""
+        return N_(" (did you mean '{name}'?)").format(name=close[0]) if close else ""
 
     def _index(self, candidates: Collection[str]) -> _Index:
         # Keyed by identity, the collection kept alive beside its index (the policy's own

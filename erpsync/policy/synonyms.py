@@ -11,7 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-_ACTIVE = "write 'active: false' for a disabled or locked account ('active: true' is the default)"
+from erpsync.i18n import N_
+
+# The "how" of a hint is English data from a template marked N_, said in a view with it.
+_ACTIVE = N_(
+    "write 'active: false' for a disabled or locked account ('active: true' is the default)"
+)
 
 # written name (compared lower-case, '-' and ' ' read as '_') -> (field meant, how to write it)
 SYNONYMS: dict[str, tuple[str, str]] = {
@@ -21,20 +26,20 @@ SYNONYMS: dict[str, tuple[str, str]] = {
     ),
     **dict.fromkeys(
         ("dept", "dept_id", "department_id", "org", "organization", "organisation", "unit"),
-        ("department", "write the department's key"),
+        ("department", N_("write the department's key")),
     ),
     **dict.fromkeys(("mail", "e_mail", "email_address"), ("email", "")),
     **dict.fromkeys(
         ("perms", "permission", "rights", "privileges", "menus", "authorities", "grants"),
         ("permissions", ""),
     ),
-    **dict.fromkeys(("role", "role_ids", "groups"), ("roles", "a list of role keys")),
+    **dict.fromkeys(("role", "role_ids", "groups"), ("roles", N_("a list of role keys"))),
     **dict.fromkeys(
         ("display_name", "nick_name", "nickname", "full_name", "title", "label", "user_name"),
         ("name", ""),
     ),
-    **dict.fromkeys(("parent_id", "parent_dept"), ("parent", "write the parent's key")),
-    **dict.fromkeys(("leader", "head", "boss"), ("manager", "write the manager's login")),
+    **dict.fromkeys(("parent_id", "parent_dept"), ("parent", N_("write the parent's key"))),
+    **dict.fromkeys(("leader", "head", "boss"), ("manager", N_("write the manager's login"))),
     **dict.fromkeys(
         ("expiry", "expire", "expires_at", "valid_until", "end_date", "until"),
         ("expires", ""),
@@ -54,4 +59,6 @@ def synonym_hint(name: str, fields: Collection[str]) -> str:
     if meant is None or meant[0] not in fields or meant[0] == name:
         return ""
     field, how = meant
-    return f" (did you mean '{field}'? {how})" if how else f" (did you mean '{field}'?)"
+    if how:
+        return N_(" (did you mean '{name}'? {detail})").format(name=field, detail=how)
+    return N_(" (did you mean '{name}'?)").format(name=field)

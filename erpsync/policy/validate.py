@@ -13,7 +13,8 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from erpsync import access, moves, sod
-from erpsync.diagnostics import Diagnostic, error, ordered, warning
+from erpsync.diagnostics import Diagnostic, at_field, error, ordered, warning
+from erpsync.i18n import N_
 from erpsync.policy.loader import (
     LoadedPolicy,
     exception_name,
@@ -25,6 +26,67 @@ from erpsync.policy.suggest import Suggester
 
 EXPIRY_WARNING_DAYS = 14
 EMPTY_DEPARTMENTS_SHOWN = 10  # keys named in the one warning about empty departments
+
+# The messages below are English data made from templates marked N_; a view says them in
+# the run's language (erpsync.i18n.said). A hint after a message is its {detail}.
+
+# An unknown reference, by the kind of object referred to: without and with a hint.
+UNKNOWN = {
+    "department": (N_("unknown department '{value}'"), N_("unknown department '{value}'{detail}")),
+    "user": (N_("unknown user '{value}'"), N_("unknown user '{value}'{detail}")),
+    "role": (N_("unknown role '{value}'"), N_("unknown role '{value}'{detail}")),
+    "SoD rule": (N_("unknown SoD rule '{value}'"), N_("unknown SoD rule '{value}'{detail}")),
+}
+# The hint when the value is the display name of objects: which keys to write instead.
+NAMED = {
+    "department": N_("; departments named {value}: {keys} (write the key)"),
+    "role": N_("; roles named {value}: {keys} (write the key)"),
+}
+_EXPIRES = N_("expires {date}, in {days} day(s)")
+_NEEDS_IT = N_(
+    "in the ERP, granting {perm} also grants {needed} (the page above it): declare it for "
+    "the role too"
+)
+_NEEDS_THEM = N_(
+    "in the ERP, granting {perm} also grants {needed} (the page above it): declare them "
+    "for the role too"
+)
+# A SoD violation: (its exception has expired, how many conflicting permissions) -> its
+# template. Two or three (the usual rules) are each a {detail}, {cause} and {problem} of
+# it, so a view says each; any other number is one {detail}, said only as a whole.
+_VIOLATES = {
+    (False, 1): N_(
+        "violates {severity} SoD rule {rule}: {detail}; change the roles or add an entry to "
+        "sod_exceptions"
+    ),
+    (True, 1): N_(
+        "violates {severity} SoD rule {rule} (its exception has expired): {detail}; change "
+        "the roles or add an entry to sod_exceptions"
+    ),
+    (False, 2): N_(
+        "violates {severity} SoD rule {rule}: {detail}; {cause}; change the roles or add an "
+        "entry to sod_exceptions"
+    ),
+    (True, 2): N_(
+        "violates {severity} SoD rule {rule} (its exception has expired): {detail}; {cause}; "
+        "change the roles or add an entry to sod_exceptions"
+    ),
+    (False, 3): N_(
+        "violates {severity} SoD rule {rule}: {detail}; {cause}; {problem}; change the roles "
+        "or add an entry to sod_exceptions"
+    ),
+    (True, 3): N_(
+        "violates {severity} SoD rule {rule} (its exception has expired): {detail}; {cause}; "
+        "{problem}; change the roles or add an entry to sod_exceptions"
+    ),
+}
+# How a user holds a permission that breaks a SoD rule: one part of a violation.
+_VIA = {
+    (False, False): N_("{perm} (role {role})"),
+    (True, False): N_("{perm} (role {role}, via {source})"),
+    (False, True): N_("{perm} (role {role}, default of department {department})"),
+    (True, True): N_("{perm} (role {role}, via {source}, default of department {department})"),
+}
 
 
 def validate(
@@ -121,14 +183,16 @@ class _Checks:
         obj = self._name(section, key)
         named = self._named(target, value)
         if named:
-            hint = f"; {target}s named {value}: {', '.join(named)} (write the key)"
+            hint = NAMED[target].format(value=value, keys=", ".join(named))
         else:
             hint = self.suggest.hint(value, known)
+        plain, hinted = UNKNOWN[target]
+        message = hinted.format(value=value, detail=hint) if hint else plain.format(value=value)
         yield error(
             "unknown-reference",
             self.loaded.position(section, key, *path),
             obj,
-            f"{field_path(path)}: unknown {target} '{value}'{hint}",
+            at_field(field_path(path), message),
         )
 
     def _named(self, target: str, value: str) -> list[str]:
@@ -176,7 +240,9 @@ class _Checks:
                 "cycle",
                 self.loaded.position("departments", cycle[0], "parent"),
                 f"department {cycle[0]}",
-                "departments form a cycle: " + " -> ".join([*cycle, cycle[0]]),
+                N_("departments form a cycle: {cycle}").format(
+                    cycle=" -> ".join([*cycle, cycle[0]])
+                ),
             )
 
     def roles(self) -> Iterator[Diagnostic]:
@@ -193,14 +259,14 @@ class _Checks:
                     "data-scope",
                     self.loaded.position("roles", key, "data_departments"),
                     f"role {key}",
-                    "data_departments needs data_scope: custom",
+                    N_("data_departments needs data_scope: custom"),
                 )
             elif role.data_scope == "custom" and not role.data_departments:
                 yield warning(
                     "data-scope",
                     self.loaded.position("roles", key, "data_scope"),
                     f"role {key}",
-                    "data_scope custom with no data_departments: the role sees no records",
+                    N_("data_scope custom with no data_departments: the role sees no records"),
                 )
             yield from self._permissions(key, role)
         for cycle in access.find_cycles({k: r.includes for k, r in p.roles.items()}):
@@ -208,7 +274,9 @@ class _Checks:
                 "cycle",
                 self.loaded.position("roles", cycle[0], "includes"),
                 f"role {cycle[0]}",
-                "role includes form a cycle: " + " -> ".join([*cycle, cycle[0]]),
+                N_("role includes form a cycle: {cycle}").format(
+                    cycle=" -> ".join([*cycle, cycle[0]])
+                ),
             )
 
     def _permissions(self, key: str, role: Role) -> Iterator[Diagnostic]:
@@ -233,8 +301,10 @@ class _Checks:
                     "duplicate-permission",
                     self.loaded.position(*at),
                     obj,
-                    f"permissions[{index}]: {perm} is listed twice "
-                    f"(first at line {earlier.line}, column {earlier.col})",
+                    N_(
+                        "permissions[{index}]: {perm} is listed twice "
+                        "(first at line {line}, column {col})"
+                    ).format(index=index, perm=perm, line=earlier.line, col=earlier.col),
                 )
                 continue
             first[perm] = index
@@ -248,7 +318,10 @@ class _Checks:
                     "unknown-module",
                     self.loaded.position(*at),
                     obj,
-                    f"'{perm}' is a module, not a permission: write {perm}:ACTION for each action",
+                    N_(
+                        "'{perm}' is a module, not a permission: write {module}:ACTION for each "
+                        "action"
+                    ).format(perm=perm, module=perm),
                 )
                 continue
             yield from self._catalogue(at, obj, module, [(action, at)])
@@ -268,9 +341,12 @@ class _Checks:
                             "needs-page",
                             self.loaded.position("roles", key, *path),
                             f"role {key}",
-                            f"{field_path(path)}: in the ERP, granting {perm} also "
-                            f"grants {', '.join(missing)} (the page above it): declare "
-                            f"{'them' if len(missing) > 1 else 'it'} for the role too",
+                            at_field(
+                                field_path(path),
+                                (_NEEDS_THEM if len(missing) > 1 else _NEEDS_IT).format(
+                                    perm=perm, needed=", ".join(missing)
+                                ),
+                            ),
                         )
 
     def _catalogue(
@@ -285,23 +361,32 @@ class _Checks:
         if self.catalogue is None:
             return
         if module not in self.catalogue:
+            hint = native_spelling(module, self.catalogue, self.suggest.hint)
             yield error(
                 "unknown-module",
                 self.loaded.position(*where),
                 obj,
-                f"unknown module '{module}'"
-                f"{native_spelling(module, self.catalogue, self.suggest.hint)}",
+                N_("unknown module '{module}'{detail}").format(module=module, detail=hint)
+                if hint
+                else N_("unknown module '{module}'").format(module=module),
             )
             return
         known = self.catalogue[module]
         for action, at in actions:
             if action != ALL_ACTIONS and action not in known:
+                hint = self.suggest.hint(action, known)
+                template = (
+                    N_("module '{module}' has no action '{action}'{detail} (it has: {actions})")
+                    if hint
+                    else N_("module '{module}' has no action '{action}' (it has: {actions})")
+                )
                 yield error(
                     "unknown-action",
                     self.loaded.position(*at),
                     obj,
-                    f"module '{module}' has no action '{action}'{self.suggest.hint(action, known)}"
-                    f" (it has: {', '.join(known)})",
+                    template.format(
+                        module=module, action=action, detail=hint, actions=", ".join(known)
+                    ),
                 )
 
     def users(self) -> Iterator[Diagnostic]:
@@ -322,14 +407,14 @@ class _Checks:
                         "expired",
                         self.loaded.position("users", login, "expires"),
                         f"user {login}",
-                        f"expired {user.expires}: planned as deactivated",
+                        N_("expired {date}: planned as deactivated").format(date=user.expires),
                     )
                 elif days <= EXPIRY_WARNING_DAYS:
                     yield warning(
                         "expiring",
                         self.loaded.position("users", login, "expires"),
                         f"user {login}",
-                        f"expires {user.expires}, in {days} day(s)",
+                        _EXPIRES.format(date=user.expires, days=days),
                     )
 
     def sod_rules(self) -> Iterator[Diagnostic]:
@@ -356,7 +441,9 @@ class _Checks:
                     "self-approved",
                     self.loaded.position("sod_exceptions", index, "approved_by"),
                     obj,
-                    f"{exc.user} cannot approve an exception that covers themselves",
+                    N_("{user} cannot approve an exception that covers themselves").format(
+                        user=exc.user
+                    ),
                 )
             if exc.expires is None:
                 continue
@@ -367,10 +454,12 @@ class _Checks:
                     "expired",
                     where,
                     obj,
-                    f"expired {exc.expires}: no longer covers {exc.rule} for {exc.user}",
+                    N_("expired {date}: no longer covers {rule} for {user}").format(
+                        date=exc.expires, rule=exc.rule, user=exc.user
+                    ),
                 )
             elif days <= EXPIRY_WARNING_DAYS:
-                yield warning("expiring", where, obj, f"expires {exc.expires}, in {days} day(s)")
+                yield warning("expiring", where, obj, _EXPIRES.format(date=exc.expires, days=days))
 
     def moved(self) -> Iterator[Diagnostic]:
         p = self.policy
@@ -407,14 +496,19 @@ class _Checks:
             if v.mitigated:
                 continue
             make = error if v.severity in sod.BLOCKING else warning
-            via = "; ".join(self._via(holders[v.user], flat, group[0]) for group in v.held)
-            note = " (its exception has expired)" if v.exception_expired else ""
+            via = [self._via(holders[v.user], flat, group[0]) for group in v.held]
+            parts = len(via) if len(via) in (2, 3) else 1
+            units = via if parts > 1 else ["; ".join(via)]
+            template = _VIOLATES[(v.exception_expired, parts)]
             yield make(
                 "sod-violation",
                 self.loaded.position("users", v.user),
                 f"user {v.user}",
-                f"violates {v.severity} SoD rule {v.rule}{note}: {via}; "
-                "change the roles or add an entry to sod_exceptions",
+                template.format(
+                    severity=v.severity,
+                    rule=v.rule,
+                    **dict(zip(("detail", "cause", "problem"), units, strict=False)),
+                ),
             )
 
     def _via(
@@ -424,15 +518,14 @@ class _Checks:
         for role in sorted(roles):
             if not access.holds(flat.get(role, frozenset()), perm):
                 continue
-            path = [f"role {role}"]
+            via = None
             for source in access.included_roles(self.policy.roles, role)[1:]:
                 own = access.own_permissions(self.policy.roles[source], self.catalogue)
                 if access.holds(own, perm):
-                    path.append(f"via {source}")
+                    via = source
                     break
-            if roles[role] is not None:
-                path.append(f"default of department {roles[role]}")
-            return f"{perm} ({', '.join(path)})"
+            template = _VIA[(via is not None, roles[role] is not None)]
+            return template.format(perm=perm, role=role, source=via, department=roles[role])
         return perm
 
     def unused(self) -> Iterator[Diagnostic]:
@@ -445,7 +538,7 @@ class _Checks:
                     "unused-role",
                     self.loaded.position("roles", key),
                     f"role {key}",
-                    "no active user holds this role, directly or through includes",
+                    N_("no active user holds this role, directly or through includes"),
                 )
         populated: set[str] = set()
         for department in {user.department for user in p.users.values()}:
@@ -456,7 +549,7 @@ class _Checks:
                 "empty-department",
                 self.loaded.position("departments", empty[0]),
                 f"department {empty[0]}",
-                "no user in this department or below it",
+                N_("no user in this department or below it"),
             )
         elif empty:
             # An imported ERP has such departments by nature (RuoYi's seed has seven): one
@@ -465,14 +558,21 @@ class _Checks:
                 "empty-department",
                 self.loaded.position("departments", empty[0]),
                 "",
-                f"{len(empty)} departments have no users in them or below them: " + _listed(empty),
+                _empty_departments(empty),
             )
 
 
-def _listed(keys: Sequence[str], shown: int = EMPTY_DEPARTMENTS_SHOWN) -> str:
-    """``a, b, c`` or ``a, b, c, … (4 more)`` when there are more than ``shown``."""
+def _empty_departments(keys: Sequence[str], shown: int = EMPTY_DEPARTMENTS_SHOWN) -> str:
+    """``N departments have no users …: a, b, c`` or ``…: a, b, c, … (4 more)`` when
+    there are more than ``shown``."""
     listed = ", ".join(keys[:shown])
-    return listed if len(keys) <= shown else f"{listed}, … ({len(keys) - shown} more)"
+    if len(keys) <= shown:
+        return N_("{n} departments have no users in them or below them: {keys}").format(
+            n=len(keys), keys=listed
+        )
+    return N_(
+        "{n} departments have no users in them or below them: {keys}, … ({more} more)"
+    ).format(n=len(keys), keys=listed, more=len(keys) - shown)
 
 
 def _written(role: Role) -> Iterator[tuple[str, str, tuple[Any, ...]]]:

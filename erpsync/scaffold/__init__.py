@@ -28,6 +28,7 @@ from typing import Literal
 
 from erpsync import __version__
 from erpsync.errors import ISSUES_URL, UsageError
+from erpsync.i18n import N_
 from erpsync.scaffold.target_config import TargetConfig
 
 REPOSITORY_URL = ISSUES_URL.removesuffix("/issues")
@@ -67,7 +68,9 @@ GITLAB_FILES: tuple[tuple[str, str], ...] = (
 def files_for(ci: CI) -> tuple[tuple[str, str], ...]:
     """The (template, written path) pairs of ``ci``: ``github`` or ``gitlab``."""
     if ci not in CI_SYSTEMS:
-        raise UsageError(f"--ci {ci}: unknown (known: {', '.join(CI_SYSTEMS)})")
+        raise UsageError(
+            N_("--ci {ci}: unknown (known: {known})").format(ci=ci, known=", ".join(CI_SYSTEMS))
+        )
     return GITLAB_FILES if ci == "gitlab" else FILES
 
 
@@ -116,7 +119,9 @@ def scaffold(
         ]
     for relative, path, _ in planned:  # check everything before writing anything
         if path.is_dir() or any(p.exists() and not p.is_dir() for p in _parents(path, directory)):
-            raise UsageError(f"cannot write {relative}: a directory or file is in the way")
+            raise UsageError(
+                N_("cannot write {path}: a directory or file is in the way").format(path=relative)
+            )
     for relative, path, text in planned:
         if path.is_file() or path.is_symlink():
             current = _read(path)

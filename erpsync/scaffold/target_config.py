@@ -17,6 +17,7 @@ from sqlalchemy.exc import ArgumentError
 
 from erpsync import secrets
 from erpsync.errors import UsageError
+from erpsync.i18n import N_
 
 _MARK = "ERPSYNCPASSWORDPLACEHOLDER"
 
@@ -79,17 +80,24 @@ def _url_for_file(adapter: str, url: str) -> tuple[str, str | None]:
         parsed = make_url(url)
     except (ArgumentError, ValueError):
         raise UsageError(
-            f"--url {shown}: not a database URL (e.g. {DEFAULT_URLS[adapter]})"
+            N_("--url {url}: not a database URL (e.g. {example})").format(
+                url=shown, example=DEFAULT_URLS[adapter]
+            )
         ) from None
     if parsed.host and "@" in parsed.host:  # part of the password would be written
         raise UsageError(
-            f"--url {shown}: the password holds an '@' that is not percent-encoded; write it as %40"
+            N_(
+                "--url {url}: the password holds an '@' that is not percent-encoded; write it "
+                "as %40"
+            ).format(url=shown)
         )
     if any(secrets.is_secret_parameter(name) for name in parsed.query):
         raise UsageError(
-            f"--url {shown}: a secret in the query would be written to erpsync.yaml; give the "
-            "password in the URL (user:PASSWORD@host): init replaces it with an environment "
-            "variable"
+            N_(
+                "--url {url}: a secret in the query would be written to erpsync.yaml; give the "
+                "password in the URL (user:PASSWORD@host): init replaces it with an environment "
+                "variable"
+            ).format(url=shown)
         )
     variable = None
     if parsed.password is not None:
@@ -99,5 +107,7 @@ def _url_for_file(adapter: str, url: str) -> tuple[str, str | None]:
     if variable is not None:
         text = text.replace(_MARK, "${" + variable + "}")
     if any(ch in text for ch in "#'\"\n") or text.startswith(("{", "[", "&", "*", "!", "|", ">")):
-        raise UsageError(f"--url {shown}: write it into erpsync.yaml by hand (quoted)")
+        raise UsageError(
+            N_("--url {url}: write it into erpsync.yaml by hand (quoted)").format(url=shown)
+        )
     return text, variable
