@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from erpsync.errors import UsageError
+from erpsync.i18n import N_
 from erpsync.plan import Plan
 
 MAX_BYTES = 256 * 1024 * 1024
@@ -48,27 +49,41 @@ def read_json(path: Path, what: str, max_bytes: int | None = None) -> Any:
         with path.open("rb") as handle:
             data = handle.read(max_bytes + 1)
     except OSError as exc:
-        raise UsageError(f"cannot read the {what} {path}: {exc.strerror}") from None
+        raise UsageError(
+            N_("cannot read the {what} {path}: {cause}").format(
+                what=what, path=path, cause=exc.strerror
+            )
+        ) from None
     if len(data) > max_bytes:
         raise UsageError(
-            f"{path} is not a {what}: it is larger than the {max_bytes // 1048576} MiB limit"
+            N_("{path} is not a {what}: it is larger than the {mib} MiB limit").format(
+                path=path, what=what, mib=max_bytes // 1048576
+            )
         )
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise UsageError(
-            f"{path} is not a {what}: not UTF-8 text (byte {exc.start} is invalid)"
+            N_("{path} is not a {what}: not UTF-8 text (byte {byte} is invalid)").format(
+                path=path, what=what, byte=exc.start
+            )
         ) from None
     depth = nesting_depth(text)
     if depth > MAX_DEPTH:
         raise UsageError(
-            f"{path} is not a {what}: its JSON nests {depth} levels deep, "
-            f"over the limit of {MAX_DEPTH}"
+            N_(
+                "{path} is not a {what}: its JSON nests {depth} levels deep, over the limit of "
+                "{most}"
+            ).format(path=path, what=what, depth=depth, most=MAX_DEPTH)
         )
     try:
         return json.loads(text)
     except ValueError as exc:
-        raise UsageError(f"{path} is not a {what} (invalid JSON: {exc})") from None
+        raise UsageError(
+            N_("{path} is not a {what} (invalid JSON: {problem})").format(
+                path=path, what=what, problem=exc
+            )
+        ) from None
 
 
 def read_plan(path: Path) -> Plan:
@@ -77,12 +92,11 @@ def read_plan(path: Path) -> Plan:
     data = read_json(path, "plan file")
     if not isinstance(data, dict):
         raise UsageError(
-            f"{path} is not a plan file: expected a JSON object, got {_json_type(data)}"
+            N_("{path} is not a plan file: expected a JSON object, got {found}").format(
+                path=path, found=_json_type(data)
+            )
         )
-    try:
-        return Plan.from_dict(data)
-    except UsageError as exc:
-        raise UsageError(f"{path}: {exc}") from None
+    return Plan.from_dict(data, path)
 
 
 def _json_type(value: Any) -> str:
