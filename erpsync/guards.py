@@ -32,10 +32,16 @@ MAX_REMOVALS = "max_removals"
 OVERRIDE = "--allow-mass-removal"
 
 # The guards' details are made in English from these templates (and said in the views).
-TOUCHES_PROTECTED = N_(
-    "the plan would {action} {kind} {key}, which touches protected {owner_kind} {owner}; "
-    "erpsync never changes protected objects"
-)
+TOUCHES_PROTECTED = {
+    Kind.USER: N_(
+        "the plan would {action} {kind} {key}, which touches protected user {owner}; "
+        "erpsync never changes protected objects"
+    ),
+    Kind.ROLE: N_(
+        "the plan would {action} {kind} {key}, which touches protected role {owner}; "
+        "erpsync never changes protected objects"
+    ),
+}
 NOTHING_PROTECTED = N_("no change touches a protected user or role")
 REMOVES = N_("the plan removes {detail} (settings.max_removals: {limit})")
 REMOVES_SHARE = N_(
@@ -104,12 +110,8 @@ def protected_verdict(changes: Iterable[Change], scope: Scope) -> Verdict:
         for kind, key in touched(change):
             protected = scope.protected_users if kind is Kind.USER else scope.protected_roles
             if key in protected:
-                detail = TOUCHES_PROTECTED.format(
-                    action=change.action,
-                    kind=change.kind,
-                    key=change.key,
-                    owner_kind=kind,
-                    owner=key,
+                detail = TOUCHES_PROTECTED[kind].format(
+                    action=change.action, kind=change.kind, key=change.key, owner=key
                 )
                 return Verdict(PROTECTED, False, detail)
     return Verdict(PROTECTED, True, NOTHING_PROTECTED)
