@@ -43,50 +43,67 @@ TOUCHES_PROTECTED = {
     ),
 }
 NOTHING_PROTECTED = N_("no change touches a protected user or role")
-REMOVES = N_("the plan removes {detail} (settings.max_removals: {limit})")
-REMOVES_SHARE = N_(
-    "the plan removes {detail} (settings.max_removals: {percent}%, at least {least})"
-)
+# What the plan removes, one kind of removal (users, roles, ...) per placeholder, so that
+# each kind is said on its own: by how many kinds there are.
+REMOVES = {
+    1: N_("the plan removes {detail} (settings.max_removals: {limit})"),
+    2: N_("the plan removes {detail}; {reason} (settings.max_removals: {limit})"),
+    3: N_("the plan removes {detail}; {reason}; {cause} (settings.max_removals: {limit})"),
+    4: N_(
+        "the plan removes {detail}; {reason}; {cause}; {message} (settings.max_removals: {limit})"
+    ),
+    5: N_(
+        "the plan removes {detail}; {reason}; {cause}; {message}; {problem} "
+        "(settings.max_removals: {limit})"
+    ),
+}
+REMOVES_SHARE = {
+    1: N_("the plan removes {detail} (settings.max_removals: {percent}%, at least {least})"),
+    2: N_(
+        "the plan removes {detail}; {reason} (settings.max_removals: {percent}%, at least {least})"
+    ),
+    3: N_(
+        "the plan removes {detail}; {reason}; {cause} (settings.max_removals: {percent}%, at "
+        "least {least})"
+    ),
+    4: N_(
+        "the plan removes {detail}; {reason}; {cause}; {message} (settings.max_removals: "
+        "{percent}%, at least {least})"
+    ),
+    5: N_(
+        "the plan removes {detail}; {reason}; {cause}; {message}; {problem} "
+        "(settings.max_removals: {percent}%, at least {least})"
+    ),
+}
+_KINDS_NAMED = ("detail", "reason", "cause", "message", "problem")
 REMOVES_NOTHING = N_("the plan removes nothing")
 EARLIER = N_("{detail}; earlier removals from audit record(s) {records}")
 # One kind's removals, without and with the window's earlier ones.
 REMOVED_OF = {
     "users": (
         N_("{now} of {total} managed users, limit {most}"),
-        N_(
-            "{now} of {total} managed users (+{before} removed in the last {window}: "
-            "{sum}), limit {most}"
-        ),
+        N_("{now} of {total} managed users{why}, limit {most}"),
     ),
     "roles": (
         N_("{now} of {total} managed roles, limit {most}"),
-        N_(
-            "{now} of {total} managed roles (+{before} removed in the last {window}: "
-            "{sum}), limit {most}"
-        ),
+        N_("{now} of {total} managed roles{why}, limit {most}"),
     ),
     "departments": (
         N_("{now} of {total} managed departments, limit {most}"),
-        N_(
-            "{now} of {total} managed departments (+{before} removed in the last {window}: "
-            "{sum}), limit {most}"
-        ),
+        N_("{now} of {total} managed departments{why}, limit {most}"),
     ),
     "permissions": (
         N_("{now} of {total} managed permissions, limit {most}"),
-        N_(
-            "{now} of {total} managed permissions (+{before} removed in the last {window}: "
-            "{sum}), limit {most}"
-        ),
+        N_("{now} of {total} managed permissions{why}, limit {most}"),
     ),
     "memberships": (
         N_("{now} of {total} managed memberships, limit {most}"),
-        N_(
-            "{now} of {total} managed memberships (+{before} removed in the last {window}: "
-            "{sum}), limit {most}"
-        ),
+        N_("{now} of {total} managed memberships{why}, limit {most}"),
     ),
 }
+# The removals of the applies within settings.max_removals_window (the {why} above): kept a
+# message of its own, so that a kind's template stays shorter than the messages holding it.
+IN_WINDOW = N_(" (+{before} removed in the last {window}: {sum})")
 REFUSED = N_("guard {guard}: {detail}; if this is intended, rerun with {override}")
 REFUSED_FOR_GOOD = N_("guard {guard}: {detail} (no override)")
 
@@ -132,13 +149,15 @@ def describe(limit: RemovalLimit) -> str:
     return str(limit)
 
 
-def _removes(detail: str, limit: RemovalLimit) -> str:
-    """``the plan removes {detail} (settings.max_removals: {limit})``."""
+def _removes(kinds: Sequence[str], limit: RemovalLimit) -> str:
+    """``the plan removes 3 of 10 managed users, limit 2; … (settings.max_removals: 20%)``:
+    each kind's removals (``kinds``, one to five) a message of its own."""
+    named = dict(zip(_KINDS_NAMED, kinds, strict=False))
     if isinstance(limit, RemovalShare):
-        return REMOVES_SHARE.format(
-            detail=detail, percent=f"{limit.percent:g}", least=limit.at_least
+        return REMOVES_SHARE[len(kinds)].format(
+            **named, percent=f"{limit.percent:g}", least=limit.at_least
         )
-    return REMOVES.format(detail=detail, limit=limit)
+    return REMOVES[len(kinds)].format(**named, limit=limit)
 
 
 def removal_verdict(
@@ -167,9 +186,7 @@ def removal_verdict(
             with_recent.format(
                 now=now,
                 total=total,
-                before=before,
-                window=recent.window,
-                sum=now + before,
+                why=IN_WINDOW.format(before=before, window=recent.window, sum=now + before),
                 most=most,
             )
             if before
@@ -178,13 +195,13 @@ def removal_verdict(
         (over if now + before > most else within).append(said)
     records = ", ".join(f"#{r}" for r in recent.records)
     if over:
-        detail = _removes("; ".join(over), limit)
+        detail = _removes(over, limit)
         if records:
             detail = EARLIER.format(detail=detail, records=records)
         return Verdict(MAX_REMOVALS, False, detail, OVERRIDE)
     if not within:
         return Verdict(MAX_REMOVALS, True, REMOVES_NOTHING)
-    return Verdict(MAX_REMOVALS, True, _removes("; ".join(within), limit))
+    return Verdict(MAX_REMOVALS, True, _removes(within, limit))
 
 
 def verdicts(

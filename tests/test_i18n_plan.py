@@ -19,7 +19,7 @@ from erpsync import cli, i18n
 from erpsync.commands import catalog as catalog_cmd
 from erpsync.config import RemovalShare
 from erpsync.diff import DECLARED_UNMANAGED
-from erpsync.guards import EARLIER, REMOVED_OF, REMOVES_SHARE, TOUCHES_PROTECTED
+from erpsync.guards import EARLIER, IN_WINDOW, REMOVED_OF, REMOVES_SHARE, TOUCHES_PROTECTED
 from erpsync.plan import Kind
 from erpsync.planner import DELETED_IN_ERP
 from erpsync.render.markdown import LEVELS, markdown_view, prepare, render
@@ -156,6 +156,25 @@ def test_apply_refusals_are_said_in_chinese(
     assert english_left(err) == []
 
 
+def test_a_refused_apply_says_each_kind_of_removal_in_chinese(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = demo_project(tmp_path, monkeypatch)
+    config = project / "erpsync.yaml"
+    text = config.read_text("utf-8")
+    config.write_text(text.replace("{percent: 20, at_least: 3}", "{percent: 1, at_least: 0}"))
+    code, _out, err = run(capsys, "--lang", "zh-CN", "apply", "--auto-approve")
+    assert code == 1
+    assert (
+        "错误：安全检查 max_removals：该计划移除受管理的 41 个用户中的 1 个，上限 0；"
+        "受管理的 114 项角色成员关系中的 6 项，上限 1"
+        "（settings.max_removals：1%，至少 0）；如确属预期，请加 --allow-mass-removal 重新运行"
+    ) in err
+    assert english_left(err) == []
+    code, _out, err = run(capsys, "apply", "--auto-approve")
+    assert "the plan removes 1 of 41 managed users, limit 0; 6 of 114 managed memberships" in err
+
+
 # -- warnings, notes and guards however they were made -----------------------------------
 
 
@@ -164,13 +183,14 @@ def busy_plan() -> dict[str, Any]:
     max_removals over several kinds with earlier removals."""
     users, _users_window = REMOVED_OF["users"]
     _roles, roles_window = REMOVED_OF["roles"]
-    units = "; ".join(
-        [
-            users.format(now=9, total=10, most=2),
-            roles_window.format(now=3, total=12, before=2, window="24h", sum=5, most=2),
-        ]
+    removes = REMOVES_SHARE[2].format(
+        detail=users.format(now=9, total=10, most=2),
+        reason=roles_window.format(
+            now=3, total=12, why=IN_WINDOW.format(before=2, window="24h", sum=5), most=2
+        ),
+        percent="20",
+        least=2,
     )
-    removes = REMOVES_SHARE.format(detail=units, percent="20", least=2)
     deleted = DELETED_IN_ERP["user"].format(
         key="li.na", detail="last recorded change by admin on 2026-12-01 08:00 UTC"
     )
@@ -237,7 +257,7 @@ def test_warnings_notes_and_refused_guards_in_the_markdown_view() -> None:
     assert "⛔ **拒绝**： protected-objects：该计划将对 membership admin/admin 执行 revoke" in out
     assert (
         "max\\_removals：该计划移除受管理的 10 个用户中的 9 个，上限 2；"
-        "受管理的 12 个角色中的 3 个（另有 2 个已在最近 24h 内移除：合计 5 个），上限 2"
+        "受管理的 12 个角色中的 3 个（另有 2 项已在最近 24h 内移除：合计 5），上限 2"
         "（settings.max\\_removals：20%，至少 2）；此前的移除来自审计记录 #3, #4；"
         "apply 需要 --allow-mass-removal"
     ) in out

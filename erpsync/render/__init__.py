@@ -11,14 +11,12 @@ both views share.
 from __future__ import annotations
 
 import json
-import re
 import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
 from rich.text import Text
 
-from erpsync import i18n
 from erpsync.i18n import N_, _, number, said
 
 # The order of the summary and of the final "Plan:" sentence (spec section 5).
@@ -169,18 +167,6 @@ def guard_line(verdict: Mapping[str, Any]) -> tuple[str, bool]:
     return template.format(guard=guard, detail=detail, override=clean(override)), passed
 
 
-# max_removals over several kinds: "the plan removes A; B (settings.max_removals: ...)"
-_REMOVES_KINDS = re.compile(r"^the plan removes (?P<units>.+?; .+?) \(settings\.max_removals: ")
-_HOLE = "\ue000"  # stands for the kinds' list while the sentence around it is said
-
-
 def said_detail(detail: str) -> str:
-    """A guard's detail (:mod:`erpsync.guards`) in the language of the run: each kind of a
-    ``max_removals`` detail is said on its own."""
-    if i18n.language() == i18n.ENGLISH:
-        return detail
-    found = _REMOVES_KINDS.match(detail)
-    if found is None:
-        return said(detail)
-    units = _("; ").join(said(unit) for unit in found["units"].split("; "))
-    return said(detail.replace(found["units"], _HOLE, 1)).replace(_HOLE, units)
+    """A guard's detail (:mod:`erpsync.guards`) in the language of the run."""
+    return said(detail)
