@@ -266,7 +266,10 @@ def test_warnings_notes_and_refused_guards_in_the_markdown_view() -> None:
     )
     assert "⚠️ 角色 `finance`：严重风险，职责分离规则 `pay-vs-approve`" in out
     assert "<details><summary>⚠️ 3 条警告：" in out
-    assert "角色 … 已在策略中声明，但…：erpsync 不会改动它" in out
+    assert (
+        "3 条警告：1 × 角色 … 已在策略中声明，但…；"
+        "1 × 部门 … 未声明，但其中仍有 erpsync 保留的用户或部门；1 × 目录<"
+    ) in out
     assert "- 部门 sales 未声明，但其中仍有 erpsync 保留的用户或部门；予以保留" in out
     assert "- 目录：模块 finance.report 在策略与 ERP 中不一致" in out
     assert "| 角色 | `ops-x` | 已忽略（settings.ignore.roles：ops-\\*） |" in out

@@ -517,7 +517,10 @@ def _template_of(text: str) -> str | None:
     found = i18n._templates(i18n.language()).match(text)
     if found is None:
         return None
-    return re.sub(r"\{\w+\}", "…", _(found[0]))
+    said_template = re.sub(r"\{\w+\}", "…", _(found[0]))
+    # as warning_kind: without parentheses, up to the first semicolon or colon
+    short = re.sub(r"（[^）]*）", "", said_template).split("；")[0].split("：")[0]
+    return short if short.strip(" …") else said_template
 
 
 def warnings_summary(warnings: Sequence[str]) -> str:
