@@ -364,3 +364,53 @@ def test_a_grouped_plan_is_chinese() -> None:
     assert re.search(r"^- 从 33 个用户 撤销角色 `r\d+`（33 项角色成员关系）$", md, re.M)
     assert re.search(r"^- 将角色 `r\d+` 授予 \d+ 个用户（\d+ 项角色成员关系）$", md, re.M)
     assert english_left(md) == []
+
+
+# -- messages that are data: English as made, Chinese where said --------------------------
+
+
+@pytest.mark.parametrize(
+    ("english", "chinese"),
+    [
+        ("undoes audit record #7", "撤销审计记录 #7"),
+        ("user wu is deactivated: declared inactive", "用户 wu 将被停用：声明为停用"),
+        (
+            "role legacy is not declared but users erpsync does not manage hold it (admin); "
+            "it is kept",
+            "角色 legacy 未声明，但仍有 erpsync 不管理的用户持有它（admin）；予以保留",
+        ),
+        (
+            "department hq was deleted in the ERP (who and when not recorded by the ERP); apply "
+            "creates a new row, it does not restore the deleted one.",
+            "部门 hq 已在 ERP 中被删除（ERP 未记录操作人和时间）；apply 会新建一行，"
+            "不会恢复已删除的那一行。",
+        ),
+        (
+            "renamed from ap (moved:), declared in policies/roles.yaml:3",
+            "由 ap 改名而来（moved:），声明于 policies/roles.yaml:3",
+        ),
+        (
+            "the plan is not what the policy gives against the live ERP, so it was not applied "
+            "and nothing was changed: change 2, revoke membership a/b, is not in the plan made "
+            "now. A plan file is applied only as made by `erpsync plan`; make a new plan and "
+            "review it.",
+            "该计划与策略针对线上 ERP 得出的计划不一致，因此未执行，也未做任何改动：第 2 项变更 "
+            "revoke membership a/b 不在当前生成的计划中。计划文件只能按 `erpsync plan` "
+            "生成的原样执行；请重新生成计划并复核。",
+        ),
+        (
+            "module finance.report: actions differ: the ERP also has archive; the ERP has no print",
+            "模块 finance.report：操作不一致：ERP 另有 archive；ERP 没有 print",
+        ),
+        (
+            "apply failed and was rolled back, nothing was changed: plan is stale: another "
+            "session changed rows this plan writes while apply ran; nothing was changed. Make a "
+            "new plan and review it.",
+            "apply 失败并已回滚，未做任何改动：计划已过时：apply 运行期间另一个会话改动了此计划"
+            "要写入的行；未做任何改动。请重新生成计划并复核。",
+        ),
+    ],
+)
+def test_messages_that_are_data_are_said_in_chinese(english: str, chinese: str) -> None:
+    i18n.use(i18n.CHINESE)
+    assert i18n.said(english) == chinese
