@@ -254,7 +254,7 @@ def test_warnings_notes_and_refused_guards_in_the_markdown_view() -> None:
     assert RemovalShare  # the share form of settings.max_removals is what busy_plan says
     i18n.use(i18n.CHINESE)
     out = markdown_view(busy_plan())
-    assert "⛔ **拒绝**： protected-objects：该计划将对 membership admin/admin 执行 revoke" in out
+    assert "⛔ **拒绝**：protected-objects：该计划将对 membership admin/admin 执行 revoke" in out
     assert (
         "max\\_removals：该计划移除受管理的 10 个用户中的 9 个，上限 2；"
         "受管理的 12 个角色中的 3 个（另有 2 项已在最近 24h 内移除：合计 5），上限 2"
