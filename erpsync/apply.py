@@ -78,15 +78,23 @@ def check_origin(plan: Plan, target: ResolvedTarget) -> None:
             ).format(url=plan.target.url, target=target.name, actual=target.display_url)
         )
     if plan.target.tenant != target.tenant:
-        raise UsageError(
-            N_(
+        if not plan.target.tenant:
+            template = N_(
+                "the plan is for tenant (default), but target {target} is tenant {actual}: "
+                "make a new plan for it"
+            )
+        elif not target.tenant:
+            template = N_(
+                "the plan is for tenant {tenant}, but target {target} is tenant (default): "
+                "make a new plan for it"
+            )
+        else:
+            template = N_(
                 "the plan is for tenant {tenant}, but target {target} is tenant {actual}: "
                 "make a new plan for it"
-            ).format(
-                tenant=plan.target.tenant or "(default)",
-                target=target.name,
-                actual=target.tenant or "(default)",
             )
+        raise UsageError(
+            template.format(tenant=plan.target.tenant, target=target.name, actual=target.tenant)
         )
 
 

@@ -399,6 +399,11 @@ def test_a_grouped_plan_is_chinese() -> None:
             "生成的原样执行；请重新生成计划并复核。",
         ),
         (
+            "the plan is for tenant (default), but target shop is tenant 122: make a new plan "
+            "for it",
+            "该计划针对默认租户，但目标 shop 是租户 122：请为其重新生成计划",
+        ),
+        (
             "module finance.report: actions differ: the ERP also has archive; the ERP has no print",
             "模块 finance.report：操作不一致：ERP 另有 archive；ERP 没有 print",
         ),
