@@ -41,49 +41,56 @@ def nesting_depth(text: str) -> int:
     return max(accumulate(steps), default=0)
 
 
+# Why a JSON file cannot be read: for any ``what`` ("guards report"), and for a plan file.
+CANNOT_READ = (
+    N_("cannot read the {what} {path}: {cause}"),
+    N_("cannot read the plan file {path}: {cause}"),
+)
+TOO_LARGE = (
+    N_("{path} is not a {what}: it is larger than the {mib} MiB limit"),
+    N_("{path} is not a plan file: it is larger than the {mib} MiB limit"),
+)
+NOT_UTF8 = (
+    N_("{path} is not a {what}: not UTF-8 text (byte {byte} is invalid)"),
+    N_("{path} is not a plan file: not UTF-8 text (byte {byte} is invalid)"),
+)
+TOO_DEEP = (
+    N_("{path} is not a {what}: its JSON nests {depth} levels deep, over the limit of {most}"),
+    N_("{path} is not a plan file: its JSON nests {depth} levels deep, over the limit of {most}"),
+)
+NOT_JSON = (
+    N_("{path} is not a {what} (invalid JSON: {problem})"),
+    N_("{path} is not a plan file (invalid JSON: {problem})"),
+)
+
+
 def read_json(path: Path, what: str, max_bytes: int | None = None) -> Any:
     """The JSON document in ``path`` (a ``what``, e.g. "plan file"), read within the limits
     (``max_bytes`` defaults to :data:`MAX_BYTES`)."""
     max_bytes = MAX_BYTES if max_bytes is None else max_bytes
+    plan_file = what == "plan file"
+
+    def refused(templates: tuple[str, str], **values: object) -> UsageError:
+        return UsageError(templates[plan_file].format(path=path, what=what, **values))
+
     try:
         with path.open("rb") as handle:
             data = handle.read(max_bytes + 1)
     except OSError as exc:
-        raise UsageError(
-            N_("cannot read the {what} {path}: {cause}").format(
-                what=what, path=path, cause=exc.strerror
-            )
-        ) from None
+        raise refused(CANNOT_READ, cause=exc.strerror) from None
     if len(data) > max_bytes:
-        raise UsageError(
-            N_("{path} is not a {what}: it is larger than the {mib} MiB limit").format(
-                path=path, what=what, mib=max_bytes // 1048576
-            )
-        )
+        raise refused(TOO_LARGE, mib=max_bytes // 1048576)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise UsageError(
-            N_("{path} is not a {what}: not UTF-8 text (byte {byte} is invalid)").format(
-                path=path, what=what, byte=exc.start
-            )
-        ) from None
+        raise refused(NOT_UTF8, byte=exc.start) from None
     depth = nesting_depth(text)
     if depth > MAX_DEPTH:
-        raise UsageError(
-            N_(
-                "{path} is not a {what}: its JSON nests {depth} levels deep, over the limit of "
-                "{most}"
-            ).format(path=path, what=what, depth=depth, most=MAX_DEPTH)
-        )
+        raise refused(TOO_DEEP, depth=depth, most=MAX_DEPTH)
     try:
         return json.loads(text)
     except ValueError as exc:
-        raise UsageError(
-            N_("{path} is not a {what} (invalid JSON: {problem})").format(
-                path=path, what=what, problem=exc
-            )
-        ) from None
+        raise refused(NOT_JSON, problem=exc) from None
 
 
 def read_plan(path: Path) -> Plan:

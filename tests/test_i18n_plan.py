@@ -154,6 +154,10 @@ def test_apply_refusals_are_said_in_chinese(
     assert code == 1
     assert "p.json：计划文件的汇总与其变更数量不符：它在生成后被编辑过" in err
     assert english_left(err) == []
+    (project / "p.json").write_text("{", "utf-8")
+    code, _out, err = run(capsys, "--lang", "zh-CN", "apply", "p.json")
+    assert code == 1
+    assert "p.json 不是计划文件（JSON 无效：" in err  # and Python's own words
 
 
 def test_a_refused_apply_says_each_kind_of_removal_in_chinese(
