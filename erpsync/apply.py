@@ -24,6 +24,7 @@ from erpsync.adapters.base import Adapter, Progress
 from erpsync.config import ResolvedTarget, Settings
 from erpsync.errors import DatabaseError, StalePlanError, UsageError
 from erpsync.guards import enforce
+from erpsync.i18n import N_
 from erpsync.plan import Plan
 from erpsync.planner import make_plan
 from erpsync.policy.loader import LoadedPolicy
@@ -55,23 +56,45 @@ def check_origin(plan: Plan, target: ResolvedTarget) -> None:
     name, adapter and database)."""
     if plan.erpsync_version != __version__:
         raise UsageError(
-            f"the plan was made by erpsync {plan.erpsync_version}; this is {__version__}: "
-            "make a new plan with this version"
+            N_(
+                "the plan was made by erpsync {made_by}; this is {this}: make a new plan with "
+                "this version"
+            ).format(made_by=plan.erpsync_version, this=__version__)
         )
     if (plan.target.name, plan.target.adapter) != (target.name, target.adapter):
         raise UsageError(
-            f"the plan is for target {plan.target.name} ({plan.target.adapter}), not "
-            f"{target.name} ({target.adapter})"
+            N_("the plan is for target {name} ({adapter}), not {target} ({kind})").format(
+                name=plan.target.name,
+                adapter=plan.target.adapter,
+                target=target.name,
+                kind=target.adapter,
+            )
         )
     if plan.target.url != target.display_url:
         raise UsageError(
-            f"the plan is for database {plan.target.url}, but target {target.name} is "
-            f"{target.display_url}: make a new plan for this target"
+            N_(
+                "the plan is for database {url}, but target {target} is {actual}: make a new "
+                "plan for this target"
+            ).format(url=plan.target.url, target=target.name, actual=target.display_url)
         )
     if plan.target.tenant != target.tenant:
+        if not plan.target.tenant:
+            template = N_(
+                "the plan is for tenant (default), but target {target} is tenant {actual}: "
+                "make a new plan for it"
+            )
+        elif not target.tenant:
+            template = N_(
+                "the plan is for tenant {tenant}, but target {target} is tenant (default): "
+                "make a new plan for it"
+            )
+        else:
+            template = N_(
+                "the plan is for tenant {tenant}, but target {target} is tenant {actual}: "
+                "make a new plan for it"
+            )
         raise UsageError(
-            f"the plan is for tenant {plan.target.tenant or '(default)'}, but target "
-            f"{target.name} is tenant {target.tenant or '(default)'}: make a new plan for it"
+            template.format(tenant=plan.target.tenant, target=target.name, actual=target.tenant)
         )
 
 
@@ -131,7 +154,9 @@ def execute(
                 )
         except SQLAlchemyError as exc:
             raise DatabaseError(
-                f"apply failed and was rolled back, nothing was changed: {adapter.explain(exc)}"
+                N_("apply failed and was rolled back, nothing was changed: {cause}").format(
+                    cause=adapter.explain(exc)
+                )
             ) from None
     notes = adapter.after_commit(plan.changes)
     return ApplyResult(len(plan.changes), record, notes, plan=plan)
@@ -166,8 +191,10 @@ def _in_transaction(
     snapshot = adapter.read_from(conn)
     if snapshot.state.digest() != plan.live_digest:
         raise StalePlanError(
-            "plan is stale: the ERP changed since the plan was made; nothing was changed. "
-            "Make a new plan and review it."
+            N_(
+                "plan is stale: the ERP changed since the plan was made; nothing was changed. "
+                "Make a new plan and review it."
+            )
         )
     derived = replan.derive(conn, adapter, target, plan, loaded, snapshot, settings, now)
     replan.check_same(plan, derived)

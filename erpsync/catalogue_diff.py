@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 
 from erpsync.access import permission
 from erpsync.adapters.base import LiveSnapshot
+from erpsync.i18n import N_
 from erpsync.policy.model import Module
 
 
@@ -23,29 +24,43 @@ def differences(written: Mapping[str, Module], live: LiveSnapshot) -> list[str]:
     for module in sorted(written.keys() | live.catalogue.keys()):
         entry = written.get(module)
         if entry is None:
-            out.append(f"module {module}: in the ERP, not in catalog.yaml")
+            out.append(N_("module {module}: in the ERP, not in catalog.yaml").format(module=module))
             continue
         if module not in live.catalogue:
-            out.append(f"module {module}: in catalog.yaml, not in the ERP")
+            out.append(N_("module {module}: in catalog.yaml, not in the ERP").format(module=module))
             continue
         mine, theirs = set(entry.actions), set(live.catalogue[module])
         if mine != theirs:
-            parts = []
-            if theirs - mine:
-                parts.append(f"the ERP also has {_words(theirs - mine)}")
-            if mine - theirs:
-                parts.append(f"the ERP has no {_words(mine - theirs)}")
-            out.append(f"module {module}: actions differ: {'; '.join(parts)}")
+            extra, missing = _words(theirs - mine), _words(mine - theirs)
+            if extra and missing:
+                template = N_(
+                    "module {module}: actions differ: the ERP also has {extra}; the ERP has no "
+                    "{missing}"
+                )
+            elif extra:
+                template = N_("module {module}: actions differ: the ERP also has {extra}")
+            else:
+                template = N_("module {module}: actions differ: the ERP has no {missing}")
+            out.append(template.format(module=module, extra=extra, missing=missing))
         for action in sorted(mine & theirs):
             perm = permission(module, action)
             said = set(entry.requires.get(action, ()))
             found = set(live.requires.get(perm, ()))
             if said != found:
-                out.append(
-                    f"permission {perm}: requires {_words(said) or 'nothing'} in catalog.yaml, "
-                    f"{_words(found) or 'nothing'} in the ERP"
-                )
+                out.append(_requires(perm, _words(said), _words(found)))
     return out
+
+
+def _requires(perm: str, said: str, found: str) -> str:
+    if said and found:
+        template = N_("permission {perm}: requires {said} in catalog.yaml, {found} in the ERP")
+    elif said:
+        template = N_("permission {perm}: requires {said} in catalog.yaml, nothing in the ERP")
+    elif found:
+        template = N_("permission {perm}: requires nothing in catalog.yaml, {found} in the ERP")
+    else:  # never: they differ
+        template = N_("permission {perm}: requires nothing in catalog.yaml, nothing in the ERP")
+    return template.format(perm=perm, said=said, found=found)
 
 
 def _words(items: Iterable[str]) -> str:

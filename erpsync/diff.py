@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
+from erpsync.i18n import N_
 from erpsync.plan import Action, Change, Kind, Unmanaged
 from erpsync.scope import Scope
 from erpsync.state import (
@@ -26,7 +27,30 @@ from erpsync.state import (
     same_attributes,
 )
 
-REMOVED = "not declared: removed by policy"
+REMOVED = N_("not declared: removed by policy")
+REMOVED_DELETED = N_("not declared: removed by policy (settings.removed_users: delete)")
+MOVED = N_("moved:")
+ADOPTED = N_("adopted: the ERP's own identity")
+# A declared object erpsync leaves alone (outside settings.scope, ignored, protected).
+DECLARED_UNMANAGED = {
+    Kind.DEPARTMENT: N_(
+        "department {key} is declared in the policy but {reason}: erpsync leaves it alone"
+    ),
+    Kind.ROLE: N_("role {key} is declared in the policy but {reason}: erpsync leaves it alone"),
+    Kind.USER: N_("user {key} is declared in the policy but {reason}: erpsync leaves it alone"),
+}
+CANNOT_RENAME = {
+    Kind.DEPARTMENT: N_(
+        "cannot rename department {old} to {new} ({why}): the ERP already has department "
+        "{other} under that key"
+    ),
+    Kind.ROLE: N_(
+        "cannot rename role {old} to {new} ({why}): the ERP already has role {other} under that key"
+    ),
+    Kind.USER: N_(
+        "cannot rename user {old} to {new} ({why}): the ERP already has user {other} under that key"
+    ),
+}
 
 
 @dataclass
@@ -147,7 +171,7 @@ class _Differ:
         key no longer in the ERP was renamed by an earlier apply and changes nothing), and
         the adoptions."""
         applicable: dict[str, dict[str, str]] = {}
-        sources = [(self.d.renames, "moved:"), (adoptions, "adopted: the ERP's own identity")]
+        sources = [(self.d.renames, MOVED), (adoptions, ADOPTED)]
         for renames_of, why in sources:
             for kind_name, renames in renames_of.items():
                 kind = Kind(kind_name)
@@ -160,8 +184,7 @@ class _Differ:
                     if new in keys or new in claimed:
                         other = new if new in keys else claimed[new][0]
                         self.out.errors.append(
-                            f"cannot rename {kind} {old} to {new} ({why}): the ERP already has "
-                            f"{kind} {other} under that key"
+                            CANNOT_RENAME[kind].format(old=old, new=new, why=why, other=other)
                         )
                         continue
                     claimed[new] = (old, why)
@@ -171,9 +194,7 @@ class _Differ:
     def unmanaged(self, kind: Kind, key: str, reason: str, declared: bool) -> None:
         self.out.unmanaged.append(Unmanaged(kind, key, reason))
         if declared:
-            self.out.warnings.append(
-                f"{kind} {key} is declared in the policy but {reason}: erpsync leaves it alone"
-            )
+            self.out.warnings.append(DECLARED_UNMANAGED[kind].format(key=key, reason=reason))
 
     # -- scope ------------------------------------------------------------------------------
 
@@ -218,9 +239,11 @@ class _Differ:
             parent = want[key].parent
             if parent in self.outside and key not in live:
                 self.out.errors.append(
-                    f"department {key} cannot be created: its parent {parent} is outside "
-                    "settings.scope and does not exist in the ERP (widen the scope or create "
-                    f"{parent} first)"
+                    N_(
+                        "department {key} cannot be created: its parent {parent} is outside "
+                        "settings.scope and does not exist in the ERP (widen the scope or "
+                        "create {parent} first)"
+                    ).format(key=key, parent=parent)
                 )
                 continue
             self.create_or_update(Kind.DEPARTMENT, key, want[key], live.get(key))
@@ -229,8 +252,10 @@ class _Differ:
         for key in gone:
             if key in kept:
                 self.out.warnings.append(
-                    f"department {key} is not declared but still holds users or departments "
-                    "that erpsync keeps; it is kept"
+                    N_(
+                        "department {key} is not declared but still holds users or departments "
+                        "that erpsync keeps; it is kept"
+                    ).format(key=key)
                 )
                 continue
             self.backward[Kind.DEPARTMENT].append(
@@ -275,8 +300,10 @@ class _Differ:
                 kept.add(key)
                 holders = ", ".join(sorted(held_elsewhere[key]))
                 self.out.warnings.append(
-                    f"role {key} is not declared but users erpsync does not manage hold it "
-                    f"({holders}); it is kept"
+                    N_(
+                        "role {key} is not declared but users erpsync does not manage hold it "
+                        "({holders}); it is kept"
+                    ).format(key=key, holders=holders)
                 )
                 continue
             self.backward[Kind.ROLE].append(
@@ -294,14 +321,23 @@ class _Differ:
             if isinstance(want, UserRec):
                 after["active"] = want.active
             self.forward[kind].append(
-                Change(Action.CREATE, kind, key, f"declared in {where}", None, after)
+                Change(
+                    Action.CREATE,
+                    kind,
+                    key,
+                    N_("declared in {where}").format(where=where),
+                    None,
+                    after,
+                )
             )
         else:
             before, after = changed_attributes(live, want)
-            reason = f"differs from {where}"
+            reason = N_("differs from {where}").format(where=where)
             if old is not None:  # the key is renamed: the same row, updated in place
                 before, after = {"key": old, **before}, {"key": key, **after}
-                reason = f"renamed from {old} ({why}), declared in {where}"
+                reason = N_("renamed from {old} ({why}), declared in {where}").format(
+                    old=old, why=why, where=where
+                )
             self.forward[kind].append(Change(Action.UPDATE, kind, key, reason, before, after))
 
     def grants(self, managed: set[str]) -> None:
@@ -316,7 +352,11 @@ class _Differ:
                 )
             )
         for role, perm in sorted(g for g in revoked if g[0] in managed):
-            reason = REMOVED if role in self.want.roles else f"role {role} is removed"
+            reason = (
+                REMOVED
+                if role in self.want.roles
+                else N_("role {role} is removed").format(role=role)
+            )
             self.backward[Kind.PERMISSION].append(
                 Change(Action.REVOKE, Kind.PERMISSION, f"{role}/{perm}", reason)
             )
@@ -340,17 +380,24 @@ class _Differ:
                 where = self.d.origin("users", login)
                 if target.active:
                     self.forward[Kind.USER].append(
-                        Change(Action.REACTIVATE, Kind.USER, login, f"declared active in {where}")
+                        Change(
+                            Action.REACTIVATE,
+                            Kind.USER,
+                            login,
+                            N_("declared active in {where}").format(where=where),
+                        )
                     )
                 else:
-                    why = self.d.inactive_reason.get(login, "declared inactive")
+                    why = self.d.inactive_reason.get(login, N_("declared inactive"))
                     self.backward[Kind.USER].append(
                         Change(Action.DEACTIVATE, Kind.USER, login, why)
                     )
             if not target.active:
-                gone[login] = f"user {login} is deactivated: {self.d.inactive_reason.get(login)}"
+                gone[login] = N_("user {login} is deactivated: {why}").format(
+                    login=login, why=self.d.inactive_reason.get(login)
+                )
         for login in sorted(managed & (live.keys() - want.keys())):
-            gone[login] = f"user {login} is removed: not declared"
+            gone[login] = N_("user {login} is removed: not declared").format(login=login)
             if self.scope.delete_removed_users:
                 before = {**attributes(live[login]), "active": live[login].active}
                 self.backward[Kind.USER].append(
@@ -358,7 +405,7 @@ class _Differ:
                         Action.DELETE,
                         Kind.USER,
                         login,
-                        REMOVED + " (settings.removed_users: delete)",
+                        REMOVED_DELETED,
                         before,
                         None,
                     )
@@ -390,9 +437,9 @@ class _Differ:
             if login in gone:
                 reason = gone[login]
             elif role not in self.want.roles:
-                reason = f"role {role} is not declared"
+                reason = N_("role {role} is not declared").format(role=role)
             else:
-                reason = f"not among the roles the policy gives {login}"
+                reason = N_("not among the roles the policy gives {login}").format(login=login)
             self.backward[Kind.MEMBERSHIP].append(
                 Change(Action.REVOKE, Kind.MEMBERSHIP, f"{login}/{role}", reason)
             )
@@ -408,6 +455,8 @@ class _Differ:
             kept = self.live.user_roles.get(login, frozenset()) - roles
             if kept:
                 self.out.warnings.append(
-                    f"user {login} is deactivated but keeps its membership of roles erpsync "
-                    f"leaves alone ({', '.join(sorted(kept))})"
+                    N_(
+                        "user {login} is deactivated but keeps its membership of roles erpsync "
+                        "leaves alone ({roles})"
+                    ).format(login=login, roles=", ".join(sorted(kept)))
                 )

@@ -54,17 +54,18 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from erpsync.errors import ApplyRefused, ErpsyncError, StalePlanError
+from erpsync.i18n import N_
 
-CHANGED = (
+CHANGED = N_(
     "plan is stale: another session changed rows this plan writes while apply ran; "
     "nothing was changed. Make a new plan and review it."
 )
-DEADLOCK = (
+DEADLOCK = N_(
     "plan is stale: another session was changing rows this plan writes (a deadlock with "
     "it); nothing was changed. Make a new plan and review it."
 )
-HELD = (
-    "another session held rows this apply reads or writes for more than {seconds:g}s "
+HELD = N_(
+    "another session held rows this apply reads or writes for more than {seconds}s "
     "(--lock-timeout); nothing was changed. Try again when it has finished (with a new "
     "plan if it changed them)."
 )
@@ -182,7 +183,7 @@ def concurrency_refusal(exc: BaseException, lock_wait: float) -> ApplyRefused | 
     if code in _DEADLOCK:
         return StalePlanError(DEADLOCK)
     if code in _HELD:
-        return ApplyRefused(HELD.format(seconds=lock_wait))
+        return ApplyRefused(HELD.format(seconds=f"{lock_wait:g}"))
     return None
 
 

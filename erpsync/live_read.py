@@ -35,6 +35,7 @@ from erpsync.adapters import connected
 from erpsync.adapters.base import Adapter
 from erpsync.config import ResolvedTarget
 from erpsync.errors import ISSUES_URL, ErpsyncError, InternalError
+from erpsync.i18n import N_
 
 T = TypeVar("T")
 
@@ -120,7 +121,7 @@ class _Child(Pending[T]):
         os.close(writable)
         self.pid: int | None = pid
         self.pipe = os.fdopen(readable, "rb")
-        self.ended = "still running"  # how the child ended, once it did
+        self.ended = N_("still running")  # how the child ended, once it did
 
     def result(self) -> T:
         try:
@@ -132,7 +133,9 @@ class _Child(Pending[T]):
             ok, value = pickle.loads(data)
         except Exception:  # nothing, or a cut answer: the child died while sending
             raise InternalError(
-                f"the process reading the live ERP ended without a whole answer ({self.ended})"
+                N_(
+                    "the process reading the live ERP ended without a whole answer ({cause})"
+                ).format(cause=self.ended)
             ) from None
         if not ok:
             raise value
@@ -153,7 +156,11 @@ class _Child(Pending[T]):
             os.kill(pid, signal.SIGKILL)
         _, status = os.waitpid(pid, 0)
         code = os.waitstatus_to_exitcode(status)
-        self.ended = f"killed by signal {-code}" if code < 0 else f"exit status {code}"
+        self.ended = (
+            N_("killed by signal {signal}").format(signal=-code)
+            if code < 0
+            else N_("exit status {code}").format(code=code)
+        )
 
 
 def _run_child(
@@ -168,7 +175,7 @@ def _run_child(
         try:
             data = pickle.dumps(_answer(target, read), protocol=pickle.HIGHEST_PROTOCOL)
         except Exception as exc:  # a result that does not pickle is a bug too
-            data = pickle.dumps((False, _bug("sending the live state back", exc)))
+            data = pickle.dumps((False, _bug(N_("sending the live state back"), exc)))
         with os.fdopen(fd, "wb") as out:
             out.write(data)
         code = 0
@@ -196,7 +203,7 @@ def _answer(target: ResolvedTarget, read: Callable[[Adapter], T]) -> tuple[bool,
     except ErpsyncError as exc:
         return False, _portable(exc)
     except Exception as exc:
-        return False, _bug("reading the live ERP", exc)
+        return False, _bug(N_("reading the live ERP"), exc)
 
 
 def _portable(exc: ErpsyncError) -> ErpsyncError:
@@ -216,10 +223,21 @@ def _bug(doing: str, exc: Exception) -> InternalError:
     """A bug in the child, as the parent reports it: where, what, where to report it,
     and the child's traceback for ``-v``."""
     where = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
-    place = f" ({os.path.basename(where.filename)}:{where.lineno})" if where else ""
-    error = InternalError(
-        f"internal error in erpsync's reader process{place}, {doing}: {exc!r}\n"
-        f"This is a bug; please report it at {ISSUES_URL} (run with -v for details)."
-    )
+    if where is not None:
+        message = N_(
+            "internal error in erpsync's reader process ({place}), {detail}: {error}\n"
+            "This is a bug; please report it at {url} (run with -v for details)."
+        ).format(
+            place=f"{os.path.basename(where.filename)}:{where.lineno}",
+            detail=doing,
+            error=repr(exc),
+            url=ISSUES_URL,
+        )
+    else:
+        message = N_(
+            "internal error in erpsync's reader process, {detail}: {error}\n"
+            "This is a bug; please report it at {url} (run with -v for details)."
+        ).format(detail=doing, error=repr(exc), url=ISSUES_URL)
+    error = InternalError(message)
     error.add_note("The reader process's traceback:\n" + "".join(traceback.format_exception(exc)))
     return error

@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
+from erpsync.i18n import N_
 from erpsync.policy.model import Moved
 
 SECTION = {"department": "departments", "role": "roles", "user": "users"}
@@ -50,7 +51,9 @@ def problems(
             yield Problem(
                 index,
                 "to",
-                f"{move.kind} {final} is not declared: this entry renames nothing",
+                N_("{kind} {key} is not declared: this entry renames nothing").format(
+                    kind=move.kind, key=final
+                ),
                 fatal=False,
             )
 
@@ -63,24 +66,41 @@ def _fatal(
     for index, move in enumerate(moved):
         keys = declared[move.kind]
         if move.from_ == move.to:
-            yield Problem(index, "to", f"renames {move.kind} {move.from_} to itself")
+            itself = N_("renames {kind} {key} to itself").format(kind=move.kind, key=move.from_)
+            yield Problem(index, "to", itself)
             continue
         if move.from_ in keys:
             yield Problem(
                 index,
                 "from",
-                f"{move.kind} {move.from_} is still declared: a renamed key is declared only "
-                f"under its new name ({move.to})",
+                N_(
+                    "{kind} {key} is still declared: a renamed key is declared only under its "
+                    "new name ({new})"
+                ).format(kind=move.kind, key=move.from_, new=move.to),
             )
         for field, seen, key, clash in (
-            ("from", sources, move.from_, f"{move.kind} {move.from_} is renamed twice"),
-            ("to", targets, move.to, f"two keys are renamed to {move.kind} {move.to}"),
+            (
+                "from",
+                sources,
+                move.from_,
+                N_("{kind} {key} is renamed twice (also by moved #{entry})"),
+            ),
+            (
+                "to",
+                targets,
+                move.to,
+                N_("two keys are renamed to {kind} {key} (also by moved #{entry})"),
+            ),
         ):
             earlier = seen.setdefault((move.kind, key), index)
             if earlier != index:
-                yield Problem(index, field, f"{clash} (also by moved #{earlier + 1})")
+                clashing = clash.format(kind=move.kind, key=key, entry=earlier + 1)
+                yield Problem(index, field, clashing)
     for index, kind, cycle in _cycles(moved):
-        yield Problem(index, "to", f"the renames of {kind}s form a cycle: {' → '.join(cycle)}")
+        circle = N_("the renames of {kind}s form a cycle: {keys}").format(
+            kind=kind, keys=" → ".join(cycle)
+        )
+        yield Problem(index, "to", circle)
 
 
 def renames(moved: Sequence[Moved]) -> dict[str, dict[str, str]]:

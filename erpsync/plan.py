@@ -32,6 +32,7 @@ from typing import Any
 
 from erpsync import __version__
 from erpsync.errors import UsageError
+from erpsync.i18n import N_
 
 FORMAT_VERSION = "2"
 
@@ -217,12 +218,18 @@ class Plan:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Plan:
+    def from_dict(cls, data: dict[str, Any], path: object = None) -> Plan:
+        """The plan ``data`` holds; raises :class:`UsageError` naming ``path`` (the file it
+        was read from, if any) when it is not a whole, unedited plan."""
+
+        def refused(template: str, **values: object) -> UsageError:
+            if path is None:
+                return UsageError(template.format(**values))
+            return UsageError(IN_FILE[template].format(path=path, **values))
+
         version = data.get("format_version")
         if version != FORMAT_VERSION:
-            raise UsageError(
-                f"plan format {version!r} is not supported (this erpsync reads {FORMAT_VERSION!r})"
-            )
+            raise refused(UNSUPPORTED, version=repr(version), supported=repr(FORMAT_VERSION))
         from pydantic import ValidationError  # only reading a saved plan needs the schema
 
         from erpsync.plan_schema import PlanDocument
@@ -232,12 +239,9 @@ class Plan:
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"])
-            raise UsageError(f"not a valid erpsync plan: {where}: {first['msg']}") from None
+            raise refused(INVALID, where=where, problem=first["msg"]) from None
         if changes_digest(data["changes"]) != data["changes_digest"]:
-            raise UsageError(
-                "the plan file's changes were edited after the plan was made (they no longer "
-                "match its changes_digest): make a new plan and review it"
-            )
+            raise refused(CHANGES_EDITED)
         try:
             target = data["target"]
             plan = cls(
@@ -262,10 +266,36 @@ class Plan:
                 ),
             )
         except (KeyError, TypeError, ValueError) as exc:
-            raise UsageError(f"not an erpsync plan file: {exc}") from None
+            raise refused(NOT_A_PLAN, problem=exc) from None
         if plan.summary != data["summary"]:
-            raise UsageError(
-                "the plan file's summary does not count its changes: it was edited after the "
-                "plan was made; make a new plan and review it"
-            )
+            raise refused(SUMMARY_EDITED)
         return plan
+
+
+# Why a saved plan cannot be read; each also as a plan file's error ("{path}: ...").
+UNSUPPORTED = N_("plan format {version} is not supported (this erpsync reads {supported})")
+INVALID = N_("not a valid erpsync plan: {where}: {problem}")
+CHANGES_EDITED = N_(
+    "the plan file's changes were edited after the plan was made (they no longer match its "
+    "changes_digest): make a new plan and review it"
+)
+NOT_A_PLAN = N_("not an erpsync plan file: {problem}")
+SUMMARY_EDITED = N_(
+    "the plan file's summary does not count its changes: it was edited after the plan was "
+    "made; make a new plan and review it"
+)
+IN_FILE = {
+    UNSUPPORTED: N_(
+        "{path}: plan format {version} is not supported (this erpsync reads {supported})"
+    ),
+    INVALID: N_("{path}: not a valid erpsync plan: {where}: {problem}"),
+    CHANGES_EDITED: N_(
+        "{path}: the plan file's changes were edited after the plan was made (they no longer "
+        "match its changes_digest): make a new plan and review it"
+    ),
+    NOT_A_PLAN: N_("{path}: not an erpsync plan file: {problem}"),
+    SUMMARY_EDITED: N_(
+        "{path}: the plan file's summary does not count its changes: it was edited after the "
+        "plan was made; make a new plan and review it"
+    ),
+}

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from erpsync.errors import UsageError
+from erpsync.i18n import N_
 from erpsync.plan import Plan
 
 MAX_BYTES = 256 * 1024 * 1024
@@ -40,35 +41,56 @@ def nesting_depth(text: str) -> int:
     return max(accumulate(steps), default=0)
 
 
+# Why a JSON file cannot be read: for any ``what`` ("guards report"), and for a plan file.
+CANNOT_READ = (
+    N_("cannot read the {what} {path}: {cause}"),
+    N_("cannot read the plan file {path}: {cause}"),
+)
+TOO_LARGE = (
+    N_("{path} is not a {what}: it is larger than the {mib} MiB limit"),
+    N_("{path} is not a plan file: it is larger than the {mib} MiB limit"),
+)
+NOT_UTF8 = (
+    N_("{path} is not a {what}: not UTF-8 text (byte {byte} is invalid)"),
+    N_("{path} is not a plan file: not UTF-8 text (byte {byte} is invalid)"),
+)
+TOO_DEEP = (
+    N_("{path} is not a {what}: its JSON nests {depth} levels deep, over the limit of {most}"),
+    N_("{path} is not a plan file: its JSON nests {depth} levels deep, over the limit of {most}"),
+)
+NOT_JSON = (
+    N_("{path} is not a {what} (invalid JSON: {problem})"),
+    N_("{path} is not a plan file (invalid JSON: {problem})"),
+)
+
+
 def read_json(path: Path, what: str, max_bytes: int | None = None) -> Any:
     """The JSON document in ``path`` (a ``what``, e.g. "plan file"), read within the limits
     (``max_bytes`` defaults to :data:`MAX_BYTES`)."""
     max_bytes = MAX_BYTES if max_bytes is None else max_bytes
+    plan_file = what == "plan file"
+
+    def refused(templates: tuple[str, str], **values: object) -> UsageError:
+        return UsageError(templates[plan_file].format(path=path, what=what, **values))
+
     try:
         with path.open("rb") as handle:
             data = handle.read(max_bytes + 1)
     except OSError as exc:
-        raise UsageError(f"cannot read the {what} {path}: {exc.strerror}") from None
+        raise refused(CANNOT_READ, cause=exc.strerror) from None
     if len(data) > max_bytes:
-        raise UsageError(
-            f"{path} is not a {what}: it is larger than the {max_bytes // 1048576} MiB limit"
-        )
+        raise refused(TOO_LARGE, mib=max_bytes // 1048576)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise UsageError(
-            f"{path} is not a {what}: not UTF-8 text (byte {exc.start} is invalid)"
-        ) from None
+        raise refused(NOT_UTF8, byte=exc.start) from None
     depth = nesting_depth(text)
     if depth > MAX_DEPTH:
-        raise UsageError(
-            f"{path} is not a {what}: its JSON nests {depth} levels deep, "
-            f"over the limit of {MAX_DEPTH}"
-        )
+        raise refused(TOO_DEEP, depth=depth, most=MAX_DEPTH)
     try:
         return json.loads(text)
     except ValueError as exc:
-        raise UsageError(f"{path} is not a {what} (invalid JSON: {exc})") from None
+        raise refused(NOT_JSON, problem=exc) from None
 
 
 def read_plan(path: Path) -> Plan:
@@ -77,12 +99,11 @@ def read_plan(path: Path) -> Plan:
     data = read_json(path, "plan file")
     if not isinstance(data, dict):
         raise UsageError(
-            f"{path} is not a plan file: expected a JSON object, got {_json_type(data)}"
+            N_("{path} is not a plan file: expected a JSON object, got {found}").format(
+                path=path, found=_json_type(data)
+            )
         )
-    try:
-        return Plan.from_dict(data)
-    except UsageError as exc:
-        raise UsageError(f"{path}: {exc}") from None
+    return Plan.from_dict(data, path)
 
 
 def _json_type(value: Any) -> str:

@@ -21,7 +21,8 @@ from erpsync.declared import refusal_diagnostics
 from erpsync.diagnostics import Position
 from erpsync.diff import diff
 from erpsync.errors import PolicyError, UsageError
-from erpsync.plan import Action, Change, Kind, Plan, Target
+from erpsync.i18n import N_
+from erpsync.plan import Action, Change, Plan, Target
 from erpsync.policy import capabilities
 from erpsync.policy.confusables import confusable_keys
 from erpsync.policy.loader import LoadedPolicy
@@ -41,8 +42,10 @@ def catalogue_warnings(
     for module in sorted(written.keys() | live.keys()):
         if set(written.get(module, ())) != set(live.get(module, ())):
             out.append(
-                f"catalogue: module {module} differs between the policy and the ERP "
-                "(run `erpsync catalog` to refresh catalog.yaml)"
+                N_(
+                    "catalogue: module {module} differs between the policy and the ERP "
+                    "(run `erpsync catalog` to refresh catalog.yaml)"
+                ).format(module=module)
             )
     return out
 
@@ -98,13 +101,14 @@ def make_plan(
     )
     result = diff(desired, live, scope, adoptions)
     if result.errors:
-        raise UsageError("cannot plan:\n" + "\n".join(f"  {e}" for e in result.errors))
+        problem = "\n  ".join(result.errors)
+        raise UsageError(N_("cannot plan:\n  {problem}").format(problem=problem))
     refused = adapter.check_plan(snapshot, result.changes) if check and result.changes else []
     if refused:
         raise refusal_error(refused, desired, target, adapter.name, found)
     written = {k: tuple(m.actions) for k, m in loaded.policy.modules.items()}
     warnings = [
-        *(f"live data: {p}" for p in snapshot.problems),
+        *(N_("live data: {problem}").format(problem=p) for p in snapshot.problems),
         *catalogue_warnings(written, snapshot.catalogue),
         *result.warnings,
         *adapter.plan_warnings(snapshot, result.changes),
@@ -140,13 +144,37 @@ def deleted_notes(changes: Sequence[Change], snapshot: LiveSnapshot) -> list[str
         gone = snapshot.deleted.get((str(change.kind), change.key))
         if gone is None or change.action is not Action.CREATE:
             continue
-        who = gone.by or "someone"
-        when = gone.at.strftime(" on %Y-%m-%d %H:%M UTC") if gone.at is not None else ""
-        recorded = f"last recorded change by {who}{when}" if gone.by or gone.at else None
-        text = f"{change.kind} {change.key} was deleted in the ERP "
-        text += f"({recorded or 'who and when not recorded by the ERP'})"
-        text += "; apply creates a new row, it does not restore the deleted one"
-        if change.kind is Kind.USER:
-            text += ", and the new user has no password until one is set in the ERP"
-        notes.append(text + ".")
+        when = gone.at.strftime("%Y-%m-%d %H:%M UTC") if gone.at is not None else None
+        if gone.by and when:
+            recorded = N_("last recorded change by {who} on {when}").format(who=gone.by, when=when)
+        elif gone.by:
+            recorded = N_("last recorded change by {who}").format(who=gone.by)
+        elif when:
+            recorded = N_("last recorded change by someone on {when}").format(when=when)
+        else:
+            recorded = N_("who and when not recorded by the ERP")
+        template = DELETED_IN_ERP.get(str(change.kind), DELETED_IN_ERP[""])
+        notes.append(template.format(kind=change.kind, key=change.key, detail=recorded))
     return notes
+
+
+# What apply does about a declared object the ERP deleted itself, per kind ("": others).
+DELETED_IN_ERP = {
+    "department": N_(
+        "department {key} was deleted in the ERP ({detail}); apply creates a new row, it "
+        "does not restore the deleted one."
+    ),
+    "role": N_(
+        "role {key} was deleted in the ERP ({detail}); apply creates a new row, it does not "
+        "restore the deleted one."
+    ),
+    "user": N_(
+        "user {key} was deleted in the ERP ({detail}); apply creates a new row, it does not "
+        "restore the deleted one, and the new user has no password until one is set in the "
+        "ERP."
+    ),
+    "": N_(
+        "{kind} {key} was deleted in the ERP ({detail}); apply creates a new row, it does not "
+        "restore the deleted one."
+    ),
+}

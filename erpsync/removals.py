@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from erpsync.i18n import N_
 from erpsync.plan import Action, Change, Kind, Unmanaged
 from erpsync.state import State
 
@@ -183,4 +184,6 @@ def read_recent(
         with adapter.engine.connect() as conn:
             return recent(conn, window, now, whose)
     except SQLAlchemyError as exc:
-        raise DatabaseError(f"reading the audit trail failed: {adapter.explain(exc)}") from None
+        raise DatabaseError(
+            N_("reading the audit trail failed: {cause}").format(cause=adapter.explain(exc))
+        ) from None

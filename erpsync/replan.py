@@ -21,6 +21,7 @@ from erpsync import audit, removals
 from erpsync.adapters.base import Adapter, LiveSnapshot
 from erpsync.config import ResolvedTarget, Settings
 from erpsync.errors import PlanMismatchError, StalePlanError
+from erpsync.i18n import N_
 from erpsync.plan import Change, Plan
 from erpsync.planner import make_plan
 from erpsync.policy.loader import LoadedPolicy
@@ -57,8 +58,10 @@ def derive(
     plan = make_plan(loaded, snapshot, settings, kind, target, now.date(), now, recent=recent)
     if plan.policy_digest != saved.policy_digest:
         raise StalePlanError(
-            "plan is stale: the policy (or what it means today) changed since the plan was "
-            "made; nothing was changed. Make a new plan and review it."
+            N_(
+                "plan is stale: the policy (or what it means today) changed since the plan was "
+                "made; nothing was changed. Make a new plan and review it."
+            )
         )
     return plan
 
@@ -68,29 +71,37 @@ def check_same(saved: Plan, derived: Plan) -> None:
     ``derived`` (the plan the policy gives now)."""
     problem = first_difference(saved, derived)
     if problem is not None:
-        source = (
-            f"undoing audit record #{derived.reverts} gives"
-            if derived.reverts is not None
-            else "the policy gives"
-        )
-        raise PlanMismatchError(
-            f"the plan is not what {source} against the live ERP, so it was not applied and "
-            f"nothing was changed: {problem}. A plan file is applied only as made by "
-            "`erpsync plan`; make a new plan and review it."
-        )
+        if derived.reverts is not None:
+            message = MISMATCH_REVERT.format(record=derived.reverts, problem=problem)
+        else:
+            message = MISMATCH.format(problem=problem)
+        raise PlanMismatchError(message)
+
+
+MISMATCH = N_(
+    "the plan is not what the policy gives against the live ERP, so it was not applied and "
+    "nothing was changed: {problem}. A plan file is applied only as made by `erpsync plan`; "
+    "make a new plan and review it."
+)
+MISMATCH_REVERT = N_(
+    "the plan is not what undoing audit record #{record} gives against the live ERP, so it "
+    "was not applied and nothing was changed: {problem}. A plan file is applied only as made "
+    "by `erpsync plan`; make a new plan and review it."
+)
 
 
 def first_difference(saved: Plan, derived: Plan) -> str | None:
     if saved.reverts != derived.reverts:
-        said = "none" if saved.reverts is None else f"#{saved.reverts}"
-        return f"it says it reverts audit record {said}"
+        if saved.reverts is None:
+            return N_("it says it reverts audit record none")
+        return N_("it says it reverts audit record #{record}").format(record=saved.reverts)
     problem = _changes_differ(saved.changes, derived.changes)
     if problem is not None:
         return problem
     ours, theirs = _rest(saved), _rest(derived)
     for name in ours:
         if ours[name] != theirs[name]:
-            return f"its {name} differ"
+            return N_("its {name} differ").format(name=name)
     return None
 
 
@@ -103,19 +114,30 @@ def _changes_differ(saved: Sequence[Change], derived: Sequence[Change]) -> str |
     for number, (theirs, ours) in enumerate(zip(saved, derived, strict=False), start=1):
         if theirs != ours:
             if (theirs.action, theirs.kind, theirs.key) == (ours.action, ours.kind, ours.key):
-                return f"change {number} ({_said(ours)}) differs in what it writes"
+                return N_("change {number} ({change}) differs in what it writes").format(
+                    number=number, change=_said(ours)
+                )
             if theirs not in derived:
-                return f"change {number}, {_said(theirs)}, is not in the plan made now"
+                return NOT_MADE_NOW.format(number=number, change=_said(theirs))
             if ours not in saved:
-                return f"the plan lacks {_said(ours)} (change {number} of the plan made now)"
-            return f"change {number} is out of order ({_said(theirs)})"
+                return N_("the plan lacks {change} (change {number} of the plan made now)").format(
+                    change=_said(ours), number=number
+                )
+            return N_("change {number} is out of order ({change})").format(
+                number=number, change=_said(theirs)
+            )
     if len(saved) > len(derived):
         extra = saved[len(derived)]
-        return f"change {len(derived) + 1}, {_said(extra)}, is not in the plan made now"
+        return NOT_MADE_NOW.format(number=len(derived) + 1, change=_said(extra))
     if len(saved) < len(derived):
         more = len(derived) - len(saved) - 1
-        return f"the plan lacks {_said(derived[len(saved)])} (and {more} more)"
+        return N_("the plan lacks {change} (and {more} more)").format(
+            change=_said(derived[len(saved)]), more=more
+        )
     return None
+
+
+NOT_MADE_NOW = N_("change {number}, {change}, is not in the plan made now")
 
 
 def _said(change: Change) -> str:

@@ -21,11 +21,12 @@ from erpsync.adapters.memory import apply_where_possible
 from erpsync.config import ResolvedTarget, Settings
 from erpsync.diff import diff
 from erpsync.errors import UsageError
+from erpsync.i18n import N_
 from erpsync.plan import Action, Change, Plan, Target
 from erpsync.scope import Scope
 from erpsync.state import Desired
 
-REASON = "undoes audit record #{}"
+REASON = N_("undoes audit record #{record}")
 _REASON = re.compile(r"undoes audit record #(\d+)")
 
 INVERSE = {
@@ -75,12 +76,14 @@ def revert_plan(
         if c.renamed_from is not None and c not in skipped:
             renames.setdefault(str(c.kind), {})[c.renamed_from] = c.key
     result = diff(Desired(wanted, renames=renames), snapshot.state, scope)
-    reason = REASON.format(record_id)
+    reason = REASON.format(record=record_id)
     refused = adapter.check_plan(snapshot, result.changes) if result.changes else []
     if refused:
         raise UsageError(
-            f"cannot revert audit record #{record_id}: the {adapter.name} ERP would refuse "
-            "it:\n" + "\n".join(f"  {r}" for r in refused)
+            N_(
+                "cannot revert audit record #{record}: the {adapter} ERP would refuse it:\n"
+                "  {problem}"
+            ).format(record=record_id, adapter=adapter.name, problem="\n  ".join(map(str, refused)))
         )
     verdicts = guards.verdicts(
         result.changes,
@@ -98,12 +101,17 @@ def revert_plan(
         changes=tuple(replace(c, reason=reason) for c in result.changes),
         unmanaged=tuple(result.unmanaged),
         warnings=tuple(
-            f"not reverted (no longer applies): {c.action} {c.kind} {c.key}" for c in skipped
+            N_("not reverted (no longer applies): {action} {kind} {key}").format(
+                action=c.action, kind=c.kind, key=c.key
+            )
+            for c in skipped
         ),
         notes=(
-            f"This plan undoes audit record #{record_id} in the live ERP. The policy still "
-            "says otherwise: until the policy follows (revert its change in git too), drift "
-            "reports the difference and the next apply from the policy redoes it.",
+            N_(
+                "This plan undoes audit record #{record} in the live ERP. The policy still "
+                "says otherwise: until the policy follows (revert its change in git too), "
+                "drift reports the difference and the next apply from the policy redoes it."
+            ).format(record=record_id),
         ),
         guards=verdicts,
         reverts=record_id,

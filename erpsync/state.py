@@ -22,6 +22,7 @@ from operator import attrgetter
 from typing import Any
 
 from erpsync import access, moves
+from erpsync.i18n import N_
 from erpsync.policy.loader import LoadedPolicy
 
 
@@ -266,24 +267,25 @@ class Desired:
     def membership_reason(self, login: str, role: str) -> str:
         dept = self.membership_department(login, role)
         if dept is not None:
-            return f"default role of department {dept}"
+            return N_("default role of department {department}").format(department=dept)
         if self.loaded is None:
-            return "declared in the policy"
+            return N_("declared in the policy")
         index = self.loaded.policy.users[login].roles.index(role)
-        return f"declared in {self.loaded.position('users', login, 'roles', index).file_line}"
+        where = self.loaded.position("users", login, "roles", index).file_line
+        return N_("declared in {where}").format(where=where)
 
     def grant_reason(self, role: str, perm: str) -> str:
         if self.loaded is None:
-            return f"role {role} declares it"
+            return N_("role {role} declares it").format(role=role)
         roles = self.loaded.policy.roles
         for source in access.included_roles(roles, role):
             if access.holds(access.own_permissions(roles[source], self.catalogue), perm):
                 if source != role:
-                    return f"included from role {source}"
+                    return N_("included from role {role}").format(role=source)
                 path = roles[source].declared_at(perm)
                 where = self.loaded.position("roles", role, *path)
-                return f"declared in {where.file_line}"
-        return f"role {role} declares it"
+                return N_("declared in {where}").format(where=where.file_line)
+        return N_("role {role} declares it").format(role=role)
 
 
 def policy_digest(loaded: LoadedPolicy, catalogue: access.Catalogue | None, today: dt.date) -> str:
@@ -342,9 +344,9 @@ def desired_state(
         u = policy.users[login]
         if not u.active:
             where = loaded.position("users", login, "active").file_line
-            inactive[login] = f"active: false in {where}"
+            inactive[login] = N_("active: false in {where}").format(where=where)
         else:
-            inactive[login] = f"expired {u.expires}"
+            inactive[login] = N_("expired {date}").format(date=u.expires)
     user_roles = {login: frozenset(held) for login, held in holdings.items() if held}
     state = State(departments, users, roles, grants, user_roles)
     renames = moves.renames(policy.moved)

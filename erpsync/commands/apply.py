@@ -15,7 +15,7 @@ from erpsync.apply import ApplyOptions, ApplyResult, check_origin, execute
 from erpsync.commands import plan as plan_cmd
 from erpsync.config import Project, ResolvedTarget
 from erpsync.errors import UsageError
-from erpsync.i18n import _
+from erpsync.i18n import N_, _, said
 from erpsync.plan import Plan
 from erpsync.policy.loader import load_policy
 
@@ -28,8 +28,10 @@ def read_plan_file(path: Path) -> Plan:
 def confirm(plan: Plan, target: ResolvedTarget, console: Console) -> bool:
     if not sys.stdin.isatty():
         raise UsageError(
-            "refusing to ask for confirmation: standard input is not a terminal; "
-            "use --auto-approve (CI) or apply a reviewed plan file"
+            N_(
+                "refusing to ask for confirmation: standard input is not a terminal; "
+                "use --auto-approve (CI) or apply a reviewed plan file"
+            )
         )
     question = _("Apply these {n} changes to target {target} ({url})? Only 'yes' is accepted.")
     console.print(
@@ -124,4 +126,4 @@ def report(result: ApplyResult, console: Console) -> None:
         )
         console.print(kept.format(id=record.id, anchor=anchor), markup=False)
     for note in result.notes:
-        console.print(f"  {note}")
+        console.print(f"  {said(note)}")

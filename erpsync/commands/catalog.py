@@ -24,6 +24,7 @@ from erpsync.adapters import connected
 from erpsync.adapters.base import LiveSnapshot
 from erpsync.catalogue_diff import differences
 from erpsync.config import ResolvedTarget
+from erpsync.i18n import N_, _, ngettext, number, said
 from erpsync.policy.model import PolicyDocument
 
 DIGEST_LINE = re.compile(r"^# erpsync catalog digest: sha256:([0-9a-f]{64})\n", re.MULTILINE)
@@ -91,31 +92,38 @@ def run(target: ResolvedTarget, out: Path, console: Console) -> int:
     existing = _read(out)
     if existing is None or untouched(existing):
         _write(out, text)
-        console.print(f"Wrote {count} modules to {out}.", markup=False)
+        wrote = ngettext("Wrote {n} module to {out}.", "Wrote {n} modules to {out}.", count)
+        console.print(wrote.format(n=number(count), out=out), markup=False)
         return 0
     differs = _differences(existing, snapshot)
     if not differs:
-        console.print(
-            f"{out} already says what the ERP's catalogue says ({count} modules); left as it is.",
-            markup=False,
+        same = ngettext(
+            "{out} already says what the ERP's catalogue says ({n} module); left as it is.",
+            "{out} already says what the ERP's catalogue says ({n} modules); left as it is.",
+            count,
         )
+        console.print(same.format(out=out, n=number(count)), markup=False)
         return 0
     beside = out.with_name(out.name + GENERATED_SUFFIX)
     _write(beside, text)
-    console.print(
-        f"{out} was written or edited by hand, so it is kept as it is; the ERP's catalogue "
-        f"({count} modules) is in {beside}. It differs from {out.name}:",
-        markup=False,
+    kept = ngettext(
+        "{out} was written or edited by hand, so it is kept as it is; the ERP's catalogue "
+        "({n} module) is in {beside}. It differs from {name}:",
+        "{out} was written or edited by hand, so it is kept as it is; the ERP's catalogue "
+        "({n} modules) is in {beside}. It differs from {name}:",
+        count,
     )
+    console.print(kept.format(out=out, n=number(count), beside=beside, name=out.name), markup=False)
     for line in differs[:SHOWN_DIFFERENCES]:
-        console.print(f"  - {line}", markup=False)
+        console.print(f"  - {said(line)}", markup=False)
     if len(differs) > SHOWN_DIFFERENCES:
-        console.print(f"  … and {len(differs) - SHOWN_DIFFERENCES} more", markup=False)
-    console.print(
-        f"Merge what you need into {out.name}, or replace it with {beside.name}, then "
-        f"delete {beside.name}.",
-        markup=False,
+        more = len(differs) - SHOWN_DIFFERENCES
+        text = ngettext("… and {n} more", "… and {n} more", more).format(n=number(more))
+        console.print(f"  {text}", markup=False)
+    merge = _(
+        "Merge what you need into {name}, or replace it with {generated}, then delete {generated}."
     )
+    console.print(merge.format(name=out.name, generated=beside.name), markup=False)
     return 0
 
 
@@ -126,7 +134,7 @@ def _differences(existing: str, snapshot: LiveSnapshot) -> list[str]:
         doc = yaml.safe_load(existing) or {}
         modules = PolicyDocument.model_validate({"modules": doc.get("modules") or {}}).modules
     except (yaml.YAMLError, ValueError, AttributeError):
-        return ["the file cannot be read as a catalogue (run `erpsync validate` to see why)"]
+        return [N_("the file cannot be read as a catalogue (run `erpsync validate` to see why)")]
     return differences(modules, snapshot)
 
 

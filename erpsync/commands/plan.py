@@ -15,6 +15,7 @@ from erpsync.adapters import adapter_class
 from erpsync.adapters.base import Adapter, LiveSnapshot
 from erpsync.commands import write_raw
 from erpsync.config import Project, ResolvedTarget
+from erpsync.i18n import _
 from erpsync.plan import Plan
 from erpsync.planner import make_plan
 from erpsync.policy.loader import LoadedPolicy, load_policy
@@ -103,5 +104,6 @@ def run(
     plan = compute(project, target, policy_dir)
     emit(plan.to_dict(), fmt, out, console)
     if out is not None and fmt == "text":
-        console.print(f"\nSaved the plan to {out}; apply exactly it with `erpsync apply {out}`.")
+        saved = _("Saved the plan to {out}; apply exactly it with `erpsync apply {out}`.")
+        console.print("\n" + saved.format(out=out))
     return 2 if detailed_exitcode and plan.has_changes else 0

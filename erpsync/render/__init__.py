@@ -17,7 +17,7 @@ from typing import Any
 
 from rich.text import Text
 
-from erpsync.i18n import N_, _, number
+from erpsync.i18n import N_, _, number, said
 
 # The order of the summary and of the final "Plan:" sentence (spec section 5).
 ACTIONS = ("create", "update", "delete", "deactivate", "reactivate", "grant", "revoke")
@@ -73,6 +73,28 @@ def said_summary(plan: Mapping[str, Any]) -> str:
     if not parts:
         return _(NO_CHANGES)
     return _("Plan: {parts}.").format(parts=_(", ").join(parts))
+
+
+# The kinds of object a plan changes, as the views name them.
+KIND_NAMES = {
+    "department": N_("department"),
+    "role": N_("role"),
+    "user": N_("user"),
+    "permission": N_("permission"),
+    "membership": N_("membership"),
+}
+
+
+def action_name(action: object) -> str:
+    """An action word (``grant``) as the language says it; an unknown one as it is."""
+    name = ACTION_NAMES.get(str(action))
+    return _(name) if name is not None else clean(action)
+
+
+def kind_name(kind: object) -> str:
+    """A kind of object (``membership``) as the language says it; an unknown one as it is."""
+    name = KIND_NAMES.get(str(kind))
+    return _(name) if name is not None else clean(kind)
 
 
 def split_key(key: str) -> tuple[str, str]:
@@ -133,8 +155,18 @@ def guard_line(verdict: Mapping[str, Any]) -> tuple[str, bool]:
     """A guard's verdict from a plan's JSON form as one sentence, and whether it passed:
     ``max_removals: the plan removes ...; apply needs --allow-mass-removal``."""
     passed = verdict.get("passed") is True
-    text = f"{clean(verdict.get('guard'))}: {clean(verdict.get('detail'))}"
+    guard = clean(verdict.get("guard"))
+    detail = clean(said_detail(str(verdict.get("detail") or "")))
     override = verdict.get("override")
-    if not passed:
-        text += f"; apply needs {clean(override)}" if override else " (no override)"
-    return text, passed
+    if passed:
+        template = _("{guard}: {detail}")
+    elif override:
+        template = _("{guard}: {detail}; apply needs {override}")
+    else:
+        template = _("{guard}: {detail} (no override)")
+    return template.format(guard=guard, detail=detail, override=clean(override)), passed
+
+
+def said_detail(detail: str) -> str:
+    """A guard's detail (:mod:`erpsync.guards`) in the language of the run."""
+    return said(detail)

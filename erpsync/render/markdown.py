@@ -36,24 +36,32 @@ from typing import Any
 
 import jinja2
 
+from erpsync import i18n
+from erpsync.i18n import N_, _, ngettext, said
 from erpsync.render import (
+    ACTION_NAMES,
     ACTIONS,
     REMOVALS,
+    action_name,
     clean,
     guard_line,
+    kind_name,
+    said_summary,
     show,
     split_key,
     summary_counts,
     summary_sentence,
 )
-from erpsync.render.plan_groups import kinds, patterns, plural
+from erpsync.render.plan_groups import kinds, patterns
 from erpsync.render.templating import template
 
 COMMENT_LIMIT = 65_000
-SEE_JSON = "see the plan artifact / `erpsync plan --format json`"
+SEE_JSON = N_("see the plan artifact / `erpsync plan --format json`")
 LISTED_EXTRAS = 50  # unmanaged objects and warnings listed at most
 WARNING_KINDS = 5  # kinds of warning named in the warnings' summary
-OBJECT_HEADERS = ("Action", "Kind", "Key", "Attributes", "Reason")
+OBJECT_HEADERS = (N_("Action"), N_("Kind"), N_("Key"), N_("Attributes"), N_("Reason"))
+# A declared risk as the role-of-note mark says it.
+RISKS = {"high": N_("risk high"), "critical": N_("risk critical")}
 _SPECIAL = re.compile(r"([\\`*_\[\]<>|~&$])")
 _DIAGNOSTIC = re.compile(r"^.+?:\d+(?::\d+)?: warning: (?:(\w+) [^\s:]+: )?(.*)$")
 _OBJECT = re.compile(r"^(department|role|user|permission|membership) \S+ (.*)$")
@@ -103,6 +111,7 @@ class Block:
     items: tuple[str, ...] = ()
     folded: bool = False  # inside <details>, with the label as its summary
     note: str = ""
+    objects: bool = False  # the table of departments, roles and users
 
 
 @dataclass(frozen=True)
@@ -110,7 +119,7 @@ class Section:
     """One heading's changes, in each form it can take."""
 
     heading: str
-    noun: str  # "removals", "additions and updates" in the grouped note
+    part: str  # "removals", "noted" or "additions": which part of the plan it is
     count: int
     listed: tuple[Block, ...]  # the objects' table first, if any
     grouped: tuple[str, ...]  # one escaped sentence per pattern
@@ -122,29 +131,50 @@ class Section:
         if mode is Mode.LIST:
             return list(self.listed)
         if mode is Mode.OBJECTS:
-            objects = [b for b in self.listed if b.headers == OBJECT_HEADERS]
-            note = (
-                f"Grouped to fit one comment: the {self.grants:,} permission and membership "
-                f"changes are not listed one by one; {SEE_JSON} for the full plan."
+            objects = [b for b in self.listed if b.objects]
+            note = _(
+                "Grouped to fit one comment: the {n} permission and membership changes are "
+                "not listed one by one; {see} for the full plan."
+            ).format(n=grouped(self.grants), see=_(SEE_JSON))
+            by_pattern = Block(
+                label=_("Permissions and memberships by pattern"),
+                items=self.grants_grouped,
+                note=note,
             )
-            grouped = Block(
-                label="Permissions and memberships by pattern", items=self.grants_grouped, note=note
-            )
-            return [*objects, grouped] if self.grants else objects
-        note = (
-            f"Grouped to fit one comment: the {self.count:,} {self.noun} are not listed "
-            f"one by one; {SEE_JSON} for the full plan."
-        )
+            return [*objects, by_pattern] if self.grants else objects
+        note = _(GROUPED[self.part]).format(n=grouped(self.count), see=_(SEE_JSON))
         if mode is Mode.PATTERNS:
-            return [Block(label="By pattern", items=self.grouped, note=note)]
+            return [Block(label=_("By pattern"), items=self.grouped, note=note)]
         return [
             Block(
-                label="Counted per kind",
-                headers=("Kind", "Action", "Count"),
+                label=_("Counted per kind"),
+                headers=(_("Kind"), _("Action"), _("Count")),
                 rows=self.counted,
                 note=note,
             )
         ]
+
+
+# The note of a section grouped to fit one comment, per part of the plan.
+GROUPED = {
+    "removals": N_(
+        "Grouped to fit one comment: the {n} removals are not listed one by one; {see} for "
+        "the full plan."
+    ),
+    "noted": N_(
+        "Grouped to fit one comment: the {n} changes to roles of note are not listed one by "
+        "one; {see} for the full plan."
+    ),
+    "additions": N_(
+        "Grouped to fit one comment: the {n} additions and updates are not listed one by "
+        "one; {see} for the full plan."
+    ),
+}
+
+
+def grouped(n: int) -> str:
+    """A count with its digits grouped, as the language writes it (``12,345``)."""
+    return f"{n:,}" if i18n.language() == i18n.ENGLISH else i18n.number(n)
 
 
 @dataclass(frozen=True)
@@ -171,6 +201,13 @@ def markdown_view(plan: Mapping[str, Any], limit: int = COMMENT_LIMIT) -> str:
         if len(text) <= limit:
             return text
     raise ValueError(f"the plan's summary alone is longer than {limit:,} characters")
+
+
+def _sentence(plan: Mapping[str, Any]) -> str:
+    """The ``Plan: …`` sentence, in English exactly as scripts read it."""
+    if i18n.language() == i18n.ENGLISH:
+        return summary_sentence(plan, thousands=True)
+    return said_summary(plan)
 
 
 # -- preparing strings ---------------------------------------------------------------------
@@ -204,28 +241,25 @@ def prepare(plan: Mapping[str, Any]) -> Prepared:
     names = _department_names(changes)
     counts = summary_counts(plan)
     candidates = (
-        ("removals", _section("⚠️ Removals", "removals", removals, notes, names)),
+        ("removals", _section(_("⚠️ Removals"), "removals", removals, notes, names)),
         (
             "noted",
-            _section(
-                "⚠️ High-risk roles and separation of duties",
-                "changes to roles of note",
-                noted,
-                notes,
-                names,
-            ),
+            _section(_("⚠️ High-risk roles and separation of duties"), "noted", noted, notes, names),
         ),
         (
             "additions",
-            _section("Additions and updates", "additions and updates", additions, notes, names),
+            _section(_("Additions and updates"), "additions", additions, notes, names),
         ),
     )
     kept = [(field, section) for field, section in candidates if section.count]
     return Prepared(
         title=_title(plan),
-        counts=(tuple(ACTIONS), tuple(f"{counts[a]:,}" for a in ACTIONS)),
-        sentence=cell(summary_sentence(plan, thousands=True)),
-        notes=tuple(cell(n) for n in plan.get("notes") or []),
+        counts=(
+            tuple(_(ACTION_NAMES[a]) for a in ACTIONS),
+            tuple(grouped(counts[a]) for a in ACTIONS),
+        ),
+        sentence=cell(_sentence(plan)),
+        notes=tuple(cell(said(str(n))) for n in plan.get("notes") or []),
         guards=tuple(
             (cell(text), passed)
             for text, passed in (
@@ -249,11 +283,18 @@ def _roles_of_note(plan: Mapping[str, Any]) -> dict[str, str]:
     for role, note in (plan.get("roles_of_note") or {}).items():
         if not isinstance(note, Mapping):
             continue
-        parts = [f"risk {cell(note['risk'])}"] if note.get("risk") else []
+        risk = note.get("risk")
+        parts = []
+        if risk:
+            known = RISKS.get(str(risk))
+            parts.append(_(known) if known else _("risk {risk}").format(risk=cell(risk)))
         rules = [code(r) for r in note.get("sod_rules") or []]
         if rules:
-            parts.append(f"SoD rule{'' if len(rules) == 1 else 's'} {', '.join(rules)}")
-        out[str(role)] = ", ".join(parts)
+            listed = _(", ").join(rules)
+            parts.append(
+                ngettext("SoD rule {rules}", "SoD rules {rules}", len(rules)).format(rules=listed)
+            )
+        out[str(role)] = _(", ").join(parts)
     return out
 
 
@@ -268,7 +309,9 @@ def _note(change: Mapping[str, Any], notes: Mapping[str, str]) -> str:
         role = split_key(key)[1]
     else:
         return ""
-    return f"⚠️ role {code(role)}: {notes[role]}" if role in notes else ""
+    if role not in notes:
+        return ""
+    return _("⚠️ role {role}: {note}").format(role=code(role), note=notes[role])
 
 
 def _department_names(changes: Sequence[Mapping[str, Any]]) -> dict[str, str]:
@@ -285,48 +328,59 @@ def _department_names(changes: Sequence[Mapping[str, Any]]) -> dict[str, str]:
 
 def _title(plan: Mapping[str, Any]) -> str:
     target = plan.get("target") or {}
-    return f"erpsync plan for {code(target.get('name'))} ({cell(target.get('adapter'))})"
+    return _("erpsync plan for {name} ({adapter})").format(
+        name=code(target.get("name")), adapter=cell(target.get("adapter"))
+    )
 
 
 def _footer(plan: Mapping[str, Any]) -> str:
     target = plan.get("target") or {}
-    parts = (
-        f"policy {code(plan.get('policy_digest'))}",
-        f"live {code(plan.get('live_digest'))}",
-        f"target {code(target.get('url'))}",
-        f"erpsync {cell(plan.get('erpsync_version'))}",
-        f"plan format {cell(plan.get('format_version'))}",
-        f"made {cell(plan.get('created_at'))}",
+    footer = _(
+        "policy {policy} · live {live} · target {url} · erpsync {version} · plan format "
+        "{format} · made {made}"
     )
-    return " · ".join(parts)
+    return footer.format(
+        policy=code(plan.get("policy_digest")),
+        live=code(plan.get("live_digest")),
+        url=code(target.get("url")),
+        version=cell(plan.get("erpsync_version")),
+        format=cell(plan.get("format_version")),
+        made=cell(plan.get("created_at")),
+    )
 
 
 def _section(
     heading: str,
-    noun: str,
+    part: str,
     changes: Sequence[Mapping[str, Any]],
     notes: Mapping[str, str],
     names: Mapping[str, str],
 ) -> Section:
-    removing = noun == "removals"
-    verb = "revoked from" if removing else "granted to"
+    if part == "removals":
+        labels = (
+            _("Objects deleted or deactivated"),
+            _("Permissions revoked from roles"),
+            _("Role memberships revoked from users"),
+        )
+    else:
+        labels = (
+            _("Objects created, updated or reactivated"),
+            _("Permissions granted to roles"),
+            _("Role memberships granted to users"),
+        )
     tables = (
-        _objects(
-            "Objects "
-            + ("deleted or deactivated" if removing else "created, updated or reactivated"),
-            changes,
-            notes,
-        ),
-        _nested(f"Permissions {verb} roles", "permission", changes, notes),
-        _nested(f"Role memberships {verb} users", "membership", changes, notes),
+        _objects(labels[0], changes, notes),
+        _nested(labels[1], "permission", changes, notes),
+        _nested(labels[2], "membership", changes, notes),
     )
     counted = tuple(
-        (cell(kind), cell(action), f"{n:,}") for (kind, action), n in kinds(changes).items()
+        (cell(kind_name(kind)), cell(action_name(action)), grouped(n))
+        for (kind, action), n in kinds(changes).items()
     )
     nested = [c for c in changes if c.get("kind") in ("permission", "membership")]
     return Section(
-        heading=f"{heading} ({len(changes):,})",
-        noun=noun,
+        heading=_counted(heading, len(changes)),
+        part=part,
         count=len(changes),
         listed=tuple(t for t in tables if t.rows),
         grouped=tuple(g.text for g in patterns(changes, names, cell, code)),
@@ -338,23 +392,30 @@ def _section(
 
 def _reason(change: Mapping[str, Any], notes: Mapping[str, str]) -> str:
     note = _note(change, notes)
-    reason = cell(change.get("reason"))
-    return f"{note}<br>{reason}" if note else reason
+    reason = change.get("reason")
+    said_reason = cell(said(str(reason)) if reason else reason)
+    return f"{note}<br>{said_reason}" if note else said_reason
+
+
+def _counted(label: str, n: int) -> str:
+    """``Removals (12)``."""
+    return _("{label} ({n})").format(label=label, n=grouped(n))
 
 
 def _objects(label: str, changes: Sequence[Mapping[str, Any]], notes: Mapping[str, str]) -> Block:
     chosen = [c for c in changes if c.get("kind") not in ("permission", "membership")]
     rows = tuple(
         (
-            cell(c.get("action")),
-            cell(c.get("kind")),
+            cell(action_name(c.get("action"))),
+            cell(kind_name(c.get("kind"))),
             code(c.get("key")),
             _attributes(c),
             _reason(c, notes),
         )
         for c in chosen
     )
-    return Block(label=f"{label} ({len(rows):,})", headers=OBJECT_HEADERS, rows=rows)
+    headers = tuple(_(h) for h in OBJECT_HEADERS)
+    return Block(label=_counted(label, len(rows)), headers=headers, rows=rows, objects=True)
 
 
 def _attributes(change: Mapping[str, Any]) -> str:
@@ -376,14 +437,14 @@ def _nested(
 ) -> Block:
     """A role's permissions or a user's roles: one row per grant or revoke."""
     chosen = [c for c in changes if c.get("kind") == kind]
-    owner = "Role" if kind == "permission" else "User"
-    item = "Permission" if kind == "permission" else "Role"
+    owner = _("Role") if kind == "permission" else _("User")
+    item = _("Permission") if kind == "permission" else _("Role")
     rows = []
     for change in chosen:
         left, right = split_key(str(change.get("key")))
         rows.append((code(left), code(right), _reason(change, notes)))
     return Block(
-        label=f"{label} ({len(rows):,})", headers=(owner, item, "Reason"), rows=tuple(rows)
+        label=_counted(label, len(rows)), headers=(owner, item, _("Reason")), rows=tuple(rows)
     )
 
 
@@ -391,7 +452,11 @@ def _extras(plan: Mapping[str, Any]) -> tuple[Block, ...]:
     warnings = [str(w) for w in plan.get("warnings") or []]
     unmanaged = [u for u in plan.get("unmanaged") or [] if isinstance(u, Mapping)]
     rows = tuple(
-        (cell(u.get("kind")), code(u.get("key")), cell(u.get("reason")))
+        (
+            cell(kind_name(u.get("kind"))),
+            code(u.get("key")),
+            cell(said(str(u.get("reason") or ""))),
+        )
         for u in unmanaged[:LISTED_EXTRAS]
     )
     blocks = []
@@ -399,7 +464,7 @@ def _extras(plan: Mapping[str, Any]) -> tuple[Block, ...]:
         blocks.append(
             Block(
                 label=f"⚠️ {warnings_summary(warnings)}",
-                items=tuple(cell(w) for w in warnings[:LISTED_EXTRAS]),
+                items=tuple(cell(said(w)) for w in warnings[:LISTED_EXTRAS]),
                 folded=True,
                 note=_omission({"warning": len(warnings) - LISTED_EXTRAS}, shown=True),
             )
@@ -407,8 +472,8 @@ def _extras(plan: Mapping[str, Any]) -> tuple[Block, ...]:
     if unmanaged:
         blocks.append(
             Block(
-                label=f"Unmanaged objects, left alone ({len(unmanaged):,})",
-                headers=("Kind", "Key", "Reason"),
+                label=_counted(_("Unmanaged objects, left alone"), len(unmanaged)),
+                headers=(_("Kind"), _("Key"), _("Reason")),
                 rows=rows,
                 folded=True,
                 note=_omission({"unmanaged object": len(unmanaged) - LISTED_EXTRAS}, shown=True),
@@ -431,14 +496,58 @@ def warning_kind(text: str) -> str:
     return head if colon and len(head) <= 40 else text[:60]
 
 
+def said_warning_kind(text: str) -> str:
+    """:func:`warning_kind` in the language of the run: the template the warning was made
+    from, said, its values left out (``部门 … 未声明，但…``)."""
+    if i18n.language() == i18n.ENGLISH:
+        return warning_kind(text)
+    text = clean(text)
+    noun = None
+    if found := _DIAGNOSTIC.match(text):
+        noun, text = found.group(1), found.group(2)
+    kind = _template_of(text)
+    if kind is None:
+        kind = said(text)
+        kind = kind if len(kind) <= 40 else kind[:40] + "…"
+    return _("{kind}: {detail}").format(kind=kind_name(noun), detail=kind) if noun else kind
+
+
+def _template_of(text: str) -> str | None:
+    """The said template ``text`` was made from, ``…`` for its values."""
+    found = i18n._templates(i18n.language()).match(text)
+    if found is None:
+        return None
+    said_template = re.sub(r"\{\w+\}", "…", _(found[0]))
+    # as warning_kind: without parentheses, up to the first semicolon or colon
+    short = re.sub(r"（[^）]*）", "", said_template).split("；")[0].split("：")[0]
+    return short if short.strip(" …") else said_template
+
+
 def warnings_summary(warnings: Sequence[str]) -> str:
     """``7 warnings: 5 × department: no user …; 2 × catalogue`` (the commonest kinds)."""
-    counts = Counter(warning_kind(w) for w in warnings).most_common()
-    parts = [f"{n:,} × {kind}" for kind, n in counts[:WARNING_KINDS]]
-    others = sum(n for _, n in counts[WARNING_KINDS:])
+    counts = Counter(said_warning_kind(w) for w in warnings).most_common()
+    parts = [
+        _("{n} × {kind}").format(n=grouped(n), kind=kind) for kind, n in counts[:WARNING_KINDS]
+    ]
+    others = sum(n for _kind, n in counts[WARNING_KINDS:])
     if others:
-        parts.append(f"{others:,} other")
-    return f"{plural(len(warnings), 'warning')}: {'; '.join(parts)}"
+        parts.append(ngettext("{n} other", "{n} other", others).format(n=grouped(others)))
+    total = ngettext("{n} warning", "{n} warnings", len(warnings)).format(n=grouped(len(warnings)))
+    return _("{warnings}: {kinds}").format(warnings=total, kinds=_("; ").join(parts))
+
+
+def _left_out(noun: str, n: int, shown: bool) -> str:
+    """``2,345 more warnings``: how many of a list (``noun``) were left out; ``shown``:
+    some of the same list are shown above."""
+    if noun == "warning" and shown:
+        text = ngettext("{n} more warning", "{n} more warnings", n)
+    elif noun == "warning":
+        text = ngettext("{n} warning", "{n} warnings", n)
+    elif shown:
+        text = ngettext("{n} more unmanaged object", "{n} more unmanaged objects", n)
+    else:
+        text = ngettext("{n} unmanaged object", "{n} unmanaged objects", n)
+    return text.format(n=grouped(n))
 
 
 def _omission(counts: Mapping[str, int], shown: bool) -> str:
@@ -447,11 +556,13 @@ def _omission(counts: Mapping[str, int], shown: bool) -> str:
     ``counts`` maps a singular noun to how many were left out; ``shown`` says whether
     some of the same list are shown above (then "… and N more").
     """
-    more = "more " if shown else ""
-    parts = [f"{n:,} {more}{noun}{'' if n == 1 else 's'}" for noun, n in counts.items() if n > 0]
+    parts = [_left_out(noun, n, shown) for noun, n in counts.items() if n > 0]
     if not parts:
         return ""
-    return f"{'… and ' if shown else ''}{', '.join(parts)} not shown; {SEE_JSON}."
+    listed = _(", ").join(parts)
+    if shown:
+        return _("… and {parts} not shown; {see}.").format(parts=listed, see=_(SEE_JSON))
+    return _("{parts} not shown; {see}.").format(parts=listed, see=_(SEE_JSON))
 
 
 # -- laying out ----------------------------------------------------------------------------
@@ -463,11 +574,12 @@ def render(prepared: Prepared, detail: Detail) -> str:
         (section.heading, section.blocks(getattr(detail, field)))
         for field, section in zip(prepared.modes, prepared.sections, strict=True)
     ]
+    extras = _("Warnings and unmanaged objects")
     if detail.extras:
-        sections.append(("Warnings and unmanaged objects", list(prepared.extras)))
+        sections.append((extras, list(prepared.extras)))
     elif prepared.extras:
         note = _omission(prepared.extras_count, shown=False)
-        sections.append(("Warnings and unmanaged objects", [Block(note=note)]))
+        sections.append((extras, [Block(note=note)]))
     return _template().render(
         p=prepared,
         has_changes=any(c != "0" for c in prepared.counts[1]),

@@ -18,17 +18,19 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from erpsync.render import show, split_key
+from erpsync import i18n
+from erpsync.i18n import N_, _, ngettext
+from erpsync.render import action_name, kind_name, show, split_key
 
 MAX_PATTERNS = 200  # groups listed per section; smaller groups are counted per kind
 PAST = {
-    "create": "created",
-    "update": "updated",
-    "delete": "deleted",
-    "deactivate": "deactivated",
-    "reactivate": "reactivated",
-    "grant": "granted",
-    "revoke": "revoked",
+    "create": N_("created"),
+    "update": N_("updated"),
+    "delete": N_("deleted"),
+    "deactivate": N_("deactivated"),
+    "reactivate": N_("reactivated"),
+    "grant": N_("granted"),
+    "revoke": N_("revoked"),
 }
 USER_MEMBERSHIPS = {
     "create": "grant",
@@ -46,8 +48,9 @@ class Group:
     text: str  # the escaped sentence, its count first
 
 
-def plural(n: int, noun: str) -> str:
-    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+def count(n: int) -> str:
+    """``3,000``: a count with its digits grouped, as the language writes it."""
+    return f"{n:,}" if i18n.language() == i18n.ENGLISH else i18n.number(n)
 
 
 def kinds(changes: Sequence[Mapping[str, Any]]) -> Counter[tuple[str, str]]:
@@ -78,7 +81,17 @@ def patterns(
     ]
     rest = [c for _, members in groups[limit:] for c in members]
     for (kind, action), n in sorted(kinds(rest).items()):
-        out.append(Group(n, f"{plural(n, f'other {cell(kind)} {cell(action)}')} (not grouped)"))
+        text = ngettext(
+            "{n} other {kind} {action} (not grouped)", "{n} other {kind} {action}s (not grouped)", n
+        )
+        out.append(
+            Group(
+                n,
+                text.format(
+                    n=count(n), kind=cell(kind_name(kind)), action=cell(action_name(action))
+                ),
+            )
+        )
     return out
 
 
@@ -148,49 +161,110 @@ def _sentence(
 ) -> str:
     kind, action = key[0], key[1]
     n = len(members)
-    done = PAST.get(action, action)
+    done = _(PAST[action]) if action in PAST else action
     if action == "update":
         parts = []
         for name in key[2]:
             values = {show((c.get("after") or {}).get(name)) for c in members}
-            shared = f" → {code(values.pop())}" if len(values) == 1 else " changed"
-            parts.append(cell(name) + shared)
-        return f"{plural(n, cell(kind))} {done}: {', '.join(parts) or 'no attribute'}"
+            if len(values) == 1:
+                parts.append(
+                    _("{name} → {value}").format(name=cell(name), value=code(values.pop()))
+                )
+            else:
+                parts.append(_("{name} changed").format(name=cell(name)))
+        text = ngettext("{n} {kind} {done}: {parts}", "{n} {kind}s {done}: {parts}", n)
+        listed = _(", ").join(parts) or _("no attribute")
+        return text.format(n=count(n), kind=cell(kind_name(kind)), done=done, parts=listed)
     if kind == "user":
-        department, roles = key[2], key[3]
-        text = f"{plural(n, 'user')} {done}"
-        if department:
-            text += f" in {_department(department, names, cell, code)}"
-        if roles:
-            verb = "with" if USER_MEMBERSHIPS.get(action) == "grant" else "losing"
-            listed = ", ".join(code(r) for r in roles)
-            text += f" {verb} role{'' if len(roles) == 1 else 's'} {listed}"
-            noun = "grant" if verb == "with" else "revoke"
-            text += f" ({plural(n * len(roles), 'membership ' + noun)})"
-        elif action == "create":
-            text += " with no role"
-        return text
+        return _user_sentence(key, n, done, names, cell, code)
     if kind == "department":
-        under = f" under {_department(key[2], names, cell, code)}" if key[2] else ""
-        return f"{plural(n, 'department')} {done}{under}"
+        text = ngettext("{n} department {done}", "{n} departments {done}", n)
+        text = text.format(n=count(n), done=done)
+        if key[2]:
+            text += _(" under {department}").format(
+                department=_department(key[2], names, cell, code)
+            )
+        return text
     if kind == "role":
-        scope = f" with data scope {code(key[2])}" if key[2] else ""
-        return f"{plural(n, 'role')} {done}{scope}"
+        text = ngettext("{n} role {done}", "{n} roles {done}", n).format(n=count(n), done=done)
+        if key[2]:
+            text += _(" with data scope {scope}").format(scope=code(key[2]))
+        return text
     owners = sorted({split_key(str(c.get("key")))[0] for c in members})
     items = sorted({split_key(str(c.get("key")))[1] for c in members})
-    to = "to" if action == "grant" else "from"
     if kind == "permission":
         what = (
             code(items[0])
             if len(items) == 1
-            else f"{code(key[2] + ':*')} ({plural(len(items), 'permission')})"
+            else ngettext(
+                "{pattern} ({n} permission)", "{pattern} ({n} permissions)", len(items)
+            ).format(pattern=code(key[2] + ":*"), n=count(len(items)))
         )
-        whom = f"role {code(owners[0])}" if len(owners) == 1 else plural(len(owners), "role")
-        return f"{plural(n, action)} of {what} {to} {whom}"
-    whom = f"user {code(owners[0])}" if len(owners) == 1 else plural(len(owners), "user")
-    return f"{plural(n, 'membership')} of role {code(key[2])} {done} {to} {whom}"
+        whom = (
+            _("role {role}").format(role=code(owners[0]))
+            if len(owners) == 1
+            else ngettext("{n} role", "{n} roles", len(owners)).format(n=count(len(owners)))
+        )
+        if action == "grant":
+            text = ngettext("{n} grant of {what} to {whom}", "{n} grants of {what} to {whom}", n)
+        else:
+            text = ngettext(
+                "{n} revoke of {what} from {whom}", "{n} revokes of {what} from {whom}", n
+            )
+        return text.format(n=count(n), what=what, whom=whom)
+    whom = (
+        _("user {user}").format(user=code(owners[0]))
+        if len(owners) == 1
+        else ngettext("{n} user", "{n} users", len(owners)).format(n=count(len(owners)))
+    )
+    if action == "grant":
+        text = ngettext(
+            "{n} membership of role {role} granted to {whom}",
+            "{n} memberships of role {role} granted to {whom}",
+            n,
+        )
+    else:
+        text = ngettext(
+            "{n} membership of role {role} revoked from {whom}",
+            "{n} memberships of role {role} revoked from {whom}",
+            n,
+        )
+    return text.format(n=count(n), role=code(key[2]), whom=whom)
+
+
+def _user_sentence(
+    key: tuple[Any, ...],
+    n: int,
+    done: str,
+    names: Mapping[str, str],
+    cell: Escape,
+    code: Escape,
+) -> str:
+    """``3,000 users created in 销售部 (`sales`) with role `sales-clerk` (3,000 membership
+    grants)``."""
+    action, department, roles = key[1], key[2], key[3]
+    text = ngettext("{n} user {done}", "{n} users {done}", n).format(n=count(n), done=done)
+    if department:
+        text += _(" in {department}").format(department=_department(department, names, cell, code))
+    if roles:
+        listed = _(", ").join(code(r) for r in roles)
+        memberships = n * len(roles)
+        if USER_MEMBERSHIPS.get(action) == "grant":
+            text += ngettext(" with role {roles}", " with roles {roles}", len(roles)).format(
+                roles=listed
+            )
+            counted = ngettext(" ({n} membership grant)", " ({n} membership grants)", memberships)
+        else:
+            text += ngettext(" losing role {roles}", " losing roles {roles}", len(roles)).format(
+                roles=listed
+            )
+            counted = ngettext(" ({n} membership revoke)", " ({n} membership revokes)", memberships)
+        text += counted.format(n=count(memberships))
+    elif action == "create":
+        text += _(" with no role")
+    return text
 
 
 def _department(key: str, names: Mapping[str, str], cell: Escape, code: Escape) -> str:
     name = names.get(key)
-    return f"{cell(name)} ({code(key)})" if name else code(key)
+    return _("{name} ({key})").format(name=cell(name), key=code(key)) if name else code(key)

@@ -17,13 +17,14 @@ from typing import Any
 
 from rich.text import Text
 
-from erpsync.i18n import N_, _, ngettext, number
+from erpsync.i18n import N_, _, ngettext, number, said
 from erpsync.render import (
     ACTION_NAMES,
     ACTIONS,
     clean,
     comment,
     guard_line,
+    kind_name,
     line,
     renamed_from,
     said_summary,
@@ -53,7 +54,6 @@ STYLES = {
 SECTIONS = {"department": N_("Departments"), "role": N_("Roles"), "user": N_("Users")}
 # A permission belongs to a role, a membership to a user; the sub-heading they are listed under.
 NESTED = {"permission": ("role", N_("permissions:")), "membership": ("user", N_("roles:"))}
-KINDS = {"department": N_("department"), "role": N_("role"), "user": N_("user")}
 UNMANAGED_SHOWN = 20
 OBJECT = "  "  # indent of an object line, before its marker
 DETAIL = "      "  # indent of an attribute line or a nested sub-heading
@@ -171,7 +171,7 @@ def _entry(out: Text, entry: _Entry) -> None:
 
 
 def _kind(kind: str) -> str:
-    return _(KINDS[kind]) if kind in KINDS else clean(kind)
+    return kind_name(kind)
 
 
 def _attributes(out: Text, action: str, change: Mapping[str, Any]) -> None:
@@ -227,5 +227,5 @@ def _listing(out: Text, title: str, bullet: str, items: list[str], style: str) -
         return
     line(out, (title, f"bold {style}".strip()))
     for item in items:
-        line(out, (f"{OBJECT}{bullet} {clean(item)}", style))
+        line(out, (f"{OBJECT}{bullet} {clean(said(str(item)))}", style))
     out.append("\n")
