@@ -147,7 +147,7 @@ def prepare(report: Mapping[str, Any]) -> Page:
         lang="en" if i18n.language() == i18n.ENGLISH else "zh-CN",
         groups=(("drift", _("Drift")), ("context", _("Context"))),
         warnings_title=_("Warnings"),
-        warnings_count=num(len(warnings)),
+        warnings_count=i18n.number(len(warnings)),
     )
 
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import jinja2
 
-from erpsync.i18n import _, ngettext, said
+from erpsync.i18n import N_, _, ngettext, said
 from erpsync.render import show
 from erpsync.render.drift_text import (
     COUNTS,
@@ -98,7 +98,8 @@ def markdown_view(report: Mapping[str, Any], limit: int = ISSUE_LIMIT) -> str:
         text = _template().render(head=head, tables=[_shown(t, cap) for t in tables])
         if len(text) <= limit:
             return text
-    raise ValueError(f"the drift summary alone is longer than {limit:,} characters")
+    too_long = N_("the drift summary alone is longer than {limit} characters")
+    raise ValueError(too_long.format(limit=f"{limit:,}"))
 
 
 def _shown(table: Table, cap: int | None) -> Shown:
