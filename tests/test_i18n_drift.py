@@ -269,3 +269,32 @@ def test_the_demos_drift_in_chinese_and_its_json_unchanged(
     doc = json.loads(chinese_json)
     assert doc["sod"][1]["note"].startswith("built-in administrator, unmanaged")
     assert doc["summary"]["changed"] == 3
+
+
+def test_dormant_proposals_write_english_notes_that_are_said_in_chinese(
+    demo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The note --propose writes into a policy file is data (English in every language);
+    a view says it, and dormant.py's reasons for leaving a user, in Chinese."""
+    code, out = erpsync(capsys, "--lang", "zh-CN", "report", "dormant", "--propose")
+    assert code == 0, out
+    notes = [
+        line.split("  # ", 1)[1]
+        for path in (demo / "policies").rglob("*.yaml")
+        for line in path.read_text("utf-8").splitlines()
+        if "# dormant: " in line
+    ]
+    assert len(notes) == 3
+    assert "dormant: never signed in (erpsync report dormant, " in " ".join(notes)
+    i18n.use(i18n.CHINESE)
+    said = sorted(i18n.said(n) for n in notes)
+    assert said[0].startswith("休眠：从未登录（erpsync report dormant，")
+    assert said[1].startswith("休眠：自 20")
+    assert "起未登录（erpsync report dormant，" in said[1]
+    assert i18n.said("already expires 2026-12-31") == "已设置于 2026-12-31 到期"
+    assert i18n.said("built-in administrator: erpsync never changes it") == (
+        "内置管理员：erpsync 从不修改"
+    )
+    assert i18n.said("not declared: the next apply deactivates it anyway") == (
+        "未声明：下次 apply 会将其停用"
+    )
