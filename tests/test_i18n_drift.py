@@ -298,3 +298,14 @@ def test_dormant_proposals_write_english_notes_that_are_said_in_chinese(
     assert i18n.said("not declared: the next apply deactivates it anyway") == (
         "未声明：下次 apply 会将其停用"
     )
+
+
+def test_the_locale_chooses_chinese_drift(
+    demo: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("LANG", "zh_CN.UTF-8")
+    code, text = erpsync(capsys, "drift", "--format", "markdown")
+    assert code == 2
+    assert "**漂移：3 项被改动" in text
+    code, text = erpsync(capsys, "--lang", "en", "drift", "--format", "markdown")
+    assert "**Drift: 3 changed" in text
