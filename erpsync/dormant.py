@@ -21,6 +21,7 @@ from typing import Any
 
 from erpsync.access import holds
 from erpsync.adapters.base import LoginRecords
+from erpsync.i18n import N_
 from erpsync.policy.edit import FieldEdit
 from erpsync.policy.loader import LoadedPolicy
 from erpsync.policy.model import PolicyDocument
@@ -188,20 +189,22 @@ def propose(
         declared = loaded.policy.users.get(user.login)
         origin = loaded.origins.get(("users", user.login))
         if user.builtin is not None:
-            skipped.append((user.login, "built-in administrator: erpsync never changes it"))
+            skipped.append((user.login, N_("built-in administrator: erpsync never changes it")))
             continue
         if declared is None or origin is None:
-            skipped.append((user.login, "not declared: the next apply deactivates it anyway"))
+            skipped.append((user.login, N_("not declared: the next apply deactivates it anyway")))
             continue
         if not deactivate and declared.expires is not None and declared.expires <= on:
-            skipped.append((user.login, f"already expires {declared.expires}"))
+            skipped.append((user.login, N_("already expires {date}").format(date=declared.expires)))
             continue
         seen = (
-            "never signed in"
+            N_("never signed in")
             if user.last_login is None
-            else (f"no sign-in since {user.last_login.date().isoformat()}")
+            else N_("no sign-in since {date}").format(date=user.last_login.date().isoformat())
         )
-        note = f"dormant: {seen} (erpsync report dormant, {report.today.isoformat()})"
+        note = N_("dormant: {detail} (erpsync report dormant, {date})").format(
+            detail=seen, date=report.today.isoformat()
+        )
         field, value = ("active", "false") if deactivate else ("expires", on.isoformat())
         edits.append(FieldEdit(Path(origin.file), "users", user.login, field, value, note))
     return Proposal(tuple(edits), tuple(skipped))

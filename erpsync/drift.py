@@ -67,6 +67,7 @@ from erpsync.audit import AuditRecord
 from erpsync.config import ResolvedTarget, Settings
 from erpsync.dormant import DormantUser, dormant_report
 from erpsync.driftignore import IgnoreEntry, IgnoreList
+from erpsync.i18n import N_
 from erpsync.plan import Action, Change, Kind, Target, Unmanaged
 from erpsync.planner import make_plan
 from erpsync.policy.loader import LoadedPolicy
@@ -467,16 +468,39 @@ def build_report(
     )
 
 
+# Why a declared object is missing when the ERP deleted it itself: one whole message per
+# case of what the ERP recorded (a view says each as one unit).
+DELETED_BY_AT = N_(
+    "deleted in the ERP (the row is marked deleted, {kind} left out of the live state); "
+    "last recorded change by {who} at {at}; apply creates a new row, it does not restore "
+    "the deleted one"
+)
+DELETED_BY = N_(
+    "deleted in the ERP (the row is marked deleted, {kind} left out of the live state); "
+    "last recorded change by {who}; apply creates a new row, it does not restore the "
+    "deleted one"
+)
+DELETED_AT = N_(
+    "deleted in the ERP (the row is marked deleted, {kind} left out of the live state); "
+    "last recorded change by someone at {at}; apply creates a new row, it does not "
+    "restore the deleted one"
+)
+DELETED_UNRECORDED = N_(
+    "deleted in the ERP (the row is marked deleted, {kind} left out of the live state); "
+    "who and when not recorded by the ERP; apply creates a new row, it does not restore "
+    "the deleted one"
+)
+
+
 def deleted_reason(kind: str, gone: Attribution) -> str:
     """Why a declared object is missing: the ERP deleted it, by whom and when it recorded."""
-    text = f"deleted in the ERP (the row is marked deleted, {kind} left out of the live state)"
-    if gone.by is not None or gone.at is not None:
-        who = gone.by or "someone"
-        when = f" at {iso(gone.at)}" if gone.at is not None else ""
-        text += f"; last recorded change by {who}{when}"
-    else:
-        text += "; who and when not recorded by the ERP"
-    return text + "; apply creates a new row, it does not restore the deleted one"
+    if gone.by is not None and gone.at is not None:
+        return DELETED_BY_AT.format(kind=kind, who=gone.by, at=iso(gone.at))
+    if gone.by is not None:
+        return DELETED_BY.format(kind=kind, who=gone.by)
+    if gone.at is not None:
+        return DELETED_AT.format(kind=kind, at=iso(gone.at))
+    return DELETED_UNRECORDED.format(kind=kind)
 
 
 def out_of_band(at: dt.datetime | None, last: LastApply | None) -> bool | None:
@@ -720,16 +744,19 @@ def _finding(
         status = "exception_expired" if v.exception_expired else "exception"
     if builtin:
         managed = False
-        note = (
+        note = N_(
             "built-in administrator, unmanaged (the ERP grants every permission): "
             "not something the policy can fix"
         )
     elif not managed:
-        note = f"user is unmanaged: {why_unmanaged.get(v.user, 'not managed')}"
+        why = why_unmanaged.get(v.user, N_("not managed"))
+        note = N_("user is unmanaged: {reason}").format(reason=why)
     elif v.mitigated:
-        note = "covered by an exception"
+        note = N_("covered by an exception")
     elif not v.blocking:
-        note = f"severity {v.severity}: allowed by the policy (only high and critical block)"
+        note = N_(
+            "severity {severity}: allowed by the policy (only high and critical block)"
+        ).format(severity=v.severity)
     else:
         note = ""
     rule = policy.sod_rules[v.rule]
@@ -793,9 +820,12 @@ class _Acceptor:
         return entry
 
     def stale(self) -> list[str]:
-        return [
-            f"{self.ignore.source}:{e.line}: '{e.text}' matches no drift any more; "
+        stale = N_(
+            "{source}:{line}: '{entry}' matches no drift any more; "
             "remove it when the drift it accepted is resolved"
+        )
+        return [
+            stale.format(source=self.ignore.source, line=e.line, entry=e.text)
             for e in self.ignore.entries
             if e not in self.used
         ]

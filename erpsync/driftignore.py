@@ -35,6 +35,7 @@ from fnmatch import translate
 from pathlib import Path
 
 from erpsync.errors import UsageError
+from erpsync.i18n import N_
 
 FILE_NAME = ".erpsyncignore"
 KINDS = ("department", "role", "user", "permission", "membership", "sod")
@@ -75,7 +76,8 @@ class IgnoreList:
 def entry(kind: str, pattern: str, reason: str = "", line: int = 0) -> IgnoreEntry:
     """An entry made in code (tests, callers that keep the list elsewhere)."""
     if kind not in KINDS:
-        raise ValueError(f"unknown kind {kind!r} (known: {', '.join(KINDS)})")
+        unknown = N_("unknown kind {kind} (known: {known})")
+        raise ValueError(unknown.format(kind=repr(kind), known=", ".join(KINDS)))
     return IgnoreEntry(kind, pattern, reason, line, re.compile(translate(pattern)))
 
 
@@ -90,9 +92,14 @@ def parse(text: str, source: str = FILE_NAME) -> IgnoreList:
         if not words:
             continue
         if len(words) != 2 or words[0] not in KINDS:
+            expected = N_(
+                "{source}:{line}: expected `KIND PATTERN  # reason` with KIND one of "
+                "{kinds}; got {got}"
+            )
             raise UsageError(
-                f"{source}:{number}: expected `KIND PATTERN  # reason` with KIND one of "
-                f"{', '.join(KINDS)}; got {body.strip()!r}"
+                expected.format(
+                    source=source, line=number, kinds=", ".join(KINDS), got=repr(body.strip())
+                )
             )
         entries.append(entry(words[0], words[1], reason, number))
     return IgnoreList(tuple(entries), source)
@@ -107,5 +114,5 @@ def load(path: Path, name: str | None = None) -> IgnoreList:
     except FileNotFoundError:
         return IgnoreList((), source)
     except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read {path}: {exc}") from None
+        raise UsageError(N_("cannot read {path}: {cause}").format(path=path, cause=exc)) from None
     return parse(text, source)

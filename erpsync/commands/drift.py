@@ -26,6 +26,7 @@ from erpsync.commands.plan import read_with_digest
 from erpsync.config import Project, ResolvedTarget
 from erpsync.drift import DriftReport, build_report
 from erpsync.errors import DatabaseError, UsageError
+from erpsync.i18n import N_, _
 from erpsync.policy.loader import LoadedPolicy, load_policy
 
 if TYPE_CHECKING:
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
 
 FORMATS = ("text", "json", "markdown", "html")
 EXIT_DRIFT = 2
+UNKNOWN_FORMAT = N_("unknown drift format {format} (known: {known})")
 
 
 def compute(
@@ -104,7 +106,7 @@ def render(report: dict[str, Any], fmt: str) -> str:
         from erpsync.render.drift_text import text_view
 
         return text_view(report).plain + "\n"
-    raise UsageError(f"unknown drift format {fmt!r} (known: {', '.join(FORMATS)})")
+    raise UsageError(UNKNOWN_FORMAT.format(format=repr(fmt), known=", ".join(FORMATS)))
 
 
 def write_report(text: str, path: Path) -> None:
@@ -127,14 +129,15 @@ def run(
     """``erpsync drift [--format FMT] [--out FILE] [--notify NAME…]``: 0 no drift, 2
     drift; a failed notification raises once the report is written."""
     if fmt not in FORMATS:
-        raise UsageError(f"unknown drift format {fmt!r} (known: {', '.join(FORMATS)})")
+        raise UsageError(UNKNOWN_FORMAT.format(format=repr(fmt), known=", ".join(FORMATS)))
     report = compute(project, target, policy_dir)
     doc = report.to_dict()
     if out is not None:
         write_report(render(doc, fmt), out)
         from erpsync.render.drift_text import summary_sentence
 
-        console.print(f"Wrote the drift report ({fmt}) to {out}. {summary_sentence(doc)}")
+        wrote = _("Wrote the drift report ({format}) to {path}. {summary}")
+        console.print(wrote.format(format=fmt, path=out, summary=summary_sentence(doc)))
     elif fmt == "text":
         from erpsync.render.drift_text import text_view
 

@@ -21,8 +21,12 @@ from typing import Any
 
 import jinja2
 
+from erpsync import i18n
+from erpsync.i18n import _, ngettext
 from erpsync.render import clean, show
 from erpsync.render.drift_text import (
+    TITLES,
+    action,
     attributed,
     attribution,
     category,
@@ -31,9 +35,14 @@ from erpsync.render.drift_text import (
     dormant_intro,
     dormant_rows,
     held,
+    kind,
     last_apply,
+    note,
+    num,
     out_of_band,
     percent,
+    reason,
+    roles_held,
     sod_status,
     summary_sentence,
     when,
@@ -68,6 +77,7 @@ class Section:
     count: int
     note: str = ""
     tone: str = "bad"  # colour of the count badge
+    shown_count: str = ""  # ``count`` as people read it
 
 
 @dataclass(frozen=True)
@@ -81,6 +91,10 @@ class Page:
     warnings: tuple[str, ...]
     footer: str
     clean_note: str = field(default="")
+    lang: str = "en"  # of <html lang>
+    groups: tuple[tuple[str, str], ...] = ()  # (tile group, its label for a screen reader)
+    warnings_title: str = "Warnings"
+    warnings_count: str = ""
 
 
 def html_view(report: Mapping[str, Any]) -> str:
@@ -93,15 +107,19 @@ def prepare(report: Mapping[str, Any]) -> Page:
     target = report.get("target") or {}
     drift = bool(summary.get("drift"))
     name = clean(target.get("name"))
+    warnings = tuple(clean(i18n.said(str(w))) for w in report.get("warnings") or [])
+    url = clean(target.get("url"))
+    erp = _("{name} ({adapter}) · {url}")
+    footer = _("erpsync {version} · report format {format} · policy {policy} · live {live}")
     return Page(
-        title=f"Access drift report: {name}",
+        title=_("Access drift report: {name}").format(name=name),
         verdict=summary_sentence(report),
         drift=drift,
         facts=(
-            ("Checked", when(report.get("created_at"))),
-            ("ERP", f"{name} ({clean(target.get('adapter'))}) · {clean(target.get('url'))}"),
-            ("Last apply by erpsync", last_apply(report)),
-            ("Coverage", coverage(report)),
+            (_("Checked"), when(report.get("created_at"))),
+            ("ERP", erp.format(name=name, adapter=clean(target.get("adapter")), url=url)),
+            (_("Last apply by erpsync"), last_apply(report)),
+            (_("Coverage"), coverage(report)),
         ),
         tiles=_tiles(summary, report),
         sections=tuple(
@@ -118,31 +136,41 @@ def prepare(report: Mapping[str, Any]) -> Page:
             )
             if s.count
         ),
-        warnings=tuple(clean(w) for w in report.get("warnings") or []),
-        footer=(
-            f"erpsync {clean(report.get('erpsync_version'))} · report format "
-            f"{clean(report.get('format_version'))} · policy {clean(report.get('policy_digest'))}"
-            f" · live {clean(report.get('live_digest'))}"
+        warnings=warnings,
+        footer=footer.format(
+            version=clean(report.get("erpsync_version")),
+            format=clean(report.get("format_version")),
+            policy=clean(report.get("policy_digest")),
+            live=clean(report.get("live_digest")),
         ),
         clean_note="" if drift else _clean_note(summary),
+        lang="en" if i18n.language() == i18n.ENGLISH else "zh-CN",
+        groups=(("drift", _("Drift")), ("context", _("Context"))),
+        warnings_title=_("Warnings"),
+        warnings_count=i18n.number(len(warnings)),
     )
 
 
 def _dormant_tile(section: Mapping[str, Any] | None) -> Tile:
+    title = _("Dormant")
     if section is None:
-        return Tile("Dormant", "–", "not checked (settings.dormant_days)", "info")
+        return Tile(title, "–", _("not checked (settings.dormant_days)"), "info")
     if section.get("unavailable"):
-        return Tile("Dormant", "–", "the ERP keeps no sign-ins erpsync reads", "info")
+        return Tile(title, "–", _("the ERP keeps no sign-ins erpsync reads"), "info")
     n = len(section.get("users") or [])
-    return Tile("Dormant", f"{n:,}", f"no sign-in for {section.get('days')}+ days", "info")
+    hint = _("no sign-in for {days}+ days").format(days=section.get("days"))
+    return Tile(title, num(n), hint, "info")
 
 
 def _clean_note(summary: Mapping[str, Any]) -> str:
     accepted = int(summary.get("accepted", 0))
     if not accepted:
-        return "Nothing to review."
-    known = "1 known difference is" if accepted == 1 else f"{accepted:,} known differences are"
-    return f"Nothing new to review; {known} accepted (listed below)."
+        return _("Nothing to review.")
+    return ngettext(
+        "Nothing new to review; {n} known difference is accepted (listed below).",
+        "Nothing new to review; {n} known differences are accepted (listed below).",
+        accepted,
+    ).format(n=num(accepted))
 
 
 def _tiles(
@@ -155,20 +183,20 @@ def _tiles(
 
     def tile(key: str, label: str, hint: str, tone_if_any: str = "bad") -> Tile:
         n = count(key)
-        return Tile(label, f"{n:,}", hint, tone_if_any if n else "ok")
+        return Tile(label, num(n), hint, tone_if_any if n else "ok")
 
     drift = (
-        tile("changed", "Changed", "records edited in the ERP"),
-        tile("missing", "Missing", "declared but absent"),
-        tile("extra", "Extra", "in the ERP, not declared"),
-        tile("sod_violations", "SoD violations", "conflicting duties"),
-        tile("expired_active", "Expired but active", "access that should have ended"),
+        tile("changed", _(TITLES["changed"]), _("records edited in the ERP")),
+        tile("missing", _(TITLES["missing"]), _("declared but absent")),
+        tile("extra", _(TITLES["extra"]), _("in the ERP, not declared")),
+        tile("sod_violations", _(TITLES["sod_violations"]), _("conflicting duties")),
+        tile("expired_active", _(TITLES["expired_active"]), _("access that should have ended")),
     )
     context = (
-        tile("out_of_band", "Out of band", "changed after the last apply"),
-        Tile("Coverage", percent(report), coverage(report), "info"),
-        tile("unmanaged", "Unmanaged", "left alone by erpsync", "info"),
-        tile("accepted", "Accepted", "known drift, not counted", "info"),
+        tile("out_of_band", _("Out of band"), _("changed after the last apply")),
+        Tile(_("Coverage"), percent(report), coverage(report), "info"),
+        tile("unmanaged", _("Unmanaged"), _("left alone by erpsync"), "info"),
+        tile("accepted", _("Accepted"), _("known drift, not counted"), "info"),
         _dormant_tile(report.get("dormant")),
     )
     return (("drift", drift), ("context", context))
@@ -178,15 +206,19 @@ def _capped(rows: Sequence[tuple[Cell, ...]]) -> tuple[tuple[tuple[Cell, ...], .
     if len(rows) <= MAX_ROWS:
         return tuple(rows), ""
     left = len(rows) - MAX_ROWS
-    note = f"… and {left:,} more rows not shown here; the JSON report lists every one."
+    note = ngettext(
+        "… and {n} more row not shown here; the JSON report lists every one.",
+        "… and {n} more rows not shown here; the JSON report lists every one.",
+        left,
+    ).format(n=num(left))
     return tuple(rows[:MAX_ROWS]), note
 
 
 def _record(item: Mapping[str, Any]) -> Cell:
     """The key, and under it the kind and display name: ``li.na`` / ``user · 李娜``."""
     name = item.get("name")
-    kind = clean(item.get("kind"))
-    return Cell(clean(item.get("key")), "key", f"{kind} · {clean(name)}" if name else kind)
+    what = kind(item.get("kind"))
+    return Cell(clean(item.get("key")), "key", f"{what} · {clean(name)}" if name else what)
 
 
 def _timing(item: Mapping[str, Any]) -> Cell:
@@ -205,7 +237,7 @@ def _section(
     tone: str = "bad",
 ) -> Section:
     shown, note = _capped(rows)
-    return Section(anchor, title, intro, headers, shown, count, note, tone)
+    return Section(anchor, title, intro, headers, shown, count, note, tone, num(count))
 
 
 def _changed(items: Sequence[Mapping[str, Any]]) -> Section:
@@ -224,11 +256,20 @@ def _changed(items: Sequence[Mapping[str, Any]]) -> Section:
             )
     return _section(
         "changed",
-        "Changed in the ERP",
-        "These records were edited in the ERP so that they no longer match the approved "
-        "policy. “Out of band” means the edit was made after erpsync last applied the "
-        "policy, i.e. outside the reviewed process.",
-        ("Record", "Field", "Policy says", "ERP has", "Last changed by", "Timing"),
+        _("Changed in the ERP"),
+        _(
+            "These records were edited in the ERP so that they no longer match the approved "
+            "policy. “Out of band” means the edit was made after erpsync last applied the "
+            "policy, i.e. outside the reviewed process."
+        ),
+        (
+            _("Record"),
+            _("Field"),
+            _("Policy says"),
+            _("ERP has"),
+            _("Last changed by"),
+            _("Timing"),
+        ),
         rows,
         len(items),
     )
@@ -238,10 +279,10 @@ def _missing(items: Sequence[Mapping[str, Any]]) -> Section:
     if not any(attributed(i) for i in items):  # nothing the ERP did: what to add, and why
         return _section(
             "missing",
-            "Missing from the ERP",
-            "The policy grants these, but the ERP does not have them (yet).",
-            ("Record", "Declared in"),
-            [(_record(i), Cell(clean(i.get("reason")), "muted")) for i in items],
+            _("Missing from the ERP"),
+            _("The policy grants these, but the ERP does not have them (yet)."),
+            (_("Record"), _("Declared in")),
+            [(_record(i), Cell(reason(i), "muted")) for i in items],
             len(items),
         )
     rows = [
@@ -249,16 +290,18 @@ def _missing(items: Sequence[Mapping[str, Any]]) -> Section:
             _record(i),
             Cell(attribution(i)) if attributed(i) else Cell("—", "muted"),
             _timing(i) if attributed(i) else Cell("—", "muted"),
-            Cell(clean(i.get("reason")), "muted"),
+            Cell(reason(i), "muted"),
         )
         for i in items
     ]
     return _section(
         "missing",
-        "Missing from the ERP",
-        "The policy grants these, but the ERP does not have them (yet, or any more: "
-        "what the ERP deleted or revoked itself shows who did it, where it recorded that).",
-        ("Record", "Last changed by", "Timing", "Declared in"),
+        _("Missing from the ERP"),
+        _(
+            "The policy grants these, but the ERP does not have them (yet, or any more: "
+            "what the ERP deleted or revoked itself shows who did it, where it recorded that)."
+        ),
+        (_("Record"), _("Last changed by"), _("Timing"), _("Declared in")),
         rows,
         len(items),
     )
@@ -270,18 +313,20 @@ def _extra(items: Sequence[Mapping[str, Any]]) -> Section:
         rows.append(
             (
                 _record(item),
-                Cell(clean(item.get("apply_action")), "bad nowrap"),
+                Cell(action(item), "bad nowrap"),
                 Cell(attribution(item)),
                 _timing(item),
-                Cell(clean(item.get("reason")), "muted"),
+                Cell(reason(item), "muted"),
             )
         )
     return _section(
         "extra",
-        "Extra in the ERP",
-        "The ERP holds these, but the policy does not declare them; the next apply "
-        "would remove them.",
-        ("Record", "Next apply would", "Last changed by", "Timing", "Why"),
+        _("Extra in the ERP"),
+        _(
+            "The ERP holds these, but the policy does not declare them; the next apply "
+            "would remove them."
+        ),
+        (_("Record"), _("Next apply would"), _("Last changed by"), _("Timing"), _("Why")),
         rows,
         len(items),
     )
@@ -296,18 +341,22 @@ def _sod(items: Sequence[Mapping[str, Any]]) -> Section:
             Cell(clean(i.get("user")), "key"),
             Cell(held(i)),
             Cell(sod_status(i)),
-            Cell("yes", "bad") if i.get("counts_as_drift") else Cell(f"no: {clean(i.get('note'))}"),
+            Cell(_("yes"), "bad")
+            if i.get("counts_as_drift")
+            else Cell(_("no: {reason}").format(reason=note(i))),
         )
         for i in ordered
     ]
     counted = sum(1 for i in items if i.get("counts_as_drift"))
     return _section(
         "sod",
-        "Separation of duties",
-        "People who hold two duties that the policy says must be split between different "
-        "people (for example, creating a supplier and approving its payment). Only high "
-        "and critical violations without a valid exception count as drift.",
-        ("Rule", "Severity", "User", "Holds", "Exception", "Counts as drift"),
+        _("Separation of duties"),
+        _(
+            "People who hold two duties that the policy says must be split between different "
+            "people (for example, creating a supplier and approving its payment). Only high "
+            "and critical violations without a valid exception count as drift."
+        ),
+        (_("Rule"), _("Severity"), _("User"), _("Holds"), _("Exception"), _("Counts as drift")),
         rows,
         len(items),
         "bad" if counted else "info",
@@ -320,16 +369,18 @@ def _expired(items: Sequence[Mapping[str, Any]]) -> Section:
             Cell(clean(i.get("login")), "key"),
             Cell(clean(i.get("name") or "")),
             Cell(clean(i.get("expires")), "bad"),
-            Cell(", ".join(clean(r) for r in i.get("roles") or []) or "none"),
+            Cell(roles_held(i.get("roles") or [])),
         )
         for i in items
     ]
     return _section(
         "expired",
-        "Expired but still active",
-        "Their access should have ended on the date shown, but the account is still "
-        "active in the ERP.",
-        ("User", "Name", "Expired on", "Roles still held"),
+        _("Expired but still active"),
+        _(
+            "Their access should have ended on the date shown, but the account is still "
+            "active in the ERP."
+        ),
+        (_("User"), _("Name"), _("Expired on"), _("Roles still held")),
         rows,
         len(items),
     )
@@ -345,7 +396,7 @@ def _dormant(section: Mapping[str, Any] | None) -> Section:
         "dormant",
         dormant_heading(section or {}),
         dormant_intro(section or {}),
-        ("User", "Name", "Last sign-in", "Roles", "High-risk access"),
+        (_("User"), _("Name"), _("Last sign-in"), _("Roles"), _("High-risk access")),
         rows,
         len(rows),
         "info",
@@ -355,18 +406,20 @@ def _dormant(section: Mapping[str, Any] | None) -> Section:
 def _unmanaged(items: Sequence[Mapping[str, Any]]) -> Section:
     rows = [
         (
-            Cell(clean(i.get("kind")), "kind"),
+            Cell(kind(i.get("kind")), "kind"),
             Cell(clean(i.get("key")), "key"),
-            Cell(clean(i.get("reason"))),
+            Cell(reason(i)),
         )
         for i in items
     ]
     return _section(
         "unmanaged",
-        "Unmanaged",
-        "erpsync deliberately leaves these alone (protected built-ins, ignored or "
-        "out-of-scope objects). They are not drift.",
-        ("Kind", "Key", "Why"),
+        _("Unmanaged"),
+        _(
+            "erpsync deliberately leaves these alone (protected built-ins, ignored or "
+            "out-of-scope objects). They are not drift."
+        ),
+        (_("Kind"), _("Key"), _("Why")),
         rows,
         len(items),
         "info",
@@ -377,18 +430,24 @@ def _accepted(items: Sequence[Mapping[str, Any]], source: object) -> Section:
     rows = [
         (
             Cell(category(i)),
-            Cell(f"{clean(i.get('kind'))} {clean(i.get('key'))}", "key"),
-            Cell(f"{clean(i.get('entry'))} (line {clean(i.get('line'))})"),
-            Cell(clean(i.get("reason")) or "no reason given", "muted"),
+            Cell(f"{kind(i.get('kind'))} {clean(i.get('key'))}", "key"),
+            Cell(
+                _("{entry} (line {line})").format(
+                    entry=clean(i.get("entry")), line=clean(i.get("line"))
+                )
+            ),
+            Cell(clean(i.get("reason")) or _("no reason given"), "muted"),
         )
         for i in items
     ]
     return _section(
         "accepted",
-        "Accepted drift",
-        f"Known differences that have been accepted in {clean(source or '.erpsyncignore')}; "
-        "they are listed for the record and not counted.",
-        ("Category", "Object", "Entry", "Reason"),
+        _("Accepted drift"),
+        _(
+            "Known differences that have been accepted in {file}; they are listed for the "
+            "record and not counted."
+        ).format(file=clean(source or ".erpsyncignore")),
+        (_("Category"), _("Object"), _("Entry"), _("Reason")),
         rows,
         len(items),
         "info",

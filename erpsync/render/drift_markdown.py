@@ -20,9 +20,12 @@ from typing import Any
 
 import jinja2
 
+from erpsync.i18n import N_, _, ngettext, said
 from erpsync.render import show
 from erpsync.render.drift_text import (
     COUNTS,
+    TITLES,
+    action,
     attributed,
     attribution,
     category,
@@ -31,9 +34,14 @@ from erpsync.render.drift_text import (
     dormant_intro,
     dormant_rows,
     held,
+    kind,
     last_apply,
+    note,
+    num,
     out_of_band,
     percent,
+    reason,
+    roles_held,
     sod_status,
     summary_sentence,
     when,
@@ -43,7 +51,6 @@ from erpsync.render.templating import template
 
 ISSUE_LIMIT = 65_000
 ROW_CAPS = (None, 1000, 300, 100, 30, 10, 0)  # rows per table, most first
-SEE_JSON = "see `erpsync drift --format json`"
 OPEN_ROWS = 20  # a folded table this short is shown open
 
 
@@ -81,6 +88,7 @@ class Shown:
     note: str
     open: bool
     total: str  # how many rows or items the whole table has, formatted
+    title: str = ""  # the heading with the total: ``Extra in the ERP (4)``
 
 
 def markdown_view(report: Mapping[str, Any], limit: int = ISSUE_LIMIT) -> str:
@@ -90,7 +98,8 @@ def markdown_view(report: Mapping[str, Any], limit: int = ISSUE_LIMIT) -> str:
         text = _template().render(head=head, tables=[_shown(t, cap) for t in tables])
         if len(text) <= limit:
             return text
-    raise ValueError(f"the drift summary alone is longer than {limit:,} characters")
+    too_long = N_("the drift summary alone is longer than {limit} characters")
+    raise ValueError(too_long.format(limit=f"{limit:,}"))
 
 
 def _shown(table: Table, cap: int | None) -> Shown:
@@ -99,12 +108,29 @@ def _shown(table: Table, cap: int | None) -> Shown:
     left = entries - keep
     note = ""
     if left:
-        more = "… and " if keep else ""
-        noun = "row" if table.rows else "item"
-        note = f"{more}{left:,} {'more ' if keep else ''}{noun}{'' if left == 1 else 's'} "
-        note += f"not shown; {SEE_JSON}."
+        see = _("see `erpsync drift --format json`")
+        n = num(left)
+        if table.rows and keep:
+            text = ngettext(
+                "… and {n} more row not shown; {see}.",
+                "… and {n} more rows not shown; {see}.",
+                left,
+            )
+        elif table.rows:
+            text = ngettext("{n} row not shown; {see}.", "{n} rows not shown; {see}.", left)
+        elif keep:
+            text = ngettext(
+                "… and {n} more item not shown; {see}.",
+                "… and {n} more items not shown; {see}.",
+                left,
+            )
+        else:
+            text = ngettext("{n} item not shown; {see}.", "{n} items not shown; {see}.", left)
+        note = text.format(n=n, see=see)
     rows, items = table.rows[:keep], table.items[:keep]
-    return Shown(table, rows, items, note, entries <= OPEN_ROWS, f"{entries:,}")
+    total = num(entries)
+    title = _("{heading} ({n})").format(heading=table.heading, n=total)
+    return Shown(table, rows, items, note, entries <= OPEN_ROWS, total, title)
 
 
 # -- preparing strings ---------------------------------------------------------------------
@@ -114,28 +140,31 @@ def prepare(report: Mapping[str, Any]) -> tuple[Head, list[Table]]:
     """The escaped head (title, sentence, counts, context, footer) and the tables."""
     summary = report.get("summary") or {}
     target = report.get("target") or {}
-    labels = [cell(many[:1].upper() + many[1:]) for _, _, many in COUNTS]
-    values = [f"{int(summary.get(key, 0)):,}" for key, *_ in COUNTS]
-    labels += ["Out of band", "Unmanaged", "Accepted", "Coverage"]
-    values += [f"{int(summary.get(k, 0)):,}" for k in ("out_of_band", "unmanaged", "accepted")] + [
+    labels = [cell(_(TITLES[key])) for key, *_rest in COUNTS]
+    values = [num(int(summary.get(key, 0))) for key, *_rest in COUNTS]
+    labels += [cell(_(t)) for t in ("Out of band", "Unmanaged", "Accepted", "Coverage")]
+    values += [num(int(summary.get(k, 0))) for k in ("out_of_band", "unmanaged", "accepted")] + [
         cell(percent(report))
     ]
+    title = _("erpsync drift: {target} ({adapter})")
+    context = _("Checked {when} against {url}. Last apply: {last}. Coverage: {coverage}.")
     head = Head(
-        title=f"erpsync drift: {code(target.get('name'))} ({cell(target.get('adapter'))})",
+        title=title.format(target=code(target.get("name")), adapter=cell(target.get("adapter"))),
         sentence=cell(summary_sentence(report)),
         labels=tuple(labels),
         counts=tuple(values),
-        context=(
-            f"Checked {cell(when(report.get('created_at')))} against "
-            f"{code(target.get('url'))}. Last apply: {cell(last_apply(report))}. "
-            f"Coverage: {cell(coverage(report))}."
+        context=context.format(
+            when=cell(when(report.get("created_at"))),
+            url=code(target.get("url")),
+            last=cell(last_apply(report)),
+            coverage=cell(coverage(report)),
         ),
         footer=" · ".join(
             (
-                f"policy {code(report.get('policy_digest'))}",
-                f"live {code(report.get('live_digest'))}",
+                _("policy {digest}").format(digest=code(report.get("policy_digest"))),
+                _("live {digest}").format(digest=code(report.get("live_digest"))),
                 f"erpsync {cell(report.get('erpsync_version'))}",
-                f"report format {cell(report.get('format_version'))}",
+                _("report format {version}").format(version=cell(report.get("format_version"))),
             )
         ),
     )
@@ -155,8 +184,8 @@ def prepare(report: Mapping[str, Any]) -> tuple[Head, list[Table]]:
 
 def _object(item: Mapping[str, Any]) -> str:
     name = item.get("name")
-    text = f"{cell(item.get('kind'))} {code(item.get('key'))}"
-    return f"{text} ({cell(name)})" if name else text
+    text = f"{cell(kind(item.get('kind')))} {code(item.get('key'))}"
+    return _("{object} ({name})").format(object=text, name=cell(name)) if name else text
 
 
 def _changed(items: Sequence[Mapping[str, Any]]) -> Table:
@@ -174,10 +203,12 @@ def _changed(items: Sequence[Mapping[str, Any]]) -> Table:
                 )
             )
     return Table(
-        "Changed in the ERP",
-        "Attributes that differ from the policy, with who last changed the row where the "
-        "ERP records it.",
-        ("Object", "Field", "Policy", "ERP", "Last changed", "Timing"),
+        _("Changed in the ERP"),
+        _(
+            "Attributes that differ from the policy, with who last changed the row where the "
+            "ERP records it."
+        ),
+        (_("Object"), _("Field"), _("Policy"), _("ERP"), _("Last changed"), _("Timing")),
         tuple(rows),
     )
 
@@ -188,26 +219,27 @@ def _flag(item: Mapping[str, Any]) -> str:
 
 
 def _missing(items: Sequence[Mapping[str, Any]]) -> Table:
+    intro = _("Declared in the policy but absent from the ERP; apply would add them.")
     if not any(attributed(i) for i in items):  # nothing the ERP did: what to add, and why
         return Table(
-            "Missing from the ERP",
-            "Declared in the policy but absent from the ERP; apply would add them.",
-            ("Object", "Declared"),
-            tuple((_object(i), cell(i.get("reason"))) for i in items),
+            _("Missing from the ERP"),
+            intro,
+            (_("Object"), _("Declared")),
+            tuple((_object(i), cell(reason(i))) for i in items),
         )
     rows = tuple(
         (
             _object(i),
             cell(attribution(i)) if attributed(i) else "—",
             _flag(i) if attributed(i) else "—",
-            cell(i.get("reason")),
+            cell(reason(i)),
         )
         for i in items
     )
     return Table(
-        "Missing from the ERP",
-        "Declared in the policy but absent from the ERP; apply would add them.",
-        ("Object", "Last changed", "Timing", "Declared"),
+        _("Missing from the ERP"),
+        intro,
+        (_("Object"), _("Last changed"), _("Timing"), _("Declared")),
         rows,
     )
 
@@ -218,16 +250,16 @@ def _extra(items: Sequence[Mapping[str, Any]]) -> Table:
         rows.append(
             (
                 _object(item),
-                cell(item.get("apply_action")),
+                cell(action(item)),
                 cell(attribution(item)),
                 _flag(item),
-                cell(item.get("reason")),
+                cell(reason(item)),
             )
         )
     return Table(
-        "Extra in the ERP",
-        "In the ERP, managed by erpsync, but not declared; apply would remove them.",
-        ("Object", "Apply would", "Last changed", "Timing", "Reason"),
+        _("Extra in the ERP"),
+        _("In the ERP, managed by erpsync, but not declared; apply would remove them."),
+        (_("Object"), _("Apply would"), _("Last changed"), _("Timing"), _("Reason")),
         tuple(rows),
     )
 
@@ -241,14 +273,16 @@ def _sod(items: Sequence[Mapping[str, Any]]) -> Table:
             code(i.get("user")),
             cell(held(i)),
             cell(sod_status(i)),
-            "**yes**" if i.get("counts_as_drift") else f"no: {cell(i.get('note'))}",
+            "**" + _("yes") + "**"
+            if i.get("counts_as_drift")
+            else _("no: {reason}").format(reason=cell(note(i))),
         )
         for i in ordered
     )
     return Table(
-        "Separation-of-duties violations",
-        "Users of the live ERP who hold one permission of each conflicting set of a rule.",
-        ("Rule", "Severity", "User", "Holds", "Exception", "Counts as drift"),
+        _("Separation-of-duties violations"),
+        _("Users of the live ERP who hold one permission of each conflicting set of a rule."),
+        (_("Rule"), _("Severity"), _("User"), _("Holds"), _("Exception"), _("Counts as drift")),
         rows,
     )
 
@@ -259,14 +293,14 @@ def _expired(items: Sequence[Mapping[str, Any]]) -> Table:
             code(i.get("login")),
             cell(i.get("name")),
             cell(i.get("expires")),
-            cell(", ".join(str(r) for r in i.get("roles") or []) or "none"),
+            cell(roles_held(i.get("roles") or [])),
         )
         for i in items
     )
     return Table(
-        "Expired but still active",
-        "Users whose access expired in the policy but who are still active in the ERP.",
-        ("User", "Name", "Expired", "Roles still held"),
+        _("Expired but still active"),
+        _("Users whose access expired in the policy but who are still active in the ERP."),
+        (_("User"), _("Name"), _("Expired"), _("Roles still held")),
         rows,
     )
 
@@ -283,17 +317,17 @@ def _dormant(section: Mapping[str, Any] | None) -> Table:
     return Table(
         dormant_heading(section),
         dormant_intro(section),
-        ("User", "Name", "Last sign-in", "Roles", "High-risk access"),
+        (_("User"), _("Name"), _("Last sign-in"), _("Roles"), _("High-risk access")),
         rows,
     )
 
 
 def _unmanaged(items: Sequence[Mapping[str, Any]]) -> Table:
-    rows = tuple((cell(i.get("kind")), code(i.get("key")), cell(i.get("reason"))) for i in items)
+    rows = tuple((cell(kind(i.get("kind"))), code(i.get("key")), cell(reason(i))) for i in items)
     return Table(
-        "Unmanaged objects",
-        "erpsync leaves these alone; they are not drift.",
-        ("Kind", "Key", "Why"),
+        _("Unmanaged objects"),
+        _("erpsync leaves these alone; they are not drift."),
+        (_("Kind"), _("Key"), _("Why")),
         rows,
         folded=True,
     )
@@ -303,23 +337,26 @@ def _accepted(items: Sequence[Mapping[str, Any]], source: object) -> Table:
     rows = tuple(
         (
             cell(category(i)),
-            f"{cell(i.get('kind'))} {code(i.get('key'))}",
-            f"{code(i.get('entry'))} (line {cell(i.get('line'))})",
+            f"{cell(kind(i.get('kind')))} {code(i.get('key'))}",
+            _("{entry} (line {line})").format(entry=code(i.get("entry")), line=cell(i.get("line"))),
             cell(i.get("reason")),
         )
         for i in items
     )
     return Table(
-        "Accepted drift",
-        f"Known drift listed in {code(source or '.erpsyncignore')}; not counted.",
-        ("Category", "Object", "Entry", "Reason"),
+        _("Accepted drift"),
+        _("Known drift listed in {file}; not counted.").format(
+            file=code(source or ".erpsyncignore")
+        ),
+        (_("Category"), _("Object"), _("Entry"), _("Reason")),
         rows,
         folded=True,
     )
 
 
 def _warnings(items: Sequence[object]) -> Table:
-    return Table("Warnings", "", (), (), items=tuple(cell(w) for w in items), folded=True)
+    warnings = tuple(cell(said(str(w))) for w in items)
+    return Table(_("Warnings"), "", (), (), items=warnings, folded=True)
 
 
 def _template() -> jinja2.Template:
