@@ -1,0 +1,126 @@
+"""The reports, ``show``, ``who-can``, ``doctor`` and the audit views in Simplified Chinese:
+Chinese throughout but for keys, paths and the ERP's own strings; their JSON and CSV the
+same in every language."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from erpsync import i18n
+from tests.test_dormant import erpsync, project
+
+# Three English words in a row: a sentence left untranslated (keys, codes and paths
+# have no spaces between their words).
+ENGLISH = re.compile(r"(?<![\w.:/'-])[A-Za-z][a-z']+(?:,? [A-Za-z][a-z']+){2,}(?![\w.:/-])")
+STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
+
+
+@pytest.fixture(autouse=True)
+def english_afterwards() -> Iterator[None]:
+    yield
+    i18n.use(i18n.ENGLISH)
+
+
+@pytest.fixture
+def demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    from erpsync.adapters.reference.database import init_database
+
+    url = f"sqlite:///{tmp_path / 'erp.db'}"
+    init_database(url, sample=True)
+    project(tmp_path, url)
+    monkeypatch.chdir(tmp_path)
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        monkeypatch.delenv(name, raising=False)
+    return tmp_path
+
+
+def chinese(capsys: pytest.CaptureFixture[str], *args: str) -> str:
+    code, out = erpsync(capsys, "--lang", "zh-CN", *args)
+    assert code == 0, out
+    return out
+
+
+def no_english(text: str) -> None:
+    left = ENGLISH.findall(text)
+    assert left == [], left
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (("report", "access"), ["访问权限清单", "用户 × 权限", "内置管理员，不受管理", "启用"]),
+        (("report", "access", "--desired"), ["数据来源： 策略（期望状态）", "用户 × 权限"]),
+        (("report", "sod"), ["职责分离", "阻断（高风险/严重风险，未缓解）", "已由例外缓解"]),
+        (
+            ("report", "sod", "--desired"),
+            ["已缓解", "zhou.min（周敏）", "例外"],
+        ),
+        (
+            ("report", "expiring", "--days", "400"),
+            ["400 天内到期或已过期", "职责分离例外", "剩余天数"],
+        ),
+        (("report", "expiring", "--desired"), ["用户和职责分离例外：无"]),
+        (("report", "dormant"), ["休眠账号：90 天及以上未登录", "从未登录", "个受管理的启用用户"]),
+        (("show", "user", "li.na"), ["用户 li.na", "通过角色 sales-clerk", "线上角色成员关系"]),
+        (
+            ("show", "user", "chen.xi", "--desired"),
+            ["角色 employee（部门 hq 的默认角色）", "直接授予", "有效权限（13）"],
+        ),
+        (
+            ("show", "role", "gl-reviewer", "--desired"),
+            ["风险等级：       高风险", "被以下角色包含", "包含的权限", "来自包含的角色"],
+        ),
+        (("who-can", "system.user:read"), ["谁拥有 system.user:read", "6（1 个内置管理员）"]),
+        (("who-can", "system.user:read", "--desired"), ["持有该权限的用户"]),
+    ],
+)
+def test_reports_and_show_in_chinese(
+    demo: Path, capsys: pytest.CaptureFixture[str], args: tuple[str, ...], expected: list[str]
+) -> None:
+    out = chinese(capsys, *args)
+    for text in expected:
+        assert text in out
+    no_english(out)
+
+
+def test_html_report_in_chinese(demo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = chinese(capsys, "report", "sod", "--format", "html")
+    assert '<html lang="zh-CN">' in out
+    assert "<h1>职责分离</h1>" in out
+    assert "由 erpsync" in out
+    body = out[out.index("<body>") :]
+    no_english(re.sub(r"<[^>]+>", " ", body))
+
+
+@pytest.mark.parametrize("kind", ["access", "sod", "expiring", "dormant"])
+@pytest.mark.parametrize("fmt", ["json", "csv"])
+def test_json_and_csv_do_not_change_with_the_language(
+    demo: Path, capsys: pytest.CaptureFixture[str], kind: str, fmt: str
+) -> None:
+    code, english = erpsync(capsys, "report", kind, "--format", fmt)
+    assert code == 0
+    code, translated = erpsync(capsys, "--lang", "zh-CN", "report", kind, "--format", fmt)
+    assert STAMP.sub("", translated) == STAMP.sub("", english)
+
+
+def test_show_json_does_not_change_with_the_language(
+    demo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for args in (("show", "user", "chen.xi", "--desired"), ("who-can", "system.user:read")):
+        _code, english = erpsync(capsys, *args, "--format", "json")
+        _code, translated = erpsync(capsys, "--lang", "zh-CN", *args, "--format", "json")
+        assert STAMP.sub("", translated) == STAMP.sub("", english)
+        assert "通过" not in translated
+        assert "直接授予" not in translated
+
+
+def test_a_report_error_is_said_in_chinese(demo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = erpsync(capsys, "--lang", "zh-CN", "show", "user", "nobody.here", "--desired")
+    assert code != 0
+    assert "未知用户 'nobody.here'" in out
+    code, out = erpsync(capsys, "--lang", "zh-CN", "report", "expiring", "--days", "-1")
+    assert "--days 必须大于或等于 0" in out
