@@ -45,7 +45,7 @@ def chinese(capsys: pytest.CaptureFixture[str], *args: str) -> str:
 
 
 def no_english(text: str) -> None:
-    left = ENGLISH.findall(text)
+    left = ENGLISH.findall(re.sub(r"`[^`]*`", "", text))  # commands quoted as code stay
     assert left == [], left
 
 
@@ -124,3 +124,80 @@ def test_a_report_error_is_said_in_chinese(demo: Path, capsys: pytest.CaptureFix
     assert "未知用户 'nobody.here'" in out
     code, out = erpsync(capsys, "--lang", "zh-CN", "report", "expiring", "--days", "-1")
     assert "--days 必须大于或等于 0" in out
+
+
+@pytest.fixture
+def applied(demo: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+    code, out = erpsync(capsys, "apply", "--auto-approve")
+    assert code == 0, out
+    return demo
+
+
+def test_doctor_in_chinese(applied: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = chinese(capsys, "doctor")
+    assert "通过  配置" in out
+    assert "可连接，耗时" in out
+    assert "哈希链完整，链头 1:" in out
+    assert "doctor：就绪（通过 11 项）" in out
+    no_english(out)
+
+
+def test_doctor_before_any_apply_in_chinese(demo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = chinese(capsys, "doctor")
+    assert "警告  自有表" in out
+    assert "（修复：首次 `erpsync apply` 会创建它们）" in out
+    assert "从未 apply" in out
+    no_english(out)
+
+
+def test_doctor_lists_each_problem_in_chinese(
+    applied: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(f"sqlite:///{applied / 'erp.db'}")
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE erpsync_audit SET actor = 'mallory' WHERE id = 1"))
+    engine.dispose()
+    code, out = erpsync(capsys, "--lang", "zh-CN", "doctor")
+    assert code == 1
+    assert "哈希链校验未通过：记录 1：已被修改：其内容与哈希不再一致" in out
+    assert "doctor：发现问题（通过 10 项，失败 1 项）" in out
+    no_english(out)
+    code, out = erpsync(capsys, "--lang", "zh-CN", "audit", "verify")
+    assert code != 0
+    assert "错误：审计日志校验未通过：\n  记录 1：已被修改：" in out
+    no_english(out)
+    code, english = erpsync(capsys, "audit", "verify")
+    assert "error: the audit trail does not verify:\n  record 1: edited: its content" in english
+
+
+def test_audit_views_in_chinese(applied: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = chinese(capsys, "audit", "log")
+    assert "应用时间（UTC）" in out
+    assert "授予 5 项" in out
+    no_english(out)
+    out = chinese(capsys, "audit", "show", "1")
+    assert "审计记录 #1" in out
+    assert "创建 用户 chen.xi  （声明于 policies/users/operations.yaml:30）" in out
+    assert "用户 chen.xi 现拥有角色 sales-clerk" in out
+    assert "email: （无） → chen.xi@hdjm.example.com" in out
+    no_english(out)
+    out = chinese(capsys, "audit", "verify")
+    assert "审计日志校验通过：1 条记录，哈希链完整。" in out
+    assert "链头：1:" in out
+    _code, out = erpsync(capsys, "--lang", "zh-CN", "audit", "show", "9")
+    assert "错误：没有审计记录 9（审计日志中有记录 1 至 1）" in out
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv"])
+def test_the_audit_log_as_data_does_not_change_with_the_language(
+    applied: Path, capsys: pytest.CaptureFixture[str], fmt: str
+) -> None:
+    _code, english = erpsync(capsys, "audit", "log", "--format", fmt)
+    _code, translated = erpsync(capsys, "--lang", "zh-CN", "audit", "log", "--format", fmt)
+    assert translated == english
+    assert "user chen.xi now holds role sales-clerk" in english
+    _code, english = erpsync(capsys, "audit", "export")
+    _code, translated = erpsync(capsys, "--lang", "zh-CN", "audit", "export")
+    assert translated == english
