@@ -188,7 +188,7 @@ def _from_row(row: RowMapping) -> _Stored:
         changes = json.loads(row["changes"])
         summary = json.loads(row["summary"])
         if not isinstance(summary, dict) or not isinstance(changes, list):
-            raise ValueError("summary is not an object, or changes not a list")
+            raise ValueError(N_("summary is not an object, or changes not a list"))
         entry = AuditEntry(
             applied_at=parse_time(row["applied_at"]),
             actor=row["actor"],

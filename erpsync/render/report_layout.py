@@ -62,8 +62,8 @@ def _facts(pairs: Sequence[tuple[str, Any]]) -> list[tuple[str, str]]:
 def _text(value: Any) -> str:
     if isinstance(value, bool):
         return _("yes") if value else _("no")
-    if isinstance(value, list | tuple):
-        return _(", ").join(clean(v) for v in value)
+    if isinstance(value, list | tuple):  # keys and codes: ASCII, so a cell wraps between them
+        return ", ".join(clean(v) for v in value)
     return clean(value)
 
 
@@ -150,6 +150,12 @@ def _builtin(why: Any) -> str:
 def _with(text: str, detail: str) -> str:
     """``text (detail)``, in the language's parentheses."""
     return _("{text} ({detail})").format(text=text, detail=detail)
+
+
+def _cell(key: str, detail: str) -> str:
+    """``key (detail)`` in a table cell: the space lets a narrow column wrap after the key,
+    as the ERP's own names beside a code are shown (``sales (销售部)``)."""
+    return f"{key} ({detail})"
 
 
 def _count(n: int) -> str:
@@ -337,8 +343,8 @@ def _sod(doc: Mapping[str, Any]) -> Built:
     ]
     rows = [
         (
-            _with(v["rule"], said(v["severity"])),
-            _with(v["user"], v["name"]) if v.get("name") else v["user"],
+            _cell(v["rule"], said(v["severity"])),
+            _cell(v["user"], v["name"]) if v.get("name") else v["user"],
             _held(v),
             said(v["status"]),
             _exception(v.get("exception")),
@@ -355,7 +361,7 @@ def _held(v: Mapping[str, Any]) -> str:
         if v.get(BUILTIN_KEY):  # the status says how: every permission, built-in
             groups.append(", ".join(group))
             continue
-        parts = [_with(p, _held_by(v["roles"].get(p, []))) for p in group]
+        parts = [_cell(p, _held_by(v["roles"].get(p, []))) for p in group]
         groups.append(", ".join(parts))
     return " + ".join(groups)
 
@@ -444,7 +450,7 @@ def _dormant(doc: Mapping[str, Any]) -> Built:
     ]
     rows = []
     for u in doc["users"]:
-        user = _with(u["login"], u["name"]) if u["name"] else u["login"]
+        user = _cell(u["login"], u["name"]) if u["name"] else u["login"]
         noted = u["roles_of_note"]
         roles = [f"{r} [{', '.join(noted[r])}]" if r in noted else r for r in u["roles"]]
         risky = _builtin(u["builtin_administrator"]) if u["builtin_administrator"] else ""
@@ -493,7 +499,7 @@ def _review(doc: Mapping[str, Any]) -> Built:
     ]
     reviewers = [
         [
-            _with(r["reviewer"], r["name"]) if r["name"] else r["reviewer"],
+            _cell(r["reviewer"], r["name"]) if r["name"] else r["reviewer"],
             _count(r["lines"]),
             r["returned"] or _("not returned"),
             _(", ").join(f"{said(k)} {_count(v)}" for k, v in r["counts"].items()),
