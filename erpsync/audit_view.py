@@ -81,7 +81,8 @@ def describe(change: Change) -> list[str]:
         return ["active: false → true"]
     lines = [_field(field, before, after) for field in sorted({*before, *after})]
     if action == "delete":
-        lines.append(_DELETED.get(kind, N_("{kind} {key} deleted")).format(kind=kind, key=key))
+        template = _DELETED.get(kind)
+        lines.append(template.format(key=key) if template else f"{kind} {key} deleted")
     return lines or [
         N_("{action} {kind} {key} (no field recorded)").format(action=action, kind=kind, key=key)
     ]

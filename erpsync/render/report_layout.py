@@ -482,13 +482,14 @@ def _review(doc: Mapping[str, Any]) -> Built:
     records = ", ".join(map(str, evidence["records"]))
     closed = None
     if doc["closed_at"]:
-        closed = _("{when} by {who}").format(when=doc["closed_at"], who=doc["closed_by"])
+        closed = doc["closed_at"] + " " + _("by {who}").format(who=doc["closed_by"])
+    started = doc["started_at"] + " " + _("by {who}").format(who=doc["started_by"])
     facts: list[tuple[str, Any]] = [
         (_("Campaign"), doc["campaign"]),
         (_("Status"), said(doc["status"])),
         (_("Target"), doc["target"]),
         (_("Scope"), doc["scope"]),
-        (_("Started"), _("{when} by {who}").format(when=doc["started_at"], who=doc["started_by"])),
+        (_("Started"), started),
         (_("Due"), doc["due"]),
         (_("Closed"), closed),
         (
