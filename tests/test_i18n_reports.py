@@ -201,3 +201,18 @@ def test_the_audit_log_as_data_does_not_change_with_the_language(
     _code, english = erpsync(capsys, "audit", "export")
     _code, translated = erpsync(capsys, "--lang", "zh-CN", "audit", "export")
     assert translated == english
+
+
+def test_doctor_lines_align_by_display_width(
+    applied: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from rich.cells import cell_len
+
+    lines = chinese(capsys, "doctor").splitlines()[:-1]
+    assert len(lines) == 11
+    starts = set()
+    for line in lines:
+        verdict_and_name = re.match(r"^(\S+\s+\S+(?: apply)?\s+)", line)
+        assert verdict_and_name is not None, line
+        starts.add(cell_len(verdict_and_name.group(1)))
+    assert starts == {18}  # 4 + 2 + 10 + 2 columns, whatever the characters
