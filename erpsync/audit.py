@@ -43,6 +43,7 @@ from sqlalchemy import Connection, RowMapping, String, insert, select, type_coer
 
 from erpsync import __version__
 from erpsync.errors import AuditError
+from erpsync.i18n import N_
 from erpsync.owntables import (
     AUDIT_TABLE_NAME,
     ensure_tables,
@@ -145,7 +146,9 @@ def append(conn: Connection, entry: AuditEntry) -> AuditRecord:
         summary_text = _canonical(entry.summary)
         changes_text = _canonical(entry.changes)
     except (TypeError, ValueError) as exc:
-        raise AuditError(f"the changes cannot be recorded as JSON: {exc}") from None
+        raise AuditError(
+            N_("the changes cannot be recorded as JSON: {reason}").format(reason=exc)
+        ) from None
     digest = _chain_hash(prev_hash, _content(record_id, entry, entry.summary))
     conn.execute(
         insert(erpsync_audit).values(
@@ -185,7 +188,7 @@ def _from_row(row: RowMapping) -> _Stored:
         changes = json.loads(row["changes"])
         summary = json.loads(row["summary"])
         if not isinstance(summary, dict) or not isinstance(changes, list):
-            raise ValueError("summary is not an object, or changes not a list")
+            raise ValueError(N_("summary is not an object, or changes not a list"))
         entry = AuditEntry(
             applied_at=parse_time(row["applied_at"]),
             actor=row["actor"],
@@ -199,7 +202,9 @@ def _from_row(row: RowMapping) -> _Stored:
             changes=changes,
         )
     except (TypeError, ValueError) as exc:
-        raise AuditError(f"audit record {row['id']} is unreadable: {exc}") from None
+        raise AuditError(
+            N_("audit record {id} is unreadable: {reason}").format(id=row["id"], reason=exc)
+        ) from None
     return _Stored(AuditRecord(row["id"], entry, row["prev_hash"], row["hash"]), summary)
 
 
@@ -230,8 +235,11 @@ def get(conn: Connection, record_id: int) -> AuditRecord:
         row = conn.execute(query).mappings().first()
     if row is None:
         newest = last(conn)
-        known = f"the trail has records 1 to {newest.id}" if newest else "the trail is empty"
-        raise AuditError(f"there is no audit record {record_id} ({known})")
+        if newest is None:
+            message = N_("there is no audit record {id} (the trail is empty)")
+        else:
+            message = N_("there is no audit record {id} (the trail has records 1 to {newest})")
+        raise AuditError(message.format(id=record_id, newest=newest.id if newest else 0))
     return _from_row(row).record
 
 
@@ -325,12 +333,14 @@ def _content_problems(row: RowMapping) -> list[str]:
     try:
         stored = _from_row(row)
     except AuditError as exc:
-        return [f"record {row['id']}: edited: {exc}"]
+        return [N_("record {id}: edited: {reason}").format(id=row["id"], reason=exc)]
     if stored.hash_matches():
         return []
     return [
-        f"record {row['id']}: edited: its content no longer matches its hash "
-        "(changed in place, or moved from another id)"
+        N_(
+            "record {id}: edited: its content no longer matches its hash "
+            "(changed in place, or moved from another id)"
+        ).format(id=row["id"])
     ]
 
 
@@ -341,26 +351,39 @@ def _link_problems(
     record_id = row["id"]
     expected_id = previous["id"] + 1 if previous else 1
     if record_id != expected_id:
-        missing = (
-            f"record {expected_id}"
-            if record_id == expected_id + 1
-            else f"records {expected_id} to {record_id - 1}"
-        )
-        return [f"{missing} missing before record {record_id}: deleted"]
+        if record_id == expected_id + 1:
+            gap = N_("record {first} missing before record {id}: deleted")
+        else:
+            gap = N_("records {first} to {last} missing before record {id}: deleted")
+        return [gap.format(first=expected_id, last=record_id - 1, id=record_id)]
     expected_hash = previous["hash"] if previous else GENESIS
     if row["prev_hash"] == expected_hash:
         return []
-    before = f"record {previous['id']}" if previous else "the start of the trail"
     linked = by_hash.get(row["prev_hash"])
     if linked is not None and linked != record_id:
-        return [
-            f"record {record_id}: reordered: it is chained after record {linked}, "
-            f"not after {before}"
-        ]
-    return [
-        f"record {record_id}: its previous hash does not match {before}: "
-        "a record between them was deleted or replaced"
-    ]
+        if previous:
+            moved = N_(
+                "record {id}: reordered: it is chained after record {linked}, "
+                "not after record {before}"
+            )
+        else:
+            moved = N_(
+                "record {id}: reordered: it is chained after record {linked}, "
+                "not after the start of the trail"
+            )
+        before = previous["id"] if previous else 0
+        return [moved.format(id=record_id, linked=linked, before=before)]
+    if previous:
+        broken = N_(
+            "record {id}: its previous hash does not match record {before}: "
+            "a record between them was deleted or replaced"
+        )
+    else:
+        broken = N_(
+            "record {id}: its previous hash does not match the start of the trail: "
+            "a record between them was deleted or replaced"
+        )
+    return [broken.format(id=record_id, before=previous["id"] if previous else 0)]
 
 
 def entry_from_plan(

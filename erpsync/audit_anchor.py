@@ -23,6 +23,7 @@ from sqlalchemy import Connection, func, select
 
 from erpsync import audit
 from erpsync.errors import UsageError
+from erpsync.i18n import N_
 from erpsync.owntables import (
     AUDIT_TABLE_NAME,
     BINDING_TABLE_NAME,
@@ -51,12 +52,14 @@ class Anchor:
         if match is None:
             shown = text if len(text) <= 80 else text[:77] + "..."
             raise UsageError(
-                f"{shown!r} is not an audit anchor: expected ID:HASH as printed by "
-                "`erpsync apply` and `erpsync audit head` (a record id, a colon, 64 hex digits)"
+                N_(
+                    "{anchor} is not an audit anchor: expected ID:HASH as printed by "
+                    "`erpsync apply` and `erpsync audit head` (a record id, a colon, 64 hex digits)"
+                ).format(anchor=repr(shown))
             )
         record_id, digest = int(match.group(1)), match.group(2).lower()
         if record_id == 0 and digest != audit.GENESIS:
-            raise UsageError("anchor 0 (an empty trail) must carry the genesis hash, 64 zeros")
+            raise UsageError(N_("anchor 0 (an empty trail) must carry the genesis hash, 64 zeros"))
         return cls(record_id, digest)
 
 
@@ -79,26 +82,36 @@ def check(conn: Connection, anchor: Anchor) -> list[str]:
     if anchor.record_id == 0:
         return []
     stored = audit.hashes(conn)
-    wanted = f"record {anchor.record_id}"
+    wanted = anchor.record_id
     if not stored:
-        gone = "the audit table is missing" if not _audit_table(conn) else "the trail is empty"
-        return [
-            f"the anchor names {wanted}, but {gone}: the trail was deleted "
-            "(dropped, emptied, or this is not the database the anchor came from)"
-        ]
+        if not _audit_table(conn):
+            gone = N_(
+                "the anchor names record {id}, but the audit table is missing: the trail was "
+                "deleted (dropped, emptied, or this is not the database the anchor came from)"
+            )
+        else:
+            gone = N_(
+                "the anchor names record {id}, but the trail is empty: the trail was "
+                "deleted (dropped, emptied, or this is not the database the anchor came from)"
+            )
+        return [gone.format(id=wanted)]
     found = stored.get(anchor.record_id)
     newest = max(stored)
     if found is None and newest < anchor.record_id:
         return [
-            f"{wanted} named by the anchor is gone: the trail now ends at record {newest} "
-            "(the newest records were deleted)"
+            N_(
+                "record {id} named by the anchor is gone: the trail now ends at record "
+                "{newest} (the newest records were deleted)"
+            ).format(id=wanted, newest=newest)
         ]
     if found is None:
-        return [f"{wanted} named by the anchor is gone (deleted)"]
+        return [N_("record {id} named by the anchor is gone (deleted)").format(id=wanted)]
     if found != anchor.hash:
         return [
-            f"{wanted} has hash {found}, not the anchored {anchor.hash}: the trail up to "
-            f"{wanted} was rewritten (or the anchor is from another target)"
+            N_(
+                "record {id} has hash {found}, not the anchored {anchored}: the trail up to "
+                "record {id} was rewritten (or the anchor is from another target)"
+            ).format(id=wanted, found=found, anchored=anchor.hash)
         ]
     return []
 
@@ -124,19 +137,19 @@ def missing_trail(conn: Connection) -> tuple[str, bool] | None:
     if not _audit_table(conn):
         others = [name for name in (LOCK_TABLE_NAME, BINDING_TABLE_NAME) if has_table(conn, name)]
         if others:
-            return (
-                f"erpsync_audit is missing but {' and '.join(others)} exist: erpsync creates "
-                "them together, so the audit table was dropped",
-                True,
+            message = N_(
+                "erpsync_audit is missing but {tables} exist: erpsync creates "
+                "them together, so the audit table was dropped"
             )
+            return message.format(tables=" and ".join(others)), True
         return None
     if not has_table(conn, BINDING_TABLE_NAME):
         return None
     bound = conn.execute(select(func.count()).select_from(erpsync_binding)).scalar_one()
     if not bound:
         return None
-    return (
-        f"the audit trail is empty but erpsync_binding holds {bound} binding(s): "
-        "the trail was emptied, unless only `erpsync import` has run here",
-        False,
+    message = N_(
+        "the audit trail is empty but erpsync_binding holds {n} binding(s): "
+        "the trail was emptied, unless only `erpsync import` has run here"
     )
+    return message.format(n=bound), False

@@ -24,6 +24,7 @@ from typing import Any
 from erpsync import audit
 from erpsync.audit_anchor import Anchor
 from erpsync.errors import AuditError, UsageError
+from erpsync.i18n import N_
 
 
 def lines(objects: Iterable[Mapping[str, Any]]) -> Iterable[str]:
@@ -53,9 +54,17 @@ def read(path: Path) -> Export:
         with path.open(encoding="utf-8") as handle:
             text_lines = list(handle)
     except OSError as exc:
-        raise UsageError(f"cannot read the export {path}: {exc.strerror or exc}") from None
+        raise UsageError(
+            N_("cannot read the export {path}: {reason}").format(
+                path=path, reason=exc.strerror or exc
+            )
+        ) from None
     except UnicodeDecodeError as exc:
-        raise UsageError(f"{path}: not an audit export (not UTF-8 text: {exc.reason})") from None
+        raise UsageError(
+            N_("{path}: not an audit export (not UTF-8 text: {reason})").format(
+                path=path, reason=exc.reason
+            )
+        ) from None
     while text_lines and not text_lines[-1].strip():  # blank lines an editor left at the end
         text_lines.pop()
     records: list[dict[str, Any]] = []
@@ -69,37 +78,66 @@ def _record(where: str, line: str, previous: Mapping[str, Any] | None) -> dict[s
     try:
         obj = json.loads(line)
     except json.JSONDecodeError as exc:
-        raise UsageError(f"{where}: not an audit record (invalid JSON: {exc.msg})") from None
+        raise UsageError(
+            N_("{where}: not an audit record (invalid JSON: {reason})").format(
+                where=where, reason=exc.msg
+            )
+        ) from None
     except RecursionError:
-        raise UsageError(f"{where}: not an audit record (nested too deeply)") from None
+        raise UsageError(
+            N_("{where}: not an audit record (nested too deeply)").format(where=where)
+        ) from None
     if not isinstance(obj, dict):
-        raise UsageError(f"{where}: not an audit record (a JSON object per line is expected)")
+        raise UsageError(
+            N_("{where}: not an audit record (a JSON object per line is expected)").format(
+                where=where
+            )
+        )
     missing = [k for k in audit.OBJECT_KEYS if k not in obj]
     extra = sorted(set(obj) - set(audit.OBJECT_KEYS))
     if missing or extra:
-        said = [f"missing {', '.join(missing)}"] if missing else []
-        said += [f"unknown {', '.join(extra)}"] if extra else []
-        raise UsageError(f"{where}: not an audit record ({'; '.join(said)})")
+        if missing and extra:
+            wrong = N_("{where}: not an audit record (missing {missing}; unknown {extra})")
+        elif missing:
+            wrong = N_("{where}: not an audit record (missing {missing})")
+        else:
+            wrong = N_("{where}: not an audit record (unknown {extra})")
+        raise UsageError(
+            wrong.format(where=where, missing=", ".join(missing), extra=", ".join(extra))
+        )
     expected_id = int(previous["id"]) + 1 if previous else 1
     if type(obj["id"]) is not int or obj["id"] != expected_id:
-        raise UsageError(f"{where}: record id {obj['id']!r}, expected {expected_id}")
+        raise UsageError(
+            N_("{where}: record id {found}, expected {id}").format(
+                where=where, found=repr(obj["id"]), id=expected_id
+            )
+        )
     for key in ("prev_hash", "hash"):
         if not isinstance(obj[key], str):
-            raise UsageError(f"{where}: record {expected_id}: {key} is not a string")
+            raise UsageError(
+                N_("{where}: record {id}: {key} is not a string").format(
+                    where=where, id=expected_id, key=key
+                )
+            )
     expected_prev = str(previous["hash"]) if previous else audit.GENESIS
     if obj["prev_hash"] != expected_prev:
         raise AuditError(
-            f"{where}: record {expected_id} is not chained to the line before it: "
-            "the export file was edited"
+            N_(
+                "{where}: record {id} is not chained to the line before it: "
+                "the export file was edited"
+            ).format(where=where, id=expected_id)
         )
     try:
         recomputed = audit.object_hash(obj)
     except (TypeError, ValueError) as exc:
-        raise UsageError(f"{where}: not an audit record ({exc})") from None
+        raise UsageError(
+            N_("{where}: not an audit record ({reason})").format(where=where, reason=exc)
+        ) from None
     if recomputed != obj["hash"]:
         raise AuditError(
-            f"{where}: record {expected_id}'s content does not match its hash: "
-            "the export file was edited"
+            N_(
+                "{where}: record {id}'s content does not match its hash: the export file was edited"
+            ).format(where=where, id=expected_id)
         )
     return obj
 
@@ -114,26 +152,29 @@ def compare(export: Export, live: list[tuple[int, dict[str, Any] | None]]) -> li
         if record_id not in by_id:
             newest = max(by_id, default=0)
             why = (
-                f"the trail now ends at record {newest} (the newest records were deleted)"
+                N_(
+                    "the trail now ends at record {newest} (the newest records were deleted)"
+                ).format(newest=newest)
                 if newest < record_id
-                else "it was deleted"
+                else N_("it was deleted")
             )
             if not by_id:
-                why = "the live trail is empty or its table is missing (deleted)"
-            return [f"record {record_id} ({name}) is not in the live trail: {why}"]
+                why = N_("the live trail is empty or its table is missing (deleted)")
+            absent = N_("record {id} ({where}) is not in the live trail: {why}")
+            return [absent.format(id=record_id, where=name, why=why)]
         stored = by_id[record_id]
         if stored is None:
-            return [f"record {record_id} ({name}) is unreadable in the live trail: edited"]
+            unreadable = N_("record {id} ({where}) is unreadable in the live trail: edited")
+            return [unreadable.format(id=record_id, where=name)]
         if stored != obj:
             fields = [k for k in audit.OBJECT_KEYS if stored.get(k) != obj.get(k)]
-            return [
-                f"record {record_id} ({name}) differs from the export in "
-                f"{', '.join(fields)}: the live trail was edited or rewritten"
-            ]
+            differs = N_(
+                "record {id} ({where}) differs from the export in "
+                "{fields}: the live trail was edited or rewritten"
+            )
+            return [differs.format(id=record_id, where=name, fields=", ".join(fields))]
     after = [obj for record_id, obj in live if record_id == export.anchor.record_id + 1]
     if after and after[0] is not None and after[0]["prev_hash"] != export.anchor.hash:
-        return [
-            f"record {export.anchor.record_id + 1} does not chain from the export's last "
-            f"record {export.anchor.record_id}"
-        ]
+        unchained = N_("record {id} does not chain from the export's last record {last}")
+        return [unchained.format(id=export.anchor.record_id + 1, last=export.anchor.record_id)]
     return []

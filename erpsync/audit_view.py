@@ -2,8 +2,10 @@
 records filtered by time, actor and object, and the log as text, JSON or CSV.
 
 Read-only: it formats :class:`erpsync.audit.AuditRecord` objects and never touches the
-database. A filter by object keeps, in each record, only the changes that concern it,
-and drops records left with none.
+database. What :func:`describe` says is data (the JSON's ``described``, the CSV's
+``change``), made in English from templates marked ``N_``; ``audit show`` says it in the
+run's language with :func:`erpsync.i18n.said`. A filter by object keeps, in each record,
+only the changes that concern it, and drops records left with none.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 
 from erpsync.audit import AuditRecord
 from erpsync.errors import UsageError
+from erpsync.i18n import N_
 
 FORMATS = ("text", "json", "csv")
 BOM = "\ufeff"  # as the reports' CSV: Excel then reads Chinese names correctly
@@ -40,6 +43,26 @@ CSV_COLUMNS = (
 
 Change = Mapping[str, Any]
 
+# The kinds of objects a change concerns, as the views say them (said()).
+KIND_WORDS = (
+    N_("department"),
+    N_("role"),
+    N_("permission"),
+    N_("user"),
+    N_("membership"),
+)
+_HOLDS = {
+    ("membership", True): N_("user {holder} now holds role {held}"),
+    ("membership", False): N_("user {holder} no longer holds role {held}"),
+    ("permission", True): N_("role {holder} now holds permission {held}"),
+    ("permission", False): N_("role {holder} no longer holds permission {held}"),
+}
+_DELETED = {
+    "department": N_("department {key} deleted"),
+    "role": N_("role {key} deleted"),
+    "user": N_("user {key} deleted"),
+}
+
 
 # -- one change in words --------------------------------------------------------------------------
 
@@ -50,32 +73,42 @@ def describe(change: Change) -> list[str]:
     action, kind, key = str(change["action"]), str(change["kind"]), str(change["key"])
     if kind in ("membership", "permission"):
         holder, held = key.split("/", 1) if "/" in key else (key, "")
-        who = "user" if kind == "membership" else "role"
-        what = "role" if kind == "membership" else "permission"
-        verb = "now holds" if action == "grant" else "no longer holds"
-        return [f"{who} {holder} {verb} {what} {held}"]
+        return [_HOLDS[kind, action == "grant"].format(holder=holder, held=held)]
     before, after = change.get("before") or {}, change.get("after") or {}
     if action == "deactivate" and not before and not after:
         return ["active: true → false"]
     if action == "reactivate" and not before and not after:
         return ["active: false → true"]
-    lines = [
-        f"{field}: {_value(before, field)} → {_value(after, field)}"
-        for field in sorted({*before, *after})
-    ]
+    lines = [_field(field, before, after) for field in sorted({*before, *after})]
     if action == "delete":
-        lines.append(f"{kind} {key} deleted")
-    return lines or [f"{action} {kind} {key} (no field recorded)"]
+        template = _DELETED.get(kind)
+        lines.append(template.format(key=key) if template else f"{kind} {key} deleted")
+    return lines or [
+        N_("{action} {kind} {key} (no field recorded)").format(action=action, kind=kind, key=key)
+    ]
+
+
+def _field(field: str, before: Mapping[str, Any], after: Mapping[str, Any]) -> str:
+    """``name: 蒋兰 → 蒋岚``; a side without a value is ``(none)``."""
+    old, new = _value(before, field), _value(after, field)
+    if old == NONE and new != NONE:
+        return N_("{field}: (none) → {after}").format(field=field, after=new)
+    if new == NONE and old != NONE:
+        return N_("{field}: {before} → (none)").format(field=field, before=old)
+    return f"{field}: {old} → {new}"
+
+
+NONE = "(none)"
 
 
 def _value(values: Mapping[str, Any], field: str) -> str:
     if field not in values:
-        return "(none)"
+        return NONE
     value = values[field]
     if isinstance(value, bool):
         return "true" if value else "false"
     if value is None:
-        return "(none)"
+        return NONE
     if isinstance(value, (list, dict)):
         return json.dumps(value, ensure_ascii=False, sort_keys=True)
     return str(value)
@@ -156,8 +189,10 @@ def _moment(option: str, text: str, end: bool) -> dt.datetime:
         return _utc(dt.datetime.fromisoformat(text))
     except ValueError:
         raise UsageError(
-            f"{option} {text!r}: expected a date (2026-12-01) or an ISO time "
-            "(2026-12-01T09:30, 2026-12-01T09:30+08:00)"
+            N_(
+                "{option} {text}: expected a date (2026-12-01) or an ISO time "
+                "(2026-12-01T09:30, 2026-12-01T09:30+08:00)"
+            ).format(option=option, text=repr(text))
         ) from None
 
 
@@ -171,7 +206,11 @@ def _object(text: str) -> tuple[str | None, str]:
     kind, sep, key = text.partition(":")
     if sep and kind in KINDS:
         if not key:
-            raise UsageError(f"--object {text!r}: a key is missing after '{kind}:'")
+            raise UsageError(
+                N_("--object {text}: a key is missing after '{kind}:'").format(
+                    text=repr(text), kind=kind
+                )
+            )
         return kind, key
     return None, text  # a permission such as finance.payment:approve is a key with a ':'
 

@@ -24,6 +24,10 @@ any, the lock is only looked at, the audit chain is only read.
 No message carries a secret: every text passes :func:`erpsync.secrets.redact`, with the
 target's secrets (its URL's password and secret parameters, and what erpsync.yaml took
 from the environment into them).
+
+Every message and hint is made in English from a template marked ``N_`` (data); the
+``doctor`` command says them in the run's language (:func:`erpsync.i18n.said`). A check
+that lists problems keeps its ``lead`` and its ``items`` apart, so each is said.
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ from erpsync.apply import LOCK_NAME
 from erpsync.catalogue_diff import differences as catalogue_differences
 from erpsync.config import Project, ResolvedTarget, load_project
 from erpsync.errors import ConnectError, ErpsyncError, PolicyError
+from erpsync.i18n import N_
 from erpsync.policy.loader import LoadedPolicy, load_policy
 from erpsync.policy.validate import validate
 
@@ -57,6 +62,21 @@ class Status(StrEnum):
     FAIL = "fail"
     SKIP = "skip"
 
+
+# The checks' names, as the doctor command says them.
+NAMES = (
+    N_("config"),
+    N_("policy"),
+    N_("target"),
+    N_("database"),
+    N_("schema"),
+    N_("live state"),
+    N_("own tables"),
+    N_("lock"),
+    N_("audit"),
+    N_("last apply"),
+    N_("catalogue"),
+)
 
 # The checks that need a reachable database, skipped without one.
 DATABASE_CHECKS = (
@@ -76,6 +96,8 @@ class Check:
     status: Status
     message: str
     hint: str = ""
+    lead: str = ""  # with items: the message before its list
+    items: tuple[str, ...] = ()  # the problems the message lists (all of them)
 
 
 @dataclass
@@ -89,10 +111,18 @@ class _Context:
     snapshot: LiveSnapshot | None = None
     checks: list[Check] = field(default_factory=list)
 
-    def add(self, name: str, status: Status, message: str, hint: str = "") -> None:
-        """Record a check; a message of several lines (a config error) becomes one line."""
+    def add(
+        self, name: str, status: Status, message: str, hint: str = "", items: Sequence[str] = ()
+    ) -> None:
+        """Record a check; a message of several lines (a config error) becomes one line.
+        With ``items``, the message is ``message: item; item; item; and 2 more``."""
+        lead = message if items else ""
+        if items:
+            listed = _listed(items)
+            message = f"{message}: {listed}" if message else listed
         one_line = "; ".join(part.strip() for part in message.splitlines() if part.strip())
-        self.checks.append(Check(name, status, one_line.replace(":;", ":"), hint))
+        check = Check(name, status, one_line.replace(":;", ":"), hint, lead, tuple(items))
+        self.checks.append(check)
 
 
 def diagnose(
@@ -113,9 +143,9 @@ def diagnose(
             _database_checks(ctx, ctx.adapter, ctx.target.adapter, now)
         else:
             if ctx.target is None:
-                ctx.add("database", Status.SKIP, "needs a target")
+                ctx.add("database", Status.SKIP, N_("needs a target"))
             for name in DATABASE_CHECKS:
-                ctx.add(name, Status.SKIP, "needs the database")
+                ctx.add(name, Status.SKIP, N_("needs the database"))
     finally:
         if ctx.adapter is not None:
             ctx.adapter.engine.dispose()
@@ -129,6 +159,8 @@ def scrub(check: Check, known: Sequence[str]) -> Check:
         check,
         message=secrets.redact(check.message, known),
         hint=secrets.redact(check.hint, known),
+        lead=secrets.redact(check.lead, known),
+        items=tuple(secrets.redact(item, known) for item in check.items),
     )
 
 
@@ -148,45 +180,57 @@ def _config(ctx: _Context, config_path: Path | None, cwd: Path) -> None:
     try:
         ctx.project = load_project(config_path, cwd)
     except ErpsyncError as exc:
-        hint = "correct erpsync.yaml at the position shown"
+        hint = N_("correct erpsync.yaml at the position shown")
         ctx.add("config", Status.FAIL, str(exc), hint)
         return
     if ctx.project.path is None:
         ctx.add(
             "config",
             Status.WARN,
-            f"no erpsync.yaml in {cwd} or above it; defaults apply",
-            "run erpsync in the policy repository, give --config FILE, or create erpsync.yaml",
+            N_("no erpsync.yaml in {directory} or above it; defaults apply").format(directory=cwd),
+            N_("run erpsync in the policy repository, give --config FILE, or create erpsync.yaml"),
         )
     else:
-        ctx.add("config", Status.OK, f"{ctx.project.path} is valid")
+        ctx.add("config", Status.OK, N_("{file} is valid").format(file=ctx.project.path))
 
 
 def _policy(ctx: _Context, today: dt.date, target_name: str | None) -> None:
     if ctx.project is None:
-        ctx.add("policy", Status.SKIP, "needs a valid erpsync.yaml")
+        ctx.add("policy", Status.SKIP, N_("needs a valid erpsync.yaml"))
         return
     directory = ctx.project.policy_dir_for(target_name)
     try:
         loaded = load_policy(directory, ctx.project.config.settings.max_file_mib * 1024 * 1024)
     except PolicyError as exc:
         first = exc.diagnostics[0] if exc.diagnostics else None
-        detail = f": {first.position}: {first.message}" if first else ""
-        ctx.add("policy", Status.FAIL, f"{directory} does not load{detail}", "erpsync validate")
+        if first:
+            message = N_("{directory} does not load: {position}: {detail}").format(
+                directory=directory, position=first.position, detail=first.message
+            )
+        else:
+            message = N_("{directory} does not load").format(directory=directory)
+        ctx.add("policy", Status.FAIL, message, "erpsync validate")
         return
     ctx.loaded = loaded
     found = validate(loaded, today)
     errors = sum(1 for d in found if d.is_error)
-    summary = diagnostics.summary_line(found)
-    described = f"{directory}: {len(loaded.files)} files, {len(loaded.policy.users)} users"
+    values = {
+        "directory": directory,
+        "files": len(loaded.files),
+        "users": len(loaded.policy.users),
+        "detail": diagnostics.summary_line(found),
+    }
     if errors:
-        hint = "run `erpsync validate` for every error with its file and line"
-        ctx.add("policy", Status.FAIL, f"{described}: invalid ({summary})", hint)
+        hint = N_("run `erpsync validate` for every error with its file and line")
+        message = N_("{directory}: {files} files, {users} users: invalid ({detail})")
+        ctx.add("policy", Status.FAIL, message.format(**values), hint)
     elif found:
-        hint = "run `erpsync validate` to see the warnings"
-        ctx.add("policy", Status.WARN, f"{described}: valid ({summary})", hint)
+        hint = N_("run `erpsync validate` to see the warnings")
+        message = N_("{directory}: {files} files, {users} users: valid ({detail})")
+        ctx.add("policy", Status.WARN, message.format(**values), hint)
     else:
-        ctx.add("policy", Status.OK, f"{described}: valid")
+        message = N_("{directory}: {files} files, {users} users: valid")
+        ctx.add("policy", Status.OK, message.format(**values))
 
 
 # --- target and database ------------------------------------------------------------------------
@@ -194,48 +238,51 @@ def _policy(ctx: _Context, today: dt.date, target_name: str | None) -> None:
 
 def _target(ctx: _Context, target_name: str | None, db_url: str | None) -> None:
     if ctx.project is None:
-        ctx.add("target", Status.SKIP, "needs a valid erpsync.yaml")
+        ctx.add("target", Status.SKIP, N_("needs a valid erpsync.yaml"))
         return
     try:
         target = ctx.project.target(target_name, db_url)
         adapter_class(target.adapter)
     except ErpsyncError as exc:
-        hint = "set default_target in erpsync.yaml, or give --target NAME or --db URL"
+        hint = N_("set default_target in erpsync.yaml, or give --target NAME or --db URL")
         ctx.add("target", Status.FAIL, str(exc), hint)
         return
     try:
         connect.parse(target)
     except ErpsyncError as exc:
-        hint = "write the url as a SQLAlchemy URL, e.g. postgresql+psycopg://user:${PW}@host/db"
+        hint = N_("write the url as a SQLAlchemy URL, e.g. postgresql+psycopg://user:${PW}@host/db")
         ctx.add("target", Status.FAIL, str(exc), hint)
         return
     ctx.target = target
-    described = f"{target.name} ({target.adapter}) at {target.display_url}"
     cls = adapter_class(target.adapter)
+    where = {"name": target.name, "adapter": target.adapter, "url": target.display_url}
     if cls.target_note:
-        described += f"; {cls.target_note}"
+        described = N_("{name} ({adapter}) at {url}; {detail}").format(
+            **where, detail=cls.target_note
+        )
+    else:
+        described = N_("{name} ({adapter}) at {url}").format(**where)
     refused = []
     if ctx.loaded is not None:
         found = cls.check_policy(ctx.loaded, ctx.project.config.settings)
         refused = [d for d in found if d.is_error]
     if refused:
-        message = (
-            f"{described}; the policy uses {len(refused)} thing(s) the {target.adapter} adapter "
-            f"cannot store: {_listed([str(d) for d in refused])}"
-        )
-        hint = "`erpsync validate` lists each with its file and line; plan refuses the policy"
-        ctx.add("target", Status.FAIL, message, hint)
+        message = N_(
+            "{message}; the policy uses {n} thing(s) the {adapter} adapter cannot store"
+        ).format(message=described, n=len(refused), adapter=target.adapter)
+        hint = N_("`erpsync validate` lists each with its file and line; plan refuses the policy")
+        ctx.add("target", Status.FAIL, message, hint, [str(d) for d in refused])
     else:
         ctx.add("target", Status.OK, described)
 
 
-_UNREACHABLE = (
+_UNREACHABLE = N_(
     "check that the server runs and accepts connections, and the url's host, port, "
     "database and user (the password belongs in an environment variable)"
 )
 
 
-_NO_FILE = (
+_NO_FILE = N_(
     "create the reference ERP with `erpsync refdb init URL`, or fix the path in the url "
     "(a relative path is relative to the working directory)"
 )
@@ -261,13 +308,18 @@ def _database(ctx: _Context, adapter: Adapter) -> bool:
         with adapter.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
     except ConnectError as exc:
-        ctx.add("database", Status.FAIL, f"unreachable: {exc.reason}", exc.hint)
+        message = N_("unreachable: {reason}").format(reason=exc.reason)
+        ctx.add("database", Status.FAIL, message, exc.hint)
         return False
     except SQLAlchemyError as exc:
-        ctx.add("database", Status.FAIL, f"unreachable: {adapter.explain(exc)}", hint)
+        message = N_("unreachable: {reason}").format(reason=adapter.explain(exc))
+        ctx.add("database", Status.FAIL, message, hint)
         return False
-    ms = (time.perf_counter() - started) * 1000
-    ctx.add("database", Status.OK, f"reachable in {ms:.0f} ms ({adapter.engine.dialect.name})")
+    ms = f"{(time.perf_counter() - started) * 1000:.0f}"
+    message = N_("reachable in {ms} ms ({dialect})").format(
+        ms=ms, dialect=adapter.engine.dialect.name
+    )
+    ctx.add("database", Status.OK, message)
     return True
 
 
@@ -290,12 +342,15 @@ def _schema(ctx: _Context, adapter: Adapter, kind: str) -> None:
         with _read_only(adapter.engine) as conn:
             problems = adapter.schema_problems(conn)
     except SQLAlchemyError as exc:
-        ctx.add("schema", Status.FAIL, f"cannot inspect: {adapter.explain(exc)}", hint)
+        message = N_("cannot inspect: {reason}").format(reason=adapter.explain(exc))
+        ctx.add("schema", Status.FAIL, message, hint)
         return
     if problems:
-        ctx.add("schema", Status.FAIL, _listed(problems), hint)
+        ctx.add("schema", Status.FAIL, "", hint, problems)
     else:
-        ctx.add("schema", Status.OK, f"compatible with the {kind} adapter")
+        ctx.add(
+            "schema", Status.OK, N_("compatible with the {adapter} adapter").format(adapter=kind)
+        )
 
 
 def _live(ctx: _Context, adapter: Adapter) -> None:
@@ -303,22 +358,31 @@ def _live(ctx: _Context, adapter: Adapter) -> None:
     try:
         snapshot = adapter.read()
     except ErpsyncError as exc:
-        ctx.add("live state", Status.FAIL, str(exc), "fix the schema problem above first")
+        ctx.add("live state", Status.FAIL, str(exc), N_("fix the schema problem above first"))
         return
     ms = (time.perf_counter() - started) * 1000
     ctx.snapshot = snapshot
     s = snapshot.state
-    counts = (
-        f"{len(s.users)} users, {len(s.roles)} roles, {len(s.departments)} departments, "
-        f"{len(s.memberships)} memberships read in {ms:.0f} ms"
-    )
+    counts = {
+        "users": len(s.users),
+        "roles": len(s.roles),
+        "departments": len(s.departments),
+        "memberships": len(s.memberships),
+        "ms": f"{ms:.0f}",
+    }
     if snapshot.problems:
-        n = len(snapshot.problems)
-        hint = "`erpsync plan` lists them as warnings; fix or delete the rows in the ERP"
-        message = f"{counts}; {n} dirty-data problem(s), e.g. {snapshot.problems[0]}"
+        hint = N_("`erpsync plan` lists them as warnings; fix or delete the rows in the ERP")
+        message = N_(
+            "{users} users, {roles} roles, {departments} departments, {memberships} memberships "
+            "read in {ms} ms; {n} dirty-data problem(s), e.g. {problem}"
+        ).format(**counts, n=len(snapshot.problems), problem=snapshot.problems[0])
         ctx.add("live state", Status.WARN, message, hint)
     else:
-        ctx.add("live state", Status.OK, f"{counts}; no dirty data")
+        message = N_(
+            "{users} users, {roles} roles, {departments} departments, {memberships} memberships "
+            "read in {ms} ms; no dirty data"
+        ).format(**counts)
+        ctx.add("live state", Status.OK, message)
 
 
 # --- erpsync's own tables, lock and audit trail ------------------------------------------------
@@ -336,19 +400,28 @@ def _own_tables(ctx: _Context, adapter: Adapter) -> None:
                     have = {c["name"] for c in inspector.get_columns(name)}
                     missing = [c.name for c in table.columns if c.name not in have]
                     if missing:
-                        problems.append(f"{name}: missing columns {', '.join(missing)}")
+                        problems.append(
+                            N_("{table}: missing columns {columns}").format(
+                                table=name, columns=", ".join(missing)
+                            )
+                        )
     except SQLAlchemyError as exc:
-        ctx.add("own tables", Status.FAIL, f"cannot inspect: {adapter.explain(exc)}")
+        message = N_("cannot inspect: {reason}").format(reason=adapter.explain(exc))
+        ctx.add("own tables", Status.FAIL, message)
         return
     if problems:
-        hint = "these tables are erpsync's own: restore them from a backup"
-        ctx.add("own tables", Status.FAIL, _listed(problems), hint)
+        hint = N_("these tables are erpsync's own: restore them from a backup")
+        ctx.add("own tables", Status.FAIL, "", hint, problems)
     elif absent:
-        message = f"{', '.join(absent)} not created yet"
-        ctx.add("own tables", Status.WARN, message, "the first `erpsync apply` creates them")
+        message = N_("{tables} not created yet").format(tables=", ".join(absent))
+        hint = N_("the first `erpsync apply` creates them")
+        ctx.add("own tables", Status.WARN, message, hint)
     else:
         names = ", ".join(owntables.METADATA.tables)
-        ctx.add("own tables", Status.OK, f"{names} present")
+        # erpsync's tables all start erpsync_: a template that only ends in "present"
+        # would be matched by any message ending so
+        rest = names.removeprefix("erpsync_")
+        ctx.add("own tables", Status.OK, N_("erpsync_{tables} present").format(tables=rest))
 
 
 def _lock(ctx: _Context, engine: Engine, now: dt.datetime) -> None:
@@ -358,21 +431,26 @@ def _lock(ctx: _Context, engine: Engine, now: dt.datetime) -> None:
         ctx.add("lock", Status.FAIL, str(exc))
         return
     if holder is None:
-        ctx.add("lock", Status.OK, "the apply lock is free")
+        ctx.add("lock", Status.OK, N_("the apply lock is free"))
         return
     if lock.is_dead(holder):
-        message = (
-            f"left by a dead process (pid {holder.pid} on this host) — the next apply takes it over"
+        message = N_(
+            "left by a dead process (pid {pid} on this host) — the next apply takes it over"
+        ).format(pid=holder.pid)
+        hint = N_("taken by {holder}; `erpsync force-unlock --yes` removes it now").format(
+            holder=holder.describe()
         )
-        hint = f"taken by {holder.describe()}; `erpsync force-unlock --yes` removes it now"
         ctx.add("lock", Status.WARN, message, hint)
         return
     if holder.expires_at is not None and holder.expires_at < now:
-        hint = "a crashed apply left it; the next apply takes it over, or `erpsync force-unlock`"
-        ctx.add("lock", Status.WARN, f"stale lock of {holder.describe()}", hint)
+        hint = N_(
+            "a crashed apply left it; the next apply takes it over, or `erpsync force-unlock`"
+        )
+        message = N_("stale lock of {holder}").format(holder=holder.describe())
+        ctx.add("lock", Status.WARN, message, hint)
         return
-    hint = "an apply is running; if it is not, run `erpsync force-unlock`"
-    ctx.add("lock", Status.WARN, f"held by {holder.describe()}", hint)
+    hint = N_("an apply is running; if it is not, run `erpsync force-unlock`")
+    ctx.add("lock", Status.WARN, N_("held by {holder}").format(holder=holder.describe()), hint)
 
 
 def _audit(ctx: _Context, engine: Engine, now: dt.datetime) -> None:
@@ -386,33 +464,37 @@ def _audit(ctx: _Context, engine: Engine, now: dt.datetime) -> None:
             newest = _newest(conn)
             head = audit_anchor.head(conn)
     except (SQLAlchemyError, ErpsyncError) as exc:
-        ctx.add("audit", Status.FAIL, f"cannot read the audit trail: {exc}")
+        message = N_("cannot read the audit trail: {reason}").format(reason=exc)
+        ctx.add("audit", Status.FAIL, message)
         return
     if problems:
-        hint = (
+        hint = N_(
             "`erpsync audit verify` lists every problem; find out who changed erpsync_audit "
             "and compare with the latest hash kept in your CI logs"
         )
-        ctx.add("audit", Status.FAIL, f"the chain does not verify: {_listed(problems)}", hint)
+        ctx.add("audit", Status.FAIL, N_("the chain does not verify"), hint, problems)
     else:
-        ctx.add("audit", Status.OK, f"{count} record(s), hash chain intact, head {head}")
+        message = N_("{count} record(s), hash chain intact, head {head}").format(
+            count=count, head=head
+        )
+        ctx.add("audit", Status.OK, message)
     _last_apply(ctx, newest, now)
 
 
 def _no_trail(ctx: _Context, missing: tuple[str, bool] | None) -> None:
     """No audit records: fine on a target never applied to, not when erpsync has been here."""
     if missing is None:
-        ctx.add("audit", Status.OK, "no audit trail yet (nothing applied)")
+        ctx.add("audit", Status.OK, N_("no audit trail yet (nothing applied)"))
     else:
-        hint = (
+        hint = N_(
             "compare with the head kept from the last apply: "
             "`erpsync audit verify --expect-head ID:HASH` (or `--against` an export)"
         )
         ctx.add("audit", Status.FAIL if missing[1] else Status.WARN, missing[0], hint)
-    ctx.add("last apply", Status.WARN, "never applied", _NEVER)
+    ctx.add("last apply", Status.WARN, N_("never applied"), _NEVER)
 
 
-_NEVER = "run `erpsync plan`, review it, then `erpsync apply`"
+_NEVER = N_("run `erpsync plan`, review it, then `erpsync apply`")
 
 
 def _newest(conn: Connection) -> audit.AuditRecord | str | None:
@@ -425,29 +507,35 @@ def _newest(conn: Connection) -> audit.AuditRecord | str | None:
 
 def _last_apply(ctx: _Context, newest: audit.AuditRecord | str | None, now: dt.datetime) -> None:
     if newest is None:
-        ctx.add("last apply", Status.WARN, "never applied", _NEVER)
+        ctx.add("last apply", Status.WARN, N_("never applied"), _NEVER)
     elif isinstance(newest, str):
-        ctx.add("last apply", Status.WARN, newest, "see the audit check above")
+        ctx.add("last apply", Status.WARN, newest, N_("see the audit check above"))
     else:
         e = newest.entry
         when = e.applied_at.strftime("%Y-%m-%d %H:%M UTC")
-        message = (
-            f"{ago(now - e.applied_at)} ({when}, record #{newest.id} by {e.actor}, "
-            f"target {e.target})"
+        message = N_("{detail} ({when}, record #{id} by {actor}, target {target})").format(
+            detail=ago(now - e.applied_at), when=when, id=newest.id, actor=e.actor, target=e.target
         )
         ctx.add("last apply", Status.OK, message)
+
+
+_AGO = {
+    "day": (N_("{n} day ago"), N_("{n} days ago")),
+    "hour": (N_("{n} hour ago"), N_("{n} hours ago")),
+    "minute": (N_("{n} minute ago"), N_("{n} minutes ago")),
+}
 
 
 def ago(delta: dt.timedelta) -> str:
     """``just now``, ``5 minutes ago``, ``3 hours ago``, ``2 days ago``."""
     seconds = int(delta.total_seconds())
     if seconds < 0:
-        return "in the future (check the clocks)"
+        return N_("in the future (check the clocks)")
     for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
         if seconds >= size:
             n = seconds // size
-            return f"{n} {unit}{'s' if n != 1 else ''} ago"
-    return "just now"
+            return _AGO[unit][n != 1].format(n=n)
+    return N_("just now")
 
 
 # --- catalogue ---------------------------------------------------------------------------------
@@ -455,7 +543,7 @@ def ago(delta: dt.timedelta) -> str:
 
 def _catalogue(ctx: _Context, today: dt.date) -> None:
     if ctx.loaded is None or ctx.snapshot is None:
-        ctx.add("catalogue", Status.SKIP, "needs the policy and the live state")
+        ctx.add("catalogue", Status.SKIP, N_("needs the policy and the live state"))
         return
     live = ctx.snapshot.catalogue
     unknown = [
@@ -464,27 +552,33 @@ def _catalogue(ctx: _Context, today: dt.date) -> None:
         if d.is_error and d.code in ("unknown-module", "unknown-action")
     ]
     if unknown:
-        hint = "fix the permissions, or the ERP's catalogue: `erpsync plan` refuses this policy"
-        message = f"the ERP does not know {len(unknown)} permission(s) the policy uses: "
-        ctx.add("catalogue", Status.FAIL, message + _listed([str(d) for d in unknown]), hint)
+        hint = N_("fix the permissions, or the ERP's catalogue: `erpsync plan` refuses this policy")
+        message = N_("the ERP does not know {n} permission(s) the policy uses").format(
+            n=len(unknown)
+        )
+        ctx.add("catalogue", Status.FAIL, message, hint, [str(d) for d in unknown])
         return
     written = {k: tuple(m.actions) for k, m in ctx.loaded.policy.modules.items()}
     if not written:
-        hint = "run `erpsync catalog` so that `erpsync validate` can check permissions offline"
-        ctx.add("catalogue", Status.WARN, "the policy has no catalog.yaml", hint)
+        hint = N_("run `erpsync catalog` so that `erpsync validate` can check permissions offline")
+        ctx.add("catalogue", Status.WARN, N_("the policy has no catalog.yaml"), hint)
         return
     differs = catalogue_differences(ctx.loaded.policy.modules, ctx.snapshot)
     if differs:
-        hint = (
+        hint = N_(
             "run `erpsync catalog`: it refreshes catalog.yaml, or writes catalog.yaml.generated "
             "beside a hand-edited one"
         )
-        message = f"catalog.yaml differs from the ERP in {len(differs)} place(s): "
-        ctx.add("catalogue", Status.WARN, message + _listed(differs), hint)
+        message = N_("catalog.yaml differs from the ERP in {n} place(s)").format(n=len(differs))
+        ctx.add("catalogue", Status.WARN, message, hint, differs)
     else:
-        ctx.add("catalogue", Status.OK, f"catalog.yaml matches the ERP ({len(live)} modules)")
+        message = N_("catalog.yaml matches the ERP ({n} modules)").format(n=len(live))
+        ctx.add("catalogue", Status.OK, message)
 
 
-def _listed(items: Sequence[str], shown: int = 3) -> str:
+SHOWN = 3  # the problems a check lists; the rest are counted
+
+
+def _listed(items: Sequence[str], shown: int = SHOWN) -> str:
     more = len(items) - shown
     return "; ".join(items[:shown]) + (f"; and {more} more" if more > 0 else "")

@@ -219,12 +219,21 @@ def _said(lang: str, text: str) -> str:
     if exact != text:
         return exact
     found = _templates(lang).match(text)
+    if "\n" in text and (found is None or "\n" not in found[0]):
+        # a message of several lines that no template of several lines matches: each line
+        # is said on its own (a one-line template would swallow the lines after it)
+        return "\n".join(_said_line(lang, line) for line in text.split("\n"))
     if found is None:
         return text
     template, values = found
     for name in NESTED & values.keys():
         values[name] = _said(lang, values[name])
     return catalogue.gettext(template).format(**values)
+
+
+def _said_line(lang: str, line: str) -> str:
+    body = line.lstrip()
+    return line[: len(line) - len(body)] + _said(lang, body) if body else line
 
 
 def reason(text: str) -> str:

@@ -39,6 +39,7 @@ from typing import Any, Protocol
 from erpsync import access, sod
 from erpsync.adapters.base import LiveSnapshot
 from erpsync.errors import UsageError
+from erpsync.i18n import N_
 from erpsync.policy.loader import did_you_mean, native_spelling
 from erpsync.policy.model import (
     ALL_ACTIONS,
@@ -60,7 +61,9 @@ EXPLICIT = "explicit"
 DEFAULT = "department default"
 STORED = "live membership"
 BUILTIN = "built-in administrator"
-BUILTIN_TEXT = "built-in administrator, unmanaged (the ERP grants every permission)"
+BUILTIN_TEXT = N_("built-in administrator, unmanaged (the ERP grants every permission)")
+# How a role is held, as the views say it (the JSON keeps the English words).
+SOURCE_WORDS = (N_("explicit"), N_("live membership"), N_("department default"))
 
 SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 Chain = tuple[str, ...]  # included roles from the held role to the declaring one; () = own
@@ -90,15 +93,25 @@ class Path:
         return self.chain[-1] if self.chain else self.role
 
     def text(self) -> str:
+        """How the permission arrives, in English (data: the views say it with ``said``)."""
         if self.source == BUILTIN:
-            return f"via role {self.role}: {BUILTIN_TEXT}" if self.role else BUILTIN_TEXT
+            if not self.role:
+                return BUILTIN_TEXT
+            template = N_(
+                "via role {role}: built-in administrator, unmanaged "
+                "(the ERP grants every permission)"
+            )
+            return template.format(role=self.role)
         if self.source == STORED:
-            return f"via role {self.role}"
-        out = f"role {self.role}"
-        if self.chain:
-            noun = "role" if len(self.chain) == 1 else "roles"
-            out += f" via included {noun} {' -> '.join(self.chain)}"
-        return out + f" ({source_text(self.source, self.department)})"
+            return N_("via role {role}").format(role=self.role)
+        reason = source_text(self.source, self.department)
+        if not self.chain:
+            return N_("role {role} ({reason})").format(role=self.role, reason=reason)
+        if len(self.chain) == 1:
+            template = N_("role {role} via included role {chain} ({reason})")
+        else:
+            template = N_("role {role} via included roles {chain} ({reason})")
+        return template.format(role=self.role, chain=" -> ".join(self.chain), reason=reason)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -114,7 +127,7 @@ class Path:
 def source_text(source: str, department: str | None) -> str:
     """``explicit``, ``default of department hq`` or ``live membership``."""
     if source == DEFAULT:
-        return f"default of department {department}"
+        return N_("default of department {department}").format(department=department)
     if source == BUILTIN:
         return BUILTIN_TEXT
     return source
@@ -182,13 +195,17 @@ class AccessModel:
     def user(self, login: str) -> UserRec:
         found = self.users.get(login)
         if found is None:
-            raise UsageError(f"unknown user '{login}'{did_you_mean(login, self.users)}")
+            hint = did_you_mean(login, self.users)
+            message = N_("unknown user '{login}'{detail}") if hint else N_("unknown user '{login}'")
+            raise UsageError(message.format(login=login, detail=hint))
         return found
 
     def role(self, key: str) -> RoleInfo:
         found = self.roles.get(key)
         if found is None:
-            raise UsageError(f"unknown role '{key}'{did_you_mean(key, self.roles)}")
+            hint = did_you_mean(key, self.roles)
+            message = N_("unknown role '{key}'{detail}") if hint else N_("unknown role '{key}'")
+            raise UsageError(message.format(key=key, detail=hint))
         return found
 
     def granted(self, login: str) -> dict[str, list[Path]]:
@@ -437,7 +454,9 @@ class Holder:
 
     def text(self) -> str:
         how = source_text(self.path.source, self.path.department)
-        return f"through role {self.through} ({how})" if self.through else how
+        if self.through:
+            return N_("through role {role} ({reason})").format(role=self.through, reason=how)
+        return how
 
 
 @dataclass(frozen=True)
@@ -522,8 +541,10 @@ def check_permission(model: AccessModel, wanted: str) -> None:
     """A UsageError for a permission that is malformed or that nothing knows."""
     if not _PERMISSION.match(wanted):
         raise UsageError(
-            f"'{wanted}' is not a permission: write it as MODULE:ACTION "
-            "(the action follows the last ':')"
+            N_(
+                "'{permission}' is not a permission: write it as MODULE:ACTION "
+                "(the action follows the last ':')"
+            ).format(permission=wanted)
         )
     module, action = access.split_permission(wanted)
     known = known_permissions(model)
@@ -533,11 +554,20 @@ def check_permission(model: AccessModel, wanted: str) -> None:
     if module in modules and (action == ALL_ACTIONS or f"{module}:{ALL_ACTIONS}" in known):
         return
     if module not in modules:
-        raise UsageError(f"unknown module '{module}'{native_spelling(module, modules)}")
+        hint = native_spelling(module, modules)
+        message = (
+            N_("unknown module '{module}'{detail}") if hint else N_("unknown module '{module}'")
+        )
+        raise UsageError(message.format(module=module, detail=hint))
     actions = sorted({a for m, a in map(access.split_permission, known) if m == module})
+    hint = did_you_mean(action, actions)
+    message = (
+        N_("module '{module}' has no action '{action}'{detail} (it has: {actions})")
+        if hint
+        else N_("module '{module}' has no action '{action}' (it has: {actions})")
+    )
     raise UsageError(
-        f"module '{module}' has no action '{action}'{did_you_mean(action, actions)}"
-        f" (it has: {', '.join(actions)})"
+        message.format(module=module, action=action, detail=hint, actions=", ".join(actions))
     )
 
 
@@ -844,7 +874,7 @@ def expiring(
     """Active users and SoD exceptions whose ``expires`` falls within ``days`` days, and
     those already expired; with ``live``, whether each user is still active there."""
     if days < 0:
-        raise UsageError("--days must be 0 or more")
+        raise UsageError(N_("--days must be 0 or more"))
     entries = []
     for login, user in policy.users.items():
         if user.expires is None or not user.active:
@@ -859,7 +889,9 @@ def expiring(
             continue
         left = (exc.expires - today).days
         if left <= days:
-            detail = f"{exc.rule} for {exc.user}, approved by {exc.approved_by}: {exc.reason}"
+            detail = N_("{rule} for {user}, approved by {approver}: {text}").format(
+                rule=exc.rule, user=exc.user, approver=exc.approved_by, text=exc.reason
+            )
             entries.append(
                 Expiry("sod_exception", f"{exc.rule}/{exc.user}", detail, exc.expires, left)
             )

@@ -1,5 +1,9 @@
 """``erpsync audit log | show ID | verify | head | export | revert ID`` and
-``erpsync force-unlock``."""
+``erpsync force-unlock``.
+
+Said in the run's language (:mod:`erpsync.i18n`); the records themselves stay English
+data (their reasons and descriptions are said with ``said``), and the JSON, CSV and
+export formats never change with the language."""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import click
+from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Engine, inspect
@@ -21,6 +26,7 @@ from erpsync.commands import plan as plan_cmd
 from erpsync.commands import write_raw
 from erpsync.config import Project, ResolvedTarget
 from erpsync.errors import AuditError, UsageError
+from erpsync.i18n import N_, _, number, said
 from erpsync.revert import revert_plan
 
 
@@ -34,7 +40,11 @@ def _records(target: ResolvedTarget) -> list[audit.AuditRecord]:
 def _get(target: ResolvedTarget, record_id: int) -> audit.AuditRecord:
     with connected(target) as adapter, adapter.engine.connect() as conn:
         if not inspect(conn).has_table(owntables.AUDIT_TABLE_NAME):
-            raise AuditError(f"target {target.name} has no audit trail yet (nothing applied)")
+            raise AuditError(
+                N_("target {target} has no audit trail yet (nothing applied)").format(
+                    target=target.name
+                )
+            )
         return audit.get(conn, record_id)
 
 
@@ -55,13 +65,19 @@ def log(
         return 0
     if not kept:
         filtered = filters != audit_view.Filters()
-        what = "No applies match the filters" if filtered else "No applies recorded"
-        console.print(f"{what} for target {target.name}.", markup=False)
+        if filtered:
+            nothing = _("No applies match the filters for target {target}.")
+        else:
+            nothing = _("No applies recorded for target {target}.")
+        console.print(nothing.format(target=target.name), markup=False)
         return 0
-    table = Table("id", "applied (UTC)", "actor", "target", "commit", "changes")
+    table = Table(_("id"), _("applied (UTC)"), _("actor"), _("target"), _("commit"), _("changes"))
     for r, changes in kept:
         e = r.entry
-        summary = ", ".join(f"{n} {a}" for a, n in _summary(changes).items())
+        summary = _(", ").join(
+            _("{n} {action}").format(n=number(n), action=said(a))
+            for a, n in _summary(changes).items()
+        )
         table.add_row(
             str(r.id),
             e.applied_at.strftime("%Y-%m-%d %H:%M:%S"),
@@ -85,29 +101,32 @@ def _summary(changes: Iterable[Mapping[str, object]]) -> dict[str, int]:
 def show(target: ResolvedTarget, record_id: int, console: Console) -> int:
     r = _get(target, record_id)
     e = r.entry
-    console.print(f"Audit record #{r.id}", style="bold")
+    console.print(_("Audit record #{id}").format(id=r.id), style="bold", markup=False)
     for label, value in (
-        ("applied at", e.applied_at.isoformat()),
-        ("actor", e.actor),
-        ("target", e.target),
-        ("adapter", e.adapter),
-        ("git commit", e.git_commit or "-"),
-        ("git branch", e.git_branch or "-"),
+        (_("applied at"), e.applied_at.isoformat()),
+        (_("actor"), e.actor),
+        (_("target"), e.target),
+        (_("adapter"), e.adapter),
+        (_("git commit"), e.git_commit or "-"),
+        (_("git branch"), e.git_branch or "-"),
         ("erpsync", e.erpsync_version),
-        ("policy digest", e.policy_digest),
-        ("live digest", e.live_digest),
-        ("hash", r.hash),
-        ("previous hash", r.prev_hash or "-"),
+        (_("policy digest"), e.policy_digest),
+        (_("live digest"), e.live_digest),
+        (_("hash"), r.hash),
+        (_("previous hash"), r.prev_hash or "-"),
     ):
-        console.print(f"  {label:14} {value}", markup=False)
-    console.print(f"  changes ({len(e.changes)}):")
+        padded = label + " " * max(0, 14 - cell_len(label))  # Chinese is two columns wide
+        console.print(f"  {padded} {value}", markup=False)
+    changes = _("  changes ({n}):").format(n=number(len(e.changes)))
+    console.print(changes, markup=False)
     for change in e.changes:
-        reason = f"  ({change['reason']})" if change.get("reason") else ""
-        console.print(
-            f"    {change['action']} {change['kind']} {change['key']}{reason}", markup=False
-        )
+        reason = ""
+        if change.get("reason"):
+            reason = _("  ({reason})").format(reason=said(str(change["reason"])))
+        action, kind = said(str(change["action"])), said(str(change["kind"]))
+        console.print(f"    {action} {kind} {change['key']}{reason}", markup=False)
         for line in audit_view.describe(change):
-            console.print(f"        {line}", markup=False)
+            console.print(f"        {said(line)}", markup=False)
     return 0
 
 
@@ -136,28 +155,30 @@ def verify(
     if missing is not None and missing[1]:
         problems.append(missing[0])
     if problems:
-        raise AuditError(
-            "the audit trail does not verify:\n" + "\n".join(f"  {p}" for p in problems)
-        )
+        lines = [N_("the audit trail does not verify:"), *(f"  {p}" for p in problems)]
+        raise AuditError("\n".join(lines))  # said line by line
     if count == 0:
-        console.print(f"No audit records yet for target {target.name}: nothing to verify.")
+        nothing = _("No audit records yet for target {target}: nothing to verify.")
+        console.print(nothing.format(target=target.name), markup=False)
         if missing is not None:
-            console.print(f"warning: {missing[0]}", style="yellow", markup=False)
+            warning = _("warning: {message}").format(message=said(missing[0]))
+            console.print(warning, style="yellow", markup=False)
     else:
-        console.print(f"Audit trail verified: {count} record(s), hash chain intact.")
+        verified = _("Audit trail verified: {n} record(s), hash chain intact.")
+        console.print(verified.format(n=number(count)), markup=False)
     if anchor is not None and anchor.record_id:
-        console.print(
-            f"Anchor record #{anchor.record_id} is intact; {since[0]} record(s) appended "
-            "since, chained from it.",
-            markup=False,
-        )
+        intact = _("Anchor record #{id} is intact; {n} record(s) appended since, chained from it.")
+        console.print(intact.format(id=anchor.record_id, n=number(since[0])), markup=False)
     if export is not None:
-        console.print(
-            f"Export {export.path}: all {len(export.records)} record(s) present and "
-            f"identical; {since[1]} appended since, chained from it.",
-            markup=False,
+        present = _(
+            "Export {path}: all {n} record(s) present and identical; {since} appended since, "
+            "chained from it."
         )
-    console.print(f"Head: {head}", markup=False)
+        said_ = present.format(
+            path=export.path, n=number(len(export.records)), since=number(since[1])
+        )
+        console.print(said_, markup=False)
+    console.print(_("Head: {anchor}").format(anchor=head), markup=False)
     return 0
 
 
@@ -169,18 +190,18 @@ def _verified(target: ResolvedTarget) -> tuple[Anchor, list[dict[str, object]]]:
         if missing is not None and missing[1]:
             problems.append(missing[0])
         if problems:
-            raise AuditError(
+            first = N_(
                 "the audit trail does not verify, so it cannot serve as a reference "
-                "(`erpsync audit verify` lists the problems):\n"
-                + "\n".join(f"  {p}" for p in problems)
+                "(`erpsync audit verify` lists the problems):"
             )
-        objects = [obj for _, obj in audit.objects(conn) if obj is not None]
+            raise AuditError("\n".join([first, *(f"  {p}" for p in problems)]))
+        objects = [obj for _record_id, obj in audit.objects(conn) if obj is not None]
         return audit_anchor.head(conn), objects
 
 
 def head(target: ResolvedTarget, console: Console) -> int:
     """Print the anchor of a trail that verifies: ``ID:HASH``, for --expect-head."""
-    anchor, _ = _verified(target)
+    anchor, _objects = _verified(target)
     console.print(str(anchor), markup=False)
     return 0
 
@@ -196,9 +217,8 @@ def export(target: ResolvedTarget, output: Path | None, console: Console) -> int
     tmp = output.with_name(output.name + ".tmp")  # a reader never sees half an export
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(output)
-    console.print(
-        f"Exported {len(objects)} audit record(s) to {output}. Head: {anchor}", markup=False
-    )
+    exported = _("Exported {n} audit record(s) to {path}. Head: {anchor}")
+    console.print(exported.format(n=number(len(objects)), path=output, anchor=anchor), markup=False)
     return 0
 
 
@@ -217,7 +237,7 @@ def revert(
         snapshot = adapter.read()
         recent = removals.read_recent(adapter, settings.max_removals_window, now, target)
     kind = adapter_class(target.adapter)
-    plan, _ = revert_plan(
+    plan, _unused = revert_plan(
         record.entry.changes, record_id, snapshot, settings, kind, target, now, recent
     )
     plan_cmd.emit(plan.to_dict(), fmt, out, console)
@@ -232,21 +252,23 @@ def force_unlock(target: ResolvedTarget, yes: bool, console: Console) -> int:
 def _force_unlock(engine: Engine, target: ResolvedTarget, yes: bool, console: Console) -> int:
     holder = lock.status(engine, LOCK_NAME)
     if holder is None:
-        console.print(f"Target {target.name} is not locked.")
+        console.print(_("Target {target} is not locked.").format(target=target.name), markup=False)
         return 0
-    console.print(
-        f"The apply lock of target {target.name} is held by {holder.describe()}.", markup=False
-    )
+    held = _("The apply lock of target {target} is held by {holder}.")
+    console.print(held.format(target=target.name, holder=holder.describe()), markup=False)
     if lock.is_dead(holder):
-        console.print(f"Its process (pid {holder.pid}) is no longer running on this host.")
+        dead = _("Its process (pid {pid}) is no longer running on this host.")
+        console.print(dead.format(pid=holder.pid), markup=False)
     if not yes and not sys.stdin.isatty():
         raise UsageError(
-            "standard input is not a terminal, so erpsync cannot ask for confirmation: "
-            "add --yes to remove the lock; nothing was changed"
+            N_(
+                "standard input is not a terminal, so erpsync cannot ask for confirmation: "
+                "add --yes to remove the lock; nothing was changed"
+            )
         )
-    if not yes and not click.confirm("Remove it? Only do this if that apply is dead"):
-        console.print("Lock kept.")
+    if not yes and not click.confirm(_("Remove it? Only do this if that apply is dead")):
+        console.print(_("Lock kept."))
         return 1
     lock.force_unlock(engine, LOCK_NAME)
-    console.print("Lock removed.")
+    console.print(_("Lock removed."))
     return 0

@@ -25,6 +25,7 @@ from erpsync import reports
 from erpsync.commands import show, write_raw
 from erpsync.config import Project, ResolvedTarget
 from erpsync.errors import UsageError
+from erpsync.i18n import N_, _, number, said
 
 if TYPE_CHECKING:
     from erpsync.dormant import DormantReport
@@ -52,15 +53,17 @@ def build(
         from erpsync.commands.review import review_doc
 
         if target is None or use_desired:
-            raise UsageError("report review reads erpsync's evidence in the target's database")
+            raise UsageError(N_("report review reads erpsync's evidence in the target's database"))
         return show.stamp(review_doc(target, campaign), target, now)
     if kind == "access":
         model = show.model(project, target, policy_dir, use_desired, today)
         return show.stamp(reports.access_listing(model).to_dict(), target, now)
     if kind not in KINDS:
-        raise UsageError(f"unknown report '{kind}' (known: {', '.join(KINDS)})")
+        raise UsageError(
+            N_("unknown report '{kind}' (known: {known})").format(kind=kind, known=", ".join(KINDS))
+        )
     if days < 0:
-        raise UsageError("--days must be 0 or more")
+        raise UsageError(N_("--days must be 0 or more"))
     loaded = show.load(project, policy_dir)
     if kind == "dormant":
         dormant_doc = dormant(project, target, loaded, days, use_desired, now).to_dict()
@@ -90,9 +93,9 @@ def dormant(
     from erpsync.scope import Scope
 
     if use_desired:
-        raise UsageError("report dormant reads the ERP's sign-in records: it has no --desired")
+        raise UsageError(N_("report dormant reads the ERP's sign-in records: it has no --desired"))
     if target is None:
-        raise UsageError("no target to read: give --target or --db")
+        raise UsageError(N_("no target to read: give --target or --db"))
     with connected(target) as adapter:
         snapshot = adapter.read()
         logins = adapter.read_logins()
@@ -114,7 +117,11 @@ def render(doc: dict[str, Any], fmt: str) -> str:
         from erpsync.render.report_html import html_view
 
         return html_view(doc)
-    raise UsageError(f"unknown format '{fmt}' (known: {', '.join(FORMATS)})")
+    raise UsageError(
+        N_("unknown format '{format}' (known: {known})").format(
+            format=fmt, known=", ".join(FORMATS)
+        )
+    )
 
 
 def write(text: str, out: Path) -> None:
@@ -142,10 +149,10 @@ def run(
     now = now or dt.datetime.now(dt.UTC)
     days = DEFAULT_DAYS.get(kind, 0) if days is None else days
     if propose is not None and kind != "dormant":
-        raise UsageError("--propose, --expires and --deactivate go with report dormant")
+        raise UsageError(N_("--propose, --expires and --deactivate go with report dormant"))
     if kind == "dormant":
         if days < 0:
-            raise UsageError("--days must be 0 or more")
+            raise UsageError(N_("--days must be 0 or more"))
         loaded = show.load(project, policy_dir)
         found = dormant(project, target, loaded, days, use_desired, now)
         emit(show.stamp(found.to_dict(), target, now), kind, fmt, out, console)
@@ -173,7 +180,8 @@ def emit(doc: dict[str, Any], kind: str, fmt: str, out: Path | None, console: Co
         return
     else:
         write(render(doc, fmt), out)
-    console.print(f"Wrote the {kind} report ({fmt}) to {out}.", markup=False)
+    wrote = _("Wrote the {kind} report ({format}) to {out}.")
+    console.print(wrote.format(kind=kind, format=fmt, out=out), markup=False)
 
 
 @dataclass(frozen=True)
@@ -202,14 +210,13 @@ def write_proposal(
     say = console.print
     if proposal.edits:
         what = "active: false" if wanted.deactivate else f"expires: {wanted.on or today}"
-        say(
-            f"Proposed {what} for {len(proposal.edits)} dormant user(s) in {len(texts)} file(s):",
-            markup=False,
-        )
+        users, files = len(proposal.edits), len(texts)
+        proposed = _("Proposed {what} for {n} dormant user(s) in {files} file(s):")
+        say(proposed.format(what=what, n=number(users), files=number(files)), markup=False)
         for edit in proposal.edits:
             say(f"  {edit.file}: {edit.key}", markup=False)
-        say("Review with git diff, then erpsync plan; commit for review.", markup=False)
+        say(_("Review with git diff, then erpsync plan; commit for review."), markup=False)
     else:
-        say("No policy edit to propose.", markup=False)
+        say(_("No policy edit to propose."), markup=False)
     for login, why in proposal.skipped:
-        say(f"  left {login}: {why}", markup=False)
+        say(_("  left {login}: {why}").format(login=login, why=said(why)), markup=False)

@@ -19,6 +19,7 @@ from erpsync.adapters import connected
 from erpsync.commands import write_raw
 from erpsync.config import Project, ResolvedTarget
 from erpsync.errors import UsageError
+from erpsync.i18n import N_
 from erpsync.policy.loader import LoadedPolicy, load_policy
 from erpsync.state import desired_state
 
@@ -44,7 +45,7 @@ def desired(loaded: LoadedPolicy, today: dt.date) -> reports.AccessModel:
 def live(target: ResolvedTarget | None) -> reports.AccessModel:
     """The live ERP's access model (one consistent read)."""
     if target is None:
-        raise UsageError("no target to read: give --target or --db, or use --desired")
+        raise UsageError(N_("no target to read: give --target or --db, or use --desired"))
     with connected(target) as adapter:
         snapshot = adapter.read()
     return reports.live_model(snapshot)
@@ -79,7 +80,11 @@ def emit(doc: dict[str, Any], fmt: str, console: Console) -> None:
 
         console.print(text_view(doc))
     else:
-        raise UsageError(f"unknown format '{fmt}' (known: {', '.join(FORMATS)})")
+        raise UsageError(
+            N_("unknown format '{format}' (known: {known})").format(
+                format=fmt, known=", ".join(FORMATS)
+            )
+        )
 
 
 def _run(

@@ -6,6 +6,9 @@ byte order mark (so Excel reads Chinese names correctly), a header row, and
 the ``csv`` module's quoting. A text cell that a spreadsheet would take for a
 formula (starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return) is
 prefixed with ``'``, so that opening the file never runs anything.
+
+The CSV is data, read by machines as much as by spreadsheets: its column names and
+values (statuses, kinds) stay in English whatever the language of the run.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from erpsync.errors import UsageError
+from erpsync.i18n import N_
 
 BOM = "\ufeff"
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -29,7 +33,11 @@ def csv_view(doc: Mapping[str, Any]) -> str:
     kind = str(doc["report"])
     if kind not in _TABLES:
         known = ", ".join(sorted(_TABLES))
-        raise UsageError(f"CSV is available for the reports {known}, not for {kind}")
+        raise UsageError(
+            N_("CSV is available for the reports {known}, not for {kind}").format(
+                known=known, kind=kind
+            )
+        )
     headers, rows = _TABLES[kind](doc)
     out = io.StringIO()
     writer = csv.writer(out)

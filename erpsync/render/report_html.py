@@ -14,14 +14,15 @@ from typing import Any
 
 import jinja2
 
-from erpsync import __version__
+from erpsync import __version__, i18n
 from erpsync.render.report_layout import layout
 from erpsync.render.templating import template
 
 
 def html_view(doc: Mapping[str, Any]) -> str:
     """The report as a complete HTML document."""
-    return _template().render(page=layout(doc), version=__version__)
+    lang = "en" if i18n.language() == i18n.ENGLISH else i18n.language().replace("_", "-")
+    return _template().render(page=layout(doc), version=__version__, lang=lang)
 
 
 def _template() -> jinja2.Template:

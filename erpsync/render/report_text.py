@@ -19,6 +19,7 @@ from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderR
 from rich.table import Table
 from rich.text import Text
 
+from erpsync.i18n import _, ngettext, number
 from erpsync.render.report_layout import Section, layout
 
 MAX_ROWS = 5000  # rows of one table shown on a terminal; the other views show all
@@ -29,9 +30,10 @@ def text_view(doc: Mapping[str, Any]) -> Group:
     """The report as a group of renderables for ``Console.print``."""
     shown = layout(doc)
     parts: list[RenderableType] = [Text(shown.title, style="bold")]
-    width = max((len(label) for label, _ in shown.facts), default=0)
-    for label, value in shown.facts:
-        line = Text(f"  {label + ':':<{width + 1}} ", style="dim")
+    labels = [_("{label}:").format(label=label) for label, _value in shown.facts]
+    width = max(map(cell_len, labels), default=0)  # display width: a Chinese label is wide
+    for label, (_label, value) in zip(labels, shown.facts, strict=True):
+        line = Text(f"  {label}{' ' * (width - cell_len(label))} ", style="dim")
         line.append(value)
         parts.append(line)
     for section in shown.sections:
@@ -114,12 +116,17 @@ class _Fitted:
 
 def _table(section: Section) -> RenderableType:
     if not section.rows:
-        line = Text(f"{section.title}: ", style="bold")
+        line = Text(_("{title}: ").format(title=section.title), style="bold")
         line.append(section.empty)
         return line
     table = _Fitted(section)
     left_out = len(section.rows) - MAX_ROWS
     if left_out <= 0:
         return table
-    note = Text(f"… and {left_out} more rows: use --format csv, json or html for all of them")
+    more = ngettext(
+        "… and {n} more row: use --format csv, json or html for all of them",
+        "… and {n} more rows: use --format csv, json or html for all of them",
+        left_out,
+    )
+    note = Text(more.format(n=number(left_out)))
     return Group(table, note)
