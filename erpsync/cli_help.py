@@ -300,6 +300,7 @@ class Command(click.Command):
     context_class = Context
 
     def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        _english_help(self.get_help_option(ctx))
         with _translated([self, *self.get_params(ctx)]):
             super().format_help(ctx, formatter)
 
@@ -317,6 +318,7 @@ class Group(click.Group):
     group_class = type
 
     def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        _english_help(self.get_help_option(ctx))
         with _translated([self, *self.get_params(ctx)]):
             super().format_help(ctx, formatter)
 
@@ -324,6 +326,14 @@ class Group(click.Group):
         if i18n.language() == i18n.ENGLISH or self.short_help or not self.help:
             return super().get_short_help_str(limit)
         return short_help(_(self.help), limit)
+
+
+def _english_help(option: click.Option | None) -> click.Option | None:
+    """Click's ``--help`` option, with its help in English, the source translated when
+    shown (click makes it once per command, in the language of that moment)."""
+    if option is not None:
+        option.help = N_("Show this message and exit.")
+    return option
 
 
 def short_help(text: str, limit: int) -> str:
