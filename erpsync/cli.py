@@ -171,9 +171,9 @@ def _all_targets_only(
 ) -> None:
     """Refuse options that contradict --all-targets (or need it)."""
     if all_targets and (target_name or options.target or options.db):
-        raise UsageError("--all-targets runs every target: leave out --target and --db")
+        raise UsageError(N_("--all-targets runs every target: leave out --target and --db"))
     if jobs is not None and not all_targets:
-        raise UsageError("--jobs goes with --all-targets")
+        raise UsageError(N_("--jobs goes with --all-targets"))
 
 
 @cli.command(
@@ -221,7 +221,9 @@ def plan(
             all_cmd.plan(project, fmt, out, detailed_exitcode, jobs, console, _dirs(project))
         )
     if out is not None and out.is_dir():
-        raise UsageError(f"--out {out} is a directory; name the plan file to write")
+        raise UsageError(
+            N_("--out {out} is a directory; name the plan file to write").format(out=out)
+        )
     target = project.target(target_name or options.target, options.db)
     code = plan_cmd.run(
         project,
@@ -476,7 +478,7 @@ def drift(
 
     _all_targets_only(options, None, jobs, all_targets)
     if notify and all_targets:
-        raise UsageError("--notify goes with one target: run drift --target NAME --notify …")
+        raise UsageError(N_("--notify goes with one target: run drift --target NAME --notify …"))
     project = options.project()
     notifier = notifier_for(options, project, notify)
     if all_targets:
@@ -487,7 +489,9 @@ def drift(
         console = options.console()
         raise SystemExit(all_cmd.drift(project, fmt, out, jobs, console, _dirs(project)))
     if out is not None and out.is_dir():
-        raise UsageError(f"--out {out} is a directory; name the report file to write")
+        raise UsageError(
+            N_("--out {out} is a directory; name the report file to write").format(out=out)
+        )
     target = project.target(options.target, options.db)
     policy_dir = _relative(project.policy_dir_for(target))
     raise SystemExit(
@@ -627,9 +631,9 @@ def report(
     from erpsync.commands import report as report_cmd
 
     if (expires_on or deactivate) and not propose:
-        raise UsageError("--expires and --deactivate go with --propose")
+        raise UsageError(N_("--expires and --deactivate go with --propose"))
     if expires_on and deactivate:
-        raise UsageError("give --expires or --deactivate, not both")
+        raise UsageError(N_("give --expires or --deactivate, not both"))
     wanted = (
         report_cmd.Propose(expires_on.date() if expires_on else None, deactivate)
         if propose
@@ -682,7 +686,7 @@ def refdb() -> None:
 def refdb_init(options: Options, url: str, sample: bool) -> None:
     from erpsync.adapters.reference.database import init_database
 
-    options.console().print(init_database(url, sample), markup=False)
+    options.console().print(said(init_database(url, sample)), markup=False)
 
 
 @cli.command(help=N_("Create a sample ERP on SQLite and show the plan that brings it in line."))
@@ -763,7 +767,10 @@ def script() -> NoReturn:
     except OSError as exc:  # a full disk, or a reader that went away: output is missing
         if not isinstance(exc, BrokenPipeError):  # (`| head`: no one to tell)
             with contextlib.suppress(OSError, AttributeError):
-                sys.stderr.write(f"error: cannot write the output: {exc.strerror or exc}\n")
+                message = _("error: cannot write the output: {cause}").format(
+                    cause=exc.strerror or exc
+                )
+                sys.stderr.write(message + "\n")
         code = output_failed(code)
     with contextlib.suppress(OSError, AttributeError):
         sys.stderr.flush()
@@ -785,13 +792,13 @@ def _run(argv: list[str] | None, options: Options) -> int:
     except SystemExit as exc:
         return int(exc.code or 0) if not isinstance(exc.code, str) else 1
     except click.exceptions.Abort:
-        _err(options, "interrupted")
+        _err(options, _("interrupted"))
         return EXIT_INTERRUPTED
     except click.ClickException as exc:
         exc.show()
         return 1
     except KeyboardInterrupt:
-        _err(options, "interrupted")
+        _err(options, _("interrupted"))
         return EXIT_INTERRUPTED
     except PolicyError as exc:
         _err(options, diagnostics.to_text(exc.diagnostics).rstrip())
@@ -805,23 +812,28 @@ def _run(argv: list[str] | None, options: Options) -> int:
     except BrokenPipeError:  # the reader stopped reading (`| head`): nothing to tell it
         return output_failed(0)
     except OSError as exc:  # the machine's, not erpsync's: a full disk, a closed terminal
-        _err(
-            options, f"error: {exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else "")
-        )
+        message = _("error: {message}").format(message=exc.strerror or exc)
+        _err(options, message + (f": {exc.filename}" if exc.filename else ""))
         return 1
     except Exception as exc:
         if options.verbose > 0:
             traceback.print_exc()
         failed = _database_failure(exc)
         if failed is not None:
-            _err(options, f"error: the database failed: {failed}; nothing was changed")
+            _err(
+                options,
+                _("error: the database failed: {cause}; nothing was changed").format(cause=failed),
+            )
             return 1
         where = traceback.extract_tb(sys.exc_info()[2])[-1]
+        internal = _(
+            "internal error in erpsync {version} ({where}): {exception}\n"
+            "This is a bug; please report it at {url} (run with -v for details)."
+        )
+        at = f"{Path(where.filename).name}:{where.lineno}"
+        shown = repr(sys.exc_info()[1])
         _err(
-            options,
-            f"internal error in erpsync {__version__} ({Path(where.filename).name}:"
-            f"{where.lineno}): {sys.exc_info()[1]!r}\n"
-            f"This is a bug; please report it at {ISSUES_URL} (run with -v for details).",
+            options, internal.format(version=__version__, where=at, exception=shown, url=ISSUES_URL)
         )
         return 3
     return 0
