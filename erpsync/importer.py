@@ -268,11 +268,8 @@ class _Importer:
     def warn_unnameable(self, kind: str, key: str, reason: str) -> None:
         """A warning for a live role or user left out because no policy can name it."""
         if reason in (SLASH_ROLE, SLASH_USER):
-            self.warnings.append(
-                N_("{kind} {key} left out: {reason}").format(
-                    kind=kind, key=repr(key), reason=reason
-                )
-            )
+            left_out = _UNNAMEABLE[kind]
+            self.warnings.append(left_out.format(key=repr(key), reason=reason))
 
     def select_departments(self) -> None:
         live = self.live.departments
@@ -373,18 +370,15 @@ class _Importer:
     def key(self, kind: str, live_key: str) -> str:
         return self.keys[kind][live_key]
 
-    def department_ref(self, owner: str, name: str, live_key: str | None) -> str | None:
+    def department_ref(self, kind: str, key: str, field: str, live_key: str | None) -> str | None:
         """The policy key of a department a record points at; a department the ERP does
         not have (dirty data an adapter let through) is dropped with a warning."""
         if live_key is None:
             return None
         if live_key in self.keys["department"]:
             return self.key("department", live_key)
-        self.warnings.append(
-            N_("{owner}: {field} {value} is no department of the ERP; left out").format(
-                owner=owner, field=name, value=repr(live_key)
-            )
-        )
+        unknown = _NOT_A_DEPARTMENT[(kind, field)]
+        self.warnings.append(unknown.format(key=key, value=repr(live_key)))
         return None
 
     # -- documents ----------------------------------------------------------------------------
@@ -402,7 +396,7 @@ class _Importer:
                 manager = None  # warned about in select_context_users (managed departments)
             section[self.key("department", key)] = Department(
                 name=self.text("department", key, "name", rec.name, required=True) or key,
-                parent=self.department_ref(f"department {key}", "parent", rec.parent),
+                parent=self.department_ref("department", key, "parent", rec.parent),
                 manager=None if manager is None else self.key("user", manager),
                 default_roles=[self.key("role", r) for r in defaults.get(key, ())],
             )
@@ -425,7 +419,7 @@ class _Importer:
                 data_departments=[
                     ref
                     for d in data_departments
-                    if (ref := self.department_ref(f"role {key}", "data department", d))
+                    if (ref := self.department_ref("role", key, "data department", d))
                 ],
             )
 
@@ -436,7 +430,7 @@ class _Importer:
         groups = user_groups(self.live.departments, self.written_departments())
         for login in sorted(self.sel.users | self.sel.context_users):
             rec = self.live.users[login]
-            department = self.department_ref(f"user {login}", "department", rec.department)
+            department = self.department_ref("user", login, "department", rec.department)
             group = NO_DEPARTMENT
             if department is not None and rec.department is not None:
                 group = self.key("department", groups[rec.department])
@@ -569,19 +563,10 @@ class _Importer:
         if value is None:
             return None
         if value == "":
-            empty = (
-                N_("{kind} {key}: empty {field} written as its key")
-                if required
-                else N_("{kind} {key}: empty {field} left out")
-            )
-            self.warnings.append(empty.format(kind=kind, key=key, field=name))
+            self.warnings.append(_EMPTY[(kind, name, required)].format(key=key))
             return None
         if len(value) > TEXT_LIMIT:
-            self.warnings.append(
-                N_("{kind} {key}: {field} cut to {limit} characters").format(
-                    kind=kind, key=key, field=name, limit=TEXT_LIMIT
-                )
-            )
+            self.warnings.append(_CUT[(kind, name)].format(key=key, limit=TEXT_LIMIT))
             return value[:TEXT_LIMIT]
         return value
 
@@ -599,6 +584,36 @@ class _Importer:
 
 
 _KINDS = ("department", "user", "role")
+
+# The importer's warnings about one object, by its kind (and field): one template each, so
+# each reads whole in every language.
+_UNNAMEABLE = {
+    "role": N_("role {key} left out: {reason}"),
+    "user": N_("user {key} left out: {reason}"),
+}
+_NOT_A_DEPARTMENT = {
+    ("department", "parent"): N_(
+        "department {key}: parent {value} is no department of the ERP; left out"
+    ),
+    ("role", "data department"): N_(
+        "role {key}: data department {value} is no department of the ERP; left out"
+    ),
+    ("user", "department"): N_(
+        "user {key}: department {value} is no department of the ERP; left out"
+    ),
+}
+_EMPTY = {  # (kind, field, required)
+    ("department", "name", True): N_("department {key}: empty name written as its key"),
+    ("role", "name", True): N_("role {key}: empty name written as its key"),
+    ("user", "name", True): N_("user {key}: empty name written as its key"),
+    ("role", "description", False): N_("role {key}: empty description left out"),
+}
+_CUT = {
+    ("department", "name"): N_("department {key}: name cut to {limit} characters"),
+    ("role", "name"): N_("role {key}: name cut to {limit} characters"),
+    ("user", "name"): N_("user {key}: name cut to {limit} characters"),
+    ("role", "description"): N_("role {key}: description cut to {limit} characters"),
+}
 
 # A live key no policy can hold, by kind: the warning (one template per kind, so each reads
 # whole in every language).

@@ -267,6 +267,8 @@ def test_the_importers_warnings_are_english_data_said_in_chinese() -> None:
     assert i18n.said(warning) == "线上数据：角色 clerk：未导入描述（该 ERP 不存储描述）"
     key = "user 'li/na' is not a valid policy key: written as 'li-na'; the plan will show it "
     key += "as a different user until the ERP's key is 'li-na'"
+    ghost = "department d1: parent 'ghost' is no department of the ERP; left out"
+    assert i18n.said(ghost) == "部门 d1：上级部门 'ghost' 不是 ERP 中的部门；未导入"
     assert i18n.said(key) == (
         "用户 'li/na' 不是有效的策略键：已写为 'li-na'；在 ERP 中的键改为 'li-na' 之前，"
         "计划会将其显示为另一个用户"
