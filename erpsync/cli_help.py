@@ -269,15 +269,16 @@ def wrap_cells(text: str, width: int) -> list[str]:
 
 
 _NO_BREAK_BEFORE = "，。；：、）》」』！？…%"
+_NO_BREAK_AFTER = "（《「『"
 
 
 def _units(text: str) -> Iterator[str]:
     """The pieces a line may break between: a word with its following space, or one
-    Chinese character with the punctuation after it."""
+    Chinese character with the punctuation after it (an opening bracket with what follows)."""
     unit = ""
     for char in text:
         wide = cell_len(char) == 2
-        if unit and (char in _NO_BREAK_BEFORE):
+        if unit and (char in _NO_BREAK_BEFORE or unit[-1] in _NO_BREAK_AFTER):
             unit += char
             continue
         if wide or (unit and cell_len(unit[-1]) == 2) or (unit.endswith(" ") and char != " "):
@@ -347,4 +348,7 @@ def short_help(text: str, limit: int) -> str:
         if cell_len(cut + char) > limit - 1:
             break
         cut += char
+    clause = max(cut.rfind(mark) for mark in "，、；（")  # end at a clause where one is
+    if clause > len(cut) // 2:
+        cut = cut[:clause]
     return cut + "…"
