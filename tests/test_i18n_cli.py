@@ -13,9 +13,10 @@ import click
 import pytest
 from rich.cells import cell_len
 
-from erpsync import cli, i18n
+from erpsync import __version__, cli, i18n
 from erpsync.errors import UsageError
 from erpsync.importer import storable
+from erpsync.scaffold import FILES
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -163,7 +164,7 @@ def test_english_help_is_unchanged(capsys: pytest.CaptureFixture[str], tmp_path:
     assert "  --version          Show the version and exit.\n" in out
     assert "  apply         Make the live ERP match the policy (or apply exactly the...\n" in out
     code, out = run(capsys, "--version")
-    assert out == "erpsync, version 0.1.0\n"
+    assert out == f"erpsync, version {__version__}\n"
 
 
 def test_clicks_own_words_are_chinese(capsys: pytest.CaptureFixture[str]) -> None:
@@ -177,7 +178,7 @@ def test_clicks_own_words_are_chinese(capsys: pytest.CaptureFixture[str]) -> Non
     code, out = run(capsys, "--lang", "zh-CN", "audit", "show")
     assert "错误：缺少参数 'RECORD_ID'" in out  # click adds its own full stop
     code, out = run(capsys, "--lang", "zh-CN", "--version")
-    assert out == "erpsync，版本 0.1.0\n"
+    assert out == f"erpsync，版本 {__version__}\n"
     code, out = run(capsys, "plan", "--bogus")  # and English again
     assert "Error: No such option '--bogus'" in out
 
@@ -205,12 +206,12 @@ def test_init_says_what_it_wrote_in_chinese(
     code, out = run(capsys, "--lang", "zh-CN", "init", str(tmp_path / "repo"))
     assert code == 0
     assert "  已创建：" in out
-    assert "已生成 erpsync 策略仓库骨架：创建 14 个。" in out
+    assert f"已生成 erpsync 策略仓库骨架：创建 {len(FILES)} 个。" in out
     assert "下一步：\n  erpsync validate                       # 示例策略有效\n" in out
     assert "然后按 README.md 的说明配置 secrets 和分支保护。" in out
     assert english_left(out) == [], out
     code, out = run(capsys, "--lang", "zh-CN", "init", str(tmp_path / "repo"))
-    assert "未写入任何文件：跳过 0 个，14 个已是最新。" in out
+    assert f"未写入任何文件：跳过 0 个，{len(FILES)} 个已是最新。" in out
     code, out = run(
         capsys,
         "--lang",
