@@ -31,6 +31,7 @@ SAMPLE_TEMPLATES = frozenset(t for t, _ in FILES if t.startswith("policies/"))
 
 HEADER_START = "# Imported from the live ERP"  # how a file written by an import begins
 MAX_LISTED = 10
+_SECTIONS = ("departments", "users", "roles", "modules")  # counted in the summary
 
 _Say = Callable[[str], None]
 
@@ -154,14 +155,6 @@ def _written_by_import(path: Path) -> bool:
 
 # -- the summary --------------------------------------------------------------------------------
 
-# The sections counted in the summary, with how the count is said (made when shown).
-_COUNTED = (
-    ("departments", N_("{n} departments")),
-    ("users", N_("{n} users")),
-    ("roles", N_("{n} roles")),
-    ("modules", N_("{n} modules")),
-)
-
 
 def show_summary(
     imported: Imported,
@@ -180,8 +173,10 @@ def show_summary(
             name=target.name, adapter=target.adapter, url=target.display_url, out=out
         )
     )
-    counts = [_(said_as).format(n=imported.count(section)) for section, said_as in _COUNTED]
-    say("  " + _("{counts} in {n} files").format(counts=_(", ").join(counts), n=len(texts)))
+    counts = _(
+        "{departments} departments, {users} users, {roles} roles, {modules} modules in {n} files"
+    )
+    say("  " + counts.format(n=len(texts), **{s: imported.count(s) for s in _SECTIONS}))
     if imported.defaults:
         say(_("Department default roles inferred (not repeated on each member):"))
         defaults = [f"{dept}: {', '.join(roles)}" for dept, roles in imported.defaults.items()]

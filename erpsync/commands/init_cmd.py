@@ -109,9 +109,21 @@ def _summary(written: Written) -> str:
         return _("Nothing written: {skipped} skipped, {unchanged} up to date.").format(
             skipped=skipped, unchanged=unchanged
         )
-    parts = [_("{n} created").format(n=len(written.created))]
-    if written.overwritten:
-        parts.append(_("{n} overwritten").format(n=len(written.overwritten)))
-    if written.skipped:
-        parts.append(_("{n} skipped").format(n=len(written.skipped)))
-    return _("Scaffolded an erpsync policy repository: {parts}.").format(parts=_(", ").join(parts))
+    summary = {
+        (False, False): N_("Scaffolded an erpsync policy repository: {created} created."),
+        (True, False): N_(
+            "Scaffolded an erpsync policy repository: {created} created, {overwritten} overwritten."
+        ),
+        (False, True): N_(
+            "Scaffolded an erpsync policy repository: {created} created, {skipped} skipped."
+        ),
+        (True, True): N_(
+            "Scaffolded an erpsync policy repository: {created} created, "
+            "{overwritten} overwritten, {skipped} skipped."
+        ),
+    }[(bool(written.overwritten), bool(written.skipped))]
+    return _(summary).format(
+        created=len(written.created),
+        overwritten=len(written.overwritten),
+        skipped=len(written.skipped),
+    )
