@@ -97,7 +97,7 @@ def test_lang_gives_chinese_command_help(
         assert "`erpsync init` 生成的 GitHub 工作流或 .gitlab-ci.yml 中的各个步骤。" in out
         assert "  compare-plans  除非 NEW 的变更集与 REVIEWED 完全相同，否则以 1 退出" in out
     if command == ("review",):
-        assert "权限复核（访问认证活动）：复核人确认或撤销其下属人员的权限。" in out
+        assert "权限复核：复核人确认或撤销其下属人员的权限。" in out
 
 
 def test_every_help_is_chinese_and_fits_the_terminal(capsys: pytest.CaptureFixture[str]) -> None:
