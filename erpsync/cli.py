@@ -822,7 +822,9 @@ def _run(argv: list[str] | None, options: Options) -> int:
         if failed is not None:
             _err(
                 options,
-                _("error: the database failed: {cause}; nothing was changed").format(cause=failed),
+                _("error: the database failed: {cause}; nothing was changed").format(
+                    cause=said(failed)
+                ),
             )
             return 1
         where = traceback.extract_tb(sys.exc_info()[2])[-1]
