@@ -20,7 +20,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -130,7 +130,7 @@ def route_click() -> None:
 # -- the language, before click parses -------------------------------------------------------
 
 
-def early_language(argv: Sequence[str], environ: dict[str, str] | None = None) -> str:
+def early_language(argv: Sequence[str], environ: Mapping[str, str] | None = None) -> str:
     """Speak the language the run asks for before click parses ``argv``: ``--lang``, else
     ``settings.language`` of the erpsync.yaml the run would use (``--config``, else found
     from the cwd), else the locale. Only reads; a broken erpsync.yaml is the command's to
@@ -142,7 +142,9 @@ def early_language(argv: Sequence[str], environ: dict[str, str] | None = None) -
 
 
 def _global_option(argv: Sequence[str], name: str) -> str | None:
-    """The value of the global option ``name`` in ``argv`` (before the command)."""
+    """The value given to the option ``name`` in ``argv`` (up to a ``--``); a command's
+    own options are never called ``--lang`` or ``--config``, so where it stands does
+    not matter."""
     args = list(argv)
     for i, arg in enumerate(args):
         if arg == "--":
