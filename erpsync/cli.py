@@ -24,12 +24,13 @@ import click
 from rich.console import Console
 
 from erpsync import __version__, diagnostics, secrets
+from erpsync.cli_help import Group, early_language, route_click, settings_language
 from erpsync.commands import catalog as catalog_cmd
 from erpsync.commands import plan as plan_cmd
 from erpsync.commands import validate as validate_cmd
 from erpsync.config import Project, ResolvedTarget, load_project
 from erpsync.errors import ISSUES_URL, ErpsyncError, PolicyError, UsageError
-from erpsync.i18n import _, said
+from erpsync.i18n import N_, _, said
 
 if TYPE_CHECKING:
     from erpsync.notify import Notifier
@@ -62,26 +63,40 @@ class Options:
 
 
 pass_options = click.make_pass_decorator(Options)
+route_click()  # click's own words ("Usage:", its errors) in the run's language
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=Group,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    help=N_("Permissions-as-code for ERP systems: validate, plan, apply and drift."),
+)
 @click.option(
     "--config",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="erpsync.yaml to use (default: found by walking up from the cwd).",
+    help=N_("erpsync.yaml to use (default: found by walking up from the cwd)."),
 )
-@click.option("--target", help="Target from erpsync.yaml (default: default_target).")
-@click.option("--db", metavar="URL", help="Database URL; overrides the target's url.")
-@click.option("--no-color", is_flag=True, help="No colour (also NO_COLOR).")
-@click.option("-v", "--verbose", count=True, help="More detail; tracebacks on errors.")
-@click.option("-q", "--quiet", count=True, help="Less output.")
+@click.option("--target", help=N_("Target from erpsync.yaml (default: default_target)."))
+@click.option("--db", metavar="URL", help=N_("Database URL; overrides the target's url."))
+@click.option("--no-color", is_flag=True, help=N_("No colour (also NO_COLOR)."))
+@click.option("-v", "--verbose", count=True, help=N_("More detail; tracebacks on errors."))
+@click.option("-q", "--quiet", count=True, help=N_("Less output."))
 @click.option(
     "--lang",
     type=click.Choice(("en", "zh-CN")),
-    help="Language of the output for people (default: settings.language, else the locale: "
-    "LANG=zh_CN.UTF-8 gives Chinese). JSON never changes.",
+    help=N_(
+        "Language of the output for people (default: settings.language, else the locale: "
+        "LANG=zh_CN.UTF-8 gives Chinese). JSON never changes."
+    ),
 )
-@click.version_option(__version__, prog_name="erpsync")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=lambda ctx, param, value: _show_version(ctx, value),
+    help=N_("Show the version and exit."),
+)
 @click.pass_context
 def cli(
     ctx: click.Context,
@@ -93,29 +108,38 @@ def cli(
     quiet: int,
     lang: str | None,
 ) -> None:
-    """Permissions-as-code for ERP systems: validate, plan, apply and drift."""
     from erpsync import i18n
 
     options = ctx.ensure_object(Options)
     options.config, options.target, options.db = config, target, db
     options.no_color, options.verbose = no_color, verbose - quiet
     options.lang = lang
-    i18n.configure(lang)
+    i18n.configure(lang, None if lang else settings_language(config))
 
 
-@cli.command()
+def _show_version(ctx: click.Context, wanted: bool) -> None:
+    """``--version``: the version, in the run's language, then exit."""
+    if wanted and not ctx.resilient_parsing:
+        click.echo(_("%(prog)s, version %(version)s") % {"prog": "erpsync", "version": __version__})
+        ctx.exit()
+
+
+@cli.command(
+    help=N_(
+        "Check the policy (no database needed). DIRECTORY defaults to the target's policies/.\n"
+        "\n"
+        "With an erpsync.yaml, also checks that the target's adapter can store what the policy\n"
+        "uses (departments, data scopes ...), as plan does. Without --target, when targets have\n"
+        "policy directories of their own, checks each directory once for the adapters using it."
+    )
+)
 @click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
 @click.option(
     "--format", "fmt", type=click.Choice(validate_cmd.FORMATS), default="text", show_default=True
 )
-@click.option("--target", "target_name", help="Target from erpsync.yaml whose adapter to suit.")
+@click.option("--target", "target_name", help=N_("Target from erpsync.yaml whose adapter to suit."))
 @pass_options
 def validate(options: Options, directory: Path | None, fmt: str, target_name: str | None) -> None:
-    """Check the policy (no database needed). DIRECTORY defaults to the target's policies/.
-
-    With an erpsync.yaml, also checks that the target's adapter can store what the policy
-    uses (departments, data scopes ...), as plan does. Without --target, when targets have
-    policy directories of their own, checks each directory once for the adapters using it."""
     project = options.project()
     name = target_name or options.target
     if directory is None and name is None and project.has_target_policies():
@@ -134,12 +158,12 @@ def validate(options: Options, directory: Path | None, fmt: str, target_name: st
     raise SystemExit(code)
 
 
-ALL_TARGETS_HELP = "Every target of erpsync.yaml, concurrently, as one result."
-NOTIFY_HELP = (
+ALL_TARGETS_HELP = N_("Every target of erpsync.yaml, concurrently, as one result.")
+NOTIFY_HELP = N_(
     "Post a short summary to NAME from settings.notify.destinations (a DingTalk, WeCom "
     "or Feishu group robot, or a webhook); repeatable."
 )
-JOBS_HELP = "With --all-targets: targets run at once (default: the CPUs, at most 4)."
+JOBS_HELP = N_("With --all-targets: targets run at once (default: the CPUs, at most 4).")
 
 
 def _all_targets_only(
@@ -147,23 +171,32 @@ def _all_targets_only(
 ) -> None:
     """Refuse options that contradict --all-targets (or need it)."""
     if all_targets and (target_name or options.target or options.db):
-        raise UsageError("--all-targets runs every target: leave out --target and --db")
+        raise UsageError(N_("--all-targets runs every target: leave out --target and --db"))
     if jobs is not None and not all_targets:
-        raise UsageError("--jobs goes with --all-targets")
+        raise UsageError(N_("--jobs goes with --all-targets"))
 
 
-@cli.command()
+@cli.command(
+    help=N_(
+        "Show what apply would change in the live ERP (in every ERP: --all-targets).\n"
+        "\n"
+        "With --all-targets the exit code is 1 when any target failed, else 2 when any has\n"
+        "changes and --detailed-exitcode is given, else 0."
+    )
+)
 @click.option(
     "--out",
     type=click.Path(path_type=Path),
-    help="Save the plan (JSON) for `erpsync apply FILE`; with --all-targets, a directory "
-    "that gets DIR/<target>.json.",
+    help=N_(
+        "Save the plan (JSON) for `erpsync apply FILE`; with --all-targets, a directory "
+        "that gets DIR/<target>.json."
+    ),
 )
 @click.option(
     "--format", "fmt", type=click.Choice(plan_cmd.FORMATS), default="text", show_default=True
 )
-@click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes.")
-@click.option("--target", "target_name", help="Target from erpsync.yaml.")
+@click.option("--detailed-exitcode", is_flag=True, help=N_("Exit 2 when there are changes."))
+@click.option("--target", "target_name", help=N_("Target from erpsync.yaml."))
 @click.option("--all-targets", is_flag=True, help=ALL_TARGETS_HELP)
 @click.option("--jobs", type=click.IntRange(min=1), help=JOBS_HELP)
 @pass_options
@@ -176,10 +209,6 @@ def plan(
     all_targets: bool,
     jobs: int | None,
 ) -> None:
-    """Show what apply would change in the live ERP (in every ERP: --all-targets).
-
-    With --all-targets the exit code is 1 when any target failed, else 2 when any has
-    changes and --detailed-exitcode is given, else 0."""
     _all_targets_only(options, target_name, jobs, all_targets)
     project = options.project()
     if all_targets:
@@ -192,7 +221,9 @@ def plan(
             all_cmd.plan(project, fmt, out, detailed_exitcode, jobs, console, _dirs(project))
         )
     if out is not None and out.is_dir():
-        raise UsageError(f"--out {out} is a directory; name the plan file to write")
+        raise UsageError(
+            N_("--out {out} is a directory; name the plan file to write").format(out=out)
+        )
     target = project.target(target_name or options.target, options.db)
     code = plan_cmd.run(
         project,
@@ -206,34 +237,35 @@ def plan(
     raise SystemExit(code)
 
 
-@cli.command()
+@cli.command(help=N_("Write the live ERP's module/action catalogue."))
 @click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Where to write (default: catalog.yaml in the policy directory).",
+    help=N_("Where to write (default: catalog.yaml in the policy directory)."),
 )
 @pass_options
 def catalog(options: Options, out: Path | None) -> None:
-    """Write the live ERP's module/action catalogue."""
     project = options.project()
     target = project.target(options.target, options.db)
     path = out or _relative(project.policy_dir_for(target)) / "catalog.yaml"
     raise SystemExit(catalog_cmd.run(target, path, options.console()))
 
 
-@cli.command()
+@cli.command(help=N_("Make the live ERP match the policy (or apply exactly the saved PLAN_FILE)."))
 @click.argument("plan_file", required=False, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation (CI).")
-@click.option("--allow-mass-removal", is_flag=True, help="Override settings.max_removals.")
+@click.option("--auto-approve", is_flag=True, help=N_("Do not ask for confirmation (CI)."))
+@click.option("--allow-mass-removal", is_flag=True, help=N_("Override settings.max_removals."))
 @click.option(
     "--lock-timeout",
     type=float,
     default=60.0,
     show_default=True,
     metavar="SECONDS",
-    help="How long to wait for another apply to finish, and for each row another session holds.",
+    help=N_(
+        "How long to wait for another apply to finish, and for each row another session holds."
+    ),
 )
-@click.option("--target", "target_name", help="Target from erpsync.yaml.")
+@click.option("--target", "target_name", help=N_("Target from erpsync.yaml."))
 @pass_options
 def apply(
     options: Options,
@@ -243,7 +275,6 @@ def apply(
     lock_timeout: float,
     target_name: str | None,
 ) -> None:
-    """Make the live ERP match the policy (or apply exactly the saved PLAN_FILE)."""
     from erpsync.apply import ApplyOptions
     from erpsync.commands import apply as apply_cmd
 
@@ -262,11 +293,10 @@ def apply(
     raise SystemExit(code)
 
 
-@cli.command("force-unlock")
-@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@cli.command("force-unlock", help=N_("Remove a stale apply lock left by a crashed erpsync."))
+@click.option("--yes", is_flag=True, help=N_("Do not ask for confirmation."))
 @pass_options
 def force_unlock(options: Options, yes: bool) -> None:
-    """Remove a stale apply lock left by a crashed erpsync."""
     from erpsync.commands import audit as audit_cmd
 
     project = options.project()
@@ -274,23 +304,25 @@ def force_unlock(options: Options, yes: bool) -> None:
     raise SystemExit(audit_cmd.force_unlock(target, yes, options.console()))
 
 
-@cli.group("audit")
+@cli.group("audit", help=N_("The hash-chained record of every apply."))
 def audit_group() -> None:
-    """The hash-chained record of every apply."""
+    pass
 
 
-@audit_group.command("log")
+@audit_group.command("log", help=N_("List the applies recorded for the target."))
 @click.option(
     "--format", "fmt", type=click.Choice(("text", "json", "csv")), default="text", show_default=True
 )
-@click.option("--since", metavar="WHEN", help="Only applies at or after a date or ISO time (UTC).")
-@click.option("--until", metavar="WHEN", help="Only applies before; a date includes its day.")
-@click.option("--actor", help="Only applies by this actor.")
+@click.option(
+    "--since", metavar="WHEN", help=N_("Only applies at or after a date or ISO time (UTC).")
+)
+@click.option("--until", metavar="WHEN", help=N_("Only applies before; a date includes its day."))
+@click.option("--actor", help=N_("Only applies by this actor."))
 @click.option(
     "--object",
     "obj",
     metavar="[KIND:]KEY",
-    help="Only changes to this object, e.g. li.na, user:li.na, role:ap-clerk.",
+    help=N_("Only changes to this object, e.g. li.na, user:li.na, role:ap-clerk."),
 )
 @pass_options
 def audit_log(
@@ -301,7 +333,6 @@ def audit_log(
     actor: str | None,
     obj: str | None,
 ) -> None:
-    """List the applies recorded for the target."""
     from erpsync import audit_view
     from erpsync.commands import audit as audit_cmd
 
@@ -310,72 +341,78 @@ def audit_log(
     raise SystemExit(audit_cmd.log(target, options.console(), fmt, filters))
 
 
-@audit_group.command("show")
+@audit_group.command(
+    "show", help=N_("Show one apply: who, when, which commit, every change with before and after.")
+)
 @click.argument("record_id", type=int)
 @pass_options
 def audit_show(options: Options, record_id: int) -> None:
-    """Show one apply: who, when, which commit, every change with before and after."""
     from erpsync.commands import audit as audit_cmd
 
     target = options.project().target(options.target, options.db)
     raise SystemExit(audit_cmd.show(target, record_id, options.console()))
 
 
-@audit_group.command("verify")
+@audit_group.command(
+    "verify",
+    help=N_("Check the hash chain (edited, deleted, reordered records) and print the head."),
+)
 @click.option(
     "--expect-head",
     metavar="ID:HASH",
-    help="An anchor kept from apply or `audit head`: also detect truncation and rewrites.",
+    help=N_("An anchor kept from apply or `audit head`: also detect truncation and rewrites."),
 )
 @click.option(
     "--against",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="An `audit export` file: every record in it must be live and identical.",
+    help=N_("An `audit export` file: every record in it must be live and identical."),
 )
 @pass_options
 def audit_verify(options: Options, expect_head: str | None, against: Path | None) -> None:
-    """Check the hash chain (edited, deleted, reordered records) and print the head."""
     from erpsync.commands import audit as audit_cmd
 
     target = options.project().target(options.target, options.db)
     raise SystemExit(audit_cmd.verify(target, options.console(), expect_head, against))
 
 
-@audit_group.command("head")
+@audit_group.command(
+    "head", help=N_("Print the anchor (ID:HASH of the newest record) of a trail that verifies.")
+)
 @pass_options
 def audit_head(options: Options) -> None:
-    """Print the anchor (ID:HASH of the newest record) of a trail that verifies."""
     from erpsync.commands import audit as audit_cmd
 
     target = options.project().target(options.target, options.db)
     raise SystemExit(audit_cmd.head(target, options.console()))
 
 
-@audit_group.command("export")
+@audit_group.command(
+    "export", help=N_("Write every record as JSON Lines, to keep in git or write-once storage.")
+)
 @click.option(
     "--output",
     "-o",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Write to FILE (default: standard output).",
+    help=N_("Write to FILE (default: standard output)."),
 )
 @pass_options
 def audit_export(options: Options, output: Path | None) -> None:
-    """Write every record as JSON Lines, to keep in git or write-once storage."""
     from erpsync.commands import audit as audit_cmd
 
     target = options.project().target(options.target, options.db)
     raise SystemExit(audit_cmd.export(target, output, options.console()))
 
 
-@audit_group.command("revert")
+@audit_group.command(
+    "revert", help=N_("Plan the inverse of an applied change set against today's live ERP.")
+)
 @click.argument("record_id", type=int)
 @click.option(
     "--format", "fmt", type=click.Choice(plan_cmd.FORMATS), default="text", show_default=True
 )
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Save the plan.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help=N_("Save the plan."))
 @pass_options
 def audit_revert(options: Options, record_id: int, fmt: str, out: Path | None) -> None:
-    """Plan the inverse of an applied change set against today's live ERP."""
     from erpsync.commands import audit as audit_cmd
 
     project = options.project()
@@ -383,17 +420,20 @@ def audit_revert(options: Options, record_id: int, fmt: str, out: Path | None) -
     raise SystemExit(audit_cmd.revert(project, target, record_id, fmt, out, options.console()))
 
 
-@cli.command("import")
+@cli.command(
+    "import", help=N_("Write policies from the live ERP (the first step of adopting erpsync).")
+)
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Directory to write (default: the configured policy directory).",
+    help=N_("Directory to write (default: the configured policy directory)."),
 )
-@click.option("--force", is_flag=True, help="Overwrite policy files written by an earlier import.")
+@click.option(
+    "--force", is_flag=True, help=N_("Overwrite policy files written by an earlier import.")
+)
 @pass_options
 def import_(options: Options, out: Path | None, force: bool) -> None:
-    """Write policies from the live ERP (the first step of adopting erpsync)."""
     from erpsync.commands import import_cmd
 
     project = options.project()
@@ -402,7 +442,14 @@ def import_(options: Options, out: Path | None, force: bool) -> None:
     raise SystemExit(import_cmd.run(project, target, path, force, options.console()))
 
 
-@cli.command()
+@cli.command(
+    help=N_(
+        "Report out-of-band changes, SoD violations and expired access (exit 2 on drift).\n"
+        "\n"
+        "With --all-targets the exit code is 1 when any target failed, else 2 when any has\n"
+        "drift, else 0. With --notify, a failed post exits 1 after the report is written."
+    )
+)
 @click.option(
     "--format",
     "fmt",
@@ -413,7 +460,7 @@ def import_(options: Options, out: Path | None, force: bool) -> None:
 @click.option(
     "--out",
     type=click.Path(path_type=Path),
-    help="Write to FILE; with --all-targets, a directory that gets DIR/<target>.<ext>.",
+    help=N_("Write to FILE; with --all-targets, a directory that gets DIR/<target>.<ext>."),
 )
 @click.option("--all-targets", is_flag=True, help=ALL_TARGETS_HELP)
 @click.option("--jobs", type=click.IntRange(min=1), help=JOBS_HELP)
@@ -427,15 +474,11 @@ def drift(
     jobs: int | None,
     notify: tuple[str, ...],
 ) -> None:
-    """Report out-of-band changes, SoD violations and expired access (exit 2 on drift).
-
-    With --all-targets the exit code is 1 when any target failed, else 2 when any has
-    drift, else 0. With --notify, a failed post exits 1 after the report is written."""
     from erpsync.commands import drift as drift_cmd
 
     _all_targets_only(options, None, jobs, all_targets)
     if notify and all_targets:
-        raise UsageError("--notify goes with one target: run drift --target NAME --notify …")
+        raise UsageError(N_("--notify goes with one target: run drift --target NAME --notify …"))
     project = options.project()
     notifier = notifier_for(options, project, notify)
     if all_targets:
@@ -446,7 +489,9 @@ def drift(
         console = options.console()
         raise SystemExit(all_cmd.drift(project, fmt, out, jobs, console, _dirs(project)))
     if out is not None and out.is_dir():
-        raise UsageError(f"--out {out} is a directory; name the report file to write")
+        raise UsageError(
+            N_("--out {out} is a directory; name the report file to write").format(out=out)
+        )
     target = project.target(options.target, options.db)
     policy_dir = _relative(project.policy_dir_for(target))
     raise SystemExit(
@@ -454,15 +499,15 @@ def drift(
     )
 
 
-DESIRED_HELP = "The policy's view instead of the live ERP's (no database needed)."
+DESIRED_HELP = N_("The policy's view instead of the live ERP's (no database needed).")
 
 
-@cli.group()
+@cli.group(help=N_("Effective access of one user or role, with where each permission comes from."))
 def show() -> None:
-    """Effective access of one user or role, with where each permission comes from."""
+    pass
 
 
-@show.command("user")
+@show.command("user", help=N_("Effective access of the user LOGIN."))
 @click.argument("login")
 @click.option("--desired", is_flag=True, help=DESIRED_HELP)
 @click.option(
@@ -470,7 +515,6 @@ def show() -> None:
 )
 @pass_options
 def show_user(options: Options, login: str, desired: bool, fmt: str) -> None:
-    """Effective access of the user LOGIN."""
     from erpsync.commands import show as show_cmd
 
     project, target = _project_and_target(options, desired)
@@ -481,7 +525,7 @@ def show_user(options: Options, login: str, desired: bool, fmt: str) -> None:
     )
 
 
-@show.command("role")
+@show.command("role", help=N_("Permissions of the role KEY (own and included) and who holds it."))
 @click.argument("key")
 @click.option("--desired", is_flag=True, help=DESIRED_HELP)
 @click.option(
@@ -489,7 +533,6 @@ def show_user(options: Options, login: str, desired: bool, fmt: str) -> None:
 )
 @pass_options
 def show_role(options: Options, key: str, desired: bool, fmt: str) -> None:
-    """Permissions of the role KEY (own and included) and who holds it."""
     from erpsync.commands import show as show_cmd
 
     project, target = _project_and_target(options, desired)
@@ -500,7 +543,15 @@ def show_role(options: Options, key: str, desired: bool, fmt: str) -> None:
     )
 
 
-@cli.command("who-can")
+@cli.command(
+    "who-can",
+    help=N_(
+        "Every user holding MODULE:ACTION, and through which path.\n"
+        "\n"
+        "The permission is in the ERP's own words; the action follows the last ':'\n"
+        "(RuoYi's system:user:add is module system:user, action add)."
+    ),
+)
 @click.argument("permission", metavar="MODULE:ACTION")
 @click.option("--desired", is_flag=True, help=DESIRED_HELP)
 @click.option(
@@ -508,10 +559,6 @@ def show_role(options: Options, key: str, desired: bool, fmt: str) -> None:
 )
 @pass_options
 def who_can(options: Options, permission: str, desired: bool, fmt: str) -> None:
-    """Every user holding MODULE:ACTION, and through which path.
-
-    The permission is in the ERP's own words; the action follows the last ':'
-    (RuoYi's system:user:add is module system:user, action add)."""
     from erpsync.commands import show as show_cmd
 
     project, target = _project_and_target(options, desired)
@@ -528,7 +575,12 @@ def who_can(options: Options, permission: str, desired: bool, fmt: str) -> None:
     )
 
 
-@cli.command()
+@cli.command(
+    help=N_(
+        "Reports auditors ask for: access (user x permission), sod, expiring, dormant,\n"
+        "review (an access review's evidence)."
+    )
+)
 @click.argument("kind", type=click.Choice(("access", "sod", "expiring", "dormant", "review")))
 @click.option(
     "--format",
@@ -540,25 +592,29 @@ def who_can(options: Options, permission: str, desired: bool, fmt: str) -> None:
 @click.option(
     "--days",
     type=int,
-    help="expiring: how far ahead to look (default 30); dormant: days without a sign-in "
-    "(default 90).",
+    help=N_(
+        "expiring: how far ahead to look (default 30); dormant: days without a sign-in "
+        "(default 90)."
+    ),
 )
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help=N_("Write to FILE."))
 @click.option("--desired", is_flag=True, help=DESIRED_HELP)
 @click.option(
     "--propose",
     is_flag=True,
-    help="dormant: write expires: (today, or --expires) for each dormant user into the "
-    "policy files, comments and layout kept, for review.",
+    help=N_(
+        "dormant: write expires: (today, or --expires) for each dormant user into the "
+        "policy files, comments and layout kept, for review."
+    ),
 )
 @click.option(
     "--expires",
     "expires_on",
     type=click.DateTime(formats=["%Y-%m-%d"]),
-    help="With --propose: the expiry date written (YYYY-MM-DD).",
+    help=N_("With --propose: the expiry date written (YYYY-MM-DD)."),
 )
-@click.option("--deactivate", is_flag=True, help="With --propose: write active: false instead.")
-@click.option("--campaign", help="review: the campaign (default: the latest).")
+@click.option("--deactivate", is_flag=True, help=N_("With --propose: write active: false instead."))
+@click.option("--campaign", help=N_("review: the campaign (default: the latest)."))
 @pass_options
 def report(
     options: Options,
@@ -572,14 +628,12 @@ def report(
     deactivate: bool,
     campaign: str | None,
 ) -> None:
-    """Reports auditors ask for: access (user x permission), sod, expiring, dormant,
-    review (an access review's evidence)."""
     from erpsync.commands import report as report_cmd
 
     if (expires_on or deactivate) and not propose:
-        raise UsageError("--expires and --deactivate go with --propose")
+        raise UsageError(N_("--expires and --deactivate go with --propose"))
     if expires_on and deactivate:
-        raise UsageError("give --expires or --deactivate, not both")
+        raise UsageError(N_("give --expires or --deactivate, not both"))
     wanted = (
         report_cmd.Propose(expires_on.date() if expires_on else None, deactivate)
         if propose
@@ -603,10 +657,11 @@ def report(
     )
 
 
-@cli.command()
+@cli.command(
+    help=N_("Check connectivity, schema, erpsync's tables, lock, audit chain and last apply.")
+)
 @pass_options
 def doctor(options: Options) -> None:
-    """Check connectivity, schema, erpsync's tables, lock, audit chain and last apply."""
     from erpsync.commands import doctor as doctor_cmd
 
     raise SystemExit(doctor_cmd.run(options.config, options.target, options.db, options.console()))
@@ -619,34 +674,32 @@ def _project_and_target(options: Options, desired: bool) -> tuple[Project, Resol
     return project, project.target(options.target, options.db)
 
 
-@cli.group()
+@cli.group(help=N_("The reference ERP: erpsync's own schema for in-house ERPs and the demo."))
 def refdb() -> None:
-    """The reference ERP: erpsync's own schema for in-house ERPs and the demo."""
+    pass
 
 
-@refdb.command("init")
+@refdb.command("init", help=N_("Create the reference ERP schema and its catalogue at URL."))
 @click.argument("url")
-@click.option("--sample", is_flag=True, help="Load the demo company's as-is live state.")
+@click.option("--sample", is_flag=True, help=N_("Load the demo company's as-is live state."))
 @pass_options
 def refdb_init(options: Options, url: str, sample: bool) -> None:
-    """Create the reference ERP schema and its catalogue at URL."""
     from erpsync.adapters.reference.database import init_database
 
-    options.console().print(init_database(url, sample), markup=False)
+    options.console().print(said(init_database(url, sample)), markup=False)
 
 
-@cli.command()
+@cli.command(help=N_("Create a sample ERP on SQLite and show the plan that brings it in line."))
 @click.option(
     "--dir",
     "directory",
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("demo"),
     show_default=True,
-    help="Where to create the demo ERP.",
+    help=N_("Where to create the demo ERP."),
 )
 @pass_options
 def demo(options: Options, directory: Path) -> None:
-    """Create a sample ERP on SQLite and show the plan that brings it in line."""
     from erpsync.commands import demo as demo_cmd
 
     project = options.project()
@@ -714,7 +767,10 @@ def script() -> NoReturn:
     except OSError as exc:  # a full disk, or a reader that went away: output is missing
         if not isinstance(exc, BrokenPipeError):  # (`| head`: no one to tell)
             with contextlib.suppress(OSError, AttributeError):
-                sys.stderr.write(f"error: cannot write the output: {exc.strerror or exc}\n")
+                message = _("error: cannot write the output: {cause}").format(
+                    cause=exc.strerror or exc
+                )
+                sys.stderr.write(message + "\n")
         code = output_failed(code)
     with contextlib.suppress(OSError, AttributeError):
         sys.stderr.flush()
@@ -730,18 +786,19 @@ def output_failed(code: int) -> int:
 
 
 def _run(argv: list[str] | None, options: Options) -> int:
+    early_language(sys.argv[1:] if argv is None else argv)  # --help is shown while parsing
     try:
         cli.main(args=argv, prog_name="erpsync", standalone_mode=False, obj=options)
     except SystemExit as exc:
         return int(exc.code or 0) if not isinstance(exc.code, str) else 1
     except click.exceptions.Abort:
-        _err(options, "interrupted")
+        _err(options, _("interrupted"))
         return EXIT_INTERRUPTED
     except click.ClickException as exc:
         exc.show()
         return 1
     except KeyboardInterrupt:
-        _err(options, "interrupted")
+        _err(options, _("interrupted"))
         return EXIT_INTERRUPTED
     except PolicyError as exc:
         _err(options, diagnostics.to_text(exc.diagnostics).rstrip())
@@ -755,23 +812,30 @@ def _run(argv: list[str] | None, options: Options) -> int:
     except BrokenPipeError:  # the reader stopped reading (`| head`): nothing to tell it
         return output_failed(0)
     except OSError as exc:  # the machine's, not erpsync's: a full disk, a closed terminal
-        _err(
-            options, f"error: {exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else "")
-        )
+        message = _("error: {message}").format(message=exc.strerror or exc)
+        _err(options, message + (f": {exc.filename}" if exc.filename else ""))
         return 1
     except Exception as exc:
         if options.verbose > 0:
             traceback.print_exc()
         failed = _database_failure(exc)
         if failed is not None:
-            _err(options, f"error: the database failed: {failed}; nothing was changed")
+            _err(
+                options,
+                _("error: the database failed: {cause}; nothing was changed").format(
+                    cause=said(failed)
+                ),
+            )
             return 1
         where = traceback.extract_tb(sys.exc_info()[2])[-1]
+        internal = _(
+            "internal error in erpsync {version} ({where}): {exception}\n"
+            "This is a bug; please report it at {url} (run with -v for details)."
+        )
+        at = f"{Path(where.filename).name}:{where.lineno}"
+        shown = repr(sys.exc_info()[1])
         _err(
-            options,
-            f"internal error in erpsync {__version__} ({Path(where.filename).name}:"
-            f"{where.lineno}): {sys.exc_info()[1]!r}\n"
-            f"This is a bug; please report it at {ISSUES_URL} (run with -v for details).",
+            options, internal.format(version=__version__, where=at, exception=shown, url=ISSUES_URL)
         )
         return 3
     return 0

@@ -12,32 +12,42 @@ from pathlib import Path
 import click
 
 from erpsync.cli import Options, _policy_dir, cli, pass_options
+from erpsync.i18n import N_
 
 FILE = click.Path(dir_okay=False, path_type=Path)
 PLATFORM = click.option(
     "--platform",
     type=click.Choice(("github", "gitlab")),
-    help="The CI system to talk to (default: gitlab when GITLAB_CI=true, else github).",
+    help=N_("The CI system to talk to (default: gitlab when GITLAB_CI=true, else github)."),
 )
 BOT = click.option(
     "--bot",
-    help="Who erpsync's own comments are by (default: github-actions[bot] on GitHub, "
-    "the token's user on GitLab).",
+    help=N_(
+        "Who erpsync's own comments are by (default: github-actions[bot] on GitHub, "
+        "the token's user on GitLab)."
+    ),
 )
 
 
-@cli.command("init")
+@cli.command(
+    "init",
+    help=N_("Scaffold a policy repository: erpsync.yaml, policies/, CI pipelines, pre-commit."),
+)
 @click.argument(
     "directory", required=False, default=".", type=click.Path(file_okay=False, path_type=Path)
 )
-@click.option("--force", is_flag=True, help="Overwrite files that differ from erpsync's templates.")
 @click.option(
-    "--adapter",
-    help="The ERP to adopt (reference, ruoyi, tryton): its target only, and no example "
-    "policy unless reference; `erpsync import` writes the policy.",
+    "--force", is_flag=True, help=N_("Overwrite files that differ from erpsync's templates.")
 )
 @click.option(
-    "--url", metavar="URL", help="Its database URL; a password in it goes to an env variable."
+    "--adapter",
+    help=N_(
+        "The ERP to adopt (reference, ruoyi, tryton): its target only, and no example "
+        "policy unless reference; `erpsync import` writes the policy."
+    ),
+)
+@click.option(
+    "--url", metavar="URL", help=N_("Its database URL; a password in it goes to an env variable.")
 )
 @click.option(
     "--ci",
@@ -45,7 +55,7 @@ BOT = click.option(
     type=click.Choice(("github", "gitlab")),
     default="github",
     show_default=True,
-    help="The CI to write: GitHub Actions workflows, or one .gitlab-ci.yml.",
+    help=N_("The CI to write: GitHub Actions workflows, or one .gitlab-ci.yml."),
 )
 @pass_options
 def init(
@@ -56,22 +66,24 @@ def init(
     url: str | None,
     ci_system: str,
 ) -> None:
-    """Scaffold a policy repository: erpsync.yaml, policies/, CI pipelines, pre-commit."""
     from erpsync.commands import init_cmd
 
     raise SystemExit(init_cmd.run(directory, force, options.console(), adapter, url, ci_system))
 
 
-@cli.command()
+@cli.command(
+    help=N_(
+        "Write the CODEOWNERS section: each policy file goes to the owners of what it declares."
+    )
+)
 @click.option(
     "--out",
     type=FILE,
-    help="CODEOWNERS to write (default: the one GitHub reads, else .github/CODEOWNERS).",
+    help=N_("CODEOWNERS to write (default: the one GitHub reads, else .github/CODEOWNERS)."),
 )
-@click.option("--check", is_flag=True, help="Only check that it is up to date (exit 1 if not).")
+@click.option("--check", is_flag=True, help=N_("Only check that it is up to date (exit 1 if not)."))
 @pass_options
 def codeowners(options: Options, out: Path | None, check: bool) -> None:
-    """Write the CODEOWNERS section: each policy file goes to the owners of what it declares."""
     from erpsync.commands import codeowners as codeowners_cmd
 
     project = options.project()
@@ -80,15 +92,17 @@ def codeowners(options: Options, out: Path | None, check: bool) -> None:
     )
 
 
-@cli.group()
+@cli.group(
+    help=N_("Steps of the GitHub workflows or the .gitlab-ci.yml that `erpsync init` writes.")
+)
 def ci() -> None:
-    """Steps of the GitHub workflows or the .gitlab-ci.yml that `erpsync init` writes."""
+    pass
 
 
-@ci.command("guards")
+@ci.command("guards", help=N_("Check a saved plan against apply's guards (reads the live ERP)."))
 @click.argument("plan_file", type=FILE)
-@click.option("--report", type=FILE, help="Write the result as JSON, for `ci plan-comment`.")
-@click.option("--allow-mass-removal", is_flag=True, help="Do not check settings.max_removals.")
+@click.option("--report", type=FILE, help=N_("Write the result as JSON, for `ci plan-comment`."))
+@click.option("--allow-mass-removal", is_flag=True, help=N_("Do not check settings.max_removals."))
 @PLATFORM
 @pass_options
 def ci_guards(
@@ -98,7 +112,6 @@ def ci_guards(
     allow_mass_removal: bool,
     platform: str | None,
 ) -> None:
-    """Check a saved plan against apply's guards (reads the live ERP)."""
     from erpsync.commands import ci_cmd
 
     project = options.project()
@@ -111,17 +124,26 @@ def ci_guards(
     )
 
 
-@ci.command("plan-comment")
+@ci.command(
+    "plan-comment",
+    help=N_(
+        "Post or update the pull request's plan comment (GitLab: merge request note) and labels."
+    ),
+)
 @click.option("--plan", "plan_file", type=FILE, default=Path("plan.json"), show_default=True)
-@click.option("--guards", "guards_report", type=FILE, help="The report of `ci guards --report`.")
+@click.option(
+    "--guards", "guards_report", type=FILE, help=N_("The report of `ci guards --report`.")
+)
 @click.option(
     "--pr",
     "pull",
     type=int,
-    help="Pull request number / merge request IID (default: the event's, CI_MERGE_REQUEST_IID).",
+    help=N_(
+        "Pull request number / merge request IID (default: the event's, CI_MERGE_REQUEST_IID)."
+    ),
 )
-@click.option("--out", type=FILE, help="Also write the comment to FILE.")
-@click.option("--dry-run", is_flag=True, help="Do not contact GitHub or GitLab.")
+@click.option("--out", type=FILE, help=N_("Also write the comment to FILE."))
+@click.option("--dry-run", is_flag=True, help=N_("Do not contact GitHub or GitLab."))
 @BOT
 @PLATFORM
 @pass_options
@@ -135,7 +157,6 @@ def ci_plan_comment(
     bot: str | None,
     platform: str | None,
 ) -> None:
-    """Post or update the pull request's plan comment (GitLab: merge request note) and labels."""
     from erpsync.commands import ci_cmd
 
     project = options.project()
@@ -155,21 +176,24 @@ def ci_plan_comment(
     )
 
 
-@ci.command("reviewed-plan")
-@click.option("--sha", help="The pushed commit (default: GITHUB_SHA, CI_COMMIT_SHA).")
+@ci.command(
+    "reviewed-plan",
+    help=N_("Find the plan reviewed on the pull request merged as the pushed commit."),
+)
+@click.option("--sha", help=N_("The pushed commit (default: GITHUB_SHA, CI_COMMIT_SHA)."))
 @click.option(
     "--plan-out",
     type=FILE,
     default=Path("reviewed/plan.json"),
     show_default=True,
-    help="GitLab: where the reviewed plan is downloaded.",
+    help=N_("GitLab: where the reviewed plan is downloaded."),
 )
 @click.option(
     "--dotenv",
     type=FILE,
     default=Path("reviewed.env"),
     show_default=True,
-    help="GitLab: the ERPSYNC_REVIEWED_* variables for the job's script.",
+    help=N_("GitLab: the ERPSYNC_REVIEWED_* variables for the job's script."),
 )
 @BOT
 @PLATFORM
@@ -182,33 +206,33 @@ def ci_reviewed_plan(
     bot: str | None,
     platform: str | None,
 ) -> None:
-    """Find the plan reviewed on the pull request merged as the pushed commit."""
     from erpsync.commands import ci_cmd
 
     where = ci_cmd.platform_of(platform)
     raise SystemExit(ci_cmd.reviewed(sha, options.console(), bot, None, where, plan_out, dotenv))
 
 
-@ci.command("audit-anchor")
-@click.option("--out", type=FILE, required=True, help="Where to write the anchor (ID:HASH).")
-@click.option("--ref", help="The branch applies run on (default: CI_DEFAULT_BRANCH).")
+@ci.command(
+    "audit-anchor", help=N_("GitLab: fetch the audit head kept by the last successful apply job.")
+)
+@click.option("--out", type=FILE, required=True, help=N_("Where to write the anchor (ID:HASH)."))
+@click.option("--ref", help=N_("The branch applies run on (default: CI_DEFAULT_BRANCH)."))
 @click.option("--job", "job_name", default="erpsync-apply", show_default=True)
 @PLATFORM
 @pass_options
 def ci_audit_anchor(
     options: Options, out: Path, ref: str | None, job_name: str, platform: str | None
 ) -> None:
-    """GitLab: fetch the audit head kept by the last successful apply job."""
     from erpsync.commands import ci_cmd
 
     where = ci_cmd.platform_of(platform)
     raise SystemExit(ci_cmd.audit_anchor(out, ref, job_name, options.console(), None, where))
 
 
-@ci.command("compare-plans")
+@ci.command("compare-plans", help=N_("Exit 1 unless NEW makes exactly the change set of REVIEWED."))
 @click.argument("reviewed", type=FILE)
 @click.argument("new", type=FILE)
-@click.option("--expect-changeset", metavar="DIGEST", help="The reviewed change set's digest.")
+@click.option("--expect-changeset", metavar="DIGEST", help=N_("The reviewed change set's digest."))
 @PLATFORM
 @pass_options
 def ci_compare_plans(
@@ -218,7 +242,6 @@ def ci_compare_plans(
     expect_changeset: str | None,
     platform: str | None,
 ) -> None:
-    """Exit 1 unless NEW makes exactly the change set of REVIEWED."""
     from erpsync.commands import ci_cmd
 
     where = ci_cmd.platform_of(platform)
@@ -227,11 +250,14 @@ def ci_compare_plans(
     )
 
 
-@ci.command("drift-issue")
+@ci.command(
+    "drift-issue",
+    help=N_("Open, update or close the drift issue after `erpsync drift --format json`."),
+)
 @click.argument("report", type=FILE)
-@click.option("--markdown", type=FILE, help="Also write the Markdown report.")
-@click.option("--html", type=FILE, help="Also write the HTML report.")
-@click.option("--dry-run", is_flag=True, help="Do not contact GitHub or GitLab.")
+@click.option("--markdown", type=FILE, help=N_("Also write the Markdown report."))
+@click.option("--html", type=FILE, help=N_("Also write the HTML report."))
+@click.option("--dry-run", is_flag=True, help=N_("Do not contact GitHub or GitLab."))
 @BOT
 @PLATFORM
 @pass_options
@@ -244,7 +270,6 @@ def ci_drift_issue(
     bot: str | None,
     platform: str | None,
 ) -> None:
-    """Open, update or close the drift issue after `erpsync drift --format json`."""
     from erpsync.commands import ci_cmd
 
     where = ci_cmd.platform_of(platform)

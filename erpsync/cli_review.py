@@ -9,45 +9,47 @@ from pathlib import Path
 import click
 
 from erpsync.cli import NOTIFY_HELP, Options, _policy_dir, cli, notifier_for, pass_options
+from erpsync.i18n import N_
 
 SHEET = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
-@cli.group()
+@cli.group(
+    help=N_("Access certification campaigns: reviewers confirm or revoke their people's access.")
+)
 def review() -> None:
-    """Access certification campaigns: reviewers confirm or revoke their people's access."""
+    pass
 
 
-@review.command("start")
+@review.command("start", help=N_("Open a campaign: one sheet per reviewer, from the live ERP."))
 @click.option(
     "--scope",
     "kind",
     type=click.Choice(("department", "role")),
     default="department",
     show_default=True,
-    help="department: each person's manager reviews them; role: each role's owner.",
+    help=N_("department: each person's manager reviews them; role: each role's owner."),
 )
-@click.option("--due", type=click.DateTime(formats=["%Y-%m-%d"]), help="Due date (YYYY-MM-DD).")
+@click.option("--due", type=click.DateTime(formats=["%Y-%m-%d"]), help=N_("Due date (YYYY-MM-DD)."))
 @click.option(
     "--out",
     "out_dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("reviews"),
     show_default=True,
-    help="Where the campaign's folder of sheets is written.",
+    help=N_("Where the campaign's folder of sheets is written."),
 )
 @click.option(
     "--format",
     "formats",
     default="xlsx,csv,html",
     show_default=True,
-    help="Sheet formats, comma-separated.",
+    help=N_("Sheet formats, comma-separated."),
 )
 @pass_options
 def review_start(
     options: Options, kind: str, due: dt.datetime | None, out_dir: Path, formats: str
 ) -> None:
-    """Open a campaign: one sheet per reviewer, from the live ERP."""
     from erpsync.commands import review as review_cmd
 
     project = options.project()
@@ -66,15 +68,17 @@ def review_start(
     )
 
 
-@review.command("status")
+@review.command(
+    "status",
+    help=N_("Progress per reviewer, from the returned SHEETS (default: the campaign's folder)."),
+)
 @click.argument("sheets", nargs=-1, type=SHEET)
-@click.option("--campaign", help="The campaign (default: the latest).")
+@click.option("--campaign", help=N_("The campaign (default: the latest)."))
 @click.option("--notify", "notify", multiple=True, metavar="NAME", help=NOTIFY_HELP)
 @pass_options
 def review_status(
     options: Options, sheets: tuple[Path, ...], campaign: str | None, notify: tuple[str, ...]
 ) -> None:
-    """Progress per reviewer, from the returned SHEETS (default: the campaign's folder)."""
     from erpsync.commands import review as review_cmd
 
     project = options.project()
@@ -85,19 +89,21 @@ def review_status(
     )
 
 
-@review.command("close")
+@review.command(
+    "close",
+    help=N_("Record the decisions of the filled SHEETS and write them into the policy files."),
+)
 @click.argument("sheets", nargs=-1, type=SHEET)
-@click.option("--campaign", help="The campaign (default: the latest).")
+@click.option("--campaign", help=N_("The campaign (default: the latest)."))
 @click.option(
     "--pr-body",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the pull request's description to FILE (default: print it).",
+    help=N_("Write the pull request's description to FILE (default: print it)."),
 )
 @pass_options
 def review_close(
     options: Options, sheets: tuple[Path, ...], campaign: str | None, pr_body: Path | None
 ) -> None:
-    """Record the decisions of the filled SHEETS and write them into the policy files."""
     from erpsync.commands import review as review_cmd
 
     project = options.project()

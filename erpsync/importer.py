@@ -51,6 +51,7 @@ from typing import Any
 
 from erpsync import access
 from erpsync.adapters.base import Capabilities, LiveSnapshot
+from erpsync.i18n import N_
 from erpsync.policy.model import (
     ALL_ACTIONS,
     EMAIL_PATTERN,
@@ -117,16 +118,22 @@ def storable(state: State, can: Capabilities) -> tuple[State, list[str]]:
     dropped: list[str] = []
     departments = state.departments
     if not can.departments and departments:
-        dropped.append(f"{len(departments)} department(s): the ERP stores none; left out")
+        dropped.append(
+            N_("{n} department(s): the ERP stores none; left out").format(n=len(departments))
+        )
         departments = {}
     users = dict(state.users)
     for login, user in state.users.items():
         department, email = user.department, user.email
         if not can.departments and department is not None:
-            dropped.append(f"user {login}: department left out (the ERP stores none)")
+            dropped.append(
+                N_("user {login}: department left out (the ERP stores none)").format(login=login)
+            )
             department = None
         if not can.email and email is not None:
-            dropped.append(f"user {login}: email left out (the ERP stores none)")
+            dropped.append(
+                N_("user {login}: email left out (the ERP stores none)").format(login=login)
+            )
             email = None
         held: dict[str, Any] = {n: None for n in ASSIGNMENTS if n not in can.user_assignments}
         users[login] = dataclasses.replace(user, email=email, department=department, **held)
@@ -136,10 +143,16 @@ def storable(state: State, can: Capabilities) -> tuple[State, list[str]]:
         if scope is not None and (
             not can.data_scope or (scope == "custom" and not can.custom_data_scope)
         ):
-            dropped.append(f"role {key}: data scope {scope} left out (the ERP cannot store it)")
+            dropped.append(
+                N_("role {key}: data scope {scope} left out (the ERP cannot store it)").format(
+                    key=key, scope=scope
+                )
+            )
             scope, data = None, ()
         if description is not None and not can.role_descriptions:
-            dropped.append(f"role {key}: description left out (the ERP stores none)")
+            dropped.append(
+                N_("role {key}: description left out (the ERP stores none)").format(key=key)
+            )
             description = None
         roles[key] = RoleRec(role.key, role.name, description, scope, data)
     kept = State(departments, users, roles, state.grants, state.user_roles)
@@ -164,7 +177,9 @@ class _Importer:
         self.snapshot = snapshot
         self.live, dropped = storable(snapshot.state, can)
         self.scope = scope
-        self.warnings: list[str] = [f"live data: {p}" for p in (*snapshot.problems, *dropped)]
+        self.warnings: list[str] = [
+            N_("live data: {problem}").format(problem=p) for p in (*snapshot.problems, *dropped)
+        ]
         self.held = self.live.user_roles
         self.sel = _Selection()
         self.keys: dict[str, dict[str, str]] = {}  # kind -> live key -> policy key
@@ -234,12 +249,16 @@ class _Importer:
             if reason is None and undeclared is not None:
                 if key not in held_inside:
                     reason = (
-                        "held by no active user inside settings.scope"
+                        N_("held by no active user inside settings.scope")
                         if self.scope.departments is not None
-                        else f"held by no active user erpsync manages; {undeclared}"
+                        else N_("held by no active user erpsync manages; {reason}").format(
+                            reason=undeclared
+                        )
                     )
                 elif not _KEY.match(key):
-                    reason = f"{key!r} is not a valid policy key; {undeclared}"
+                    reason = N_("{key} is not a valid policy key; {reason}").format(
+                        key=repr(key), reason=undeclared
+                    )
             if reason is None:
                 self.sel.roles.add(key)
             else:
@@ -249,7 +268,8 @@ class _Importer:
     def warn_unnameable(self, kind: str, key: str, reason: str) -> None:
         """A warning for a live role or user left out because no policy can name it."""
         if reason in (SLASH_ROLE, SLASH_USER):
-            self.warnings.append(f"{kind} {key!r} left out: {reason}")
+            left_out = _UNNAMEABLE[kind]
+            self.warnings.append(left_out.format(key=repr(key), reason=reason))
 
     def select_departments(self) -> None:
         live = self.live.departments
@@ -261,10 +281,12 @@ class _Importer:
         for key in sorted(live):
             if key in self.sel.departments:
                 continue
-            reason = self.scope.department_reason(key, live) or "not managed"
+            reason = self.scope.department_reason(key, live) or N_("not managed")
             if key in needed:
                 self.sel.context_departments.add(key)
-                self.sel.context[("department", key)] = f"{reason}; written as a reference"
+                self.sel.context[("department", key)] = N_(
+                    "{reason}; written as a reference"
+                ).format(reason=reason)
             else:
                 self.sel.left_out[("department", key)] = reason
 
@@ -277,20 +299,24 @@ class _Importer:
                 continue
             if manager not in self.live.users:
                 self.warnings.append(
-                    f"department {key}: its manager {manager!r} is no user of the ERP; "
-                    "left out (the plan will clear the manager)"
+                    N_(
+                        "department {key}: its manager {manager} is no user of the ERP; "
+                        "left out (the plan will clear the manager)"
+                    ).format(key=key, manager=repr(manager))
                 )
             elif "/" in manager:
                 self.warnings.append(
-                    f"department {key}: its manager {manager!r} cannot be named in a policy "
-                    "(a login holds no '/'); left out (the plan will clear the manager)"
+                    N_(
+                        "department {key}: its manager {manager} cannot be named in a policy "
+                        "(a login holds no '/'); left out (the plan will clear the manager)"
+                    ).format(key=key, manager=repr(manager))
                 )
             elif manager not in self.sel.context_users:
                 self.sel.context_users.add(manager)
                 reason = self.sel.left_out.pop(("user", manager))
-                self.sel.context[("user", manager)] = (
-                    f"{reason}; written as manager of department {key}"
-                )
+                self.sel.context[("user", manager)] = N_(
+                    "{reason}; written as manager of department {key}"
+                ).format(reason=reason, key=key)
 
     def referenced_departments(self) -> set[str]:
         """Managed departments and every department a written object refers to, with
@@ -337,22 +363,22 @@ class _Importer:
             taken.add(new)
             self.renamed[(kind, key)] = new
             self.warnings.append(
-                f"{kind} {key!r} is not a valid policy key: written as {new!r}; "
-                f"the plan will show it as a different {kind} until the ERP's key is {new!r}"
+                _NOT_A_KEY[kind].format(key=repr(key), new=repr(new), new_again=repr(new))
             )
         return out
 
     def key(self, kind: str, live_key: str) -> str:
         return self.keys[kind][live_key]
 
-    def department_ref(self, owner: str, name: str, live_key: str | None) -> str | None:
+    def department_ref(self, kind: str, key: str, field: str, live_key: str | None) -> str | None:
         """The policy key of a department a record points at; a department the ERP does
         not have (dirty data an adapter let through) is dropped with a warning."""
         if live_key is None:
             return None
         if live_key in self.keys["department"]:
             return self.key("department", live_key)
-        self.warnings.append(f"{owner}: {name} {live_key!r} is no department of the ERP; left out")
+        unknown = _NOT_A_DEPARTMENT[(kind, field)]
+        self.warnings.append(unknown.format(key=key, value=repr(live_key)))
         return None
 
     # -- documents ----------------------------------------------------------------------------
@@ -370,7 +396,7 @@ class _Importer:
                 manager = None  # warned about in select_context_users (managed departments)
             section[self.key("department", key)] = Department(
                 name=self.text("department", key, "name", rec.name, required=True) or key,
-                parent=self.department_ref(f"department {key}", "parent", rec.parent),
+                parent=self.department_ref("department", key, "parent", rec.parent),
                 manager=None if manager is None else self.key("user", manager),
                 default_roles=[self.key("role", r) for r in defaults.get(key, ())],
             )
@@ -393,7 +419,7 @@ class _Importer:
                 data_departments=[
                     ref
                     for d in data_departments
-                    if (ref := self.department_ref(f"role {key}", "data department", d))
+                    if (ref := self.department_ref("role", key, "data department", d))
                 ],
             )
 
@@ -404,7 +430,7 @@ class _Importer:
         groups = user_groups(self.live.departments, self.written_departments())
         for login in sorted(self.sel.users | self.sel.context_users):
             rec = self.live.users[login]
-            department = self.department_ref(f"user {login}", "department", rec.department)
+            department = self.department_ref("user", login, "department", rec.department)
             group = NO_DEPARTMENT
             if department is not None and rec.department is not None:
                 group = self.key("department", groups[rec.department])
@@ -434,9 +460,11 @@ class _Importer:
         roles = set(self.held.get(login, frozenset()) & self.sel.roles)
         if roles and not rec.active:
             self.warnings.append(
-                f"user {login} is inactive but holds roles in the ERP "
-                f"({', '.join(sorted(roles))}); written inactive without them "
-                "(the plan will revoke them)"
+                N_(
+                    "user {login} is inactive but holds roles in the ERP "
+                    "({roles}); written inactive without them "
+                    "(the plan will revoke them)"
+                ).format(login=login, roles=", ".join(sorted(roles)))
             )
             return set()
         if rec.department is not None:
@@ -448,7 +476,11 @@ class _Importer:
         for module, actions in sorted(self.snapshot.catalogue.items()):
             valid = [a for a in actions if _action(a)]
             if not _module(module) or not valid:
-                self.warnings.append(f"catalogue: module {module!r} cannot be written: left out")
+                self.warnings.append(
+                    N_("catalogue: module {module} cannot be written: left out").format(
+                        module=repr(module)
+                    )
+                )
                 continue
             name = self.snapshot.module_names.get(module) or None
             out[module] = Module(
@@ -482,8 +514,10 @@ class _Importer:
             unknown = catalogue and action not in catalogue.get(module, ())
             if unknown or not (_module(module) and _action(action)):
                 self.warnings.append(
-                    f"role {role}: permission {perm!r} is not in the ERP's catalogue; "
-                    "left out (the plan will revoke it)"
+                    N_(
+                        "role {role}: permission {permission} is not in the ERP's catalogue; "
+                        "left out (the plan will revoke it)"
+                    ).format(role=role, permission=repr(perm))
                 )
                 continue
             out.setdefault(role, {}).setdefault(module, set()).add(action)
@@ -508,12 +542,16 @@ class _Importer:
     ) -> tuple[str | None, tuple[str, ...]]:
         if scope is not None and scope not in DATA_SCOPES:
             self.warnings.append(
-                f"role {role}: data scope {scope!r} has no policy equivalent; left out"
+                N_("role {role}: data scope {scope} has no policy equivalent; left out").format(
+                    role=role, scope=repr(scope)
+                )
             )
             scope = None
         if departments and scope != "custom":
             self.warnings.append(
-                f"role {role}: data departments without data scope custom; left out"
+                N_("role {role}: data departments without data scope custom; left out").format(
+                    role=role
+                )
             )
             departments = ()
         return scope, departments
@@ -525,11 +563,10 @@ class _Importer:
         if value is None:
             return None
         if value == "":
-            instead = "written as its key" if required else "left out"
-            self.warnings.append(f"{kind} {key}: empty {name} {instead}")
+            self.warnings.append(_EMPTY[(kind, name, required)].format(key=key))
             return None
         if len(value) > TEXT_LIMIT:
-            self.warnings.append(f"{kind} {key}: {name} cut to {TEXT_LIMIT} characters")
+            self.warnings.append(_CUT[(kind, name)].format(key=key, limit=TEXT_LIMIT))
             return value[:TEXT_LIMIT]
         return value
 
@@ -538,11 +575,62 @@ class _Importer:
             return None
         if len(value) <= EMAIL_LIMIT and _EMAIL.match(value):
             return value
-        self.warnings.append(f"user {login}: email {value!r} is not an email address; left out")
+        self.warnings.append(
+            N_("user {login}: email {email} is not an email address; left out").format(
+                login=login, email=repr(value)
+            )
+        )
         return None
 
 
 _KINDS = ("department", "user", "role")
+
+# The importer's warnings about one object, by its kind (and field): one template each, so
+# each reads whole in every language.
+_UNNAMEABLE = {
+    "role": N_("role {key} left out: {reason}"),
+    "user": N_("user {key} left out: {reason}"),
+}
+_NOT_A_DEPARTMENT = {
+    ("department", "parent"): N_(
+        "department {key}: parent {value} is no department of the ERP; left out"
+    ),
+    ("role", "data department"): N_(
+        "role {key}: data department {value} is no department of the ERP; left out"
+    ),
+    ("user", "department"): N_(
+        "user {key}: department {value} is no department of the ERP; left out"
+    ),
+}
+_EMPTY = {  # (kind, field, required)
+    ("department", "name", True): N_("department {key}: empty name written as its key"),
+    ("role", "name", True): N_("role {key}: empty name written as its key"),
+    ("user", "name", True): N_("user {key}: empty name written as its key"),
+    ("role", "description", False): N_("role {key}: empty description left out"),
+}
+_CUT = {
+    ("department", "name"): N_("department {key}: name cut to {limit} characters"),
+    ("role", "name"): N_("role {key}: name cut to {limit} characters"),
+    ("user", "name"): N_("user {key}: name cut to {limit} characters"),
+    ("role", "description"): N_("role {key}: description cut to {limit} characters"),
+}
+
+# A live key no policy can hold, by kind: the warning (one template per kind, so each reads
+# whole in every language).
+_NOT_A_KEY = {
+    "department": N_(
+        "department {key} is not a valid policy key: written as {new}; "
+        "the plan will show it as a different department until the ERP's key is {new_again}"
+    ),
+    "role": N_(
+        "role {key} is not a valid policy key: written as {new}; "
+        "the plan will show it as a different role until the ERP's key is {new_again}"
+    ),
+    "user": N_(
+        "user {key} is not a valid policy key: written as {new}; "
+        "the plan will show it as a different user until the ERP's key is {new_again}"
+    ),
+}
 
 
 # -- pure helpers --------------------------------------------------------------------------------

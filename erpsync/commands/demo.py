@@ -21,9 +21,11 @@ from erpsync.apply import ApplyOptions, execute
 from erpsync.commands import apply as apply_cmd
 from erpsync.commands import plan as plan_cmd
 from erpsync.config import Project, ResolvedTarget
+from erpsync.i18n import N_, _, said
 from erpsync.policy.loader import load_policy
 
-INTRO = """\
+INTRO = N_(
+    """\
 华东精密机械 is a manufacturing and trading company. Its access policy
 lives in {policies}/ as YAML: departments, users, roles and module
 permissions, reviewed in git like code.
@@ -37,16 +39,20 @@ and has drifted from that policy:
 
 `erpsync plan` reads the live ERP, compares it with the policy and
 shows the change a reviewer would approve:"""
+)
 
-READ = """\
+READ = N_(
+    """\
 How to read it: `+` creates or grants, `~` updates (old -> new), `-`
 revokes or deletes, `x` deactivates; every line says why. The admin
 account and role are built-ins erpsync never touches (unmanaged).
 
 After review, `erpsync apply` makes the ERP match: one transaction,
 under a lock, with a hash-chained audit record. The demo applies it now:"""
+)
 
-OUTRO = """\
+OUTRO = N_(
+    """\
 The second plan is clean: the walk-through's ERP matches the policy. Its
 audit record (and the anchor above) are in {walkthrough}:
   erpsync --db sqlite:///{walkthrough} audit show 1
@@ -58,18 +64,19 @@ drifted ERP, not applied yet:
   erpsync apply                    apply it (asks first)
   erpsync audit log                who applied what and when
   edit {policies}/users/*.yaml, then plan again"""
+)
 
 
 def run(project: Project, policies: Path, directory: Path, console: Console) -> int:
     erp = _fresh_sample(directory / "erp.db", console)
     database = _fresh_sample(directory / "walkthrough.db", console)
     url = f"sqlite:///{database}"
-    intro = INTRO.format(policies=policies, url=database)
-    console.print(Panel(intro, title="erpsync demo"), soft_wrap=False)
+    intro = _(INTRO).format(policies=policies, url=database)
+    console.print(Panel(intro, title=_("erpsync demo")), soft_wrap=False)
     target = ResolvedTarget("demo", "reference", url)
     plan = plan_cmd.compute(project, target, policies)
     plan_cmd.show(plan.to_dict(), "text", console)
-    console.print(Panel(READ, title="what you are seeing"), soft_wrap=False)
+    console.print(Panel(_(READ), title=_("what you are seeing")), soft_wrap=False)
     loaded = load_policy(policies)
     options = ApplyOptions(actor="erpsync-demo")
     settings = project.config.settings
@@ -78,8 +85,8 @@ def run(project: Project, policies: Path, directory: Path, console: Console) -> 
     apply_cmd.report(result, console)
     console.print("\n$ erpsync plan", style="bold")
     plan_cmd.show(plan_cmd.compute(project, target, policies).to_dict(), "text", console)
-    outro = OUTRO.format(policies=policies, erp=erp, walkthrough=database)
-    console.print(Panel(outro, title="done"), soft_wrap=False)
+    outro = _(OUTRO).format(policies=policies, erp=erp, walkthrough=database)
+    console.print(Panel(outro, title=_("done")), soft_wrap=False)
     return 0
 
 
@@ -87,5 +94,5 @@ def _fresh_sample(database: Path, console: Console) -> Path:
     """The demo company's drifted ERP at ``database``, replacing any earlier one."""
     if database.exists():
         database.unlink()
-    console.print(Text(init_database(f"sqlite:///{database}", sample=True), style="dim"))
+    console.print(Text(said(init_database(f"sqlite:///{database}", sample=True)), style="dim"))
     return database

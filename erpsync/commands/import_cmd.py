@@ -20,6 +20,7 @@ from rich.console import Console
 from erpsync.adapters import connected
 from erpsync.config import Project, ResolvedTarget
 from erpsync.errors import DatabaseError, UsageError
+from erpsync.i18n import N_, _, said
 from erpsync.importer import Imported, Note, import_policy
 from erpsync.policy.dump import Source, dump_document, import_header
 from erpsync.scaffold import FILES
@@ -30,6 +31,7 @@ SAMPLE_TEMPLATES = frozenset(t for t, _ in FILES if t.startswith("policies/"))
 
 HEADER_START = "# Imported from the live ERP"  # how a file written by an import begins
 MAX_LISTED = 10
+_SECTIONS = ("departments", "users", "roles", "modules")  # counted in the summary
 
 _Say = Callable[[str], None]
 
@@ -58,12 +60,11 @@ def run(
             unbound = str(exc)
     show_summary(imported, texts, kept, project, target, out, console)
     if unbound is not None:
-        console.print(
-            f"warning: {unbound}; the keys were written, but until the first apply binds "
-            "them, renaming an object in the ERP or in the policy re-creates it",
-            markup=False,
-            highlight=False,
+        warning = _(
+            "warning: {problem}; the keys were written, but until the first apply binds "
+            "them, renaming an object in the ERP or in the policy re-creates it"
         )
+        console.print(warning.format(problem=said(unbound)), markup=False, highlight=False)
     return 0
 
 
@@ -71,12 +72,14 @@ def check_output(out: Path, force: bool) -> None:
     """Refuse a file, and a directory holding more than init's untouched samples unless
     ``force``."""
     if out.exists() and not out.is_dir():
-        raise UsageError(f"{out} exists and is not a directory")
+        raise UsageError(N_("{out} exists and is not a directory").format(out=out))
     if out.is_dir() and _holds_more_than_samples(out) and not force:
         raise UsageError(
-            f"{out} is not empty: erpsync import writes a new policy directory; choose an "
-            "empty one with --out, or overwrite with --force (files an earlier import "
-            "wrote are replaced, other files are kept)"
+            N_(
+                "{out} is not empty: erpsync import writes a new policy directory; choose an "
+                "empty one with --out, or overwrite with --force (files an earlier import "
+                "wrote are replaced, other files are kept)"
+            ).format(out=out)
         )
 
 
@@ -165,28 +168,38 @@ def show_summary(
     def say(text: str) -> None:
         console.print(text, markup=False, highlight=False)
 
-    say(f"Imported target {target.name} ({target.adapter}, {target.display_url}) into {out}:")
-    counts = [f"{imported.count(s)} {s}" for s in ("departments", "users", "roles", "modules")]
-    say(f"  {', '.join(counts)} in {len(texts)} files")
+    say(
+        _("Imported target {name} ({adapter}, {url}) into {out}:").format(
+            name=target.name, adapter=target.adapter, url=target.display_url, out=out
+        )
+    )
+    counts = _(
+        "{departments} departments, {users} users, {roles} roles, {modules} modules in {n} files"
+    )
+    say("  " + counts.format(n=len(texts), **{s: imported.count(s) for s in _SECTIONS}))
     if imported.defaults:
-        say("Department default roles inferred (not repeated on each member):")
+        say(_("Department default roles inferred (not repeated on each member):"))
         defaults = [f"{dept}: {', '.join(roles)}" for dept, roles in imported.defaults.items()]
         _show_list(say, defaults)
-    _show_notes(say, "Left out (erpsync leaves them alone):", imported.left_out)
-    _show_notes(say, "Written only because managed objects refer to them:", imported.context)
+    _show_notes(say, _("Left out (erpsync leaves them alone):"), imported.left_out)
+    _show_notes(say, _("Written only because managed objects refer to them:"), imported.context)
     warnings = [
         *imported.warnings,
-        *(f"{rel} was not written by erpsync import and is read with it" for rel in kept),
+        *(
+            N_("{file} was not written by erpsync import and is read with it").format(file=rel)
+            for rel in kept
+        ),
     ]
     if warnings:
-        say(f"Warnings ({len(warnings)}):")
-        _show_list(say, warnings)
+        say(_("Warnings ({n}):").format(n=len(warnings)))
+        _show_list(say, [said(w) for w in warnings])
     say("")
     say(_next_step(project, target, out, exact=not warnings))
 
 
 def _show_notes(say: _Say, title: str, notes: Iterable[Note]) -> None:
-    lines = [f"{kind} {key}: {why}" for kind, key, why in notes]
+    line = _("{kind} {key}: {why}")
+    lines = [line.format(kind=_(kind), key=key, why=said(why)) for kind, key, why in notes]
     if lines:
         say(title)
         _show_list(say, lines)
@@ -196,17 +209,19 @@ def _show_list(say: _Say, lines: list[str]) -> None:
     for line in lines[:MAX_LISTED]:
         say(f"  - {line}")
     if len(lines) > MAX_LISTED:
-        say(f"  ... and {len(lines) - MAX_LISTED} more")
+        say("  " + _("... and {n} more").format(n=len(lines) - MAX_LISTED))
 
 
 def _next_step(project: Project, target: ResolvedTarget, out: Path, exact: bool) -> str:
     same = out.resolve() == project.policy_dir_for(target).resolve()
-    where = "" if same else f" (after pointing `policies:` in erpsync.yaml at {out})"
+    where = "" if same else _(" (after pointing `policies:` in erpsync.yaml at {out})")
     if exact:
-        return (
-            f"Next: review and commit the files; `erpsync plan`{where} should now show no changes."
+        done = _(
+            "Next: review and commit the files; `erpsync plan`{where} should now show no changes."
         )
-    return (
-        f"Next: review and commit the files; `erpsync plan`{where} should now show no "
-        "changes except for the warnings above."
-    )
+    else:
+        done = _(
+            "Next: review and commit the files; `erpsync plan`{where} should now show no "
+            "changes except for the warnings above."
+        )
+    return done.format(where=where.format(out=out))

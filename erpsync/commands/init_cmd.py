@@ -20,20 +20,24 @@ from rich.console import Console
 
 from erpsync.adapters import ADAPTERS
 from erpsync.errors import UsageError
+from erpsync.i18n import N_, _
 from erpsync.scaffold import CI_SYSTEMS, Written, scaffold
 from erpsync.scaffold.target_config import TargetConfig, target_config
 
+# (command, why) of the steps after ``erpsync init``; the command column is 38 wide
 NEXT_STEPS = (
-    "erpsync validate                       # the example policy is valid",
-    "erpsync refdb init sqlite:///erp.db    # a local reference ERP to try plans on",
-    "erpsync plan",
+    ("erpsync validate", N_("the example policy is valid")),
+    ("erpsync refdb init sqlite:///erp.db", N_("a local reference ERP to try plans on")),
+    ("erpsync plan", None),
 )
 
 
 IMPORT_STEPS = (
-    "erpsync import                         # write policies/ from the live ERP",
-    "erpsync validate && erpsync plan       # valid, and no changes: the policy is the ERP",
+    ("erpsync import", N_("write policies/ from the live ERP")),
+    ("erpsync validate && erpsync plan", N_("valid, and no changes: the policy is the ERP")),
 )
+
+Step = tuple[str, str | None]
 
 
 def run(
@@ -46,43 +50,55 @@ def run(
 ) -> int:
     """Scaffold ``directory`` (created if missing); 0 also when every file was skipped."""
     if ci not in CI_SYSTEMS:
-        raise UsageError(f"--ci {ci}: unknown (known: {', '.join(CI_SYSTEMS)})")
+        known = ", ".join(CI_SYSTEMS)
+        raise UsageError(N_("--ci {ci}: unknown (known: {known})").format(ci=ci, known=known))
     config = None
     if adapter is not None or url is not None:
         name = adapter or "reference"
         if name not in ADAPTERS:
-            raise UsageError(f"--adapter {name}: unknown (known: {', '.join(sorted(ADAPTERS))})")
+            known = ", ".join(sorted(ADAPTERS))
+            raise UsageError(
+                N_("--adapter {name}: unknown (known: {known})").format(name=name, known=known)
+            )
         config = target_config(name, url)
     written = scaffold(directory, force, config, "gitlab" if ci == "gitlab" else "github")
     say = console.print
     for label, paths in (
-        ("created", written.created),
-        ("overwritten", written.overwritten),
-        ("already up to date", written.unchanged),
-        ("skipped (exists and differs; --force overwrites)", written.skipped),
+        (N_("created: {path}"), written.created),
+        (N_("overwritten: {path}"), written.overwritten),
+        (N_("already up to date: {path}"), written.unchanged),
+        (N_("skipped (exists and differs; --force overwrites): {path}"), written.skipped),
     ):
         for path in paths:
-            say(f"  {label}: {path}", markup=False, highlight=False)
+            say("  " + _(label).format(path=path), markup=False, highlight=False)
     say(_summary(written), markup=False, highlight=False)
     if written.created or written.overwritten:
-        say("\nNext:", markup=False)
+        say("\n" + _("Next:"), markup=False)
         for step in _next_steps(config):
-            say(f"  {step}", markup=False, highlight=False)
-        secrets = "CI/CD variables" if ci == "gitlab" else "secrets"
-        say(
-            f"Then set up the {secrets} and branch protection as README.md describes.",
-            markup=False,
+            say(f"  {_step_line(step)}", markup=False, highlight=False)
+        then = (
+            _("Then set up the CI/CD variables and branch protection as README.md describes.")
+            if ci == "gitlab"
+            else _("Then set up the secrets and branch protection as README.md describes.")
         )
+        say(then, markup=False)
     return 0
 
 
-def _next_steps(config: TargetConfig | None) -> tuple[str, ...]:
+def _step_line(step: Step) -> str:
+    command, why = step
+    return command if why is None else f"{command.ljust(38)} # {_(why)}"
+
+
+def _next_steps(config: TargetConfig | None) -> tuple[Step, ...]:
     if config is None or (config.samples and config.password_variable is None):
         return NEXT_STEPS
-    steps: tuple[str, ...] = IMPORT_STEPS if not config.samples else NEXT_STEPS[:1] + NEXT_STEPS[2:]
+    steps: tuple[Step, ...] = (
+        IMPORT_STEPS if not config.samples else NEXT_STEPS[:1] + NEXT_STEPS[2:]
+    )
     if config.password_variable:
-        export = f"export {config.password_variable}=...".ljust(38)
-        steps = (f"{export} # the database password; erpsync.yaml reads it from there", *steps)
+        export = f"export {config.password_variable}=..."
+        steps = ((export, N_("the database password; erpsync.yaml reads it from there")), *steps)
     return steps
 
 
@@ -90,10 +106,24 @@ def _summary(written: Written) -> str:
     changed = len(written.created) + len(written.overwritten)
     if not changed:
         skipped, unchanged = len(written.skipped), len(written.unchanged)
-        return f"Nothing written: {skipped} skipped, {unchanged} up to date."
-    parts = [f"{len(written.created)} created"]
-    if written.overwritten:
-        parts.append(f"{len(written.overwritten)} overwritten")
-    if written.skipped:
-        parts.append(f"{len(written.skipped)} skipped")
-    return f"Scaffolded an erpsync policy repository: {', '.join(parts)}."
+        return _("Nothing written: {skipped} skipped, {unchanged} up to date.").format(
+            skipped=skipped, unchanged=unchanged
+        )
+    summary = {
+        (False, False): N_("Scaffolded an erpsync policy repository: {created} created."),
+        (True, False): N_(
+            "Scaffolded an erpsync policy repository: {created} created, {overwritten} overwritten."
+        ),
+        (False, True): N_(
+            "Scaffolded an erpsync policy repository: {created} created, {skipped} skipped."
+        ),
+        (True, True): N_(
+            "Scaffolded an erpsync policy repository: {created} created, "
+            "{overwritten} overwritten, {skipped} skipped."
+        ),
+    }[(bool(written.overwritten), bool(written.skipped))]
+    return _(summary).format(
+        created=len(written.created),
+        overwritten=len(written.overwritten),
+        skipped=len(written.skipped),
+    )
