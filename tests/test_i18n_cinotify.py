@@ -35,7 +35,9 @@ from tests.test_dormant import erpsync, project
 # Three or more English words in a row: a sentence left in English. Code spans, URLs and
 # the platforms' own names are taken out first.
 ENGLISH = re.compile(r"\b[A-Za-z]{2,}(?:[ ,'-]+[A-Za-z]{2,}){2,}\b")
-KEPT = re.compile(r"`[^`]*`|https?://\S+|<!--.*?-->|\([^()]*\)\[|\[[^\]]*\]\(|DingTalk|WeCom")
+KEPT = re.compile(
+    r"`[^`]*`|https?://\S+|<!--.*?-->|\([^()]*\)\[|\[[^\]]*\]\(|\S*/\S*|DingTalk|WeCom|YYYY-MM-DD"
+)
 
 
 def english_left(text: str) -> list[str]:
@@ -404,3 +406,132 @@ def test_drift_all_targets_json_is_the_same_in_chinese(
     )
     assert markdown.startswith("# erpsync 漂移：1 个目标：1 个有漂移。")
     assert "- `demo`：有漂移（退出码 2）" in markdown
+
+
+# -- review campaigns ----------------------------------------------------------------------
+
+
+def test_a_chinese_review_sheet_round_trip(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Sheets written in Chinese are read back by an English run and a Chinese one; a
+    decision may be typed as the Chinese word; the pull request's description is Chinese."""
+
+    import openpyxl
+
+    from tests.test_review import folder
+
+    url = f"sqlite:///{tmp_path / 'erp.db'}"
+    init_database(url, sample=True)
+    project(tmp_path, url)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ERPSYNC_ACTOR", "auditor")
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        monkeypatch.delenv(name, raising=False)
+    code, said = erpsync(capsys, "--lang", "zh-CN", "review", "start", "--due", "2099-12-31")
+    assert code == 0, said
+    assert "已开始权限复核 " in said
+    assert "份复核表，位于 reviews/" in said
+    assert "  zhang.wei (张伟)：12 行 → zhang.wei.*" in said
+    assert "证据链头（请与本次复核一同保存）：" in said
+    where = folder(tmp_path)
+
+    chinese_sheets(where)
+    fill_in_chinese(where)
+    code, out = erpsync(capsys, "review", "status")  # an English run reads Chinese sheets
+    assert code == 0, out
+    assert "zhang.wei (张伟): 1/12 decided, started" in out
+    assert "xie.ping (谢萍): 1/" in out
+    code, out = erpsync(capsys, "--lang", "zh-CN", "review", "status")
+    assert "  zhang.wei (张伟)：已决定 1/12，进行中" in out
+    assert "已决定 2/154 行。" in out
+
+    tampered = tmp_path / "tampered.xlsx"
+    book = openpyxl.load_workbook(where / "xie.ping.xlsx")
+    book["Review"]["C10"].value = "someone.else"
+    book.save(tampered)
+    code, said = erpsync(capsys, "--lang", "zh-CN", "review", "close", str(tampered))
+    assert code == 1
+    assert "第 10 行，C 列（login）：" in said
+    assert "只能编辑决定、到期日和备注单元格" in said
+
+    sheets = [str(where / "xie.ping.xlsx"), str(where / "zhang.wei.csv")]
+    code, said = erpsync(
+        capsys, "--lang", "zh-CN", "review", "close", *sheets, "--pr-body", "pr.md"
+    )
+    assert code == 0, said
+    assert "已关闭权限复核 " in said
+    assert "已将拉取请求的描述写入 pr.md。" in said
+    chinese_pull_request(tmp_path, where)
+    code, out = erpsync(capsys, "report", "review", "--format", "json")
+    decided = [d for d in json.loads(out)["decisions"] if d["decision"]]
+    assert [(d["login"], d["decision"]) for d in decided] == [
+        ("zhang.wei2", "revoke"),
+        ("li.na", "expire"),
+    ]
+    changes = json.loads(out)["policy_changes"]
+    assert changes[0].startswith("revoke role `ap-clerk` (应付会计) from `zhang.wei2`")  # data
+
+
+def chinese_sheets(where: Path) -> None:
+    """The XLSX, HTML and CSV sheets of xie.ping and zhang.wei, written in Chinese."""
+    import openpyxl
+
+    from tests.test_review import COMMENT, DECISION
+
+    book = openpyxl.load_workbook(where / "xie.ping.xlsx")
+    cells = [[c.value for c in row] for row in book["Review"].iter_rows(max_row=9)]
+    assert cells[0][0].startswith("权限复核 ")
+    assert cells[1][0] == "复核人：谢萍（xie.ping）"
+    assert cells[2][0].startswith("范围：按部门；开始于 ")
+    assert cells[8][:4] == ["行号", "类型", "登录名", "姓名"]
+    assert cells[8][DECISION : COMMENT + 1] == ["决定", "到期日", "备注"]
+    for row in cells[:7]:
+        assert english_left(str(row[0])) == []
+    assert book["erpsync"]["A1"].value == "erpsync-review"  # the metadata stays as it is
+    (validation, *_rest) = book["Review"].data_validations.dataValidation
+    assert validation.formula1 == '"keep,revoke,expire"'  # the machine values
+    assert validation.error == "请选择 keep, revoke 或 expire，或留空。".replace(", ", "，")
+    html = (where / "xie.ping.html").read_text("utf-8")
+    assert '<html lang="zh-CN">' in html
+    assert "<h2>填写说明</h2>" in html
+    assert "此页面仅供阅读。" in html
+    csv_text = (where / "zhang.wei.csv").read_text("utf-8-sig")
+    assert "# campaign," in csv_text  # the metadata keys stay as they are
+    assert (
+        "\n行号,类型,登录名,姓名,部门,角色,角色名称,风险,高风险权限,自上次复核以来,决定,到期日,备注"
+        in (csv_text.replace("\r\n", "\n"))
+    )
+
+
+def fill_in_chinese(where: Path) -> None:
+    """A revoke in the Chinese XLSX; an expiry typed as the Chinese word in the CSV."""
+    import datetime as dt
+
+    from tests.test_review import COMMENT, DECISION, EXPIRES, fill_xlsx
+
+    csv_text = (where / "zhang.wei.csv").read_text("utf-8-sig")
+    fill_xlsx(where / "xie.ping.xlsx", "zhang.wei2", "ap-clerk", "revoke")
+    today = dt.datetime.now(dt.UTC).date()
+    rows = [line.split(",") for line in csv_text.replace("\r\n", "\n").split("\n")]
+    for row in rows:
+        if len(row) > COMMENT and row[2] == "li.na" and row[1] == "account":
+            row[DECISION], row[EXPIRES] = "到期", today.isoformat()  # the Chinese word
+    (where / "zhang.wei.csv").write_text("\n".join(",".join(r) for r in rows), encoding="utf-8-sig")
+
+
+def chinese_pull_request(root: Path, where: Path) -> None:
+    import datetime as dt
+
+    today = dt.datetime.now(dt.UTC).date()
+    body = (root / "pr.md").read_text("utf-8")
+    assert body.startswith(f"## 权限复核 `{where.name}`：复核决定")
+    assert "已收回 2/12 份复核表。" in body
+    assert "| 复核人 | 行数 | 保留 | 撤销 | 到期 | 未决定 | 复核表 |" in body
+    assert "### 策略变更（包含在此拉取请求中）" in body
+    assert (
+        "- 撤销 `zhang.wei2` (张伟) 的角色 `ap-clerk`（应付会计）（由 谢萍 (xie.ping) 决定）"
+        in body
+    )
+    assert f"- `li.na` (李娜) 于 {today} 到期（由 张伟 (zhang.wei) 决定）" in body
+    assert english_left(body) == []

@@ -71,11 +71,19 @@ class Notifier:
             from erpsync.policy.loader import did_you_mean
 
             hint = did_you_mean(unknown[0], known)
+            defined = ", ".join(sorted(known)) or "none"
+            if hint:  # " (did you mean 'ops'?)"
+                raise UsageError(
+                    N_(
+                        "--notify {name}: no such destination{hint}; settings.notify."
+                        "destinations in erpsync.yaml defines: {known}"
+                    ).format(name=unknown[0], hint=hint, known=defined)
+                )
             raise UsageError(
                 N_(
-                    "--notify {name}: no such destination{hint}; settings.notify.destinations "
-                    "in erpsync.yaml defines: {known}"
-                ).format(name=unknown[0], hint=hint, known=", ".join(sorted(known)) or "none")
+                    "--notify {name}: no such destination; settings.notify.destinations in "
+                    "erpsync.yaml defines: {known}"
+                ).format(name=unknown[0], known=defined)
             )
         for name in dict.fromkeys(names):
             lacking = settings.unset_variables(name)
