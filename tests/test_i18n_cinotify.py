@@ -535,3 +535,71 @@ def chinese_pull_request(root: Path, where: Path) -> None:
     )
     assert f"- `li.na` (李娜) 于 {today} 到期（由 张伟 (zhang.wei) 决定）" in body
     assert english_left(body) == []
+
+
+# -- GitLab --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def gitlab() -> Iterator[Any]:
+    from tests.test_ci_gitlab import FakeGitLab
+
+    fake = FakeGitLab()
+    fake.thread.start()
+    try:
+        yield fake
+    finally:
+        fake.server.shutdown()
+        fake.server.server_close()
+
+
+def test_a_chinese_merge_request_note_and_drift_issue_on_gitlab(
+    gitlab: Any, policy_repo: Path, tmp_path: Path
+) -> None:
+    from tests.test_ci_gitlab import BOT, job_env
+
+    project_ = load_project(policy_repo / "erpsync.yaml")
+    env = job_env(gitlab, CI_MERGE_REQUEST_IID="12", CI_COMMIT_SHA="h1")
+    plan_file = write_plan(tmp_path / "plan.json", plan_dict([]))
+    i18n.use(i18n.CHINESE)
+    console, out = quiet()
+    ci_cmd.plan_comment(
+        project_, policy_repo / "policies", plan_file, None, None, None, False, console, env=env
+    )
+    assert "已在 合并请求 !12 上发布计划评论（状态 ok）；标签：+no changes。" in out.getvalue()
+    (note,) = [n for n in gitlab.notes[12] if n["author"]["username"] == BOT]
+    assert note["body"].startswith("<!-- erpsync:plan-comment ")
+    assert "合并此合并请求不会改动 ERP 中的任何内容。" in note["body"]
+    assert (
+        "[作业](https://gitlab.example/acme/policies/-/jobs/9001)，产物 `plan.json`"
+        in (note["body"])
+    )
+    assert gitlab.mr_labels[12] == ["no changes"]
+
+    drifting = write_plan(tmp_path / "d1.json", report(True, "prod"))
+    console, out = quiet()
+    ci_cmd.drift_issue(drifting, None, None, False, console, env=job_env(gitlab))
+    (issue,) = gitlab.issues.values()
+    assert f"漂移：已创建 issue #{issue['iid']}。" in out.getvalue()
+    assert issue["title"] == "目标 prod 的 ERP 漂移：1 项被改动，2 项多出。"
+    assert issue["description"].startswith(drift_issue.marker("prod"))
+    assert "或通过合并请求修改策略" in issue["description"]
+    i18n.use(i18n.ENGLISH)  # found again by an English run
+    console, out = quiet()
+    ci_cmd.drift_issue(drifting, None, None, False, console, env=job_env(gitlab))
+    assert f"Drift: updated issue #{issue['iid']}." in out.getvalue()
+    assert len(gitlab.issues) == 1
+
+
+def test_refusals_to_apply_are_english_data_said_in_chinese() -> None:
+    from erpsync.ci import GITLAB
+    from erpsync.ci.reviewed import NotReviewed, merged_pull
+
+    with pytest.raises(NotReviewed) as found:
+        merged_pull([{"number": 3, "merged_at": "x", "merge_commit_sha": "b"}], "a" * 40, GITLAB)
+    message = str(found.value)
+    assert message.startswith("commit aaaaaaaaaaaa is not the merge of a merge request (it")
+    i18n.use(i18n.CHINESE)
+    said = i18n.said(message)
+    assert said.startswith("提交 aaaaaaaaaaaa 不是某个合并请求的合并结果（它属于 !3")
+    assert english_left(said) == []
