@@ -603,3 +603,19 @@ def test_refusals_to_apply_are_english_data_said_in_chinese() -> None:
     said = i18n.said(message)
     assert said.startswith("提交 aaaaaaaaaaaa 不是某个合并请求的合并结果（它属于 !3")
     assert english_left(said) == []
+
+
+def test_a_gitlab_api_failure_is_said_in_chinese(gitlab: Any) -> None:
+    from erpsync.ci.gitlab import GitLabError
+    from tests.test_ci_gitlab import client
+
+    with pytest.raises(GitLabError) as found:
+        client(gitlab, token="glpat-wrong-token-0000").merge_request(12)
+    message = str(found.value)
+    assert ": HTTP 401" in message
+    assert "check the CI/CD variable ERPSYNC_GITLAB_TOKEN" in message  # English data
+    i18n.use(i18n.CHINESE)
+    said = i18n.said(message)
+    assert "：HTTP 401" in said
+    assert "（令牌缺失、已过期或已被撤销：请检查 CI/CD 变量 ERPSYNC_GITLAB_TOKEN）" in said
+    assert "glpat-wrong-token-0000" not in said
