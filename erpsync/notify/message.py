@@ -148,7 +148,9 @@ def _drift_items(report: Mapping[str, Any]) -> list[str]:
         if s.get("counts_as_drift"):
             items.append(
                 _("SoD violation {rule} ({severity}): user {user}").format(
-                    rule=inline(s["rule"]), severity=inline(s["severity"]), user=inline(s["user"])
+                    rule=inline(s["rule"]),
+                    severity=_(SEVERITIES.get(inline(s["severity"]), inline(s["severity"]))),
+                    user=inline(s["user"]),
                 )
             )
     for x in report.get("expired_active") or ():
@@ -176,6 +178,13 @@ def name_of(item: Mapping[str, Any]) -> str:
     return named(item["key"], item.get("name"))
 
 
+# A SoD rule's severity (a machine value in the report) as people read it.
+SEVERITIES = {
+    "critical": N_("critical"),
+    "high": N_("high"),
+    "medium": N_("medium"),
+    "low": N_("low"),
+}
 # "changed user", "extra role": whole phrases without placeholders, so that no template
 # such as "missing {kind} {name}" can match an unrelated message (erpsync.i18n.said).
 PHRASES = {
