@@ -619,3 +619,23 @@ def test_a_gitlab_api_failure_is_said_in_chinese(gitlab: Any) -> None:
     assert "：HTTP 401" in said
     assert "（令牌缺失、已过期或已被撤销：请检查 CI/CD 变量 ERPSYNC_GITLAB_TOKEN）" in said
     assert "glpat-wrong-token-0000" not in said
+
+
+def test_plan_all_targets_in_chinese(demo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with_more_targets(demo)
+    code, text = erpsync(capsys, "--lang", "zh-CN", "plan", "--all-targets", "--out", "plans")
+    assert code == 1  # the target "gone" failed
+    assert "=== 目标 demo ===" in text
+    assert "=== 目标 gone ===\n错误：" in text
+    assert "3 个目标：1 个失败，2 个有变更。" in text
+    assert "已将每个目标的变更计划保存到 plans/<target>.json" in text
+    code, markdown = erpsync(
+        capsys, "--lang", "zh-CN", "plan", "--all-targets", "--format", "markdown"
+    )
+    assert markdown.startswith("# erpsync 变更计划：3 个目标：1 个失败，2 个有变更。")
+    assert "- `gone`：失败（退出码 1）" in markdown
+    assert "## erpsync 变更计划 `gone`：失败\n\n**失败：**" in markdown
+    _code, english = erpsync(capsys, "plan", "--all-targets", "--format", "json")
+    _code, chinese = erpsync(capsys, "--lang", "zh-CN", "plan", "--all-targets", "--format", "json")
+    moving = re.compile(r'"created_at": "[^"]+"')
+    assert moving.sub("", chinese) == moving.sub("", english)
