@@ -217,7 +217,9 @@ def _footer(head_sha: str, run_url: str, terms: Terms) -> str:
     parts.append(
         _("this {comment} is updated in place on every push").format(comment=_(terms.comment))
     )
-    return "<sub>" + _("erpsync plan {parts}").format(parts=" · ".join(parts)) + "</sub>\n"
+    # "erpsync plan" alone, not a template "erpsync plan {parts}", which would match any
+    # message starting with those words when erpsync.i18n.said looks for one
+    return "<sub>" + _("erpsync plan") + " " + " · ".join(parts) + "</sub>\n"
 
 
 # -- deciding ------------------------------------------------------------------------------
