@@ -88,7 +88,9 @@ class Notifier:
         for name in dict.fromkeys(names):
             lacking = settings.unset_variables(name)
             if lacking:
-                raise UsageError(f"--notify {name}: " + "; ".join(lacking))
+                raise UsageError(
+                    N_("--notify {name}: {problem}").format(name=name, problem="; ".join(lacking))
+                )
         self.settings = settings
         self.names = list(dict.fromkeys(names))
         self.console = console
