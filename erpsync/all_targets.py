@@ -34,6 +34,7 @@ from typing import Generic, TypeVar
 from erpsync import diagnostics, shared_read
 from erpsync.config import Project, ResolvedTarget
 from erpsync.errors import ErpsyncError, PolicyError, UsageError
+from erpsync.i18n import N_
 from erpsync.policy.loader import LoadedPolicy, load_policy
 
 T = TypeVar("T")
@@ -71,9 +72,9 @@ def run_all(
     directory_of = policy_dir or project.policy_dir_for
     names = list(project.config.targets)
     if not names:
-        raise UsageError("--all-targets: erpsync.yaml defines no targets")
+        raise UsageError(N_("--all-targets: erpsync.yaml defines no targets"))
     if jobs < 1:
-        raise UsageError(f"--jobs must be at least 1, not {jobs}")
+        raise UsageError(N_("--jobs must be at least 1, not {jobs}").format(jobs=jobs))
     targets = [project.target(name) for name in names]
     max_bytes = project.config.settings.max_file_mib * 1024 * 1024
     groups = shared_read.group(targets)
@@ -117,7 +118,8 @@ def _one(
         reason = database_failure(exc)
         if reason is None:
             raise  # a bug: the command ends with it (exit 3)
-        return Outcome(target, error=target.redact(f"the database failed: {reason}"))
+        failed = N_("the database failed: {reason}").format(reason=reason)
+        return Outcome(target, error=target.redact(failed))
 
 
 def worst(codes: Sequence[int]) -> int:

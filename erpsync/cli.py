@@ -477,8 +477,6 @@ def drift(
     from erpsync.commands import drift as drift_cmd
 
     _all_targets_only(options, None, jobs, all_targets)
-    if notify and all_targets:
-        raise UsageError(N_("--notify goes with one target: run drift --target NAME --notify …"))
     project = options.project()
     notifier = notifier_for(options, project, notify)
     if all_targets:
@@ -487,7 +485,8 @@ def drift(
 
         jobs = jobs or default_jobs()
         console = options.console()
-        raise SystemExit(all_cmd.drift(project, fmt, out, jobs, console, _dirs(project)))
+        code = all_cmd.drift(project, fmt, out, jobs, console, _dirs(project), notifier)
+        raise SystemExit(code)
     if out is not None and out.is_dir():
         raise UsageError(
             N_("--out {out} is a directory; name the report file to write").format(out=out)

@@ -20,6 +20,8 @@ merge request and its job on GitLab.
 
 from dataclasses import dataclass
 
+from erpsync.i18n import N_
+
 BOT_LOGIN = "github-actions[bot]"  # the login GitHub Actions' token comments as
 
 
@@ -35,5 +37,7 @@ class Terms:
     annotated: bool = True  # validation errors are annotated on the changed files
 
 
-GITHUB = Terms()
-GITLAB = Terms("merge request", "!", "job", "note", "plan.json", annotated=False)
+GITHUB = Terms(N_("pull request"), "#", N_("workflow run"), N_("comment"))
+GITLAB = Terms(N_("merge request"), "!", N_("job"), N_("note"), "plan.json", annotated=False)
+# The platforms' words are kept in English in the Terms (messages that are data use them);
+# a view for people says them with erpsync.i18n._ (marked above for the catalogue).

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from erpsync.ci import BOT_LOGIN, GITHUB, Terms
+from erpsync.i18n import _
 from erpsync.render import clean
 from erpsync.render.drift_markdown import ISSUE_LIMIT, markdown_view
 from erpsync.render.drift_text import summary_sentence
@@ -68,8 +69,11 @@ def marker(target: str) -> str:
 
 def issue_title(report: Mapping[str, Any]) -> str:
     """``ERP drift on prod: 1 changed, 2 extra; 1 out of band.``"""
-    sentence = summary_sentence(report).removeprefix("Drift: ")
-    title = clean(f"ERP drift on {target_name(report)}: {sentence}")
+    drift_prefix = _("Drift: {parts}{tail}.").split("{parts}", 1)[0]  # "Drift: " in English
+    sentence = summary_sentence(report).removeprefix(drift_prefix)
+    title = clean(
+        _("ERP drift on {target}: {summary}").format(target=target_name(report), summary=sentence)
+    )
     return title if len(title) <= TITLE_CHARS else title[: TITLE_CHARS - 1] + "…"
 
 
@@ -78,12 +82,19 @@ def render_body(
 ) -> str:
     """Marker, the Markdown drift report and a footer, at most ``limit`` characters."""
     head = marker(target_name(report)) + "\n"
-    run = f"the [scheduled drift check]({run_url})" if run_url else "the scheduled drift check"
-    tail = (
-        f"\n<sub>Opened and updated by {run} of erpsync; closed by the first check that "
-        f"finds no drift. Fix the drift in the ERP, or change the policy in a {terms.request}, "
-        "or accept it in .erpsyncignore.</sub>\n"
-    )
+    if run_url:
+        said = _(
+            "Opened and updated by the [scheduled drift check]({url}) of erpsync; closed by "
+            "the first check that finds no drift. Fix the drift in the ERP, or change the "
+            "policy in a {request}, or accept it in .erpsyncignore."
+        ).format(url=run_url, request=_(terms.request))
+    else:
+        said = _(
+            "Opened and updated by the scheduled drift check of erpsync; closed by the first "
+            "check that finds no drift. Fix the drift in the ERP, or change the policy in a "
+            "{request}, or accept it in .erpsyncignore."
+        ).format(request=_(terms.request))
+    tail = f"\n<sub>{said}</sub>\n"
     return head + markdown_view(report, limit=limit - len(head) - len(tail)) + tail
 
 
@@ -128,9 +139,8 @@ def decide_issue(
 
 
 def closing_comment(report: Mapping[str, Any], run_url: str) -> str:
-    when = clean(report.get("created_at") or "now")
-    run = f" ([drift check]({run_url}))" if run_url else ""
-    return (
-        f"No drift on target `{clean(target_name(report))}` at {when}{run}: "
-        "the ERP matches the policy again. Closing."
-    )
+    when = clean(report.get("created_at") or _("now"))
+    run = _(" ([drift check]({url}))").format(url=run_url) if run_url else ""
+    return _(
+        "No drift on target `{target}` at {when}{run}: the ERP matches the policy again. Closing."
+    ).format(target=clean(target_name(report)), when=when, run=run)

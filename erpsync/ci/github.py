@@ -25,6 +25,7 @@ from typing import Any
 
 from erpsync import __version__
 from erpsync.errors import ErpsyncError, UsageError
+from erpsync.i18n import N_
 
 DEFAULT_API_URL = "https://api.github.com"
 DEFAULT_SERVER_URL = "https://github.com"
@@ -65,7 +66,9 @@ class RunContext:
             try:
                 loaded = json.loads(Path(env["GITHUB_EVENT_PATH"]).read_text(encoding="utf-8"))
             except (OSError, ValueError) as exc:
-                raise UsageError(f"cannot read the GitHub event file: {exc}") from None
+                raise UsageError(
+                    N_("cannot read the GitHub event file: {error}").format(error=exc)
+                ) from None
             event = loaded if isinstance(loaded, dict) else {}
         output, summary = env.get("GITHUB_OUTPUT"), env.get("GITHUB_STEP_SUMMARY")
         return cls(
@@ -109,8 +112,10 @@ def token_from_env(env: Mapping[str, str]) -> str:
     token = (env.get("GITHUB_TOKEN") or env.get("GH_TOKEN") or "").strip()
     if not token:
         raise UsageError(
-            "no GitHub token: set GITHUB_TOKEN (in a workflow: `env: GITHUB_TOKEN: "
-            "${{ github.token }}` on the step)"
+            N_(
+                "no GitHub token: set GITHUB_TOKEN (in a workflow: `env: GITHUB_TOKEN: "
+                "${{ github.token }}` on the step)"
+            )
         )
     return token
 
@@ -136,10 +141,18 @@ class GitHub:
         retry_delay: float = 1.0,
     ) -> None:
         if not _REPOSITORY.match(repository):
-            raise UsageError(f"not a GitHub repository (owner/name): {repository!r}")
+            raise UsageError(
+                N_("not a GitHub repository (owner/name): {repository}").format(
+                    repository=repr(repository)
+                )
+            )
         parts = urllib.parse.urlsplit(api_url.rstrip("/"))
         if parts.scheme != "https" and not (parts.scheme == "http" and _loopback(parts.hostname)):
-            raise UsageError(f"refusing to send the GitHub token to {api_url!r}: not https")
+            raise UsageError(
+                N_("refusing to send the GitHub token to {url}: not https").format(
+                    url=repr(api_url)
+                )
+            )
         self._token = token
         self.repository = repository
         self.api_url = urllib.parse.urlunsplit(parts)
@@ -152,7 +165,7 @@ class GitHub:
     @classmethod
     def from_env(cls, env: Mapping[str, str], context: RunContext) -> GitHub:
         if not context.repository:
-            raise UsageError("GITHUB_REPOSITORY is not set: run this inside GitHub Actions")
+            raise UsageError(N_("GITHUB_REPOSITORY is not set: run this inside GitHub Actions"))
         return cls(token_from_env(env), context.repository, context.api_url)
 
     def __repr__(self) -> str:
@@ -180,10 +193,12 @@ class GitHub:
                 return items
             page, link = self._send("GET", url, None)
             if not isinstance(page, list):
-                raise GitHubError(f"GitHub API GET {path}: expected a list")
+                raise GitHubError(N_("GitHub API GET {path}: expected a list").format(path=path))
             items.extend(page)
             url = self._next(link)
-        raise GitHubError(f"GitHub API GET {path}: more than {MAX_PAGES} pages")
+        raise GitHubError(
+            N_("GitHub API GET {path}: more than {pages} pages").format(path=path, pages=MAX_PAGES)
+        )
 
     def _url(self, path: str, query: Mapping[str, str | int] | None) -> str:
         url = self.api_url + "/" + path.lstrip("/")
@@ -197,7 +212,9 @@ class GitHub:
             return None
         parts = urllib.parse.urlsplit(match.group(1))
         if (parts.scheme, parts.netloc) != self._origin:
-            raise GitHubError("GitHub API: a pagination link points to another host; not followed")
+            raise GitHubError(
+                N_("GitHub API: a pagination link points to another host; not followed")
+            )
         return match.group(1)
 
     def _send(self, method: str, url: str, body: Any) -> tuple[Any, str]:
@@ -222,19 +239,21 @@ class GitHub:
                 if exc.code in RETRY_STATUSES and attempt + 1 < attempts:
                     time.sleep(self.retry_delay * (attempt + 1))
                     continue
-                raise GitHubError(f"{shown}: {_explain(exc)}", exc.code) from None
+                raise GitHubError(_explain(shown, exc), exc.code) from None
             except (urllib.error.URLError, TimeoutError, OSError) as exc:
                 if attempt + 1 < attempts:
                     time.sleep(self.retry_delay * (attempt + 1))
                     continue
                 reason = getattr(exc, "reason", exc)
-                raise GitHubError(f"{shown}: no answer ({reason})") from None
+                raise GitHubError(
+                    N_("{call}: no answer ({error})").format(call=shown, error=reason)
+                ) from None
         if not raw.strip():
             return None, link
         try:
             return json.loads(raw), link
         except ValueError:
-            raise GitHubError(f"{shown}: the answer is not JSON") from None
+            raise GitHubError(N_("{call}: the answer is not JSON").format(call=shown)) from None
 
     # -- endpoints ------------------------------------------------------------------------
 
@@ -315,8 +334,9 @@ class GitHub:
         return found
 
 
-def _explain(exc: urllib.error.HTTPError) -> str:
-    """``HTTP 403: Resource not accessible by integration`` and, for 401/403, a hint."""
+def _explain(call: str, exc: urllib.error.HTTPError) -> str:
+    """``{call}: HTTP 403: Resource not accessible by integration`` and, for 401/403, a
+    hint."""
     message = ""
     try:
         answer = json.loads(exc.read() or b"null")
@@ -324,7 +344,27 @@ def _explain(exc: urllib.error.HTTPError) -> str:
             message = str(answer.get("message") or "")
     except (ValueError, OSError):
         pass
-    text = f"HTTP {exc.code}" + (f": {message}" if message else "")
-    if exc.code in (401, 403):
-        text += " (check the token and the workflow's `permissions:`)"
-    return text
+    hint = N_("check the token and the workflow's `permissions:`") if exc.code in (401, 403) else ""
+    return http_failed(call, exc.code, message, hint)
+
+
+# How a failed call is told (a GitHubError/GitLabError, English data said by the CLI):
+# "{call}: HTTP {status}", with the platform's answer and a hint of what to check (a
+# {detail}, said too) when there are.
+HTTP_FAILED = (
+    N_("{call}: HTTP {status}"),
+    N_("{call}: HTTP {status}: {answer}"),
+    N_("{call}: HTTP {status} ({detail})"),
+    N_("{call}: HTTP {status}: {answer} ({detail})"),
+)
+
+
+def http_failed(call: str, status: int, answer: str, hint: str) -> str:
+    """``GitHub API GET /x: HTTP 403: Forbidden (check the token …)`` from its parts."""
+    if answer and hint:
+        return HTTP_FAILED[3].format(call=call, status=status, answer=answer, detail=hint)
+    if hint:
+        return HTTP_FAILED[2].format(call=call, status=status, detail=hint)
+    if answer:
+        return HTTP_FAILED[1].format(call=call, status=status, answer=answer)
+    return HTTP_FAILED[0].format(call=call, status=status)

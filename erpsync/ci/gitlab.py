@@ -27,8 +27,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from erpsync import __version__
-from erpsync.ci.github import _loopback
+from erpsync.ci.github import _loopback, http_failed
 from erpsync.errors import ErpsyncError, UsageError
+from erpsync.i18n import N_
 
 DEFAULT_API_URL = "https://gitlab.com/api/v4"
 TOKEN_VARIABLE = "ERPSYNC_GITLAB_TOKEN"
@@ -67,7 +68,9 @@ class JobContext:
     def from_env(cls, env: Mapping[str, str]) -> JobContext:
         iid = env.get("CI_MERGE_REQUEST_IID", "").strip()
         if iid and not iid.isdigit():
-            raise UsageError(f"CI_MERGE_REQUEST_IID is not a number: {iid!r}")
+            raise UsageError(
+                N_("CI_MERGE_REQUEST_IID is not a number: {value}").format(value=repr(iid))
+            )
         return cls(
             api_url=env.get("CI_API_V4_URL") or DEFAULT_API_URL,
             project=env.get("CI_PROJECT_ID") or env.get("CI_PROJECT_PATH") or "",
@@ -94,8 +97,10 @@ def token_from_env(env: Mapping[str, str]) -> tuple[str, TokenHeader]:
     if token:
         return token, "JOB-TOKEN"
     raise UsageError(
-        f"no GitLab token: set the CI/CD variable {TOKEN_VARIABLE} (a project access token "
-        "with the api scope and the Reporter role), or run inside GitLab CI (CI_JOB_TOKEN)"
+        N_(
+            "no GitLab token: set the CI/CD variable {variable} (a project access token with "
+            "the api scope and the Reporter role), or run inside GitLab CI (CI_JOB_TOKEN)"
+        ).format(variable=TOKEN_VARIABLE)
     )
 
 
@@ -112,12 +117,18 @@ class GitLab:
         retry_delay: float = 1.0,
     ) -> None:
         if not project or any(c.isspace() for c in project) or project.strip("/") != project:
-            raise UsageError(f"not a GitLab project id or path: {project!r}")
+            raise UsageError(
+                N_("not a GitLab project id or path: {project}").format(project=repr(project))
+            )
         parts = urllib.parse.urlsplit(api_url.rstrip("/"))
         if parts.scheme != "https" and not (parts.scheme == "http" and _loopback(parts.hostname)):
-            raise UsageError(f"refusing to send the GitLab token to {api_url!r}: not https")
+            raise UsageError(
+                N_("refusing to send the GitLab token to {url}: not https").format(
+                    url=repr(api_url)
+                )
+            )
         if header not in ("PRIVATE-TOKEN", "JOB-TOKEN"):
-            raise UsageError(f"not a GitLab token header: {header!r}")
+            raise UsageError(N_("not a GitLab token header: {header}").format(header=repr(header)))
         self._token = token
         self.header: TokenHeader = header
         self.project = project
@@ -130,7 +141,7 @@ class GitLab:
     @classmethod
     def from_env(cls, env: Mapping[str, str], context: JobContext) -> GitLab:
         if not context.project:
-            raise UsageError("CI_PROJECT_ID is not set: run this inside GitLab CI")
+            raise UsageError(N_("CI_PROJECT_ID is not set: run this inside GitLab CI"))
         token, header = token_from_env(env)
         return cls(token, context.project, context.api_url, header)
 
@@ -164,14 +175,22 @@ class GitLab:
             raw, headers = self._send("GET", url, None)
             answer = self._json(raw, "GET", path)
             if not isinstance(answer, list):
-                raise GitLabError(f"GitLab API GET {self._shown(path)}: expected a list")
+                raise GitLabError(
+                    N_("GitLab API GET {path}: expected a list").format(path=self._shown(path))
+                )
             items.extend(answer)
             page = (headers.get("X-Next-Page") or "").strip()
             if not page:
                 return items
             if not page.isdigit():
-                raise GitLabError(f"GitLab API GET {self._shown(path)}: bad X-Next-Page")
-        raise GitLabError(f"GitLab API GET {self._shown(path)}: more than {MAX_PAGES} pages")
+                raise GitLabError(
+                    N_("GitLab API GET {path}: bad X-Next-Page").format(path=self._shown(path))
+                )
+        raise GitLabError(
+            N_("GitLab API GET {path}: more than {pages} pages").format(
+                path=self._shown(path), pages=MAX_PAGES
+            )
+        )
 
     def _url(self, path: str, query: Mapping[str, str | int] | None) -> str:
         url = self.api_url + "/" + path.lstrip("/")
@@ -189,7 +208,9 @@ class GitLab:
             return json.loads(raw)
         except ValueError:
             raise GitLabError(
-                f"GitLab API {method} {self._shown(path)}: the answer is not JSON"
+                N_("{call}: the answer is not JSON").format(
+                    call=f"GitLab API {method} {self._shown(path)}"
+                )
             ) from None
 
     def _send(
@@ -215,19 +236,25 @@ class GitLab:
                 if exc.code in RETRY_STATUSES and attempt + 1 < attempts:
                     time.sleep(self.retry_delay * (attempt + 1))
                     continue
-                raise GitLabError(f"{shown}: {self._explain(exc)}", exc.code) from None
+                raise GitLabError(self._explain(shown, exc), exc.code) from None
             except (urllib.error.URLError, TimeoutError, OSError) as exc:
                 if attempt + 1 < attempts:
                     time.sleep(self.retry_delay * (attempt + 1))
                     continue
                 reason = str(getattr(exc, "reason", exc)).replace(self._token, "***")
-                raise GitLabError(f"{shown}: no answer ({reason})") from None
+                raise GitLabError(
+                    N_("{call}: no answer ({error})").format(call=shown, error=reason)
+                ) from None
         if len(raw) > limit:
-            raise GitLabError(f"{shown}: the answer is larger than {limit // 1048576} MiB")
+            raise GitLabError(
+                N_("{call}: the answer is larger than {mib} MiB").format(
+                    call=shown, mib=limit // 1048576
+                )
+            )
         return raw, headers
 
-    def _explain(self, exc: urllib.error.HTTPError) -> str:
-        """``HTTP 403: 403 Forbidden`` and what to check; the token never appears."""
+    def _explain(self, call: str, exc: urllib.error.HTTPError) -> str:
+        """``{call}: HTTP 403: 403 Forbidden`` and what to check; the token never appears."""
         message = ""
         try:
             answer = json.loads(exc.read() or b"null")
@@ -238,8 +265,8 @@ class GitLab:
         except (ValueError, OSError):
             pass
         message = message.replace(self._token, "***")[:MESSAGE_CHARS].strip('"')
-        text = f"HTTP {exc.code}" + (f": {message}" if message else "")
-        return text + _hint(exc.code, self.header, exc.headers.get("Retry-After"))
+        hint = _hint(exc.code, self.header, exc.headers.get("Retry-After"))
+        return http_failed(call, exc.code, message, hint)
 
     # -- endpoints ------------------------------------------------------------------------
 
@@ -348,21 +375,24 @@ class GitLab:
 
 
 def _hint(status: int, header: TokenHeader, retry_after: str | None) -> str:
+    """What to check after an HTTP error (a message of its own), or ""."""
     if status == 401:
-        return (
-            f" (the token is missing, expired or revoked: check the CI/CD variable "
-            f"{TOKEN_VARIABLE})"
-        )
+        return N_(
+            "the token is missing, expired or revoked: check the CI/CD variable {variable}"
+        ).format(variable=TOKEN_VARIABLE)
     if status in (403, 404) and header == "JOB-TOKEN":
-        return (
-            f" (CI_JOB_TOKEN may not call this endpoint: set the CI/CD variable "
-            f"{TOKEN_VARIABLE} to a project access token with the api scope)"
-        )
+        return N_(
+            "CI_JOB_TOKEN may not call this endpoint: set the CI/CD variable {variable} to a "
+            "project access token with the api scope"
+        ).format(variable=TOKEN_VARIABLE)
     if status == 403:
-        return f" (the token in {TOKEN_VARIABLE} needs the api scope and the Reporter role)"
+        return N_("the token in {variable} needs the api scope and the Reporter role").format(
+            variable=TOKEN_VARIABLE
+        )
     if status == 404:
-        return " (not found, or not visible to the token: check CI_PROJECT_ID and the token)"
+        return N_("not found, or not visible to the token: check CI_PROJECT_ID and the token")
     if status == 429:
-        wait = f"; retry after {retry_after} s" if retry_after and retry_after.isdigit() else ""
-        return f" (GitLab's rate limit{wait})"
+        if retry_after and retry_after.isdigit():
+            return N_("GitLab's rate limit; retry after {seconds} s").format(seconds=retry_after)
+        return N_("GitLab's rate limit")
     return ""

@@ -31,6 +31,7 @@ from erpsync.ci.gitlab import TOKEN_VARIABLE, GitLab, GitLabError
 from erpsync.ci.plan_compare import changeset_digest
 from erpsync.ci.reviewed import NotReviewed, Reviewed, check_run, merged_pull, reviewed_plan
 from erpsync.errors import UsageError
+from erpsync.i18n import N_
 
 PLAN_FILE = "plan.json"  # the plan job's artifact the apply job downloads
 APPLY_JOB = "erpsync-apply"
@@ -46,12 +47,14 @@ def bot_of(client: GitLab, bot: str | None) -> str:
         return bot
     if client.header == "JOB-TOKEN":
         raise UsageError(
-            f"CI_JOB_TOKEN may not write notes or issues: set the CI/CD variable "
-            f"{TOKEN_VARIABLE} to a project access token (role Reporter, scope api)"
+            N_(
+                "CI_JOB_TOKEN may not write notes or issues: set the CI/CD variable {variable} "
+                "to a project access token (role Reporter, scope api)"
+            ).format(variable=TOKEN_VARIABLE)
         )
     name = client.current_user().get("username")
     if not isinstance(name, str) or not name:
-        raise GitLabError("GitLab API GET /user: no username in the answer")
+        raise GitLabError(N_("GitLab API GET /user: no username in the answer"))
     return name
 
 
@@ -152,8 +155,10 @@ def find_reviewed(client: GitLab, sha: str, bot: str | None, plan_out: Path) -> 
     check_run({"head_sha": head}, found, GITLAB)
     if job.get("status") != "success":
         raise NotReviewed(
-            f"plan job {found.run_id} of merge request !{iid} did not succeed "
-            f"(status {job.get('status')}): its plan is not a reviewed one"
+            N_(
+                "plan job {job} of merge request !{iid} did not succeed (status {status}): its "
+                "plan is not a reviewed one"
+            ).format(job=found.run_id, iid=iid, status=job.get("status"))
         )
     try:
         data = client.job_artifact(int(found.run_id), PLAN_FILE)
@@ -161,8 +166,10 @@ def find_reviewed(client: GitLab, sha: str, bot: str | None, plan_out: Path) -> 
         if exc.status != 404:
             raise
         raise NotReviewed(
-            f"plan job {found.run_id} of merge request !{iid} kept no {PLAN_FILE} "
-            "(expired? keep the plan artifact longer than a merge request stays open)"
+            N_(
+                "plan job {job} of merge request !{iid} kept no {file} (expired? keep the plan "
+                "artifact longer than a merge request stays open)"
+            ).format(job=found.run_id, iid=iid, file=PLAN_FILE)
         ) from None
     plan_out.parent.mkdir(parents=True, exist_ok=True)
     plan_out.write_bytes(data)
@@ -171,8 +178,12 @@ def find_reviewed(client: GitLab, sha: str, bot: str | None, plan_out: Path) -> 
     digest = changeset_digest(read_plan(plan_out))
     if digest != found.changeset:
         raise NotReviewed(
-            f"the {PLAN_FILE} of plan job {found.run_id} has change set {digest}, but the "
-            f"note on merge request !{iid} shows {found.changeset}: refusing to apply"
+            N_(
+                "the {file} of plan job {job} has change set {digest}, but the note on merge "
+                "request !{iid} shows {changeset}: refusing to apply"
+            ).format(
+                file=PLAN_FILE, job=found.run_id, digest=digest, iid=iid, changeset=found.changeset
+            )
         )
     return found
 
@@ -191,7 +202,7 @@ def last_anchor(client: GitLab, ref: str, job_name: str = APPLY_JOB) -> tuple[st
     """``(anchor, job id)``: the audit head kept by the newest successful ``job_name`` of
     a push pipeline on ``ref``; None when no such job kept one (first run, or expired)."""
     if not ref:
-        raise UsageError("no branch: give --ref or run inside GitLab CI (CI_DEFAULT_BRANCH)")
+        raise UsageError(N_("no branch: give --ref or run inside GitLab CI (CI_DEFAULT_BRANCH)"))
     for pipeline in client.pipelines(ref, "push", "success", ANCHOR_PIPELINES):
         for job in client.pipeline_jobs(int(pipeline["id"]), "success"):
             if job.get("name") != job_name:
@@ -203,10 +214,16 @@ def last_anchor(client: GitLab, ref: str, job_name: str = APPLY_JOB) -> tuple[st
                     return None  # the newest apply's artifacts expired: older ones too
                 raise
             except UnicodeDecodeError:
-                raise GitLabError(f"job {job['id']}: {ANCHOR_FILE} is not text") from None
+                raise GitLabError(
+                    N_("job {job}: {file} is not text").format(job=job["id"], file=ANCHOR_FILE)
+                ) from None
             anchor = text.strip()
             if not _SAFE_VALUE.match(anchor) or not anchor:
-                raise GitLabError(f"job {job['id']}: {ANCHOR_FILE} is not an audit head")
+                raise GitLabError(
+                    N_("job {job}: {file} is not an audit head").format(
+                        job=job["id"], file=ANCHOR_FILE
+                    )
+                )
             return anchor, str(job["id"])
     return None
 

@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from erpsync.i18n import N_, _, ngettext, said
 from erpsync.plan import Change, Plan
 from erpsync.render import clean
 
@@ -92,9 +93,14 @@ def compare(reviewed: Plan, new: Plan) -> Comparison:
     old_target = (reviewed.target.name, reviewed.target.adapter)
     new_target = (new.target.name, new.target.adapter)
     if old_target != new_target:
-        target = (
-            f"the reviewed plan is for target {old_target[0]} ({old_target[1]}), "
-            f"the new one for {new_target[0]} ({new_target[1]})"
+        target = N_(
+            "the reviewed plan is for target {target} ({adapter}), the new one for "
+            "{new_target} ({new_adapter})"
+        ).format(
+            target=old_target[0],
+            adapter=old_target[1],
+            new_target=new_target[0],
+            new_adapter=new_target[1],
         )
     only_reviewed = change_set(reviewed) - change_set(new)
     only_new = change_set(new) - change_set(reviewed)
@@ -131,17 +137,31 @@ def _remaining(
 
 
 def describe(comparison: Comparison, limit: int = SHOWN_DIFFERENCES) -> list[str]:
-    """One line per difference, at most ``limit`` of them, then how many more."""
-    lines = [comparison.target] if comparison.target else []
-    lines += [f"- not in the new plan: {_name(i)}" for i in comparison.dropped]
-    lines += [f"+ not reviewed: {_name(i)}" for i in comparison.added]
+    """One line per difference, at most ``limit`` of them, then how many more; in the
+    language of the run (actions, kinds and keys stay as the plan has them)."""
+    lines = [said(comparison.target)] if comparison.target else []
+    lines += [
+        "- " + _("not in the new plan: {change}").format(change=_name(i))
+        for i in comparison.dropped
+    ]
+    lines += ["+ " + _("not reviewed: {change}").format(change=_name(i)) for i in comparison.added]
     for change in comparison.altered:
         lines.append(
-            f"~ {_name(change.identity)}: reviewed {_values(change.reviewed)}, "
-            f"now {_values(change.new)}"
+            "~ "
+            + _("{change}: reviewed {reviewed}, now {now}").format(
+                change=_name(change.identity),
+                reviewed=_values(change.reviewed),
+                now=_values(change.new),
+            )
         )
     if len(lines) > limit:
-        lines = [*lines[:limit], f"… and {len(lines) - limit:,} more differences"]
+        more = len(lines) - limit
+        lines = [
+            *lines[:limit],
+            ngettext("… and {n} more differences", "… and {n} more differences", more).format(
+                n=f"{more:,}"
+            ),
+        ]
     return lines
 
 

@@ -27,6 +27,7 @@ from typing import Any, Literal
 
 from erpsync.ci import BOT_LOGIN, GITHUB, Terms
 from erpsync.ci.plan_compare import changeset_digest
+from erpsync.i18n import N_, _, ngettext, said
 from erpsync.plan import Plan
 from erpsync.planfile import MAX_DEPTH, nesting_depth
 from erpsync.render.markdown import COMMENT_LIMIT, cell, code, markdown_view
@@ -149,55 +150,76 @@ def render_body(
         room = limit - len(head) - len(tail) - 1
         body = head + "\n" + markdown_view(outcome.plan.to_dict(), limit=room) + tail
     if len(body) > limit:  # only a pathological verdict can get here
-        raise ValueError(f"the plan comment is longer than {limit:,} characters")
+        raise ValueError(
+            N_("the plan comment is longer than {limit} characters").format(limit=f"{limit:,}")
+        )
     return body
 
 
 def _verdict(outcome: Outcome, run_url: str, terms: Terms) -> str:
-    run = f"[{terms.run}]({run_url})" if run_url else terms.run
+    """The comment's verdict in the language of the run (the markers and GitHub's alert
+    syntax stay as they are)."""
+    run = f"[{_(terms.run)}]({run_url})" if run_url else _(terms.run)
     status = outcome.status
     if status == "invalid":
         where = (
-            f"Each error is also annotated on the changed files; see the {run}."
+            _("Each error is also annotated on the changed files; see the {run}.")
             if terms.annotated
-            else f"The log of the {run} shows them too."
-        )
-        return f"## ❌ erpsync: the policy is invalid\n\n{_problems(outcome.problems)}\n{where}\n"
+            else _("The log of the {run} shows them too.")
+        ).format(run=run)
+        heading = _("## ❌ erpsync: the policy is invalid")
+        return f"{heading}\n\n{_problems(outcome.problems)}\n{where}\n"
     if status == "failed":
-        return (
-            "## ❌ erpsync could not make a plan\n\n"
-            f"The plan step failed; its log in the {run} says why (for example a permission "
+        heading = _("## ❌ erpsync could not make a plan")
+        why = _(
+            "The plan step failed; its log in the {run} says why (for example a permission "
             "the ERP's catalogue does not know, the database secret not set, or the ERP "
-            "unreachable).\n"
-        )
+            "unreachable)."
+        ).format(run=run)
+        return f"{heading}\n\n{why}\n"
     if status == "guard":
-        return (
-            f"> [!CAUTION]\n> **A guard refuses this plan**; apply would refuse it too.\n\n"
-            f"{_problems(outcome.guard_problems)}"
-        )
+        refuses = _("**A guard refuses this plan**; apply would refuse it too.")
+        return f"> [!CAUTION]\n> {refuses}\n\n{_problems(outcome.guard_problems)}"
     if outcome.plan is None or not outcome.plan.changes:
-        return f"> [!NOTE]\n> Merging this {terms.request} changes nothing in the ERP.\n"
-    return (
-        "> [!IMPORTANT]\n> Merging applies exactly the change set below. After the merge "
-        "erpsync plans again and refuses to apply if the change set is different.\n"
+        nothing = _("Merging this {request} changes nothing in the ERP.").format(
+            request=_(terms.request)
+        )
+        return f"> [!NOTE]\n> {nothing}\n"
+    exactly = _(
+        "Merging applies exactly the change set below. After the merge erpsync plans again "
+        "and refuses to apply if the change set is different."
     )
+    return f"> [!IMPORTANT]\n> {exactly}\n"
 
 
 def _problems(lines: Sequence[str]) -> str:
-    shown = [f"- {cell(line[:PROBLEM_CHARS])}" for line in lines[:SHOWN_PROBLEMS]]
+    """Validation errors or guard refusals (English data), each said in the language of
+    the run."""
+    shown = [f"- {cell(said(line)[:PROBLEM_CHARS])}" for line in lines[:SHOWN_PROBLEMS]]
     if len(lines) > SHOWN_PROBLEMS:
-        shown.append(f"- … and {len(lines) - SHOWN_PROBLEMS:,} more")
+        more = len(lines) - SHOWN_PROBLEMS
+        shown.append(
+            "- " + ngettext("… and {n} more", "… and {n} more", more).format(n=f"{more:,}")
+        )
     return "\n".join(shown) + "\n"
 
 
 def _footer(head_sha: str, run_url: str, terms: Terms) -> str:
     parts = []
     if head_sha:
-        parts.append(f"for commit {code(head_sha[:12])}")
+        parts.append(_("for commit {sha}").format(sha=code(head_sha[:12])))
     if run_url:
-        parts.append(f"[{terms.run}]({run_url}), artifact {code(terms.artifact)}")
-    parts.append(f"this {terms.comment} is updated in place on every push")
-    return "<sub>erpsync plan " + " · ".join(parts) + "</sub>\n"
+        parts.append(
+            _("{run}, artifact {artifact}").format(
+                run=f"[{_(terms.run)}]({run_url})", artifact=code(terms.artifact)
+            )
+        )
+    parts.append(
+        _("this {comment} is updated in place on every push").format(comment=_(terms.comment))
+    )
+    # "erpsync plan" alone, not a template "erpsync plan {parts}", which would match any
+    # message starting with those words when erpsync.i18n.said looks for one
+    return "<sub>" + _("erpsync plan") + " " + " · ".join(parts) + "</sub>\n"
 
 
 # -- deciding ------------------------------------------------------------------------------

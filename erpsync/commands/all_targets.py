@@ -19,7 +19,7 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.text import Text
@@ -32,7 +32,11 @@ from erpsync.commands import write_raw
 from erpsync.config import Project, ResolvedTarget
 from erpsync.drift import DriftReport
 from erpsync.errors import UsageError
+from erpsync.i18n import N_, _, number, said
 from erpsync.plan import Plan
+
+if TYPE_CHECKING:
+    from erpsync.notify import Notifier
 
 FORMAT_VERSION = "1"
 PLAN_FORMATS = plan_cmd.FORMATS
@@ -73,8 +77,12 @@ def plan(
     _print(entries, fmt, "plan", console)
     if out is not None and fmt == "text":
         console.print(
-            f"\nSaved each target's plan to {out}/<target>.json; apply one exactly with "
-            f"`erpsync apply --target TARGET {out}/TARGET.json`."
+            "\n"
+            + _(
+                "Saved each target's plan to {out}/<target>.json; apply one exactly with "
+                "`erpsync apply --target TARGET {out}/TARGET.json`."
+            ).format(out=out),
+            markup=False,
         )
     return all_targets.worst([e.exit_code for e in entries])
 
@@ -86,11 +94,18 @@ def drift(
     jobs: int,
     console: Console,
     policy_dir: Callable[[ResolvedTarget], Path] | None = None,
+    notify: Notifier | None = None,
 ) -> int:
-    """Report the drift of every target; print them as ``fmt``, or save them in ``out``."""
+    """Report the drift of every target; print them as ``fmt``, or save them in ``out``;
+    with ``notify``, then post ONE summary of every target to each destination (a failed
+    post raises once the reports are written)."""
     if fmt not in DRIFT_FORMATS:
         known = ", ".join(DRIFT_FORMATS)
-        raise UsageError(f"drift --all-targets prints {known}, not {fmt!r}")
+        raise UsageError(
+            N_("drift --all-targets prints {known}, not {format}").format(
+                known=known, format=repr(fmt)
+            )
+        )
     outcomes = all_targets.run_all(project, drift_cmd.compute_with, jobs, policy_dir)
 
     def code(result: DriftReport) -> int:
@@ -100,11 +115,19 @@ def drift(
     if out is not None:
         _save_each(entries, out, fmt, lambda doc: drift_cmd.render(doc, fmt))
         for e in entries:
-            said = e.error.splitlines()[-1] if e.error else f"wrote {out}/{e.name}.{_EXT[fmt]}"
-            console.print(f"{e.name}: {said}", markup=False)
+            if e.error:
+                shown = said(e.error.splitlines()[-1])
+            else:
+                shown = _("wrote {file}").format(file=f"{out}/{e.name}.{_EXT[fmt]}")
+            console.print(f"{e.name}: {shown}", markup=False)
         console.print(summary_line(entries, "report"), markup=False)
     else:
         _print(entries, fmt, "report", console)
+    if notify:
+        from erpsync.notify.message import TargetDrift, all_targets_summary
+
+        found = [TargetDrift(e.name, e.doc, e.error) for e in entries]
+        notify.post(lambda report_url: all_targets_summary(found, report_url))
     return all_targets.worst([e.exit_code for e in entries])
 
 
@@ -132,10 +155,16 @@ def _save_each(
 ) -> None:
     """Write each planned target's document to ``out/<target>.<ext>``."""
     if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {out}: with --all-targets, --out names a directory")
+        raise UsageError(
+            N_("--out {out}: with --all-targets, --out names a directory").format(out=out)
+        )
     for e in entries:
         if "/" in e.name or "\\" in e.name or e.name.startswith("."):
-            raise UsageError(f"target {e.name!r} cannot name a file in {out}: rename the target")
+            raise UsageError(
+                N_("target {name} cannot name a file in {out}: rename the target").format(
+                    name=repr(e.name), out=out
+                )
+            )
     for e in entries:
         if e.doc is not None:
             plan_cmd.save(render(e.doc), out / f"{e.name}.{_EXT[fmt]}")
@@ -150,9 +179,11 @@ def _print(entries: Sequence[Entry], fmt: str, key: str, console: Console) -> No
         for i, e in enumerate(entries):
             if i:
                 console.print()
-            console.print(Text(f"=== target {e.name} ===", style="bold"), soft_wrap=True)
+            heading = _("=== target {name} ===").format(name=e.name)
+            console.print(Text(heading, style="bold"), soft_wrap=True)
             if e.doc is None:
-                console.print(Text(f"error: {e.error}", style="red"), soft_wrap=True)
+                error = _("error: {message}").format(message=said(e.error or ""))
+                console.print(Text(error, style="red"), soft_wrap=True)
             elif key == "plan":
                 from erpsync.render.text import text_view
 
@@ -167,13 +198,22 @@ def _print(entries: Sequence[Entry], fmt: str, key: str, console: Console) -> No
 
 def summary_line(entries: Sequence[Entry], key: str) -> str:
     """``3 targets: 1 failed, 1 with changes, 1 without.``"""
-    changed = "with changes" if key == "plan" else "with drift"
-    unchanged = "without" if key == "plan" else "without drift"
     failed = sum(1 for e in entries if e.doc is None)
-    counts = {"failed": failed, changed: sum(1 for e in entries if e.changed)}
-    counts[unchanged] = len(entries) - failed - counts[changed]
-    parts = ", ".join(f"{n} {what}" for what, n in counts.items() if n)
-    return f"{len(entries)} target(s): {parts}."
+    changed = sum(1 for e in entries if e.changed)
+    unchanged = len(entries) - failed - changed
+    # words after a count, without placeholders: a template such as "{n} failed" would
+    # match any message ending in "failed" when erpsync.i18n.said looks for one
+    words = (
+        (N_(" failed"), N_(" with changes"), N_(" without"))
+        if key == "plan"
+        else (N_(" failed"), N_(" with drift"), N_(" without drift"))
+    )
+    parts = [
+        number(n) + _(word)
+        for word, n in zip(words, (failed, changed, unchanged), strict=True)
+        if n
+    ]
+    return _("{n} target(s): {parts}.").format(n=number(len(entries)), parts=_(", ").join(parts))
 
 
 def combined_json(entries: Sequence[Entry], key: str) -> str:
@@ -192,19 +232,32 @@ def combined_json(entries: Sequence[Entry], key: str) -> str:
 def combined_markdown(entries: Sequence[Entry], key: str, limit: int = MARKDOWN_LIMIT) -> str:
     """A title listing every target, then a section per target (its own view, under its
     own title) within an equal share of ``limit``."""
-    what = "plan" if key == "plan" else "drift"
-    lines = [f"# erpsync {what}: {summary_line(entries, key)}", ""]
+    title = _("# erpsync plan: {summary}") if key == "plan" else _("# erpsync drift: {summary}")
+    lines = [title.format(summary=summary_line(entries, key)), ""]
     for e in entries:
-        change = "changes" if key == "plan" else "drift"
-        state = "failed" if e.doc is None else (change if e.changed else f"no {change}")
-        lines.append(f"- `{_md(e.name)}`: {state} (exit {e.exit_code})")
+        if e.doc is None:
+            state = _("failed")
+        elif key == "plan":
+            state = _("changes") if e.changed else _("no changes")
+        else:
+            state = _("drift") if e.changed else _("no drift")
+        lines.append(
+            _("- `{target}`: {state} (exit {code})").format(
+                target=_md(e.name), state=state, code=e.exit_code
+            )
+        )
     head = "\n".join(lines) + "\n"
     share = max(200, (limit - len(head)) // max(1, len(entries)) - SECTION_OVERHEAD)
     sections = [head]
     for e in entries:
         body = _section_body(e.doc, e.error, key, share)
         if e.doc is None:  # the views' own titles name their targets; a failure gets one
-            body = f"## erpsync {what} for `{_md(e.name)}`: failed\n\n{body}"
+            failed_title = (
+                _("## erpsync plan for `{target}`: failed")
+                if key == "plan"
+                else _("## erpsync drift for `{target}`: failed")
+            )
+            body = failed_title.format(target=_md(e.name)) + f"\n\n{body}"
         sections.append(f"\n---\n\n{body.rstrip()}\n")
     return "".join(sections)
 
@@ -212,7 +265,7 @@ def combined_markdown(entries: Sequence[Entry], key: str, limit: int = MARKDOWN_
 def _section_body(doc: dict[str, Any] | None, error: str | None, key: str, share: int) -> str:
     if doc is None:
         text = (error or "failed")[: share - 20].replace("```", "'''")
-        return f"**Failed:**\n\n```text\n{text}\n```\n"
+        return _("**Failed:**") + f"\n\n```text\n{text}\n```\n"
     try:
         if key == "plan":
             from erpsync.render.markdown import markdown_view
@@ -222,13 +275,18 @@ def _section_body(doc: dict[str, Any] | None, error: str | None, key: str, share
 
         return drift_view(doc, share)
     except ValueError:  # even the summary is longer than the share: the counts only
-        return f"Too long to show here ({share:,} characters per target); {_see(key)}.\n"
+        return (
+            _("Too long to show here ({share} characters per target); {see}.").format(
+                share=f"{share:,}", see=_see(key)
+            )
+            + "\n"
+        )
 
 
 def _see(key: str) -> str:
     if key == "plan":
-        return "see `erpsync plan --all-targets --format json`"
-    return "see `erpsync drift --all-targets --format json`"
+        return _("see `erpsync plan --all-targets --format json`")
+    return _("see `erpsync drift --all-targets --format json`")
 
 
 def _md(name: str) -> str:

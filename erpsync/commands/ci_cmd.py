@@ -37,6 +37,7 @@ from erpsync.ci.reviewed import check_run, merged_pull, reviewed_plan
 from erpsync.commands.apply import read_plan_file
 from erpsync.config import Project, ResolvedTarget
 from erpsync.errors import GuardError, UsageError
+from erpsync.i18n import N_, _, ngettext, number, said
 
 Platform = Literal["github", "gitlab"]
 PLATFORMS: tuple[Platform, ...] = ("github", "gitlab")
@@ -50,13 +51,19 @@ def platform_of(explicit: str | None, env: Mapping[str, str] | None = None) -> P
     """``explicit`` when given, else GitLab inside GitLab CI (``GITLAB_CI=true``), else GitHub."""
     if explicit is not None:
         if explicit not in PLATFORMS:
-            raise UsageError(f"unknown CI platform {explicit!r} (known: github, gitlab)")
+            raise UsageError(
+                N_("unknown CI platform {platform} (known: github, gitlab)").format(
+                    platform=repr(explicit)
+                )
+            )
         return "gitlab" if explicit == "gitlab" else "github"
     return "gitlab" if _env(env).get("GITLAB_CI", "").lower() == "true" else "github"
 
 
 def _error(console: Console, title: str, text: str, platform: Platform) -> None:
-    """An error line: a workflow command GitHub annotates, plain text in GitLab's job log."""
+    """An error line: a workflow command GitHub annotates, plain text in GitLab's job log;
+    ``text`` (English data) said in the language of the run."""
+    text = said(text)
     if platform == "github":
         _say(console, f"::error title={title}::{_annotation(text)}")
     else:
@@ -93,8 +100,15 @@ def guards(
     plan = read_plan_file(plan_file)
     if (plan.target.name, plan.target.adapter) != (target.name, target.adapter):
         raise UsageError(
-            f"{plan_file} is a plan for target {plan.target.name} ({plan.target.adapter}), "
-            f"not {target.name} ({target.adapter})"
+            N_(
+                "{file} is a plan for target {target} ({adapter}), not {wanted} ({wanted_adapter})"
+            ).format(
+                file=plan_file,
+                target=plan.target.name,
+                adapter=plan.target.adapter,
+                wanted=target.name,
+                wanted_adapter=target.adapter,
+            )
         )
     settings = project.config.settings
     now = dt.datetime.now(dt.UTC)
@@ -116,11 +130,24 @@ def guards(
     for problem in problems:
         _error(console, "erpsync guard", problem, platform)
     if live_changed:
-        _say(console, "note: the ERP changed since the plan was made; checked against it as now")
+        _say(
+            console,
+            _("note: the ERP changed since the plan was made; checked against it as now"),
+        )
     if problems:
-        _say(console, f"erpsync: {len(problems)} guard(s) refuse this plan; apply would too.")
+        refused = ngettext(
+            "erpsync: {n} guard(s) refuse this plan; apply would too.",
+            "erpsync: {n} guard(s) refuse this plan; apply would too.",
+            len(problems),
+        )
+        _say(console, refused.format(n=number(len(problems))))
         return 1
-    _say(console, f"erpsync: the guards pass for the plan's {len(plan.changes):,} changes.")
+    passed = ngettext(
+        "erpsync: the guards pass for the plan's {n} changes.",
+        "erpsync: the guards pass for the plan's {n} changes.",
+        len(plan.changes),
+    )
+    _say(console, passed.format(n=f"{len(plan.changes):,}"))
     return 0
 
 
@@ -163,18 +190,18 @@ def plan_comment(
         job = JobContext.from_env(environ)
         number = pull if pull is not None else job.merge_request_iid
         head_sha, run_id, run_url = job.head_sha, job.job_id, job.job_url
-        missing = "no merge request: give --pr IID or run in a merge request pipeline"
+        missing = N_("no merge request: give --pr IID or run in a merge request pipeline")
     else:
         context = RunContext.from_env(environ)
         event_pull = context.pull_request()
         number = pull if pull is not None else (event_pull[0] if event_pull else None)
         head_sha = event_pull[1] if event_pull else context.sha
         run_id, run_url = context.run_id, context.run_url
-        missing = "no pull request: give --pr NUMBER or run on a pull_request event"
+        missing = N_("no pull request: give --pr NUMBER or run on a pull_request event")
     if number is None and not dry_run:
         raise UsageError(missing)
     max_bytes = project.config.settings.max_file_mib * 1024 * 1024
-    found, _ = check(policy_dir, today or dt.date.today(), max_bytes)
+    found, _unused = check(policy_dir, today or dt.date.today(), max_bytes)
     problems = tuple(_problem_line(d) for d in found if d.is_error)
     plan = read_plan_file(plan_file) if plan_file.is_file() and not problems else None
     outcome = comment_logic.Outcome(problems, plan, _guard_problems(guards_report))
@@ -184,16 +211,15 @@ def plan_comment(
     if out is not None:
         _write(out, body)
     if dry_run or number is None:
-        shown = ", ".join(sorted(labels)) or "none"
-        _say(console, f"Plan comment ({outcome.status}, {len(body):,} characters, labels: {shown})")
-        _say(console, f"dry run: {_NAMES[where]} was not contacted.")
+        _said_dry_run(console, outcome.status, body, labels, where)
         return 0
     if where == "gitlab":
         from erpsync.ci import gitlab_flow
 
         lab = GitLab.from_env(environ, JobContext.from_env(environ))
         kind, change = gitlab_flow.publish_plan(lab, number, body, labels, bot)
-        _said_comment(console, kind, f"merge request !{number}", outcome.status, change)
+        where_said = _("merge request !{iid}").format(iid=number)
+        _said_comment(console, kind, where_said, outcome.status, change)
         return 0
     client = GitHub.from_env(environ, RunContext.from_env(environ))
     comments = [comment_logic.Comment.from_api(c) for c in client.issue_comments(number)]
@@ -216,20 +242,39 @@ def plan_comment(
 _NAMES = {"github": "GitHub", "gitlab": "GitLab"}
 
 
+def _said_dry_run(
+    console: Console, status: str, body: str, labels: set[str], where: Platform
+) -> None:
+    shown = ", ".join(sorted(labels)) or _("none")
+    _say(
+        console,
+        _("Plan comment ({status}, {n} characters, labels: {labels})").format(
+            status=status, n=f"{len(body):,}", labels=shown
+        ),
+    )
+    _say(console, _("dry run: {platform} was not contacted.").format(platform=_NAMES[where]))
+
+
 def _said_comment(
     console: Console, kind: str, where: str, status: str, change: comment_logic.LabelChange
 ) -> None:
-    verb = {"create": "Posted", "update": "Updated", "keep": "Kept (unchanged)"}[kind]
+    done = {
+        "create": _("Posted the plan comment on {where} (status {status}); labels: {labels}."),
+        "update": _("Updated the plan comment on {where} (status {status}); labels: {labels}."),
+        "keep": _(
+            "Kept (unchanged) the plan comment on {where} (status {status}); labels: {labels}."
+        ),
+    }[kind]
     edits = [f"+{n}" for n in change.add] + [f"-{n}" for n in change.remove]
     _say(
-        console,
-        f"{verb} the plan comment on {where} (status {status}); "
-        f"labels: {', '.join(edits) or 'unchanged'}.",
+        console, done.format(where=where, status=status, labels=", ".join(edits) or _("unchanged"))
     )
 
 
 def _problem_line(d: diag.Diagnostic) -> str:
-    return f"{d.position}: {d.object}: {d.message}" if d.object else f"{d.position}: {d.message}"
+    """One validation error of the comment (a view), its message in the run's language."""
+    message = said(d.message)
+    return f"{d.position}: {d.object}: {message}" if d.object else f"{d.position}: {message}"
 
 
 def _guard_problems(path: Path | None) -> tuple[str, ...]:
@@ -238,7 +283,9 @@ def _guard_problems(path: Path | None) -> tuple[str, ...]:
     data = _read_json(path, "guards report")
     problems = data.get("problems") if isinstance(data, dict) else None
     if not isinstance(problems, list):
-        raise UsageError(f"{path} is not a guards report of `erpsync ci guards`")
+        raise UsageError(
+            N_("{file} is not a guards report of `erpsync ci guards`").format(file=path)
+        )
     return tuple(str(p) for p in problems)
 
 
@@ -271,7 +318,7 @@ def reviewed(
     context = RunContext.from_env(environ)
     commit = sha or context.sha
     if not commit:
-        raise UsageError("no commit: give --sha or run inside GitHub Actions (GITHUB_SHA)")
+        raise UsageError(N_("no commit: give --sha or run inside GitHub Actions (GITHUB_SHA)"))
     client = GitHub.from_env(environ, context)
     pull = merged_pull(client.commit_pulls(commit), commit)
     comments = [comment_logic.Comment.from_api(c) for c in client.issue_comments(pull["number"])]
@@ -288,8 +335,12 @@ def reviewed(
         write_outputs(context.output_file, outputs)
     _say(
         console,
-        f"Reviewed: pull request #{found.pull}, commit {found.head_sha[:12]}, "
-        f"plan of workflow run {found.run_id}, change set {found.changeset}.",
+        _(
+            "Reviewed: pull request #{pull}, commit {sha}, plan of workflow run {run}, "
+            "change set {changeset}."
+        ).format(
+            pull=found.pull, sha=found.head_sha[:12], run=found.run_id, changeset=found.changeset
+        ),
     )
     return 0
 
@@ -307,7 +358,7 @@ def _reviewed_gitlab(
     job = JobContext.from_env(environ)
     commit = sha or job.sha
     if not commit:
-        raise UsageError("no commit: give --sha or run inside GitLab CI (CI_COMMIT_SHA)")
+        raise UsageError(N_("no commit: give --sha or run inside GitLab CI (CI_COMMIT_SHA)"))
     client = GitLab.from_env(environ, job)
     found = gitlab_flow.find_reviewed(client, commit, bot, plan_out)
     gitlab_flow.write_dotenv(
@@ -321,8 +372,16 @@ def _reviewed_gitlab(
     )
     _say(
         console,
-        f"Reviewed: merge request !{found.pull}, commit {found.head_sha[:12]}, "
-        f"plan of job {found.run_id} (saved as {plan_out}), change set {found.changeset}.",
+        _(
+            "Reviewed: merge request !{pull}, commit {sha}, plan of job {job} (saved as "
+            "{file}), change set {changeset}."
+        ).format(
+            pull=found.pull,
+            sha=found.head_sha[:12],
+            job=found.run_id,
+            file=plan_out,
+            changeset=found.changeset,
+        ),
     )
     return 0
 
@@ -349,8 +408,10 @@ def audit_anchor(
     environ = _env(env)
     if platform_of(platform, environ) != "gitlab":
         raise UsageError(
-            "ci audit-anchor is for GitLab CI; the GitHub apply workflow downloads the "
-            "erpsync-audit artifact of its last successful run"
+            N_(
+                "ci audit-anchor is for GitLab CI; the GitHub apply workflow downloads the "
+                "erpsync-audit artifact of its last successful run"
+            )
         )
     job = JobContext.from_env(environ)
     client = GitLab.from_env(environ, job)
@@ -358,13 +419,15 @@ def audit_anchor(
     if found is None:
         _say(
             console,
-            "WARNING erpsync: no audit anchor from an earlier successful apply (first run, "
-            "or its artifacts expired): verifying the hash chain only",
+            _(
+                "WARNING erpsync: no audit anchor from an earlier successful apply (first "
+                "run, or its artifacts expired): verifying the hash chain only"
+            ),
         )
         return 0
     anchor, job_id = found
     _write(out, anchor + "\n")
-    _say(console, f"audit anchor of job {job_id}: {anchor}")
+    _say(console, _("audit anchor of job {job}: {anchor}").format(job=job_id, anchor=anchor))
     return 0
 
 
@@ -389,8 +452,10 @@ def compare_plans(
         _error(
             console,
             "erpsync",
-            f"{reviewed_file} has change set {digest}, but the pull request's comment "
-            f"shows {expect_changeset}; refusing to apply.",
+            N_(
+                "{file} has change set {digest}, but the pull request's comment shows "
+                "{expected}; refusing to apply."
+            ).format(file=reviewed_file, digest=digest, expected=expect_changeset),
             platform,
         )
         return 1
@@ -398,15 +463,18 @@ def compare_plans(
     if result.same:
         _say(
             console,
-            f"The new plan makes exactly the reviewed change set ({len(new.changes):,} "
-            f"changes, {digest}).",
+            _("The new plan makes exactly the reviewed change set ({n} changes, {digest}).").format(
+                n=f"{len(new.changes):,}", digest=digest
+            ),
         )
         return 0
     _error(
         console,
         "erpsync",
-        f"the new plan differs from the reviewed one in {result.count:,} changes; nothing "
-        "was applied. Review the change in a new pull request.",
+        N_(
+            "the new plan differs from the reviewed one in {n} changes; nothing was applied. "
+            "Review the change in a new pull request."
+        ).format(n=f"{result.count:,}"),
         platform,
     )
     for line in plan_compare.describe(result):
@@ -434,7 +502,9 @@ def drift_issue(
     """
     report = _read_json(report_file, "drift report")
     if not isinstance(report, dict) or report.get("report") != "drift":
-        raise UsageError(f"{report_file} is not a report of `erpsync drift --format json`")
+        raise UsageError(
+            N_("{file} is not a report of `erpsync drift --format json`").format(file=report_file)
+        )
     if markdown_out is not None:
         from erpsync.render.drift_markdown import markdown_view
 
@@ -447,8 +517,12 @@ def drift_issue(
     where = platform_of(platform, environ)
     drifting = issue_logic.has_drift(report)
     if dry_run:
-        said = f"{'Drift' if drifting else 'No drift'}; dry run: {_NAMES[where]} was not contacted."
-        _say(console, said)
+        dry = (
+            _("Drift; dry run: {platform} was not contacted.")
+            if drifting
+            else _("No drift; dry run: {platform} was not contacted.")
+        )
+        _say(console, dry.format(platform=_NAMES[where]))
         return 0
     if where == "gitlab":
         return _drift_issue_gitlab(report, console, bot, environ)
@@ -459,19 +533,31 @@ def drift_issue(
     if action.kind == "create":
         client.ensure_label(issue_logic.LABEL, *issue_logic.LABEL_STYLE)
         created = client.create_issue(action.title, action.body, [issue_logic.LABEL])
-        _say(console, f"Drift: opened issue #{created.get('number')}.")
+        _say(console, _issue_said("create", created.get("number")))
     elif action.kind == "update" and action.number is not None:
         client.update_issue(action.number, title=action.title, body=action.body)
-        _say(console, f"Drift: updated issue #{action.number}.")
+        _say(console, _issue_said("update", action.number))
     elif action.kind == "close" and action.number is not None:
         client.create_comment(action.number, action.body)
         client.update_issue(action.number, state="closed", state_reason="completed")
-        _say(console, f"No drift: closed issue #{action.number}.")
+        _say(console, _issue_said("close", action.number))
     elif action.kind == "keep":
-        _say(console, f"Drift unchanged: issue #{action.number} is up to date.")
+        _say(console, _issue_said("keep", action.number))
     else:
-        _say(console, "No drift, and no drift issue is open.")
+        _say(console, _issue_said("none", None))
     return 0
+
+
+def _issue_said(kind: str, number: object) -> str:
+    """What ``ci drift-issue`` did to the issue, in the language of the run."""
+    said_as = {
+        "create": _("Drift: opened issue #{number}."),
+        "update": _("Drift: updated issue #{number}."),
+        "close": _("No drift: closed issue #{number}."),
+        "keep": _("Drift unchanged: issue #{number} is up to date."),
+        "none": _("No drift, and no drift issue is open."),
+    }
+    return said_as[kind].format(number=number)
 
 
 def _drift_issue_gitlab(
@@ -482,14 +568,7 @@ def _drift_issue_gitlab(
     job = JobContext.from_env(environ)
     client = GitLab.from_env(environ, job)
     action, iid = gitlab_flow.publish_drift(client, report, job.job_url, bot)
-    said = {
-        "create": f"Drift: opened issue #{iid}.",
-        "update": f"Drift: updated issue #{iid}.",
-        "close": f"No drift: closed issue #{iid}.",
-        "keep": f"Drift unchanged: issue #{iid} is up to date.",
-        "none": "No drift, and no drift issue is open.",
-    }
-    _say(console, said[action.kind])
+    _say(console, _issue_said(action.kind, iid))
     return 0
 
 

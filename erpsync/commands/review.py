@@ -23,7 +23,8 @@ from erpsync.adapters import connected
 from erpsync.commands import show, write_raw
 from erpsync.config import Project, ResolvedTarget
 from erpsync.errors import ReviewSheetError, UsageError
-from erpsync.notify.message import ReviewerProgress, review_summary
+from erpsync.i18n import N_, _, ngettext, said
+from erpsync.notify.message import REVIEW_STATES, ReviewerProgress, review_summary
 from erpsync.review import evidence
 from erpsync.review.campaign import Previous, build_sheets, campaign_id
 from erpsync.review.decisions import counts_as_dict, decide, pr_description
@@ -52,10 +53,12 @@ def start(
 
     now = now or dt.datetime.now(dt.UTC)
     if due is not None and due < now.date():
-        raise UsageError(f"--due {due} is in the past")
+        raise UsageError(N_("--due {due} is in the past").format(due=due))
     unknown = [f for f in formats if f not in FORMATS]
     if unknown or not formats:
-        raise UsageError(f"--format takes {', '.join(FORMATS)} (comma-separated)")
+        raise UsageError(
+            N_("--format takes {formats} (comma-separated)").format(formats=", ".join(FORMATS))
+        )
     loaded = show.load(project, policy_dir)
     with connected(target) as adapter:
         snapshot = adapter.read()
@@ -64,13 +67,15 @@ def start(
             found_events = evidence.events(conn)
             broken = evidence.verify(found_events)
             if broken:
-                raise UsageError("the review evidence is not intact: " + "; ".join(broken))
+                raise UsageError(_not_intact(broken))
             known = evidence.campaigns(found_events)
             still_open = [c.id for c in known if c.closed is None]
             if still_open:
                 raise UsageError(
-                    f"access review {still_open[-1]} is still open: close it first "
-                    "(erpsync review close SHEETS…)"
+                    N_(
+                        "access review {campaign} is still open: close it first "
+                        "(erpsync review close SHEETS…)"
+                    ).format(campaign=still_open[-1])
                 )
             previous = _previous([c for c in known if c.closed is not None])
             cid = campaign_id(now, kind, target.name)
@@ -85,7 +90,7 @@ def start(
                 previous,
             )
             if not sheets:
-                raise UsageError("nobody to review: no active managed user holds access")
+                raise UsageError(N_("nobody to review: no active managed user holds access"))
             folder = out_dir / cid
             folder.mkdir(parents=True, exist_ok=False)
             for sheet in sheets:
@@ -104,20 +109,41 @@ def start(
             head = evidence.record(conn, cid, "started", audit.actor(), body, now)
     people = len({line.login for s in sheets for line in s.lines})
     say = console.print
+    started = (
+        _(
+            "Started access review {campaign}: {sheets} sheet(s) for {people} people in "
+            "{folder}, due {due}"
+        )
+        if due
+        else _(
+            "Started access review {campaign}: {sheets} sheet(s) for {people} people in {folder}"
+        )
+    )
     say(
-        f"Started access review {cid}: {len(sheets)} sheet(s) for {people} people in "
-        f"{folder}/" + (f", due {due}" if due else ""),
+        started.format(
+            campaign=cid, sheets=len(sheets), people=people, folder=f"{folder}/", due=due
+        ),
         markup=False,
     )
     for sheet in sheets:
         who = f"{sheet.reviewer} ({sheet.reviewer_name})" if sheet.reviewer_name else sheet.reviewer
-        say(f"  {who}: {len(sheet.lines)} line(s) → {sheet.file_stem}.*", markup=False)
+        lines = ngettext(
+            "  {who}: {n} line(s) → {file}", "  {who}: {n} line(s) → {file}", len(sheet.lines)
+        )
+        say(lines.format(who=who, n=len(sheet.lines), file=f"{sheet.file_stem}.*"), markup=False)
     say(
-        "Send each reviewer their sheet; collect the filled XLSX or CSV files and run "
-        "erpsync review status / erpsync review close FILES…",
+        _(
+            "Send each reviewer their sheet; collect the filled XLSX or CSV files and run "
+            "erpsync review status / erpsync review close FILES…"
+        ),
         markup=False,
     )
-    say(f"Evidence head (keep it with the campaign): {head.id}:{head.hash}", markup=False)
+    say(
+        _("Evidence head (keep it with the campaign): {head}").format(
+            head=f"{head.id}:{head.hash}"
+        ),
+        markup=False,
+    )
     return 0
 
 
@@ -155,7 +181,11 @@ def sheets_of(found: evidence.Campaign) -> list[Sheet]:
             found.id, sent["reviewer"], sent["reviewer_name"], body["scope"], started, due, lines
         )
         if sheet.digest() != sent["digest"]:  # the evidence chain is checked too; belt and braces
-            raise UsageError(f"the recorded sheet of {sheet.reviewer} no longer matches its digest")
+            raise UsageError(
+                N_("the recorded sheet of {reviewer} no longer matches its digest").format(
+                    reviewer=sheet.reviewer
+                )
+            )
         out.append(sheet)
     return out
 
@@ -182,8 +212,13 @@ def _campaign(target: ResolvedTarget, wanted: str | None) -> evidence.Campaign:
         found = evidence.events(conn)
         broken = evidence.verify(found)
         if broken:
-            raise UsageError("the review evidence is not intact: " + "; ".join(broken))
+            raise UsageError(_not_intact(broken))
         return evidence.campaign(conn, wanted)
+
+
+def _not_intact(broken: Sequence[str]) -> str:
+    """What is wrong with the evidence (said in full when there is one problem)."""
+    return N_("the review evidence is not intact: {problem}").format(problem="; ".join(broken))
 
 
 def status(
@@ -221,12 +256,16 @@ def status(
     overdue = due is not None and now.date() > dt.date.fromisoformat(due)
     say = console.print
     state = "closed" if found.closed else ("open, overdue" if overdue else "open")
-    say(
-        f"Access review {found.id} ({found.started.body['scope']} scope, {state}"
-        + (f", due {due}" if due else "")
-        + ")",
-        markup=False,
+    shown_state = _(REVIEW_STATES[state])
+    scope = (
+        _("department scope") if found.started.body["scope"] == "department" else _("role scope")
     )
+    heading = (
+        _("Access review {campaign} ({scope}, {state}, due {due})")
+        if due
+        else _("Access review {campaign} ({scope}, {state})")
+    )
+    say(heading.format(campaign=found.id, scope=scope, state=shown_state, due=due), markup=False)
     total = done = 0
     progress = []
     for sheet in sheets:
@@ -234,11 +273,19 @@ def status(
         total, done = total + len(sheet.lines), done + n
         progress.append(ReviewerProgress(sheet.reviewer, sheet.reviewer_name, n, len(sheet.lines)))
         who = f"{sheet.reviewer} ({sheet.reviewer_name})" if sheet.reviewer_name else sheet.reviewer
-        mark = "done" if n == len(sheet.lines) else ("started" if n else "not started")
-        say(f"  {who}: {n}/{len(sheet.lines)} decided, {mark}", markup=False)
-    say(f"Decided {done} of {total} line(s).", markup=False)
+        mark = (
+            _("  {who}: {n}/{lines} decided, done")
+            if n == len(sheet.lines)
+            else (
+                _("  {who}: {n}/{lines} decided, started")
+                if n
+                else _("  {who}: {n}/{lines} decided, not started")
+            )
+        )
+        say(mark.format(who=who, n=n, lines=len(sheet.lines)), markup=False)
+    say(_("Decided {done} of {total} line(s).").format(done=done, total=total), markup=False)
     for problem in problems:
-        say(f"  ! {problem}", markup=False)
+        say(f"  ! {said(problem)}", markup=False)
     if notify:
         notify.post(lambda url: review_summary(target.name, found.id, state, due, progress, url))
     return 0
@@ -259,21 +306,25 @@ def close(
     from erpsync.policy.edit import apply_edits, commit_staged, discard_staged, stage_edits
 
     if not files:
-        raise UsageError("give the filled sheets to close the review with (XLSX or CSV files)")
+        raise UsageError(N_("give the filled sheets to close the review with (XLSX or CSV files)"))
     now = now or dt.datetime.now(dt.UTC)
     loaded = show.load(project, policy_dir)
     found = _campaign(target, wanted)
     if found.closed is not None:
         raise UsageError(
-            f"access review {found.id} was closed on {found.closed.recorded_at:%Y-%m-%d}"
+            N_("access review {campaign} was closed on {date}").format(
+                campaign=found.id, date=f"{found.closed.recorded_at:%Y-%m-%d}"
+            )
         )
     sheets = sheets_of(found)
     filled = _read_all(found, files, now.date())
     blank = [f.source for f in filled if f.decided == 0]
     if blank:
         raise UsageError(
-            f"{', '.join(blank)}: no decision on the sheet (is it the unfilled one?); leave "
-            "a sheet out to record it as not returned"
+            N_(
+                "{files}: no decision on the sheet (is it the unfilled one?); leave a sheet out "
+                "to record it as not returned"
+            ).format(files=", ".join(blank))
         )
     outcome = decide(sheets, filled, loaded)
     texts = apply_edits(outcome.edits)  # every edit placed before anything is written
@@ -300,14 +351,27 @@ def close(
     commit_staged(staged)  # renames only, once the evidence is committed
     say = console.print
     say(
-        f"Closed access review {found.id}: {len(outcome.returned)} of {len(sheets)} sheet(s), "
-        f"{len(outcome.changes)} policy change(s) in {len(texts)} file(s).",
+        _(
+            "Closed access review {campaign}: {returned} of {sheets} sheet(s), {changes} "
+            "policy change(s) in {files} file(s)."
+        ).format(
+            campaign=found.id,
+            returned=len(outcome.returned),
+            sheets=len(sheets),
+            changes=len(outcome.changes),
+            files=len(texts),
+        ),
         markup=False,
     )
-    say(f"Evidence head (keep it with the pull request): {head.id}:{head.hash}", markup=False)
+    say(
+        _("Evidence head (keep it with the pull request): {head}").format(
+            head=f"{head.id}:{head.hash}"
+        ),
+        markup=False,
+    )
     if pr_body is not None:
         pr_body.write_text(description, encoding="utf-8")
-        say(f"Wrote the pull request's description to {pr_body}.", markup=False)
+        say(_("Wrote the pull request's description to {file}.").format(file=pr_body), markup=False)
     else:
         write_raw(console, description)
     return 0

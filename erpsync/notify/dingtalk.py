@@ -22,6 +22,7 @@ import time
 from urllib.parse import urlencode
 
 from erpsync.config import Destination
+from erpsync.i18n import N_
 from erpsync.notify.errors import PlatformRefused
 from erpsync.notify.http import Post, Reply, json_reply
 from erpsync.notify.message import Summary
@@ -55,18 +56,28 @@ def check(reply: Reply) -> None:
         return
     if code == 310000:
         raise PlatformRefused(
-            f"DingTalk refused the robot's security check (errcode 310000: {said}): check the "
-            "加签 secret (SEC…), the robot's keywords (the message contains 'erpsync') and "
-            "its IP allow-list"
+            N_(
+                "DingTalk refused the robot's security check (errcode 310000: {errmsg}): check "
+                "the 加签 secret (SEC…), the robot's keywords (the message contains 'erpsync') "
+                "and its IP allow-list"
+            ).format(errmsg=said)
         )
     if code == 130101:
         raise PlatformRefused(
-            f"DingTalk rate limit (errcode 130101: {said}): a robot takes 20 messages a "
-            "minute; try again in a minute"
+            N_(
+                "DingTalk rate limit (errcode 130101: {errmsg}): a robot takes 20 messages a "
+                "minute; try again in a minute"
+            ).format(errmsg=said)
         )
     if code == 300001:
         raise PlatformRefused(
-            f"DingTalk does not know this robot (errcode 300001: {said}): check the "
-            "webhook URL's access_token"
+            N_(
+                "DingTalk does not know this robot (errcode 300001: {errmsg}): check the "
+                "webhook URL's access_token"
+            ).format(errmsg=said)
         )
-    raise PlatformRefused(f"DingTalk answered HTTP {reply.status}, errcode {code}: {said}")
+    raise PlatformRefused(
+        N_("DingTalk answered HTTP {status}, errcode {code}: {errmsg}").format(
+            status=reply.status, code=code, errmsg=said
+        )
+    )

@@ -27,6 +27,7 @@ import time
 from typing import Any
 
 from erpsync.config import Destination
+from erpsync.i18n import N_
 from erpsync.notify.errors import PlatformRefused
 from erpsync.notify.http import Post, Reply, json_reply
 from erpsync.notify.message import Summary, inline
@@ -71,21 +72,33 @@ def check(reply: Reply) -> None:
         return
     if code == 19021:
         raise PlatformRefused(
-            f"Feishu refused the signature (code 19021: {said}): check the 签名校验 secret "
-            "and this machine's clock"
+            N_(
+                "Feishu refused the signature (code 19021: {errmsg}): check the 签名校验 secret "
+                "and this machine's clock"
+            ).format(errmsg=said)
         )
     if code == 19024:
         raise PlatformRefused(
-            f"Feishu refused the message (code 19024: {said}): the bot's keywords must "
-            "include one the message holds, such as 'erpsync'"
+            N_(
+                "Feishu refused the message (code 19024: {errmsg}): the bot's keywords must "
+                "include one the message holds, such as 'erpsync'"
+            ).format(errmsg=said)
         )
     if code in (11232, 9499):
         raise PlatformRefused(
-            f"Feishu rate limit (code {code}: {said}): a bot takes 100 messages a minute "
-            "and 5 a second; try again in a minute"
+            N_(
+                "Feishu rate limit (code {code}: {errmsg}): a bot takes 100 messages a minute "
+                "and 5 a second; try again in a minute"
+            ).format(code=code, errmsg=said)
         )
     if code == 19001:
         raise PlatformRefused(
-            f"Feishu does not know this bot (code 19001: {said}): check the webhook URL"
+            N_(
+                "Feishu does not know this bot (code 19001: {errmsg}): check the webhook URL"
+            ).format(errmsg=said)
         )
-    raise PlatformRefused(f"Feishu answered HTTP {reply.status}, code {code}: {said}")
+    raise PlatformRefused(
+        N_("Feishu answered HTTP {status}, code {code}: {errmsg}").format(
+            status=reply.status, code=code, errmsg=said
+        )
+    )

@@ -13,6 +13,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from typing import Any
 
+from erpsync.i18n import N_
 from erpsync.notify.errors import PlatformRefused
 
 MAX_REPLY = 1 << 20  # a robot's reply is a few bytes; read no more than this
@@ -48,15 +49,23 @@ def post(request: Post, timeout: float) -> Reply:
     except urllib.error.HTTPError as exc:
         return _reply(exc.code, exc.read(MAX_REPLY))
     except TimeoutError:
-        raise PlatformRefused(f"no answer within {timeout:g} s") from None
+        raise PlatformRefused(
+            N_("no answer within {seconds} s").format(seconds=f"{timeout:g}")
+        ) from None
     except urllib.error.URLError as exc:
         reason = exc.reason
         if isinstance(reason, TimeoutError):
-            raise PlatformRefused(f"no answer within {timeout:g} s") from None
+            raise PlatformRefused(
+                N_("no answer within {seconds} s").format(seconds=f"{timeout:g}")
+            ) from None
         why = reason.strerror if isinstance(reason, OSError) and reason.strerror else reason
-        raise PlatformRefused(f"could not reach the server ({why})") from None
+        raise PlatformRefused(
+            N_("could not reach the server ({error})").format(error=why)
+        ) from None
     except OSError as exc:
-        raise PlatformRefused(f"the connection failed ({exc.strerror or exc})") from None
+        raise PlatformRefused(
+            N_("the connection failed ({error})").format(error=exc.strerror or exc)
+        ) from None
 
 
 def _reply(status: int, raw: bytes) -> Reply:
@@ -74,5 +83,7 @@ def json_reply(reply: Reply, platform: str) -> dict[str, Any]:
         return reply.data
     shown = " ".join(reply.text.split())[:200] or "an empty body"
     raise PlatformRefused(
-        f"{platform} answered HTTP {reply.status} with {shown!r}, not its JSON reply"
+        N_("{platform} answered HTTP {status} with {body}, not its JSON reply").format(
+            platform=platform, status=reply.status, body=repr(shown)
+        )
     )

@@ -15,7 +15,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from erpsync.i18n import N_, _, ngettext
+
 TOP_ITEMS = 5  # items listed before "… and N more"
+# A campaign's state as ``review status`` names it (a machine value), as people read it.
+REVIEW_STATES = {
+    "open": N_("open"),
+    "open, overdue": N_("open, overdue"),
+    "closed": N_("closed"),
+}
 _INERT = str.maketrans({"<": "＜", ">": "＞", "[": "［", "]": "］", "*": "＊", "`": "'", "#": "＃"})
 
 
@@ -59,11 +67,13 @@ class Summary:
         parts.append(f"**{inline(self.headline)}**")
         bullets = [f"- {line}" for line in lines]
         if more:
-            bullets.append(f"- … and {more:,} more")
+            bullets.append(
+                "- " + ngettext("… and {n} more", "… and {n} more", more).format(n=f"{more:,}")
+            )
         if bullets:
             parts.append("\n".join(bullets))
         if self.report_url:
-            parts.append(f"[Full report]({_link(self.report_url)})")
+            parts.append(_("[Full report]({url})").format(url=_link(self.report_url)))
         return "\n\n".join(parts) + "\n"
 
 
@@ -87,16 +97,25 @@ def drift_summary(report: Mapping[str, Any], report_url: str | None) -> Summary:
     summary = report.get("summary") or {}
     target = _target(report)
     total = int(summary.get("total", 0))
-    title = f"erpsync drift · {target}: " + (
-        f"{total:,} to look at" if summary.get("drift") else "no drift"
-    )
-    lines = [" · ".join(counted(summary, key) for key, *_ in COUNTS)]
+    if summary.get("drift"):
+        title = _("erpsync drift · {target}: {n} to look at").format(target=target, n=f"{total:,}")
+    else:
+        title = _("erpsync drift · {target}: no drift").format(target=target)
+    lines = [" · ".join(counted(summary, key) for key, *_rest in COUNTS)]
     dormant = report.get("dormant")
     if dormant and dormant.get("users"):
-        days = dormant.get("days")
-        lines.append(f"{len(dormant['users']):,} dormant account(s): no sign-in for {days}+ days")
+        users = len(dormant["users"])
+        lines.append(
+            ngettext(
+                "{n} dormant account(s): no sign-in for {days}+ days",
+                "{n} dormant account(s): no sign-in for {days}+ days",
+                users,
+            ).format(n=f"{users:,}", days=dormant.get("days"))
+        )
     items = _drift_items(report)
-    counts = {key: int(summary.get(key, 0)) for key in (*(k for k, *_ in COUNTS), "out_of_band")}
+    counts = {
+        key: int(summary.get(key, 0)) for key in (*(k for k, *_rest in COUNTS), "out_of_band")
+    }
     counts["dormant"] = int(summary.get("dormant", 0))
     return Summary(
         event="drift",
@@ -115,7 +134,9 @@ def _target(report: Mapping[str, Any]) -> str:
     target = report.get("target") or {}
     name = str(target.get("name") or "?")
     tenant = target.get("tenant")
-    return inline(f"{name} (tenant {tenant})" if tenant else name)
+    return inline(
+        _("{name} (tenant {tenant})").format(name=name, tenant=tenant) if tenant else name
+    )
 
 
 def _drift_items(report: Mapping[str, Any]) -> list[str]:
@@ -126,25 +147,75 @@ def _drift_items(report: Mapping[str, Any]) -> list[str]:
     for s in report.get("sod") or ():
         if s.get("counts_as_drift"):
             items.append(
-                f"SoD violation {inline(s['rule'])} ({inline(s['severity'])}): "
-                f"user {inline(s['user'])}"
+                _("SoD violation {rule} ({severity}): user {user}").format(
+                    rule=inline(s["rule"]),
+                    severity=_(SEVERITIES.get(inline(s["severity"]), inline(s["severity"]))),
+                    user=inline(s["user"]),
+                )
             )
     for x in report.get("expired_active") or ():
         items.append(
-            f"expired but active: user {named(x['login'], x.get('name'))}, "
-            f"expired {inline(x['expires'])}"
+            _("expired but active: user {user}, expired {date}").format(
+                user=named(x["login"], x.get("name")), date=inline(x["expires"])
+            )
         )
+    colon = _(": ")
     for c in report.get("changed") or ():
-        fields = ", ".join(inline(f["field"]) for f in c.get("fields") or ())
-        items.append(f"changed {c['kind']} {named(c['key'], c.get('name'))}: {fields}{_by(c)}")
+        fields = _(", ").join(inline(f["field"]) for f in c.get("fields") or ())
+        name = named(c["key"], c.get("name"))
+        items.append(f"{_said('changed', c['kind'])} {name}{colon}{fields}{_by(c)}")
     for e in report.get("extra") or ():
         action = inline(e.get("apply_action") or "remove")
-        items.append(
-            f"extra {e['kind']} {named(e['key'], e.get('name'))}: apply would {action}{_by(e)}"
-        )
+        name = named(e["key"], e.get("name"))
+        would = _(APPLY_WOULD.get(action, "apply would " + action))
+        items.append(f"{_said('extra', e['kind'])} {name}{colon}{would}{_by(e)}")
     for m in report.get("missing") or ():
-        items.append(f"missing {m['kind']} {named(m['key'], m.get('name'))}{_by(m)}")
+        items.append(f"{_said('missing', m['kind'])} {name_of(m)}{_by(m)}")
     return items
+
+
+def name_of(item: Mapping[str, Any]) -> str:
+    return named(item["key"], item.get("name"))
+
+
+# A SoD rule's severity (a machine value in the report) as people read it.
+SEVERITIES = {
+    "critical": N_("critical"),
+    "high": N_("high"),
+    "medium": N_("medium"),
+    "low": N_("low"),
+}
+# "changed user", "extra role": whole phrases without placeholders, so that no template
+# such as "missing {kind} {name}" can match an unrelated message (erpsync.i18n.said).
+PHRASES = {
+    ("changed", "department"): N_("changed department"),
+    ("changed", "role"): N_("changed role"),
+    ("changed", "permission"): N_("changed permission"),
+    ("changed", "user"): N_("changed user"),
+    ("changed", "membership"): N_("changed membership"),
+    ("extra", "department"): N_("extra department"),
+    ("extra", "role"): N_("extra role"),
+    ("extra", "permission"): N_("extra permission"),
+    ("extra", "user"): N_("extra user"),
+    ("extra", "membership"): N_("extra membership"),
+    ("missing", "department"): N_("missing department"),
+    ("missing", "role"): N_("missing role"),
+    ("missing", "permission"): N_("missing permission"),
+    ("missing", "user"): N_("missing user"),
+    ("missing", "membership"): N_("missing membership"),
+}
+APPLY_WOULD = {
+    "delete": N_("apply would delete"),
+    "deactivate": N_("apply would deactivate"),
+    "revoke": N_("apply would revoke"),
+    "remove": N_("apply would remove"),
+}
+
+
+def _said(state: str, kind: object) -> str:
+    """``changed user``: an item's state and kind as the language says them."""
+    key = inline(kind)
+    return _(PHRASES.get((state, key), f"{state} {key}"))
 
 
 def _by(item: Mapping[str, Any]) -> str:
@@ -152,7 +223,9 @@ def _by(item: Mapping[str, Any]) -> str:
     if not item.get("out_of_band"):
         return ""
     who = item.get("changed_by")
-    return f" (out of band{': ' + inline(who) if who else ''})"
+    if who:
+        return _(" (out of band: {who})").format(who=inline(who))
+    return _(" (out of band)")
 
 
 # -- access review -------------------------------------------------------------------------
@@ -183,17 +256,43 @@ def review_summary(
     waiting = [r for r in reviewers if r.decided < r.lines]
     waiting.sort(key=lambda r: (r.decided / r.lines if r.lines else 1, r.reviewer))
     lines = [
-        f"{named(r.reviewer, r.name)}: {r.decided}/{r.lines} decided"
-        + ("" if r.decided else ", not started")
+        (
+            _("{who}: {decided}/{lines} decided").format(
+                who=named(r.reviewer, r.name), decided=r.decided, lines=r.lines
+            )
+            if r.decided
+            else _("{who}: {decided}/{lines} decided, not started").format(
+                who=named(r.reviewer, r.name), decided=r.decided, lines=r.lines
+            )
+        )
         for r in waiting
     ]
-    when = f", due {inline(due)}" if due else ""
+    shown_state = _(REVIEW_STATES.get(state, state))
+    if due:
+        headline = ngettext(
+            "Access review {campaign} ({state}, due {due}): {done} of {n} reviewer(s) done.",
+            "Access review {campaign} ({state}, due {due}): {done} of {n} reviewer(s) done.",
+            len(reviewers),
+        )
+    else:
+        headline = ngettext(
+            "Access review {campaign} ({state}): {done} of {n} reviewer(s) done.",
+            "Access review {campaign} ({state}): {done} of {n} reviewer(s) done.",
+            len(reviewers),
+        )
     return Summary(
         event="review_status",
         target=inline(target),
-        title=f"erpsync access review · {inline(target)}: {done:,}/{total:,} decided",
-        headline=f"Access review {inline(campaign)} ({inline(state)}{when}): "
-        f"{finished} of {len(reviewers)} reviewer(s) done.",
+        title=_("erpsync access review · {target}: {done}/{total} decided").format(
+            target=inline(target), done=f"{done:,}", total=f"{total:,}"
+        ),
+        headline=headline.format(
+            campaign=inline(campaign),
+            state=inline(shown_state),
+            due=inline(due),
+            done=finished,
+            n=len(reviewers),
+        ),
         lines=tuple(lines[:TOP_ITEMS]),
         counts={
             "decided": done,
@@ -205,3 +304,83 @@ def review_summary(
         alert="overdue" in state,
         more=max(0, len(lines) - TOP_ITEMS),
     )
+
+
+# -- drift of every target ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TargetDrift:
+    """One target's part of ``drift --all-targets``: its report's JSON form, or the error
+    that stopped it."""
+
+    name: str
+    report: Mapping[str, Any] | None
+    error: str | None = None
+
+
+ALL_TARGETS = "*"  # the ``target`` of a summary of every target (the webhook's field)
+
+
+def all_targets_summary(targets: Sequence[TargetDrift], report_url: str | None) -> Summary:
+    """ONE message for ``drift --all-targets``: a group chat gets one post per run, not
+    one per target (a robot takes 20 a minute, and a run may cover hundreds of
+    tenants). The targets that drift or failed are listed first, each with its own
+    summary sentence; those without drift are only counted."""
+    from erpsync.render.drift_text import COUNTS, summary_sentence
+
+    failed = [t for t in targets if t.report is None]
+    drifting = [t for t in targets if t.report is not None and _drifts(t.report)]
+    clean_ = len(targets) - len(failed) - len(drifting)
+    parts = []
+    if failed:
+        parts.append(f"{len(failed):,}" + _(" failed"))
+    if drifting:
+        parts.append(f"{len(drifting):,}" + _(" with drift"))
+    if clean_:
+        parts.append(f"{clean_:,}" + _(" without drift"))
+    title = ngettext(
+        "erpsync drift · {n} target: {parts}",
+        "erpsync drift · {n} targets: {parts}",
+        len(targets),
+    ).format(n=f"{len(targets):,}", parts=_(", ").join(parts))
+    if failed or drifting:
+        headline = _("{drifting} of {n} targets drift; {failed} could not be checked.").format(
+            drifting=f"{len(drifting):,}", n=f"{len(targets):,}", failed=f"{len(failed):,}"
+        )
+    else:
+        headline = _("No drift on any of the {n} targets.").format(n=f"{len(targets):,}")
+    lines = [
+        _("{target}: could not be checked: {problem}").format(
+            target=inline(t.name), problem=inline(_last_line(t.error))
+        )
+        for t in failed
+    ]
+    lines += [inline(t.name) + _(": ") + inline(summary_sentence(t.report or {})) for t in drifting]
+    counts = {"targets": len(targets), "failed": len(failed), "drifting": len(drifting)}
+    for key in (*(k for k, *_rest in COUNTS), "out_of_band", "dormant"):
+        counts[key] = sum(int((t.report or {}).get("summary", {}).get(key, 0)) for t in targets)
+    return Summary(
+        event="drift",
+        target=ALL_TARGETS,
+        title=title,
+        headline=headline,
+        lines=tuple(lines[:TOP_ITEMS]),
+        counts=counts,
+        report_url=report_url,
+        alert=bool(failed or drifting),
+        more=max(0, len(lines) - TOP_ITEMS),
+    )
+
+
+def _drifts(report: Mapping[str, Any]) -> bool:
+    summary = report.get("summary")
+    return bool(isinstance(summary, Mapping) and summary.get("drift"))
+
+
+def _last_line(error: str | None) -> str:
+    """The error's last line (its ``error: …``), said in the language of the run."""
+    from erpsync.i18n import said
+
+    lines = (error or "failed").strip().splitlines() or ["failed"]
+    return said(lines[-1].removeprefix("error: "))

@@ -16,10 +16,28 @@ from rich.console import Console
 from erpsync import secrets
 from erpsync.config import Destination, NotifySettings
 from erpsync.errors import UsageError
+from erpsync.i18n import N_, _
 from erpsync.notify import dingtalk, feishu, webhook, wecom
 from erpsync.notify.errors import NotifyError, PlatformRefused
 from erpsync.notify.http import post
 from erpsync.notify.message import Summary
+
+# How a failed destination is named in NotifyError: "ops (DingTalk (钉钉)): <why>", one per
+# line. The platform's label is the literal text that lets a view find the template and say
+# the failure in the run's language (:func:`erpsync.i18n.said`); a {detail} is the next
+# failure's line.
+FAILED = (
+    N_("{n} notification failed:\n  {detail}"),
+    N_("{n} notifications failed:\n  {detail}"),
+    N_("{name} (DingTalk (钉钉)): {problem}"),
+    N_("{name} (DingTalk (钉钉)): {problem}\n  {detail}"),
+    N_("{name} (WeCom (企业微信)): {problem}"),
+    N_("{name} (WeCom (企业微信)): {problem}\n  {detail}"),
+    N_("{name} (Feishu (飞书)): {problem}"),
+    N_("{name} (Feishu (飞书)): {problem}\n  {detail}"),
+    N_("{name} (webhook): {problem}"),
+    N_("{name} (webhook): {problem}\n  {detail}"),
+)
 
 PLATFORMS: dict[str, ModuleType] = {
     "dingtalk": dingtalk,
@@ -53,14 +71,26 @@ class Notifier:
             from erpsync.policy.loader import did_you_mean
 
             hint = did_you_mean(unknown[0], known)
+            defined = ", ".join(sorted(known)) or "none"
+            if hint:  # " (did you mean 'ops'?)"
+                raise UsageError(
+                    N_(
+                        "--notify {name}: no such destination{hint}; settings.notify."
+                        "destinations in erpsync.yaml defines: {known}"
+                    ).format(name=unknown[0], hint=hint, known=defined)
+                )
             raise UsageError(
-                f"--notify {unknown[0]}: no such destination{hint}; settings.notify."
-                f"destinations in erpsync.yaml defines: {', '.join(sorted(known)) or 'none'}"
+                N_(
+                    "--notify {name}: no such destination; settings.notify.destinations in "
+                    "erpsync.yaml defines: {known}"
+                ).format(name=unknown[0], known=defined)
             )
         for name in dict.fromkeys(names):
             lacking = settings.unset_variables(name)
             if lacking:
-                raise UsageError(f"--notify {name}: " + "; ".join(lacking))
+                raise UsageError(
+                    N_("--notify {name}: {problem}").format(name=name, problem="; ".join(lacking))
+                )
         self.settings = settings
         self.names = list(dict.fromkeys(names))
         self.console = console
@@ -70,8 +100,10 @@ class Notifier:
             scheme = urlsplit(dest.url).scheme.lower()
             if scheme not in ("https", "http"):
                 raise UsageError(
-                    f"--notify {name}: its url is not an http(s) URL; check "
-                    f"settings.notify.destinations.{name}.url in erpsync.yaml"
+                    N_(
+                        "--notify {name}: its url is not an http(s) URL; check "
+                        "settings.notify.destinations.{name}.url in erpsync.yaml"
+                    ).format(name=name)
                 )
             self._secrets.extend(destination_secrets(dest))
         secrets.remember(self._secrets)
@@ -92,10 +124,13 @@ class Notifier:
             except PlatformRefused as exc:
                 failed.append(f"{name} ({platform.LABEL}): {self._hide(str(exc))}")
                 continue
-            self.console.print(f"Notified {name} ({platform.LABEL}).", markup=False)
+            self.console.print(
+                _("Notified {name} ({platform}).").format(name=name, platform=platform.LABEL),
+                markup=False,
+            )
         if failed:
-            what = "notification" if len(failed) == 1 else "notifications"
-            raise NotifyError(f"{len(failed)} {what} failed:\n  " + "\n  ".join(failed))
+            head = FAILED[0] if len(failed) == 1 else FAILED[1]
+            raise NotifyError(head.format(n=len(failed), detail="\n  ".join(failed)))
 
     def _hide(self, text: str) -> str:
         return secrets.redact(text, self._secrets)

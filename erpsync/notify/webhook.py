@@ -10,6 +10,7 @@ is success; anything else is an error naming the status.
 from __future__ import annotations
 
 from erpsync.config import Destination
+from erpsync.i18n import N_
 from erpsync.notify.errors import PlatformRefused
 from erpsync.notify.http import Post, Reply
 from erpsync.notify.message import Summary
@@ -36,6 +37,8 @@ def check(reply: Reply) -> None:
     if 200 <= reply.status < 300:
         return
     shown = " ".join(reply.text.split())[:200]
-    raise PlatformRefused(
-        f"the webhook answered HTTP {reply.status}" + (f": {shown}" if shown else "")
-    )
+    if shown:
+        raise PlatformRefused(
+            N_("the webhook answered HTTP {status}: {body}").format(status=reply.status, body=shown)
+        )
+    raise PlatformRefused(N_("the webhook answered HTTP {status}").format(status=reply.status))

@@ -12,6 +12,7 @@ The documented contract:
 from __future__ import annotations
 
 from erpsync.config import Destination
+from erpsync.i18n import N_
 from erpsync.notify.errors import PlatformRefused
 from erpsync.notify.http import Post, Reply, json_reply
 from erpsync.notify.message import Summary
@@ -34,12 +35,20 @@ def check(reply: Reply) -> None:
         return
     if code == 45009:
         raise PlatformRefused(
-            f"WeCom rate limit (errcode 45009: {said}): a robot takes 20 messages a minute; "
-            "try again in a minute"
+            N_(
+                "WeCom rate limit (errcode 45009: {errmsg}): a robot takes 20 messages a "
+                "minute; try again in a minute"
+            ).format(errmsg=said)
         )
     if code == 93000:
         raise PlatformRefused(
-            f"WeCom does not know this robot (errcode 93000: {said}): check the webhook "
-            "URL's key (the robot may have been removed from the group)"
+            N_(
+                "WeCom does not know this robot (errcode 93000: {errmsg}): check the webhook "
+                "URL's key (the robot may have been removed from the group)"
+            ).format(errmsg=said)
         )
-    raise PlatformRefused(f"WeCom answered HTTP {reply.status}, errcode {code}: {said}")
+    raise PlatformRefused(
+        N_("WeCom answered HTTP {status}, errcode {code}: {errmsg}").format(
+            status=reply.status, code=code, errmsg=said
+        )
+    )

@@ -18,12 +18,14 @@ from pathlib import Path
 from typing import Any
 
 from erpsync.errors import ReviewSheetError
+from erpsync.i18n import N_, _, said
 from erpsync.policy.edit import Edit, FieldEdit, ItemRemoval
 from erpsync.policy.loader import LoadedPolicy
 from erpsync.render import clean
 from erpsync.review.model import Answer, Filled, Line, Sheet
 
 COUNTED = ("keep", "revoke", "expire")
+REMARK = " — “"  # before a reviewer's comment, at the end of a change or note
 
 
 @dataclass
@@ -48,8 +50,12 @@ def decide(sheets: Sequence[Sheet], filled: Sequence[Filled], loaded: LoadedPoli
     for back in filled:
         if back.reviewer in out.returned:
             raise ReviewSheetError(
-                f"{back.source}: a second sheet of reviewer {back.reviewer} (the first was "
-                f"{out.returned[back.reviewer]}): return one sheet per reviewer"
+                N_(
+                    "{file}: a second sheet of reviewer {reviewer} (the first was {first}): "
+                    "return one sheet per reviewer"
+                ).format(
+                    file=back.source, reviewer=back.reviewer, first=out.returned[back.reviewer]
+                )
             )
         out.returned[back.reviewer] = back.source
         sent = by_reviewer[back.reviewer]
@@ -81,48 +87,79 @@ def _evidence(sheet: Sheet, line: Line, answer: Answer) -> dict[str, Any]:
 def _edit(out: Outcome, loaded: LoadedPolicy, sheet: Sheet, line: Line, answer: Answer) -> None:
     who = f"`{line.login}` ({line.name})" if line.name else f"`{line.login}`"
     by = f"{sheet.reviewer_name} ({sheet.reviewer})" if sheet.reviewer_name else sheet.reviewer
-    why = f" — “{_one_line(answer.comment)}”" if answer.comment else ""
+    why = f"{REMARK}{_one_line(answer.comment)}”" if answer.comment else ""
     declared = loaded.policy.users.get(line.login)
     origin = loaded.origins.get(("users", line.login))
+    # Each line below is a message that is data (kept in the evidence), made from an N_
+    # template, then the reviewer's comment after REMARK: said where people read it.
     if declared is None or origin is None:
         out.notes.append(
-            f"{who}: {answer.decision} by {by}: not declared in the policy, so the next "
-            f"apply deactivates the account anyway{why}"
+            N_(
+                "{who}: {decision} by {by}: not declared in the policy, so the next apply "
+                "deactivates the account anyway"
+            ).format(who=who, decision=answer.decision, by=by)
+            + why
         )
         return
     path = Path(origin.file)
     if line.kind == "account" and answer.decision == "revoke":
         if not declared.active:
-            out.notes.append(f"{who}: revoke by {by}: already active: false{why}")
+            out.notes.append(
+                N_("{who}: revoke by {by}: already active: false").format(who=who, by=by) + why
+            )
             return
         out.edits.append(FieldEdit(path, "users", line.login, "active", "false", _note(sheet)))
-        out.changes.append(f"deactivate {who} (revoked by {by}){why}")
+        out.changes.append(N_("deactivate {who} (revoked by {by})").format(who=who, by=by) + why)
     elif line.kind == "account":
         on = answer.expires or sheet.started
         if declared.expires is not None and declared.expires <= on:
-            out.notes.append(f"{who}: expire {on} by {by}: already expires {declared.expires}")
+            out.notes.append(
+                N_("{who}: expire {date} by {by}: already expires {expires}").format(
+                    who=who, date=on, by=by, expires=declared.expires
+                )
+            )
             return
         out.edits.append(
             FieldEdit(path, "users", line.login, "expires", on.isoformat(), _note(sheet))
         )
-        out.changes.append(f"expire {who} on {on} (by {by}){why}")
+        out.changes.append(
+            N_("expire {who} on {date} (by {by})").format(who=who, date=on, by=by) + why
+        )
     else:
         role = line.role or ""
         listed = role in declared.roles
         if listed:
             out.edits.append(ItemRemoval(path, "users", line.login, "roles", role))
-            out.changes.append(f"revoke role `{role}` ({line.role_name}) from {who} (by {by}){why}")
+            out.changes.append(
+                N_("revoke role `{role}` ({role_name}) from {who} (by {by})").format(
+                    role=role, role_name=line.role_name, who=who, by=by
+                )
+                + why
+            )
         department = _giver(loaded, declared.department, role)
         if department is not None:  # still held through the department after the edit
             out.manual.append(
-                f"revoke role `{role}` from {who} (by {by}): it comes with department "
-                f"`{department}` (default_roles); move the user or change the department{why}"
+                N_(
+                    "revoke role `{role}` from {who} (by {by}): it comes with department "
+                    "`{department}` (default_roles); move the user or change the department"
+                ).format(role=role, who=who, by=by, department=department)
+                + why
             )
         elif not listed:
             out.notes.append(
-                f"{who}: revoke role `{role}` by {by}: the policy does not give it, so the "
-                f"next apply revokes it{why}"
+                N_(
+                    "{who}: revoke role `{role}` by {by}: the policy does not give it, so the "
+                    "next apply revokes it"
+                ).format(who=who, role=role, by=by)
+                + why
             )
+
+
+def _said(item: str) -> str:
+    """A change or note of the evidence in the language of the run; the reviewer's
+    comment after it as it was written."""
+    text, sep, remark = item.partition(REMARK)
+    return said(text) + sep + remark
 
 
 def _one_line(text: str) -> str:
@@ -158,14 +195,32 @@ def pr_description(
     due: dt.date | None,
 ) -> str:
     """The pull request's description: decisions per reviewer, then the changes."""
+    closed = (
+        _("Closed {when} UTC by {who} (due {due}); {returned} of {sheets} sheet(s) returned.")
+        if due
+        else _("Closed {when} UTC by {who}; {returned} of {sheets} sheet(s) returned.")
+    )
+    headers = (
+        _("Reviewer"),
+        _("Lines"),
+        _("Keep"),
+        _("Revoke"),
+        _("Expire"),
+        _("Undecided"),
+        _("Sheet"),
+    )
     lines = [
-        f"## Access review `{campaign}`: decisions",
+        _("## Access review `{campaign}`: decisions").format(campaign=campaign),
         "",
-        f"Closed {closed_at:%Y-%m-%d %H:%M} UTC by {closed_by}"
-        + (f" (due {due})" if due else "")
-        + f"; {len(out.returned)} of {len(sheets)} sheet(s) returned.",
+        closed.format(
+            when=f"{closed_at:%Y-%m-%d %H:%M}",
+            who=closed_by,
+            due=due,
+            returned=len(out.returned),
+            sheets=len(sheets),
+        ),
         "",
-        "| Reviewer | Lines | Keep | Revoke | Expire | Undecided | Sheet |",
+        "| " + " | ".join(headers) + " |",
         "|---|---:|---:|---:|---:|---:|---|",
     ]
     for sheet in sheets:
@@ -175,24 +230,26 @@ def pr_description(
             if sheet.reviewer_name
             else (f"`{sheet.reviewer}`")
         )
-        source = out.returned.get(sheet.reviewer, "not returned")
+        source = out.returned.get(sheet.reviewer) or _("not returned")
         undecided = c["undecided"] + c["not returned"]
         lines.append(
             f"| {who} | {len(sheet.lines)} | {c['keep']} | {c['revoke']} | {c['expire']} "
             f"| {undecided} | {source} |"
         )
     for title, items in (
-        ("Changes to the policy (in this pull request)", out.changes),
-        ("Needs a hand edit", out.manual),
-        ("Already so in the policy", out.notes),
+        (_("Changes to the policy (in this pull request)"), out.changes),
+        (_("Needs a hand edit"), out.manual),
+        (_("Already so in the policy"), out.notes),
     ):
         if items:
-            lines += ["", f"### {title}", "", *(f"- {item}" for item in items)]
+            lines += ["", f"### {title}", "", *(f"- {_said(item)}" for item in items)]
     lines += [
         "",
-        f"The evidence (who decided what, when) is kept in erpsync_review: "
-        f"`erpsync report review --campaign {campaign}`. Merge, then `erpsync plan` shows "
-        "the revocations and expiries for review before apply.",
+        _(
+            "The evidence (who decided what, when) is kept in erpsync_review: "
+            "`erpsync report review --campaign {campaign}`. Merge, then `erpsync plan` shows "
+            "the revocations and expiries for review before apply."
+        ).format(campaign=campaign),
     ]
     return "\n".join(lines) + "\n"
 

@@ -28,6 +28,7 @@ from sqlalchemy import Connection, insert, select
 
 from erpsync.audit import GENESIS, canonical_json
 from erpsync.errors import UsageError
+from erpsync.i18n import N_
 from erpsync.owntables import (
     REVIEW_TABLE_NAME,
     ensure_tables,
@@ -147,14 +148,18 @@ def campaign(conn: Connection, wanted: str | None = None) -> Campaign:
     """The campaign ``wanted``, or the latest one; UsageError when there is none."""
     known = campaigns(events(conn))
     if not known:
-        raise UsageError("no access review has been started here: run erpsync review start")
+        raise UsageError(N_("no access review has been started here: run erpsync review start"))
     if wanted is None:
         return known[-1]
     for found in known:
         if found.id == wanted:
             return found
     names = ", ".join(c.id for c in known[-5:])
-    raise UsageError(f"no review campaign {wanted!r} (latest: {names})")
+    raise UsageError(
+        N_("no review campaign {campaign} (latest: {names})").format(
+            campaign=repr(wanted), names=names
+        )
+    )
 
 
 def verify(found: list[Event]) -> list[str]:
@@ -164,13 +169,25 @@ def verify(found: list[Event]) -> list[str]:
     seen: set[tuple[str, str]] = set()
     for e in found:
         if (e.campaign, e.event) in seen:
-            problems.append(f"review record {e.id}: a second {e.event} of {e.campaign}")
+            problems.append(
+                N_("review record {id}: a second {event} of {campaign}").format(
+                    id=e.id, event=e.event, campaign=e.campaign
+                )
+            )
         seen.add((e.campaign, e.event))
         if e.id != expected_id:
-            problems.append(f"review record {expected_id} to {e.id - 1} missing: deleted")
+            problems.append(
+                N_("review record {first} to {last} missing: deleted").format(
+                    first=expected_id, last=e.id - 1
+                )
+            )
         if e.prev_hash != expected_prev:
-            problems.append(f"review record {e.id}: not chained to the record before it")
+            problems.append(
+                N_("review record {id}: not chained to the record before it").format(id=e.id)
+            )
         if not e.hash_matches():
-            problems.append(f"review record {e.id}: edited: its content no longer matches")
+            problems.append(
+                N_("review record {id}: edited: its content no longer matches").format(id=e.id)
+            )
         expected_prev, expected_id = e.hash, e.id + 1
     return problems

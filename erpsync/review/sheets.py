@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
+import gettext
 import io
 import json
 import re
@@ -43,6 +45,7 @@ import jinja2
 
 from erpsync import __version__
 from erpsync.errors import ReviewSheetError
+from erpsync.i18n import CHINESE, DOMAIN, LOCALE_DIR, N_, _, language
 from erpsync.render.report_csv import BOM, FORMULA_START
 from erpsync.render.templating import template
 from erpsync.review.model import (
@@ -60,30 +63,58 @@ META_TITLE = "erpsync"
 FORMAT_KEY = "erpsync-review"  # the first metadata key; its value is the format
 COLUMNS: tuple[str, ...] = LISTED_COLUMNS + DECISION_COLUMNS
 DECISION, EXPIRES, COMMENT = (len(LISTED_COLUMNS) + i for i in range(3))
+# The header a person reads for each column, written in the language of the run; a
+# returned sheet is read with its headers in English or in Chinese (see _column_of).
 LABELS: dict[str, str] = {
-    "role_name": "Role name",
-    "high_risk_permissions": "High-risk permissions",
-    "since_last_review": "Since last review",
+    "line": N_("Line"),
+    "kind": N_("Kind"),
+    "login": N_("Login"),
+    "name": N_("Name"),
+    "department": N_("Department"),
+    "role": N_("Role"),
+    "role_name": N_("Role name"),
+    "risk": N_("Risk"),
+    "high_risk_permissions": N_("High-risk permissions"),
+    "since_last_review": N_("Since last review"),
+    "decision": N_("Decision"),
+    "expires": N_("Expires"),
+    "comment": N_("Comment"),
 }
+# Decisions are machine values (keep, revoke, expire: the drop-down offers exactly these);
+# a reviewer who types the Chinese word instead is understood too.
+DECISION_WORDS: dict[str, str] = {"保留": "keep", "撤销": "revoke", "到期": "expire"}
 # The metadata compared with the sent sheet; started and due are shown, not checked (the
 # sent sheet is authoritative, and a CSV opened in Excel comes back with dates rewritten).
 CHECKED_META = (FORMAT_KEY, "campaign", "reviewer", "digest", "scope", "lines")
 INSTRUCTIONS = (
-    "Decide each line: choose keep, revoke or expire in the Decision column; "
-    "leave it empty if you cannot decide yet.",
-    "Account lines are the person's account: keep it, revoke it (the account is "
-    "deactivated), or expire it on the date you enter in Expires (YYYY-MM-DD, not in the past).",
-    "Role lines are a role the person holds: keep it or revoke it (no date).",
-    "Only the Decision, Expires and Comment cells may be edited: do not add, delete, sort "
-    "or change rows, then return the file.",
+    N_(
+        "Decide each line: choose keep, revoke or expire in the Decision column; "
+        "leave it empty if you cannot decide yet."
+    ),
+    N_(
+        "Account lines are the person's account: keep it, revoke it (the account is "
+        "deactivated), or expire it on the date you enter in Expires (YYYY-MM-DD, not in "
+        "the past)."
+    ),
+    N_("Role lines are a role the person holds: keep it or revoke it (no date)."),
+    N_(
+        "Only the Decision, Expires and Comment cells may be edited: do not add, delete, sort "
+        "or change rows, then return the file."
+    ),
 )
 EDITABLE_FILL = "FFF2CC"
 HEADER_FILL = "DDEBF7"
 
 
 def label(column: str) -> str:
-    """The header a person reads for a column ("Role name" for ``role_name``)."""
-    return LABELS.get(column, column.replace("_", " ").capitalize())
+    """The header a person reads for a column ("Role name" for ``role_name``), in the
+    language of the run."""
+    return _(LABELS.get(column, column.replace("_", " ").capitalize()))
+
+
+def instructions() -> list[str]:
+    """How to answer, in the language of the run."""
+    return [_(text) for text in INSTRUCTIONS]
 
 
 def metadata(sheet: Sheet) -> dict[str, str]:
@@ -102,12 +133,22 @@ def metadata(sheet: Sheet) -> dict[str, str]:
 
 def title_block(sheet: Sheet) -> list[str]:
     """The lines above the table: what, for whom, by when, and how to answer."""
-    due = f"; please return it by {sheet.due.isoformat()}" if sheet.due else ""
+    by = _("by department") if sheet.scope == "department" else _("by role")
+    if sheet.due:
+        scope = _("Scope: {scope}; started {started}; please return it by {due}").format(
+            scope=by, started=sheet.started.isoformat(), due=sheet.due.isoformat()
+        )
+    else:
+        scope = _("Scope: {scope}; started {started}").format(
+            scope=by, started=sheet.started.isoformat()
+        )
     return [
-        f"Access review {sheet.campaign}",
-        f"Reviewer: {sheet.reviewer_name} ({sheet.reviewer})",
-        f"Scope: by {sheet.scope}; started {sheet.started.isoformat()}{due}",
-        *INSTRUCTIONS,
+        _("Access review {campaign}").format(campaign=sheet.campaign),
+        _("Reviewer: {name} ({reviewer})").format(
+            name=sheet.reviewer_name, reviewer=sheet.reviewer
+        ),
+        scope,
+        *instructions(),
     ]
 
 
@@ -123,7 +164,9 @@ def write_xlsx(sheet: Sheet, path: Path) -> None:
 
     wb = Workbook()
     wb.properties.creator = f"erpsync {__version__}"
-    wb.properties.title = f"Access review {sheet.campaign}: {sheet.reviewer}"
+    wb.properties.title = _("Access review {campaign}: {reviewer}").format(
+        campaign=sheet.campaign, reviewer=sheet.reviewer
+    )
     ws = wb.active
     ws.title = REVIEW_TITLE
     for text in title_block(sheet):
@@ -185,11 +228,11 @@ def _add_validations(ws: Any, sheet: Sheet, first: int) -> None:
             formula1='"' + ",".join(allowed) + '"',
             allow_blank=True,
             showErrorMessage=True,
-            errorTitle="Decision",
-            error=f"Choose {_or(allowed)}, or leave the cell empty.",
+            errorTitle=label("decision"),
+            error=_("Choose {decisions}, or leave the cell empty.").format(decisions=_or(allowed)),
             showInputMessage=True,
-            promptTitle="Decision",
-            prompt=f"{_or(allowed)}; empty: not decided yet",
+            promptTitle=label("decision"),
+            prompt=_("{decisions}; empty: not decided yet").format(decisions=_or(allowed)),
         )
         ws.add_data_validation(dv)
         rows = [r for r, line in enumerate(sheet.lines, first) if line.allowed == allowed]
@@ -202,8 +245,8 @@ def _add_validations(ws: Any, sheet: Sheet, first: int) -> None:
             formula1=str(int(to_excel(sheet.started))),
             allow_blank=True,
             showErrorMessage=True,
-            errorTitle="Expires",
-            error="Enter a date (YYYY-MM-DD), not in the past, on a line decided expire.",
+            errorTitle=label("expires"),
+            error=_("Enter a date (YYYY-MM-DD), not in the past, on a line decided expire."),
         )
         ws.add_data_validation(dates)
         dates.add(f"{expires}{first}:{expires}{last}")
@@ -226,12 +269,15 @@ def write_html(sheet: Sheet, path: Path) -> None:
     """Write a self-contained page listing the sheet's lines for the reviewer to read."""
     page = _template().render(
         sheet=sheet,
-        title=f"Access review {sheet.campaign}: {sheet.reviewer_name}",
-        instructions=INSTRUCTIONS,
-        headers=[label(c) for c in LISTED_COLUMNS] + ["Decisions"],
+        title=_("Access review {campaign}: {reviewer}").format(
+            campaign=sheet.campaign, reviewer=sheet.reviewer_name
+        ),
+        instructions=instructions(),
+        headers=[label(c) for c in LISTED_COLUMNS] + [_("Decisions")],
         rows=[[*line.listed(), " / ".join(line.allowed)] for line in sheet.lines],
         stem=sheet.file_stem,
         version=__version__,
+        lang="zh-CN" if language() == CHINESE else "en",
     )
     path.write_text(page, encoding="utf-8")
 
@@ -266,8 +312,13 @@ def _width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
-def _or(values: Sequence[str]) -> str:
-    return ", ".join(values[:-1]) + " or " + values[-1] if len(values) > 1 else values[0]
+def _or(values: Sequence[str], said: bool = True) -> str:
+    """``keep, revoke or expire``: the values stay as they are; the words are in the
+    language of the run when ``said``, else in English (for messages that are data)."""
+    if len(values) < 2:
+        return values[0]
+    comma, word = (_(", "), _(" or ")) if said else (", ", " or ")
+    return comma.join(values[:-1]) + word + values[-1]
 
 
 # --- reading ---------------------------------------------------------------------------
@@ -295,7 +346,9 @@ def read_filled(path: Path, sent: Mapping[tuple[str, str], Sheet], today: dt.dat
         grid = _read_csv(path)
     else:
         raise ReviewSheetError(
-            f"{path}: a returned review sheet is an .xlsx or .csv file, not {suffix or 'this'}"
+            N_("{file}: a returned review sheet is an .xlsx or .csv file, not {suffix}").format(
+                file=path, suffix=suffix or "this"
+            )
         )
     sheet = _sent_sheet(path, grid.meta, sent)
     _check_header(grid)
@@ -316,18 +369,22 @@ def _read_xlsx(path: Path) -> _Grid:
             warnings.simplefilter("ignore")
             wb = load_workbook(path, data_only=False)
     except OSError as exc:
-        raise ReviewSheetError(f"{path}: cannot be read: {exc.strerror or exc}") from None
+        raise ReviewSheetError(_unreadable(path, exc)) from None
     except Exception:  # a damaged file fails in any of openpyxl's zip and XML parsers
         raise ReviewSheetError(
-            f"{path}: is not a readable XLSX workbook (damaged, or another format "
-            "renamed .xlsx); return the sheet as it was sent, saved as .xlsx"
+            N_(
+                "{file}: is not a readable XLSX workbook (damaged, or another format renamed "
+                ".xlsx); return the sheet as it was sent, saved as .xlsx"
+            ).format(file=path)
         ) from None
     names = wb.sheetnames
     for title in (REVIEW_TITLE, META_TITLE):
         if title not in names:
             raise ReviewSheetError(
-                f"{path}: has no worksheet {title!r} (it has {', '.join(names)}); "
-                "return the sheet as it was sent, with only decisions filled in"
+                N_(
+                    "{file}: has no worksheet {title} (it has {names}); return the sheet as "
+                    "it was sent, with only decisions filled in"
+                ).format(file=path, title=repr(title), names=", ".join(names))
             )
     meta = {
         _text(key).strip(): _text(value).strip()
@@ -343,7 +400,7 @@ def _read_xlsx(path: Path) -> _Grid:
     ]
     at = next((i for i, (_, cells) in enumerate(rows) if _is_header(cells)), None)
     if at is None:
-        raise ReviewSheetError(f"{where}: the header row (Line, Kind, Login, ...) is missing")
+        raise ReviewSheetError(_no_header(where))
     body: list[tuple[int, list[Any]]] = []
     for number, values in rows[at + 1 :]:
         cells = values + [None] * (len(COLUMNS) - len(values))
@@ -363,9 +420,11 @@ def _read_csv(path: Path) -> _Grid:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise ReviewSheetError(f"{path}: cannot be read: {exc.strerror or exc}") from None
+        raise ReviewSheetError(_unreadable(path, exc)) from None
     if b"\0" in data:
-        raise ReviewSheetError(f"{path}: is not a CSV file (it holds binary data)")
+        raise ReviewSheetError(
+            N_("{file}: is not a CSV file (it holds binary data)").format(file=path)
+        )
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:  # Excel's plain "CSV" in a Chinese locale
@@ -373,7 +432,9 @@ def _read_csv(path: Path) -> _Grid:
     try:
         records = list(csv.reader(io.StringIO(text, newline="")))
     except csv.Error as exc:
-        raise ReviewSheetError(f"{path}: is not a readable CSV file: {exc}") from None
+        raise ReviewSheetError(
+            N_("{file}: is not a readable CSV file: {error}").format(file=path, error=exc)
+        ) from None
     meta: dict[str, str] = {}
     header: tuple[int, list[str]] | None = None
     body: list[tuple[int, list[Any]]] = []
@@ -391,7 +452,7 @@ def _read_csv(path: Path) -> _Grid:
             (number, [_unguard(c) for c in cells[: len(LISTED_COLUMNS)]] + cells[DECISION:])
         )
     if header is None or not _is_header(header[1]):
-        raise ReviewSheetError(f"{path}: the header row (Line, Kind, Login, ...) is missing")
+        raise ReviewSheetError(_no_header(str(path)))
     return _Grid(str(path), meta, header, _trimmed(body))
 
 
@@ -400,26 +461,41 @@ def _sent_sheet(
 ) -> Sheet:
     if FORMAT_KEY not in meta:
         raise ReviewSheetError(
-            f"{path}: is not an erpsync review sheet (its metadata is missing); "
-            "return the sheet as it was sent, with only decisions filled in"
+            N_(
+                "{file}: is not an erpsync review sheet (its metadata is missing); return the "
+                "sheet as it was sent, with only decisions filled in"
+            ).format(file=path)
         )
     if meta[FORMAT_KEY] != FORMAT:
         raise ReviewSheetError(
-            f"{path}: is review-sheet format {meta[FORMAT_KEY]!r}; this erpsync reads {FORMAT!r}"
+            N_("{file}: is review-sheet format {found}; this erpsync reads {known}").format(
+                file=path, found=repr(meta[FORMAT_KEY]), known=repr(FORMAT)
+            )
         )
     key = (meta.get("campaign", ""), meta.get("reviewer", ""))
     sheet = sent.get(key)
     if sheet is None:
         raise ReviewSheetError(
-            f"{path}: no sheet was sent to reviewer {_q(key[1])} in campaign {_q(key[0])}"
+            N_("{file}: no sheet was sent to reviewer {reviewer} in campaign {campaign}").format(
+                file=path, reviewer=_q(key[1]), campaign=_q(key[0])
+            )
         )
     expected = metadata(sheet)
     for name in CHECKED_META:
         if meta.get(name, "") != expected[name]:
             raise ReviewSheetError(
-                f"{path}: its metadata {name} is {_q(meta.get(name, ''))}, not "
-                f"{_q(expected[name])} as sent to {sheet.reviewer} in {sheet.campaign}: the "
-                "metadata was edited, or this is an older copy; return the sheet last sent"
+                N_(
+                    "{file}: its metadata {name} is {found}, not {sent} as sent to {reviewer} "
+                    "in {campaign}: the metadata was edited, or this is an older copy; return "
+                    "the sheet last sent"
+                ).format(
+                    file=path,
+                    name=name,
+                    found=_q(meta.get(name, "")),
+                    sent=_q(expected[name]),
+                    reviewer=sheet.reviewer,
+                    campaign=sheet.campaign,
+                )
             )
     return sheet
 
@@ -428,11 +504,18 @@ def _check_header(grid: _Grid) -> None:
     row, cells = grid.header
     cells = cells + [""] * (len(COLUMNS) - len(cells))
     for index, column in enumerate(COLUMNS):
-        if _key(cells[index]) != column:
+        if _column_of(cells[index]) != column:
             raise ReviewSheetError(
-                f"{grid.where}, row {row}, column {_letter(index)}: the header is "
-                f"{_q(cells[index])}, not {_q(label(column))}; columns may not be moved, "
-                "added or removed"
+                N_(
+                    "{where}, row {row}, column {column}: the header is {found}, not {wanted}; "
+                    "columns may not be moved, added or removed"
+                ).format(
+                    where=grid.where,
+                    row=row,
+                    column=_letter(index),
+                    found=_q(cells[index]),
+                    wanted=_q(_(LABELS[column])),
+                )
             )
 
 
@@ -449,53 +532,82 @@ def _check_rows(grid: _Grid, sheet: Sheet) -> None:
         )
         row = rows[at][0] if at < len(rows) else (rows[-1][0] + 1 if rows else grid.header[0] + 1)
         if len(rows) < len(lines):
-            what = f"line {_describe(lines[at])} is missing at row {row}"
+            what = N_("line {line} is missing at row {row}").format(
+                line=_describe(lines[at]), row=row
+            )
         else:  # the first added row that holds something
             row = next(r for r, cells in rows[at:] if any(_text(v).strip() for v in cells))
-            what = f"row {row} was added"
+            what = N_("row {row} was added").format(row=row)
         raise ReviewSheetError(
-            f"{grid.where}: {len(lines)} lines were sent and {len(rows)} came back: {what}; "
-            "rows may not be added or removed"
+            N_(
+                "{where}: {sent} lines were sent and {back} came back: {problem}; rows may not "
+                "be added or removed"
+            ).format(where=grid.where, sent=len(lines), back=len(rows), problem=what)
         )
     for line, (row, cells) in zip(lines, rows, strict=True):
         for index, (want, got) in enumerate(zip(line.listed(), cells, strict=False)):
             if want != got:
                 raise ReviewSheetError(
-                    f"{grid.where}, row {row}, column {_letter(index)} ({COLUMNS[index]}): "
-                    f"{_q(want)} was changed to {_q(got)}; only the decision, expires and "
-                    "comment cells may be edited"
+                    N_(
+                        "{where}, row {row}, column {column} ({key}): {sent} was changed to "
+                        "{found}; only the decision, expires and comment cells may be edited"
+                    ).format(
+                        where=grid.where,
+                        row=row,
+                        column=_letter(index),
+                        key=COLUMNS[index],
+                        sent=_q(want),
+                        found=_q(got),
+                    )
                 )
 
 
 def _answer(where: str, row: int, line: Line, cells: Sequence[Any], today: dt.date) -> Answer:
     def fail(index: int, why: str) -> ReviewSheetError:
         return ReviewSheetError(
-            f"{where}, row {row}, column {_letter(index)} ({COLUMNS[index]}): {why}"
+            N_("{where}, row {row}, column {column} ({key}): {problem}").format(
+                where=where, row=row, column=_letter(index), key=COLUMNS[index], problem=why
+            )
         )
 
-    said = _text(cells[DECISION]).strip()
-    decision = next((d for d in line.allowed if d == said.lower()), None)
-    if said and decision is None:
+    written = _text(cells[DECISION]).strip()
+    word = DECISION_WORDS.get(written, written.lower())
+    decision = next((d for d in line.allowed if d == word), None)
+    if written and decision is None:
         raise fail(
             DECISION,
-            f"{_q(said)} is not a decision for {line.kind} line {line.number}; the allowed "
-            f"values are {_or(line.allowed)} (or empty: not decided yet)",
+            N_(
+                "{value} is not a decision for {kind} line {line}; the allowed values are "
+                "{allowed} (or empty: not decided yet)"
+            ).format(
+                value=_q(written),
+                kind=line.kind,
+                line=line.number,
+                allowed=_or(line.allowed, said=False),
+            ),
         )
     expires = _date(cells[EXPIRES], fail)
     if expires is not None and decision != "expire":
         raise fail(
             EXPIRES,
-            f"a date ({expires.isoformat()}) goes only with the decision expire; "
-            + ("choose expire, or clear the date" if decision is None else "clear the date"),
+            (
+                N_(
+                    "a date ({date}) goes only with the decision expire; choose expire, or "
+                    "clear the date"
+                )
+                if decision is None
+                else N_("a date ({date}) goes only with the decision expire; clear the date")
+            ).format(date=expires.isoformat()),
         )
     if decision == "expire":
         if expires is None:
-            raise fail(DECISION, "expire needs a date (YYYY-MM-DD) in the expires column")
+            raise fail(DECISION, N_("expire needs a date (YYYY-MM-DD) in the expires column"))
         if expires < today:
             raise fail(
                 EXPIRES,
-                f"{expires.isoformat()} is in the past (today is {today.isoformat()}); "
-                "choose today or a later date",
+                N_("{date} is in the past (today is {today}); choose today or a later date").format(
+                    date=expires.isoformat(), today=today.isoformat()
+                ),
             )
     return Answer(line.number, decision, expires, _text(cells[COMMENT]).strip())
 
@@ -518,7 +630,7 @@ def _date(value: Any, fail: Callable[[int, str], ReviewSheetError]) -> dt.date |
             return dt.date(*(int(part) for part in match.groups()))
     except ValueError:
         pass
-    raise fail(EXPIRES, f"{_q(text)} is not a date; write it as YYYY-MM-DD")
+    raise fail(EXPIRES, N_("{value} is not a date; write it as YYYY-MM-DD").format(value=_q(text)))
 
 
 def _text(value: Any) -> str:
@@ -539,8 +651,36 @@ def _key(header: str) -> str:
     return re.sub(r"[\s\-]+", "_", header.strip().lower())
 
 
+@functools.cache
+def _header_columns() -> dict[str, str]:
+    """Every header a returned sheet may carry, as a key, and its column: the column's
+    name, its English label and its Chinese one (a sheet written in either language is
+    read back in the other)."""
+    chinese = gettext.translation(DOMAIN, LOCALE_DIR, languages=[CHINESE], fallback=True)
+    found: dict[str, str] = {}
+    for column, text in LABELS.items():
+        for header in (column, text, chinese.gettext(text)):
+            found[_key(header)] = column
+    return found
+
+
+def _column_of(header: Any) -> str:
+    """The column a header names (whatever the language it was written in), else the
+    header as a key."""
+    key = _key(_text(header))
+    return _header_columns().get(key, key)
+
+
 def _is_header(cells: Sequence[Any]) -> bool:
-    return len(cells) > 1 and _key(_text(cells[0])) == "line" and _key(_text(cells[1])) == "kind"
+    return len(cells) > 1 and _column_of(cells[0]) == "line" and _column_of(cells[1]) == "kind"
+
+
+def _unreadable(path: Path, exc: OSError) -> str:
+    return N_("{file}: cannot be read: {error}").format(file=path, error=exc.strerror or exc)
+
+
+def _no_header(where: str) -> str:
+    return N_("{where}: the header row (Line, Kind, Login, ...) is missing").format(where=where)
 
 
 def _rstrip(cells: list[str]) -> list[str]:

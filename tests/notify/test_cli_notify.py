@@ -166,16 +166,17 @@ def test_review_status_notify_posts_the_progress(
     no_secrets(said, hidden=(fake.key,))
 
 
-def test_unknown_destination_and_all_targets_are_refused_before_reading(
+def test_an_unknown_destination_is_refused_before_reading(
     demo: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code, said = erpsync(capsys, "drift", "--out", "x.txt", "--notify", "opz")
     assert code == 1
     assert "--notify opz: no such destination (did you mean 'ops'?)" in said
     assert not (demo / "x.txt").exists()  # refused before any work
-    code, said = erpsync(capsys, "drift", "--all-targets", "--notify", "ops")
+    code, said = erpsync(capsys, "drift", "--all-targets", "--out", "d", "--notify", "opz")
     assert code == 1
-    assert "--notify goes with one target" in said
+    assert "--notify opz: no such destination" in said
+    assert not (demo / "d").exists()
 
 
 @pytest.mark.parametrize(
