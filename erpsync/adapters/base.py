@@ -31,6 +31,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, ClassVar, Literal
 
 from erpsync.errors import DatabaseError, UsageError
+from erpsync.i18n import N_
 from erpsync.plan import Change
 from erpsync.secrets import redact, url_secrets
 from erpsync.state import State
@@ -151,7 +152,9 @@ class Refusal:
 
     def __str__(self) -> str:
         c = self.change
-        return f"cannot {c.action} {c.kind} {c.key}: {self.reason}"
+        return N_("cannot {action} {kind} {key}: {reason}").format(
+            action=c.action, kind=c.kind, key=c.key, reason=self.reason
+        )
 
 
 class Adapter(ABC):
@@ -208,7 +211,9 @@ class Adapter(ABC):
                 )
         except SQLAlchemyError as exc:
             raise DatabaseError(
-                f"reading the {self.name} ERP failed: {self.explain(exc)}"
+                N_("reading the {erp} ERP failed: {error}").format(
+                    erp=self.name, error=self.explain(exc)
+                )
             ) from None
 
     # Where the ERP records sign-ins, in its own names; None: it records none erpsync reads
@@ -219,8 +224,10 @@ class Adapter(ABC):
         transaction; raises UsageError where the ERP records no sign-ins."""
         if self.login_source is None:
             raise UsageError(
-                f"the {self.name} adapter has no sign-in records to read: the ERP keeps no "
-                "last-login data erpsync can use"
+                N_(
+                    "the {adapter} adapter has no sign-in records to read: the ERP keeps no "
+                    "last-login data erpsync can use"
+                ).format(adapter=self.name)
             )
         from sqlalchemy.exc import SQLAlchemyError
 
@@ -231,12 +238,16 @@ class Adapter(ABC):
                 return self.read_logins_from(conn)
         except SQLAlchemyError as exc:
             raise DatabaseError(
-                f"reading the {self.name} ERP's sign-in records failed: {self.explain(exc)}"
+                N_("reading the {erp} ERP's sign-in records failed: {error}").format(
+                    erp=self.name, error=self.explain(exc)
+                )
             ) from None
 
     def read_logins_from(self, conn: Connection) -> LoginRecords:
         """The hook of :meth:`read_logins` for adapters that set ``login_source``."""
-        raise UsageError(f"the {self.name} adapter reads no sign-in records")
+        raise UsageError(
+            N_("the {adapter} adapter reads no sign-in records").format(adapter=self.name)
+        )
 
     def read_tenants(self, tenants: Sequence[str | None]) -> list[LiveSnapshot]:
         """The snapshots ``with_tenant(t).read()`` would give for each of ``tenants``, read in
@@ -259,7 +270,9 @@ class Adapter(ABC):
                 ]
         except SQLAlchemyError as exc:
             raise DatabaseError(
-                f"reading the {self.name} ERP failed: {self.explain(exc)}"
+                N_("reading the {erp} ERP failed: {error}").format(
+                    erp=self.name, error=self.explain(exc)
+                )
             ) from None
 
     def read_tenants_from(
@@ -296,7 +309,9 @@ class Adapter(ABC):
                     bindings.replace(conn, kind, rows, self.binding_scope())
         except SQLAlchemyError as exc:
             raise DatabaseError(
-                f"recording which rows the keys name failed: {self.explain(exc)}"
+                N_("recording which rows the keys name failed: {error}").format(
+                    error=self.explain(exc)
+                )
             ) from None
 
     def live_administrators(
@@ -332,7 +347,9 @@ class Adapter(ABC):
         columns; ``progress(n)`` is told after each batch of ``n`` changes.
         Raises :class:`DatabaseError` (the caller rolls back).
         """
-        raise UsageError(f"the {self.name} adapter cannot apply changes yet")
+        raise UsageError(
+            N_("the {adapter} adapter cannot apply changes yet").format(adapter=self.name)
+        )
 
     @classmethod
     def natural_keys(cls, desired: State) -> Mapping[str, Mapping[str, str]]:

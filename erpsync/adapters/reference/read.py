@@ -27,6 +27,7 @@ from erpsync.adapters.reference.schema import (
     erp_user,
     erp_user_role,
 )
+from erpsync.i18n import N_
 from erpsync.state import DepartmentRec, RoleRec, State, UserRec
 
 
@@ -79,7 +80,11 @@ class _Stamps:
         try:
             when = at if isinstance(at, dt.datetime) else dt.datetime.fromisoformat(str(at))
         except ValueError:
-            self.problems.append(f"{table}: row {key!r} has an unreadable updated_at {at!r}")
+            self.problems.append(
+                N_("{table}: row {key} has an unreadable updated_at {value}").format(
+                    table=table, key=repr(key), value=repr(at)
+                )
+            )
             return None
         if when.tzinfo is None:
             return when.replace(tzinfo=dt.UTC)
@@ -225,8 +230,10 @@ def _follow(
     found = department_ids.get(department_id)
     if found is None:
         problems.append(
-            f"{table}: row (id={row_id}, {key!r}) points at missing department "
-            f"{department_id}; read as no department"
+            N_(
+                "{table}: row (id={id}, {key}) points at missing department "
+                "{department}; read as no department"
+            ).format(table=table, id=row_id, key=repr(key), department=department_id)
         )
     return found
 
@@ -257,13 +264,19 @@ def _links(
 
 def _dangling(table: str, left: LinkSide, right: LinkSide, a: int, b: int) -> str:
     missing = [
-        f"missing {kind} {value}"
-        for (_, kind, ids), value in ((left, a), (right, b))
-        if value not in ids
+        (kind, value) for (_column, kind, ids), value in ((left, a), (right, b)) if value not in ids
     ]
-    return (
-        f"{table}: row ({left[0]}={a}, {right[0]}={b}) points at {' and '.join(missing)}; skipped"
-    )
+    row = {"table": table, "left": left[0], "a": a, "right": right[0], "b": b}
+    if len(missing) == 1:
+        ((kind, value),) = missing
+        return N_(
+            "{table}: row ({left}={a}, {right}={b}) points at missing {kind} {value}; skipped"
+        ).format(**row, kind=kind, value=value)
+    (kind, value), (kind2, value2) = missing
+    return N_(
+        "{table}: row ({left}={a}, {right}={b}) points at missing {kind} {value} and "
+        "missing {kind2} {value2}; skipped"
+    ).format(**row, kind=kind, value=value, kind2=kind2, value2=value2)
 
 
 def read_catalogue(conn: Connection) -> dict[str, tuple[str, ...]]:
