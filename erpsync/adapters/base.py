@@ -151,10 +151,14 @@ class Refusal:
     at: tuple[str | int, ...] = ()
 
     def __str__(self) -> str:
-        c = self.change
-        return N_("cannot {action} {kind} {key}: {reason}").format(
-            action=c.action, kind=c.kind, key=c.key, reason=self.reason
-        )
+        return refused(self.change, self.reason)
+
+
+def refused(change: Change, reason: str) -> str:
+    """That ``change`` cannot be made, and why (``reason``: a message of its own, said too)."""
+    return N_("cannot {action} {kind} {key}: {reason}").format(
+        action=change.action, kind=change.kind, key=change.key, reason=reason
+    )
 
 
 class Adapter(ABC):

@@ -15,7 +15,7 @@ from typing import TypeVar
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from erpsync.adapters.base import Progress
+from erpsync.adapters.base import Progress, refused
 from erpsync.errors import DatabaseError
 from erpsync.i18n import N_
 from erpsync.plan import Action, Change, Kind
@@ -33,13 +33,6 @@ def engine_secrets(engine: Engine) -> list[str]:
 
 def label(change: Change) -> str:
     return f"{change.action} {change.kind} {change.key}"
-
-
-def refused(change: Change, why: str) -> str:
-    """Why the writer refuses ``change`` (``why``: a message of its own, said too)."""
-    return N_("cannot {action} {kind} {key}: {reason}").format(
-        action=change.action, kind=change.kind, key=change.key, reason=why
-    )
 
 
 def failed(batch: Batch, error: str) -> str:

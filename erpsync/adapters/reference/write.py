@@ -10,8 +10,8 @@ from typing import Any
 
 from sqlalchemy import Column, Connection, Table, bindparam, delete, insert, select, update
 
-from erpsync.adapters.base import Progress
-from erpsync.adapters.batches import Batch, engine_secrets, refused, write_batches
+from erpsync.adapters.base import Progress, refused
+from erpsync.adapters.batches import Batch, engine_secrets, write_batches
 from erpsync.adapters.reference.check import _missing
 from erpsync.adapters.reference.messages import _named, _reason
 from erpsync.adapters.reference.read import _permissions
