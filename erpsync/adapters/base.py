@@ -154,8 +154,33 @@ class Refusal:
         return refused(self.change, self.reason)
 
 
+# "cannot <action> <kind> <key>: <reason>", one template per change a plan can hold, so a
+# view says the action and the kind in its language too (the generic one for the rest)
+_REFUSED = {
+    ("create", "department"): N_("cannot create department {key}: {reason}"),
+    ("update", "department"): N_("cannot update department {key}: {reason}"),
+    ("delete", "department"): N_("cannot delete department {key}: {reason}"),
+    ("create", "user"): N_("cannot create user {key}: {reason}"),
+    ("update", "user"): N_("cannot update user {key}: {reason}"),
+    ("delete", "user"): N_("cannot delete user {key}: {reason}"),
+    ("deactivate", "user"): N_("cannot deactivate user {key}: {reason}"),
+    ("reactivate", "user"): N_("cannot reactivate user {key}: {reason}"),
+    ("create", "role"): N_("cannot create role {key}: {reason}"),
+    ("update", "role"): N_("cannot update role {key}: {reason}"),
+    ("delete", "role"): N_("cannot delete role {key}: {reason}"),
+    ("grant", "permission"): N_("cannot grant permission {key}: {reason}"),
+    ("revoke", "permission"): N_("cannot revoke permission {key}: {reason}"),
+    ("grant", "membership"): N_("cannot grant membership {key}: {reason}"),
+    ("revoke", "membership"): N_("cannot revoke membership {key}: {reason}"),
+}
+
+
 def refused(change: Change, reason: str) -> str:
-    """That ``change`` cannot be made, and why (``reason``: a message of its own, said too)."""
+    """That ``change`` cannot be made, and why (``reason``: a message of its own, said too):
+    ``cannot <action> <kind> <key>: <reason>``."""
+    template = _REFUSED.get((str(change.action), str(change.kind)))
+    if template is not None:
+        return template.format(key=change.key, reason=reason)
     return N_("cannot {action} {kind} {key}: {reason}").format(
         action=change.action, kind=change.kind, key=change.key, reason=reason
     )

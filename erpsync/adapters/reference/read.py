@@ -80,11 +80,7 @@ class _Stamps:
         try:
             when = at if isinstance(at, dt.datetime) else dt.datetime.fromisoformat(str(at))
         except ValueError:
-            self.problems.append(
-                N_("{table}: row {key} has an unreadable updated_at {value}").format(
-                    table=table, key=repr(key), value=repr(at)
-                )
-            )
+            self.problems.append(_UNREADABLE[table].format(key=repr(key), value=repr(at)))
             return None
         if when.tzinfo is None:
             return when.replace(tzinfo=dt.UTC)
@@ -230,10 +226,7 @@ def _follow(
     found = department_ids.get(department_id)
     if found is None:
         problems.append(
-            N_(
-                "{table}: row (id={id}, {key}) points at missing department "
-                "{department}; read as no department"
-            ).format(table=table, id=row_id, key=repr(key), department=department_id)
+            _NO_DEPARTMENT[table].format(id=row_id, key=repr(key), department=department_id)
         )
     return found
 
@@ -264,19 +257,61 @@ def _links(
 
 def _dangling(table: str, left: LinkSide, right: LinkSide, a: int, b: int) -> str:
     missing = [
-        (kind, value) for (_column, kind, ids), value in ((left, a), (right, b)) if value not in ids
+        _MISSING[kind].format(id=value)
+        for (_column, kind, ids), value in ((left, a), (right, b))
+        if value not in ids
     ]
-    row = {"table": table, "left": left[0], "a": a, "right": right[0], "b": b}
+    one, both = _DANGLING[table]
+    row = {"left": left[0], "a": a, "right": right[0], "b": b}
     if len(missing) == 1:
-        ((kind, value),) = missing
-        return N_(
-            "{table}: row ({left}={a}, {right}={b}) points at missing {kind} {value}; skipped"
-        ).format(**row, kind=kind, value=value)
-    (kind, value), (kind2, value2) = missing
-    return N_(
-        "{table}: row ({left}={a}, {right}={b}) points at missing {kind} {value} and "
-        "missing {kind2} {value2}; skipped"
-    ).format(**row, kind=kind, value=value, kind2=kind2, value2=value2)
+        return one.format(**row, detail=missing[0])
+    return both.format(**row, detail=missing[0], cause=missing[1])
+
+
+# The problems a read reports, one template per table (a template that began with the
+# table's name as a placeholder would also match a message that quotes the problem)
+_UNREADABLE = {
+    "erp_department": N_("erp_department: row {key} has an unreadable updated_at {value}"),
+    "erp_user": N_("erp_user: row {key} has an unreadable updated_at {value}"),
+    "erp_role": N_("erp_role: row {key} has an unreadable updated_at {value}"),
+}
+_NO_DEPARTMENT = {
+    "erp_department": N_(
+        "erp_department: row (id={id}, {key}) points at missing department "
+        "{department}; read as no department"
+    ),
+    "erp_user": N_(
+        "erp_user: row (id={id}, {key}) points at missing department "
+        "{department}; read as no department"
+    ),
+}
+# What a link row points at that is not there (said with the problem it is part of)
+_MISSING = {
+    "user": N_("missing user {id}"),
+    "role": N_("missing role {id}"),
+    "department": N_("missing department {id}"),
+    "permission": N_("missing permission {id}"),
+}
+_DANGLING = {
+    "erp_user_role": (
+        N_("erp_user_role: row ({left}={a}, {right}={b}) points at {detail}; skipped"),
+        N_("erp_user_role: row ({left}={a}, {right}={b}) points at {detail} and {cause}; skipped"),
+    ),
+    "erp_role_permission": (
+        N_("erp_role_permission: row ({left}={a}, {right}={b}) points at {detail}; skipped"),
+        N_(
+            "erp_role_permission: row ({left}={a}, {right}={b}) points at {detail} and "
+            "{cause}; skipped"
+        ),
+    ),
+    "erp_role_department": (
+        N_("erp_role_department: row ({left}={a}, {right}={b}) points at {detail}; skipped"),
+        N_(
+            "erp_role_department: row ({left}={a}, {right}={b}) points at {detail} and "
+            "{cause}; skipped"
+        ),
+    ),
+}
 
 
 def read_catalogue(conn: Connection) -> dict[str, tuple[str, ...]]:

@@ -102,12 +102,16 @@ class Rules:
     def length(self, change: Change, table: str, column: str, value: str | None) -> None:
         limit = self.schema.length(table, column)
         if value is not None and limit is not None and len(value) > limit:
-            raise self.refuse(
-                change,
-                N_("{value} is {n} characters; RuoYi's {column} holds {limit}").format(
-                    value=repr(value), n=len(value), column=f"{table}.{column}", limit=limit
-                ),
+            quoted = repr(value)
+            # The template starts with the quote, so it never matches a message quoting it
+            if quoted.startswith("'"):
+                why = N_("'{value}' is {n} characters; RuoYi's {column} holds {limit}")
+            else:
+                why = N_('"{value}" is {n} characters; RuoYi\'s {column} holds {limit}')
+            why = why.format(
+                value=quoted[1:-1], n=len(value), column=f"{table}.{column}", limit=limit
             )
+            raise self.refuse(change, why)
 
     def attributes(self, change: Change) -> dict[str, Any]:
         after = dict(change.after or {})
@@ -612,6 +616,21 @@ def _subjects(change: Change) -> set[tuple[str, str]]:
     return _own(change) | {("department", d) for d in named if isinstance(d, str)}
 
 
+# One template per table (one that began with the table as a placeholder would also match
+# the refusal that quotes it)
+_UNFILLED = {
+    "sys_dept": N_(
+        "sys_dept has required column(s) {columns} that erpsync does not know how to fill"
+    ),
+    "sys_user": N_(
+        "sys_user has required column(s) {columns} that erpsync does not know how to fill"
+    ),
+    "sys_role": N_(
+        "sys_role has required column(s) {columns} that erpsync does not know how to fill"
+    ),
+}
+
+
 def required_columns(schema: SchemaFacts, changes: Sequence[Change]) -> Iterator[Refused]:
     """Refuse creating rows of a table that has a required column erpsync cannot fill."""
     filled = {
@@ -627,9 +646,7 @@ def required_columns(schema: SchemaFacts, changes: Sequence[Change]) -> Iterator
             continue
         unknown = [n for n in schema.required(table) if n not in filled[table] | common]
         if unknown:
-            why = N_(
-                "{table} has required column(s) {columns} that erpsync does not know how to fill"
-            ).format(table=table, columns=", ".join(unknown))
+            why = _UNFILLED[table].format(columns=", ".join(unknown))
             yield Refused(
                 N_("cannot create {kind}s: {reason}").format(kind=kind, reason=why), first, why
             )

@@ -356,6 +356,24 @@ _DELETED = {
 }
 
 
+# A link row that points at what is not there, one template per table (one that began
+# with the table as a placeholder would also match a message quoting the problem)
+_DANGLING = {
+    "sys_user_role": (
+        N_("sys_user_role: row ({left}={a}, {right}={b}) points at {detail}; skipped"),
+        N_("sys_user_role: row ({left}={a}, {right}={b}) points at {detail} and {cause}; skipped"),
+    ),
+    "sys_role_menu": (
+        N_("sys_role_menu: row ({left}={a}, {right}={b}) points at {detail}; skipped"),
+        N_("sys_role_menu: row ({left}={a}, {right}={b}) points at {detail} and {cause}; skipped"),
+    ),
+    "sys_role_dept": (
+        N_("sys_role_dept: row ({left}={a}, {right}={b}) points at {detail}; skipped"),
+        N_("sys_role_dept: row ({left}={a}, {right}={b}) points at {detail} and {cause}; skipped"),
+    ),
+}
+
+
 def _links(
     conn: Connection, schema: RuoYiSchema, loaded: Loaded, deleted: dict[str, set[int]]
 ) -> None:
@@ -377,16 +395,12 @@ def _links(
                 if value not in known[kind]
             ]
             if bad:
-                row = {"table": table, "left": columns[left], "a": a, "right": columns[right]}
+                one, both = _DANGLING[table]
+                row = {"left": columns[left], "a": a, "right": columns[right], "b": b}
                 if len(bad) == 1:
-                    text = N_(
-                        "{table}: row ({left}={a}, {right}={b}) points at {detail}; skipped"
-                    ).format(**row, b=b, detail=bad[0])
+                    text = one.format(**row, detail=bad[0])
                 else:
-                    text = N_(
-                        "{table}: row ({left}={a}, {right}={b}) points at {detail} and "
-                        "{cause}; skipped"
-                    ).format(**row, b=b, detail=bad[0], cause=bad[1])
+                    text = both.format(**row, detail=bad[0], cause=bad[1])
                 loaded.problems.append(text)
             else:
                 yield a, b
