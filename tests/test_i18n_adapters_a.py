@@ -302,6 +302,9 @@ def test_ruoyis_refusals_in_chinese(ruoyi: Engine) -> None:
     rename = Change(Action.UPDATE, Kind.USER, "li.si", "t", {"key": "zhang.wei"}, {"key": "li.si"})
     (refusal,) = RuoYiAdapter.check_plan(snapshot, [rename])
     said["rename"] = chinese(str(refusal))
+    top = create(Kind.DEPARTMENT, "若依科技2", name="若依科技", parent=None, manager=None)
+    (refusal,) = RuoYiAdapter.check_plan(snapshot, [top])
+    assert chinese(str(refusal)) == "无法创建部门 若依科技2：顶层已存在名为 '若依科技' 的部门"
     assert said["login-case"] == (
         "无法创建用户 RY：该登录名已被用户 'ry' 占用（若依比较登录名时不区分大小写）"
     )

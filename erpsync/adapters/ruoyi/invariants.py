@@ -160,12 +160,14 @@ class Rules:
         for other in self.model.depts.values():
             if other.parent == parent and other.id != itself and _fold(other.name) == _fold(name):
                 if parent == ROOT:
-                    why = N_("a department named {name} already exists at the top")
+                    why = N_("a department named {name} already exists at the top").format(
+                        name=repr(other.name)
+                    )
                 else:
-                    why = N_("a department named {name} already exists under {parent}")
-                raise self.refuse(
-                    change, why.format(name=repr(other.name), parent=self.model.dept_key(parent))
-                )
+                    why = N_("a department named {name} already exists under {parent}").format(
+                        name=repr(other.name), parent=self.model.dept_key(parent)
+                    )
+                raise self.refuse(change, why)
         return name
 
     def _leader(self, change: Change, manager: Any) -> str | None:
