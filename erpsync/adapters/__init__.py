@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from erpsync.adapters.base import Adapter
 from erpsync.config import ResolvedTarget
 from erpsync.errors import UsageError
+from erpsync.i18n import N_
 
 # name -> "module:Class", imported on first use (an adapter may need an optional driver).
 ADAPTERS = {
@@ -28,7 +29,9 @@ ADAPTERS = {
 def adapter_class(name: str) -> type[Adapter]:
     if name not in ADAPTERS:
         known = ", ".join(sorted(ADAPTERS))
-        raise UsageError(f"unknown adapter '{name}' (known: {known})")
+        raise UsageError(
+            N_("unknown adapter '{name}' (known: {known})").format(name=name, known=known)
+        )
     module, _, cls = ADAPTERS[name].partition(":")
     found: type[Adapter] = getattr(importlib.import_module(module), cls)
     return found

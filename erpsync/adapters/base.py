@@ -31,6 +31,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, ClassVar, Literal
 
 from erpsync.errors import DatabaseError, UsageError
+from erpsync.i18n import N_
 from erpsync.plan import Change
 from erpsync.secrets import redact, url_secrets
 from erpsync.state import State
@@ -150,8 +151,39 @@ class Refusal:
     at: tuple[str | int, ...] = ()
 
     def __str__(self) -> str:
-        c = self.change
-        return f"cannot {c.action} {c.kind} {c.key}: {self.reason}"
+        return refused(self.change, self.reason)
+
+
+# "cannot <action> <kind> <key>: <reason>", one template per change a plan can hold, so a
+# view says the action and the kind in its language too (the generic one for the rest)
+_REFUSED = {
+    ("create", "department"): N_("cannot create department {key}: {reason}"),
+    ("update", "department"): N_("cannot update department {key}: {reason}"),
+    ("delete", "department"): N_("cannot delete department {key}: {reason}"),
+    ("create", "user"): N_("cannot create user {key}: {reason}"),
+    ("update", "user"): N_("cannot update user {key}: {reason}"),
+    ("delete", "user"): N_("cannot delete user {key}: {reason}"),
+    ("deactivate", "user"): N_("cannot deactivate user {key}: {reason}"),
+    ("reactivate", "user"): N_("cannot reactivate user {key}: {reason}"),
+    ("create", "role"): N_("cannot create role {key}: {reason}"),
+    ("update", "role"): N_("cannot update role {key}: {reason}"),
+    ("delete", "role"): N_("cannot delete role {key}: {reason}"),
+    ("grant", "permission"): N_("cannot grant permission {key}: {reason}"),
+    ("revoke", "permission"): N_("cannot revoke permission {key}: {reason}"),
+    ("grant", "membership"): N_("cannot grant membership {key}: {reason}"),
+    ("revoke", "membership"): N_("cannot revoke membership {key}: {reason}"),
+}
+
+
+def refused(change: Change, reason: str) -> str:
+    """That ``change`` cannot be made, and why (``reason``: a message of its own, said too):
+    ``cannot <action> <kind> <key>: <reason>``."""
+    template = _REFUSED.get((str(change.action), str(change.kind)))
+    if template is not None:
+        return template.format(key=change.key, reason=reason)
+    return N_("cannot {action} {kind} {key}: {reason}").format(
+        action=change.action, kind=change.kind, key=change.key, reason=reason
+    )
 
 
 class Adapter(ABC):
@@ -208,7 +240,9 @@ class Adapter(ABC):
                 )
         except SQLAlchemyError as exc:
             raise DatabaseError(
-                f"reading the {self.name} ERP failed: {self.explain(exc)}"
+                N_("reading the {erp} ERP failed: {error}").format(
+                    erp=self.name, error=self.explain(exc)
+                )
             ) from None
 
     # Where the ERP records sign-ins, in its own names; None: it records none erpsync reads
@@ -219,8 +253,10 @@ class Adapter(ABC):
         transaction; raises UsageError where the ERP records no sign-ins."""
         if self.login_source is None:
             raise UsageError(
-                f"the {self.name} adapter has no sign-in records to read: the ERP keeps no "
-                "last-login data erpsync can use"
+                N_(
+                    "the {adapter} adapter has no sign-in records to read: the ERP keeps no "
+                    "last-login data erpsync can use"
+                ).format(adapter=self.name)
             )
         from sqlalchemy.exc import SQLAlchemyError
 
@@ -231,12 +267,16 @@ class Adapter(ABC):
                 return self.read_logins_from(conn)
         except SQLAlchemyError as exc:
             raise DatabaseError(
-                f"reading the {self.name} ERP's sign-in records failed: {self.explain(exc)}"
+                N_("reading the {erp} ERP's sign-in records failed: {error}").format(
+                    erp=self.name, error=self.explain(exc)
+                )
             ) from None
 
     def read_logins_from(self, conn: Connection) -> LoginRecords:
         """The hook of :meth:`read_logins` for adapters that set ``login_source``."""
-        raise UsageError(f"the {self.name} adapter reads no sign-in records")
+        raise UsageError(
+            N_("the {adapter} adapter reads no sign-in records").format(adapter=self.name)
+        )
 
     def read_tenants(self, tenants: Sequence[str | None]) -> list[LiveSnapshot]:
         """The snapshots ``with_tenant(t).read()`` would give for each of ``tenants``, read in
@@ -259,7 +299,9 @@ class Adapter(ABC):
                 ]
         except SQLAlchemyError as exc:
             raise DatabaseError(
-                f"reading the {self.name} ERP failed: {self.explain(exc)}"
+                N_("reading the {erp} ERP failed: {error}").format(
+                    erp=self.name, error=self.explain(exc)
+                )
             ) from None
 
     def read_tenants_from(
@@ -296,7 +338,9 @@ class Adapter(ABC):
                     bindings.replace(conn, kind, rows, self.binding_scope())
         except SQLAlchemyError as exc:
             raise DatabaseError(
-                f"recording which rows the keys name failed: {self.explain(exc)}"
+                N_("recording which rows the keys name failed: {error}").format(
+                    error=self.explain(exc)
+                )
             ) from None
 
     def live_administrators(
@@ -332,7 +376,9 @@ class Adapter(ABC):
         columns; ``progress(n)`` is told after each batch of ``n`` changes.
         Raises :class:`DatabaseError` (the caller rolls back).
         """
-        raise UsageError(f"the {self.name} adapter cannot apply changes yet")
+        raise UsageError(
+            N_("the {adapter} adapter cannot apply changes yet").format(adapter=self.name)
+        )
 
     @classmethod
     def natural_keys(cls, desired: State) -> Mapping[str, Mapping[str, str]]:

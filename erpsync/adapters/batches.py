@@ -15,8 +15,9 @@ from typing import TypeVar
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from erpsync.adapters.base import Progress
+from erpsync.adapters.base import Progress, refused
 from erpsync.errors import DatabaseError
+from erpsync.i18n import N_
 from erpsync.plan import Action, Change, Kind
 from erpsync.secrets import redact, remembered, url_secrets
 
@@ -34,12 +35,22 @@ def label(change: Change) -> str:
     return f"{change.action} {change.kind} {change.key}"
 
 
-def described(batch: Batch) -> str:
-    """The change, or the batch of changes, that one failed statement wrote."""
-    if len(batch) == 1:
-        return label(batch[0])
+def failed(batch: Batch, error: str) -> str:
+    """That the change, or the batch of changes, one failed statement wrote failed, and
+    ``error`` (the driver's words) why."""
     first = batch[0]
-    return f"{len(batch)} {first.action} {first.kind} changes ({first.key} … {batch[-1].key})"
+    if len(batch) == 1:
+        return N_("{action} {kind} {key} failed: {error}").format(
+            action=first.action, kind=first.kind, key=first.key, error=error
+        )
+    return N_("{n} {action} {kind} changes ({first} … {last}) failed: {error}").format(
+        n=len(batch),
+        action=first.action,
+        kind=first.kind,
+        first=first.key,
+        last=batch[-1].key,
+        error=error,
+    )
 
 
 def write_batches(
@@ -58,11 +69,12 @@ def write_batches(
         batch = list(run)
         handler = handlers.get((kind, action))
         if handler is None:
-            raise DatabaseError(f"cannot {label(batch[0])}: the {erp} cannot {action} {kind}s")
+            why = N_("the {erp} cannot {action} {kind}s").format(erp=erp, action=action, kind=kind)
+            raise DatabaseError(refused(batch[0], why))
         try:
             handler(writer, batch)
         except SQLAlchemyError as exc:
-            message = f"{described(batch)} failed: {reason(exc)}"
+            message = failed(batch, reason(exc))
             raise DatabaseError(redact(message, secrets)) from None
         if progress is not None:
             progress(len(batch))

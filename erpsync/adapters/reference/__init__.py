@@ -64,6 +64,7 @@ from erpsync.adapters.base import (
     Progress,
     Refusal,
 )
+from erpsync.i18n import N_
 from erpsync.plan import Change
 
 if TYPE_CHECKING:
@@ -71,14 +72,14 @@ if TYPE_CHECKING:
 
 __all__ = ["TAKES_EFFECT", "ReferenceAdapter"]
 
-TAKES_EFFECT = (
+TAKES_EFFECT = N_(
     "The changes take effect on each user's next request "
     "(the reference ERP reads permissions from the database on every request)."
 )
 
 
-ADMIN_RULE = "the reference ERP's built-in administrator account: it holds every permission"
-ADMIN_ROLE_RULE = (
+ADMIN_RULE = N_("the reference ERP's built-in administrator account: it holds every permission")
+ADMIN_ROLE_RULE = N_(
     "the reference ERP's built-in super-administrator role: it holds every permission of the "
     "catalogue"
 )
@@ -103,7 +104,7 @@ class ReferenceAdapter(Adapter):
         Administrator("user", "admin", ADMIN_RULE),
         Administrator("role", "admin", ADMIN_ROLE_RULE),
     )
-    schema_hint: ClassVar[str] = (
+    schema_hint: ClassVar[str] = N_(
         "create the schema with `erpsync refdb init URL`, or point the target at the "
         "database that holds it"
     )

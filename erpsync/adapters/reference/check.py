@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from erpsync.adapters.base import LiveSnapshot, Refusal
+from erpsync.i18n import N_
 from erpsync.plan import Action, Change, Kind
 from erpsync.state import State
 
@@ -29,6 +30,28 @@ _ATTRIBUTES: dict[Kind, frozenset[str]] = {
     Kind.USER: frozenset({"key", "name", "email", "department", "active"}),
     Kind.ROLE: frozenset({"key", "name", "description", "data_scope", "data_departments"}),
 }
+
+
+# Why a change names what the ERP does not have, or already has, by kind
+_MISSING = {
+    Kind.DEPARTMENT: N_("the ERP has no department {key}"),
+    Kind.USER: N_("the ERP has no user {key}"),
+    Kind.ROLE: N_("the ERP has no role {key}"),
+    Kind.PERMISSION: N_("the ERP has no permission {key}"),
+}
+_PRESENT = {
+    Kind.DEPARTMENT: N_("the ERP already has a department {key}"),
+    Kind.USER: N_("the ERP already has a user {key}"),
+    Kind.ROLE: N_("the ERP already has a role {key}"),
+}
+
+
+def _missing(kind: Kind, key: str) -> str:
+    return _MISSING[kind].format(key=repr(key))
+
+
+def _present(kind: Kind, key: str) -> str:
+    return _PRESENT[kind].format(key=repr(key))
 
 
 class _Keys:
@@ -87,23 +110,25 @@ class _Check:
         if links != (change.action in (Action.GRANT, Action.REVOKE)) or (
             change.action in (Action.DEACTIVATE, Action.REACTIVATE) and change.kind is not Kind.USER
         ):
-            return f"the reference ERP cannot {change.action} {change.kind}s"
+            return N_("the reference ERP cannot {action} {kind}s").format(
+                action=change.action, kind=change.kind
+            )
         if links:
             return self.link(change)
         keys = self.keys[change.kind]
         old = change.renamed_from
         if old is not None:  # a rename (moved:): the old key is there, the new one is free
             if old not in keys:
-                return f"the ERP has no {change.kind} {old!r}"
+                return _missing(change.kind, old)
             if change.key in keys:
-                return f"the ERP already has a {change.kind} {change.key!r}"
+                return _present(change.kind, change.key)
             keys.remove(old)
             keys.add(change.key)
         exists = change.key in keys
         if change.action is Action.CREATE and exists:
-            return f"the ERP already has a {change.kind} {change.key!r}"
+            return _present(change.kind, change.key)
         if change.action is not Action.CREATE and not exists:
-            return f"the ERP has no {change.kind} {change.key!r}"
+            return _missing(change.kind, change.key)
         why = self.attributes(change)
         if change.action is Action.CREATE:
             keys.add(change.key)  # even when refused: what follows is judged on its own
@@ -122,10 +147,12 @@ class _Check:
         after: Mapping[str, Any] = change.after or {}
         unknown = [name for name in after if name not in _ATTRIBUTES[change.kind]]
         if unknown:
-            return f"unknown attribute {unknown[0]!r}"
+            return N_("unknown attribute {name}").format(name=repr(unknown[0]))
         name = after.get("name")
         if isinstance(name, str) and len(name) > NAME_LENGTH:
-            return f"the name is {len(name)} characters; the reference ERP holds {NAME_LENGTH}"
+            return N_("the name is {n} characters; the reference ERP holds {limit}").format(
+                n=len(name), limit=NAME_LENGTH
+            )
         named = [
             after.get("parent"),
             after.get("department"),
@@ -133,7 +160,7 @@ class _Check:
         ]
         for department in named:
             if isinstance(department, str) and department not in self.keys[Kind.DEPARTMENT]:
-                return f"the ERP has no department {department!r}"
+                return _missing(Kind.DEPARTMENT, department)
         return None
 
     def remember(self, change: Change) -> None:
@@ -168,43 +195,57 @@ class _Check:
             if k in self.keys[Kind.USER]
         ]
         if users:
-            return f"users are still in it ({_named(users)})"
+            return _named(
+                N_("users are still in it ({keys})"),
+                N_("users are still in it ({keys} and {more} more)"),
+                users,
+            )
         below = [
             k
             for k in self.pointing(self.state.departments, "parent", self.parent, key)
             if k in self.keys[Kind.DEPARTMENT]
         ]
         if below:
-            return f"departments are still below it ({_named(below)})"
+            return _named(
+                N_("departments are still below it ({keys})"),
+                N_("departments are still below it ({keys} and {more} more)"),
+                below,
+            )
         roles = sorted(
             role
             for role in set(self.state.roles) | set(self.scope)
             if role in self.keys[Kind.ROLE] and key in self.data_departments(role)
         )
         if roles:
-            return f"the data scope of role(s) {_named(roles)} names it"
+            return _named(
+                N_("the data scope of role(s) {keys} names it"),
+                N_("the data scope of role(s) {keys} and {more} more names it"),
+                roles,
+            )
         return None
 
     def link(self, change: Change) -> str | None:
         owner, item = change.parts()
         if change.kind is Kind.PERMISSION:
             if owner not in self.keys[Kind.ROLE]:
-                return f"the ERP has no role {owner!r}"
+                return _missing(Kind.ROLE, owner)
             module, _, action = item.rpartition(":")
             if action not in self.catalogue.get(module, ()):
-                return f"the ERP has no permission {item!r}"
+                return _missing(Kind.PERMISSION, item)
             return None
         if owner not in self.keys[Kind.USER]:
-            return f"the ERP has no user {owner!r}"
+            return _missing(Kind.USER, owner)
         if item not in self.keys[Kind.ROLE]:
-            return f"the ERP has no role {item!r}"
+            return _missing(Kind.ROLE, item)
         return None
 
 
-def _named(keys: Iterable[str], shown: int = 5) -> str:
+def _named(short: str, long: str, keys: Iterable[str], shown: int = 5) -> str:
+    """``short`` with the ``keys``, or ``long`` with the first ``shown`` and how many more."""
     keys = list(keys)
     more = len(keys) - shown
-    return ", ".join(keys[:shown]) + (f" and {more} more" if more > 0 else "")
+    listed = ", ".join(keys[:shown])
+    return long.format(keys=listed, more=more) if more > 0 else short.format(keys=listed)
 
 
 def refusals(snapshot: LiveSnapshot, changes: Sequence[Change]) -> list[Refusal]:

@@ -23,6 +23,7 @@ from erpsync.catalogue import REFERENCE_MODULES
 from erpsync.config import ResolvedTarget
 from erpsync.connect import engine_for, parse
 from erpsync.errors import ConnectError, DatabaseError
+from erpsync.i18n import N_, _, number
 from erpsync.state import State
 
 
@@ -62,7 +63,11 @@ def _make_sqlite_directory(url: URL, shown: str) -> None:
     try:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise DatabaseError(f"cannot create the directory for {shown}: {exc.strerror}") from None
+        raise DatabaseError(
+            N_("cannot create the directory for {url}: {error}").format(
+                url=shown, error=exc.strerror
+            )
+        ) from None
 
 
 def _load_sample_into_empty(engine: Engine, shown: str) -> State:
@@ -74,29 +79,44 @@ def _load_sample_into_empty(engine: Engine, shown: str) -> State:
     if any(held.values()):
         counts = ", ".join(f"{n} rows in {name}" for name, n in held.items() if n)
         raise DatabaseError(
-            f"{shown} already holds data ({counts}); --sample needs an empty reference ERP"
+            N_("{url} already holds data ({counts}); --sample needs an empty reference ERP").format(
+                url=shown, counts=counts
+            )
         )
     return load_sample(engine)
 
 
 def _summary(shown: str, status: SchemaStatus, loaded: State | None) -> str:
-    catalogue = sum(len(actions) for _, actions in REFERENCE_MODULES.values())
+    """What ``refdb init`` did, for people (in the language of the run)."""
+    catalogue = sum(len(actions) for _name, actions in REFERENCE_MODULES.values())
     if status.created:
-        text = (
-            f"Created the reference ERP schema ({len(METADATA.tables)} erp_ tables) at {shown} "
-            f"with its catalogue of {len(REFERENCE_MODULES)} modules and {catalogue} permissions."
+        text = _(
+            "Created the reference ERP schema ({tables} erp_ tables) at {url} "
+            "with its catalogue of {modules} modules and {permissions} permissions."
+        ).format(
+            tables=number(len(METADATA.tables)),
+            url=shown,
+            modules=number(len(REFERENCE_MODULES)),
+            permissions=number(catalogue),
         )
     else:
-        text = (
-            f"The reference ERP schema was already present at {shown}; "
-            f"added {status.permissions_added} missing catalogue permissions."
-        )
+        text = _(
+            "The reference ERP schema was already present at {url}; "
+            "added {n} missing catalogue permissions."
+        ).format(url=shown, n=number(status.permissions_added))
     if loaded is None:
-        return text + " No sample data was loaded (--sample loads the demo company)."
+        return text + _(" No sample data was loaded (--sample loads the demo company).")
     s = loaded
     active = sum(1 for u in s.users.values() if u.active)
-    return text + (
-        f" Loaded the demo company's live state: {len(s.departments)} departments, "
-        f"{len(s.users)} users ({active} active), {len(s.roles)} roles, "
-        f"{len(s.grants)} role permissions and {len(s.memberships)} memberships."
+    return text + _(
+        " Loaded the demo company's live state: {departments} departments, "
+        "{users} users ({active} active), {roles} roles, "
+        "{grants} role permissions and {memberships} memberships."
+    ).format(
+        departments=number(len(s.departments)),
+        users=number(len(s.users)),
+        active=number(active),
+        roles=number(len(s.roles)),
+        grants=number(len(s.grants)),
+        memberships=number(len(s.memberships)),
     )

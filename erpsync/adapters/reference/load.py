@@ -27,6 +27,7 @@ from erpsync.adapters.reference.schema import (
     erp_user_role,
 )
 from erpsync.errors import DatabaseError
+from erpsync.i18n import N_
 from erpsync.state import DepartmentRec, State
 from erpsync.yamlsafe import loads
 
@@ -47,7 +48,9 @@ def load_state(bind: Bind, state: State, actor: str = SAMPLE_ACTOR) -> None:
         try:
             _load(conn, state, actor)
         except SQLAlchemyError as exc:
-            raise DatabaseError(f"could not load the state: {_reason(exc)}") from exc
+            raise DatabaseError(
+                N_("could not load the state: {error}").format(error=_reason(exc))
+            ) from exc
 
 
 def _load(conn: Connection, state: State, actor: str) -> None:
@@ -161,7 +164,9 @@ def _check_state(state: State, permission_ids: Mapping[str, int]) -> None:
     }
     found = [f"{what}: {_named(items)}" for what, items in checks.items() if items]
     if found:
-        raise DatabaseError("cannot load the state: " + "; ".join(found))
+        raise DatabaseError(
+            N_("cannot load the state: {problems}").format(problems="; ".join(found))
+        )
 
 
 def _insert_departments(
@@ -174,7 +179,9 @@ def _insert_departments(
         ready = [d for d in pending.values() if d.parent is None or d.parent in ids]
         if not ready:
             raise DatabaseError(
-                f"cannot load the state: department parents form a cycle: {_named(pending)}"
+                N_("cannot load the state: department parents form a cycle: {keys}").format(
+                    keys=_named(pending)
+                )
             )
         rows = [
             {

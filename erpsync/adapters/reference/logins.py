@@ -10,6 +10,7 @@ from sqlalchemy import Connection, inspect, select
 from erpsync.adapters.base import LoginRecords
 from erpsync.adapters.reference.schema import erp_user
 from erpsync.errors import UsageError
+from erpsync.i18n import N_
 
 SOURCE = "erp_user.last_login_at"
 
@@ -17,8 +18,10 @@ SOURCE = "erp_user.last_login_at"
 def read_logins(conn: Connection) -> LoginRecords:
     if "last_login_at" not in {c["name"] for c in inspect(conn).get_columns("erp_user")}:
         raise UsageError(
-            "this reference ERP database was made before erp_user.last_login_at and has no "
-            "sign-in records: run erpsync refdb init --url URL on it to add the column"
+            N_(
+                "this reference ERP database was made before erp_user.last_login_at and has no "
+                "sign-in records: run erpsync refdb init --url URL on it to add the column"
+            )
         )
     t = erp_user
     last: dict[str, dt.datetime | None] = {}

@@ -27,6 +27,7 @@ from erpsync.adapters.reference.schema import (
     erp_user,
     erp_user_role,
 )
+from erpsync.i18n import N_
 from erpsync.state import DepartmentRec, RoleRec, State, UserRec
 
 
@@ -79,7 +80,7 @@ class _Stamps:
         try:
             when = at if isinstance(at, dt.datetime) else dt.datetime.fromisoformat(str(at))
         except ValueError:
-            self.problems.append(f"{table}: row {key!r} has an unreadable updated_at {at!r}")
+            self.problems.append(_UNREADABLE[table].format(key=repr(key), value=repr(at)))
             return None
         if when.tzinfo is None:
             return when.replace(tzinfo=dt.UTC)
@@ -225,8 +226,7 @@ def _follow(
     found = department_ids.get(department_id)
     if found is None:
         problems.append(
-            f"{table}: row (id={row_id}, {key!r}) points at missing department "
-            f"{department_id}; read as no department"
+            _NO_DEPARTMENT[table].format(id=row_id, key=repr(key), department=department_id)
         )
     return found
 
@@ -257,13 +257,61 @@ def _links(
 
 def _dangling(table: str, left: LinkSide, right: LinkSide, a: int, b: int) -> str:
     missing = [
-        f"missing {kind} {value}"
-        for (_, kind, ids), value in ((left, a), (right, b))
+        _MISSING[kind].format(id=value)
+        for (_column, kind, ids), value in ((left, a), (right, b))
         if value not in ids
     ]
-    return (
-        f"{table}: row ({left[0]}={a}, {right[0]}={b}) points at {' and '.join(missing)}; skipped"
-    )
+    one, both = _DANGLING[table]
+    row = {"left": left[0], "a": a, "right": right[0], "b": b}
+    if len(missing) == 1:
+        return one.format(**row, detail=missing[0])
+    return both.format(**row, detail=missing[0], cause=missing[1])
+
+
+# The problems a read reports, one template per table (a template that began with the
+# table's name as a placeholder would also match a message that quotes the problem)
+_UNREADABLE = {
+    "erp_department": N_("erp_department: row {key} has an unreadable updated_at {value}"),
+    "erp_user": N_("erp_user: row {key} has an unreadable updated_at {value}"),
+    "erp_role": N_("erp_role: row {key} has an unreadable updated_at {value}"),
+}
+_NO_DEPARTMENT = {
+    "erp_department": N_(
+        "erp_department: row (id={id}, {key}) points at missing department "
+        "{department}; read as no department"
+    ),
+    "erp_user": N_(
+        "erp_user: row (id={id}, {key}) points at missing department "
+        "{department}; read as no department"
+    ),
+}
+# What a link row points at that is not there (said with the problem it is part of)
+_MISSING = {
+    "user": N_("missing user {id}"),
+    "role": N_("missing role {id}"),
+    "department": N_("missing department {id}"),
+    "permission": N_("missing permission {id}"),
+}
+_DANGLING = {
+    "erp_user_role": (
+        N_("erp_user_role: row ({left}={a}, {right}={b}) points at {detail}; skipped"),
+        N_("erp_user_role: row ({left}={a}, {right}={b}) points at {detail} and {cause}; skipped"),
+    ),
+    "erp_role_permission": (
+        N_("erp_role_permission: row ({left}={a}, {right}={b}) points at {detail}; skipped"),
+        N_(
+            "erp_role_permission: row ({left}={a}, {right}={b}) points at {detail} and "
+            "{cause}; skipped"
+        ),
+    ),
+    "erp_role_department": (
+        N_("erp_role_department: row ({left}={a}, {right}={b}) points at {detail}; skipped"),
+        N_(
+            "erp_role_department: row ({left}={a}, {right}={b}) points at {detail} and "
+            "{cause}; skipped"
+        ),
+    ),
+}
 
 
 def read_catalogue(conn: Connection) -> dict[str, tuple[str, ...]]:

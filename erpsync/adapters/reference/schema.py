@@ -39,6 +39,7 @@ from erpsync.adapters.reference.check import NAME_LENGTH
 from erpsync.adapters.reference.messages import _reason
 from erpsync.catalogue import REFERENCE_MODULES
 from erpsync.errors import DatabaseError
+from erpsync.i18n import N_
 
 Bind = Engine | Connection
 
@@ -174,7 +175,7 @@ def create_schema(bind: Bind) -> SchemaStatus:
             added = _sync_catalogue(conn)
         except SQLAlchemyError as exc:
             raise DatabaseError(
-                f"could not create the reference ERP schema: {_reason(exc)}"
+                N_("could not create the reference ERP schema: {error}").format(error=_reason(exc))
             ) from exc
     return SchemaStatus(created=not existing, permissions_added=added)
 
@@ -203,10 +204,17 @@ def _existing_tables(conn: Connection) -> list[str]:
     return [name for name in METADATA.tables if name in present]
 
 
+TABLE_MISSING = N_("{table}: table missing")
+MISSING_COLUMNS = N_("{table}: missing columns {columns}")
+UNKNOWN_REQUIRED = N_("{table}: unknown required columns {columns}")
+
+
 def _check_shape(conn: Connection, existing: Sequence[str]) -> None:
     """Refuse tables that erpsync could not read or write as the reference schema."""
     inspector = inspect(conn)
-    problems = [f"{name}: table missing" for name in METADATA.tables if name not in existing]
+    problems = [
+        TABLE_MISSING.format(table=name) for name in METADATA.tables if name not in existing
+    ]
     for name in existing:
         columns = {c["name"]: c for c in inspector.get_columns(name)}
         expected = METADATA.tables[name].columns
@@ -216,19 +224,20 @@ def _check_shape(conn: Connection, existing: Sequence[str]) -> None:
             if c.name not in columns and (name, c.name) not in ADDED_COLUMNS
         ]
         if missing:
-            problems.append(f"{name}: missing columns {', '.join(missing)}")
+            problems.append(MISSING_COLUMNS.format(table=name, columns=", ".join(missing)))
         blocking = [
             c["name"]
             for c in columns.values()
             if c["name"] not in expected and not c["nullable"] and c.get("default") is None
         ]
         if blocking:
-            problems.append(f"{name}: unknown required columns {', '.join(blocking)}")
+            problems.append(UNKNOWN_REQUIRED.format(table=name, columns=", ".join(blocking)))
     if problems:
         raise DatabaseError(
-            "the database has erp_ tables that do not match erpsync's reference schema ("
-            + "; ".join(problems)
-            + "); use an empty database or fix the tables"
+            N_(
+                "the database has erp_ tables that do not match erpsync's reference schema "
+                "({problems}); use an empty database or fix the tables"
+            ).format(problems="; ".join(problems))
         )
 
 
@@ -267,11 +276,11 @@ def schema_problems(conn: Connection) -> list[str]:
     inspector = inspect(conn)
     present = set(inspector.get_table_names())
     if not present & set(METADATA.tables):
-        return ["no reference ERP tables (erp_*) in this database"]
+        return [N_("no reference ERP tables (erp_*) in this database")]
     problems = []
     for name, table in METADATA.tables.items():
         if name not in present:
-            problems.append(f"{name}: table missing")
+            problems.append(TABLE_MISSING.format(table=name))
             continue
         columns = {c["name"]: c for c in inspector.get_columns(name)}
         missing = [
@@ -280,12 +289,12 @@ def schema_problems(conn: Connection) -> list[str]:
             if c.name not in columns and (name, c.name) not in ADDED_COLUMNS
         ]
         if missing:
-            problems.append(f"{name}: missing columns {', '.join(missing)}")
+            problems.append(MISSING_COLUMNS.format(table=name, columns=", ".join(missing)))
         required = [
             n
             for n, c in columns.items()
             if n not in table.columns and not c["nullable"] and c.get("default") is None
         ]
         if required:
-            problems.append(f"{name}: unknown required columns {', '.join(required)}")
+            problems.append(UNKNOWN_REQUIRED.format(table=name, columns=", ".join(required)))
     return problems

@@ -10,8 +10,9 @@ from typing import Any
 
 from sqlalchemy import Column, Connection, Table, bindparam, delete, insert, select, update
 
-from erpsync.adapters.base import Progress
-from erpsync.adapters.batches import Batch, engine_secrets, label, write_batches
+from erpsync.adapters.base import Progress, refused
+from erpsync.adapters.batches import Batch, engine_secrets, write_batches
+from erpsync.adapters.reference.check import _missing
 from erpsync.adapters.reference.messages import _named, _reason
 from erpsync.adapters.reference.read import _permissions
 from erpsync.adapters.reference.schema import (
@@ -25,6 +26,7 @@ from erpsync.adapters.reference.schema import (
     erp_user_role,
 )
 from erpsync.errors import DatabaseError
+from erpsync.i18n import N_
 from erpsync.plan import Action, Change, Kind
 
 # Tables and key columns of the objects a plan creates, updates and deletes.
@@ -122,7 +124,7 @@ class _Writer:
             ids = self._ids[table.name] = load(self.conn)
         found = ids.get(key)
         if found is None:
-            raise DatabaseError(f"cannot {label(change)}: the ERP has no {what} {key!r}")
+            raise DatabaseError(refused(change, _missing(Kind(what), key)))
         return found
 
     def resolve(self, target: Table | None, value: Any, change: Change) -> Any:
@@ -135,7 +137,8 @@ class _Writer:
         out: dict[str, Any] = {}
         for name, value in attributes.items():
             if name not in fields:
-                raise DatabaseError(f"cannot {label(change)}: unknown attribute {name!r}")
+                why = N_("unknown attribute {name}").format(name=repr(name))
+                raise DatabaseError(refused(change, why))
             field = fields[name]
             if field is None:
                 continue  # stored in a table of its own
@@ -185,7 +188,9 @@ def _create_departments(w: _Writer, batch: Batch) -> None:
         level = [c for c in pending.values() if (c.after or {}).get("parent") not in pending]
         if not level:
             raise DatabaseError(
-                f"cannot create departments {_named(pending)}: their parents form a cycle"
+                N_("cannot create departments {keys}: their parents form a cycle").format(
+                    keys=_named(pending)
+                )
             )
         _create(w, level)
         for c in level:

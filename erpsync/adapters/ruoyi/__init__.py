@@ -49,6 +49,7 @@ from erpsync.adapters.base import (
     Refusal,
 )
 from erpsync.adapters.ruoyi.notes import apply_notes, new_user_notes
+from erpsync.i18n import N_
 from erpsync.plan import Change
 from erpsync.state import State
 
@@ -61,11 +62,11 @@ if TYPE_CHECKING:
 __all__ = ["RuoYiAdapter"]
 
 
-SUPER_USER_RULE = (
+SUPER_USER_RULE = N_(
     "RuoYi's super administrator (sys_user.user_id 1): RuoYi grants it every permission "
     "(*:*:*) whatever sys_role_menu says"
 )
-SUPER_ROLE_RULE = (
+SUPER_ROLE_RULE = N_(
     "RuoYi's super-administrator role (role_key 'admin'): RuoYi passes its holders through "
     "every role check and stores no menus for it"
 )
@@ -90,7 +91,7 @@ class RuoYiAdapter(Adapter):
         Administrator("user", "admin", SUPER_USER_RULE),
         Administrator("role", "admin", SUPER_ROLE_RULE),
     )
-    schema_hint: ClassVar[str] = (
+    schema_hint: ClassVar[str] = N_(
         "point the target at the RuoYi (RuoYi-Vue or RuoYi Shiro) database, with sys_user, "
         "sys_role, sys_dept, sys_menu and their link tables"
     )
@@ -117,7 +118,7 @@ class RuoYiAdapter(Adapter):
         schema = self.schema(conn)
         return snapshot(load(conn, schema), schema.facts())
 
-    login_source: ClassVar[str | None] = "sys_user.login_date and sys_logininfor"
+    login_source: ClassVar[str | None] = N_("sys_user.login_date and sys_logininfor")
 
     def read_logins_from(self, conn: Connection) -> LoginRecords:
         from erpsync.adapters.ruoyi.logins import read_logins

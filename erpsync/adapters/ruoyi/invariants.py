@@ -37,6 +37,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
+from erpsync.adapters.base import refused as cannot
 from erpsync.adapters.dispatch import handlers
 from erpsync.adapters.ruoyi.facts import SchemaFacts
 from erpsync.adapters.ruoyi.keys import (
@@ -49,6 +50,7 @@ from erpsync.adapters.ruoyi.keys import (
 )
 from erpsync.adapters.ruoyi.model import ROOT, Dept, Model, Role, User
 from erpsync.errors import DatabaseError
+from erpsync.i18n import N_
 from erpsync.plan import Action, Change, Kind
 
 _ATTRIBUTES: dict[Kind, frozenset[str]] = {
@@ -95,21 +97,28 @@ class Rules:
     # -- helpers ----------------------------------------------------------------------------
 
     def refuse(self, change: Change, why: str) -> Refused:
-        return Refused(f"cannot {label(change)}: {why}", change, why)
+        return Refused(cannot(change, why), change, why)
 
     def length(self, change: Change, table: str, column: str, value: str | None) -> None:
         limit = self.schema.length(table, column)
         if value is not None and limit is not None and len(value) > limit:
-            raise self.refuse(
-                change,
-                f"{value!r} is {len(value)} characters; RuoYi's {table}.{column} holds {limit}",
+            quoted = repr(value)
+            # The template starts with the quote, so it never matches a message quoting it
+            if quoted.startswith("'"):
+                why = N_("'{value}' is {n} characters; RuoYi's {column} holds {limit}")
+            else:
+                why = N_('"{value}" is {n} characters; RuoYi\'s {column} holds {limit}')
+            why = why.format(
+                value=quoted[1:-1], n=len(value), column=f"{table}.{column}", limit=limit
             )
+            raise self.refuse(change, why)
 
     def attributes(self, change: Change) -> dict[str, Any]:
         after = dict(change.after or {})
         unknown = sorted(set(after) - _ATTRIBUTES[change.kind])
         if unknown:
-            raise self.refuse(change, f"unknown attribute(s) {', '.join(unknown)}")
+            why = N_("unknown attribute(s) {names}").format(names=", ".join(unknown))
+            raise self.refuse(change, why)
         return after
 
     def dept(self, change: Change, key: str | None) -> int:
@@ -118,26 +127,27 @@ class Rules:
             return ROOT
         found = self.model.dept_id(key)
         if found is None:
-            raise self.refuse(change, f"the ERP has no department {key!r}")
+            raise self.refuse(change, N_("the ERP has no department {key}").format(key=repr(key)))
         return found
 
     def user(self, change: Change, login: str) -> User:
         found = self.model.user_by_login(login)
         if found is None:
-            raise self.refuse(change, f"the ERP has no user {login!r}")
+            raise self.refuse(change, N_("the ERP has no user {key}").format(key=repr(login)))
         if found.id == ADMIN_USER_ID:
             raise self.refuse(
-                change, "user_id 1 is RuoYi's super administrator; erpsync never touches it"
+                change, N_("user_id 1 is RuoYi's super administrator; erpsync never touches it")
             )
         return found
 
     def role(self, change: Change, key: str) -> Role:
         found = self.model.role_by_key(key)
         if found is None:
-            raise self.refuse(change, f"the ERP has no role {key!r}")
+            raise self.refuse(change, N_("the ERP has no role {key}").format(key=repr(key)))
         if found.id == ADMIN_ROLE_ID or _fold(found.key) == ADMIN_ROLE_KEY:
             raise self.refuse(
-                change, "the admin role (role_id 1, key admin) is RuoYi's; erpsync never touches it"
+                change,
+                N_("the admin role (role_id 1, key admin) is RuoYi's; erpsync never touches it"),
             )
         return found
 
@@ -145,14 +155,19 @@ class Rules:
 
     def _dept_name(self, change: Change, name: Any, parent: int, itself: int | None) -> str:
         if not isinstance(name, str) or not name.strip():
-            raise self.refuse(change, "a department needs a name")
+            raise self.refuse(change, N_("a department needs a name"))
         self.length(change, "sys_dept", "dept_name", name)
         for other in self.model.depts.values():
             if other.parent == parent and other.id != itself and _fold(other.name) == _fold(name):
-                where = "at the top" if parent == ROOT else f"under {self.model.dept_key(parent)}"
-                raise self.refuse(
-                    change, f"a department named {other.name!r} already exists {where}"
-                )
+                if parent == ROOT:
+                    why = N_("a department named {name} already exists at the top").format(
+                        name=repr(other.name)
+                    )
+                else:
+                    why = N_("a department named {name} already exists under {parent}").format(
+                        name=repr(other.name), parent=self.model.dept_key(parent)
+                    )
+                raise self.refuse(change, why)
         return name
 
     def _leader(self, change: Change, manager: Any) -> str | None:
@@ -165,7 +180,7 @@ class Rules:
         parent = self.dept(change, after.get("parent"))
         name = self._dept_name(change, after.get("name"), parent, None)
         if self.model.dept_id(change.key) is not None:
-            raise self.refuse(change, "the ERP already has a department under that key")
+            raise self.refuse(change, N_("the ERP already has a department under that key"))
         siblings = [d.order for d in self.model.depts.values() if d.parent == parent]
         dept = Dept(
             self.model.provisional_id(),
@@ -187,7 +202,7 @@ class Rules:
         self.model.bind(dept.id, change.key)  # its key stays whatever its name becomes
         parent = self.dept(change, after["parent"]) if "parent" in after else dept.parent
         if parent != ROOT and dept.id in self.model.path(parent):
-            raise self.refuse(change, "a department cannot move below itself")
+            raise self.refuse(change, N_("a department cannot move below itself"))
         if "name" in after or parent != dept.parent:
             dept.name = self._dept_name(change, after.get("name", dept.name), parent, dept.id)
         if parent != dept.parent:
@@ -205,13 +220,18 @@ class Rules:
         children = self.model.children(dept.id)
         if children:
             names = ", ".join(sorted(self.model.dept_key(c) for c in children))
-            raise self.refuse(change, f"it still has departments ({names}); RuoYi refuses")
+            why = N_("it still has departments ({keys}); RuoYi refuses").format(keys=names)
+            raise self.refuse(change, why)
         members = sorted(u.login for u in self.model.users.values() if u.dept == dept.id)
         if members:
-            raise self.refuse(change, f"it still has users ({', '.join(members)}); RuoYi refuses")
+            why = N_("it still has users ({logins}); RuoYi refuses").format(
+                logins=", ".join(members)
+            )
+            raise self.refuse(change, why)
         scoped = sorted(r.key for r in self.model.roles.values() if dept.id in r.depts)
         if scoped:
-            raise self.refuse(change, f"the data scope of role(s) {', '.join(scoped)} names it")
+            why = N_("the data scope of role(s) {keys} names it").format(keys=", ".join(scoped))
+            raise self.refuse(change, why)
         del self.model.depts[dept.id]
         self.model.tree_changed()
         return dept
@@ -220,21 +240,22 @@ class Rules:
 
     def _login(self, change: Change, login: str, itself: int | None) -> None:
         if not login:
-            raise self.refuse(change, "a user needs a login")
+            raise self.refuse(change, N_("a user needs a login"))
         self.length(change, "sys_user", self.schema.login, login)
         other = self.model.user_by_login(login, exact=False)
         if other is not None and other.id != itself:
             raise self.refuse(
                 change,
-                f"the login is taken by user {other.login!r} (RuoYi compares logins "
-                "case-insensitively)",
+                N_(
+                    "the login is taken by user {login} (RuoYi compares logins case-insensitively)"
+                ).format(login=repr(other.login)),
             )
 
     def _user_fields(self, change: Change, user: User, after: Mapping[str, Any]) -> None:
         if "name" in after:
             name = after["name"]
             if not isinstance(name, str) or not name:
-                raise self.refuse(change, "a user needs a name")
+                raise self.refuse(change, N_("a user needs a name"))
             self.length(change, "sys_user", self.schema.display, name)
             user.name = name
         if "email" in after:
@@ -252,9 +273,13 @@ class Rules:
             if dept.leader == login and self.model.dept_key(dept.id) not in self.led:
                 raise self.refuse(
                     change,
-                    f"department {self.model.dept_key(dept.id)} has the leader {login!r} (free "
-                    "text in RuoYi), which would name this user as its manager: declare "
-                    f"manager: {login} for it, or change its leader in RuoYi",
+                    N_(
+                        "department {department} has the leader {leader} (free "
+                        "text in RuoYi), which would name this user as its manager: declare "
+                        "manager: {login} for it, or change its leader in RuoYi"
+                    ).format(
+                        department=self.model.dept_key(dept.id), leader=repr(login), login=login
+                    ),
                 )
 
     def create_user(self, change: Change) -> User:
@@ -273,8 +298,10 @@ class Rules:
             if self.schema.variant == "ruoyi":
                 raise self.refuse(
                     change,
-                    "RuoYi (Shiro) hashes the password with the login (md5(login + password + "
-                    "salt)): renaming the login would lock the user out",
+                    N_(
+                        "RuoYi (Shiro) hashes the password with the login (md5(login + password "
+                        "+ salt)): renaming the login would lock the user out"
+                    ),
                 )
             self._login(change, str(after["key"]), user.id)
             self._not_a_leader_yet(change, str(after["key"]))
@@ -303,13 +330,14 @@ class Rules:
         if "name" in after:
             name = after["name"]
             if not isinstance(name, str) or not name:
-                raise self.refuse(change, "a role needs a name")
+                raise self.refuse(change, N_("a role needs a name"))
             self.length(change, "sys_role", "role_name", name)
             for other in self.model.roles.values():
                 if other.id != role.id and _fold(other.name) == _fold(name):
-                    raise self.refuse(
-                        change, f"role {other.key!r} already has the name {other.name!r}"
+                    why = N_("role {role} already has the name {name}").format(
+                        role=repr(other.key), name=repr(other.name)
                     )
+                    raise self.refuse(change, why)
             role.name = name
         if "description" in after:
             self.length(change, "sys_role", "remark", after["description"])
@@ -317,25 +345,30 @@ class Rules:
         if "data_scope" in after:
             scope = after["data_scope"]
             if scope is not None and scope not in CODE_BY_SCOPE:
-                raise self.refuse(change, f"unknown data scope {scope!r}")
+                raise self.refuse(
+                    change, N_("unknown data scope {scope}").format(scope=repr(scope))
+                )
             role.scope = None if scope is None else CODE_BY_SCOPE[scope]
         if "data_departments" in after:
             role.depts = {self.dept(change, d) for d in after["data_departments"] or ()}
         if role.depts and SCOPE_BY_CODE.get(role.scope or "") != CUSTOM:
-            raise self.refuse(change, "data departments need data_scope custom")
+            raise self.refuse(change, N_("data departments need data_scope custom"))
 
     def _role_key(self, change: Change, key: str, itself: int | None) -> None:
         if _fold(key) == ADMIN_ROLE_KEY:
-            raise self.refuse(change, "RuoYi has exactly one admin role; erpsync never makes one")
+            raise self.refuse(
+                change, N_("RuoYi has exactly one admin role; erpsync never makes one")
+            )
         if not key:
-            raise self.refuse(change, "a role needs a key")
+            raise self.refuse(change, N_("a role needs a key"))
         self.length(change, "sys_role", "role_key", key)
         other = self.model.role_by_key(key, exact=False)
         if other is not None and other.id != itself:
             raise self.refuse(
                 change,
-                f"the key is taken by role {other.key!r} (RuoYi compares role keys "
-                "case-insensitively)",
+                N_(
+                    "the key is taken by role {role} (RuoYi compares role keys case-insensitively)"
+                ).format(role=repr(other.key)),
             )
 
     def create_role(self, change: Change) -> Role:
@@ -363,9 +396,10 @@ class Rules:
         role = self.role(change, change.key)
         holders = self.model.holders(role.id)
         if holders:
-            raise self.refuse(
-                change, f"users still hold it ({', '.join(holders)}); RuoYi refuses to delete it"
+            why = N_("users still hold it ({logins}); RuoYi refuses to delete it").format(
+                logins=", ".join(holders)
             )
+            raise self.refuse(change, why)
         self.model.remove_role(role.id)
         self.declared.pop(role.id, None)
         return role
@@ -377,7 +411,10 @@ class Rules:
         role = self.role(change, owner)
         menus = self.model.menus_of(permission)
         if not menus:
-            raise self.refuse(change, f"no menu of the ERP has the perms of {permission!r}")
+            why = N_("no menu of the ERP has the perms of {permission}").format(
+                permission=repr(permission)
+            )
+            raise self.refuse(change, why)
         if role.id not in self.declared:
             self.declared[role.id] = self.model.permissions_of(role.id)
             self.held_before[role.id] = set(self.model.role_menus.get(role.id, ()))
@@ -435,7 +472,10 @@ class Rules:
     def apply(self, change: Change) -> object:
         handler = _HANDLERS.get((change.kind, change.action))
         if handler is None:
-            raise self.refuse(change, f"RuoYi has no way to {change.action} a {change.kind}")
+            why = N_("RuoYi has no way to {action} a {kind}").format(
+                action=change.action, kind=change.kind
+            )
+            raise self.refuse(change, why)
         return handler(self, change)
 
     def finish(self) -> None:
@@ -453,13 +493,21 @@ class Rules:
                 continue
             extra = sorted(self.model.permissions_of(role_id) - declared)
             if extra:
-                why = (
-                    "in RuoYi a button needs the page above it, and that page grants "
-                    f"{', '.join(extra)} as well: declare {'them' if len(extra) > 1 else 'it'} "
-                    "for the role too"
-                )
+                if len(extra) > 1:
+                    why = N_(
+                        "in RuoYi a button needs the page above it, and that page grants "
+                        "{permissions} as well: declare them for the role too"
+                    )
+                else:
+                    why = N_(
+                        "in RuoYi a button needs the page above it, and that page grants "
+                        "{permissions} as well: declare it for the role too"
+                    )
+                why = why.format(permissions=", ".join(extra))
                 yield Refused(
-                    f"cannot grant the permissions of role {role.key}: {why}",
+                    N_("cannot grant the permissions of role {role}: {reason}").format(
+                        role=role.key, reason=why
+                    ),
                     self.granting.get(role_id),
                     why,
                 )
@@ -471,12 +519,13 @@ class Rules:
                 missing = [a for a in self.model.menu_ancestors(menu) if a in lost]
                 if missing:
                     page = self.model.menus[missing[0]]
-                    why = (
-                        f"its menu {page.name} is the page above "
-                        f"{self.model.menus[menu].permission}, which the role keeps"
-                    )
+                    why = N_(
+                        "its menu {menu} is the page above {permission}, which the role keeps"
+                    ).format(menu=page.name, permission=self.model.menus[menu].permission)
                     yield Refused(
-                        f"cannot revoke {page.permission} from role {role.key}: {why}",
+                        N_("cannot revoke {permission} from role {role}: {reason}").format(
+                            permission=page.permission, role=role.key, reason=why
+                        ),
                         self.revoking.get((role_id, page.permission or "")),
                         why,
                     )
@@ -505,11 +554,15 @@ class Rules:
             value = self.model.ancestors(dept_id, width if provisional else 0)
             if len(value) > limit:
                 key = self.model.dept_key(dept_id)
-                why = (
-                    f"its ancestors {value!r} would be {len(value)} characters, RuoYi's "
-                    f"sys_dept.ancestors holds {limit} (the tree is too deep)"
+                why = N_(
+                    "its ancestors {value} would be {n} characters, RuoYi's "
+                    "sys_dept.ancestors holds {limit} (the tree is too deep)"
+                ).format(value=repr(value), n=len(value), limit=limit)
+                yield Refused(
+                    N_("cannot place department {key}: {reason}").format(key=key, reason=why),
+                    self.placing.get(key),
+                    why,
                 )
-                yield Refused(f"cannot place department {key}: {why}", self.placing.get(key), why)
 
 
 _HANDLERS = handlers(Rules)
@@ -565,6 +618,21 @@ def _subjects(change: Change) -> set[tuple[str, str]]:
     return _own(change) | {("department", d) for d in named if isinstance(d, str)}
 
 
+# One template per table (one that began with the table as a placeholder would also match
+# the refusal that quotes it)
+_UNFILLED = {
+    "sys_dept": N_(
+        "sys_dept has required column(s) {columns} that erpsync does not know how to fill"
+    ),
+    "sys_user": N_(
+        "sys_user has required column(s) {columns} that erpsync does not know how to fill"
+    ),
+    "sys_role": N_(
+        "sys_role has required column(s) {columns} that erpsync does not know how to fill"
+    ),
+}
+
+
 def required_columns(schema: SchemaFacts, changes: Sequence[Change]) -> Iterator[Refused]:
     """Refuse creating rows of a table that has a required column erpsync cannot fill."""
     filled = {
@@ -580,8 +648,7 @@ def required_columns(schema: SchemaFacts, changes: Sequence[Change]) -> Iterator
             continue
         unknown = [n for n in schema.required(table) if n not in filled[table] | common]
         if unknown:
-            why = (
-                f"{table} has required column(s) {', '.join(unknown)} that erpsync does not "
-                "know how to fill"
+            why = _UNFILLED[table].format(columns=", ".join(unknown))
+            yield Refused(
+                N_("cannot create {kind}s: {reason}").format(kind=kind, reason=why), first, why
             )
-            yield Refused(f"cannot create {kind}s: {why}", first, why)

@@ -14,8 +14,13 @@ from sqlalchemy import Connection, column, func, inspect, select, table
 from erpsync.adapters.base import LoginRecords
 from erpsync.adapters.dbclock import as_utc, clock
 from erpsync.adapters.ruoyi.schema import RuoYiSchema
+from erpsync.i18n import N_
 
-SOURCE = "sys_user.login_date and the sign-in log sys_logininfor (登录日志)"
+# sys_logininfor's name in RuoYi's menus (a value, never translated)
+LOG_LABEL = "登录日志"
+SOURCE = N_("sys_user.login_date and the sign-in log sys_logininfor ({label})").format(
+    label=LOG_LABEL
+)
 # Successful rows of the log that are not sign-ins: sign-outs and registrations, in the
 # words of RuoYi's messages (zh_CN and en_US resources)
 NOT_SIGN_INS = ("退出", "注册", "Logout", "logout", "Register", "register")
@@ -33,7 +38,7 @@ def read_logins(conn: Connection, schema: RuoYiSchema) -> LoginRecords:
     notes: list[str] = []
     logged = _log_column(conn)
     if logged is None:
-        notes.append("sys_logininfor is missing: only sys_user.login_date is read")
+        notes.append(N_("sys_logininfor is missing: only sys_user.login_date is read"))
     else:
         log = table(
             "sys_logininfor", column(logged), column("status"), column("msg"), column("login_time")

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from erpsync.i18n import N_
 from erpsync.plan import Action, Change, Kind
 
 if TYPE_CHECKING:
@@ -22,10 +23,18 @@ if TYPE_CHECKING:
 MAX_NAMED = 20
 
 
-def _named(keys: Sequence[str]) -> str:
+# RuoYi's own menus, in its words (values of the notes, never translated)
+RESET_PASSWORD = "系统管理 → 用户管理 → 重置密码"
+ONLINE_USERS = "系统监控 → 在线用户"
+
+
+def _named(short: str, long: str, keys: Sequence[str], **values: str) -> str:
+    """``short`` with the ``keys``, or ``long`` with the first MAX_NAMED and how many more."""
     shown = ", ".join(keys[:MAX_NAMED])
     more = len(keys) - MAX_NAMED
-    return f"{shown} and {more} more" if more > 0 else shown
+    if more > 0:
+        return long.format(logins=shown, more=more, **values)
+    return short.format(logins=shown, **values)
 
 
 def new_user_notes(changes: Sequence[Change]) -> list[str]:
@@ -34,8 +43,18 @@ def new_user_notes(changes: Sequence[Change]) -> list[str]:
     if not created:
         return []
     return [
-        f"New RuoYi users have no password ({_named(created)}): an administrator must set "
-        "one in RuoYi (系统管理 → 用户管理 → 重置密码) before they can log in."
+        _named(
+            N_(
+                "New RuoYi users have no password ({logins}): an administrator must set "
+                "one in RuoYi ({menu}) before they can log in."
+            ),
+            N_(
+                "New RuoYi users have no password ({logins} and {more} more): an administrator "
+                "must set one in RuoYi ({menu}) before they can log in."
+            ),
+            created,
+            menu=RESET_PASSWORD,
+        )
     ]
 
 
@@ -53,27 +72,53 @@ def apply_notes(changes: Sequence[Change], variant: Variant | None) -> list[str]
     if variant == "ruoyi":
         if access:
             notes.append(
-                "RuoYi (Shiro) caches authorization in the server's memory: the changes reach "
-                'users who are logged in on their next login, or at once after "clear cache" '
-                "in RuoYi's monitor page; erpsync cannot clear that cache."
+                N_(
+                    "RuoYi (Shiro) caches authorization in the server's memory: the changes reach "
+                    'users who are logged in on their next login, or at once after "clear cache" '
+                    "in RuoYi's monitor page; erpsync cannot clear that cache."
+                )
             )
         if removed:
             notes.append(
-                f"Deactivated or deleted users who are logged in ({_named(removed)}) keep their "
-                "session until it ends; force them out in RuoYi (系统监控 → 在线用户)."
+                _named(
+                    N_(
+                        "Deactivated or deleted users who are logged in ({logins}) keep their "
+                        "session until it ends; force them out in RuoYi ({menu})."
+                    ),
+                    N_(
+                        "Deactivated or deleted users who are logged in ({logins} and {more} "
+                        "more) keep their session until it ends; force them out in RuoYi "
+                        "({menu})."
+                    ),
+                    removed,
+                    menu=ONLINE_USERS,
+                )
             )
         return notes
     if access:
         notes.append(
-            "RuoYi-Vue caches each logged-in user's permissions in Redis (login_tokens:*, 30 "
-            "minutes): changed permissions reach them on their next page load, changed roles "
-            "and data scopes on their next login. Deleting those users' login_tokens:* keys "
-            "logs them out and applies everything at once."
+            N_(
+                "RuoYi-Vue caches each logged-in user's permissions in Redis (login_tokens:*, 30 "
+                "minutes): changed permissions reach them on their next page load, changed roles "
+                "and data scopes on their next login. Deleting those users' login_tokens:* keys "
+                "logs them out and applies everything at once."
+            )
         )
     if removed:
         notes.append(
-            f"Deactivated or deleted users who are logged in ({_named(removed)}) keep their "
-            "session until its token expires; delete their login_tokens:* keys in Redis or "
-            "force them out in RuoYi (系统监控 → 在线用户) to end it now."
+            _named(
+                N_(
+                    "Deactivated or deleted users who are logged in ({logins}) keep their "
+                    "session until its token expires; delete their login_tokens:* keys in "
+                    "Redis or force them out in RuoYi ({menu}) to end it now."
+                ),
+                N_(
+                    "Deactivated or deleted users who are logged in ({logins} and {more} more) "
+                    "keep their session until its token expires; delete their login_tokens:* "
+                    "keys in Redis or force them out in RuoYi ({menu}) to end it now."
+                ),
+                removed,
+                menu=ONLINE_USERS,
+            )
         )
     return notes

@@ -58,6 +58,7 @@ from erpsync.adapters.ruoyi.keys import (
 from erpsync.adapters.ruoyi.model import ROOT, Dept, Menu, Model, Role, User
 from erpsync.adapters.ruoyi.operlog import CHANGES, LIMIT, TITLES, Operation, parse
 from erpsync.adapters.ruoyi.schema import RuoYiSchema
+from erpsync.i18n import N_
 
 Stamp = tuple[str | None, Any]  # (by, at) as stored
 # the attribution kind of the last change of a role's menus and of a user's roles
@@ -147,33 +148,50 @@ def _departments(conn: Connection, schema: RuoYiSchema, loaded: Loaded, deleted:
     for dept in model.depts.values():
         parent = dept.parent
         if parent != ROOT and parent not in model.depts:
-            state = "deleted" if parent in deleted else "missing"
-            problems.append(
-                f"sys_dept: department {dept.id} ({dept.name}) points at {state} parent "
-                f"department {parent}; read as a top-level department"
-            )
+            if parent in deleted:
+                why = N_(
+                    "sys_dept: department {id} ({name}) points at deleted parent "
+                    "department {parent}; read as a top-level department"
+                )
+            else:
+                why = N_(
+                    "sys_dept: department {id} ({name}) points at missing parent "
+                    "department {parent}; read as a top-level department"
+                )
+            problems.append(why.format(id=dept.id, name=dept.name, parent=parent))
             broken.add(dept.id)
     for dept in model.depts.values():
         top = model.depts[model.path(dept.id)[0]]
         if top.parent in model.depts:  # the walk up stopped at a department it had seen
             problems.append(
-                f"sys_dept: department {dept.id} ({dept.name}) is in a cycle of parents"
+                N_("sys_dept: department {id} ({name}) is in a cycle of parents").format(
+                    id=dept.id, name=dept.name
+                )
             )
         elif "ancestors" in schema.tables["sys_dept"].c and top.id not in broken:
             expected = model.ancestors(dept.id)
             if (stored[dept.id] or "") != expected:
                 problems.append(
-                    f"sys_dept: department {dept.id} ({dept.name}) has ancestors "
-                    f"{stored[dept.id]!r} but its parents give {expected!r}"
+                    N_(
+                        "sys_dept: department {id} ({name}) has ancestors "
+                        "{stored} but its parents give {expected}"
+                    ).format(
+                        id=dept.id,
+                        name=dept.name,
+                        stored=repr(stored[dept.id]),
+                        expected=repr(expected),
+                    )
                 )
     siblings: dict[tuple[int, str], list[int]] = {}
     for dept in model.depts.values():
         siblings.setdefault((dept.parent, dept.name.casefold()), []).append(dept.id)
-    for (_, name), ids in sorted(siblings.items()):
+    for (_parent, name), ids in sorted(siblings.items()):
         if len(ids) > 1:
             problems.append(
-                f"sys_dept: departments {', '.join(map(str, sorted(ids)))} share the name "
-                f"{name!r} under one parent (RuoYi keeps sibling names unique)"
+                N_(
+                    "sys_dept: departments {ids} share the name "
+                    "{name} under one parent (RuoYi keeps sibling names unique)"
+                ).format(ids=", ".join(map(str, sorted(ids))), name=repr(name))
             )
 
 
@@ -193,24 +211,39 @@ def _users(
         login = str(row._mapping[schema.login] or "")
         if login in seen:
             problems.append(
-                f"sys_user: users {seen[login]} and {row.user_id} share the login {login!r}; "
-                f"user {row.user_id} is left out"
+                N_(
+                    "sys_user: users {first} and {id} share the login {login}; "
+                    "user {skipped} is left out"
+                ).format(first=seen[login], id=row.user_id, login=repr(login), skipped=row.user_id)
             )
             continue
         other = folded.get(login.casefold())
         if other is not None:
             problems.append(
-                f"sys_user: logins of users {other} and {row.user_id} differ only in case "
-                f"({model.users[other].login!r}, {login!r}); RuoYi treats them as one"
+                N_(
+                    "sys_user: logins of users {first} and {id} differ only in case "
+                    "({login1}, {login2}); RuoYi treats them as one"
+                ).format(
+                    first=other,
+                    id=row.user_id,
+                    login1=repr(model.users[other].login),
+                    login2=repr(login),
+                )
             )
         seen[login] = folded[login.casefold()] = row.user_id
         dept = getattr(row, "dept_id", None) or None
         if dept is not None and dept not in model.depts:
-            state = "deleted" if dept in deleted["department"] else "missing"
-            problems.append(
-                f"sys_user: user {row.user_id} ({login}) points at {state} department {dept}; "
-                "read as no department"
-            )
+            if dept in deleted["department"]:
+                why = N_(
+                    "sys_user: user {id} ({login}) points at deleted department {department}; "
+                    "read as no department"
+                )
+            else:
+                why = N_(
+                    "sys_user: user {id} ({login}) points at missing department {department}; "
+                    "read as no department"
+                )
+            problems.append(why.format(id=row.user_id, login=login, department=dept))
             dept = None
         status = getattr(row, "status", NORMAL)
         model.users[row.user_id] = User(
@@ -225,8 +258,10 @@ def _users(
     admin = model.users.get(ADMIN_USER_ID)
     if admin is not None and admin.login != "admin":
         problems.append(
-            f"sys_user: user 1 (the super administrator) has the login {admin.login!r}: "
-            "erpsync never touches it; list it in settings.protected_users"
+            N_(
+                "sys_user: user 1 (the super administrator) has the login {login}: "
+                "erpsync never touches it; list it in settings.protected_users"
+            ).format(login=repr(admin.login))
         )
 
 
@@ -244,22 +279,30 @@ def _roles(conn: Connection, schema: RuoYiSchema, loaded: Loaded, deleted: set[i
         key = str(row.role_key or "")
         if key in seen:
             problems.append(
-                f"sys_role: roles {seen[key]} and {row.role_id} share the key {key!r}; "
-                f"role {row.role_id} is left out"
+                N_(
+                    "sys_role: roles {first} and {id} share the key {key}; "
+                    "role {skipped} is left out"
+                ).format(first=seen[key], id=row.role_id, key=repr(key), skipped=row.role_id)
             )
             continue
         other = folded.get(key.casefold())
         if other is not None:
             problems.append(
-                f"sys_role: keys of roles {other} and {row.role_id} differ only in case "
-                f"({model.roles[other].key!r}, {key!r}); RuoYi treats them as one"
+                N_(
+                    "sys_role: keys of roles {first} and {id} differ only in case "
+                    "({key1}, {key2}); RuoYi treats them as one"
+                ).format(
+                    first=other, id=row.role_id, key1=repr(model.roles[other].key), key2=repr(key)
+                )
             )
         seen[key] = folded[key.casefold()] = row.role_id
         code = _text(getattr(row, "data_scope", None))
         code = code.strip() if code else None
         if code is not None and code not in SCOPE_BY_CODE:
             problems.append(
-                f"sys_role: role {key} has an unknown data_scope {code!r}; read as none"
+                N_("sys_role: role {key} has an unknown data_scope {code}; read as none").format(
+                    key=key, code=repr(code)
+                )
             )
         model.roles[row.role_id] = Role(
             row.role_id,
@@ -274,8 +317,10 @@ def _roles(conn: Connection, schema: RuoYiSchema, loaded: Loaded, deleted: set[i
     admin = model.roles.get(ADMIN_ROLE_ID)
     if admin is not None and admin.key != ADMIN_ROLE_KEY:
         problems.append(
-            f"sys_role: role 1 (the super administrator's) has the key {admin.key!r}: "
-            "erpsync never touches it; list it in settings.protected_roles"
+            N_(
+                "sys_role: role 1 (the super administrator's) has the key {key}: "
+                "erpsync never touches it; list it in settings.protected_roles"
+            ).format(key=repr(admin.key))
         )
 
 
@@ -286,12 +331,47 @@ def _menus(conn: Connection, schema: RuoYiSchema, loaded: Loaded) -> None:
         name = str(getattr(row, "menu_name", "") or "")
         if perms is not None and permission is None:
             loaded.problems.append(
-                f"sys_menu: menu {row.menu_id} ({name}) has perms {perms!r}, which is no "
-                "module:action permission erpsync can manage; left out"
+                N_(
+                    "sys_menu: menu {id} ({name}) has perms {perms}, which is no "
+                    "module:action permission erpsync can manage; left out"
+                ).format(id=row.menu_id, name=name, perms=repr(perms))
             )
         loaded.model.menus[row.menu_id] = Menu(
             row.menu_id, row.parent_id or ROOT, str(row.menu_type or "").strip(), name, permission
         )
+
+
+# What a link row points at that is not there (a value of a problem, said with it)
+_MISSING = {
+    "user": N_("missing user {id}"),
+    "role": N_("missing role {id}"),
+    "menu": N_("missing menu {id}"),
+    "department": N_("missing department {id}"),
+}
+_DELETED = {
+    "user": N_("deleted user {id}"),
+    "role": N_("deleted role {id}"),
+    "menu": N_("deleted menu {id}"),
+    "department": N_("deleted department {id}"),
+}
+
+
+# A link row that points at what is not there, one template per table (one that began
+# with the table as a placeholder would also match a message quoting the problem)
+_DANGLING = {
+    "sys_user_role": (
+        N_("sys_user_role: row ({left}={a}, {right}={b}) points at {detail}; skipped"),
+        N_("sys_user_role: row ({left}={a}, {right}={b}) points at {detail} and {cause}; skipped"),
+    ),
+    "sys_role_menu": (
+        N_("sys_role_menu: row ({left}={a}, {right}={b}) points at {detail}; skipped"),
+        N_("sys_role_menu: row ({left}={a}, {right}={b}) points at {detail} and {cause}; skipped"),
+    ),
+    "sys_role_dept": (
+        N_("sys_role_dept: row ({left}={a}, {right}={b}) points at {detail}; skipped"),
+        N_("sys_role_dept: row ({left}={a}, {right}={b}) points at {detail} and {cause}; skipped"),
+    ),
+}
 
 
 def _links(
@@ -310,15 +390,18 @@ def _links(
         columns = {"user": "user_id", "role": "role_id", "menu": "menu_id", "department": "dept_id"}
         for a, b in conn.execute(select(t.c[columns[left]], t.c[columns[right]])):
             bad = [
-                f"{'deleted' if value in deleted.get(kind, ()) else 'missing'} {kind} {value}"
+                (_DELETED if value in deleted.get(kind, ()) else _MISSING)[kind].format(id=value)
                 for kind, value in ((left, a), (right, b))
                 if value not in known[kind]
             ]
             if bad:
-                loaded.problems.append(
-                    f"{table}: row ({columns[left]}={a}, {columns[right]}={b}) points at "
-                    f"{' and '.join(bad)}; skipped"
-                )
+                one, both = _DANGLING[table]
+                row = {"left": columns[left], "a": a, "right": columns[right], "b": b}
+                if len(bad) == 1:
+                    text = one.format(**row, detail=bad[0])
+                else:
+                    text = both.format(**row, detail=bad[0], cause=bad[1])
+                loaded.problems.append(text)
             else:
                 yield a, b
 
@@ -331,8 +414,10 @@ def _links(
     for role in model.roles.values():
         if role.depts and SCOPE_BY_CODE.get(role.scope or "") != CUSTOM:
             loaded.problems.append(
-                f"sys_role_dept: role {role.key} has data-scope departments but its data_scope "
-                f"is {role.scope!r}, not custom ('2'); they have no effect and are not read"
+                N_(
+                    "sys_role_dept: role {key} has data-scope departments but its data_scope "
+                    "is {scope}, not custom ('2'); they have no effect and are not read"
+                ).format(key=role.key, scope=repr(role.scope))
             )
 
 

@@ -33,6 +33,7 @@ from sqlalchemy.types import TypeEngine
 
 from erpsync.adapters.ruoyi.facts import VARIANT_NAMES, ColumnInfo, SchemaFacts, Variant
 from erpsync.errors import DatabaseError
+from erpsync.i18n import N_
 
 __all__ = ["VARIANT_NAMES", "ColumnInfo", "RuoYiSchema", "Variant", "reflect", "schema_problems"]
 
@@ -166,7 +167,9 @@ def reflect(conn: Connection) -> RuoYiSchema:
     missing = [t for t in _KNOWN if t not in present and t not in _OPTIONAL_TABLES]
     if missing:
         raise DatabaseError(
-            "this database is not a RuoYi database: missing table(s) " + ", ".join(missing)
+            N_("this database is not a RuoYi database: missing table(s) {tables}").format(
+                tables=", ".join(missing)
+            )
         )
     metadata = MetaData()
     tables: dict[str, Table] = {}
@@ -178,7 +181,9 @@ def reflect(conn: Connection) -> RuoYiSchema:
         absent = [c for c in _REQUIRED.get(name, ()) if c not in found]
         if absent:
             raise DatabaseError(
-                f"this database is not a RuoYi database: {name} lacks {', '.join(absent)}"
+                N_("this database is not a RuoYi database: {table} lacks {columns}").format(
+                    table=name, columns=", ".join(absent)
+                )
             )
         columns[name] = {n: _info(c) for n, c in found.items()}
         tables[name] = Table(
@@ -190,8 +195,10 @@ def reflect(conn: Connection) -> RuoYiSchema:
     if "nick_name" in user:
         return RuoYiSchema("ruoyi-vue", "user_name", "nick_name", tables, columns)
     raise DatabaseError(
-        "cannot tell the RuoYi variant: sys_user has neither login_name (RuoYi) nor "
-        "nick_name (RuoYi-Vue)"
+        N_(
+            "cannot tell the RuoYi variant: sys_user has neither login_name (RuoYi) nor "
+            "nick_name (RuoYi-Vue)"
+        )
     )
 
 

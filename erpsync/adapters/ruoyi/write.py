@@ -49,6 +49,7 @@ from erpsync.adapters.ruoyi.model import Dept, Role, User
 from erpsync.adapters.ruoyi.read import load
 from erpsync.adapters.ruoyi.schema import RuoYiSchema
 from erpsync.errors import DatabaseError
+from erpsync.i18n import N_
 from erpsync.plan import Action, Change, Kind
 from erpsync.secrets import redact
 
@@ -145,7 +146,9 @@ def _create_departments(w: _Writer, batch: Batch) -> None:
     while pending:
         level = [c for c in pending.values() if (c.after or {}).get("parent") not in pending]
         if not level:
-            raise DatabaseError(f"cannot create departments {', '.join(pending)}: a cycle")
+            raise DatabaseError(
+                N_("cannot create departments {keys}: a cycle").format(keys=", ".join(pending))
+            )
         depts = [w.rules.create_department(c) for c in level]
         ancestors = _ancestors(w, (d.id for d in depts))
         w.insert(

@@ -46,6 +46,7 @@ from erpsync.adapters.base import (
     Progress,
     Refusal,
 )
+from erpsync.i18n import N_
 from erpsync.plan import Action, Change, Kind
 from erpsync.state import State
 
@@ -55,7 +56,7 @@ if TYPE_CHECKING:
 # Modules that need SQLAlchemy are imported in the methods (see erpsync.adapters.base).
 __all__ = ["POLICY_ONLY_NOTE", "TrytonAdapter"]
 
-POLICY_ONLY_NOTE = (
+POLICY_ONLY_NOTE = N_(
     "Tryton stores no departments and no data scopes: departments are policy-only (they give "
     "their members default roles and appear in reports, but are not written to Tryton); a "
     "policy for a tryton target declares no data scopes or role descriptions (erpsync "
@@ -63,7 +64,7 @@ POLICY_ONLY_NOTE = (
 )
 
 
-ADMINISTRATOR_RULE = (
+ADMINISTRATOR_RULE = N_(
     "a Tryton administrator (res_user.administrator): model access does not bind it, so it "
     "holds every permission"
 )
@@ -90,7 +91,7 @@ class TrytonAdapter(Adapter):
     # A fresh database holds a dozen groups made by Tryton's modules (Administration,
     # Sales …): a policy declaring its own groups leaves them alone.
     undeclared_roles: ClassVar[Literal["all", "declared"]] = "declared"
-    schema_hint: ClassVar[str] = (
+    schema_hint: ClassVar[str] = N_(
         "point the target at the Tryton database (made by trytond-admin, with res_user, "
         "res_group, ir_model_access, ir_model ...); the table names are trytond's own"
     )
@@ -125,7 +126,7 @@ class TrytonAdapter(Adapter):
         logins = [login for (login,) in rows if login in snapshot.state.users]
         return tuple(Administrator("user", login, ADMINISTRATOR_RULE) for login in logins)
 
-    login_source: ClassVar[str | None] = "ir_session (open sessions only)"
+    login_source: ClassVar[str | None] = N_("ir_session (open sessions only)")
 
     def read_logins_from(self, conn: Connection) -> LoginRecords:
         from erpsync.adapters.tryton.logins import read_logins
@@ -165,15 +166,21 @@ class TrytonAdapter(Adapter):
                         text("SELECT pg_notify('ir_cache', :names)"),
                         {"names": json.dumps(list(CACHE_NAMES))},
                     )
-                notes.append("Tryton servers in channel mode (clean_timeout = 0) were notified.")
+                notes.append(
+                    N_("Tryton servers in channel mode (clean_timeout = 0) were notified.")
+                )
             except SQLAlchemyError as exc:
-                notes.append(f"could not notify Tryton servers: {self.explain(exc)}")
+                notes.append(
+                    N_("could not notify Tryton servers: {error}").format(error=self.explain(exc))
+                )
         notes.append(
-            "Changes reach running Tryton servers within their [cache] clean_timeout "
-            "(default 300 seconds); new server processes see them at once."
+            N_(
+                "Changes reach running Tryton servers within their [cache] clean_timeout "
+                "(default 300 seconds); new server processes see them at once."
+            )
         )
         if any(c.kind is Kind.USER and c.action is Action.CREATE for c in changes):
-            notes.append("New Tryton users have no password: set one in Tryton (or reset it).")
+            notes.append(N_("New Tryton users have no password: set one in Tryton (or reset it)."))
         return notes
 
     @classmethod
@@ -186,10 +193,14 @@ class TrytonAdapter(Adapter):
     def plan_notes(cls, changes: Sequence[Change]) -> list[str]:
         notes = []
         if any(c.kind is Kind.USER and c.action is Action.CREATE for c in changes):
-            notes.append("New Tryton users get no password; an administrator sets one in Tryton.")
+            notes.append(
+                N_("New Tryton users get no password; an administrator sets one in Tryton.")
+            )
         if any(c.kind is Kind.PERMISSION and c.action is Action.GRANT for c in changes):
             notes.append(
-                "A Tryton model with no access rows is open to everyone: the first grant on such "
-                "a model closes it to every group that is not granted it."
+                N_(
+                    "A Tryton model with no access rows is open to everyone: the first grant on "
+                    "such a model closes it to every group that is not granted it."
+                )
             )
         return notes

@@ -23,10 +23,31 @@ from itertools import groupby
 from typing import Any
 
 from erpsync.adapters.base import LiveSnapshot, Refusal
+from erpsync.i18n import N_
 from erpsync.plan import Action, Change, Kind
 
 NEVER_CHANGED = frozenset({"admin", "root"})  # the administrator and the internal user
 ACTIONS = ("read", "create", "update", "delete")  # as tables.PERM_COLUMNS
+
+# Why Tryton's writer refuses a change (the writer, :mod:`.write`, says the same)
+NO_USER = N_("Tryton has no user {login}")
+NEVER = N_("Tryton's {login} user is never changed")
+NO_GROUP = N_("Tryton has no group {key}")
+NEEDS_NAME = N_("a Tryton group needs a name")
+NAME_TAKEN = N_("Tryton has a group named {name}")
+NO_DEPARTMENT = N_("Tryton users have no department")
+NO_ROLE_ATTRIBUTE = {
+    "description": N_("Tryton groups have no description"),
+    "data_scope": N_("Tryton groups have no data scope"),
+}
+KEY_TAKEN = N_("Tryton has a group under that key")
+LOGIN_EXISTS = N_("the login exists in Tryton")
+NEVER_DELETED = N_(
+    "Tryton users are deactivated, never deleted (set settings.removed_users to deactivate)"
+)
+NO_ACTION = N_("Tryton has no action {action}")
+NO_MODEL = N_("Tryton has no model {model}")
+NO_KIND = N_("Tryton has no {kind}s (departments are policy-only for the tryton adapter)")
 
 
 def inactive(group_id: int) -> str:
@@ -56,35 +77,35 @@ class _Live:
 
     def user(self, login: str) -> str | None:
         if login not in self.users:
-            return f"Tryton has no user {login!r}"
+            return NO_USER.format(login=repr(login))
         if login in NEVER_CHANGED:
-            return f"Tryton's {login} user is never changed"
+            return NEVER.format(login=login)
         return None
 
     def group(self, key: str) -> str | None:
-        return None if key in self.groups else f"Tryton has no group {key!r}"
+        return None if key in self.groups else NO_GROUP.format(key=repr(key))
 
     def name(self, name: Any, old: str | None = None) -> str | None:
         """Refuse a group name that is empty or taken; else take it (freeing ``old``)."""
         if not isinstance(name, str) or not name.strip():
-            return "a Tryton group needs a name"
+            return NEEDS_NAME
         if name != old and name in self.names:
-            return f"Tryton has a group named {name!r}"
+            return NAME_TAKEN.format(name=repr(name))
         self.names.discard(old or "")
         self.names.add(name)
         return None
 
 
 def _department(values: Mapping[str, Any]) -> str | None:
-    return "Tryton users have no department" if values.get("department") is not None else None
+    return NO_DEPARTMENT if values.get("department") is not None else None
 
 
 def _role_attributes(values: Mapping[str, Any]) -> str | None:
     for attribute in ("description", "data_scope"):
         if values.get(attribute):
-            return f"Tryton groups have no {attribute.replace('_', ' ')}"
+            return NO_ROLE_ATTRIBUTE[attribute]
     if values.get("data_departments"):
-        return "Tryton groups have no data scope"
+        return NO_ROLE_ATTRIBUTE["data_scope"]
     return None
 
 
@@ -93,7 +114,7 @@ def _role(live: _Live, change: Change, after: Mapping[str, Any]) -> str | None:
     if change.action is Action.CREATE:
         why = _role_attributes(after)
         if why is None and change.key in live.groups:
-            why = "Tryton has a group under that key"
+            why = KEY_TAKEN
         why = why or live.name(after.get("name"))
         live.groups[change.key] = str(after.get("name"))  # what follows is judged on its own
         return why
@@ -103,7 +124,7 @@ def _role(live: _Live, change: Change, after: Mapping[str, Any]) -> str | None:
         return why
     if change.renamed_from is not None:
         if change.key in live.groups:
-            return "Tryton has a group under that key"
+            return KEY_TAKEN
         live.groups[change.key] = live.groups.pop(old)
         live.access = {(m, change.key if g == old else g) for m, g in live.access}
     if "name" in after:
@@ -120,19 +141,16 @@ def _one(live: _Live, change: Change) -> str | None:
     if kind is Kind.USER:
         if action is Action.CREATE:
             if change.key in live.users:
-                return "the login exists in Tryton"
+                return LOGIN_EXISTS
             live.users.add(change.key)  # even when refused: what follows is judged on its own
             return _department(after)
         if action is Action.DELETE:
-            return (
-                "Tryton users are deactivated, never deleted (set settings.removed_users "
-                "to deactivate)"
-            )
+            return NEVER_DELETED
         old = change.renamed_from
         why = live.user(old or change.key) or _department(after)
         if why is None and old is not None:  # a login rename
             if change.key in live.users:
-                return "the login exists in Tryton"
+                return LOGIN_EXISTS
             live.users.discard(old)
             live.users.add(change.key)
         return why
@@ -147,14 +165,14 @@ def _one(live: _Live, change: Change) -> str | None:
         role, perm = change.parts()
         model, _, mode = perm.rpartition(":")
         if mode not in ACTIONS:
-            return f"Tryton has no action {mode!r}"
+            return NO_ACTION.format(action=repr(mode))
         if model not in live.models:
-            return f"Tryton has no model {model!r}"
+            return NO_MODEL.format(model=repr(model))
         why = live.group(role)
         if why is None and action is Action.GRANT:
             live.access.add((model, role))
         return why
-    return f"Tryton has no {kind}s (departments are policy-only for the tryton adapter)"
+    return NO_KIND.format(kind=kind)
 
 
 def _deleting(live: _Live, batch: Sequence[Change]) -> Iterator[Refusal]:
@@ -167,8 +185,10 @@ def _deleting(live: _Live, batch: Sequence[Change]) -> Iterator[Refusal]:
             names = ", ".join(c.key for c in batch)
             yield Refusal(
                 next(c for c in batch if c.key == group),
-                f"deleting group(s) {names} would leave model {model} with no access rows, "
-                "which Tryton reads as open to everyone",
+                N_(
+                    "deleting group(s) {keys} would leave model {model} with no access rows, "
+                    "which Tryton reads as open to everyone"
+                ).format(keys=names, model=model),
             )
             return
     for key in doomed:

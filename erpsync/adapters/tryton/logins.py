@@ -13,9 +13,10 @@ from sqlalchemy import Connection, column, func, select, table
 
 from erpsync.adapters.base import LoginRecords
 from erpsync.adapters.dbclock import as_utc
+from erpsync.i18n import N_
 
-SOURCE = "ir_session (Tryton's open sessions; it keeps no last-login date)"
-NOTE = (
+SOURCE = N_("ir_session (Tryton's open sessions; it keeps no last-login date)")
+NOTE = N_(
     "Tryton deletes a session when its user signs out and keeps no last-login date: a user "
     "without an open session shows no sign-in; check the server's log before revoking"
 )

@@ -42,6 +42,7 @@ from erpsync.adapters.tryton.tables import (
     res_user,
     user_group,
 )
+from erpsync.i18n import N_
 from erpsync.state import RoleRec, State, UserRec, by_user
 
 
@@ -89,7 +90,9 @@ def snapshot(conn: Connection) -> LiveSnapshot:
     for row in conn.execute(select(res_group).order_by(res_group.c.id)):
         every_group[row.id] = row.name
         if not row.active:
-            problems.append(f"group {row.name!r} is inactive: not managed by erpsync")
+            problems.append(
+                N_("group {name} is inactive: not managed by erpsync").format(name=repr(row.name))
+            )
             continue
         active.append(row)
     known = read_groups(conn, [(row.id, row.name or "") for row in active])
@@ -108,11 +111,18 @@ def snapshot(conn: Connection) -> LiveSnapshot:
     for name, parent in parents:
         if name in active_names:
             above = every_group.get(parent)
-            parent_name = repr(above) if above is not None else f"id {parent}, which is missing"
-            problems.append(
-                f"group {name!r} inherits accesses from group {parent_name}: "
-                "erpsync reads and writes its own access rows only"
-            )
+            if above is not None:
+                why = N_(
+                    "group {name} inherits accesses from group {parent}: "
+                    "erpsync reads and writes its own access rows only"
+                )
+            else:
+                why = N_(
+                    "group {name} inherits accesses from group id {parent}, which is missing: "
+                    "erpsync reads and writes its own access rows only"
+                )
+            shown = repr(above) if above is not None else parent
+            problems.append(why.format(name=repr(name), parent=shown))
     for kind, key, uid, when in stamps:
         attribution[(kind, key)] = Attribution(
             logins.get(uid) if uid is not None else None, _utc(when)
@@ -165,7 +175,11 @@ def _grants(
         if group is None:
             continue  # an inactive group's rows (reported above) or a dangling row
         if model not in catalogue:
-            problems.append(f"access row of group {group!r} names unknown model {model!r}")
+            problems.append(
+                N_("access row of group {group} names unknown model {model}").format(
+                    group=repr(group), model=repr(model)
+                )
+            )
             continue
         grants.update(
             (group, f"{model}:{action}") for action, on in zip(ACTIONS, perms, strict=True) if on
@@ -191,7 +205,11 @@ def _memberships(
     for uid, gid, *stamp in conn.execute(links):
         login, group = logins.get(uid), groups.get(gid)
         if login is None or gid not in every_group:
-            problems.append(f"membership row (user {uid}, group {gid}) points at a missing row")
+            problems.append(
+                N_("membership row (user {user}, group {group}) points at a missing row").format(
+                    user=uid, group=gid
+                )
+            )
             continue
         if group is None or uid == ROOT_ID:
             continue
@@ -199,7 +217,11 @@ def _memberships(
         _later(attribution, ("membership", f"{login}/{group}"), _attributed(stamp, logins))
     for (login, group), count in sorted(pairs.items()):
         if count > 1:
-            problems.append(f"user {login} is in group {group!r} {count} times (duplicate rows)")
+            problems.append(
+                N_("user {login} is in group {group} {n} times (duplicate rows)").format(
+                    login=login, group=repr(group), n=count
+                )
+            )
     return pairs
 
 

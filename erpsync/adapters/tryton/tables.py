@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from sqlalchemy import Boolean, Column, Connection, DateTime, Integer, MetaData, String, Table, Text
 
+from erpsync.i18n import N_
+
 METADATA = MetaData()
 
 
@@ -155,10 +157,16 @@ def schema_problems(conn: Connection) -> list[str]:
     problems = []
     for table in METADATA.sorted_tables:
         if table.name not in names:
-            problems.append(f"no table {table.name} (is this a Tryton database?)")
+            problems.append(
+                N_("no table {table} (is this a Tryton database?)").format(table=table.name)
+            )
             continue
         columns = {c["name"] for c in found.get_columns(table.name)}
         missing = [c.name for c in table.columns if c.name not in columns]
         if missing:
-            problems.append(f"{table.name}: missing columns {', '.join(missing)}")
+            problems.append(
+                N_("{table}: missing columns {columns}").format(
+                    table=table.name, columns=", ".join(missing)
+                )
+            )
     return problems

@@ -40,7 +40,22 @@ from sqlalchemy import Connection, Select, Table, bindparam, delete, insert, ins
 from sqlalchemy.exc import SQLAlchemyError
 
 from erpsync import bindings
-from erpsync.adapters.base import Progress
+from erpsync.adapters.base import Progress, refused
+from erpsync.adapters.tryton.check import (
+    KEY_TAKEN,
+    LOGIN_EXISTS,
+    NAME_TAKEN,
+    NEEDS_NAME,
+    NEVER,
+    NEVER_DELETED,
+    NO_ACTION,
+    NO_DEPARTMENT,
+    NO_GROUP,
+    NO_KIND,
+    NO_MODEL,
+    NO_ROLE_ATTRIBUTE,
+    NO_USER,
+)
 from erpsync.adapters.tryton.groups import active_groups, read_groups
 from erpsync.adapters.tryton.tables import (
     ADMIN_ID,
@@ -58,6 +73,7 @@ from erpsync.adapters.tryton.tables import (
     user_group,
 )
 from erpsync.errors import DatabaseError
+from erpsync.i18n import N_
 from erpsync.plan import Action, Change, Kind
 
 PERMS = tuple(PERM_COLUMNS.values())
@@ -108,23 +124,23 @@ class _Writer:
     def user_id(self, login: str, change: Change) -> int:
         uid = self.users.get(login)
         if uid is None:
-            raise DatabaseError(f"cannot {label(change)}: Tryton has no user {login!r}")
+            raise DatabaseError(refused(change, NO_USER.format(login=repr(login))))
         if uid in (ROOT_ID, ADMIN_ID):
-            raise DatabaseError(f"cannot {label(change)}: Tryton's {login} user is never changed")
+            raise DatabaseError(refused(change, NEVER.format(login=login)))
         return uid
 
     def group_id(self, key: str, change: Change) -> int:
         gid = self.groups.ids.get(key)
         if gid is None:
-            raise DatabaseError(f"cannot {label(change)}: Tryton has no group {key!r}")
+            raise DatabaseError(refused(change, NO_GROUP.format(key=repr(key))))
         return gid
 
     def group_name(self, change: Change, name: Any) -> str:
         """A new group name, refused when empty or taken (``res_group.name`` is unique)."""
         if not isinstance(name, str) or not name.strip():
-            raise DatabaseError(f"cannot {label(change)}: a Tryton group needs a name")
+            raise DatabaseError(refused(change, NEEDS_NAME))
         if name in self.all_names:
-            raise DatabaseError(f"cannot {label(change)}: Tryton has a group named {name!r}")
+            raise DatabaseError(refused(change, NAME_TAKEN.format(name=repr(name))))
         self.all_names.add(name)
         return name
 
@@ -144,7 +160,7 @@ class _Writer:
         for change in batch:
             after = change.after or {}
             if change.key in self.users:
-                raise DatabaseError(f"cannot {label(change)}: the login exists in Tryton")
+                raise DatabaseError(refused(change, LOGIN_EXISTS))
             self.refuse_department(change, after)
             rows.append(
                 {
@@ -166,7 +182,7 @@ class _Writer:
     @staticmethod
     def refuse_department(change: Change, values: dict[str, Any]) -> None:
         if values.get("department") is not None:
-            raise DatabaseError(f"cannot {label(change)}: Tryton users have no department")
+            raise DatabaseError(refused(change, NO_DEPARTMENT))
 
     def update_users(self, batch: Sequence[Change]) -> None:
         shapes: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
@@ -177,7 +193,7 @@ class _Writer:
             uid = self.user_id(change.renamed_from or change.key, change)
             if change.renamed_from is not None:  # a login rename (moved:)
                 if change.key in self.users:
-                    raise DatabaseError(f"cannot {label(change)}: the login exists in Tryton")
+                    raise DatabaseError(refused(change, LOGIN_EXISTS))
                 values["login"] = change.key
                 self.users[change.key] = self.users.pop(change.renamed_from)
             if values:
@@ -199,10 +215,7 @@ class _Writer:
             self.conn.execute(delete(ir_session).where(ir_session.c.create_uid.in_(ids)))
 
     def delete_users(self, batch: Sequence[Change]) -> None:
-        raise DatabaseError(
-            f"cannot {label(batch[0])}: Tryton users are deactivated, never deleted "
-            "(set settings.removed_users to deactivate)"
-        )
+        raise DatabaseError(refused(batch[0], NEVER_DELETED))
 
     # --- groups -----------------------------------------------------------------------------
 
@@ -212,7 +225,7 @@ class _Writer:
             after = change.after or {}
             self.refuse_role_attributes(change, after)
             if change.key in self.groups.ids:
-                raise DatabaseError(f"cannot {label(change)}: Tryton has a group under that key")
+                raise DatabaseError(refused(change, KEY_TAKEN))
             name = self.group_name(change, after.get("name"))
             rows.append({"name": name, "active": True, **self.created})
         self.conn.execute(insert(res_group), rows)
@@ -228,11 +241,9 @@ class _Writer:
     def refuse_role_attributes(change: Change, values: dict[str, Any]) -> None:
         for attribute in ("description", "data_scope"):
             if values.get(attribute):
-                raise DatabaseError(
-                    f"cannot {label(change)}: Tryton groups have no {attribute.replace('_', ' ')}"
-                )
+                raise DatabaseError(refused(change, NO_ROLE_ATTRIBUTE[attribute]))
         if values.get("data_departments"):
-            raise DatabaseError(f"cannot {label(change)}: Tryton groups have no data scope")
+            raise DatabaseError(refused(change, NO_ROLE_ATTRIBUTE["data_scope"]))
 
     def update_roles(self, batch: Sequence[Change]) -> None:
         renamed = []
@@ -267,8 +278,10 @@ class _Writer:
                 )
             ):
                 raise DatabaseError(
-                    f"cannot delete group(s) {', '.join(c.key for c in batch)}: model {model} "
-                    "would be left with no access rows, which Tryton reads as open to everyone"
+                    N_(
+                        "cannot delete group(s) {keys}: model {model} would be left with no "
+                        "access rows, which Tryton reads as open to everyone"
+                    ).format(keys=", ".join(c.key for c in batch), model=model)
                 )
         existing = set(inspect(self.conn).get_table_names())
         for name in GROUP_LINK_TABLES:
@@ -328,9 +341,9 @@ class _Writer:
         role, perm = change.parts()
         model, _, action = perm.rpartition(":")
         if action not in PERM_COLUMNS:
-            raise DatabaseError(f"cannot {label(change)}: Tryton has no action {action!r}")
+            raise DatabaseError(refused(change, NO_ACTION.format(action=repr(action))))
         if model not in self.models:
-            raise DatabaseError(f"cannot {label(change)}: Tryton has no model {model!r}")
+            raise DatabaseError(refused(change, NO_MODEL.format(model=repr(model))))
         return model, self.group_id(role, change), PERM_COLUMNS[action]
 
     def set_perms(self, batch: Sequence[Change], value: bool) -> None:
@@ -417,10 +430,7 @@ def write_changes(
             batch = list(run)
             handler = _HANDLERS.get((kind, action))
             if handler is None:
-                raise DatabaseError(
-                    f"cannot {label(batch[0])}: Tryton has no {kind}s (departments are "
-                    "policy-only for the tryton adapter)"
-                )
+                raise DatabaseError(refused(batch[0], NO_KIND.format(kind=kind)))
             handler(writer, batch)
             if progress is not None:
                 progress(len(batch))
@@ -428,4 +438,4 @@ def write_changes(
         bindings.replace(conn, "role", writer.groups.identities())
     except SQLAlchemyError as exc:
         first = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        raise DatabaseError(f"writing to Tryton failed: {first}") from None
+        raise DatabaseError(N_("writing to Tryton failed: {error}").format(error=first)) from None
