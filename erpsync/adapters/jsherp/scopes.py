@@ -32,6 +32,7 @@ from erpsync.adapters.jsherp.keys import (
     USER_DEPOT,
 )
 from erpsync.adapters.jsherp.model import Model, Scoped, User
+from erpsync.i18n import N_
 from erpsync.plan import Action, Change, Kind
 
 if TYPE_CHECKING:
@@ -91,8 +92,9 @@ def user_scope(
     one, and ids in it that name no live warehouse or customer of the tenant."""
     if kind in user.scope_rows:
         problems.append(
-            f"user {user.login!r} has a second {kind} row ({row_id}): jshERP reads the "
-            f"first ({user.scope_rows[kind]})"
+            N_(
+                "user {login} has a second {type} row ({row}): jshERP reads the first ({first})"
+            ).format(login=repr(user.login), type=kind, row=row_id, first=user.scope_rows[kind])
         )
         return
     ids = parse_ids(value)
@@ -102,8 +104,10 @@ def user_scope(
     unknown = sorted({i for i in ids if i not in known})
     if unknown and user.fixed is None:
         problems.append(
-            f"the {kind} row of user {user.login!r} names {SCOPE_OBJECTS[kind]} ids {unknown}, "
-            "which are no live ones of this tenant: jshERP ignores them (left out)"
+            N_(
+                "the {type} row of user {login} names {objects} ids {ids}, which are no live "
+                "ones of this tenant: jshERP ignores them (left out)"
+            ).format(type=kind, login=repr(user.login), objects=SCOPE_OBJECTS[kind], ids=unknown)
         )
 
 
@@ -117,7 +121,12 @@ def resolve(model: Model, kind: str, names: Iterable[str], held: Sequence[int]) 
         found = rows.get(name, [])
         what = SCOPE_OBJECTS[kind]
         if not found:
-            raise NotScoped(name, f"the tenant has no live {what} named {name!r}")
+            raise NotScoped(
+                name,
+                N_("the tenant has no live {objects} named {name}").format(
+                    objects=what, name=repr(name)
+                ),
+            )
         kept = [r.id for r in found if r.id in held]
         if len(found) > 1 and kept:  # the user's own of those rows stays as it is
             ids.update(kept)
@@ -126,15 +135,19 @@ def resolve(model: Model, kind: str, names: Iterable[str], held: Sequence[int]) 
             listed = ", ".join(str(r.id) for r in found)
             raise NotScoped(
                 name,
-                f"{len(found)} live {what} rows of the tenant are named {name!r} (ids {listed}): "
-                "rename one in jshERP; erpsync does not guess",
+                N_(
+                    "{n} live {objects} rows of the tenant are named {name} (ids {ids}): rename "
+                    "one in jshERP; erpsync does not guess"
+                ).format(n=len(found), objects=what, name=repr(name), ids=listed),
             )
         row = found[0]
         if not row.enabled and row.id not in held:
             raise NotScoped(
                 name,
-                f"{what} {name!r} is disabled (启用 off): jshERP's pickers do not offer it; "
-                "enable it in jshERP first",
+                N_(
+                    "{objects} {name} is disabled (启用 off): jshERP's pickers do not offer it; "
+                    "enable it in jshERP first"
+                ).format(objects=what, name=repr(name)),
             )
         ids.add(row.id)
     return sorted(ids)
@@ -172,8 +185,10 @@ def flag_warnings(model: Model, changes: Sequence[Change]) -> list[str]:
         if kind in writes(changes) and not model.scope_flags.get(kind, False):
             flag, label = SCOPE_FLAGS[kind]
             out.append(
-                f"jshERP ignores users' {attr} ({kind}) while jsh_system_config.{flag} is not "
-                f"'1': this plan writes them, but they take effect only once an administrator "
-                f"switches on 系统配置 → {label}"
+                N_(
+                    "jshERP ignores users' {attr} ({type}) while jsh_system_config.{flag} is "
+                    "not '1': this plan writes them, but they take effect only once an "
+                    "administrator switches on 系统配置 → {label}"
+                ).format(attr=attr, type=kind, flag=flag, label=label)
             )
     return out
