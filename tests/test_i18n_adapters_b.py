@@ -9,6 +9,7 @@ English left in it (values such as logins, ERP names and codes stay as they are)
 
 from __future__ import annotations
 
+import gettext
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -396,3 +397,26 @@ def test_jsherp_policy_rule_and_formats_are_said_in_chinese() -> None:
         "btn_str 两次列出功能 3：以第一条为准",
         "btn_str 中的条目缺少功能 id：7",
     ]
+
+
+def test_every_template_of_the_two_adapters_is_read_back_as_itself() -> None:
+    """Each message template of the two adapters, filled with values, is said with its own
+    translation (no other template of the catalogue takes it for its own)."""
+    from babel.messages.extract import extract_from_dir
+
+    root = Path(__file__).resolve().parent.parent / "erpsync" / "adapters"
+    templates = {
+        message
+        for folder in ("ruoyi_vue_pro", "jsherp")
+        for _file, _line, message, _comments, _context in extract_from_dir(
+            str(root / folder), keywords={"N_": None}, method_map=[("**.py", "python")]
+        )
+    }
+    assert len(templates) > 150
+    i18n.use(i18n.CHINESE)
+    catalogue = gettext.translation(i18n.DOMAIN, i18n.LOCALE_DIR, languages=[i18n.CHINESE])
+    for template in sorted(templates):
+        names = dict.fromkeys(re.findall(r"\{(\w+)\}", template))
+        values = {name: f"v{n}x" for n, name in enumerate(names)}
+        expected = catalogue.gettext(template).format(**values)
+        assert said(template.format(**values)) == expected, template
