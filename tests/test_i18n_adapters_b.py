@@ -298,13 +298,12 @@ def test_jsherp_refusals_are_said_in_chinese(jsherp: Engine) -> None:
             change(Action.UPDATE, Kind.USER, "li.na", warehouses=["二号仓"]),
             "仓库 (warehouse) '二号仓' is disabled (启用 off): jshERP's pickers do not offer it; "
             "enable it in jshERP first",
-            "仓库 (warehouse) '二号仓' 已停用（启用 关闭）：jshERP 的选择框不提供它；请先在 jshERP "
-            "中启用",
+            "仓库 '二号仓' 已停用（未勾选“启用”）：jshERP 的选择框不提供它；请先在 jshERP 中启用",
         ),
         (
             change(Action.UPDATE, Kind.USER, "li.na", customers=["无此客户"]),
             "the tenant has no live 客户 (customer) named '无此客户'",
-            "租户中没有名为 '无此客户' 的有效客户 (customer)",
+            "租户中没有名为 '无此客户' 的有效客户",
         ),
         (
             change(Action.UPDATE, Kind.USER, "jsh", name="改"),
@@ -367,7 +366,7 @@ def test_jsherp_warnings_notes_problems_and_errors_are_said_in_chinese(jsherp: E
         chinese(problem)
     said_ = "\n".join(chinese(p) for p in problems)
     assert "用户 'li.na' 有第二条 UserDepot 行" in said_
-    assert "指向仓库 (warehouse) id [99]，它们不是此租户的有效记录" in said_
+    assert "用户 'li.na' 的 UserDepot 行指向仓库 id [99]，它们不是此租户的有效仓库" in said_
 
     with pytest.raises(ConfigError) as error:
         JshErpAdapter(jsherp, "nobody").read()

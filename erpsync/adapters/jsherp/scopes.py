@@ -26,7 +26,6 @@ from erpsync.adapters.jsherp.formats import parse_ids
 from erpsync.adapters.jsherp.keys import (
     CUSTOMER,
     SCOPE_FLAGS,
-    SCOPE_OBJECTS,
     SCOPE_TYPES,
     USER_CUSTOMER,
     USER_DEPOT,
@@ -37,6 +36,43 @@ from erpsync.plan import Action, Change, Kind
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
+
+# The messages about one scope's rows, a template per scope (the English names the object
+# as SCOPE_OBJECTS does; a translation names it once, in its own words).
+UNKNOWN_IDS = {
+    USER_DEPOT: N_(
+        "the UserDepot row of user {login} names 仓库 (warehouse) ids {ids}, which are no live "
+        "ones of this tenant: jshERP ignores them (left out)"
+    ),
+    USER_CUSTOMER: N_(
+        "the UserCustomer row of user {login} names 客户 (customer) ids {ids}, which are no "
+        "live ones of this tenant: jshERP ignores them (left out)"
+    ),
+}
+NO_SUCH = {
+    USER_DEPOT: N_("the tenant has no live 仓库 (warehouse) named {name}"),
+    USER_CUSTOMER: N_("the tenant has no live 客户 (customer) named {name}"),
+}
+SHARED_NAME = {
+    USER_DEPOT: N_(
+        "{n} live 仓库 (warehouse) rows of the tenant are named {name} (ids {ids}): rename one "
+        "in jshERP; erpsync does not guess"
+    ),
+    USER_CUSTOMER: N_(
+        "{n} live 客户 (customer) rows of the tenant are named {name} (ids {ids}): rename one "
+        "in jshERP; erpsync does not guess"
+    ),
+}
+DISABLED = {
+    USER_DEPOT: N_(
+        "仓库 (warehouse) {name} is disabled (启用 off): jshERP's pickers do not offer it; "
+        "enable it in jshERP first"
+    ),
+    USER_CUSTOMER: N_(
+        "客户 (customer) {name} is disabled (启用 off): jshERP's pickers do not offer it; "
+        "enable it in jshERP first"
+    ),
+}
 
 
 def read_scoped(conn: Connection, models: dict[int, Model]) -> None:
@@ -103,12 +139,7 @@ def user_scope(
     known = model.scoped.get(kind, {})
     unknown = sorted({i for i in ids if i not in known})
     if unknown and user.fixed is None:
-        problems.append(
-            N_(
-                "the {type} row of user {login} names {objects} ids {ids}, which are no live "
-                "ones of this tenant: jshERP ignores them (left out)"
-            ).format(type=kind, login=repr(user.login), objects=SCOPE_OBJECTS[kind], ids=unknown)
-        )
+        problems.append(UNKNOWN_IDS[kind].format(login=repr(user.login), ids=unknown))
 
 
 def resolve(model: Model, kind: str, names: Iterable[str], held: Sequence[int]) -> list[int]:
@@ -119,14 +150,8 @@ def resolve(model: Model, kind: str, names: Iterable[str], held: Sequence[int]) 
     ids: set[int] = set()
     for name in names:
         found = rows.get(name, [])
-        what = SCOPE_OBJECTS[kind]
         if not found:
-            raise NotScoped(
-                name,
-                N_("the tenant has no live {objects} named {name}").format(
-                    objects=what, name=repr(name)
-                ),
-            )
+            raise NotScoped(name, NO_SUCH[kind].format(name=repr(name)))
         kept = [r.id for r in found if r.id in held]
         if len(found) > 1 and kept:  # the user's own of those rows stays as it is
             ids.update(kept)
@@ -134,21 +159,11 @@ def resolve(model: Model, kind: str, names: Iterable[str], held: Sequence[int]) 
         if len(found) > 1:
             listed = ", ".join(str(r.id) for r in found)
             raise NotScoped(
-                name,
-                N_(
-                    "{n} live {objects} rows of the tenant are named {name} (ids {ids}): rename "
-                    "one in jshERP; erpsync does not guess"
-                ).format(n=len(found), objects=what, name=repr(name), ids=listed),
+                name, SHARED_NAME[kind].format(n=len(found), name=repr(name), ids=listed)
             )
         row = found[0]
         if not row.enabled and row.id not in held:
-            raise NotScoped(
-                name,
-                N_(
-                    "{objects} {name} is disabled (启用 off): jshERP's pickers do not offer it; "
-                    "enable it in jshERP first"
-                ).format(objects=what, name=repr(name)),
-            )
+            raise NotScoped(name, DISABLED[kind].format(name=repr(name)))
         ids.add(row.id)
     return sorted(ids)
 
