@@ -21,7 +21,7 @@ import functools
 import gettext
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from functools import cache
 from pathlib import Path
 
@@ -195,6 +195,12 @@ class _Templates:
                 return template, found.groupdict()
         return None
 
+    def matches(self, text: str) -> Iterator[tuple[str, dict[str, str]]]:
+        """Every template ``text`` matches, in the order :meth:`match` tries them."""
+        for needle, template in self.items:
+            if needle in text and (found := _pattern(template).match(text)):
+                yield template, found.groupdict()
+
 
 @cache
 def _templates(lang: str) -> _Templates:
@@ -218,14 +224,15 @@ def _said(lang: str, text: str) -> str:
     exact = catalogue.gettext(text)
     if exact != text:
         return exact
-    found = _templates(lang).match(text)
-    if "\n" in text and (found is None or "\n" not in found[0]):
+    found = _reading(lang, text)
+    if "\n" in text and (found is None or "\n" not in found[1]):
         # a message of several lines that no template of several lines matches: each line
         # is said on its own (a one-line template would swallow the lines after it)
         return "\n".join(_said_line(lang, line) for line in text.split("\n"))
     if found is None:
         return text
-    template, values = found
+    _unused, template, pairs = found
+    values = dict(pairs)
     for name in NESTED & values.keys():
         values[name] = _said(lang, values[name])
     return catalogue.gettext(template).format(**values)
@@ -234,6 +241,29 @@ def _said(lang: str, text: str) -> str:
 def _said_line(lang: str, line: str) -> str:
     body = line.lstrip()
     return line[: len(line) - len(body)] + _said(lang, body) if body else line
+
+
+@functools.lru_cache(maxsize=8192)
+def _reading(lang: str, text: str) -> tuple[int, str, tuple[tuple[str, str], ...]] | None:
+    """The template ``text`` is best read as: of those it matches, the one leaving the
+    fewest characters to plain values (a nested message counts what its own reading
+    leaves), so that "cannot {action} {kind} {key}: {reason}" wins over a template of the
+    reason that starts with a placeholder swallowing the prefix. (characters left, the
+    template, its values), or None when none matches."""
+    best: tuple[int, str, tuple[tuple[str, str], ...]] | None = None
+    for template, values in _templates(lang).matches(text):
+        left = sum(_left(lang, v) if n in NESTED else len(v) for n, v in values.items())
+        if best is None or left < best[0]:
+            best = (left, template, tuple(values.items()))
+    return best
+
+
+def _left(lang: str, text: str) -> int:
+    """How many characters of ``text`` no catalogued message explains."""
+    if _catalogue(lang).gettext(text) != text:
+        return 0
+    found = _reading(lang, text)
+    return len(text) if found is None else found[0]
 
 
 def reason(text: str) -> str:

@@ -47,6 +47,7 @@ from erpsync.adapters.base import (
     Refusal,
 )
 from erpsync.adapters.jsherp.notes import apply_notes, plan_notes
+from erpsync.i18n import N_
 from erpsync.plan import Change
 from erpsync.state import State
 
@@ -59,7 +60,7 @@ if TYPE_CHECKING:
 
 __all__ = ["JshErpAdapter"]
 
-PLATFORM_ADMIN_RULE = (
+PLATFORM_ADMIN_RULE = N_(
     "jshERP's platform administrator (login_name 'admin', tenant 0): jshERP shows it every "
     "menu whatever its role holds"
 )
@@ -85,12 +86,12 @@ class JshErpAdapter(Adapter):
     administrators: ClassVar[tuple[Administrator, ...]] = (
         Administrator("user", "admin", PLATFORM_ADMIN_RULE),
     )
-    schema_hint: ClassVar[str] = (
+    schema_hint: ClassVar[str] = N_(
         "point the target at the jshERP database (jsh_user, jsh_role, jsh_organization, "
         "jsh_orga_user_rel, jsh_user_business, jsh_function, jsh_tenant, jsh_log, jsh_depot, "
         "jsh_supplier, jsh_system_config)"
     )
-    target_note: ClassVar[str] = (
+    target_note: ClassVar[str] = N_(
         "jshERP holds one role per user and data scopes all, self and department_tree; it "
         "enforces menus and buttons in its UI only"
     )
@@ -126,7 +127,7 @@ class JshErpAdapter(Adapter):
             self._tenant_id = found[0][0].tenant.id
         return [snapshot(model, problems) for model, problems in found]
 
-    login_source: ClassVar[str | None] = "jsh_log (the sign-in rows)"
+    login_source: ClassVar[str | None] = N_("jsh_log (the sign-in rows)")
 
     def read_logins_from(self, conn: Connection) -> LoginRecords:
         from erpsync.adapters.jsherp.logins import read_logins

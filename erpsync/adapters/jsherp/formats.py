@@ -18,6 +18,8 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 
+from erpsync.i18n import N_
+
 _ID = re.compile(r"\[(\d+)\]")
 
 
@@ -40,9 +42,13 @@ def role_of(value: str | None) -> tuple[int | None, str | None]:
     digits = text.replace("[", "").replace("]", "")
     ids = _ID.findall(text)
     if not digits.isdigit():
-        return None, f"holds {text!r}, which jshERP cannot read as a role"
+        return None, N_("holds {value}, which jshERP cannot read as a role").format(
+            value=repr(text)
+        )
     if len(ids) != 1 or f"[{ids[0]}]" != text:
-        return int(digits), f"holds {text!r}, which jshERP reads as role {int(digits)}"
+        return int(digits), N_("holds {value}, which jshERP reads as role {role}").format(
+            value=repr(text), role=int(digits)
+        )
     return int(digits), None
 
 
@@ -56,21 +62,31 @@ def parse_buttons(text: str | None) -> tuple[dict[int, set[str]], list[str]]:
     try:
         entries = json.loads(text)
     except ValueError:
-        return buttons, [f"btn_str is not JSON: {text[:60]!r}"]
+        return buttons, [N_("btn_str is not JSON: {text}").format(text=repr(text[:60]))]
     if not isinstance(entries, list):
-        return buttons, [f"btn_str is not a JSON list: {text[:60]!r}"]
+        return buttons, [N_("btn_str is not a JSON list: {text}").format(text=repr(text[:60]))]
     for entry in entries:
         fun = entry.get("funId") if isinstance(entry, dict) else None
         codes = entry.get("btnStr") if isinstance(entry, dict) else None
         if isinstance(fun, bool) or not isinstance(fun, int | str) or not str(fun).isdigit():
-            problems.append(f"btn_str entry without a function id: {entry!r}")
+            problems.append(
+                N_("btn_str entry without a function id: {entry}").format(entry=repr(entry))
+            )
             continue
         if codes is not None and not isinstance(codes, str):
-            problems.append(f"btn_str entry of function {fun} has no code list: {entry!r}")
+            problems.append(
+                N_("btn_str entry of function {function} has no code list: {entry}").format(
+                    function=fun, entry=repr(entry)
+                )
+            )
             continue
         fun_id = int(fun)
         if fun_id in buttons:
-            problems.append(f"btn_str lists function {fun_id} twice: the first entry counts")
+            problems.append(
+                N_("btn_str lists function {function} twice: the first entry counts").format(
+                    function=fun_id
+                )
+            )
             continue
         buttons[fun_id] = {c.strip() for c in (codes or "").split(",") if c.strip()}
     return buttons, problems

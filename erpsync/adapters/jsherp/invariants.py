@@ -51,6 +51,7 @@ from erpsync.adapters.jsherp.keys import (
 from erpsync.adapters.jsherp.model import Dept, Function, Model, Role, User
 from erpsync.adapters.jsherp.scopes import NotScoped, resolve
 from erpsync.errors import DatabaseError
+from erpsync.i18n import N_
 from erpsync.plan import Change, Kind
 
 
@@ -65,8 +66,13 @@ class Refused(DatabaseError):
     """A change jshERP's rules do not allow; nothing was written."""
 
     def __init__(self, change: Change | None, reason: str, at: tuple[str | int, ...] = ()) -> None:
-        what = f"{change.action} {change.kind} {change.key}" if change else "apply the plan"
-        super().__init__(f"cannot {what}: {reason}")
+        if change is None:
+            message = N_("cannot apply the plan: {reason}").format(reason=reason)
+        else:
+            message = N_("cannot {action} {kind} {key}: {reason}").format(
+                action=change.action, kind=change.kind, key=change.key, reason=reason
+            )
+        super().__init__(message)
         self.change = change
         self.reason = reason
         self.at = at  # where below the change's declaration (("warehouses", "仓库1"))
@@ -99,22 +105,24 @@ class Rules:
     def dept(self, change: Change, key: str) -> Dept:
         dept_id = self.dept_ids.get(key)
         if dept_id is None or dept_id not in self.model.depts:
-            raise Refused(change, f"department {key} is not in this tenant")
+            raise Refused(
+                change, N_("department {department} is not in this tenant").format(department=key)
+            )
         return self.model.depts[dept_id]
 
     def role(self, change: Change, key: str) -> Role:
         role_id = self.role_ids.get(key)
         if role_id is None or role_id not in self.model.roles:
-            raise Refused(change, f"role {key} is not a role of this tenant")
+            raise Refused(change, N_("role {role} is not a role of this tenant").format(role=key))
         return self.model.roles[role_id]
 
     def user(self, change: Change, login: str) -> User:
         user_id = self.by_login.get(login)
         if user_id is None or user_id not in self.model.users:
-            raise Refused(change, f"user {login} is not in this tenant")
+            raise Refused(change, N_("user {login} is not in this tenant").format(login=login))
         user = self.model.users[user_id]
         if user.fixed:
-            raise Refused(change, f"{login} is {user.fixed}: erpsync never changes it")
+            raise Refused(change, _fixed(login, user.fixed))
         return user
 
     # -- values -----------------------------------------------------------------------------
@@ -125,42 +133,58 @@ class Rules:
         limit = LENGTHS.get((table, column))
         if limit is not None and len(value) > limit:
             raise Refused(
-                change, f"{column} {value!r} is {len(value)} characters; {table} holds {limit}"
+                change,
+                N_("{column} {value} is {length} characters; {table} holds {limit}").format(
+                    column=column, value=repr(value), length=len(value), table=table, limit=limit
+                ),
             )
         if four_byte(value):
             raise Refused(
                 change,
-                f"{column} {value!r} holds a character jshERP's utf8 (3-byte) tables cannot "
-                "store (an emoji or a rare CJK character)",
+                N_(
+                    "{column} {value} holds a character jshERP's utf8 (3-byte) tables cannot "
+                    "store (an emoji or a rare CJK character)"
+                ).format(column=column, value=repr(value)),
             )
 
     def dept_name(self, change: Change, name: Any, itself: int | None) -> str:
         if not isinstance(name, str) or not name.strip():
-            raise Refused(change, "a department needs a name (org_abr)")
+            raise Refused(change, N_("a department needs a name (org_abr)"))
         self.text(change, "jsh_organization", "org_abr", name)
         for d in self.model.depts.values():
             if d.id != itself and fold(d.name) == fold(name):
-                raise Refused(change, f"the tenant already has a department named {d.name!r}")
+                raise Refused(
+                    change,
+                    N_("the tenant already has a department named {name}").format(
+                        name=repr(d.name)
+                    ),
+                )
         return name
 
     def role_name(self, change: Change, name: Any, itself: int | None) -> str:
         if not isinstance(name, str) or not ROLE_NAME_MIN <= len(name) <= ROLE_NAME_MAX:
             raise Refused(
-                change, f"jshERP's role names have {ROLE_NAME_MIN} to {ROLE_NAME_MAX} characters"
+                change,
+                N_("jshERP's role names have {min} to {max} characters").format(
+                    min=ROLE_NAME_MIN, max=ROLE_NAME_MAX
+                ),
             )
         self.text(change, "jsh_role", "name", name)
         for r in self.model.roles.values():
             if r.id != itself and fold(r.name) == fold(name):
-                raise Refused(change, f"the tenant already has a role named {r.name!r}")
+                raise Refused(
+                    change,
+                    N_("the tenant already has a role named {name}").format(name=repr(r.name)),
+                )
         return name
 
     def login(self, change: Change, login: str, itself: int | None) -> None:
         if fold(login) == PLATFORM_ADMIN:
-            raise Refused(change, "'admin' is jshERP's platform administrator")
+            raise Refused(change, N_("'admin' is jshERP's platform administrator"))
         self.text(change, "jsh_user", "login_name", login)
         for u in self.model.users.values():
             if u.fixed and fold(u.login) == fold(login):
-                raise Refused(change, f"{u.login} is {u.fixed}: erpsync never changes it")
+                raise Refused(change, _fixed(u.login, u.fixed))
         folded = fold(login)
         elsewhere = self.model.logins.get(folded, 0) - self.own_logins[folded]
         here = self.folded[folded]
@@ -169,7 +193,10 @@ class Rules:
         taken = elsewhere > 0 or here > 0
         if taken:
             raise Refused(
-                change, f"login {login!r} is taken (jshERP's logins are unique in every tenant)"
+                change,
+                N_("login {login} is taken (jshERP's logins are unique in every tenant)").format(
+                    login=repr(login)
+                ),
             )
 
     def parent(self, change: Change, key: Any, itself: int | None) -> int | None:
@@ -179,7 +206,9 @@ class Rules:
         current: int | None = parent.id
         while current is not None and itself is not None:
             if current == itself:
-                raise Refused(change, f"department {key} is below it")
+                raise Refused(
+                    change, N_("department {department} is below it").format(department=key)
+                )
             current = self.model.depts[current].parent if current in self.model.depts else None
         return parent.id
 
@@ -187,8 +216,10 @@ class Rules:
         if scope is not None and scope not in SCOPES:
             raise Refused(
                 change,
-                f"jshERP's data scopes are all data, own data and the department's tree "
-                f"({', '.join(SCOPES)}), not {scope}",
+                N_(
+                    "jshERP's data scopes are all data, own data and the department's tree "
+                    "({scopes}), not {scope}"
+                ).format(scopes=", ".join(SCOPES), scope=scope),
             )
         return self.model.scope_type(scope or "all")
 
@@ -234,7 +265,7 @@ class Rules:
         if "name" in after:
             name = after["name"]
             if not isinstance(name, str) or not name.strip():
-                raise Refused(change, "a user needs a name (username)")
+                raise Refused(change, N_("a user needs a name (username)"))
             self.text(change, "jsh_user", "username", name)
             user.name = name
         if "email" in after:
@@ -301,7 +332,7 @@ class Rules:
         if "data_scope" in after:
             role.type = self.scope(change, after["data_scope"])
         if after.get("data_departments"):
-            raise Refused(change, "jshERP has no custom data scope (data_departments)")
+            raise Refused(change, N_("jshERP has no custom data scope (data_departments)"))
 
     def create_role(self, change: Change) -> None:
         after = change.after or {}
@@ -334,28 +365,43 @@ class Rules:
         module, _, action = perm.rpartition(":")
         page = next((f for f in self.model.leaves().values() if f.url == module), None)
         if page is None:
-            raise Refused(change, f"jshERP has no page (function) with url {module}")
+            raise Refused(
+                change, N_("jshERP has no page (function) with url {url}").format(url=module)
+            )
         if action != VIEW and action not in CODE_BY_ACTION:
-            raise Refused(change, f"jshERP's actions are view and the buttons, not {action}")
+            raise Refused(
+                change,
+                N_("jshERP's actions are view and the buttons, not {action}").format(action=action),
+            )
         return role, page, action
 
     def grant_permission(self, change: Change) -> None:
         role, page, action = self.function(change)
         if page.id in self.model.system_functions():
-            raise Refused(change, f"{page.url} is under 系统管理, which tenant roles never get")
+            raise Refused(
+                change,
+                N_("{url} is under 系统管理, which tenant roles never get").format(url=page.url),
+            )
         if page.id not in self.model.ceiling:
             raise Refused(
                 change,
-                f"{page.url} ({page.name}) is not among the tenant's functions (the tenant "
-                "administrator's role)",
+                N_(
+                    "{url} ({name}) is not among the tenant's functions (the tenant "
+                    "administrator's role)"
+                ).format(url=page.url, name=page.name),
             )
         if action == VIEW:
             role.views.add(page.id)
             return
         code = CODE_BY_ACTION[action]
         if code not in page.buttons:
-            offered = ",".join(page.buttons) or "none"
-            raise Refused(change, f"page {page.url} offers buttons {offered}, not {code}")
+            if page.buttons:
+                offers = N_("page {url} offers buttons {offered}, not {code}")
+            else:
+                offers = N_("page {url} offers buttons none, not {code}")
+            raise Refused(
+                change, offers.format(url=page.url, offered=",".join(page.buttons), code=code)
+            )
         role.buttons.setdefault(page.id, set()).add(code)
         self.button_grants[(role.id, page.id)] = change
 
@@ -388,7 +434,7 @@ class Rules:
     def apply(self, change: Change) -> None:
         handler = _HANDLERS.get((change.kind, change.action))
         if handler is None:
-            raise Refused(change, "the jsherp adapter does not know this change")
+            raise Refused(change, N_("the jsherp adapter does not know this change"))
         handler(self, change)
 
     def pending(self) -> Iterator[Refused]:
@@ -399,8 +445,11 @@ class Rules:
             children = [d.name for d in model.depts.values() if d.parent == dept_id]
             members = [u.login for u in model.users.values() if u.dept == dept_id]
             if children or members:
-                what = f"departments {children}" if children else f"members {members}"
-                yield Refused(change, f"it still has {what}")
+                if children:
+                    has = N_("it still has departments {names}").format(names=children)
+                else:
+                    has = N_("it still has members {names}").format(names=members)
+                yield Refused(change, has)
             else:
                 del model.depts[dept_id]
         for role_id, (_role, change) in self.deleted_roles.items():
@@ -408,21 +457,24 @@ class Rules:
             if held:
                 yield Refused(
                     change,
-                    f"{', '.join(held)} still hold it (jshERP would keep "
-                    "their menus and break their lists)",
+                    N_(
+                        "{users} still hold it (jshERP would keep their menus and break their "
+                        "lists)"
+                    ).format(users=", ".join(held)),
                 )
         for user_id, change in self.role_grants.items():
             user = model.users.get(user_id)
             if user is not None and len(user.roles) > 1:
                 yield Refused(
                     change,
-                    f"jshERP holds exactly one role per user; {user.login} "
-                    f"would hold {len(user.roles)}",
+                    N_("jshERP holds exactly one role per user; {login} would hold {n}").format(
+                        login=user.login, n=len(user.roles)
+                    ),
                 )
         for (role_id, fun_id), change in self.button_grants.items():
             role = model.roles.get(role_id)
             if role is not None and fun_id in role.buttons and fun_id not in role.views:
-                yield Refused(change, "a button needs its page: grant view too")
+                yield Refused(change, N_("a button needs its page: grant view too"))
         for role in model.roles.values():  # buttons left on a page the role lost
             for fun_id in [f for f in role.buttons if f not in role.views]:
                 if (role.id, fun_id) not in self.button_grants:
@@ -433,7 +485,10 @@ class Rules:
         )
         if over and self.creating:
             yield Refused(
-                self.creating[0], f"the tenant may have {limit} users (jsh_tenant.user_num_limit)"
+                self.creating[0],
+                N_("the tenant may have {limit} users (jsh_tenant.user_num_limit)").format(
+                    limit=limit
+                ),
             )
 
     def _managers(self) -> Iterator[Refused]:
@@ -441,16 +496,20 @@ class Rules:
             if dept_id in self.model.depts and dept_id not in self.managers:
                 yield Refused(
                     change,
-                    f"the user manages {self.model.depts[dept_id].name!r} and jshERP's manager "
-                    "is a member of the department: give it another manager (or none) too",
+                    N_(
+                        "the user manages {department} and jshERP's manager is a member of the "
+                        "department: give it another manager (or none) too"
+                    ).format(department=repr(self.model.depts[dept_id].name)),
                 )
         for dept_id, (login, change) in self.managers.items():
             members = [u for u in self.model.managed_users() if u.dept == dept_id]
             if login is not None and not any(u.login == login for u in members):
                 yield Refused(
                     change,
-                    f"{login} is not a member of it: jshERP's department manager is the member "
-                    "flagged leader",
+                    N_(
+                        "{login} is not a member of it: jshERP's department manager is the "
+                        "member flagged leader"
+                    ).format(login=login),
                 )
                 continue
             for u in members:
@@ -458,6 +517,11 @@ class Rules:
 
 
 _HANDLERS = handlers(Rules)
+
+
+def _fixed(login: str, why: str) -> str:
+    """Why the user ``login`` is never changed (``why``: what it is, a message itself)."""
+    return N_("{login} is {detail}: erpsync never changes it").format(login=login, detail=why)
 
 
 def _owner(change: Change) -> set[tuple[str, str]]:

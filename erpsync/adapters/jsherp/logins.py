@@ -13,9 +13,10 @@ from sqlalchemy import Connection, column, func, select, table
 from erpsync.adapters.base import LoginRecords
 from erpsync.adapters.dbclock import as_utc, clock
 from erpsync.adapters.jsherp.model import Model
+from erpsync.i18n import N_
 
-SOURCE = "the sign-in rows of jsh_log (日志管理: 用户, 登录<login_name>)"
-NOTE = "jshERP keeps sign-ins only in its operation log: a cleared log shows as never signed in"
+SOURCE = N_("the sign-in rows of jsh_log (日志管理: 用户, 登录<login_name>)")
+NOTE = N_("jshERP keeps sign-ins only in its operation log: a cleared log shows as never signed in")
 
 
 def read_logins(conn: Connection, model: Model) -> LoginRecords:

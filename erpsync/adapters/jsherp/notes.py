@@ -12,19 +12,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from erpsync.i18n import N_
 from erpsync.plan import Action, Change, Kind
 
-NEW_USERS = (
+NEW_USERS = N_(
     "New jshERP users get no password (password NULL) and cannot log in until the tenant "
     "administrator sets one: 系统管理 → 用户管理 → 重置密码."
 )
-UI_ONLY = (
+UI_ONLY = N_(
     "jshERP enforces menus and buttons in its web UI only: any logged-in user can call any "
     "API of their tenant; only data scopes are enforced by the server."
 )
 
 
-SCOPE_DRIFT = (
+SCOPE_DRIFT = N_(
     "jshERP adds a warehouse to its creator's 仓库 list (UserDepot), and a customer to its "
     "creator's and the tenant administrator's 客户 list (UserCustomer): expect such additions "
     "as drift for users who declare warehouses or customers, and declare the new name."
@@ -48,14 +49,18 @@ def apply_notes(changes: Sequence[Change]) -> list[str]:
     if not changes:
         return []
     notes = [
-        "jshERP shows new menus and buttons at the user's next login or full reload (F5); "
-        "data scopes (warehouses and customers too) and memberships take effect on the next "
-        "request."
+        N_(
+            "jshERP shows new menus and buttons at the user's next login or full reload (F5); "
+            "data scopes (warehouses and customers too) and memberships take effect on the "
+            "next request."
+        )
     ]
     if any(c.kind is Kind.USER and c.action in (Action.DEACTIVATE, Action.DELETE) for c in changes):
         notes.append(
-            "erpsync has no access to jshERP's Redis sessions: a disabled or deleted user who "
-            "is logged in stays logged in until the session expires (up to 3 days)."
+            N_(
+                "erpsync has no access to jshERP's Redis sessions: a disabled or deleted user "
+                "who is logged in stays logged in until the session expires (up to 3 days)."
+            )
         )
     if any(c.kind is Kind.USER and c.action is Action.CREATE for c in changes):
         notes.append(NEW_USERS)

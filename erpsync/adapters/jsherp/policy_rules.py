@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from erpsync.diagnostics import Diagnostic, error
+from erpsync.i18n import N_
 from erpsync.policy.loader import LoadedPolicy
 
 
@@ -37,7 +38,8 @@ def one_role_per_user(loaded: LoadedPolicy) -> Iterator[Diagnostic]:
         yield error(
             "capability",
             where,
-            f"user {login}",
-            f"jshERP holds exactly one role per user; {login} would hold "
-            f"{len(held)}: {', '.join(held)}",
+            N_("user {login}").format(login=login),
+            N_("jshERP holds exactly one role per user; {login} would hold {n}: {roles}").format(
+                login=login, n=len(held), roles=", ".join(held)
+            ),
         )

@@ -55,6 +55,7 @@ from erpsync.adapters.jsherp.schema import (
 )
 from erpsync.adapters.jsherp.scopes import read_scoped, user_scope
 from erpsync.errors import ConfigError
+from erpsync.i18n import N_
 
 
 def live(table: Table) -> ColumnElement[bool]:
@@ -79,19 +80,30 @@ def tenants(conn: Connection) -> list[Tenant]:
 def resolve(known: Sequence[Tenant], wanted: str | None) -> Tenant:
     """The tenant ``wanted`` names (its id, or its administrator's login); None: the only
     tenant there is. Raises :class:`ConfigError` naming the known tenants."""
-    listed = ", ".join(f"{t.id} ({t.login})" for t in known) or "none"
+    listed = ", ".join(f"{t.id} ({t.login})" for t in known)
     if wanted is None:
         if len(known) == 1:
             return known[0]
-        raise ConfigError(
-            f"the jsherp target names no tenant and jsh_tenant holds {len(known)}: set "
-            f"targets.<name>.tenant to one of: {listed}"
-        )
+        if known:
+            message = N_(
+                "the jsherp target names no tenant and jsh_tenant holds {n}: set "
+                "targets.<name>.tenant to one of: {tenants}"
+            )
+        else:
+            message = N_(
+                "the jsherp target names no tenant and jsh_tenant holds {n}: set "
+                "targets.<name>.tenant to one of: none"
+            )
+        raise ConfigError(message.format(n=len(known), tenants=listed))
     text = str(wanted).strip()
     for t in known:
         if text == str(t.id) or text == t.login:
             return t
-    raise ConfigError(f"jsherp tenant {text!r} is not in jsh_tenant (known tenants: {listed})")
+    if known:
+        unknown = N_("jsherp tenant {tenant} is not in jsh_tenant (known tenants: {tenants})")
+    else:
+        unknown = N_("jsherp tenant {tenant} is not in jsh_tenant (known tenants: none)")
+    raise ConfigError(unknown.format(tenant=repr(text), tenants=listed))
 
 
 def _functions(conn: Connection) -> dict[int, Function]:
@@ -171,9 +183,9 @@ def _users(conn: Connection, models: dict[int, Model]) -> None:
             continue
         fixed = None
         if row.id == row.tenant_id:
-            fixed = "the tenant administrator (jsh_user.id = tenant_id)"
+            fixed = N_("the tenant administrator (jsh_user.id = tenant_id)")
         elif row.isystem == 1:
-            fixed = "a user shipped with jshERP (isystem = 1)"
+            fixed = N_("a user shipped with jshERP (isystem = 1)")
         model.users[row.id] = User(
             row.id,
             row.login_name or "",
@@ -193,7 +205,7 @@ def _departments(
     o = jsh_organization
     columns = ("id", "org_no", "org_abr", "parent_id", "tenant_id", "create_time", "update_time")
     query = select(*(o.c[c] for c in columns)).where(live(o), o.c.tenant_id.in_(sorted(models)))
-    _, offset = clock(conn)
+    _unused, offset = clock(conn)
     for row in conn.execute(query):
         parent = row.parent_id if row.parent_id not in (None, 0) else None
         model = models[row.tenant_id]
@@ -205,7 +217,9 @@ def _departments(
         for d in model.depts.values():
             if d.parent is not None and d.parent not in model.depts:
                 problems[t].append(
-                    f"department {d.name!r} (id {d.id}) has parent {d.parent}, which is missing"
+                    N_(
+                        "department {name} (id {department}) has parent {parent}, which is missing"
+                    ).format(name=repr(d.name), department=d.id, parent=d.parent)
                 )
                 d.parent = None
 
@@ -226,13 +240,19 @@ def _memberships(
             continue  # jshERP leaves the rows of deleted users: not erpsync's to read
         if user.rel is not None:
             found.append(
-                f"user {user.login!r} has a second department row (jsh_orga_user_rel "
-                f"{row.id}): jshERP reads the first ({user.rel})"
+                N_(
+                    "user {login} has a second department row (jsh_orga_user_rel {row}): "
+                    "jshERP reads the first ({first})"
+                ).format(login=repr(user.login), row=row.id, first=user.rel)
             )
             continue
         user.rel = row.id
         if row.orga_id is not None and row.orga_id not in model.depts:
-            found.append(f"user {user.login!r} is in department {row.orga_id}, which is missing")
+            found.append(
+                N_("user {login} is in department {department}, which is missing").format(
+                    login=repr(user.login), department=row.orga_id
+                )
+            )
         user.dept = row.orga_id if row.orga_id in model.depts else None
 
 
@@ -247,7 +267,9 @@ def _roles(conn: Connection, models: dict[int, Model], problems: dict[int, list[
         )
         if row.type is not None and row.type not in SCOPE_BY_TYPE:
             problems[row.tenant_id].append(
-                f"role {row.name!r} has data scope {row.type!r}, which jshERP reads as all data"
+                N_("role {role} has data scope {scope}, which jshERP reads as all data").format(
+                    role=repr(row.name), scope=repr(row.type)
+                )
             )
 
 
@@ -258,7 +280,7 @@ def _business(conn: Connection, models: dict[int, Model], problems: dict[int, li
     and not the tenant's own row, which erpsync reads and writes."""
     owner = {("u", uid): t for t, m in models.items() for uid in m.users}
     owner.update({("r", rid): t for t, m in models.items() for rid in m.roles})
-    keys = sorted({str(i) for _, i in owner})
+    keys = sorted({str(i) for _unused, i in owner})
     if not keys:
         return
     ub = jsh_user_business
@@ -278,15 +300,22 @@ def _business(conn: Connection, models: dict[int, Model], problems: dict[int, li
         model, found = models[tenant], problems[tenant]
         if row.tenant_id != tenant:
             if (row.type, key) not in seen:
-                what = (
-                    f"user {model.users[key].login!r}"
-                    if kind == "u"
-                    else (f"role {model.roles[key].name!r}")
-                )
+                if kind == "u":
+                    first = N_(
+                        "jshERP reads {type} row {row} of tenant {tenant} for user {name} (the "
+                        "first live row by id), not this tenant's: delete that row in the ERP, "
+                        "or erpsync's changes to it will not take effect"
+                    )
+                    name = model.users[key].login
+                else:
+                    first = N_(
+                        "jshERP reads {type} row {row} of tenant {tenant} for role {name} (the "
+                        "first live row by id), not this tenant's: delete that row in the ERP, "
+                        "or erpsync's changes to it will not take effect"
+                    )
+                    name = model.roles[key].name
                 found.append(
-                    f"jshERP reads {row.type} row {row.id} of tenant {row.tenant_id} for "
-                    f"{what} (the first live row by id), not this tenant's: delete that row "
-                    "in the ERP, or erpsync's changes to it will not take effect"
+                    first.format(type=row.type, row=row.id, tenant=row.tenant_id, name=repr(name))
                 )
             seen.add((row.type, key))
             continue
@@ -302,22 +331,29 @@ def _business(conn: Connection, models: dict[int, Model], problems: dict[int, li
 def _user_role(user: User, row_id: int, value: str | None, problems: list[str]) -> None:
     if user.role_row is not None:
         problems.append(
-            f"user {user.login!r} has a second UserRole row ({row_id}): jshERP reads the "
-            f"first ({user.role_row})"
+            N_(
+                "user {login} has a second UserRole row ({row}): jshERP reads the first ({first})"
+            ).format(login=repr(user.login), row=row_id, first=user.role_row)
         )
         return
     user.role_row = row_id
     role, problem = role_of(value)
     if problem:
-        problems.append(f"the UserRole row of user {user.login!r} {problem}")
+        problems.append(
+            N_("the UserRole row of user {login} {problem}").format(
+                login=repr(user.login), problem=problem
+            )
+        )
     user.roles = {role} if role is not None else set()
 
 
 def _role_functions(model: Model, role: Role, row: Row[Any], problems: list[str]) -> None:
     if role.functions_row is not None:
         problems.append(
-            f"role {role.name!r} has a second RoleFunctions row ({row.id}): jshERP reads "
-            f"the first ({role.functions_row})"
+            N_(
+                "role {role} has a second RoleFunctions row ({row}): jshERP reads the first "
+                "({first})"
+            ).format(role=repr(role.name), row=row.id, first=role.functions_row)
         )
         return
     value, btn_str = row.value or "", row.btn_str or ""
@@ -327,13 +363,23 @@ def _role_functions(model: Model, role: Role, row: Row[Any], problems: list[str]
     ids = parse_ids(value)
     unknown = sorted({i for i in ids if i not in model.functions})
     if unknown:
-        problems.append(f"role {role.name!r} grants functions that do not exist: {unknown}")
+        problems.append(
+            N_("role {role} grants functions that do not exist: {functions}").format(
+                role=repr(role.name), functions=unknown
+            )
+        )
     role.views = {i for i in ids if i in leaves}
     buttons, unread = parse_buttons(btn_str)
-    problems.extend(f"role {role.name!r}: {p}" for p in unread)
+    problems.extend(
+        N_("role {role}: {problem}").format(role=repr(role.name), problem=p) for p in unread
+    )
     for fun_id, codes in buttons.items():
         if fun_id not in model.functions:
-            problems.append(f"role {role.name!r} has buttons of function {fun_id}, which is gone")
+            problems.append(
+                N_("role {role} has buttons of function {function}, which is gone").format(
+                    role=repr(role.name), function=fun_id
+                )
+            )
             continue
         role.buttons[fun_id] = codes
 
@@ -370,21 +416,31 @@ def _dangling(model: Model, problems: list[str]) -> None:
         unknown = [r for r in user.roles if r not in model.roles]
         if unknown:
             problems.append(
-                f"user {user.login!r} holds role {unknown[0]}, which is not a role of this tenant"
+                N_("user {login} holds role {role}, which is not a role of this tenant").format(
+                    login=repr(user.login), role=unknown[0]
+                )
             )
     leaves = model.leaves()
     for role in model.roles.values():
         for fun_id in role.buttons:
             if fun_id not in leaves:
                 name = model.functions[fun_id].url
-                problems.append(f"role {role.name!r} has buttons on {name}, which is no page")
+                problems.append(
+                    N_("role {role} has buttons on {url}, which is no page").format(
+                        role=repr(role.name), url=name
+                    )
+                )
         for fun_id, codes in role.buttons.items():
             offered = model.functions[fun_id].buttons if fun_id in model.functions else ()
             extra = sorted(codes - set(offered))
             if extra and fun_id in leaves:
                 problems.append(
-                    f"role {role.name!r} has button codes {','.join(extra)} on "
-                    f"{model.functions[fun_id].url}, which its page does not offer"
+                    N_(
+                        "role {role} has button codes {codes} on {url}, which its page does "
+                        "not offer"
+                    ).format(
+                        role=repr(role.name), codes=",".join(extra), url=model.functions[fun_id].url
+                    )
                 )
 
 

@@ -20,6 +20,8 @@ from sqlalchemy import (
     inspect,
 )
 
+from erpsync.i18n import N_
+
 METADATA = MetaData()
 
 jsh_tenant = Table(
@@ -168,10 +170,14 @@ def schema_problems(conn: Connection) -> list[str]:
     problems = []
     for table in METADATA.sorted_tables:
         if table.name not in have:
-            problems.append(f"table {table.name} is missing")
+            problems.append(N_("table {table} is missing").format(table=table.name))
             continue
         columns = {c["name"].lower() for c in inspector.get_columns(table.name)}
         missing = [c.name for c in table.columns if c.name not in columns]
         if missing:
-            problems.append(f"table {table.name} lacks {', '.join(missing)}")
+            problems.append(
+                N_("table {table} lacks {columns}").format(
+                    table=table.name, columns=", ".join(missing)
+                )
+            )
     return problems

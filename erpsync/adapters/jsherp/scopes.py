@@ -26,16 +26,53 @@ from erpsync.adapters.jsherp.formats import parse_ids
 from erpsync.adapters.jsherp.keys import (
     CUSTOMER,
     SCOPE_FLAGS,
-    SCOPE_OBJECTS,
     SCOPE_TYPES,
     USER_CUSTOMER,
     USER_DEPOT,
 )
 from erpsync.adapters.jsherp.model import Model, Scoped, User
+from erpsync.i18n import N_
 from erpsync.plan import Action, Change, Kind
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
+
+# The messages about one scope's rows, a template per scope (the English names the object
+# as SCOPE_OBJECTS does; a translation names it once, in its own words).
+UNKNOWN_IDS = {
+    USER_DEPOT: N_(
+        "the UserDepot row of user {login} names 仓库 (warehouse) ids {ids}, which are no live "
+        "ones of this tenant: jshERP ignores them (left out)"
+    ),
+    USER_CUSTOMER: N_(
+        "the UserCustomer row of user {login} names 客户 (customer) ids {ids}, which are no "
+        "live ones of this tenant: jshERP ignores them (left out)"
+    ),
+}
+NO_SUCH = {
+    USER_DEPOT: N_("the tenant has no live 仓库 (warehouse) named {name}"),
+    USER_CUSTOMER: N_("the tenant has no live 客户 (customer) named {name}"),
+}
+SHARED_NAME = {
+    USER_DEPOT: N_(
+        "{n} live 仓库 (warehouse) rows of the tenant are named {name} (ids {ids}): rename one "
+        "in jshERP; erpsync does not guess"
+    ),
+    USER_CUSTOMER: N_(
+        "{n} live 客户 (customer) rows of the tenant are named {name} (ids {ids}): rename one "
+        "in jshERP; erpsync does not guess"
+    ),
+}
+DISABLED = {
+    USER_DEPOT: N_(
+        "仓库 (warehouse) {name} is disabled (启用 off): jshERP's pickers do not offer it; "
+        "enable it in jshERP first"
+    ),
+    USER_CUSTOMER: N_(
+        "客户 (customer) {name} is disabled (启用 off): jshERP's pickers do not offer it; "
+        "enable it in jshERP first"
+    ),
+}
 
 
 def read_scoped(conn: Connection, models: dict[int, Model]) -> None:
@@ -91,8 +128,9 @@ def user_scope(
     one, and ids in it that name no live warehouse or customer of the tenant."""
     if kind in user.scope_rows:
         problems.append(
-            f"user {user.login!r} has a second {kind} row ({row_id}): jshERP reads the "
-            f"first ({user.scope_rows[kind]})"
+            N_(
+                "user {login} has a second {type} row ({row}): jshERP reads the first ({first})"
+            ).format(login=repr(user.login), type=kind, row=row_id, first=user.scope_rows[kind])
         )
         return
     ids = parse_ids(value)
@@ -101,10 +139,7 @@ def user_scope(
     known = model.scoped.get(kind, {})
     unknown = sorted({i for i in ids if i not in known})
     if unknown and user.fixed is None:
-        problems.append(
-            f"the {kind} row of user {user.login!r} names {SCOPE_OBJECTS[kind]} ids {unknown}, "
-            "which are no live ones of this tenant: jshERP ignores them (left out)"
-        )
+        problems.append(UNKNOWN_IDS[kind].format(login=repr(user.login), ids=unknown))
 
 
 def resolve(model: Model, kind: str, names: Iterable[str], held: Sequence[int]) -> list[int]:
@@ -115,9 +150,8 @@ def resolve(model: Model, kind: str, names: Iterable[str], held: Sequence[int]) 
     ids: set[int] = set()
     for name in names:
         found = rows.get(name, [])
-        what = SCOPE_OBJECTS[kind]
         if not found:
-            raise NotScoped(name, f"the tenant has no live {what} named {name!r}")
+            raise NotScoped(name, NO_SUCH[kind].format(name=repr(name)))
         kept = [r.id for r in found if r.id in held]
         if len(found) > 1 and kept:  # the user's own of those rows stays as it is
             ids.update(kept)
@@ -125,17 +159,11 @@ def resolve(model: Model, kind: str, names: Iterable[str], held: Sequence[int]) 
         if len(found) > 1:
             listed = ", ".join(str(r.id) for r in found)
             raise NotScoped(
-                name,
-                f"{len(found)} live {what} rows of the tenant are named {name!r} (ids {listed}): "
-                "rename one in jshERP; erpsync does not guess",
+                name, SHARED_NAME[kind].format(n=len(found), name=repr(name), ids=listed)
             )
         row = found[0]
         if not row.enabled and row.id not in held:
-            raise NotScoped(
-                name,
-                f"{what} {name!r} is disabled (启用 off): jshERP's pickers do not offer it; "
-                "enable it in jshERP first",
-            )
+            raise NotScoped(name, DISABLED[kind].format(name=repr(name)))
         ids.add(row.id)
     return sorted(ids)
 
@@ -172,8 +200,10 @@ def flag_warnings(model: Model, changes: Sequence[Change]) -> list[str]:
         if kind in writes(changes) and not model.scope_flags.get(kind, False):
             flag, label = SCOPE_FLAGS[kind]
             out.append(
-                f"jshERP ignores users' {attr} ({kind}) while jsh_system_config.{flag} is not "
-                f"'1': this plan writes them, but they take effect only once an administrator "
-                f"switches on 系统配置 → {label}"
+                N_(
+                    "jshERP ignores users' {attr} ({type}) while jsh_system_config.{flag} is "
+                    "not '1': this plan writes them, but they take effect only once an "
+                    "administrator switches on 系统配置 → {label}"
+                ).format(attr=attr, type=kind, flag=flag, label=label)
             )
     return out

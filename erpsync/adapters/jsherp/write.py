@@ -67,6 +67,7 @@ from erpsync.adapters.jsherp.schema import (
     jsh_user_business,
 )
 from erpsync.errors import DatabaseError
+from erpsync.i18n import N_
 from erpsync.plan import Change
 
 LOG_CLIENT = "erpsync"
@@ -285,8 +286,10 @@ class Writer:
         clash = self.conn.execute(query.order_by(t.c.id)).first()
         if clash is not None:
             raise DatabaseError(
-                f"jsh_user_business row {clash.id} (tenant {clash.tenant_id}) is already the "
-                f"{kind} row jshERP reads for id {clash.key_id}: erpsync will not add a second one"
+                N_(
+                    "jsh_user_business row {row} (tenant {tenant}) is already the {type} row "
+                    "jshERP reads for id {key}: erpsync will not add a second one"
+                ).format(row=clash.id, tenant=clash.tenant_id, type=kind, key=clash.key_id)
             )
         self.insert_many(
             t,

@@ -46,6 +46,7 @@ from erpsync.adapters.base import (
 )
 from erpsync.adapters.ruoyi_vue_pro.keys import DEFAULT_SCOPE, LOGIN, SUPER_ADMIN
 from erpsync.adapters.ruoyi_vue_pro.notes import apply_notes, new_user_notes
+from erpsync.i18n import N_
 from erpsync.plan import Change
 from erpsync.state import State
 
@@ -60,7 +61,7 @@ if TYPE_CHECKING:
 
 __all__ = ["RuoYiVueProAdapter"]
 
-SUPER_ADMIN_RULE = (
+SUPER_ADMIN_RULE = N_(
     "ruoyi-vue-pro's super_admin role: the permission check (@ss.hasPermission) lets an "
     "enabled holder through every permission, whatever system_role_menu says"
 )
@@ -78,7 +79,7 @@ class RuoYiVueProAdapter(Adapter):
     administrators: ClassVar[tuple[Administrator, ...]] = (
         Administrator("role", SUPER_ADMIN, SUPER_ADMIN_RULE),
     )
-    schema_hint: ClassVar[str] = (
+    schema_hint: ClassVar[str] = N_(
         "point the target at the ruoyi-vue-pro (芋道) database, with system_users, system_role, "
         "system_dept, system_menu, their link tables and system_tenant"
     )
@@ -169,7 +170,7 @@ class RuoYiVueProAdapter(Adapter):
             for t in wanted
         ]
 
-    login_source: ClassVar[str | None] = "system_users.login_date and system_login_log"
+    login_source: ClassVar[str | None] = N_("system_users.login_date and system_login_log")
 
     def read_logins_from(self, conn: Connection) -> LoginRecords:
         from erpsync.adapters.ruoyi_vue_pro.logins import read_logins
@@ -196,9 +197,11 @@ class RuoYiVueProAdapter(Adapter):
                     error(
                         "capability",
                         loaded.position("users", login),
-                        f"user {login}",
-                        "ruoyi-vue-pro usernames are 4 to 30 letters and digits "
-                        "(^[A-Za-z0-9]{4,30}$): choose another login",
+                        N_("user {login}").format(login=login),
+                        N_(
+                            "ruoyi-vue-pro usernames are 4 to 30 letters and digits "
+                            "({pattern}): choose another login"
+                        ).format(pattern=LOGIN.pattern),
                     )
                 )
         return found

@@ -23,6 +23,7 @@ from sqlalchemy import Connection, Table, select
 
 from erpsync.adapters.base import Attribution
 from erpsync.adapters.ruoyi_vue_pro.model import TenantModel
+from erpsync.i18n import N_
 
 LIMIT = 20_000
 KINDS = {"SYSTEM 用户": "user", "SYSTEM 角色": "role"}
@@ -85,7 +86,7 @@ def attribution(
             continue
         who = by
         if by is not None and by.isdigit():
-            who = keys["user"].get(int(by), f"user {by}")
+            who = keys["user"].get(int(by), N_("user {id}").format(id=by))
         when = at.replace(tzinfo=zone).astimezone(dt.UTC) if isinstance(at, dt.datetime) else None
         found[(kind, key)] = Attribution(who, when)
     return found

@@ -52,6 +52,7 @@ from erpsync.adapters.ruoyi_vue_pro.keys import (
 )
 from erpsync.adapters.ruoyi_vue_pro.model import Dept, Role, TenantModel, User
 from erpsync.errors import DatabaseError
+from erpsync.i18n import N_
 from erpsync.plan import Change, Kind
 
 
@@ -67,7 +68,11 @@ class Refused(DatabaseError):
         at: tuple[str | int, ...] = (),
         others: Sequence[Refused] = (),
     ) -> None:
-        super().__init__(f"cannot {change.action} {change.kind} {change.key}: {reason}")
+        super().__init__(
+            N_("cannot {action} {kind} {key}: {reason}").format(
+                action=change.action, kind=change.kind, key=change.key, reason=reason
+            )
+        )
         self.change = change
         self.reason = reason
         self.at = at
@@ -96,24 +101,34 @@ class Rules:
         limit = self.facts.length(table, column)
         if value is not None and limit is not None and len(value) > limit:
             raise Refused(
-                change, f"{value!r} is {len(value)} characters; {table}.{column} holds {limit}"
+                change,
+                N_("{value} is {length} characters; {table}.{column} holds {limit}").format(
+                    value=repr(value), length=len(value), table=table, column=column, limit=limit
+                ),
             )
 
     def builtin_user(self, user: User) -> str | None:
         """Why ``user`` is never touched (None: it may be)."""
         if user.id == ADMIN_USER_ID:
-            return "user id 1 is ruoyi-vue-pro's built-in administrator"
+            return N_("user id 1 is ruoyi-vue-pro's built-in administrator")
         if user.id == self.model.tenant.contact_user:
-            return f"it is the administrator of tenant {self.model.tenant.name or 0}"
+            return N_("it is the administrator of tenant {tenant}").format(
+                tenant=self.model.tenant.name or 0
+            )
         held = self.model.user_roles.get(user.id, set())
         if any(self.model.roles[r].code == SUPER_ADMIN for r in held if r in self.model.roles):
-            return "it holds the built-in super_admin role, which erpsync never touches"
+            return N_("it holds the built-in super_admin role, which erpsync never touches")
         return None
 
     def user(self, change: Change, login: str) -> User:
         found = self.model.user_by_login(login)
         if found is None:
-            raise Refused(change, f"tenant {self.model.tenant.id} has no user {login!r}")
+            raise Refused(
+                change,
+                N_("tenant {tenant} has no user {login}").format(
+                    tenant=self.model.tenant.id, login=repr(login)
+                ),
+            )
         why = self.builtin_user(found)
         if why is not None:
             raise Refused(change, why)
@@ -122,11 +137,13 @@ class Rules:
     def role(self, change: Change, code: str) -> Role:
         found = self.model.role_by_code(code)
         if found is None:
-            raise Refused(change, f"tenant {self.model.tenant.id} has no role {code!r}")
+            raise Refused(change, self._no_role(code))
         if found.builtin:
             raise Refused(
                 change,
-                f"{found.code} is a built-in role (type 1); the app and erpsync never change it",
+                N_(
+                    "{role} is a built-in role (type 1); the app and erpsync never change it"
+                ).format(role=found.code),
             )
         return found
 
@@ -135,25 +152,35 @@ class Rules:
             return ROOT
         found = self.model.dept_by_key(key)
         if found is None:
-            raise Refused(change, f"tenant {self.model.tenant.id} has no department {key!r}")
+            raise Refused(
+                change,
+                N_("tenant {tenant} has no department {department}").format(
+                    tenant=self.model.tenant.id, department=repr(key)
+                ),
+            )
         return found
 
     # -- departments ------------------------------------------------------------------------
 
     def _dept_name(self, change: Change, name: Any, parent: int, itself: int | None) -> str:
         if not isinstance(name, str) or not name.strip():
-            raise Refused(change, "a department needs a name")
+            raise Refused(change, N_("a department needs a name"))
         self.fits(change, "system_dept", "name", name)
         for other in self.model.depts.values():
             if other.parent == parent and other.id != itself and self.model.same(other.name, name):
-                raise Refused(change, f"its parent already has a department named {other.name!r}")
+                raise Refused(
+                    change,
+                    N_("its parent already has a department named {name}").format(
+                        name=repr(other.name)
+                    ),
+                )
         return name
 
     def create_department(self, change: Change) -> Dept:
         after = change.after or {}
         parent = self.dept(change, after.get("parent"))
         if self.model.dept_by_key(change.key) is not None:
-            raise Refused(change, "the tenant already has a department under that key")
+            raise Refused(change, N_("the tenant already has a department under that key"))
         name = self._dept_name(change, after.get("name"), parent, None)
         sort = max((d.sort for d in self.model.depts.values() if d.parent == parent), default=0)
         dept = Dept(self.model.provisional_id(), name, parent, None, sort + 1)
@@ -170,7 +197,7 @@ class Rules:
         self.model.bound[dept.id] = change.key
         parent = self.dept(change, after["parent"]) if "parent" in after else dept.parent
         if parent != ROOT and dept.id in self.model.path(parent):
-            raise Refused(change, "a department cannot move below itself")
+            raise Refused(change, N_("a department cannot move below itself"))
         if "name" in after or parent != dept.parent:
             dept.name = self._dept_name(change, after.get("name", dept.name), parent, dept.id)
         dept.parent = parent
@@ -185,14 +212,24 @@ class Rules:
         inside = [keys[c] for c in self.model.children(dept_id)]
         if inside:
             raise Refused(
-                change, f"departments are still in it ({', '.join(inside)}); the app refuses"
+                change,
+                N_("departments are still in it ({departments}); the app refuses").format(
+                    departments=", ".join(inside)
+                ),
             )
         members = sorted(u.login for u in self.model.users.values() if u.dept == dept_id)
         if members:
-            raise Refused(change, f"users are still in it ({', '.join(members)})")
+            raise Refused(
+                change, N_("users are still in it ({users})").format(users=", ".join(members))
+            )
         scoped = sorted(r.code for r in self.model.roles.values() if dept_id in self._scope(r))
         if scoped:
-            raise Refused(change, f"the custom data scope of role(s) {', '.join(scoped)} names it")
+            raise Refused(
+                change,
+                N_("the custom data scope of role(s) {roles} names it").format(
+                    roles=", ".join(scoped)
+                ),
+            )
         dept = self.model.depts.pop(dept_id)
         self.model.touch()
         return dept
@@ -203,22 +240,27 @@ class Rules:
         if not LOGIN.match(login):
             raise Refused(
                 change,
-                f"ruoyi-vue-pro usernames are 4 to 30 letters and digits (^[A-Za-z0-9]{{4,30}}$); "
-                f"{login!r} is not",
+                N_(
+                    "ruoyi-vue-pro usernames are 4 to 30 letters and digits ({pattern}); "
+                    "{login} is not"
+                ).format(pattern=LOGIN.pattern, login=repr(login)),
             )
         other = self.model.user_by_login(login, folded=True)
         if other is not None and other.id != itself:
-            raise Refused(
-                change,
-                f"the username is taken in the tenant by {other.login!r}"
-                + (" (MariaDB compares it ignoring case)" if other.login != login else ""),
-            )
+            if other.login != login:
+                taken = N_(
+                    "the username is taken in the tenant by {login} (MariaDB compares it "
+                    "ignoring case)"
+                )
+            else:
+                taken = N_("the username is taken in the tenant by {login}")
+            raise Refused(change, taken.format(login=repr(other.login)))
 
     def _user_fields(self, change: Change, user: User, after: Mapping[str, Any]) -> None:
         if "name" in after:
             name = after["name"]
             if not isinstance(name, str) or not name.strip():
-                raise Refused(change, "a user needs a name (nickname)")
+                raise Refused(change, N_("a user needs a name (nickname)"))
             self.fits(change, "system_users", "nickname", name)
             user.name = name
         if "email" in after:
@@ -227,7 +269,10 @@ class Rules:
             holders = self.model.email_holders(email) if email else []
             others = [u for u in holders if u.id != user.id]
             if others:
-                raise Refused(change, f"user {others[0].login} already has that e-mail")
+                raise Refused(
+                    change,
+                    N_("user {login} already has that e-mail").format(login=others[0].login),
+                )
             user.email = email
             self.model.emails_changed()
         if "department" in after:
@@ -235,8 +280,10 @@ class Rules:
             if dept != ROOT and not self.model.depts[dept].enabled:
                 raise Refused(
                     change,
-                    f"department {after['department']} is disabled; the app puts users only in "
-                    "enabled departments",
+                    N_(
+                        "department {department} is disabled; the app puts users only in "
+                        "enabled departments"
+                    ).format(department=after["department"]),
                 )
             user.dept = None if dept == ROOT else dept
         if "active" in after:
@@ -251,8 +298,10 @@ class Rules:
         if model.posts is None:
             raise Refused(
                 change,
-                "this ruoyi-vue-pro database has no posts (no system_post and system_user_post "
-                "tables)",
+                N_(
+                    "this ruoyi-vue-pro database has no posts (no system_post and "
+                    "system_user_post tables)"
+                ),
                 ("posts",),
             )
         held = model.user_posts.get(user.id, set())
@@ -263,8 +312,9 @@ class Rules:
             if post is None:
                 bad.append(Refused(change, self._no_post(code), ("posts", code)))
             elif not post.enabled and post.id not in held:
-                reason = f"post {post.code} ({post.name}) is disabled; the app assigns only "
-                reason += "enabled posts"
+                reason = N_(
+                    "post {post} ({name}) is disabled; the app assigns only enabled posts"
+                ).format(post=post.code, name=post.name)
                 bad.append(Refused(change, reason, ("posts", code)))
             else:
                 wanted.add(post.id)
@@ -275,8 +325,10 @@ class Rules:
         if limit is not None and len(text) > limit:
             raise Refused(
                 change,
-                f"its post ids {text} are {len(text)} characters; system_users.post_ids holds "
-                f"{limit}",
+                N_(
+                    "its post ids {ids} are {length} characters; system_users.post_ids holds "
+                    "{limit}"
+                ).format(ids=text, length=len(text), limit=limit),
                 ("posts",),
             )
         self.posted.append((user, wanted - held, held - wanted))
@@ -287,10 +339,18 @@ class Rules:
         near = sorted(
             p.code for p in self.model.posts.values() if p.code.casefold() == code.casefold()
         )
-        hint = f" (it has {', '.join(map(repr, near))}: codes match exactly)" if near else ""
-        return (
-            f"tenant {self.model.tenant.id} has no post {code!r}{hint}; erpsync assigns posts, "
-            "it never creates them"
+        if near:
+            return N_(
+                "tenant {tenant} has no post {post} (it has {near}: codes match exactly); "
+                "erpsync assigns posts, it never creates them"
+            ).format(tenant=self.model.tenant.id, post=repr(code), near=", ".join(map(repr, near)))
+        return N_(
+            "tenant {tenant} has no post {post}; erpsync assigns posts, it never creates them"
+        ).format(tenant=self.model.tenant.id, post=repr(code))
+
+    def _no_role(self, code: str) -> str:
+        return N_("tenant {tenant} has no role {role}").format(
+            tenant=self.model.tenant.id, role=repr(code)
         )
 
     def take_posts(self) -> list[tuple[User, set[int], set[int]]]:
@@ -306,8 +366,9 @@ class Rules:
         if quota is not None and len(self.model.users) >= quota:
             raise Refused(
                 change,
-                f"tenant {self.model.tenant.id} has {len(self.model.users)} users, its "
-                f"account_count allows {quota}",
+                N_("tenant {tenant} has {n} users, its account_count allows {quota}").format(
+                    tenant=self.model.tenant.id, n=len(self.model.users), quota=quota
+                ),
             )
         user = User(self.model.provisional_id(), change.key, "")
         self._user_fields(change, user, {"name": after.get("name"), **after})
@@ -345,23 +406,34 @@ class Rules:
 
     def _code(self, change: Change, code: str, itself: int | None) -> None:
         if not code.strip():
-            raise Refused(change, "a role needs a code")
+            raise Refused(change, N_("a role needs a code"))
         if any(self.model.same(code, reserved) for reserved in RESERVED_CODES):
-            raise Refused(change, f"{code!r} is reserved for ruoyi-vue-pro's built-in roles")
+            raise Refused(
+                change,
+                N_("{code} is reserved for ruoyi-vue-pro's built-in roles").format(code=repr(code)),
+            )
         self.fits(change, "system_role", "code", code)
         other = self.model.role_by_code(code, folded=True)
         if other is not None and other.id != itself:
-            raise Refused(change, f"the code is taken in the tenant by role {other.code!r}")
+            raise Refused(
+                change,
+                N_("the code is taken in the tenant by role {role}").format(role=repr(other.code)),
+            )
 
     def _role_fields(self, change: Change, role: Role, after: Mapping[str, Any]) -> None:
         if "name" in after:
             name = after["name"]
             if not isinstance(name, str) or not name.strip():
-                raise Refused(change, "a role needs a name")
+                raise Refused(change, N_("a role needs a name"))
             self.fits(change, "system_role", "name", name)
             for other in self.model.roles.values():
                 if other.id != role.id and self.model.same(other.name, name):
-                    raise Refused(change, f"role {other.code} already has the name {other.name!r}")
+                    raise Refused(
+                        change,
+                        N_("role {role} already has the name {name}").format(
+                            role=other.code, name=repr(other.name)
+                        ),
+                    )
             role.name = name
         if "description" in after:
             self.fits(change, "system_role", "remark", after["description"])
@@ -369,7 +441,7 @@ class Rules:
         if "data_scope" in after:
             scope = after["data_scope"] or "all"
             if scope not in CODE_BY_SCOPE:
-                raise Refused(change, f"unknown data scope {scope!r}")
+                raise Refused(change, N_("unknown data scope {scope}").format(scope=repr(scope)))
             role.scope = CODE_BY_SCOPE[scope]
         if "data_departments" in after:
             role.scope_depts = tuple(
@@ -407,7 +479,10 @@ class Rules:
                 continue
             why = self.builtin_user(user)
             if why is not None:  # deleting the role would take it from that user
-                raise Refused(change, f"{user.login!r} holds it, and {why}")
+                raise Refused(
+                    change,
+                    N_("{login} holds it, and {why}").format(login=repr(user.login), why=why),
+                )
         for held in self.model.user_roles.values():
             held.discard(role.id)
         self.model.role_menus.pop(role.id, None)
@@ -423,7 +498,12 @@ class Rules:
         role = self.role(change, code)
         menus = self.model.menus_of(permission)
         if not menus:
-            raise Refused(change, f"no menu of ruoyi-vue-pro carries {permission!r}")
+            raise Refused(
+                change,
+                N_("no menu of ruoyi-vue-pro carries {permission}").format(
+                    permission=repr(permission)
+                ),
+            )
         if role.id not in self.declared:
             self.declared[role.id] = self.model.permissions_of(role.id)
             self.held_before[role.id] = set(self.model.role_menus.get(role.id, ()))
@@ -439,8 +519,14 @@ class Rules:
             if not menus:
                 raise Refused(
                     change,
-                    f"{permission} is outside the package of tenant {self.model.tenant.id} "
-                    f"({self.model.tenant.name}); the app would drop the grant",
+                    N_(
+                        "{permission} is outside the package of tenant {tenant} ({name}); the "
+                        "app would drop the grant"
+                    ).format(
+                        permission=permission,
+                        tenant=self.model.tenant.id,
+                        name=self.model.tenant.name,
+                    ),
                 )
         wanted = {m for menu in menus for m in (menu, *self.model.above(menu))}
         if package is not None:
@@ -472,9 +558,11 @@ class Rules:
         user = self.user(change, login)
         role = self.model.role_by_code(code)
         if role is None:
-            raise Refused(change, f"tenant {self.model.tenant.id} has no role {code!r}")
+            raise Refused(change, self._no_role(code))
         if role.code == SUPER_ADMIN:
-            raise Refused(change, "erpsync never grants or revokes the built-in super_admin role")
+            raise Refused(
+                change, N_("erpsync never grants or revokes the built-in super_admin role")
+            )
         return user.id, role.id
 
     def grant_membership(self, change: Change) -> tuple[int, int]:
@@ -492,7 +580,12 @@ class Rules:
     def apply(self, change: Change) -> object:
         handler = HANDLERS.get((change.kind, change.action))
         if handler is None:
-            raise Refused(change, f"ruoyi-vue-pro has no way to {change.action} a {change.kind}")
+            raise Refused(
+                change,
+                N_("ruoyi-vue-pro has no way to {action} a {kind}").format(
+                    action=change.action, kind=change.kind
+                ),
+            )
         return handler(self, change)
 
     def leader_ids(self) -> dict[int, int | None]:
@@ -507,7 +600,10 @@ class Rules:
                 continue
             user = self.model.user_by_login(str(login))
             if user is None:
-                yield Refused(change, f"its manager {login!r} is no user of the tenant")
+                yield Refused(
+                    change,
+                    N_("its manager {login} is no user of the tenant").format(login=repr(login)),
+                )
             else:
                 dept.leader = user.id
         for role_id, declared in sorted(self.declared.items()):
@@ -517,8 +613,10 @@ class Rules:
             if extra and role_id in self.first_grant:
                 yield Refused(
                     self.first_grant[role_id],
-                    "in ruoyi-vue-pro a button shows only with the page above it, and that page "
-                    f"carries {', '.join(extra)}: declare it for the role too",
+                    N_(
+                        "in ruoyi-vue-pro a button shows only with the page above it, and that "
+                        "page carries {permissions}: declare it for the role too"
+                    ).format(permissions=", ".join(extra)),
                 )
             held = self.model.role_menus.get(role_id, set())
             lost = self.held_before.get(role_id, set()) - held
@@ -530,8 +628,13 @@ class Rules:
                     if revoke is not None:
                         yield Refused(
                             revoke,
-                            f"its menu {self.model.menus[page].name} is the page above "
-                            f"{self.model.menus[menu].permission}, which the role keeps",
+                            N_(
+                                "its menu {menu} is the page above {permission}, which the "
+                                "role keeps"
+                            ).format(
+                                menu=self.model.menus[page].name,
+                                permission=self.model.menus[menu].permission,
+                            ),
                         )
                         break
 

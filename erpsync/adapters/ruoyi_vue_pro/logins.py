@@ -14,14 +14,15 @@ from sqlalchemy import Connection, column, func, inspect, select, table
 
 from erpsync.adapters.base import LoginRecords
 from erpsync.adapters.dbclock import as_utc, clock
+from erpsync.i18n import N_
 
-SOURCE = "system_users.login_date and the sign-in log system_login_log (登录日志)"
+SOURCE = N_("system_users.login_date and the sign-in log system_login_log (登录日志)")
 SIGN_OUT = 200  # log_type 200 and above: sign-outs (LoginLogTypeEnum)
 ADMIN = 2  # user_type of back-office users (UserTypeEnum; 1: members of the mall)
 
 
 def read_logins(conn: Connection, tenant: int) -> LoginRecords:
-    _, offset = clock(conn)
+    _unused, offset = clock(conn)
     users = table(
         "system_users",
         column("id"),
@@ -39,7 +40,7 @@ def read_logins(conn: Connection, tenant: int) -> LoginRecords:
     last: dict[str, dt.datetime | None] = {name: as_utc(at, offset) for _, name, at in rows}
     notes: list[str] = []
     if "system_login_log" not in inspect(conn).get_table_names():
-        notes.append("system_login_log is missing: only system_users.login_date is read")
+        notes.append(N_("system_login_log is missing: only system_users.login_date is read"))
         return LoginRecords(SOURCE, last, tuple(notes))
     log = table(
         "system_login_log",

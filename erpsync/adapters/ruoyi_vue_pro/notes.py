@@ -15,15 +15,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from erpsync.i18n import N_
 from erpsync.plan import Action, Change, Kind
 
 MAX_NAMED = 20
 
 
-def _named(keys: Sequence[str]) -> str:
+def _named(keys: Sequence[str], short: str, long: str) -> str:
+    """``short`` with the keys, or ``long`` with the first :data:`MAX_NAMED` of them and
+    how many more there are (both ``N_`` templates with ``{keys}``, ``long`` with ``{more}``)."""
     more = len(keys) - MAX_NAMED
     shown = ", ".join(keys[:MAX_NAMED])
-    return f"{shown} and {more} more" if more > 0 else shown
+    return long.format(keys=shown, more=more) if more > 0 else short.format(keys=shown)
 
 
 def _keys(changes: Sequence[Change], kind: Kind, *actions: Action) -> list[str]:
@@ -35,8 +38,18 @@ def new_user_notes(changes: Sequence[Change]) -> list[str]:
     if not created:
         return []
     return [
-        f"New ruoyi-vue-pro users have no password ({_named(created)}): nobody can log in as "
-        "them until an administrator sets one in the app (系统管理 → 用户管理 → 重置密码)."
+        _named(
+            created,
+            N_(
+                "New ruoyi-vue-pro users have no password ({keys}): nobody can log in as them "
+                "until an administrator sets one in the app (系统管理 → 用户管理 → 重置密码)."
+            ),
+            N_(
+                "New ruoyi-vue-pro users have no password ({keys} and {more} more): nobody can "
+                "log in as them until an administrator sets one in the app (系统管理 → 用户管理 "
+                "→ 重置密码)."
+            ),
+        )
     ]
 
 
@@ -57,17 +70,30 @@ def apply_notes(changes: Sequence[Change], tenant: int | None) -> list[str]:
         keys.append(f"dept_children_ids:{t}:*")
     if keys:
         notes.append(
-            "ruoyi-vue-pro caches access in Redis for 1 hour and erpsync cannot clear it: API "
-            "permission checks may lag up to 1 h (menus and buttons follow on the next page "
-            f"load). To apply at once, delete {', '.join(keys)} (behind any "
-            "spring.cache.redis.key-prefix)."
+            N_(
+                "ruoyi-vue-pro caches access in Redis for 1 hour and erpsync cannot clear it: "
+                "API permission checks may lag up to 1 h (menus and buttons follow on the next "
+                "page load). To apply at once, delete {keys} (behind any "
+                "spring.cache.redis.key-prefix)."
+            ).format(keys=", ".join(keys))
         )
     stopped = _keys(changes, Kind.USER, Action.DEACTIVATE, Action.DELETE)
     if stopped:
         notes.append(
-            f"Disabled or deleted users ({_named(stopped)}) keep working with the tokens they "
-            "hold until these expire (access 30 min; a refresh token, up to 30 days, never "
-            "re-checks the status): force them out in the app (系统管理 → 用户管理 → 状态, or "
-            "the OAuth2 token page) to end their sessions now."
+            _named(
+                stopped,
+                N_(
+                    "Disabled or deleted users ({keys}) keep working with the tokens they hold "
+                    "until these expire (access 30 min; a refresh token, up to 30 days, never "
+                    "re-checks the status): force them out in the app (系统管理 → 用户管理 → "
+                    "状态, or the OAuth2 token page) to end their sessions now."
+                ),
+                N_(
+                    "Disabled or deleted users ({keys} and {more} more) keep working with the "
+                    "tokens they hold until these expire (access 30 min; a refresh token, up to "
+                    "30 days, never re-checks the status): force them out in the app (系统管理 → "
+                    "用户管理 → 状态, or the OAuth2 token page) to end their sessions now."
+                ),
+            )
         )
     return notes

@@ -34,6 +34,7 @@ from erpsync.adapters.ruoyi_vue_pro.keys import ENABLED
 from erpsync.adapters.ruoyi_vue_pro.model import Post, TenantModel
 from erpsync.adapters.ruoyi_vue_pro.schema import Schema
 from erpsync.adapters.ruoyi_vue_pro.tenants import json_ids
+from erpsync.i18n import N_
 
 __all__ = ["read_posts"]
 
@@ -66,9 +67,18 @@ def read_posts(
         first = codes.setdefault((row.tenant_id, model.fold(code)), row.id)
         if first != row.id:
             problems[row.tenant_id].append(
-                f"system_post: posts {first} and {row.id} share the code {code!r} in tenant "
-                f"{row.tenant_id} (the app requires codes unique); a policy's {code!r} names "
-                f"post {first}"
+                N_(
+                    "system_post: posts {first} and {second} share the code {code} in tenant "
+                    "{tenant} (the app requires codes unique); a policy's {same} names post "
+                    "{kept}"
+                ).format(
+                    first=first,
+                    second=row.id,
+                    code=repr(code),
+                    tenant=row.tenant_id,
+                    same=repr(code),
+                    kept=first,
+                )
             )
         assert model.posts is not None
         model.posts[row.id] = Post(row.id, code, str(row.name or ""), row.status == ENABLED)
@@ -87,8 +97,10 @@ def read_posts(
         user = model.users.get(link.user_id)
         if user is None:
             problems[link.tenant_id].append(
-                f"system_user_post: row (user_id={link.user_id}, post_id={link.post_id}) points at "
-                f"a user not live in tenant {link.tenant_id}; skipped"
+                N_(
+                    "system_user_post: row (user_id={user}, post_id={post}) points at a user "
+                    "not live in tenant {tenant}; skipped"
+                ).format(user=link.user_id, post=link.post_id, tenant=link.tenant_id)
             )
             continue
         model.user_posts.setdefault(user.id, set()).add(link.post_id)
@@ -98,9 +110,11 @@ def read_posts(
         later(stamps, link.tenant_id, "user", user.id, by, at)
         if link.post_id not in (model.posts or {}):
             problems[link.tenant_id].append(
-                f"system_user_post: user {user.login} holds post {link.post_id}, which is no live "
-                f"post of tenant {link.tenant_id}; read as no post (the app's next update of the "
-                "user's posts deletes the row, as erpsync's does)"
+                N_(
+                    "system_user_post: user {login} holds post {post}, which is no live post of "
+                    "tenant {tenant}; read as no post (the app's next update of the user's "
+                    "posts deletes the row, as erpsync's does)"
+                ).format(login=user.login, post=link.post_id, tenant=link.tenant_id)
             )
     for (tenant, user_id), stored in sorted(listed.items()):
         _compare(models[tenant], user_id, stored, problems[tenant])
@@ -115,14 +129,18 @@ def _compare(model: TenantModel, user_id: int, stored: Any, problems: list[str])
     listed = json_ids(stored)
     if listed is None:
         problems.append(
-            f"system_users: user {user.login} has post_ids {stored!r}, which is no JSON array of "
-            f"ids; erpsync reads the user's posts from system_user_post ({_ids(held)})"
+            N_(
+                "system_users: user {login} has post_ids {stored}, which is no JSON array of "
+                "ids; erpsync reads the user's posts from system_user_post ({ids})"
+            ).format(login=user.login, stored=repr(stored), ids=_ids(held))
         )
     elif set(listed) != held:
         problems.append(
-            f"system_users: user {user.login} has post_ids {stored!r} but its system_user_post "
-            f"rows hold {_ids(held)}: erpsync reads the rows (the app's workflow rules and its "
-            "own user update go by them; its edit form shows post_ids)"
+            N_(
+                "system_users: user {login} has post_ids {stored} but its system_user_post "
+                "rows hold {ids}: erpsync reads the rows (the app's workflow rules and its own "
+                "user update go by them; its edit form shows post_ids)"
+            ).format(login=user.login, stored=repr(stored), ids=_ids(held))
         )
 
 

@@ -43,6 +43,7 @@ from erpsync.adapters.ruoyi_vue_pro.model import Dept, Menu, Role, Tenant, Tenan
 from erpsync.adapters.ruoyi_vue_pro.posts import read_posts
 from erpsync.adapters.ruoyi_vue_pro.schema import Schema
 from erpsync.adapters.ruoyi_vue_pro.tenants import json_ids, tenants_from
+from erpsync.i18n import N_
 
 __all__ = ["live_tenants", "load", "menu_facts", "snapshot"]
 
@@ -130,8 +131,10 @@ def _menus(conn: Connection, schema: Schema, problems: dict[int, list[str]]) -> 
         permission = permission_of(text)
         if text and permission is None:
             bad.append(
-                f"system_menu: menu {row.id} ({row.name}) has the permission {text!r}, which is "
-                "no module:action permission erpsync can manage; left out"
+                N_(
+                    "system_menu: menu {menu} ({name}) has the permission {permission}, which "
+                    "is no module:action permission erpsync can manage; left out"
+                ).format(menu=row.id, name=row.name, permission=repr(text))
             )
         menus[row.id] = Menu(
             row.id, row.parent_id or ROOT, row.type, str(row.name or ""), permission
@@ -155,10 +158,20 @@ def _first(
     other = seen.setdefault((table, tenant, model.fold(key)), row.id)
     if other == row.id:
         return True
-    what = "username" if table == "system_users" else "code"
+    if table == "system_users":
+        shared = N_(
+            "{table}: rows {first} and {second} share the username {key} in tenant {tenant} "
+            "(the app fails on both); {left} is left out"
+        )
+    else:
+        shared = N_(
+            "{table}: rows {first} and {second} share the code {key} in tenant {tenant} (the "
+            "app fails on both); {left} is left out"
+        )
     problems[tenant].append(
-        f"{table}: rows {other} and {row.id} share the {what} {key!r} in tenant {tenant} (the "
-        f"app fails on both); {row.id} is left out"
+        shared.format(
+            table=table, first=other, second=row.id, key=repr(key), tenant=tenant, left=row.id
+        )
     )
     return False
 
@@ -178,17 +191,25 @@ def _user(model: TenantModel, row: Any) -> None:
 def _role(model: TenantModel, row: Any, problems: list[str]) -> None:
     code = str(row.code or "")
     if row.data_scope not in SCOPE_BY_CODE:
-        problems.append(f"system_role: role {code} has an unknown data_scope {row.data_scope!r}")
+        problems.append(
+            N_("system_role: role {role} has an unknown data_scope {scope}").format(
+                role=code, scope=repr(row.data_scope)
+            )
+        )
     if row.status != ENABLED:
         problems.append(
-            f"system_role: role {code} is disabled (status {row.status}): the app grants nothing "
-            "through it, erpsync reads its grants and holders as they are"
+            N_(
+                "system_role: role {role} is disabled (status {status}): the app grants nothing "
+                "through it, erpsync reads its grants and holders as they are"
+            ).format(role=code, status=row.status)
         )
     depts = json_ids(row.data_scope_dept_ids)
     if depts is None:
         problems.append(
-            f"system_role: role {code} has data_scope_dept_ids {row.data_scope_dept_ids!r}, "
-            "which is no JSON array of ids; read as none"
+            N_(
+                "system_role: role {role} has data_scope_dept_ids {ids}, which is no JSON "
+                "array of ids; read as none"
+            ).format(role=code, ids=repr(row.data_scope_dept_ids))
         )
     model.roles[row.id] = Role(
         row.id,
@@ -219,8 +240,10 @@ def _links(
             model.user_roles.setdefault(user_id, set()).add(role_id)
         else:
             problems[tenant_id].append(
-                f"system_user_role: row (user_id={user_id}, role_id={role_id}) points at "
-                f"a user or role not live in tenant {tenant_id}; skipped"
+                N_(
+                    "system_user_role: row (user_id={user}, role_id={role}) points at a user "
+                    "or role not live in tenant {tenant}; skipped"
+                ).format(user=user_id, role=role_id, tenant=tenant_id)
             )
     rm = schema.tables["system_role_menu"]
     query = select(rm.c.role_id, rm.c.menu_id, rm.c.tenant_id).where(
@@ -232,8 +255,10 @@ def _links(
             model.role_menus.setdefault(role_id, set()).add(menu_id)
         else:
             problems[tenant_id].append(
-                f"system_role_menu: row (role_id={role_id}, menu_id={menu_id}) points at a "
-                f"role or menu not live in tenant {tenant_id}; skipped"
+                N_(
+                    "system_role_menu: row (role_id={role}, menu_id={menu}) points at a role "
+                    "or menu not live in tenant {tenant}; skipped"
+                ).format(role=role_id, menu=menu_id, tenant=tenant_id)
             )
 
 
@@ -241,15 +266,19 @@ def _check_tree(model: TenantModel, problems: list[str]) -> None:
     for dept in model.depts.values():
         if dept.parent != ROOT and dept.parent not in model.depts:
             problems.append(
-                f"system_dept: department {dept.id} ({dept.name}) points at a missing parent "
-                f"{dept.parent}; read as a top-level department"
+                N_(
+                    "system_dept: department {department} ({name}) points at a missing parent "
+                    "{parent}; read as a top-level department"
+                ).format(department=dept.id, name=dept.name, parent=dept.parent)
             )
             dept.parent = ROOT
     for user in model.users.values():
         if user.dept is not None and user.dept not in model.depts:
             problems.append(
-                f"system_users: user {user.id} ({user.login}) points at a missing department "
-                f"{user.dept}; read as no department"
+                N_(
+                    "system_users: user {user} ({login}) points at a missing department "
+                    "{department}; read as no department"
+                ).format(user=user.id, login=user.login, department=user.dept)
             )
             user.dept = None
     for role in model.roles.values():
@@ -258,8 +287,14 @@ def _check_tree(model: TenantModel, problems: list[str]) -> None:
         gone = [d for d in role.scope_depts if d not in model.depts]
         if gone:
             problems.append(
-                f"system_role: the custom data scope of role {role.code} names department(s) "
-                f"{', '.join(map(str, gone))} not live in tenant {model.tenant.id}; left out"
+                N_(
+                    "system_role: the custom data scope of role {role} names department(s) "
+                    "{departments} not live in tenant {tenant}; left out"
+                ).format(
+                    role=role.code,
+                    departments=", ".join(map(str, gone)),
+                    tenant=model.tenant.id,
+                )
             )
 
 

@@ -20,6 +20,7 @@ from sqlalchemy.types import TypeEngine
 
 from erpsync.adapters.ruoyi_vue_pro.facts import SchemaFacts
 from erpsync.errors import DatabaseError
+from erpsync.i18n import N_
 
 _ID: TypeEngine[Any] = BigInteger()
 _INT: TypeEngine[Any] = Integer()
@@ -132,7 +133,9 @@ def reflect(conn: Connection) -> Schema:
     missing = sorted(t for t in KNOWN if t not in present and t not in OPTIONAL)
     if missing:
         raise DatabaseError(
-            "this database is not a ruoyi-vue-pro database: missing table(s) " + ", ".join(missing)
+            N_("this database is not a ruoyi-vue-pro database: missing table(s) {tables}").format(
+                tables=", ".join(missing)
+            )
         )
     metadata = MetaData()
     tables: dict[str, Table] = {}
@@ -144,7 +147,9 @@ def reflect(conn: Connection) -> Schema:
         absent = [c for c in known if c not in found]
         if absent:
             raise DatabaseError(
-                f"this database is not a ruoyi-vue-pro database: {name} lacks {', '.join(absent)}"
+                N_("this database is not a ruoyi-vue-pro database: {table} lacks {columns}").format(
+                    table=name, columns=", ".join(absent)
+                )
             )
         lengths[name] = {
             n: length

@@ -21,6 +21,7 @@ from typing import Any
 from erpsync.adapters.ruoyi_vue_pro.keys import SYSTEM_PACKAGE
 from erpsync.adapters.ruoyi_vue_pro.model import Tenant
 from erpsync.errors import ConfigError
+from erpsync.i18n import N_
 
 NO_TENANCY = Tenant(0, "")
 
@@ -47,8 +48,10 @@ def tenants_from(
         ids = json_ids(row.menu_ids)
         if ids is None:
             problems.append(
-                f"system_tenant_package: package {row.id} ({row.name}) has menu_ids that are no "
-                "JSON array of ids; read as no menus"
+                N_(
+                    "system_tenant_package: package {package} ({name}) has menu_ids that are "
+                    "no JSON array of ids; read as no menus"
+                ).format(package=row.id, name=row.name)
             )
         packages[row.id] = frozenset(ids or ())
     found = []
@@ -58,8 +61,10 @@ def tenants_from(
             package = packages.get(row.package_id)
             if package is None:
                 problems.append(
-                    f"system_tenant: tenant {row.id} ({row.name}) has a missing package "
-                    f"{row.package_id}; read as allowing no menus"
+                    N_(
+                        "system_tenant: tenant {tenant} ({name}) has a missing package "
+                        "{package}; read as allowing no menus"
+                    ).format(tenant=row.id, name=row.name, package=row.package_id)
                 )
                 package = frozenset()
         found.append(
@@ -73,14 +78,20 @@ def resolve(wanted: str | None, tenants: Sequence[Tenant]) -> Tenant:
     if not tenants:
         if wanted is None or wanted.strip() == "0":
             return NO_TENANCY
-        raise ConfigError(f"tenant {wanted!r}: this ruoyi-vue-pro database has no tenants")
+        raise ConfigError(
+            N_("tenant {tenant}: this ruoyi-vue-pro database has no tenants").format(
+                tenant=repr(wanted)
+            )
+        )
     if wanted is None:
         system = [t for t in tenants if t.package is None]
         if system:
             return system[0]
         raise ConfigError(
-            "no tenant is configured and this ruoyi-vue-pro database has no system tenant "
-            f"(package_id 0): set targets.<name>.tenant to one of {known(tenants)}"
+            N_(
+                "no tenant is configured and this ruoyi-vue-pro database has no system tenant "
+                "(package_id 0): set targets.<name>.tenant to one of {tenants}"
+            ).format(tenants=known(tenants))
         )
     text = str(wanted).strip()
     if text.isdigit():
@@ -92,10 +103,15 @@ def resolve(wanted: str | None, tenants: Sequence[Tenant]) -> Tenant:
         return by_name[0]
     if len(by_name) > 1:
         raise ConfigError(
-            f"tenant {text!r}: several tenants have that name "
-            f"({', '.join(str(t.id) for t in by_name)}); give its id"
+            N_("tenant {tenant}: several tenants have that name ({ids}); give its id").format(
+                tenant=repr(text), ids=", ".join(str(t.id) for t in by_name)
+            )
         )
-    raise ConfigError(f"unknown ruoyi-vue-pro tenant {text!r}; the tenants are {known(tenants)}")
+    raise ConfigError(
+        N_("unknown ruoyi-vue-pro tenant {tenant}; the tenants are {tenants}").format(
+            tenant=repr(text), tenants=known(tenants)
+        )
+    )
 
 
 def known(tenants: Sequence[Tenant]) -> str:
