@@ -103,10 +103,13 @@ schemas: $(RUN_STAMP)
 	$(BIN)/python -m erpsync.schema_export schemas/
 
 # Message catalogues: extract the messages, merge them into each .po (translate the new
-# ones there), compile the .mo files the package ships.
+# ones there), compile the .mo files the package ships. data-messages.pot lists the
+# templates of messages that are data (marked N_), the only ones i18n.said reads text by.
 i18n: $(DEV_STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -k _ -k N_ -k ngettext:1,2 --no-location \
+	$(BIN)/pybabel extract -F babel.cfg -k _ -k N_ -k ngettext:1,2 -k pgettext:1c,2 --no-location \
 		--omit-header --sort-output -o erpsync/locale/erpsync.pot .
+	$(BIN)/pybabel extract -F babel.cfg --no-default-keywords -k N_ --no-location \
+		--omit-header --sort-output -o erpsync/locale/data-messages.pot .
 	$(BIN)/pybabel update -i erpsync/locale/erpsync.pot -d erpsync/locale -D erpsync \
 		--no-wrap --no-fuzzy-matching --ignore-obsolete
 	$(BIN)/pybabel compile -d erpsync/locale -D erpsync --statistics

@@ -52,6 +52,12 @@ def _(message: str) -> str:
     return _now.catalogue.gettext(message)
 
 
+def pgettext(context: str, message: str) -> str:
+    """``message`` in the current language, as meant in ``context`` (one English word that
+    Chinese says two ways: a person's "Name" 姓名, a role's 名称)."""
+    return _now.catalogue.pgettext(context, message)
+
+
 def ngettext(singular: str, plural: str, n: int) -> str:
     """The form of ``singular``/``plural`` for ``n`` in the current language (Chinese has
     one form)."""
@@ -204,10 +210,16 @@ class _Templates:
 
 @cache
 def _templates(lang: str) -> _Templates:
+    """The templates of messages that are data (marked N_; ``make i18n`` lists them in
+    data-messages.pot) that the catalogue of ``lang`` translates. Text of views (``_``)
+    is left out: "{n} role {done}" of a plan's summary must not read an error."""
+    from babel.messages.pofile import read_po
+
     catalogue = _catalogue(lang)
-    messages = getattr(catalogue, "_catalog", {})
-    ids = [k[0] if isinstance(k, tuple) else k for k in messages]
-    return _Templates([k for k in ids if isinstance(k, str) and k])
+    with (LOCALE_DIR / "data-messages.pot").open("rb") as f:
+        data = read_po(f)
+    ids = [m.id for m in data if isinstance(m.id, str) and m.id]  # N_ has no plurals
+    return _Templates([i for i in ids if catalogue.gettext(i) != i])
 
 
 def said(text: str) -> str:

@@ -25,7 +25,7 @@ from tests.test_dormant import erpsync, project
 REPO = Path(__file__).resolve().parent.parent
 PO = REPO / "erpsync/locale/zh_CN/LC_MESSAGES/erpsync.po"
 MO = PO.with_suffix(".mo")
-KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2)}
+KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2), "pgettext": ((1, "c"), 2)}
 
 
 @pytest.fixture(autouse=True)
@@ -191,3 +191,23 @@ def test_terminal_tables_align_chinese_by_display_width() -> None:
     ]
     assert columns[0] == columns[1]
     assert len(rows[0][: rows[0].index("2026")]) < len(rows[1][: rows[1].index("2026")])
+
+
+def test_the_list_of_data_templates_is_up_to_date() -> None:
+    """i18n.said reads a message only by the templates of messages that are data (marked
+    N_), listed in data-messages.pot by `make i18n`: a list behind the code would leave a
+    new message English."""
+    found = set()
+    for _file, _line, message, _comments, _context in extract_from_dir(
+        str(REPO / "erpsync"), keywords={"N_": None}, method_map=[("**.py", "python")]
+    ):
+        found.add(message)
+    with (REPO / "erpsync/locale/data-messages.pot").open("rb") as f:
+        listed = {m.id for m in read_po(f) if m.id}
+    assert found == listed, "run make i18n"
+
+
+def test_a_view_template_never_reads_a_data_message() -> None:
+    i18n.use(i18n.CHINESE)
+    message = "includes[0]: unknown role 'employe' (did you mean 'employee'?)"
+    assert "个角色" not in i18n.said(message)  # not the plan summary's "{n} role {done}"

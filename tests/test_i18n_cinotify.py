@@ -485,7 +485,7 @@ def chinese_sheets(where: Path) -> None:
     assert cells[1][0] == "复核人：谢萍（xie.ping）"
     assert cells[2][0].startswith("范围：按部门；开始于 ")
     assert cells[8][:4] == ["行号", "类型", "登录名", "姓名"]
-    assert cells[8][DECISION : COMMENT + 1] == ["决定", "到期日", "备注"]
+    assert cells[8][DECISION : COMMENT + 1] == ["复核结论", "到期日", "备注"]
     for row in cells[:7]:
         assert english_left(str(row[0])) == []
     assert book["erpsync"]["A1"].value == "erpsync-review"  # the metadata stays as it is
@@ -499,7 +499,7 @@ def chinese_sheets(where: Path) -> None:
     csv_text = (where / "zhang.wei.csv").read_text("utf-8-sig")
     assert "# campaign," in csv_text  # the metadata keys stay as they are
     assert (
-        "\n行号,类型,登录名,姓名,部门,角色,角色名称,风险,高风险权限,自上次复核以来,决定,到期日,备注"
+        "\n行号,类型,登录名,姓名,部门,角色,角色名称,风险等级,高风险权限,自上次复核以来,复核结论,到期日,备注"
         in (csv_text.replace("\r\n", "\n"))
     )
 

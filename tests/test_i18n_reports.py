@@ -121,7 +121,7 @@ def test_show_json_does_not_change_with_the_language(
 def test_a_report_error_is_said_in_chinese(demo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out = erpsync(capsys, "--lang", "zh-CN", "show", "user", "nobody.here", "--desired")
     assert code != 0
-    assert "未知用户 'nobody.here'" in out
+    assert "未知的用户 'nobody.here'" in out
     code, out = erpsync(capsys, "--lang", "zh-CN", "report", "expiring", "--days", "-1")
     assert "--days 必须大于或等于 0" in out
 

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from erpsync.i18n import N_, _, ngettext, number, said
+from erpsync.i18n import N_, _, ngettext, number, pgettext, said
 from erpsync.render import clean
 from erpsync.reports import BUILTIN, BUILTIN_TEXT
 
@@ -196,7 +196,7 @@ def _user(doc: Mapping[str, Any]) -> Built:
         for i, path in enumerate(p["paths"])
     ]
     sections = [
-        _section(_("Roles"), (_("Role"), _("Name"), _("Held as")), roles),
+        _section(_("Roles"), (_("Role"), pgettext("role", "Name"), _("Held as")), roles),
         _section(
             _("Effective permissions"),
             (_("Permission"), _("Path")),
@@ -224,7 +224,7 @@ def _role(doc: Mapping[str, Any]) -> Built:
     )
     facts: list[tuple[str, Any]] = [
         (_("Role"), doc["key"]),
-        (_("Name"), doc["name"]),
+        (pgettext("role", "Name"), doc["name"]),
         (_("Description"), doc.get("description")),
         (_("Risk"), said(doc["risk"]) if doc.get("risk") else None),
         (_("Data scope"), doc.get("data_scope")),
