@@ -196,3 +196,23 @@ def test_drift_says_when_the_erp_keeps_no_sign_ins() -> None:
     assert section is not None
     assert section.to_dict()["unavailable"] == "the jsherp adapter has no sign-in records to read"
     assert section.users == ()
+
+
+@pytest.mark.parametrize("hour", [0, 7, 12, 23])
+def test_the_samples_sign_ins_count_the_same_days_at_any_hour(hour: int) -> None:
+    """A report run just after midnight counts lin.zhiqiang's 204 days, not 205: each
+    sample sign-in lies on its calendar day, before the hour it is loaded at or not."""
+    import datetime as dt
+
+    from erpsync.adapters.reference.load import sample_logins
+
+    now = dt.datetime(2026, 12, 4, hour, 30)
+    logins = sample_logins(["feng.yang", "gao.yuan", "lin.zhiqiang", "tian.qing", "zz"], now)
+    days = {k: None if v is None else (now.date() - v.date()).days for k, v in logins.items()}
+    assert days == {
+        "feng.yang": 118,
+        "gao.yuan": 33,
+        "lin.zhiqiang": 204,
+        "tian.qing": None,
+        "zz": 5,
+    }

@@ -230,13 +230,19 @@ def load_sample(bind: Bind) -> State:
 
 def sample_logins(logins: Sequence[str], now: dt.datetime) -> dict[str, dt.datetime | None]:
     """The sample's last sign-ins: as ``data/sample_logins.yaml`` says, days before
-    ``now``; the users it does not list, 1 to 14 days before."""
+    ``now`` (by the calendar, in UTC: a sign-in between 08:00 and 16:59 that day, so a
+    report run at any hour counts the same days); the users it does not list, 1 to 14
+    days before."""
     text = resources.files("erpsync").joinpath(SAMPLE_LOGINS).read_text(encoding="utf-8")
     listed: Mapping[str, int | None] = loads(text) or {}
     out: dict[str, dt.datetime | None] = {}
     for index, login in enumerate(logins):
         days = listed[login] if login in listed else index % 14 + 1
-        out[login] = None if days is None else now - dt.timedelta(days=days, hours=index % 9)
+        if days is None:
+            out[login] = None
+            continue
+        day = (now - dt.timedelta(days=days)).date()
+        out[login] = dt.datetime.combine(day, dt.time(8 + index % 9, 7 * index % 60), now.tzinfo)
     return out
 
 
