@@ -29,7 +29,7 @@ from erpsync.commands import catalog as catalog_cmd
 from erpsync.commands import plan as plan_cmd
 from erpsync.commands import validate as validate_cmd
 from erpsync.config import Project, ResolvedTarget, load_project
-from erpsync.errors import ISSUES_URL, ErpsyncError, PolicyError, UsageError
+from erpsync.errors import ISSUES_URL, ConfigError, ErpsyncError, PolicyError, UsageError
 from erpsync.i18n import N_, _, said
 
 if TYPE_CHECKING:
@@ -806,6 +806,10 @@ def _run(argv: list[str] | None, options: Options) -> int:
     except ErpsyncError as exc:
         if options.verbose > 0:
             traceback.print_exc()
+        if isinstance(exc, ConfigError) and exc.diagnostics:  # each problem said on its own
+            shown = diagnostics.to_text(exc.diagnostics).rstrip()
+            _err(options, _("error: invalid configuration:") + "\n" + shown)
+            return exc.exit_code
         _err(options, _("error: {message}").format(message=said(str(exc))))
         return exc.exit_code
     except BrokenPipeError:  # the reader stopped reading (`| head`): nothing to tell it

@@ -200,6 +200,26 @@ def test_usage_errors_are_said_in_chinese_and_stay_english_as_data(
         cli._all_targets_only(cli.Options(), None, 2, False)
 
 
+def test_a_bad_erpsync_yaml_is_said_problem_by_problem_in_either_language(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "erpsync.yaml").write_text(
+        "targets:\n  prod:\n    adapter: reference\n    url: sqlite:///x.db\n    bogus: 1\n",
+        "utf-8",
+    )
+    monkeypatch.chdir(tmp_path)
+    code, out = run(capsys, "validate")
+    assert code == 1
+    where = f"{tmp_path / 'erpsync.yaml'}:5:5: error:"
+    assert out.splitlines() == [
+        "error: invalid configuration:",
+        f"{where} target prod: unknown field 'bogus'",
+    ]
+    code, out = run(capsys, "--lang", "zh-CN", "validate")
+    assert code == 1
+    assert out.splitlines() == ["错误：配置无效：", f"{where} 目标 prod: 未知的字段 'bogus'"]
+
+
 def test_init_says_what_it_wrote_in_chinese(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
