@@ -82,6 +82,15 @@ CLICK_MESSAGES: tuple[str, ...] = (
     N_("Error: The two entered values do not match."),
 )
 
+# The names of click's number types, which it puts into "{value!r} is not a valid
+# {number_type}." as they are (see _ClickTypeMessage).
+CLICK_NUMBER_TYPES: tuple[str, ...] = (
+    N_("integer"),
+    N_("integer range"),
+    N_("float"),
+    N_("float range"),
+)
+
 
 def _click_plurals() -> None:  # pragma: no cover - never called: marks click's plurals
     i18n.ngettext(
@@ -115,6 +124,24 @@ _CLICK_MODULES = (
 )
 
 
+class _ClickTypeMessage(str):
+    """A message of click's, said in the run's language, that also says the name of the
+    type click fills in (``number_type``: "integer range" -> 整数范围)."""
+
+    __slots__ = ()
+
+    def format(self, *args: object, **kwargs: object) -> str:
+        kwargs = {
+            key: _(value) if key == "number_type" and isinstance(value, str) else value
+            for key, value in kwargs.items()
+        }
+        return str.format(self, *args, **kwargs)
+
+
+def _click_types_message(message: str) -> str:
+    return _ClickTypeMessage(_(message))
+
+
 def route_click() -> None:
     """Make click's own words come from erpsync's catalogue, in the run's language."""
     for name in _CLICK_MODULES:
@@ -122,7 +149,8 @@ def route_click() -> None:
         if module is None:
             continue
         if hasattr(module, "_"):
-            module._ = i18n._  # type: ignore[attr-defined]
+            said = _click_types_message if name == "types" else i18n._
+            module._ = said  # type: ignore[attr-defined]
         if hasattr(module, "ngettext"):
             module.ngettext = i18n.ngettext  # type: ignore[attr-defined]
 

@@ -177,6 +177,12 @@ def test_clicks_own_words_are_chinese(capsys: pytest.CaptureFixture[str]) -> Non
     assert "'everything' 不在可选值 'access', 'sod', 'expiring', 'dormant', 'review' 之中" in out
     code, out = run(capsys, "--lang", "zh-CN", "audit", "show")
     assert "错误：缺少参数 'RECORD_ID'" in out  # click adds its own full stop
+    code, out = run(capsys, "--lang", "zh-CN", "plan", "--jobs", "x")
+    assert "错误：'--jobs' 的值无效：'x' 不是有效的整数范围。" in out  # click's type named too
+    code, out = run(capsys, "--lang", "zh-CN", "audit", "show", "x")
+    assert "'x' 不是有效的整数。" in out
+    code, out = run(capsys, "audit", "show", "x")
+    assert "'x' is not a valid integer." in out
     code, out = run(capsys, "--lang", "zh-CN", "--version")
     assert out == f"erpsync，版本 {__version__}\n"
     code, out = run(capsys, "plan", "--bogus")  # and English again
