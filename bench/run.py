@@ -282,6 +282,33 @@ def bench_plan(sizes: list[int]) -> str:
     return header + "\n" + "\n".join(rows)
 
 
+def bench_language(sizes: list[int]) -> str:
+    """The plan's text view in English and in Chinese: what saying every reason, warning
+    and note through the catalogue (erpsync.i18n.said) costs on top of the plan."""
+    rows = []
+    for size in sizes:
+        directory = ensure_org(size)
+        config = ensure_erp(size, directory)
+        repeat = 5 if size <= 10_000 else 3
+        measured = []
+        for lang in ("en", "zh-CN"):
+            runs = [
+                run_cli(["--config", str(config), "--lang", lang, "plan"]) for _ in range(repeat)
+            ]
+            if {code for _, _, code in runs} - {0, 2}:
+                raise SystemExit(f"plan --lang {lang} of the {size}-user organisation failed")
+            measured.append((statistics.median(r[0] for r in runs), max(r[1] for r in runs)))
+        (en, en_rss), (zh, zh_rss) = measured
+        rows.append(
+            f"| {size:,} | {en:.2f} | {zh:.2f} | {zh / en:.2f}x | {en_rss:.0f} | {zh_rss:.0f} |"
+        )
+    header = (
+        "| users | `erpsync --lang en plan`, s | `--lang zh-CN`, s | ratio "
+        "| peak RSS en, MiB | peak RSS zh-CN, MiB |\n|---:|---:|---:|---:|---:|---:|"
+    )
+    return header + "\n" + "\n".join(rows)
+
+
 def timed_apply(url: str, directory: Path) -> tuple[float, float, int]:
     """Seconds to read the live state, seconds for the whole apply of a saved plan (stale
     check, guards, writes, audit, commit) and the number of changes, in-process."""
@@ -404,6 +431,7 @@ BENCHMARKS = {
     "plan": bench_plan,
     "apply": bench_apply,
     "adoption": bench_adoption,
+    "language": bench_language,
 }
 
 
