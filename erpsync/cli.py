@@ -24,7 +24,13 @@ import click
 from rich.console import Console
 
 from erpsync import __version__, diagnostics, secrets
-from erpsync.cli_help import Group, early_language, route_click, settings_language
+from erpsync.cli_help import (
+    Group,
+    early_language,
+    route_click,
+    settings_language,
+    show_click_error,
+)
 from erpsync.commands import catalog as catalog_cmd
 from erpsync.commands import plan as plan_cmd
 from erpsync.commands import validate as validate_cmd
@@ -794,7 +800,7 @@ def _run(argv: list[str] | None, options: Options) -> int:
         _err(options, _("interrupted"))
         return EXIT_INTERRUPTED
     except click.ClickException as exc:
-        exc.show()
+        show_click_error(exc)
         return 1
     except KeyboardInterrupt:
         _err(options, _("interrupted"))

@@ -142,6 +142,19 @@ def _click_types_message(message: str) -> str:
     return _ClickTypeMessage(_(message))
 
 
+def show_click_error(error: click.ClickException) -> None:
+    """Show ``error`` as click does, in the run's language; a missing parameter's message
+    ends in the language's full stop (click writes an ASCII "." after the name itself)."""
+    if isinstance(error, click.MissingParameter):
+        told = error.format_message()
+        stop = i18n.pgettext("end of a sentence", ".")
+        if stop != ".":
+            told = told.replace(". ", stop, 1)  # "Missing argument 'X'. Choose from: ..."
+            told = told[:-1] + stop if told.endswith(".") else told
+        error.format_message = lambda: told  # type: ignore[method-assign]
+    error.show()
+
+
 def route_click() -> None:
     """Make click's own words come from erpsync's catalogue, in the run's language."""
     for name in _CLICK_MODULES:

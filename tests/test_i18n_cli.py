@@ -176,7 +176,11 @@ def test_clicks_own_words_are_chinese(capsys: pytest.CaptureFixture[str]) -> Non
     code, out = run(capsys, "--lang", "zh-CN", "report", "everything")
     assert "'everything' 不在可选值 'access', 'sod', 'expiring', 'dormant', 'review' 之中" in out
     code, out = run(capsys, "--lang", "zh-CN", "audit", "show")
-    assert "错误：缺少参数 'RECORD_ID'" in out  # click adds its own full stop
+    assert "错误：缺少参数 'RECORD_ID'。" in out  # click's own full stop said too
+    code, out = run(capsys, "--lang", "zh-CN", "report")
+    assert "错误：缺少参数 '{access|sod|expiring|dormant|review}'。可选值：" in out
+    code, out = run(capsys, "report")
+    assert "Error: Missing argument '{access|sod|expiring|dormant|review}'. Choose from:" in out
     code, out = run(capsys, "--lang", "zh-CN", "plan", "--jobs", "x")
     assert "错误：'--jobs' 的值无效：'x' 不是有效的整数范围。" in out  # click's type named too
     code, out = run(capsys, "--lang", "zh-CN", "audit", "show", "x")
